@@ -1,0 +1,50 @@
+"""GB/T 2260 address codes, read from python-stdnum's `cn/loc.dat` (current and retired codes).
+
+A retired code legitimately stays in people's ID numbers, so an unknown code is only a
+warning (`ID_UNKNOWN_REGION`).
+
+>>> region_names()["433127"]
+'湖南省永顺县'
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import stdnum.cn
+
+_LINE = re.compile(r'^(\s*)(\d+)\s+(?:province|county)="([^"]*)"')
+
+
+def _latest_name(raw: str) -> str:
+    """`[1983-]永顺县,[-1982]旧名` → the newest plain name."""
+    parts = [p.split("]", 1)[-1] for p in raw.split(",") if p]
+    return parts[0] if parts else raw
+
+
+@lru_cache(maxsize=1)
+def region_names() -> dict[str, str]:
+    """Every 6-digit address code in the table → province + county name."""
+    path = Path(stdnum.cn.__file__).with_name("loc.dat")
+    names: dict[str, str] = {}
+    province_code, province_name = "", ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = _LINE.match(line)
+        if not match:
+            continue
+        indent, code, name = match.groups()
+        if not indent:
+            province_code, province_name = code, _latest_name(name)
+            names[code.ljust(6, "0")] = province_name
+        else:
+            full = province_code + code
+            county = _latest_name(name)
+            names[full] = province_name + (county if county != province_name else "")
+    return names
+
+
+def region_codes() -> list[str]:
+    """All known 6-digit codes (for a polars `is_in`)."""
+    return sorted(region_names())
