@@ -61,14 +61,28 @@ def clean_id(raw: pl.Expr) -> pl.Expr:
     return pl.when(text.str.len_chars() > 0).then(text)
 
 
-def check_char(first17: pl.Expr) -> pl.Expr:
-    """The GB 11643 check character of 17 leading digits (null if they are not digits)."""
-    total = pl.sum_horizontal(
-        [first17.str.slice(i, 1).cast(pl.Int64, strict=False) * w for i, w in enumerate(WEIGHTS)]
-    )
-    valid = first17.str.contains(r"^\d{17}$")
+def digits17(first17: pl.Expr) -> pl.Expr:
+    """17 leading digits as one Int64 (null unless they are all digits)."""
+    return pl.when(first17.str.contains(r"^\d{17}$")).then(first17.cast(pl.Int64, strict=False))
+
+
+def check_char_of_int(value: pl.Expr) -> pl.Expr:
+    """The GB 11643 check character of 17 digits held in one Int64 (see `digits17`).
+
+    Materialize `value` as a column first: the digits are taken arithmetically from it.
+    """
+    total = pl.sum_horizontal([((value // 10 ** (16 - i)) % 10) * w for i, w in enumerate(WEIGHTS)])
     mapping = {i: c for i, c in enumerate(CHECK_CHARS)}
-    return pl.when(valid).then((total % 11).replace_strict(mapping, return_dtype=pl.String))
+    return pl.when(value.is_not_null()).then((total % 11).replace_strict(mapping, return_dtype=pl.String))
+
+
+def check_char(first17: pl.Expr) -> pl.Expr:
+    """The GB 11643 check character of 17 leading digits (null if they are not digits).
+
+    >>> pl.select(check_char(pl.lit("11010519491231002"))).item()
+    'X'
+    """
+    return check_char_of_int(digits17(first17))
 
 
 def sci_digits(clean: pl.Expr) -> pl.Expr:
@@ -89,21 +103,21 @@ def sci_known_digits(clean: pl.Expr) -> pl.Expr:
     ).cast(pl.Int64)
 
 
-def excel_float_fix(clean: pl.Expr) -> pl.Expr:
+def excel_float_fix(clean: pl.Expr, expected: pl.Expr) -> pl.Expr:
     """Undo the float rendering of an ID that Excel stored as a number.
 
     Excel keeps 15 significant digits; a reader that prints the stored double exactly gives
     `433127199001011008` for what Excel shows as `433127199001011000`. When an 18-digit value
-    fails the check, is exactly a double, and that double is also the nearest one to its value
-    rounded to thousands, it is rewritten as the rounded value (…000), which is then
-    classified `excel_000`. Other values pass through unchanged.
+    fails its check (`expected` is the right check character), is exactly a double, and that
+    double is also the nearest one to its value rounded to thousands, it is rewritten as the
+    rounded value (…000), which is then classified `excel_000`. Other values pass unchanged.
     """
     value = clean.cast(pl.Int64, strict=False)
     as_float = value.cast(pl.Float64)
     rounded = ((value + 500) // 1000) * 1000
     is_float_image = (
         clean.str.contains(r"^\d{18}$")
-        & (clean.str.slice(17, 1) != check_char(clean.str.slice(0, 17)))
+        & (clean.str.slice(17, 1) != expected)
         & (as_float.cast(pl.Int64) == value)
         & (rounded.cast(pl.Float64) == as_float)
         & (rounded != value)
@@ -153,13 +167,23 @@ def mask_id(value: pl.Expr) -> pl.Expr:
     return pl.when(n >= 15).then(long).when(n >= 7).then(mid).otherwise(text)
 
 
+def _clean_fast(raw: pl.Series) -> pl.Series:
+    """`clean_id` on a Series, skipping the values that are already clean 18-char IDs."""
+    raw = raw.cast(pl.String)
+    dirty = (~raw.str.contains(r"^\d{17}[\dX]$")).fill_null(True).arg_true()
+    if dirty.len() == 0:
+        return raw
+    fixed = pl.select(clean_id(pl.lit(raw.gather(dirty)))).to_series()
+    return raw.scatter(dirty, fixed)
+
+
 def with_id_columns(
-    frame: pl.DataFrame | pl.LazyFrame,
+    frame: pl.DataFrame,
     raw: str = "id_number",
     *,
     reference_date: date,
     prefix: str = "",
-) -> pl.DataFrame | pl.LazyFrame:
+) -> pl.DataFrame:
     """Add the decoded ID columns next to the raw column `raw`.
 
     Added (each name behind `prefix`): `id_clean` (folded text), `id_status` (one of
@@ -173,8 +197,11 @@ def with_id_columns(
     first17 = pl.col(f"{p}_first17")
     expected = pl.col(f"{p}id_expected_check")
     form = pl.col(f"{p}_form")
-    frame = frame.with_columns(clean_id(pl.col(raw)).alias(f"{p}id_clean"))
-    frame = frame.with_columns(excel_float_fix(c).alias(f"{p}id_clean"))
+    frame = frame.with_columns(_clean_fast(frame[raw]).alias(f"{p}id_clean"))
+    frame = frame.with_columns(digits17(c.str.slice(0, 17)).alias(f"{p}_v17"))
+    frame = frame.with_columns(
+        excel_float_fix(c, check_char_of_int(pl.col(f"{p}_v17"))).alias(f"{p}id_clean")
+    )
     frame = frame.with_columns(
         pl.when(c.is_null())
         .then(pl.lit("missing"))
@@ -203,8 +230,9 @@ def with_id_columns(
         .then(sci_known_digits(c))
         .alias(f"{p}id_known"),
     )
+    frame = frame.with_columns(digits17(first17).alias(f"{p}_v17"))
     frame = frame.with_columns(
-        check_char(first17).alias(f"{p}id_expected_check"),
+        check_char_of_int(pl.col(f"{p}_v17")).alias(f"{p}id_expected_check"),
         birth_from_digits(first17, reference_date).alias(f"{p}_birth"),
     )
     born_ok = pl.col(f"{p}_birth").is_not_null()
@@ -253,4 +281,4 @@ def with_id_columns(
         pl.when(known >= 6)
         .then(digits.str.slice(0, 6).is_in(region_codes()))
         .alias(f"{p}id_region_known"),
-    ).drop(f"{p}_form", f"{p}_first17", f"{p}_birth")
+    ).drop(f"{p}_form", f"{p}_first17", f"{p}_birth", f"{p}_v17")

@@ -348,8 +348,11 @@ def load_file(
     header_row: int | None = None,
     encoding: str | None = None,
     columns: dict[str, str] | None = None,
+    required: tuple[str, ...] | None = None,
 ) -> LoadedFile:
     """Read one file of `sector` into a LoadedFile.
+
+    `required` replaces the sector's required fields (fields.REQUIRED_COLUMNS) when given.
 
     Raises InputFileError (one Chinese line naming file, sheet and column) when the file
     cannot be read or lacks a required column.
@@ -372,7 +375,7 @@ def load_file(
     else:
         headings, frame, header_line, used_encoding = _read_csv(data, name, lookup, encoding, header_row)
     mapping = map_headings(headings, sector, columns)
-    missing = [f for f in REQUIRED_COLUMNS[sector] if f not in mapping.values()]
+    missing = [f for f in (required or REQUIRED_COLUMNS[sector]) if f not in mapping.values()]
     if missing:
         titles = "、".join(FIELD_TITLES.get(f, f) for f in missing)
         raise InputFileError(

@@ -1,0 +1,198 @@
+"""The `fanpin` command line (Typer). Each command parses options, calls one library function
+and maps FanpinError to exit code 1 with a one-line Chinese reason; usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fanpin_cli import __version__
+from fanpin_cli.errors import FanpinError
+
+app = typer.Typer(
+    name="fanpin",
+    help="防贫：行业部门数据比对、防返贫监测预警与数据质量检查。",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out_console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(error: FanpinError) -> None:
+    err_console.print(f"[bold red]错误：[/bold red]{error}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=error.exit_code)
+
+
+def _parse_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"日期应为 YYYY-MM-DD：{text}") from exc
+
+
+def _run(config_path: Path, out: Path, full_ids: bool, quiet: bool) -> None:
+    from fanpin_cli.config import load_config
+    from fanpin_cli.console import print_run_summary, stage_progress
+    from fanpin_cli.pipeline import STAGES, run_job
+
+    try:
+        config = load_config(config_path)
+        with stage_progress(err_console, STAGES, quiet=quiet) as say:
+            result = run_job(config, out, full_ids=full_ids, progress=say)
+    except FanpinError as error:
+        _fail(error)
+        return
+    if not quiet:
+        print_run_summary(out_console, result.summary, str(out))
+        out_console.print(f"用时 {result.summary['elapsed_seconds']:.1f} 秒")
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="运行配置文件 fanpin.toml")],
+    out: Annotated[Path, typer.Option("--out", help="输出文件夹")] = Path("fanpin-output"),
+    full_ids: Annotated[bool, typer.Option("--full-ids", help="输出完整证件号码（默认打码）")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="只输出错误（适合定时任务）")] = False,
+) -> None:
+    """运行月度比对：读取 → 校验 → 关联 → 预警 → 质量 → 报告。"""
+    _run(config, out, full_ids, quiet)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="输出文件夹")] = Path("fanpin-demo-output"),
+    full_ids: Annotated[bool, typer.Option("--full-ids", help="输出完整证件号码（默认打码）")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="只输出错误")] = False,
+) -> None:
+    """用自带的示例县数据（sample_data/）运行完整的月度比对。"""
+    from fanpin_cli.resources import resource_dir
+
+    _run(resource_dir("sample_data") / "fanpin.toml", out, full_ids, quiet)
+
+
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(help="要检查的数据文件（CSV/xlsx/xls）")],
+    sector: Annotated[str, typer.Option("--sector", help="数据类别：roster、civil_affairs、medical_enrollment、medical_claims、education、housing、police、disability")],
+    out: Annotated[Path | None, typer.Option("--out", help="输出文件夹（写 quality_issues.csv 和 summary.json）")] = None,
+    reference_date: Annotated[str | None, typer.Option("--reference-date", help="基准日 YYYY-MM-DD（默认今天）")] = None,
+    sheet: Annotated[str | None, typer.Option("--sheet", help="工作表名称")] = None,
+    header_row: Annotated[int | None, typer.Option("--header-row", help="表头所在行号（默认自动识别）")] = None,
+    encoding: Annotated[str | None, typer.Option("--encoding", help="CSV 编码（默认自动识别）")] = None,
+) -> None:
+    """读取并检查单个文件，列出数据质量问题。"""
+    from fanpin_cli.fields import SECTORS
+    from fanpin_cli.pipeline import validate_file
+
+    if sector not in SECTORS:
+        raise typer.BadParameter(f"未知的数据类别 {sector}（可选：{'、'.join(SECTORS)}）", param_hint="--sector")
+    try:
+        summary, issues = validate_file(
+            file, sector, out, reference_date=_parse_date(reference_date), sheet=sheet,
+            header_row=header_row, encoding=encoding,
+        )
+    except FanpinError as error:
+        _fail(error)
+        return
+    entry = summary["inputs"][0]
+    out_console.print(
+        f"{entry['file']}：数据 {entry['rows_read']:,} 行（表头在第 {entry['header_row']} 行，空行 {entry['rows_blank']}），"
+        f"发现问题 {issues.height:,} 条"
+    )
+    counts = summary["quality"].get("by_check") or {}
+    if counts:
+        table = Table(title="问题分布", title_justify="left")
+        table.add_column("检查项")
+        table.add_column("条数", justify="right")
+        for check_id, info in counts.items():
+            n = info.get("issues", info) if isinstance(info, dict) else info
+            table.add_row(check_id, f"{n:,}" if isinstance(n, int) else str(n))
+        out_console.print(table)
+    if out is not None:
+        out_console.print(f"已写入 {out / 'quality_issues.csv'} 和 {out / 'summary.json'}")
+
+
+@app.command()
+def synth(
+    households: Annotated[int, typer.Option("--households", min=1, help="户数")] = 300,
+    seed: Annotated[int, typer.Option("--seed", help="随机种子")] = 1,
+    out: Annotated[Path, typer.Option("--out", help="输出文件夹")] = Path("fanpin-synth"),
+) -> None:
+    """生成一个模拟县（监测对象 + 各行业数据 + 标准答案），用于测试和演示。"""
+    from fanpin_cli.synth import generate_county
+
+    try:
+        result = generate_county(households, seed, out)
+    except FanpinError as error:
+        _fail(error)
+        return
+    out_console.print(f"已生成模拟县：{households} 户，写入 {out}（配置文件 {result.config_path.name}）")
+
+
+@app.command()
+def ids(
+    values: Annotated[list[str], typer.Argument(help="证件号码，或含证件号码的文件（CSV/Excel/每行一个号码的文本）")],
+    reference_date: Annotated[str | None, typer.Option("--reference-date", help="计算年龄的基准日（默认今天）")] = None,
+    full_ids: Annotated[bool, typer.Option("--full-ids", help="显示完整号码（默认打码）")] = False,
+) -> None:
+    """检查证件号码：是否有效、错在哪里、出生日期、性别、地区、15位升18位。"""
+    from fanpin_cli.idcheck import describe_ids, read_id_values
+
+    try:
+        items = [v for arg in values for v in read_id_values(arg)]
+        frame = describe_ids(items, _parse_date(reference_date) or date.today(), full_ids=full_ids)
+    except FanpinError as error:
+        _fail(error)
+        return
+    out_console.print(f"证件号码检查（{len(items)} 个，基准日 {frame_ref(reference_date)}）")
+    for row in frame.iter_rows(named=True):
+        facts = "，".join(
+            f"{k}{row[k]}" if k in ("年龄",) else str(row[k])
+            for k in ("出生日期", "性别", "年龄", "地区")
+            if row[k] not in (None, "")
+        )
+        note = f"：{row['说明']}" if row["说明"] else ""
+        upgraded = f"；18位：{row['18位号码']}" if row["18位号码"] and row["18位号码"] != row["证件号码"] else ""
+        out_console.print(f"{row['证件号码'] or '（空）'}  {row['结论']}{note}" + (f"（{facts}）" if facts else "") + upgraded, highlight=False)
+
+
+def frame_ref(text: str | None) -> str:
+    """The reference date as shown to the user."""
+    return (_parse_date(text) or date.today()).isoformat()
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        out_console.print(f"fanpin {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True, help="显示版本")] = False,
+) -> None:
+    """防贫：行业部门数据比对、防返贫监测预警与数据质量检查。"""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except FanpinError as error:  # a library error that escaped a command
+        err_console.print(f"错误：{error}", highlight=False)
+        sys.exit(error.exit_code)
+
+
+if __name__ == "__main__":
+    main()

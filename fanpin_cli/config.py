@@ -1,0 +1,127 @@
+"""The run configuration `fanpin.toml` (see CONTRACT.md); paths are relative to the file.
+
+>>> import tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (d / "r.csv").write_text("户编号,姓名,证件号码\\n", encoding="utf-8")
+>>> _ = (d / "fanpin.toml").write_text('[run]\\ncounty="永顺县"\\nreference_date="2026-11-30"\\n[roster]\\npath="r.csv"\\n', encoding="utf-8")
+>>> load_config(d / "fanpin.toml").period
+'2026-11'
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from fanpin_cli.errors import ConfigError
+from fanpin_cli.fields import SECTORS
+
+_INPUT_KEYS = {"sector", "path", "sheet", "header_row", "encoding", "columns"}
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input file as the config names it."""
+
+    sector: str
+    path: Path
+    source_file: str  # the path exactly as written in the config (used in every output)
+    sheet: str | int | None = None
+    header_row: int | None = None
+    encoding: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A parsed fanpin.toml."""
+
+    config_path: Path
+    county: str
+    period: str
+    reference_date: date
+    roster: InputSpec
+    extracts: list[InputSpec]
+    rules: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def inputs(self) -> list[InputSpec]:
+        """Roster first, then the extracts in config order."""
+        return [self.roster, *self.extracts]
+
+
+def _input(table: Any, where: str, base: Path, name: str, default_sector: str | None) -> InputSpec:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} 应为表（键 = 值）", file=name)
+    unknown = set(table) - _INPUT_KEYS
+    if unknown:
+        raise ConfigError(f"{where} 有未知的键：{'、'.join(sorted(unknown))}（可用：{'、'.join(sorted(_INPUT_KEYS))}）", file=name)
+    sector = table.get("sector", default_sector)
+    if sector not in SECTORS or (default_sector is None and sector == "roster"):
+        allowed = "、".join(s for s in SECTORS if s != "roster")
+        raise ConfigError(f"{where} 的 sector「{sector}」不正确（可选：{allowed}）", file=name)
+    raw_path = table.get("path")
+    if not isinstance(raw_path, str) or not raw_path.strip():
+        raise ConfigError(f"{where} 缺少 path（数据文件路径）", file=name)
+    path = (base / raw_path).resolve()
+    if not path.is_file():
+        raise ConfigError(f"{where} 的文件不存在：{raw_path}", file=name)
+    header_row = table.get("header_row")
+    if header_row is not None and (not isinstance(header_row, int) or header_row < 1):
+        raise ConfigError(f"{where} 的 header_row 应为从 1 开始的行号", file=name)
+    sheet = table.get("sheet")
+    if sheet is not None and not isinstance(sheet, str | int):
+        raise ConfigError(f"{where} 的 sheet 应为工作表名称或序号", file=name)
+    columns = table.get("columns", {})
+    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+        raise ConfigError(f"{where} 的 columns 应为 {{ \"表头\" = \"字段名\" }}", file=name)
+    encoding = table.get("encoding")
+    if encoding is not None and not isinstance(encoding, str):
+        raise ConfigError(f"{where} 的 encoding 应为文本，如 \"gbk\"", file=name)
+    return InputSpec(sector, path, raw_path, sheet, header_row, encoding, dict(columns))
+
+
+def load_config(path: Path) -> RunConfig:
+    """Parse and check `path`; raises ConfigError with a one-line Chinese reason."""
+    name = path.name
+    if not path.is_file():
+        raise ConfigError(f"找不到配置文件（{path}）", file=name)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError("配置文件应为 UTF-8 编码", file=name) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"配置文件格式错误：{exc}", file=name) from exc
+    base = path.resolve().parent
+    run = data.get("run")
+    if not isinstance(run, dict):
+        raise ConfigError("缺少 [run] 表（county、period、reference_date）", file=name)
+    county = str(run.get("county", "")).strip()
+    if not county:
+        raise ConfigError("[run] 缺少 county（县名）", file=name)
+    ref = run.get("reference_date")
+    if isinstance(ref, str):
+        try:
+            ref = date.fromisoformat(ref)
+        except ValueError as exc:
+            raise ConfigError(f"[run] reference_date「{ref}」应为 YYYY-MM-DD 日期", file=name) from exc
+    if not isinstance(ref, date):
+        raise ConfigError("[run] 缺少 reference_date（如 \"2026-11-30\"）", file=name)
+    period = str(run.get("period") or f"{ref.year}-{ref.month:02d}")
+    if "roster" not in data:
+        raise ConfigError("缺少 [roster] 表（监测对象信息文件）", file=name)
+    roster = _input(data["roster"], "[roster]", base, name, default_sector="roster")
+    extracts_raw = data.get("extracts", [])
+    if not isinstance(extracts_raw, list):
+        raise ConfigError("[[extracts]] 应为表数组", file=name)
+    extracts = [
+        _input(t, f"第{i}个 [[extracts]]", base, name, default_sector=None)
+        for i, t in enumerate(extracts_raw, start=1)
+    ]
+    rules = data.get("rules", {})
+    if not isinstance(rules, dict):
+        raise ConfigError("[rules] 应为表", file=name)
+    return RunConfig(path.resolve(), county, period, ref, roster, extracts, rules)

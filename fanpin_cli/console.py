@@ -1,0 +1,82 @@
+"""Rich console output: stage progress and the end-of-run summary tables (no ID ever shown)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+LEVEL_TEXT = {"red": "[red]红[/red]", "yellow": "[yellow]黄[/yellow]", "blue": "[blue]蓝[/blue]"}
+
+
+@contextmanager
+def stage_progress(console: Console, stages: tuple[str, ...], *, quiet: bool) -> Iterator[Any]:
+    """Yield a callback `say(stage)` that advances a progress bar over `stages`."""
+    if quiet:
+        yield lambda _stage: None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("准备", total=len(stages))
+        seen: list[str] = []
+
+        def say(stage: str) -> None:
+            if seen:
+                progress.advance(task)
+            seen.append(stage)
+            progress.update(task, description=f"{stage}…")
+
+        yield say
+        progress.update(task, completed=len(stages))
+
+
+def print_run_summary(console: Console, summary: dict[str, Any], out_dir: str) -> None:
+    """Rules × X户Y人, quality by dimension, link results per file."""
+    title = f"{summary.get('county', '')} {summary.get('period', '')} 比对结果（基准日 {summary.get('reference_date', '')}）"
+    rules = Table(title=title, title_justify="left")
+    for col in ("规则", "名称", "等级", "户数", "人数"):
+        rules.add_column(col, justify="right" if col in ("户数", "人数") else "left")
+    for r in summary.get("rules", []):
+        rules.add_row(r["rule_id"], r["title"], LEVEL_TEXT.get(r["level"], r["level"]), str(r["households"]), str(r["persons"]))
+    console.print(rules)
+    totals = summary.get("households_flagged", {})
+    console.print(
+        f"预警户数：红 {totals.get('red', 0)} 户，黄 {totals.get('yellow', 0)} 户，蓝 {totals.get('blue', 0)} 户（每户按最高等级计）"
+    )
+    print_inputs(console, summary)
+    print_quality(console, summary)
+    console.print(f"结果已写入 [bold]{out_dir}[/bold]：report.xlsx、links.csv、flags.csv、quality_issues.csv、review.csv、summary.json")
+
+
+def print_inputs(console: Console, summary: dict[str, Any]) -> None:
+    """Per input file: rows read and link results."""
+    table = Table(title="各文件比对情况", title_justify="left")
+    for col in ("文件", "类别", "数据行", "自动关联", "待核实", "未关联", "无法比对", "空行"):
+        table.add_column(col, justify="left" if col in ("文件", "类别") else "right")
+    for e in summary.get("inputs", []):
+        def fmt(key: str, entry: dict[str, Any] = e) -> str:
+            value = entry.get(key)
+            return "—" if value is None else f"{value:,}"
+
+        table.add_row(e["file"], e.get("sector_title", e["sector"]), fmt("rows_read"), fmt("rows_linked"),
+                      fmt("rows_review"), fmt("rows_unlinked"), fmt("rows_rejected"), fmt("rows_blank"))
+    console.print(table)
+
+
+def print_quality(console: Console, summary: dict[str, Any]) -> None:
+    """Quality issues by dimension and severity."""
+    quality = summary.get("quality") or {}
+    dims = quality.get("by_dimension") or {}
+    if not dims:
+        console.print(f"数据质量问题：{quality.get('issues', 0)} 条")
+        return
+    table = Table(title="数据质量（GB/T 36344 维度）", title_justify="left")
+    table.add_column("维度")
+    table.add_column("问题数", justify="right")
+    for dim, count in dims.items():
+        table.add_row(dim, f"{count:,}" if isinstance(count, int) else str(count))
+    console.print(table)

@@ -1,0 +1,390 @@
+"""The monthly job: load → validate → link → flag → quality → report, and `validate` for one file.
+
+The CLI calls `run_job` / `validate_file`; everything here raises `FanpinError` for problems
+the user can act on.
+
+    result = run_job(load_config(Path("fanpin.toml")), Path("out"))
+    result.summary["inputs"][0]["rows_read"]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from fanpin_cli import __version__
+from fanpin_cli.config import InputSpec, RunConfig
+from fanpin_cli.fields import SECTOR_TITLES
+from fanpin_cli.loaders import LoadedFile, load_file
+from fanpin_cli.outputs import mask_columns, write_csv, write_json
+from fanpin_cli.prepare import prepare
+
+Progress = Callable[[str], None]
+
+LINK_COLUMNS = [
+    "sector", "source_file", "source_row", "roster_row", "household_id", "match_method",
+    "match_score", "match_status", "reason",
+]
+FLAG_COLUMNS = [
+    "household_id", "township", "village", "rule_id", "level", "roster_row", "person_name",
+    "sector", "source_file", "source_row", "detail",
+]
+ISSUE_COLUMNS = [
+    "source_file", "source_row", "column", "check_id", "dimension", "severity", "message",
+]
+STAGES = ("读取数据", "证件与姓名规范化", "比对关联", "数据质量检查", "预警规则", "写出结果")
+
+
+@dataclass
+class Stage:
+    """Timing of one pipeline stage (for the log)."""
+
+    name: str
+    seconds: float
+
+
+@dataclass
+class RunResult:
+    """What a run produced: the output folder, the summary and the frames behind it."""
+
+    out_dir: Path
+    summary: dict[str, Any]
+    links: pl.DataFrame
+    flags: pl.DataFrame
+    issues: pl.DataFrame
+    stages: list[Stage] = field(default_factory=list)
+    outputs: list[Path] = field(default_factory=list)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_input(spec: InputSpec) -> LoadedFile:
+    """Load one configured input file."""
+    return load_file(
+        spec.path,
+        spec.sector,
+        source_file=spec.source_file,
+        sheet=spec.sheet,
+        header_row=spec.header_row,
+        encoding=spec.encoding,
+        columns=spec.columns,
+    )
+
+
+def _input_entry(loaded: LoadedFile, links: pl.DataFrame | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "file": loaded.source_file,
+        "sector": loaded.sector,
+        "sector_title": SECTOR_TITLES[loaded.sector],
+        "rows_read": loaded.rows_read,
+        "rows_blank": len(loaded.blank_rows),
+        "blank_rows": loaded.blank_rows[:100],
+        "header_row": loaded.header_row,
+        "sheet": loaded.sheet,
+        "encoding": loaded.encoding,
+        "sha256": loaded.sha256,
+    }
+    if links is None:
+        entry.update(rows_linked=None, rows_review=None, rows_unlinked=None, rows_rejected=None)
+    else:
+        status = links["match_status"]
+        entry.update(
+            rows_linked=int((status == "linked").sum()),
+            rows_review=int((status == "review").sum()),
+            rows_unlinked=int((status == "unlinked").sum()),
+            rows_rejected=int(links["rejected"].sum()),
+        )
+    return entry
+
+
+def _evidence(
+    prepared: list[tuple[LoadedFile, pl.DataFrame]], links: list[pl.DataFrame]
+) -> dict[str, pl.DataFrame]:
+    """Per sector: all its extract rows (prepared) with their link columns."""
+    by_sector: dict[str, list[pl.DataFrame]] = {}
+    for (loaded, frame), link in zip(prepared, links, strict=True):
+        joined = frame.with_columns(
+            link.select(
+                "roster_row", "household_id", "match_status", "match_method", "match_score",
+                "name_id_conflict",
+            ).rename({"household_id": "linked_household_id"}).get_columns()
+        )
+        if "household_id" not in joined.columns:
+            joined = joined.rename({"linked_household_id": "household_id"})
+        else:
+            joined = joined.drop("household_id").rename({"linked_household_id": "household_id"})
+        by_sector.setdefault(loaded.sector, []).append(joined)
+    return {s: pl.concat(frames, how="diagonal_relaxed") for s, frames in by_sector.items()}
+
+
+def _review_queue(
+    links: pl.DataFrame, extracts: dict[str, pl.DataFrame], roster: pl.DataFrame, full_ids: bool
+) -> pl.DataFrame:
+    """The review queue: both records side by side."""
+    review = links.filter(pl.col("match_status") == "review")
+    if review.height == 0:
+        return pl.DataFrame(schema={c: pl.String for c in ("sector", "source_file")})
+    ext_cols = {"name": "extract_name", "id_number": "extract_id", "birth_any": "extract_birth",
+                "township": "extract_township", "village": "extract_village"}
+    ext = pl.concat(
+        [f.select(["source_file", "source_row", *[c for c in ext_cols if c in f.columns]]) for f in extracts.values()],
+        how="diagonal_relaxed",
+    ).rename({k: v for k, v in ext_cols.items()}, strict=False)
+    ros_cols = {"source_row": "roster_row", "name": "roster_name", "id_number": "roster_id",
+                "id_birth": "roster_birth", "township": "roster_township", "village": "roster_village"}
+    ros = roster.select([c for c in ros_cols if c in roster.columns]).rename(ros_cols, strict=False)
+    out = (
+        review.join(ext, on=["source_file", "source_row"], how="left")
+        .join(ros, on="roster_row", how="left")
+    )
+    out = mask_columns(out, ["extract_id", "roster_id"], full_ids=full_ids)
+    keep = ["sector", "source_file", "source_row", "extract_name", "extract_id", "extract_birth",
+            "extract_township", "extract_village", "roster_row", "household_id", "roster_name",
+            "roster_id", "roster_birth", "roster_township", "roster_village", "match_score", "reason"]
+    return out.select([c for c in keep if c in out.columns])
+
+
+def run_job(
+    config: RunConfig,
+    out_dir: Path,
+    *,
+    full_ids: bool = False,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Run the whole monthly job and write every output into `out_dir`."""
+    from fanpin_cli.flagging import evaluate, household_summary, load_rules
+    from fanpin_cli.linking import link
+    from fanpin_cli.quality import check_cross, check_file, quality_summary, scorecard, stocktake
+    from fanpin_cli.report import ReportData, RuleInfo, write_report
+
+    started = time.perf_counter()
+    stages: list[Stage] = []
+    say = progress or (lambda _stage: None)
+    clock = [time.perf_counter()]
+
+    def done(name: str) -> None:
+        now = time.perf_counter()
+        stages.append(Stage(name, now - clock[0]))
+        clock[0] = now
+
+    rules = load_rules()  # a bad rule file stops the run before any work
+    ref = config.reference_date
+
+    say(STAGES[0])
+    hashes_before = {spec.source_file: _sha256(spec.path) for spec in config.inputs}
+    roster_loaded = load_input(config.roster)
+    extracts_loaded = [load_input(spec) for spec in config.extracts]
+    done(STAGES[0])
+
+    say(STAGES[1])
+    roster = prepare(roster_loaded.frame, ref)
+    prepared = [(lf, prepare(lf.frame, ref)) for lf in extracts_loaded]
+    done(STAGES[1])
+
+    say(STAGES[2])
+    links_each = [link(roster, frame, sector=lf.sector) for lf, frame in prepared]
+    evidence = _evidence(prepared, links_each)
+    done(STAGES[2])
+
+    say(STAGES[3])
+    issue_frames = [check_file(roster, "roster", headings=roster_loaded.headings, reference_date=ref)]
+    issue_frames += [
+        check_file(frame, lf.sector, headings=lf.headings, reference_date=ref) for lf, frame in prepared
+    ]
+    issue_frames.append(check_cross(roster, evidence, reference_date=ref))
+    issues = pl.concat([f for f in issue_frames if f.height], how="diagonal_relaxed") if any(
+        f.height for f in issue_frames
+    ) else issue_frames[0]
+    stock_counts, stock_lists = stocktake(roster, evidence)
+    cards = scorecard(roster, issues, evidence)
+    done(STAGES[3])
+
+    say(STAGES[4])
+    overrides = dict(config.rules)
+    flags = evaluate(rules, roster, evidence, reference_date=ref, overrides=overrides)
+    rule_counts, area_counts = household_summary(flags, roster)
+    done(STAGES[4])
+
+    say(STAGES[5])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    links = pl.concat(links_each, how="diagonal_relaxed") if links_each else pl.DataFrame(
+        schema={c: pl.String for c in LINK_COLUMNS}
+    )
+    inputs = [_input_entry(roster_loaded, None)] + [
+        _input_entry(lf, lk) for (lf, _), lk in zip(prepared, links_each, strict=True)
+    ]
+    summary: dict[str, Any] = {
+        "version": __version__,
+        "county": config.county,
+        "period": config.period,
+        "reference_date": ref.isoformat(),
+        "config": str(config.config_path.name),
+        "full_ids": full_ids,
+        "inputs": inputs,
+        "links": _link_totals(links),
+        "rules": _rule_entries(rules, rule_counts),
+        "households_flagged": _level_totals(area_counts),
+        "quality": quality_summary(issues),
+        "stocktake": stock_counts.to_dicts() if isinstance(stock_counts, pl.DataFrame) else stock_counts,
+    }
+    outputs = _write_outputs(
+        out_dir, config, summary, links, flags, issues, roster, evidence, full_ids,
+        ReportData, RuleInfo, write_report, rules, rule_counts, area_counts, cards, stock_counts,
+        stock_lists,
+    )
+    hashes_after = {spec.source_file: _sha256(spec.path) for spec in config.inputs}
+    if hashes_after != hashes_before:  # never expected: fanpin opens inputs read-only
+        raise RuntimeError("input files changed during the run")
+    done(STAGES[5])
+    summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)
+    summary["stages"] = {s.name: round(s.seconds, 3) for s in stages}
+    write_json(summary, out_dir / "summary.json")
+    return RunResult(out_dir, summary, links, flags, issues, stages, outputs)
+
+
+def _link_totals(links: pl.DataFrame) -> list[dict[str, Any]]:
+    if links.height == 0:
+        return []
+    return (
+        links.group_by("sector", "match_status", "match_method")
+        .len("rows")
+        .sort("sector", "match_status", "match_method")
+        .to_dicts()
+    )
+
+
+def _rule_entries(rules: list[Any], rule_counts: pl.DataFrame) -> list[dict[str, Any]]:
+    counts = {r["rule_id"]: r for r in rule_counts.to_dicts()} if rule_counts.height else {}
+    out = []
+    for rule in rules:
+        c = counts.get(rule.rule_id, {})
+        households = int(c.get("households", 0) or 0)
+        persons = int(c.get("persons", 0) or 0)
+        out.append({
+            "rule_id": rule.rule_id, "title": rule.title, "level": rule.level,
+            "households": households, "persons": persons, "text": f"{households}户{persons}人",
+        })
+    return out
+
+
+def _level_totals(area_counts: pl.DataFrame) -> dict[str, int]:
+    totals = {}
+    for level in ("red", "yellow", "blue"):
+        col = f"households_{level}"
+        totals[level] = int(area_counts[col].sum()) if col in area_counts.columns else 0
+    return totals
+
+
+def _write_outputs(
+    out_dir: Path, config: RunConfig, summary: dict[str, Any], links: pl.DataFrame,
+    flags: pl.DataFrame, issues: pl.DataFrame, roster: pl.DataFrame,
+    evidence: dict[str, pl.DataFrame], full_ids: bool, ReportData: Any, RuleInfo: Any,
+    write_report: Callable[..., None], rules: list[Any], rule_counts: pl.DataFrame,
+    area_counts: pl.DataFrame, cards: pl.DataFrame | None, stock_counts: Any,
+    stock_lists: dict[str, pl.DataFrame],
+) -> list[Path]:
+    """links.csv, flags.csv, quality_issues.csv, review.csv, report.xlsx (summary.json later)."""
+    written = []
+    # links.csv: contract columns, then the row's name and (masked) ID to help a person.
+    id_cols = {"source_file", "source_row"}
+    extract_ids = pl.concat(
+        [f.select("source_file", "source_row", "name", "id_number") for f in evidence.values()],
+        how="diagonal_relaxed",
+    ) if evidence else None
+    links_out = links
+    if extract_ids is not None and links.height:
+        links_out = links.join(extract_ids, on=list(id_cols), how="left", maintain_order="left")
+        links_out = mask_columns(links_out, ["id_number"], full_ids=full_ids)
+    link_cols = LINK_COLUMNS + [c for c in ("name", "id_number") if c in links_out.columns]
+    write_csv(links_out.select([c for c in link_cols if c in links_out.columns]), out_dir / "links.csv")
+    written.append(out_dir / "links.csv")
+
+    roster_ids = roster.select(
+        pl.col("source_row").alias("roster_row"), "id_number",
+        *[c for c in ("group", "relation") if c in roster.columns],
+    )
+    flags_full = flags.join(roster_ids, on="roster_row", how="left", maintain_order="left")
+    flags_full = mask_columns(flags_full, ["id_number"], full_ids=full_ids)
+    flag_cols = FLAG_COLUMNS + [c for c in ("title", "id_number") if c in flags_full.columns]
+    write_csv(flags_full.select([c for c in flag_cols if c in flags_full.columns]), out_dir / "flags.csv")
+    written.append(out_dir / "flags.csv")
+
+    issue_cols = ISSUE_COLUMNS + [c for c in ("field", "household_id", "township", "village") if c in issues.columns]
+    write_csv(issues.select([c for c in issue_cols if c in issues.columns]), out_dir / "quality_issues.csv")
+    written.append(out_dir / "quality_issues.csv")
+
+    review = _review_queue(links, evidence, roster, full_ids)
+    write_csv(review, out_dir / "review.csv")
+    written.append(out_dir / "review.csv")
+
+    per_file = pl.DataFrame([
+        {k: e[k] for k in ("file", "sector", "rows_read", "rows_linked", "rows_review", "rows_unlinked", "rows_rejected")}
+        for e in summary["inputs"][1:]
+    ]) if len(summary["inputs"]) > 1 else None
+    stock_frame = stock_counts if isinstance(stock_counts, pl.DataFrame) else None
+    write_report(
+        out_dir / "report.xlsx",
+        ReportData(
+            county=config.county,
+            period=config.period,
+            reference_date=config.reference_date,
+            version=__version__,
+            rules=[RuleInfo(r.rule_id, r.title, r.level) for r in rules],
+            flags=flags_full,
+            rule_counts=rule_counts,
+            area_counts=area_counts,
+            quality=issues,
+            review=review,
+            scorecard=cards,
+            stocktake=stock_frame,
+            links_by_sector=per_file,
+        ),
+    )
+    written.append(out_dir / "report.xlsx")
+    return written
+
+
+def validate_file(
+    path: Path,
+    sector: str,
+    out_dir: Path | None,
+    *,
+    reference_date: date | None = None,
+    sheet: str | int | None = None,
+    header_row: int | None = None,
+    encoding: str | None = None,
+) -> tuple[dict[str, Any], pl.DataFrame]:
+    """Load and check one file; write quality_issues.csv and summary.json when `out_dir` is set."""
+    started = time.perf_counter()
+    ref = reference_date or date.today()
+    loaded = load_file(path, sector, sheet=sheet, header_row=header_row, encoding=encoding)
+    from fanpin_cli.quality import check_file, quality_summary
+
+    frame = prepare(loaded.frame, ref)
+    issues = check_file(frame, sector, headings=loaded.headings, reference_date=ref)
+    summary = {
+        "version": __version__,
+        "reference_date": ref.isoformat(),
+        "inputs": [_input_entry(loaded, None)],
+        "quality": quality_summary(issues),
+        "elapsed_seconds": round(time.perf_counter() - started, 3),
+    }
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        issue_cols = ISSUE_COLUMNS + [c for c in ("field",) if c in issues.columns]
+        write_csv(issues.select([c for c in issue_cols if c in issues.columns]), out_dir / "quality_issues.csv")
+        write_json(summary, out_dir / "summary.json")
+    return summary, issues
