@@ -77,5 +77,5 @@ def read_id_values(arg: str) -> list[str]:
     data = path.read_bytes()
     from fanpin_cli.loaders import detect_encoding
 
-    text = data.decode(detect_encoding(data))
+    text = data.decode(detect_encoding(data, path.name))
     return [line.strip() for line in text.splitlines() if line.strip()]

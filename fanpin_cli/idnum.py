@@ -38,7 +38,7 @@ USABLE_STATUSES: tuple[str, ...] = ("valid", "legacy_15")
 
 # Every whitespace-like or quoting character that creeps into an ID cell.
 _JUNK = r"[\s\u00a0\u3000\u200b\u200c\u200d\u2060\ufeff'’‘`\"“”-]"
-_SCI = r"^(\d)(?:\.(\d+))?E\+?(\d{1,2})$"
+_SCI = r"^([0-9])(?:\.([0-9]+))?E\+?([0-9]{1,2})$"
 _ZEROS = "0" * 18
 _REPEATED = r"^(0+|1+|2+|3+|4+|5+|6+|7+|8+|9+)$"
 
@@ -54,16 +54,16 @@ def clean_id(raw: pl.Expr) -> pl.Expr:
         .str.normalize("NFKC")
         .str.replace_all(_JUNK, "")
         .str.to_uppercase()
-        .str.replace(r"^(\d{15,18})\.0+$", "$1")
-        .str.replace(r"^[GJL](\d{17}[\dX])$", "$1")
-        .str.replace(r"^(\d{17}[\dX])[1-7][1-4]$", "$1")
+        .str.replace(r"^([0-9]{15,18})\.0+$", "$1")
+        .str.replace(r"^[GJL]([0-9]{17}[0-9X])$", "$1")
+        .str.replace(r"^([0-9]{17}[0-9X])[1-7][1-4]$", "$1")
     )
     return pl.when(text.str.len_chars() > 0).then(text)
 
 
 def digits17(first17: pl.Expr) -> pl.Expr:
     """17 leading digits as one Int64 (null unless they are all digits)."""
-    return pl.when(first17.str.contains(r"^\d{17}$")).then(first17.cast(pl.Int64, strict=False))
+    return pl.when(first17.str.contains(r"^[0-9]{17}$")).then(first17.cast(pl.Int64, strict=False))
 
 
 def check_char_of_int(value: pl.Expr) -> pl.Expr:
@@ -116,7 +116,7 @@ def excel_float_fix(clean: pl.Expr, expected: pl.Expr) -> pl.Expr:
     as_float = value.cast(pl.Float64)
     rounded = ((value + 500) // 1000) * 1000
     is_float_image = (
-        clean.str.contains(r"^\d{18}$")
+        clean.str.contains(r"^[0-9]{18}$")
         & (clean.str.slice(17, 1) != expected)
         & (as_float.cast(pl.Int64) == value)
         & (rounded.cast(pl.Float64) == as_float)
@@ -128,7 +128,7 @@ def excel_float_fix(clean: pl.Expr, expected: pl.Expr) -> pl.Expr:
 def upgrade_15(clean: pl.Expr) -> pl.Expr:
     """A 15-digit legacy ID as 18 digits: insert `19` before the year, add the check char."""
     first17 = clean.str.slice(0, 6) + pl.lit("19") + clean.str.slice(6, 9)
-    return pl.when(clean.str.contains(r"^\d{15}$")).then(first17 + check_char(first17))
+    return pl.when(clean.str.contains(r"^[0-9]{15}$")).then(first17 + check_char(first17))
 
 
 def birth_from_digits(digits: pl.Expr, reference_date: date) -> pl.Expr:
@@ -161,16 +161,20 @@ def mask_id(value: pl.Expr) -> pl.Expr:
     Strings of 7–14 characters keep 3 + 2; shorter ones are left as they are.
     """
     text = value.cast(pl.String)
-    n = text.str.len_chars()
-    long = text.str.slice(0, 6) + pl.lit("*").repeat_by(n - 10).list.join("") + text.str.slice(-4, 4)
-    mid = text.str.slice(0, 3) + pl.lit("*").repeat_by(n - 5).list.join("") + text.str.slice(-2, 2)
+    n = text.str.len_chars().cast(pl.Int64)
+    # Every branch is evaluated on every row: clip the star counts so that short values do
+    # not ask repeat_by for a negative (as UInt32: about 4 billion) count.
+    stars_long = pl.lit("*").repeat_by((n - 10).clip(lower_bound=0)).list.join("")
+    stars_mid = pl.lit("*").repeat_by((n - 5).clip(lower_bound=0)).list.join("")
+    long = text.str.slice(0, 6) + stars_long + text.str.slice(-4, 4)
+    mid = text.str.slice(0, 3) + stars_mid + text.str.slice(-2, 2)
     return pl.when(n >= 15).then(long).when(n >= 7).then(mid).otherwise(text)
 
 
 def _clean_fast(raw: pl.Series) -> pl.Series:
     """`clean_id` on a Series, skipping the values that are already clean 18-char IDs."""
     raw = raw.cast(pl.String)
-    dirty = (~raw.str.contains(r"^\d{17}[\dX]$")).fill_null(True).arg_true()
+    dirty = (~raw.str.contains(r"^[0-9]{17}[0-9X]$")).fill_null(True).arg_true()
     if dirty.len() == 0:
         return raw
     fixed = pl.select(clean_id(pl.lit(raw.gather(dirty)))).to_series()
@@ -199,8 +203,11 @@ def with_id_columns(
     form = pl.col(f"{p}_form")
     frame = frame.with_columns(_clean_fast(frame[raw]).alias(f"{p}id_clean"))
     frame = frame.with_columns(digits17(c.str.slice(0, 17)).alias(f"{p}_v17"))
+    fixed = excel_float_fix(c, check_char_of_int(pl.col(f"{p}_v17")))
     frame = frame.with_columns(
-        excel_float_fix(c, check_char_of_int(pl.col(f"{p}_v17"))).alias(f"{p}id_clean")
+        fixed.alias(f"{p}id_clean"),
+        # A float image lost its last 3 digits in Excel: excel_000 even if …000 passes the check.
+        (fixed != c).fill_null(False).alias(f"{p}_float_image"),
     )
     frame = frame.with_columns(
         pl.when(c.is_null())
@@ -209,9 +216,9 @@ def with_id_columns(
         .then(pl.lit("placeholder"))
         .when(c.str.contains(_SCI))
         .then(pl.lit("sci"))
-        .when(c.str.contains(r"^\d{17}[\dX]$"))
+        .when(c.str.contains(r"^[0-9]{17}[0-9X]$"))
         .then(pl.lit("18"))
-        .when(c.str.contains(r"^\d{15}$"))
+        .when(c.str.contains(r"^[0-9]{15}$"))
         .then(pl.lit("15"))
         .otherwise(pl.lit("other"))
         .alias(f"{p}_form")
@@ -242,6 +249,8 @@ def with_id_columns(
         .then(form)
         .when(form == "sci")
         .then(pl.lit("excel_sci"))
+        .when((form == "18") & pl.col(f"{p}_float_image"))
+        .then(pl.lit("excel_000"))
         .when((form == "18") & check_ok & born_ok)
         .then(pl.lit("valid"))
         .when((form == "18") & check_ok)
@@ -281,4 +290,4 @@ def with_id_columns(
         pl.when(known >= 6)
         .then(digits.str.slice(0, 6).is_in(region_codes()))
         .alias(f"{p}id_region_known"),
-    ).drop(f"{p}_form", f"{p}_first17", f"{p}_birth", f"{p}_v17")
+    ).drop(f"{p}_form", f"{p}_first17", f"{p}_birth", f"{p}_v17", f"{p}_float_image")

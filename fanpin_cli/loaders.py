@@ -60,7 +60,7 @@ class LoadedFile:
         return self.headings.get(canonical, FIELD_TITLES.get(canonical, canonical))
 
 
-def detect_encoding(data: bytes) -> str:
+def detect_encoding(data: bytes, name: str | None = None) -> str:
     """`utf-8-sig`, `utf-8` or `gb18030` (a superset of GBK and GB2312).
 
     >>> detect_encoding("姓名".encode("gbk"))
@@ -78,7 +78,8 @@ def detect_encoding(data: bytes) -> str:
         return "gb18030"
     except UnicodeDecodeError as exc:
         raise InputFileError(
-            f"无法识别文件编码（不是 UTF-8 或 GBK/GB18030，位置 {exc.start} 字节），请另存为 UTF-8 或 GBK 的 CSV"
+            f"无法识别文件编码（不是 UTF-8 或 GBK/GB18030，位置 {exc.start} 字节），请另存为 UTF-8 或 GBK 的 CSV",
+            file=name,
         ) from exc
 
 
@@ -132,7 +133,7 @@ def _read_csv(
     data: bytes, name: str, lookup: dict[str, str], encoding: str | None, header_row: int | None
 ) -> tuple[list[str], pl.DataFrame, int, str]:
     """Return headings, data rows (all text), header line (1-based) and the encoding used."""
-    encoding = encoding or detect_encoding(data)
+    encoding = encoding or detect_encoding(data, name)
     text = _decode(data, encoding, name)
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -274,7 +275,7 @@ def _read_excel(
     if sheet is None:
         candidates = list(range(len(names)))
     elif isinstance(sheet, int) or str(sheet).isdigit() and str(sheet) not in names:
-        idx = int(sheet) - 1 if isinstance(sheet, str) else int(sheet)
+        idx = int(sheet) - 1  # sheet numbers are 1-based, from the config and from --sheet
         if not 0 <= idx < len(names):
             raise InputFileError(f"没有第 {sheet} 个工作表（共 {len(names)} 个：{'、'.join(names)}）", file=name)
         candidates = [idx]

@@ -22,16 +22,30 @@ MIDDLE_DOT = "\u00b7"
 # Middle-dot look-alikes seen in minority names (after NFKC folding).
 _DOTS = r"[\u2022\u30fb\uff65\u2027\u2219\u22c5\u0387\u16eb\u2e31\u00b7.．。﹒・]"
 _SPACES = r"[\s\u00a0\u3000\u200b\u200c\u200d\u2060\ufeff]"
+# A long name written as two Han parts with a space between (阿依古丽 买买提): a minority name
+# whose middle dot was typed as a space. Short ones (王 芳, 欧阳 娜娜) are spaced-out Han names.
+_SPACED_PARTS = r"^([\p{Han}]{2,})\s+([\p{Han}]{2,})$"
+_SPACED_MIN_CHARS = 5
 
 
 def normalize_name(raw: pl.Expr) -> pl.Expr:
     """Trim, drop inner spaces, fold full-width (NFKC) and unify middle dots to U+00B7.
 
+    A space between two Han parts of a name of 5+ characters is taken as a middle dot.
+
     Empty results are null. Traditional characters are handled by `with_name_columns`.
     """
+    folded = raw.cast(pl.String).str.normalize("NFKC").str.strip_chars()
+    dotted = (
+        pl.when(
+            folded.str.contains(_SPACED_PARTS)
+            & (folded.str.replace_all(_SPACES, "").str.len_chars() >= _SPACED_MIN_CHARS)
+        )
+        .then(folded.str.replace(_SPACED_PARTS, "${1}" + MIDDLE_DOT + "${2}"))
+        .otherwise(folded)
+    )
     text = (
-        raw.cast(pl.String)
-        .str.normalize("NFKC")
+        dotted
         .str.replace_all(_SPACES, "")
         .str.replace_all(_DOTS, MIDDLE_DOT)
         .str.strip_chars(MIDDLE_DOT)

@@ -63,6 +63,24 @@ class RunResult:
     outputs: list[Path] = field(default_factory=list)
 
 
+@dataclass
+class JobData:
+    """Everything the outputs are written from."""
+
+    config: RunConfig
+    roster: pl.DataFrame
+    evidence: dict[str, pl.DataFrame]
+    links: pl.DataFrame
+    flags: pl.DataFrame
+    issues: pl.DataFrame
+    rules: list[Any]
+    rule_counts: pl.DataFrame
+    area_counts: pl.DataFrame
+    scorecard: pl.DataFrame | None
+    stocktake: pl.DataFrame | None
+    summary: dict[str, Any]
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -167,9 +185,14 @@ def run_job(
     """Run the whole monthly job and write every output into `out_dir`."""
     from fanpin_cli.flagging import evaluate, household_summary, load_rules
     from fanpin_cli.linking import link
-    from fanpin_cli.quality import check_cross, check_file, quality_summary, scorecard, stocktake
-    from fanpin_cli.report import ReportData, RuleInfo, write_report
-
+    from fanpin_cli.quality import (
+        attach_places,
+        check_cross,
+        check_file,
+        quality_summary,
+        scorecard,
+        stocktake,
+    )
     started = time.perf_counter()
     stages: list[Stage] = []
     say = progress or (lambda _stage: None)
@@ -204,10 +227,9 @@ def run_job(
     issue_frames += [
         check_file(frame, lf.sector, headings=lf.headings, reference_date=ref) for lf, frame in prepared
     ]
-    issue_frames.append(check_cross(roster, evidence, reference_date=ref))
-    issues = pl.concat([f for f in issue_frames if f.height], how="diagonal_relaxed") if any(
-        f.height for f in issue_frames
-    ) else issue_frames[0]
+    headings = {"roster": roster_loaded.headings} | {lf.sector: lf.headings for lf in extracts_loaded}
+    issue_frames.append(check_cross(roster, evidence, reference_date=ref, headings=headings))
+    issues = attach_places(pl.concat(issue_frames, how="diagonal_relaxed"), roster, evidence)
     stock_counts, stock_lists = stocktake(roster, evidence)
     cards = scorecard(roster, issues, evidence)
     done(STAGES[3])
@@ -238,13 +260,14 @@ def run_job(
         "rules": _rule_entries(rules, rule_counts),
         "households_flagged": _level_totals(area_counts),
         "quality": quality_summary(issues),
-        "stocktake": stock_counts.to_dicts() if isinstance(stock_counts, pl.DataFrame) else stock_counts,
+        "stocktake": stock_counts.to_dicts(),
+        "scorecard": cards.to_dicts() if cards is not None else [],
     }
-    outputs = _write_outputs(
-        out_dir, config, summary, links, flags, issues, roster, evidence, full_ids,
-        ReportData, RuleInfo, write_report, rules, rule_counts, area_counts, cards, stock_counts,
-        stock_lists,
+    job = JobData(
+        config, roster, evidence, links, flags, issues, rules, rule_counts, area_counts, cards,
+        stock_counts, summary,
     )
+    outputs = _write_outputs(out_dir, job, full_ids)
     hashes_after = {spec.source_file: _sha256(spec.path) for spec in config.inputs}
     if hashes_after != hashes_before:  # never expected: fanpin opens inputs read-only
         raise RuntimeError("input files changed during the run")
@@ -252,7 +275,37 @@ def run_job(
     summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)
     summary["stages"] = {s.name: round(s.seconds, 3) for s in stages}
     write_json(summary, out_dir / "summary.json")
+    write_log(out_dir / "fanpin.log", summary)
+    outputs += [out_dir / "summary.json", out_dir / "fanpin.log"]
     return RunResult(out_dir, summary, links, flags, issues, stages, outputs)
+
+
+def write_log(path: Path, summary: dict[str, Any]) -> None:
+    """A short plain-text run log: inputs, stage timings, results. Never an ID number."""
+    from datetime import datetime
+
+    lines = [
+        f"{datetime.now().isoformat(timespec='seconds')} fanpin {summary['version']} "
+        f"{summary['county']} {summary['period']} 基准日 {summary['reference_date']}",
+    ]
+    for e in summary["inputs"]:
+        linked = (
+            f"，关联 {e['rows_linked']}，待核实 {e['rows_review']}，未关联 {e['rows_unlinked']}"
+            if e["rows_linked"] is not None
+            else ""
+        )
+        lines.append(
+            f"读取 {e['file']}（{e['sector']}）：{e['rows_read']} 行，空行 {e['rows_blank']}{linked}，"
+            f"sha256 {e['sha256'][:16]}…"
+        )
+    for stage, seconds in summary.get("stages", {}).items():
+        lines.append(f"阶段 {stage}：{seconds:.2f} 秒")
+    for r in summary.get("rules", []):
+        lines.append(f"规则 {r['rule_id']} {r['title']}：{r['text']}")
+    lines.append(f"数据质量问题 {summary.get('quality', {}).get('issues', 0)} 条；用时 {summary.get('elapsed_seconds')} 秒")
+    from fanpin_cli.outputs import atomic_write_bytes
+
+    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8"))
 
 
 def _link_totals(links: pl.DataFrame) -> list[dict[str, Any]]:
@@ -288,15 +341,12 @@ def _level_totals(area_counts: pl.DataFrame) -> dict[str, int]:
     return totals
 
 
-def _write_outputs(
-    out_dir: Path, config: RunConfig, summary: dict[str, Any], links: pl.DataFrame,
-    flags: pl.DataFrame, issues: pl.DataFrame, roster: pl.DataFrame,
-    evidence: dict[str, pl.DataFrame], full_ids: bool, ReportData: Any, RuleInfo: Any,
-    write_report: Callable[..., None], rules: list[Any], rule_counts: pl.DataFrame,
-    area_counts: pl.DataFrame, cards: pl.DataFrame | None, stock_counts: Any,
-    stock_lists: dict[str, pl.DataFrame],
-) -> list[Path]:
+def _write_outputs(out_dir: Path, job: JobData, full_ids: bool) -> list[Path]:
     """links.csv, flags.csv, quality_issues.csv, review.csv, report.xlsx (summary.json later)."""
+    from fanpin_cli.report import ReportData, RuleInfo, write_report
+
+    config, links, flags, issues, roster = job.config, job.links, job.flags, job.issues, job.roster
+    evidence, summary = job.evidence, job.summary
     written = []
     # links.csv: contract columns, then the row's name and (masked) ID to help a person.
     id_cols = {"source_file", "source_row"}
@@ -334,7 +384,6 @@ def _write_outputs(
         {k: e[k] for k in ("file", "sector", "rows_read", "rows_linked", "rows_review", "rows_unlinked", "rows_rejected")}
         for e in summary["inputs"][1:]
     ]) if len(summary["inputs"]) > 1 else None
-    stock_frame = stock_counts if isinstance(stock_counts, pl.DataFrame) else None
     write_report(
         out_dir / "report.xlsx",
         ReportData(
@@ -342,14 +391,14 @@ def _write_outputs(
             period=config.period,
             reference_date=config.reference_date,
             version=__version__,
-            rules=[RuleInfo(r.rule_id, r.title, r.level) for r in rules],
+            rules=[RuleInfo(r.rule_id, r.title, r.level) for r in job.rules],
             flags=flags_full,
-            rule_counts=rule_counts,
-            area_counts=area_counts,
+            rule_counts=job.rule_counts,
+            area_counts=job.area_counts,
             quality=issues,
             review=review,
-            scorecard=cards,
-            stocktake=stock_frame,
+            scorecard=job.scorecard,
+            stocktake=job.stocktake,
             links_by_sector=per_file,
         ),
     )

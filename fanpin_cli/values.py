@@ -2,7 +2,7 @@
 
 >>> import polars as pl
 >>> s = pl.Series(["2012-03-05", "2012/3/5", "20120305", "2012年3月5日", "2012-03-05 00:00:00", "40973", "x"])
->>> pl.select(parse_date(pl.lit(s))).to_series().to_list()[-2:]
+>>> pl.DataFrame({"d": s}).select(parse_date(pl.col("d"))).to_series().to_list()[-2:]
 [datetime.date(2012, 3, 5), None]
 """
 
@@ -19,8 +19,13 @@ def parse_date(raw: pl.Expr) -> pl.Expr:
     """A date from `2012-03-05`, `2012/3/5`, `2012.3.5`, `20120305`, `2012年3月5日`,
     `2012-03-05 00:00:00` or an Excel serial number (`40973`); null if none fits.
     """
-    text = raw.cast(pl.String).str.strip_chars().str.replace(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "")
-    ymd = text.str.extract_groups(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+    text = (
+        raw.cast(pl.String)
+        .str.normalize("NFKC")
+        .str.strip_chars()
+        .str.replace(r"[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$", "")
+    )
+    ymd = text.str.extract_groups(r"^([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?$")
     y = ymd.struct.field("1").cast(pl.Int32, strict=False)
     m = ymd.struct.field("2").cast(pl.Int32, strict=False)
     d = ymd.struct.field("3").cast(pl.Int32, strict=False)
@@ -29,7 +34,7 @@ def parse_date(raw: pl.Expr) -> pl.Expr:
     iso = pl.when(valid_sep).then(
         pl.format("{}-{}-{}", y, m.cast(pl.String).str.zfill(2), d.cast(pl.String).str.zfill(2))
     )
-    compact = pl.when(text.str.contains(r"^\d{8}$")).then(text.str.to_date("%Y%m%d", strict=False))
+    compact = pl.when(text.str.contains(r"^[0-9]{8}$")).then(text.str.to_date("%Y%m%d", strict=False))
     serial = text.cast(pl.Int64, strict=False)
     from_serial = pl.when((serial > 1000) & (serial < 80000)).then(
         pl.lit(_EXCEL_EPOCH) + pl.duration(days=serial)
@@ -40,7 +45,7 @@ def parse_date(raw: pl.Expr) -> pl.Expr:
 def parse_amount(raw: pl.Expr) -> pl.Expr:
     """A number from `12,480.50`, `12480.5元`, ` ¥12480 `, `１２３`; null if none.
 
-    >>> pl.select(parse_amount(pl.lit(pl.Series(["12,480.50", "12480.5元", "¥9342", "无"])))).to_series().to_list()
+    >>> pl.DataFrame({"a": ["12,480.50", "12480.5元", "¥9342", "无"]}).select(parse_amount(pl.col("a"))).to_series().to_list()
     [12480.5, 12480.5, 9342.0, None]
     """
     text = (

@@ -1,0 +1,43 @@
+"""Flag rules as data: `rules/*.yaml` → `Rule` objects → flags (see docs/ARCHITECTURE.md).
+
+>>> rules = load_rules()          # the bundled rules/ folder
+>>> len(rules) >= 12
+True
+"""
+
+from fanpin_cli.flagging.engine import FLAG_COLUMNS, empty_flags, evaluate, skipped_rules
+from fanpin_cli.flagging.households import (
+    area_summary,
+    household_levels,
+    household_summary,
+    rule_summary,
+)
+from fanpin_cli.flagging.model import (
+    LEVEL_TITLES,
+    LEVELS,
+    Parameter,
+    Rule,
+    effective_parameters,
+    enabled_rules,
+    load_rule_file,
+    load_rules,
+)
+
+__all__ = [
+    "FLAG_COLUMNS",
+    "LEVELS",
+    "LEVEL_TITLES",
+    "Parameter",
+    "Rule",
+    "area_summary",
+    "effective_parameters",
+    "empty_flags",
+    "enabled_rules",
+    "evaluate",
+    "household_levels",
+    "household_summary",
+    "load_rule_file",
+    "load_rules",
+    "rule_summary",
+    "skipped_rules",
+]

@@ -1,0 +1,177 @@
+"""Evaluate rules over the roster and the linked sector evidence → `flags` frame.
+
+Only evidence rows with `match_status == "linked"` count (CIV_CANDIDATE-style rules read
+`unlinked` rows explicitly); `review` rows are named in a flag's detail where confirming
+them could clear it, and are never used as evidence. Ages and date windows are computed at
+`reference_date`. A rule whose sector was not supplied (no such key in `evidence`) is
+skipped: `skipped_rules` lists them.
+"""
+
+from __future__ import annotations
+
+import string
+from datetime import date
+
+import polars as pl
+
+from fanpin_cli.fields import SECTOR_TITLES
+from fanpin_cli.flagging.exprs import EMPTY_SHOWN, norm, param_text
+from fanpin_cli.flagging.kinds import KIND_FUNCS, Context
+from fanpin_cli.flagging.model import KIND_PLACEHOLDERS, Rule, effective_parameters, enabled_rules
+from fanpin_cli.idnum import age_at
+
+FLAG_COLUMNS: tuple[str, ...] = (
+    "household_id", "township", "village", "rule_id", "level", "roster_row", "person_name",
+    "sector", "source_file", "source_row", "detail", "title",
+)
+FLAG_SCHEMA: dict[str, pl.DataType] = {
+    "household_id": pl.String, "township": pl.String, "village": pl.String, "rule_id": pl.String,
+    "level": pl.String, "roster_row": pl.Int64, "person_name": pl.String, "sector": pl.String,
+    "source_file": pl.String, "source_row": pl.Int64, "detail": pl.String, "title": pl.String,
+}
+HEAD_RELATIONS: tuple[str, ...] = ("户主", "本人", "本人(户主)", "户主本人")
+
+
+def empty_flags() -> pl.DataFrame:
+    return pl.DataFrame(schema=FLAG_SCHEMA)
+
+
+def build_context(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame], reference_date: date) -> Context:
+    """Roster persons with the engine's helper columns, household heads, evidence by sector."""
+    # Columns the engine reads that an unprepared roster may lack.
+    roster = roster.with_columns(
+        [pl.lit(None, dtype=pl.String).alias(c) for c in ("id18", "name_key") if c not in roster.columns]
+    )
+    cols = roster.columns
+
+    def col(name: str, dtype=pl.String) -> pl.Expr:
+        return pl.col(name) if name in cols else pl.lit(None, dtype=dtype)
+
+    if "roster_row" in cols:
+        row = pl.col("roster_row")
+    else:
+        row = pl.col("source_row")
+    born_id = col("id_birth", pl.Date)
+    born_any = col("birth_any", pl.Date)
+    relation = norm(col("relation"))
+    persons = roster.with_columns(
+        row.cast(pl.Int64).alias("_roster_row"),
+        col("household_id").cast(pl.String).alias("_hh"),
+        col("name").cast(pl.String).alias("_person_name"),
+        pl.coalesce(age_at(born_id, reference_date), age_at(born_any, reference_date), col("id_age", pl.Int32)).alias("_age"),
+        pl.when(relation.is_in(list(HEAD_RELATIONS))).then(0).otherwise(1).alias("_head_rank"),
+        (col("id18").is_not_null() & (col("name_key").n_unique().over(col("id18")) > 1)).alias("_id_shared"),
+    )
+    # A shared ID still dates the row that sector rows carrying that very ID are linked to.
+    owners = _id_owners(persons, evidence)
+    persons = persons.with_columns(
+        pl.when(pl.col("_id_shared") & ~pl.col("_roster_row").is_in(owners.implode()))
+        .then(pl.lit("是"))
+        .otherwise(pl.lit("否"))
+        .alias("_id_shared")
+    )
+    households = (
+        persons.sort(["_head_rank", "_roster_row"])
+        .group_by("_hh", maintain_order=True)
+        .agg(
+            col("township").drop_nulls().first().cast(pl.String).alias("_township"),
+            col("village").drop_nulls().first().cast(pl.String).alias("_village"),
+            pl.col("_person_name").first().alias("_head_name"),
+            pl.col("_roster_row").first().alias("_head_row"),
+            pl.len().alias("_members"),
+        )
+    )
+    persons = persons.join(households.select("_hh", "_township", "_village"), on="_hh", how="left")
+    return Context(persons=persons, households=households, evidence=dict(evidence), reference_date=reference_date)
+
+
+def _id_owners(persons: pl.DataFrame, evidence: dict[str, pl.DataFrame]) -> pl.Series:
+    """Roster rows that a linked extract row carrying the same usable ID points at."""
+    shared = persons.filter(pl.col("_id_shared")).select("_roster_row", pl.col("id18").alias("_id18"))
+    found = [pl.Series("_roster_row", [], dtype=pl.Int64)]
+    if shared.height:
+        for frame in evidence.values():
+            if not {"id18", "roster_row", "match_status"} <= set(frame.columns):
+                continue
+            hits = frame.filter(pl.col("match_status") == "linked").select(
+                pl.col("roster_row").cast(pl.Int64).alias("_roster_row"), pl.col("id18").alias("_id18")
+            )
+            found.append(hits.join(shared, on=["_roster_row", "_id18"], how="semi")["_roster_row"])
+    return pl.concat(found).unique()
+
+
+def skipped_rules(rules: list[Rule], evidence: dict[str, pl.DataFrame]) -> list[Rule]:
+    """Rules that cannot run because their sector's extract was not supplied."""
+    return [r for r in rules if r.primary_sector != "roster" and r.primary_sector not in evidence]
+
+
+def evaluate(
+    rules: list[Rule],
+    roster: pl.DataFrame,
+    evidence: dict[str, pl.DataFrame],
+    *,
+    reference_date: date,
+    overrides: dict | None = None,
+) -> pl.DataFrame:
+    """All flags, one row per flagged person / household / extract row (see FLAG_COLUMNS),
+    sorted by township, village, household_id, rule_id."""
+    params = effective_parameters(rules, overrides)
+    active = enabled_rules(rules, overrides)
+    ctx = build_context(roster, evidence, reference_date)
+    frames = []
+    for rule in active:
+        if not ctx.has(rule.primary_sector):
+            continue
+        hits = KIND_FUNCS[rule.kind](rule, params[rule.id], ctx)
+        if hits.height == 0:
+            continue
+        frames.append(render(rule, hits, params[rule.id], reference_date))
+    if not frames:
+        return empty_flags()
+    flags = pl.concat(frames, how="vertical")
+    return flags.sort(
+        ["township", "village", "household_id", "rule_id", "roster_row", "source_file", "source_row"],
+        nulls_last=True,
+    )
+
+
+def render(rule: Rule, hits: pl.DataFrame, params: dict, reference_date: date) -> pl.DataFrame:
+    """Fill the rule's detail template and select the flag columns."""
+    values = {
+        "rule_id": rule.id,
+        "title": rule.title,
+        "reference_date": reference_date.isoformat(),
+        "sector_title": SECTOR_TITLES.get(rule.primary_sector, rule.primary_sector),
+    }
+    values.update({name: param_text(v) for name, v in params.items()})
+    cols = hits.columns
+    parts: list[pl.Expr] = []
+    for literal, name, _, _ in string.Formatter().parse(rule.detail):
+        if literal:
+            parts.append(pl.lit(literal))
+        if name is None:
+            continue
+        if f"_ph_{name}" in cols:
+            parts.append(pl.col(f"_ph_{name}").cast(pl.String).fill_null(""))
+        elif name == "name":
+            parts.append(pl.col("person_name").fill_null(EMPTY_SHOWN))
+        elif name == "file":
+            parts.append(pl.col("source_file").fill_null(""))
+        elif name == "row":
+            parts.append(pl.col("source_row").cast(pl.String).fill_null(""))
+        elif name in values:
+            parts.append(pl.lit(values[name]))
+        elif name in cols:
+            parts.append(pl.col(name).cast(pl.String).fill_null(EMPTY_SHOWN))
+        elif name in KIND_PLACEHOLDERS[rule.kind]:
+            parts.append(pl.lit(""))
+        else:  # a field the file does not have
+            parts.append(pl.lit(EMPTY_SHOWN))
+    detail = pl.concat_str(parts) if parts else pl.lit("")
+    return hits.with_columns(
+        detail.alias("detail"),
+        pl.lit(rule.id).alias("rule_id"),
+        pl.lit(rule.level).alias("level"),
+        pl.lit(rule.primary_sector).alias("sector"),
+        pl.lit(rule.title).alias("title"),
+    ).select([pl.col(c).cast(t) for c, t in FLAG_SCHEMA.items()])

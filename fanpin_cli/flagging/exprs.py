@@ -1,0 +1,135 @@
+"""Polars expressions shared by the rule kinds: normalized values, filters, windows, amounts.
+
+>>> import polars as pl
+>>> f = pl.DataFrame({"renovation": [" 已改造", "改造中", None]})
+>>> from fanpin_cli.flagging.model import Condition
+>>> c = Condition(field="renovation", op="not_in", values=("已改造",))
+>>> f.select(condition_expr(c, {}, f.columns)).to_series().to_list()
+[False, True, True]
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+
+from fanpin_cli.fields import FIELD_TITLES
+from fanpin_cli.flagging.model import Condition, ParamRef, Window
+from fanpin_cli.values import parse_amount, parse_date
+
+_INVISIBLE = r"[\s\u00a0\u3000\u200b\u200c\u200d\u2060\ufeff]"
+EMPTY_SHOWN = "（空）"
+
+
+def norm(expr: pl.Expr) -> pl.Expr:
+    """Comparison form of a text cell (see `model.norm_value`); null → ""."""
+    return (
+        expr.cast(pl.String)
+        .str.normalize("NFKC")
+        .str.replace_all(_INVISIBLE, "")
+        .str.to_uppercase()
+        .fill_null("")
+    )
+
+
+def column(name: str, columns: list[str] | tuple[str, ...]) -> pl.Expr:
+    """`pl.col(name)`, or a null text column when the file has no such field."""
+    if name == "age":
+        return pl.col("_age")
+    if name == "id_shared":
+        return pl.col("_id_shared")
+    return pl.col(name) if name in columns else pl.lit(None, dtype=pl.String)
+
+
+def resolve(value, params: dict) -> float | int:
+    return params[value.name] if isinstance(value, ParamRef) else value
+
+
+def condition_expr(cond: Condition, params: dict, columns: list[str]) -> pl.Expr:
+    """Boolean expression (never null) for one condition."""
+    if cond.any_of:
+        return pl.any_horizontal([condition_expr(c, params, columns) for c in cond.any_of])
+    col = column(cond.field, columns)
+    if cond.op == "in":
+        return norm(col).is_in(list(cond.values))
+    if cond.op == "not_in":
+        return ~norm(col).is_in(list(cond.values))
+    if cond.op == "empty":
+        empty = norm(col) == ""
+        return empty if cond.empty else ~empty
+    number = col.cast(pl.Float64) if cond.field == "age" else parse_amount(col)
+    bound = float(resolve(cond.number, params))
+    compare = {
+        "lt": number < bound,
+        "le": number <= bound,
+        "gt": number > bound,
+        "ge": number >= bound,
+    }[cond.op]
+    return compare.fill_null(False)
+
+
+def all_conditions(conds, params: dict, columns: list[str]) -> pl.Expr:
+    if not conds:
+        return pl.lit(True)
+    return pl.all_horizontal([condition_expr(c, params, columns) for c in conds])
+
+
+def window_bounds(window: Window, params: dict, reference_date: date) -> tuple[date, date]:
+    """(first day inside, last day inside): rows dated in (R − days, R]."""
+    days = int(resolve(window.days, params))
+    return reference_date - timedelta(days=days - 1), reference_date
+
+
+def window_expr(window: Window | None, params: dict, columns: list[str], reference_date: date) -> pl.Expr:
+    if window is None:
+        return pl.lit(True)
+    first, last = window_bounds(window, params, reference_date)
+    when = parse_date(column(window.date, columns))
+    return ((when >= pl.lit(first)) & (when <= pl.lit(last))).fill_null(False)
+
+
+def money(expr: pl.Expr) -> pl.Expr:
+    """`12,480.50` from a number (two decimals, thousands separators)."""
+    cents = (expr.cast(pl.Float64) * 100).round(0).cast(pl.Int64)
+    whole = (
+        (cents.abs() // 100)
+        .cast(pl.String)
+        .str.reverse()
+        .str.replace_all(r"(\d{3})", "$1,")
+        .str.reverse()
+        .str.strip_chars_start(",")
+    )
+    sign = pl.when(cents < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    return sign + whole + pl.lit(".") + (cents.abs() % 100).cast(pl.String).str.zfill(2)
+
+
+def param_text(value: float | int) -> str:
+    """`9,342` / `6,900` / `0.5`: how a threshold is written in a detail."""
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}"
+
+
+def item_expr(show: list[str], columns: list[str], *, with_name: bool = False) -> pl.Expr:
+    """One evidence item: `[张三：]医保_结算.csv 第5行，个人自付：3,200.00`."""
+    parts: list[pl.Expr] = []
+    if with_name:
+        parts += [pl.col("_person_name").fill_null(EMPTY_SHOWN), pl.lit("：")]
+    parts += [
+        pl.col("source_file").cast(pl.String).fill_null(""),
+        pl.lit(" 第"),
+        pl.col("source_row").cast(pl.String).fill_null("?"),
+        pl.lit("行"),
+    ]
+    for f in show:
+        value = column(f, columns).cast(pl.String).fill_null(EMPTY_SHOWN)
+        parts += [pl.lit("，" + FIELD_TITLES.get(f, f) + "："), value]
+    return pl.concat_str(parts)
+
+
+def joined_items(items: pl.Expr, limit: int = 5) -> pl.Expr:
+    """Aggregation: the first `limit` items joined by `；`, then `等N条`."""
+    n = items.len()
+    head = items.head(limit).str.join("；")
+    return pl.when(n > limit).then(head + pl.lit("；等") + n.cast(pl.String) + pl.lit("条")).otherwise(head)

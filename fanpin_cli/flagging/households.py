@@ -1,0 +1,146 @@
+"""Counting flags the way clerks report them: "X户Y人" per rule, and per 乡镇/村 the number
+of households at each level (a household's level is its highest rule level).
+
+Households = distinct 户编号; persons = flagged persons for person-level rules, and every
+member on the roster for household-level rules. Rows that link to no roster person
+(CIV_CANDIDATE) have no household: they count as persons only.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from fanpin_cli.flagging.model import LEVEL_RANK, LEVELS
+
+_RANK_LEVEL = {v: k for k, v in LEVEL_RANK.items()}
+
+
+def count_text(households: pl.Expr, persons: pl.Expr) -> pl.Expr:
+    """`3户7人` (or `7人` when the households are unknown)."""
+    return (
+        pl.when(households.is_null() | (households == 0) & (persons > 0))
+        .then(persons.cast(pl.String) + pl.lit("人"))
+        .otherwise(households.cast(pl.String) + pl.lit("户") + persons.cast(pl.String) + pl.lit("人"))
+    )
+
+
+def _members(roster: pl.DataFrame) -> pl.DataFrame:
+    row = "roster_row" if "roster_row" in roster.columns else "source_row"
+    return roster.select(
+        pl.col("household_id").cast(pl.String), pl.col(row).cast(pl.Int64).alias("roster_row")
+    ).filter(pl.col("household_id").is_not_null())
+
+
+def flagged_persons(flags: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+    """(rule_id, level, household_id, roster_row) for every person a flag covers: the flagged
+    person, or every roster member of a flagged household."""
+    person = flags.filter(pl.col("roster_row").is_not_null()).select(
+        "rule_id", "level", "household_id", "roster_row"
+    )
+    household = (
+        flags.filter(pl.col("roster_row").is_null() & pl.col("household_id").is_not_null())
+        .select("rule_id", "level", "household_id")
+        .join(_members(roster), on="household_id", how="inner")
+    )
+    return pl.concat([person, household.select(person.columns)], how="vertical").unique()
+
+
+def household_summary(flags: pl.DataFrame, roster: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`(rule_counts, area_counts)`: `rule_summary` and `area_summary` of the flags."""
+    return rule_summary(flags, roster), area_summary(flags, roster)
+
+
+def rule_summary(flags: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+    """Per rule: `rule_id, title, level, households, persons, count_text` ("X户Y人"),
+    ordered by level (red first) then rule id. Extract-only rows (no household) count as
+    persons with households = 0."""
+    covered = flagged_persons(flags, roster)
+    per_rule = covered.group_by("rule_id").agg(
+        pl.col("household_id").n_unique().alias("households"),
+        pl.col("roster_row").n_unique().alias("persons"),
+    )
+    loose = (
+        flags.filter(pl.col("household_id").is_null())
+        .group_by("rule_id")
+        .agg(pl.len().alias("loose"))
+    )
+    meta = flags.group_by("rule_id").agg(pl.col("title").first(), pl.col("level").first())
+    out = (
+        meta.join(per_rule, on="rule_id", how="left")
+        .join(loose, on="rule_id", how="left")
+        .with_columns(
+            pl.col("households").fill_null(0).cast(pl.Int64),
+            (pl.col("persons").fill_null(0) + pl.col("loose").fill_null(0)).cast(pl.Int64).alias("persons"),
+        )
+        .with_columns(count_text(pl.col("households"), pl.col("persons")).alias("count_text"))
+        .with_columns(pl.col("level").replace_strict(LEVEL_RANK, default=0).alias("_rank"))
+        .sort(["_rank", "rule_id"], descending=[True, False])
+        .select("rule_id", "title", "level", "households", "persons", "count_text")
+    )
+    return out
+
+
+def household_levels(flags: pl.DataFrame) -> pl.DataFrame:
+    """One row per flagged household: household_id, township, village, level (highest),
+    rules (ids joined by 、)."""
+    return (
+        flags.filter(pl.col("household_id").is_not_null())
+        .with_columns(pl.col("level").replace_strict(LEVEL_RANK, default=0).alias("_rank"))
+        .group_by("household_id")
+        .agg(
+            pl.col("township").first(),
+            pl.col("village").first(),
+            pl.col("_rank").max(),
+            pl.col("rule_id").unique().sort().str.join("、").alias("rules"),
+        )
+        .with_columns(pl.col("_rank").replace_strict(_RANK_LEVEL, return_dtype=pl.String).alias("level"))
+        .drop("_rank")
+        .sort(["township", "village", "household_id"], nulls_last=True)
+    )
+
+
+def area_summary(flags: pl.DataFrame, roster: pl.DataFrame, by: tuple[str, ...] = ("township", "village")) -> pl.DataFrame:
+    """Per 乡镇/村 (or any roster place columns in `by`): `households_red`,
+    `households_yellow`, `households_blue` (each household counted once, at its highest
+    level), `households`, `persons` (flagged persons, see module docstring), `count_text`;
+    and roster totals `roster_households`, `roster_persons`."""
+    by = tuple(by)
+    row = "roster_row" if "roster_row" in roster.columns else "source_row"
+    places = (
+        roster.select([pl.col("household_id").cast(pl.String), *[pl.col(c).cast(pl.String) for c in by]])
+        .filter(pl.col("household_id").is_not_null())
+        .group_by("household_id")
+        .agg([pl.col(c).drop_nulls().first() for c in by])
+    )
+    totals = (
+        roster.select(pl.col("household_id").cast(pl.String), pl.col(row))
+        .join(places, on="household_id", how="left")
+        .group_by(list(by))
+        .agg(
+            pl.col("household_id").n_unique().alias("roster_households"),
+            pl.len().alias("roster_persons"),
+        )
+    )
+    levels = household_levels(flags).select("household_id", "level").join(places, on="household_id", how="left")
+    counts = levels.group_by(list(by)).agg(
+        [(pl.col("level") == lv).sum().cast(pl.Int64).alias(lv) for lv in LEVELS]
+        + [pl.len().cast(pl.Int64).alias("households")]
+    )
+    persons = (
+        flagged_persons(flags, roster)
+        .join(places, on="household_id", how="left")
+        .group_by(list(by))
+        .agg(pl.col("roster_row").n_unique().cast(pl.Int64).alias("persons"))
+    )
+    out = (
+        totals.join(counts, on=list(by), how="left", nulls_equal=True)
+        .join(persons, on=list(by), how="left", nulls_equal=True)
+        .with_columns([pl.col(c).fill_null(0) for c in (*LEVELS, "households", "persons")])
+        .with_columns(count_text(pl.col("households"), pl.col("persons")).alias("count_text"))
+        .sort(list(by), nulls_last=True)
+    )
+    out = out.rename({lv: f"households_{lv}" for lv in LEVELS})
+    return out.select(
+        *by, *[f"households_{lv}" for lv in LEVELS], "households", "persons", "count_text",
+        pl.col("roster_households").cast(pl.Int64), pl.col("roster_persons").cast(pl.Int64),
+    )

@@ -1,0 +1,358 @@
+"""The generic rule kinds. Each takes a Rule, its effective parameters and the Context and
+returns a frame of hits: the flag columns (`household_id, township, village, roster_row,
+person_name, source_file, source_row`) plus `_ph_<name>` text columns for the detail
+placeholders it provides. No kind knows any sector's vocabulary: that lives in the YAML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from fanpin_cli.flagging.exprs import (
+    all_conditions,
+    column,
+    item_expr,
+    joined_items,
+    money,
+    param_text,
+    resolve,
+    window_bounds,
+    window_expr,
+)
+from fanpin_cli.flagging.model import ROSTER_VIRTUAL, Condition, Rule
+
+OUT_COLS: tuple[str, ...] = (
+    "household_id", "township", "village", "roster_row", "person_name", "source_file", "source_row",
+)
+_PERSON_COLS = ["_roster_row", "_hh", "_township", "_village", "_person_name", "_age", "_id_shared", "_head_rank"]
+
+
+@dataclass
+class Context:
+    """The roster and evidence prepared once for all rules."""
+
+    persons: pl.DataFrame  # roster + _roster_row, _hh, _township, _village, _person_name, _age
+    households: pl.DataFrame  # _hh, _township, _village, _head_name, _members
+    evidence: dict[str, pl.DataFrame]
+    reference_date: date
+
+    def has(self, sector: str) -> bool:
+        return sector == "roster" or sector in self.evidence
+
+    def rows(self, sector: str, status: str = "linked") -> pl.DataFrame:
+        """Evidence rows of `sector` with `match_status == status` that point at a roster
+        person, with that person's household and place (from the roster) attached."""
+        frame = self.evidence.get(sector)
+        people = self.persons.select(_PERSON_COLS)
+        if frame is None or frame.height == 0 or "match_status" not in frame.columns:
+            return _empty_evidence(people)
+        frame = frame.filter((pl.col("match_status") == status) & pl.col("roster_row").is_not_null())
+        frame = frame.with_columns(pl.col("roster_row").cast(pl.Int64).alias("_roster_row"))
+        return frame.join(people, on="_roster_row", how="inner")
+
+
+def _empty_evidence(people: pl.DataFrame) -> pl.DataFrame:
+    base = pl.DataFrame(schema={"source_file": pl.String, "source_row": pl.Int64, "match_status": pl.String})
+    return pl.concat([base, people.clear()], how="horizontal")
+
+
+def _show(rule: Rule) -> list[str]:
+    """Fields shown in each evidence item: the rule's `show`, else the fields it filters on."""
+    if rule.show:
+        return list(rule.show)
+    fields: list[str] = []
+    for cond in rule.where:
+        fields += cond.fields()
+    if rule.window:
+        fields.append(rule.window.date)
+    if rule.amount:
+        fields.append(rule.amount)
+    return list(dict.fromkeys(f for f in fields if f not in ROSTER_VIRTUAL))
+
+
+def _filtered(rule: Rule, params: dict, ctx: Context, frame: pl.DataFrame, where=None) -> pl.DataFrame:
+    cols = frame.columns
+    conds = rule.where if where is None else where
+    keep = all_conditions(conds, params, cols) & window_expr(rule.window, params, cols, ctx.reference_date)
+    frame = frame.filter(keep)
+    if rule.roster_where and rule.kind != "missing_linked":
+        ok = _roster_ok(rule.roster_where, params, ctx)
+        frame = frame.join(ok, on="_roster_row", how="semi")
+    return frame
+
+
+def _roster_ok(conds: tuple[Condition, ...], params: dict, ctx: Context) -> pl.DataFrame:
+    p = ctx.persons
+    return p.filter(all_conditions(conds, params, p.columns)).select("_roster_row")
+
+
+def _window_placeholders(rule: Rule, params: dict, ctx: Context) -> list[pl.Expr]:
+    if rule.window is None:
+        return []
+    first, last = window_bounds(rule.window, params, ctx.reference_date)
+    return [
+        pl.lit(first.isoformat()).alias("_ph_window_start"),
+        pl.lit(last.isoformat()).alias("_ph_window_end"),
+        pl.lit(str(int(resolve(rule.window.days, params)))).alias("_ph_window_days"),
+    ]
+
+
+def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.sort(["_head_rank", "_roster_row", "source_file", "source_row"], nulls_last=True)
+
+
+def _group(rule: Rule, frame: pl.DataFrame, extra: list[pl.Expr] | None = None) -> pl.DataFrame:
+    """Group evidence rows per person or household: first row's file/row/fields, the list
+    of items, counts."""
+    household = rule.scope == "household"
+    key = "_hh" if household else "_roster_row"
+    cols = frame.columns
+    if household:
+        frame = frame.filter(pl.col("_hh").is_not_null())
+    frame = _sorted(frame).with_columns(item_expr(_show(rule), cols, with_name=household).alias("_item"))
+    firsts = [c for c in cols if c not in (key, "_item")]
+    grouped = frame.group_by(key, maintain_order=True).agg(
+        [pl.col(c).first() for c in firsts]
+        + [
+            joined_items(pl.col("_item")).alias("_ph_rows"),
+            pl.len().cast(pl.String).alias("_ph_count"),
+            pl.col("_roster_row").n_unique().alias("_members_n"),
+        ]
+        + (extra or [])
+    )
+    return grouped.with_columns(pl.col("_members_n").cast(pl.String).alias("_ph_members"))
+
+
+def _out(rule: Rule, frame: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+    """Select the flag columns (household rules: no roster_row, the household head's name
+    unless the evidence names a member)."""
+    household = rule.scope == "household"
+    if household:
+        frame = frame.join(ctx.households.select("_hh", "_head_name"), on="_hh", how="left")
+        name = pl.coalesce(pl.col("_person_name"), pl.col("_head_name")) if "_person_name" in frame.columns else pl.col("_head_name")
+        roster_row = pl.lit(None, dtype=pl.Int64)
+    else:
+        name = pl.col("_person_name")
+        roster_row = pl.col("_roster_row").cast(pl.Int64)
+    src_file = pl.col("source_file").cast(pl.String) if "source_file" in frame.columns else pl.lit(None, dtype=pl.String)
+    src_row = pl.col("source_row").cast(pl.Int64) if "source_row" in frame.columns else pl.lit(None, dtype=pl.Int64)
+    return frame.with_columns(
+        pl.col("_hh").cast(pl.String).alias("household_id"),
+        pl.col("_township").cast(pl.String).alias("township"),
+        pl.col("_village").cast(pl.String).alias("village"),
+        roster_row.alias("roster_row"),
+        name.cast(pl.String).alias("person_name"),
+        src_file.alias("source_file"),
+        src_row.alias("source_row"),
+    )
+
+
+# -- kinds ------------------------------------------------------------------------------
+
+
+def missing_linked(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
+    p = ctx.persons
+    base = p.filter(all_conditions(rule.roster_where, params, p.columns))
+    linked = ctx.rows(rule.sector)
+    hits = _filtered(rule, params, ctx, linked).select("_roster_row").unique()
+    base = base.join(hits, on="_roster_row", how="anti")
+    exempt_review = []
+    for ex in rule.exempt_if_linked:
+        if not ctx.has(ex.sector):
+            continue
+        rows = ctx.rows(ex.sector)
+        rows = rows.filter(all_conditions(ex.where, params, rows.columns)).select("_roster_row").unique()
+        base = base.join(rows, on="_roster_row", how="anti")
+        pending = ctx.rows(ex.sector, "review")
+        pending = pending.filter(all_conditions(ex.where, params, pending.columns))
+        exempt_review.append(pending.with_columns(item_expr([], pending.columns).alias("_item")).select("_roster_row", "source_file", "source_row", "_item"))
+    show = _show(rule)
+    keys = base.select("_roster_row")
+    # Linked rows that exist but do not qualify: named in the detail, first one is the evidence row.
+    other = _sorted(linked.join(keys, on="_roster_row", how="semi"))
+    other = other.with_columns(item_expr(show, other.columns).alias("_item")).group_by(
+        "_roster_row", maintain_order=True
+    ).agg(
+        pl.col("source_file").first().alias("_ev_file"),
+        pl.col("source_row").first().cast(pl.Int64).alias("_ev_row"),
+        joined_items(pl.col("_item")).alias("_other"),
+    )
+    # Review rows that would qualify if a person confirms them: listed, never used.
+    review = ctx.rows(rule.sector, "review")
+    review = _sorted(_filtered(rule, params, ctx, review).join(keys, on="_roster_row", how="semi"))
+    review = review.with_columns(item_expr(show, review.columns).alias("_item")).select(
+        "_roster_row", "source_file", "source_row", "_item"
+    )
+    # Review rows of an exemption sector (e.g. a 公安 row that may be this person) are named too.
+    review = pl.concat([review, *[e.join(keys, on="_roster_row", how="semi") for e in exempt_review]], how="vertical_relaxed")
+    review = review.group_by("_roster_row", maintain_order=True).agg(joined_items(pl.col("_item")).alias("_review"))
+    out = base.join(other, on="_roster_row", how="left").join(review, on="_roster_row", how="left")
+    note = pl.concat_str(
+        [
+            pl.when(pl.col("_other").is_not_null()).then(
+                pl.lit("（已关联但不符合条件：") + pl.col("_other") + pl.lit("）")
+            ).otherwise(pl.lit("")),
+            pl.when(pl.col("_review").is_not_null()).then(
+                pl.lit("（另有待核实匹配：") + pl.col("_review") + pl.lit("，人工确认后本条可能不成立）")
+            ).otherwise(pl.lit("")),
+        ]
+    )
+    out = out.with_columns(
+        note.alias("_ph_note"),
+        pl.col("_other").fill_null("").alias("_ph_rows"),
+        pl.col("_age").cast(pl.String).fill_null("?").alias("_ph_age"),
+        pl.col("_ev_file").alias("source_file"),
+        pl.col("_ev_row").alias("source_row"),
+    )
+    return _out(rule, out, ctx)
+
+
+def amount_sum(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
+    rows = _filtered(rule, params, ctx, ctx.rows(rule.sector))
+    amount = column(rule.amount, rows.columns)
+    from fanpin_cli.values import parse_amount
+
+    rows = rows.with_columns(parse_amount(amount).alias("_amount")).filter(pl.col("_amount").is_not_null())
+    grouped = _group(rule, rows, [pl.col("_amount").sum().alias("_total")])
+    threshold = float(resolve(rule.min_total, params))
+    grouped = grouped.filter(pl.col("_total") >= threshold)
+    grouped = grouped.with_columns(
+        money(pl.col("_total")).alias("_ph_total"),
+        pl.lit(param_text(threshold)).alias("_ph_threshold"),
+        pl.lit(str(ctx.reference_date.year)).alias("_ph_year"),
+        *_window_placeholders(rule, params, ctx),
+    )
+    return _out(rule, grouped, ctx)
+
+
+def linked_match(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
+    rows = _filtered(rule, params, ctx, ctx.rows(rule.sector))
+    grouped = _group(rule, rows).with_columns(
+        pl.col("_age").cast(pl.String).fill_null("?").alias("_ph_age"),
+        *_window_placeholders(rule, params, ctx),
+    )
+    return _out(rule, grouped, ctx)
+
+
+def linked_count(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
+    rows = _filtered(rule, params, ctx, ctx.rows(rule.sector))
+    grouped = _group(rule, rows)
+    grouped = grouped.filter(pl.col("_members_n") >= int(resolve(rule.min_members, params)))
+    grouped = grouped.with_columns(pl.col("_ph_members").alias("_ph_count"), *_window_placeholders(rule, params, ctx))
+    return _out(rule, grouped, ctx)
+
+
+def household_all(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
+    p = ctx.persons.with_columns(all_conditions(rule.roster_where, params, ctx.persons.columns).alias("_ok"))
+    hh = p.group_by("_hh").agg(pl.col("_ok").all().alias("_all")).filter(pl.col("_all") & pl.col("_hh").is_not_null())
+    ex = rule.none_linked
+    linked = ctx.rows(ex.sector)
+    covered = linked.filter(all_conditions(ex.where, params, linked.columns)).select("_hh").unique()
+    hh = hh.join(covered, on="_hh", how="anti")
+    members = _sorted(p.join(hh.select("_hh"), on="_hh", how="semi").with_columns(
+        pl.col("_roster_row").alias("source_row")
+    ))
+    show = list(rule.show) or list(dict.fromkeys(f for c in rule.roster_where for f in c.fields() if f not in ROSTER_VIRTUAL))
+    members = members.with_columns(item_expr(show, members.columns, with_name=True).alias("_item"))
+    grouped = members.group_by("_hh", maintain_order=True).agg(
+        pl.col("_township").first(),
+        pl.col("_village").first(),
+        pl.col("source_file").first() if "source_file" in members.columns else pl.lit(None, dtype=pl.String).alias("source_file"),
+        pl.col("source_row").first(),
+        *[pl.col(c).first() for c in _roster_fields(members) if c not in ("source_file", "source_row")],
+        joined_items(pl.col("_item"), limit=8).alias("_ph_rows"),
+        pl.len().cast(pl.String).alias("_ph_count"),
+    ).with_columns(pl.col("_ph_count").alias("_ph_members"))
+    # Linked rows of the sector that do not qualify (e.g. 停保): named in the detail.
+    other = _sorted(linked.join(grouped.select("_hh"), on="_hh", how="semi"))
+    other_show = list(dict.fromkeys(f for c in ex.where for f in c.fields()))
+    other = other.with_columns(item_expr(other_show, other.columns, with_name=True).alias("_item")).group_by(
+        "_hh", maintain_order=True
+    ).agg(joined_items(pl.col("_item")).alias("_other"))
+    # Review rows that would cover the household if a person confirms them: named, never used.
+    pending = ctx.rows(ex.sector, "review")
+    pending = _sorted(pending.filter(all_conditions(ex.where, params, pending.columns)).join(grouped.select("_hh"), on="_hh", how="semi"))
+    pending = pending.with_columns(item_expr(other_show, pending.columns, with_name=True).alias("_item")).group_by(
+        "_hh", maintain_order=True
+    ).agg(joined_items(pl.col("_item")).alias("_review"))
+    grouped = grouped.join(other, on="_hh", how="left").join(pending, on="_hh", how="left").with_columns(
+        pl.concat_str(
+            pl.when(pl.col("_other").is_not_null())
+            .then(pl.lit("（已关联但不符合条件：") + pl.col("_other") + pl.lit("）"))
+            .otherwise(pl.lit("")),
+            pl.when(pl.col("_review").is_not_null())
+            .then(pl.lit("（另有待核实匹配：") + pl.col("_review") + pl.lit("，人工确认后本条可能不成立）"))
+            .otherwise(pl.lit("")),
+        ).alias("_ph_note"),
+        pl.lit(None, dtype=pl.String).alias("_person_name"),
+    )
+    # The evidence row of a roster-based household flag is the roster row of its first member:
+    # keep source_file/source_row pointing at the roster.
+    return _out(rule, grouped, ctx)
+
+
+def _roster_fields(frame: pl.DataFrame) -> list[str]:
+    return [c for c in frame.columns if not c.startswith("_")]
+
+
+def unlinked_row(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
+    frame = ctx.evidence.get(rule.sector)
+    if frame is None or frame.height == 0:
+        return pl.DataFrame()
+    cols = frame.columns
+    keep = pl.col("match_status").is_in(list(rule.status)) & all_conditions(rule.where, params, cols)
+    if "rejected" in cols:
+        keep = keep & ~pl.col("rejected").fill_null(False)
+    rows = frame.filter(keep).sort(["source_file", "source_row"])
+    rows = rows.with_columns(
+        pl.lit(None, dtype=pl.String).alias("household_id"),
+        column("township", cols).cast(pl.String).alias("township"),
+        column("village", cols).cast(pl.String).alias("village"),
+        pl.lit(None, dtype=pl.Int64).alias("roster_row"),
+        column("name", cols).cast(pl.String).alias("person_name"),
+        pl.col("source_row").cast(pl.Int64),
+        item_expr(_show(rule), cols).alias("_ph_rows"),
+        pl.col("match_status").alias("_ph_status"),
+    )
+    return rows
+
+
+def roster_match(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
+    p = ctx.persons
+    rows = p.filter(all_conditions(rule.roster_where, params, p.columns)).with_columns(
+        pl.col("_roster_row").alias("source_row")
+    )
+    show = list(rule.show) or list(dict.fromkeys(f for c in rule.roster_where for f in c.fields() if f not in ROSTER_VIRTUAL))
+    if "source_file" not in rows.columns:
+        rows = rows.with_columns(pl.lit(None, dtype=pl.String).alias("source_file"))
+    household = rule.scope == "household"
+    if household:
+        rows = rows.filter(pl.col("_hh").is_not_null())
+    rows = _sorted(rows).with_columns(item_expr(show, rows.columns, with_name=household).alias("_item"))
+    key = "_hh" if household else "_roster_row"
+    firsts = [c for c in rows.columns if c not in (key, "_item")]
+    grouped = rows.group_by(key, maintain_order=True).agg(
+        [pl.col(c).first() for c in firsts]
+        + [joined_items(pl.col("_item")).alias("_ph_rows"), pl.len().cast(pl.String).alias("_ph_count")]
+    ).with_columns(
+        pl.col("_ph_count").alias("_ph_members"),
+        pl.col("_age").cast(pl.String).fill_null("?").alias("_ph_age"),
+    )
+    if household:
+        grouped = grouped.with_columns(pl.lit(None, dtype=pl.String).alias("_person_name"))
+    return _out(rule, grouped, ctx)
+
+
+KIND_FUNCS: dict[str, Callable[[Rule, dict, Context], pl.DataFrame]] = {
+    "missing_linked": missing_linked,
+    "amount_sum": amount_sum,
+    "linked_match": linked_match,
+    "linked_count": linked_count,
+    "household_all": household_all,
+    "unlinked_row": unlinked_row,
+    "roster_match": roster_match,
+}

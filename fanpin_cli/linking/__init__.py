@@ -1,0 +1,165 @@
+"""Link every extract row to at most one roster person, and say why.
+
+`link(roster, extract, sector=...)` takes two *prepared* frames (`prepare.prepare`) and
+returns one row per extract row, in the extract's order, with the columns of
+`docs/ARCHITECTURE.md` "Links" (`LINK_COLUMNS`). Tiers, strongest first:
+
+1. `id_exact` / `id_normalized` — the ID equals a roster ID (raw text / folded 18-digit form).
+2. `id_repaired` — a faulty ID on either side (one wrong digit, adjacent digits swapped,
+   Excel `…000`, scientific notation, 15 digits) confirmed by name and birth date.
+3. `name_birth` — no usable ID: name (or its pinyin) and birth date, village breaking ties.
+4. name only — at most `review`; likewise a name matching a roster person whose own ID is
+   missing or shared with another roster row (the roster cannot confirm anyone).
+
+A row is `review` when the evidence is plausible but not certain (namesakes equally good, an
+ID whose name is someone else, name only); otherwise `unlinked`. In sectors where a person
+has one row (`ONE_ROW_SECTORS`), a weak link (name + birth date, or a partial ID) to a roster
+person whom another row already claims becomes `review`: it may be a namesake born the same day.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from fanpin_cli.linking.digits import digit_matrix
+from fanpin_cli.linking.frames import (
+    DECISION_SCHEMA,
+    LINK_COLUMNS,
+    LINK_SCHEMA,
+    USABLE,
+    empty_decisions,
+    view,
+)
+from fanpin_cli.linking.reasons import REJECTED, status_zh
+from fanpin_cli.linking.tiers_fuzzy import (
+    Readings,
+    name_birth_tier,
+    name_only_tier,
+    repair_tier,
+    roster_gap_tier,
+)
+from fanpin_cli.linking.tiers_id import id_tier
+
+__all__ = ["LINK_COLUMNS", "ONE_ROW_SECTORS", "link"]
+
+# Sectors where a person has at most one row (enrollment and school rolls do repeat people).
+ONE_ROW_SECTORS: frozenset[str] = frozenset({"disability", "police", "housing"})
+
+
+def link(roster: pl.DataFrame, extract: pl.DataFrame, *, sector: str) -> pl.DataFrame:
+    """One links row per extract row (see module docstring and `LINK_COLUMNS`)."""
+    e = view(extract)
+    r = view(roster)
+    decided = id_tier(e, r)
+    rd = Readings(
+        digit_matrix(e["digits"], e["known"]),
+        digit_matrix(r["digits"], r["known"]),
+        e["known"].to_numpy(),
+        r["known"].to_numpy(),
+    )
+    e_open = _open(e, decided)
+    repaired = repair_tier(e_open.filter(pl.col("known") > 0), e, r, rd)
+    decided = pl.concat([decided, repaired])
+    e_open = _open(e, decided)
+    by_name_birth, namesakes = name_birth_tier(e_open, e, r, rd)
+    decided = pl.concat([decided, by_name_birth])
+    e_open = _open(e, decided)
+    decided = pl.concat([decided, name_only_tier(e_open, e, r, rd)])
+    e_open = _open(e, decided)
+    decided = pl.concat([decided, roster_gap_tier(e_open, e, r, rd, decided)])
+    if sector in ONE_ROW_SECTORS:
+        decided = _one_row_per_person(decided, e)
+    return _assemble(e, r, decided, namesakes, extract, sector)
+
+
+def _open(e: pl.DataFrame, decided: pl.DataFrame) -> pl.DataFrame:
+    """Extract rows no tier has decided yet."""
+    return e.join(decided.select(pl.col("eidx").alias("idx")), on="idx", how="anti")
+
+
+def _one_row_per_person(decided: pl.DataFrame, e: pl.DataFrame) -> pl.DataFrame:
+    """Weak links to a roster person another row of this file also claims → review."""
+    linked = decided.filter(pl.col("status") == "linked")
+    if linked.is_empty():
+        return decided
+    claims = linked.group_by("ridx").agg(
+        (~pl.col("weak")).any().alias("strong"),
+        pl.len().alias("claims"),
+        pl.col("eidx").filter(~pl.col("weak")).first().alias("by"),
+    )
+    rows = e.select(pl.col("idx").alias("by"), pl.col("row").alias("by_row"))
+    claims = claims.join(rows, on="by", how="left")
+    d = decided.join(claims, on="ridx", how="left")
+    demote = (pl.col("status") == "linked") & pl.col("weak") & (pl.col("strong") | (pl.col("claims") > 1)).fill_null(False)
+    note = (
+        pl.when(pl.col("strong"))
+        .then(pl.format("；但该花名册人员已由本文件第{}行按证件号码匹配，可能是同名同生日的另一人，需人工核实", pl.col("by_row")))
+        .otherwise(pl.lit("；但本文件另有记录指向同一花名册人员，可能是同名同生日的另一人，需人工核实"))
+    )
+    return d.with_columns(
+        pl.when(demote).then(pl.lit("review")).otherwise(pl.col("status")).alias("status"),
+        pl.when(demote).then(pl.min_horizontal(pl.col("score"), pl.lit(70.0))).otherwise(pl.col("score")).alias("score"),
+        pl.when(demote).then(pl.concat_str(pl.col("reason"), note)).otherwise(pl.col("reason")).alias("reason"),
+    ).select(list(DECISION_SCHEMA))
+
+
+def _unlinked_reason() -> pl.Expr:
+    """Why nothing was found, from the extract row's own evidence."""
+    st = pl.col("status")
+    usable = st.is_in(USABLE)
+    has_name = pl.col("name_key").is_not_null()
+    return (
+        pl.when(pl.col("rejected"))
+        .then(pl.lit(REJECTED))
+        .when(pl.col("n_diff").is_not_null())
+        .then(pl.format("证件号码不在花名册中；花名册中同名同出生日期的{}人证件号码不同，判定为不同人员", pl.col("n_diff")))
+        .when(usable & has_name)
+        .then(pl.lit("证件号码有效但不在花名册中，也无仅差一位且姓名、出生日期一致的人员"))
+        .when(usable)
+        .then(pl.lit("证件号码有效但不在花名册中，且缺少姓名"))
+        .when(~has_name)
+        .then(pl.format("证件号码{}且缺少姓名，无法确认", status_zh(st)))
+        .when(pl.col("birth_any").is_not_null())
+        .then(pl.format("证件号码{}，花名册中无姓名、出生日期一致的人员", status_zh(st)))
+        .otherwise(pl.format("证件号码{}且无出生日期，花名册中无同名人员或同名人员过多，无法确认", status_zh(st)))
+    )
+
+
+def _assemble(
+    e: pl.DataFrame, r: pl.DataFrame, decided: pl.DataFrame, namesakes: pl.DataFrame,
+    extract: pl.DataFrame, sector: str,
+) -> pl.DataFrame:
+    """The links frame, in the extract's order."""
+    if decided.is_empty():
+        decided = empty_decisions()
+    source_file = (
+        extract["source_file"].cast(pl.String)
+        if "source_file" in extract.columns
+        else pl.Series("source_file", [None] * extract.height, dtype=pl.String)
+    )
+    base = e.select(
+        "idx", "row", "status", "name_key", "birth_any",
+        (pl.col("name_key").is_null() & (pl.col("known") == 0)).alias("rejected"),
+    ).with_columns(source_file.alias("source_file"))
+    roster_cols = r.select(pl.col("idx").alias("ridx"), pl.col("row").alias("roster_row"), pl.col("household_id"))
+    out = (
+        base.join(decided.rename({"eidx": "idx", "status": "match_status"}), on="idx", how="left",
+                  maintain_order="left")
+        .join(namesakes.rename({"eidx": "idx"}), on="idx", how="left", maintain_order="left")
+        .join(roster_cols, on="ridx", how="left", maintain_order="left")
+        .with_columns(pl.col("rejected") & pl.col("match_status").is_null())
+    )
+    unlinked = pl.col("match_status").is_null()
+    return out.select(
+        pl.lit(sector, dtype=pl.String).alias("sector"),
+        pl.col("source_file"),
+        pl.col("row").alias("source_row"),
+        pl.col("roster_row"),
+        pl.col("household_id"),
+        pl.col("method").fill_null("none").alias("match_method"),
+        pl.col("score").fill_null(0.0).alias("match_score"),
+        pl.col("match_status").fill_null("unlinked"),
+        pl.when(unlinked).then(_unlinked_reason()).otherwise(pl.col("reason")).alias("reason"),
+        pl.col("conflict").fill_null(False).alias("name_id_conflict"),
+        pl.col("rejected"),
+    ).cast(LINK_SCHEMA)

@@ -1,0 +1,98 @@
+"""Candidate pairs (extract row, roster row) by blocking joins; never all pairs.
+
+- ID repair: sub-strings of the ID (`digits.BLOCK_KEYS`) so that one wrong digit or one swap
+  leaves a key intact. Two readings that both pass the check join on pinyin plus year, month
+  and day, or sequence (`digits.NAME_BLOCK_KEYS`): they can only ever go to review. A faulty reading on either
+  side joins on the key alone (names with one wrong character are still found), over blocks
+  of at most `MAX_BLOCK` roster rows.
+- Name + birth date: (pinyin, birth date).
+- Name only: pinyin, or pinyin + village for very common names.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from fanpin_cli.linking.digits import BLOCK_KEYS, NAME_BLOCK_KEYS, key_expr
+from fanpin_cli.linking.frames import USABLE
+
+MAX_BLOCK = 64
+MAX_NAME_BLOCK = 200
+
+_PAIR_SCHEMA = {"eidx": pl.Int64, "ridx": pl.Int64}
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=_PAIR_SCHEMA)
+
+
+def _small_blocks(frame: pl.DataFrame, on: list[str], limit: int) -> pl.DataFrame:
+    """Rows of `frame` whose block (same values of `on`) has at most `limit` rows."""
+    return frame.filter(pl.len().over(on) <= limit)
+
+
+def repair_pairs(e: pl.DataFrame, r: pl.DataFrame) -> pl.DataFrame:
+    """Pairs for the `id_repaired` tier: `e` holds the open extract rows with an ID reading."""
+    usable = pl.col("status").is_in(USABLE)
+    frames: list[pl.DataFrame] = []
+    e_use = e.filter(usable & pl.col("name_pinyin").is_not_null())
+    e_bad = e.filter(~usable)
+    r_use = r.filter(usable & pl.col("name_pinyin").is_not_null())
+    r_bad = r.filter(~usable & (pl.col("known") > 0))
+    for key in NAME_BLOCK_KEYS:
+        bk = key_expr(key).alias("bk")
+        if e_use.height and r_use.height:
+            left = e_use.select(pl.col("idx").alias("eidx"), "name_pinyin", bk).drop_nulls("bk")
+            right = r_use.select(pl.col("idx").alias("ridx"), "name_pinyin", bk).drop_nulls("bk")
+            frames.append(left.join(right, on=["name_pinyin", "bk"]).select("eidx", "ridx"))
+    for key in BLOCK_KEYS:
+        bk = key_expr(key).alias("bk")
+        if e_bad.height:
+            left = e_bad.select(pl.col("idx").alias("eidx"), bk).drop_nulls("bk")
+            right = _small_blocks(r.select(pl.col("idx").alias("ridx"), bk).drop_nulls("bk"), ["bk"], MAX_BLOCK)
+            frames.append(left.join(right, on="bk").select("eidx", "ridx"))
+        if r_bad.height and e_use.height:
+            left = e.filter(usable).select(pl.col("idx").alias("eidx"), bk).drop_nulls("bk")
+            right = r_bad.select(pl.col("idx").alias("ridx"), bk).drop_nulls("bk")
+            frames.append(_small_blocks(left.join(right, on="bk"), ["ridx"], MAX_BLOCK * 4).select("eidx", "ridx"))
+    if not frames:
+        return _empty()
+    return pl.concat(frames).unique().cast(_PAIR_SCHEMA)
+
+
+def name_birth_pairs(e: pl.DataFrame, r: pl.DataFrame) -> pl.DataFrame:
+    """Pairs agreeing on pinyin and birth date (`birth_any`)."""
+    left = e.filter(pl.col("name_pinyin").is_not_null() & pl.col("birth_any").is_not_null()).select(
+        pl.col("idx").alias("eidx"), "name_pinyin", "birth_any"
+    )
+    right = r.filter(pl.col("name_pinyin").is_not_null() & pl.col("birth_any").is_not_null()).select(
+        pl.col("idx").alias("ridx"), "name_pinyin", "birth_any"
+    )
+    if left.is_empty() or right.is_empty():
+        return _empty()
+    right = _small_blocks(right, ["name_pinyin", "birth_any"], MAX_BLOCK)
+    return left.join(right, on=["name_pinyin", "birth_any"]).select("eidx", "ridx").cast(_PAIR_SCHEMA)
+
+
+def name_only_pairs(e: pl.DataFrame, r: pl.DataFrame) -> pl.DataFrame:
+    """Pairs agreeing on pinyin; for names shared by more than `MAX_NAME_BLOCK` roster rows,
+    only those in the same village."""
+    left = e.filter(pl.col("name_pinyin").is_not_null())
+    right = r.filter(pl.col("name_pinyin").is_not_null()).with_columns(pl.len().over("name_pinyin").alias("_n"))
+    if left.is_empty() or right.is_empty():
+        return _empty()
+    common = right.filter(pl.col("_n") > MAX_NAME_BLOCK)
+    rare = right.filter(pl.col("_n") <= MAX_NAME_BLOCK)
+    out = [
+        left.select(pl.col("idx").alias("eidx"), "name_pinyin").join(
+            rare.select(pl.col("idx").alias("ridx"), "name_pinyin"), on="name_pinyin"
+        ).select("eidx", "ridx")
+    ]
+    if common.height:
+        out.append(
+            left.filter(pl.col("village").is_not_null())
+            .select(pl.col("idx").alias("eidx"), "name_pinyin", "village")
+            .join(common.select(pl.col("idx").alias("ridx"), "name_pinyin", "village"), on=["name_pinyin", "village"])
+            .select("eidx", "ridx")
+        )
+    return pl.concat(out).cast(_PAIR_SCHEMA)

@@ -1,0 +1,126 @@
+"""Digit-level comparison of ID readings for candidate pairs, vectorized with numpy.
+
+Every ID reading (`id_digits`, 18 characters, of which the first `id_known` are real) becomes
+a row of an `(n, 18)` byte matrix; a pair is compared position by position over the digits
+both sides really know.
+
+Blocking keys: sub-strings of the ID such that one wrong digit or one swap of adjacent digits
+always leaves at least one key intact (see `BLOCK_KEYS`; `tests/test_linking.py` checks this).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+ID_LEN = 18
+UNKNOWN = ord("~")
+
+# (start, length) pieces of the ID, 0-based. k1: region + birth; k2: year + sequence;
+# k3: last month digit, day, sequence; k4: year, month, first day digit, last two sequence digits.
+BLOCK_KEYS: dict[str, tuple[tuple[int, int], ...]] = {
+    "k1": ((0, 14),),
+    "k2": ((6, 4), (14, 3)),
+    "k3": ((11, 6),),
+    "k4": ((6, 7), (15, 2)),
+}
+
+
+# Keys for pairs whose names agree (two IDs that both pass the check): year, month + day,
+# sequence. Two wrong digits (a typo that kept the check valid) still leave one intact.
+NAME_BLOCK_KEYS: dict[str, tuple[tuple[int, int], ...]] = {
+    "y": ((6, 4),),
+    "md": ((10, 4),),
+    "sq": ((14, 3),),
+}
+_ALL_KEYS = {**BLOCK_KEYS, **NAME_BLOCK_KEYS}
+
+
+def key_positions(name: str) -> set[int]:
+    """0-based ID positions a blocking key reads."""
+    return {p for start, length in _ALL_KEYS[name] for p in range(start, start + length)}
+
+
+def key_needs(name: str) -> int:
+    """How many leading digits must be known for the key to be usable."""
+    return max(key_positions(name)) + 1
+
+
+def key_expr(name: str, digits: str = "digits", known: str = "known") -> pl.Expr:
+    """The blocking key `name` of an ID reading, null when too few digits are known."""
+    parts = [pl.col(digits).str.slice(start, length) for start, length in _ALL_KEYS[name]]
+    text = parts[0] if len(parts) == 1 else pl.concat_str(parts)
+    return pl.when(pl.col(known) >= key_needs(name)).then(text)
+
+
+def digit_matrix(digits: pl.Series, known: pl.Series) -> np.ndarray:
+    """`(n, 18)` uint8 matrix of the readings; unknown positions hold `~`."""
+    n = digits.len()
+    if n == 0:
+        return np.zeros((0, ID_LEN), dtype=np.uint8)
+    text = digits.fill_null("").str.slice(0, ID_LEN).str.pad_end(ID_LEN, "~")
+    joined = text.str.join("").item()
+    mat = np.frombuffer(joined.encode("ascii", errors="replace"), dtype=np.uint8).reshape(n, ID_LEN).copy()
+    k = known.fill_null(0).to_numpy().astype(np.int64)
+    mat[np.arange(ID_LEN)[None, :] >= k[:, None]] = UNKNOWN
+    return mat
+
+
+@dataclass
+class PairDigits:
+    """Digit comparison of pairs: `k` positions compared, `ham` differences among them,
+    `ham_body` differences among the first 17, `q1`/`q2` first two differing positions (-1
+    if none), `swapped` when the first two differences are adjacent digits swapped (a
+    transposition when they are the only ones)."""
+
+    k: np.ndarray
+    ham: np.ndarray
+    ham_body: np.ndarray
+    q1: np.ndarray
+    q2: np.ndarray
+    swapped: np.ndarray
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The arrays as named columns for a polars frame."""
+        return {"k": self.k, "ham": self.ham, "ham_body": self.ham_body, "q1": self.q1,
+                "q2": self.q2, "swapped": self.swapped}
+
+
+def compare(
+    e_mat: np.ndarray, r_mat: np.ndarray, e_known: np.ndarray, r_known: np.ndarray,
+    e_idx: np.ndarray, r_idx: np.ndarray, chunk: int = 1_000_000,
+) -> PairDigits:
+    """Compare the readings of pairs `(e_idx[i], r_idx[i])` in chunks."""
+    n = e_idx.size
+    out = {name: np.empty(n, dtype=np.int16) for name in ("k", "ham", "ham_body", "q1", "q2")}
+    swapped = np.zeros(n, dtype=bool)
+    pos = np.arange(ID_LEN, dtype=np.int16)
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        a = e_mat[e_idx[lo:hi]]
+        b = r_mat[r_idx[lo:hi]]
+        k = np.minimum(e_known[e_idx[lo:hi]], r_known[r_idx[lo:hi]]).astype(np.int16)
+        diff = (a != b) & (pos[None, :] < k[:, None])
+        ham = diff.sum(axis=1)
+        has1 = ham >= 1
+        q1 = np.where(has1, diff.argmax(axis=1), -1)
+        rest = diff.copy()
+        rows = np.flatnonzero(has1)
+        rest[rows, q1[rows]] = False
+        has2 = ham >= 2
+        q2 = np.where(has2, rest.argmax(axis=1), -1)
+        adjacent = has2 & (q2 == q1 + 1)
+        r_ = np.flatnonzero(adjacent)
+        sw = np.zeros(hi - lo, dtype=bool)
+        if r_.size:
+            i1, i2 = q1[r_], q2[r_]
+            sw[r_] = (a[r_, i1] == b[r_, i2]) & (a[r_, i2] == b[r_, i1])
+        out["k"][lo:hi] = k
+        out["ham"][lo:hi] = ham
+        out["ham_body"][lo:hi] = diff[:, :17].sum(axis=1)
+        out["q1"][lo:hi] = q1
+        out["q2"][lo:hi] = q2
+        swapped[lo:hi] = sw
+    return PairDigits(out["k"], out["ham"], out["ham_body"], out["q1"], out["q2"], swapped)

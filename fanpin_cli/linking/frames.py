@@ -1,0 +1,110 @@
+"""The slim views of prepared frames that the linker works on, and the decision schema."""
+
+from __future__ import annotations
+
+import polars as pl
+
+USABLE: tuple[str, ...] = ("valid", "legacy_15")
+# 18 digits present, but the ID is wrong somewhere: candidates for repair.
+FAULTY_FULL: tuple[str, ...] = ("bad_checksum", "bad_birthdate")
+MIN_KNOWN = 6  # fewer real digits than the region code carry no identity
+
+LINK_COLUMNS: tuple[str, ...] = (
+    "sector", "source_file", "source_row", "roster_row", "household_id", "match_method",
+    "match_score", "match_status", "reason", "name_id_conflict", "rejected",
+)
+LINK_SCHEMA: dict[str, pl.DataType] = {
+    "sector": pl.String, "source_file": pl.String, "source_row": pl.Int64, "roster_row": pl.Int64,
+    "household_id": pl.String, "match_method": pl.String, "match_score": pl.Float64,
+    "match_status": pl.String, "reason": pl.String, "name_id_conflict": pl.Boolean,
+    "rejected": pl.Boolean,
+}
+
+# One decision per extract row that a tier settles. `weak`: the evidence does not separate
+# the person from a namesake born the same day (name + birth only, or a partial ID).
+DECISION_SCHEMA: dict[str, pl.DataType] = {
+    "eidx": pl.Int64, "ridx": pl.Int64, "method": pl.String, "score": pl.Float64,
+    "status": pl.String, "reason": pl.String, "conflict": pl.Boolean, "weak": pl.Boolean,
+}
+
+_PLACE_SUFFIX = r"(村民委员会|居民委员会|村委会|居委会|社区|街道办事处|街道|村|镇|乡)$"
+
+
+def empty_decisions() -> pl.DataFrame:
+    """A decision frame with no rows."""
+    return pl.DataFrame(schema=DECISION_SCHEMA)
+
+
+def place_key(expr: pl.Expr) -> pl.Expr:
+    """A township or village name without spaces and administrative suffix (桃子溪村 → 桃子溪)."""
+    text = expr.cast(pl.String).str.normalize("NFKC").str.replace_all(r"\s", "").str.replace(_PLACE_SUFFIX, "")
+    return pl.when(text.str.len_chars() > 0).then(text)
+
+
+def view(frame: pl.DataFrame) -> pl.DataFrame:
+    """The columns the linker needs, under short names, one row per input row (same order).
+
+    `idx` row position; `row` source_row; `raw_id` the ID text trimmed of whitespace only;
+    `idkey` the text equal IDs share (id18 for usable IDs, the folded text for 18-digit IDs
+    whose check fails); `digits`/`known` the ID reading when at least 6 digits are real (for a
+    possible Excel float image, its `…000` form: only the first 15 digits are compared).
+    """
+    cols = set(frame.columns)
+
+    def text(name: str) -> pl.Expr:
+        return pl.col(name).cast(pl.String) if name in cols else pl.lit(None, dtype=pl.String)
+
+    status = pl.col("id_status")
+    known = pl.col("id_known").fill_null(0)
+    has_digits = pl.col("id_digits").is_not_null() & (known >= MIN_KNOWN)
+    row = pl.col("source_row").cast(pl.Int64) if "source_row" in cols else pl.int_range(2, pl.len() + 2)
+    birth = pl.col("birth") if "birth" in cols else pl.lit(None, dtype=pl.Date)
+    is_image = float_image(pl.col("id_digits")).and_(status == "valid").fill_null(False)
+    return frame.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("idx"),
+        row.cast(pl.Int64).alias("row"),
+        text("household_id").alias("household_id"),
+        text("id_number").str.strip_chars().alias("raw_id"),
+        status.alias("status"),
+        pl.when(has_digits & is_image).then(rounded_image(pl.col("id_digits")))
+        .when(has_digits).then(pl.col("id_digits")).alias("digits"),
+        pl.when(has_digits).then(known).otherwise(0).cast(pl.Int64).alias("known"),
+        pl.when(status.is_in(USABLE))
+        .then(pl.col("id18"))
+        .when(status.is_in(FAULTY_FULL))
+        .then(pl.col("id_clean"))
+        .alias("idkey"),
+        pl.col("name_key"),
+        pl.col("name_pinyin"),
+        pl.col("name_norm"),
+        birth.alias("birth"),
+        pl.col("birth_any"),
+        place_key(text("township")).alias("township"),
+        place_key(text("village")).alias("village"),
+        is_image.alias("float_image"),
+    )
+
+
+def rounded_image(digits: pl.Expr) -> pl.Expr:
+    """The `…000` ID whose float image `digits` is (433127201308180992 → 433127201308181000)."""
+    value = digits.str.slice(0, 18).cast(pl.Int64, strict=False)
+    return (((value + 500) // 1000) * 1000).cast(pl.String)
+
+
+def float_image(digits: pl.Expr) -> pl.Expr:
+    """True for an 18-digit ID that may be Excel's float image of a `…000` ID.
+
+    Excel keeps 15 significant digits; a reader printing the stored double gives e.g.
+    `433127201308180992` for `433127201308181000`. When such an image happens to pass the
+    check (1 in 11), only its first 15 digits are real. (`idnum.excel_float_fix` handles
+    the images that fail the check.)
+    """
+    value = digits.str.slice(0, 18).cast(pl.Int64, strict=False)
+    as_float = value.cast(pl.Float64)
+    rounded = ((value + 500) // 1000) * 1000
+    return (
+        digits.str.contains(r"^[0-9]{18}$")
+        & (as_float.cast(pl.Int64) == value)
+        & (rounded.cast(pl.Float64) == as_float)
+        & (rounded != value)
+    )

@@ -1,0 +1,85 @@
+"""Building quality-issue rows from a frame, a boolean mask and a message expression."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from fanpin_cli.fields import FIELD_TITLES
+from fanpin_cli.idnum import age_at
+
+from .catalogue import CHECK_INDEX, ISSUE_COLUMNS
+
+ISSUE_SCHEMA: dict[str, pl.DataType] = {
+    "source_file": pl.String, "source_row": pl.Int64, "column": pl.String, "field": pl.String,
+    "check_id": pl.String, "dimension": pl.String, "severity": pl.String, "message": pl.String,
+    "household_id": pl.String, "township": pl.String, "village": pl.String,
+}
+CONTEXT = ("household_id", "township", "village")
+
+
+def empty_issues() -> pl.DataFrame:
+    """A quality-issue frame with no rows."""
+    return pl.DataFrame(schema=ISSUE_SCHEMA)
+
+
+def col_or_null(frame: pl.DataFrame | pl.LazyFrame, name: str, dtype: pl.DataType = pl.String) -> pl.Expr:
+    """`pl.col(name)` if the frame has it, else a typed null."""
+    names = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+    return pl.col(name) if name in names else pl.lit(None, dtype=dtype)
+
+
+def heading(headings: dict[str, str] | None, field: str) -> str:
+    """The file's own heading for a canonical field (Chinese title if unknown)."""
+    return (headings or {}).get(field) or FIELD_TITLES.get(field, field)
+
+
+def issues(
+    frame: pl.DataFrame | pl.LazyFrame,
+    mask: pl.Expr,
+    check_id: str,
+    field: str,
+    message: pl.Expr | str,
+    headings: dict[str, str] | None = None,
+) -> pl.LazyFrame:
+    """One issue row per row of `frame` where `mask` is true (null counts as false)."""
+    spec = CHECK_INDEX[check_id]
+    lf = frame.lazy()
+    msg = pl.lit(message) if isinstance(message, str) else message
+    return lf.filter(mask.fill_null(False)).select(
+        col_or_null(lf, "source_file").cast(pl.String).alias("source_file"),
+        col_or_null(lf, "source_row", pl.Int64).cast(pl.Int64).alias("source_row"),
+        pl.lit(heading(headings, field)).alias("column"),
+        pl.lit(field).alias("field"),
+        pl.lit(check_id).alias("check_id"),
+        pl.lit(spec.dimension).alias("dimension"),
+        pl.lit(spec.severity).alias("severity"),
+        msg.cast(pl.String).alias("message"),
+        *[col_or_null(lf, c).cast(pl.String).alias(c) for c in CONTEXT],
+    )
+
+
+def collect(parts: list[pl.LazyFrame]) -> pl.DataFrame:
+    """Concatenate issue parts, sorted by file and row (stable: check order within a row)."""
+    if not parts:
+        return empty_issues()
+    frames = pl.collect_all(parts)
+    out = pl.concat([f.select(ISSUE_COLUMNS) for f in frames if f.height], how="vertical")\
+        if any(f.height for f in frames) else empty_issues()
+    return out.cast(ISSUE_SCHEMA).sort(["source_file", "source_row"], nulls_last=True, maintain_order=True)
+
+
+def person_age(frame: pl.DataFrame, reference_date: date) -> pl.Expr:
+    """Age in 周岁 from the ID's birth date, else the 出生日期 column."""
+    born = pl.coalesce(col_or_null(frame, "id_birth", pl.Date), col_or_null(frame, "birth", pl.Date))
+    return age_at(born, reference_date)
+
+
+def person_sex(frame: pl.DataFrame) -> pl.Expr:
+    """男/女 from the ID's 17th digit, else the 性别 column."""
+    return pl.coalesce(col_or_null(frame, "id_sex"), col_or_null(frame, "sex"))
+
+
+def fmt_date(expr: pl.Expr) -> pl.Expr:
+    return expr.dt.strftime("%Y-%m-%d")

@@ -1,0 +1,128 @@
+"""Cross-source checks (账账相符 / 账实相符) between the roster and the linked extracts.
+
+`evidence[sector]` is the prepared extract with the link columns (`roster_row`,
+`household_id`, `match_status`, `match_method`, `name_id_conflict`). Only `linked` rows are
+evidence, except NAME_ID_CONFLICT, which is reported on any extract row the linker marked.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from fanpin_cli.values import parse_date
+
+from ._base import col_or_null, collect, empty_issues, fmt_date, issues
+
+ACTIVE_ENROLLMENT = ("参保缴费", "正常参保", "正常", "已参保")
+IN_SCHOOL = ("在读",)
+NOT_IN_SCHOOL = ("非在校生",)
+
+
+def _linked(frame: pl.DataFrame) -> pl.DataFrame:
+    if "match_status" not in frame.columns or "roster_row" not in frame.columns:
+        return frame.head(0)
+    return frame.filter((pl.col("match_status") == "linked") & pl.col("roster_row").is_not_null())
+
+
+def _roster_rows(roster: pl.DataFrame, rows: pl.DataFrame, extra: list[str]) -> pl.DataFrame:
+    """Roster rows whose source_row is in `rows["roster_row"]` (first evidence row kept)."""
+    ev = rows.unique("roster_row", keep="first", maintain_order=True).select(
+        pl.col("roster_row").cast(pl.Int64).alias("source_row"), *extra
+    )
+    return roster.join(ev, on="source_row", how="inner", maintain_order="left")
+
+
+def check_cross(
+    roster: pl.DataFrame,
+    evidence: dict[str, pl.DataFrame],
+    *,
+    reference_date: date,
+    headings: dict[str, dict[str, str]] | None = None,
+) -> pl.DataFrame:
+    """INSURED_CONFLICT, NAME_ID_CONFLICT, DECEASED_LISTED, DEREG_LISTED,
+    HEALTH_DISABILITY_CONFLICT, SCHOOL_STATUS_CONFLICT (see catalogue)."""
+    headings = headings or {}
+    rh = headings.get("roster", {})
+    parts: list[pl.LazyFrame] = []
+    police = _linked(evidence["police"]) if "police" in evidence else None
+
+    if "medical_enrollment" in evidence and "insured" in roster.columns:
+        enr = _linked(evidence["medical_enrollment"])
+        active = enr.filter(col_or_null(enr, "enroll_status").is_in(ACTIVE_ENROLLMENT))["roster_row"]
+        excused = police["roster_row"] if police is not None else pl.Series([], dtype=pl.Int64)
+        covered = pl.concat([active.cast(pl.Int64), excused.cast(pl.Int64)])
+        mask = (pl.col("insured") == "是") & ~pl.col("source_row").is_in(covered.implode())
+        parts.append(
+            issues(roster, mask, "INSURED_CONFLICT", "insured",
+                   "系统填已参加城乡居民基本医疗保险，但医保参保登记中没有此人的有效参保记录（也无公安注销记录），请核实是否断保、漏保", rh)
+        )
+
+    if police is not None and police.height:
+        reason = col_or_null(police, "dereg_reason")
+        police = police.with_columns(
+            reason.alias("__reason"),
+            fmt_date(parse_date(col_or_null(police, "dereg_date"))).fill_null("日期不详").alias("__when"),
+            pl.col("source_file").alias("__pfile"), pl.col("source_row").alias("__prow"),
+        )
+        listed = _roster_rows(roster, police.filter(pl.col("__reason") == "死亡"), ["__when", "__pfile", "__prow"])
+        parts.append(
+            issues(listed, pl.lit(True), "DECEASED_LISTED", "id_number",
+                   pl.format("公安户籍显示已于{}因死亡注销（{}第{}行），系统仍在册，请核实后办理自然减少",
+                             pl.col("__when"), pl.col("__pfile"), pl.col("__prow")), rh)
+        )
+        other = _roster_rows(
+            roster, police.filter(pl.col("__reason").is_not_null() & (pl.col("__reason") != "死亡")),
+            ["__reason", "__when", "__pfile", "__prow"],
+        )
+        parts.append(
+            issues(other, pl.lit(True), "DEREG_LISTED", "id_number",
+                   pl.format("公安户籍显示已于{}因{}注销（{}第{}行），请核实是否需要调整家庭成员",
+                             pl.col("__when"), pl.col("__reason"), pl.col("__pfile"), pl.col("__prow")), rh)
+        )
+
+    if "disability" in evidence and "health" in roster.columns:
+        dis = _roster_rows(roster, _linked(evidence["disability"]).with_columns(pl.col("source_file").alias("__f")), ["__f"])
+        health = pl.col("health")
+        parts.append(
+            issues(dis, health.is_null() | ~health.str.contains("残疾"), "HEALTH_DISABILITY_CONFLICT", "health",
+                   pl.format("残联持证残疾人（{}），系统健康状况为「{}」，请核实是否应填“残疾”",
+                             pl.col("__f"), health.fill_null("空")), rh)
+        )
+
+    if "education" in evidence and "school_status" in roster.columns:
+        edu = _linked(evidence["education"])
+        edu = edu.filter(col_or_null(edu, "roll_status").is_in(IN_SCHOOL)).with_columns(
+            col_or_null(edu, "school").fill_null("学校不详").alias("__school")
+        )
+        rows = _roster_rows(roster, edu, ["__school"])
+        school = pl.col("school_status")
+        parts.append(
+            issues(rows, school.is_null() | school.is_in(NOT_IN_SCHOOL), "SCHOOL_STATUS_CONFLICT", "school_status",
+                   pl.format("教育学籍显示在读（{}），系统在校生状况为「{}」，请核实更新", pl.col("__school"),
+                             school.fill_null("空")), rh)
+        )
+
+    for sector, frame in evidence.items():
+        if "name_id_conflict" not in frame.columns or "roster_row" not in frame.columns:
+            continue
+        names = roster.select(
+            pl.col("source_row").alias("roster_row"), pl.col("name").alias("__rname"),
+            *[col_or_null(roster, c).alias(f"__r_{c}") for c in ("household_id", "township", "village")],
+        )
+        hit = frame.filter(pl.col("name_id_conflict").fill_null(False) & pl.col("roster_row").is_not_null())
+        if not hit.height:
+            continue
+        hit = hit.join(
+            names, on="roster_row", how="left", maintain_order="left"
+        ).with_columns(
+            *[pl.coalesce(col_or_null(hit, c), pl.col(f"__r_{c}")).alias(c) for c in ("household_id", "township", "village")]
+        )
+        parts.append(
+            issues(hit, pl.lit(True), "NAME_ID_CONFLICT", "name",
+                   pl.format("证件号码对应系统人员「{}」，与本表姓名「{}」不一致，请核实是录错了人还是录错了号码",
+                             pl.col("__rname").fill_null("?"), pl.col("name").fill_null("空")),
+                   headings.get(sector, {}))
+        )
+    return collect(parts) if parts else empty_issues()

@@ -1,0 +1,144 @@
+"""Stock-take per sector (账账相符): how the roster and each sector's extract agree.
+
+Vocabulary (DOMAIN.md): 相符 matched — roster persons with a linked row; 账有实无 roster-only —
+roster persons with no linked row in that sector (meaningful where every roster person should
+appear, i.e. medical_enrollment); 实有账无 sector-only — extract rows linked to nobody;
+信息不一致 attribute mismatch — linked rows whose name, sex, birth date or 乡镇/村 differ from
+the roster person's.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from fanpin_cli.fields import FIELD_TITLES
+
+from ._base import col_or_null
+
+# Sectors whose roster-only persons are listed (every roster person should be in them).
+ROSTER_ONLY_LISTED: tuple[str, ...] = ("medical_enrollment",)
+_PLACE_SUFFIX = r"(街道办事处|街道|镇|乡|村民委员会|村委会|居委会|社区|村)$"
+
+COUNT_COLUMNS = (
+    "sector", "extract_rows", "linked_rows", "review_rows", "unlinked_rows", "matched_persons",
+    "matched_households", "roster_only_persons", "roster_only_households", "sector_only_rows",
+    "mismatch_rows",
+)
+
+
+def _place_key(expr: pl.Expr) -> pl.Expr:
+    return expr.str.normalize("NFKC").str.replace_all(r"\s", "").str.replace(_PLACE_SUFFIX, "")
+
+
+def _roster_view(roster: pl.DataFrame) -> pl.DataFrame:
+    return roster.select(
+        pl.col("source_row").alias("roster_row"),
+        col_or_null(roster, "household_id").alias("r_household_id"),
+        col_or_null(roster, "township").alias("r_township"),
+        col_or_null(roster, "village").alias("r_village"),
+        col_or_null(roster, "name").alias("r_name"),
+        col_or_null(roster, "name_key").alias("r_name_key"),
+        pl.coalesce(col_or_null(roster, "id_sex"), col_or_null(roster, "sex")).alias("r_sex"),
+        col_or_null(roster, "birth_any", pl.Date).alias("r_birth"),
+    )
+
+
+def _mismatches(sector: str, linked: pl.DataFrame) -> pl.DataFrame:
+    """One row per differing attribute of a linked extract row."""
+    checks = [
+        ("name", pl.col("name_key") != pl.col("r_name_key"), pl.col("name"), pl.col("r_name")),
+        ("sex", pl.col("sex") != pl.col("r_sex"), pl.col("sex"), pl.col("r_sex")),
+        ("birth_date", pl.col("birth") != pl.col("r_birth"), pl.col("birth_date"),
+         pl.col("r_birth").dt.strftime("%Y-%m-%d")),
+        ("township", _place_key(pl.col("township")) != _place_key(pl.col("r_township")),
+         pl.col("township"), pl.col("r_township")),
+        ("village", _place_key(pl.col("village")) != _place_key(pl.col("r_village")),
+         pl.col("village"), pl.col("r_village")),
+    ]
+    out = []
+    for field, differs, mine, theirs in checks:
+        needed = {"name": "name_key", "sex": "sex", "birth_date": "birth_date", "township": "township",
+                  "village": "village"}[field]
+        if needed not in linked.columns:
+            continue
+        out.append(
+            linked.filter(differs.fill_null(False)).select(
+                pl.lit(sector).alias("sector"), "source_file", "source_row", "roster_row",
+                pl.col("r_household_id").alias("household_id"), pl.col("r_township").alias("township"),
+                pl.col("r_village").alias("village"), pl.lit(field).alias("field"),
+                pl.lit(FIELD_TITLES.get(field, field)).alias("attribute"),
+                mine.cast(pl.String).alias("extract_value"), theirs.cast(pl.String).alias("roster_value"),
+            )
+        )
+    return pl.concat(out) if out else pl.DataFrame(schema=_MISMATCH_SCHEMA)
+
+
+_MISMATCH_SCHEMA = {
+    "sector": pl.String, "source_file": pl.String, "source_row": pl.Int64, "roster_row": pl.Int64,
+    "household_id": pl.String, "township": pl.String, "village": pl.String, "field": pl.String,
+    "attribute": pl.String, "extract_value": pl.String, "roster_value": pl.String,
+}
+
+
+def stocktake(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
+    """Counts per sector (one row each, COUNT_COLUMNS) and the lists behind them:
+    `matched`, `roster_only` (ROSTER_ONLY_LISTED sectors), `sector_only`, `mismatch`."""
+    rv = _roster_view(roster)
+    counts, matched, roster_only, sector_only, mismatch = [], [], [], [], []
+    for sector, frame in evidence.items():
+        status = col_or_null(frame, "match_status")
+        linked = frame.filter((status == "linked") & col_or_null(frame, "roster_row", pl.Int64).is_not_null())
+        linked = linked.with_columns(pl.col("roster_row").cast(pl.Int64)).join(
+            rv, on="roster_row", how="left", maintain_order="left"
+        )
+        unlinked = frame.filter(status.is_null() | (status == "unlinked"))
+        persons = linked.select("roster_row").unique()
+        missing = rv.join(persons, on="roster_row", how="anti")
+        mis = _mismatches(sector, linked)
+        counts.append({
+            "sector": sector,
+            "extract_rows": frame.height,
+            "linked_rows": linked.height,
+            "review_rows": frame.filter(status == "review").height,
+            "unlinked_rows": unlinked.height,
+            "matched_persons": persons.height,
+            "matched_households": linked["r_household_id"].drop_nulls().n_unique(),
+            "roster_only_persons": missing.height,
+            "roster_only_households": missing["r_household_id"].drop_nulls().n_unique(),
+            "sector_only_rows": unlinked.height,
+            "mismatch_rows": mis.select("source_file", "source_row").unique().height,
+        })
+        matched.append(linked.select(
+            pl.lit(sector).alias("sector"), pl.col("source_file"), pl.col("source_row").cast(pl.Int64),
+            "roster_row", pl.col("r_household_id").alias("household_id"),
+            pl.col("r_township").alias("township"), pl.col("r_village").alias("village"),
+            pl.col("r_name").alias("name"), col_or_null(linked, "match_method").alias("match_method"),
+        ))
+        if sector in ROSTER_ONLY_LISTED:
+            roster_only.append(missing.select(
+                pl.lit(sector).alias("sector"), "roster_row", pl.col("r_household_id").alias("household_id"),
+                pl.col("r_township").alias("township"), pl.col("r_village").alias("village"),
+                pl.col("r_name").alias("name"),
+            ))
+        sector_only.append(unlinked.select(
+            pl.lit(sector).alias("sector"), pl.col("source_file"), pl.col("source_row").cast(pl.Int64),
+            col_or_null(unlinked, "name").alias("name"), col_or_null(unlinked, "township").alias("township"),
+            col_or_null(unlinked, "village").alias("village"), col_or_null(unlinked, "reason").alias("reason"),
+        ))
+        mismatch.append(mis)
+    count_frame = pl.DataFrame(counts, schema={c: (pl.String if c == "sector" else pl.Int64) for c in COUNT_COLUMNS})
+    lists = {
+        "matched": _concat(matched),
+        "roster_only": _concat(roster_only, {"sector": pl.String, "roster_row": pl.Int64, "household_id": pl.String,
+                                             "township": pl.String, "village": pl.String, "name": pl.String}),
+        "sector_only": _concat(sector_only),
+        "mismatch": _concat(mismatch, _MISMATCH_SCHEMA),
+    }
+    return count_frame, lists
+
+
+def _concat(frames: list[pl.DataFrame], schema: dict | None = None) -> pl.DataFrame:
+    frames = [f for f in frames if f.width]
+    if frames:
+        return pl.concat(frames, how="diagonal_relaxed")
+    return pl.DataFrame(schema=schema or {"sector": pl.String})

@@ -1,0 +1,78 @@
+"""What the report writer is given: the run's identity, the rules and the result frames.
+
+The pipeline builds one `ReportData` per run; `write_report` turns it into `report.xlsx`.
+ID columns arrive already masked (or full with `--full-ids`): the writer never re-masks.
+
+>>> RuleInfo("MED_UNINSURED", "未参加基本医疗保险", "red").level_label
+'红'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+# Warning levels (flags.level) in display order, with the labels clerks use.
+LEVELS: tuple[str, ...] = ("red", "yellow", "blue")
+LEVEL_LABELS: dict[str, str] = {"red": "红", "yellow": "黄", "blue": "蓝"}
+
+# Quality-issue severities with their Chinese labels.
+SEVERITY_LABELS: dict[str, str] = {"error": "错误", "warning": "警告", "info": "提示"}
+
+# Rules whose rows are people *not* on the roster (应纳未纳 candidates): they are listed on the
+# 应纳未纳 sheet instead of a per-rule sheet (they have no 户编号 to sort by).
+CANDIDATE_RULES: tuple[str, ...] = ("CIV_CANDIDATE",)
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """One flag rule as shown in the report (display order = order of `ReportData.rules`)."""
+
+    rule_id: str
+    title: str
+    level: str  # red | yellow | blue
+
+    @property
+    def level_label(self) -> str:
+        return LEVEL_LABELS.get(self.level, self.level)
+
+
+@dataclass(kw_only=True)
+class ReportData:
+    """Everything `report.xlsx` shows. Frames may lack optional columns (treated as empty).
+
+    - `flags`: household_id, township, village, rule_id, level, roster_row, person_name, sector,
+      source_file, source_row, detail, title, id_number (as it should appear), group, relation.
+    - `rule_counts`: rule_id, households, persons.
+    - `area_counts`: township, village, households_red, households_yellow, households_blue,
+      households, persons (a household counts once, at its highest level).
+    - `quality`: source_file, source_row, column, field, check_id, dimension, severity, message,
+      household_id, township, village.
+    - `review`: sector, source_file, source_row, extract_name, extract_id, extract_birth,
+      extract_township, extract_village, roster_row, household_id, roster_name, roster_id,
+      roster_birth, roster_township, roster_village, match_score, reason.
+    - `scorecard`: any columns (known names get Chinese headings); `stocktake`: sector, matched,
+      roster_only, sector_only, mismatched; `links_by_sector`: source_file, sector, rows_read,
+      rows_linked, rows_review, rows_unlinked, rows_rejected.
+    """
+
+    county: str
+    period: str
+    reference_date: date
+    version: str
+    rules: list[RuleInfo]
+    flags: pl.DataFrame
+    rule_counts: pl.DataFrame
+    area_counts: pl.DataFrame
+    quality: pl.DataFrame
+    review: pl.DataFrame
+    scorecard: pl.DataFrame | None = None
+    stocktake: pl.DataFrame | None = None
+    links_by_sector: pl.DataFrame | None = None
+
+    @property
+    def title(self) -> str:
+        """The report's title line: `永顺县 2026-11 防返贫监测比对结果`."""
+        return f"{self.county} {self.period} 防返贫监测比对结果"

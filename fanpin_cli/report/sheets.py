@@ -1,0 +1,528 @@
+"""The sheets of report.xlsx, one function each, in workbook order.
+
+汇总 · one sheet per rule · 应纳未纳 · 待核实匹配 · 数据质量 · 质量评分 · 账账相符
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from xlsxwriter.worksheet import Worksheet
+
+from fanpin_cli.fields import SECTOR_TITLES
+from fanpin_cli.report.formats import TAB_COLOURS, Formats, column_width, display_width, sheet_ref
+from fanpin_cli.report.model import CANDIDATE_RULES, LEVEL_LABELS, ReportData, RuleInfo
+from fanpin_cli.report.table import (
+    FLOAT,
+    INPUT,
+    INT,
+    LEVEL,
+    PERCENT,
+    SEVERITY,
+    Col,
+    Table,
+    ensure_columns,
+    finish_table,
+    write_table,
+)
+
+SUMMARY = "汇总"
+CANDIDATES = "应纳未纳"
+REVIEW = "待核实匹配"
+QUALITY = "数据质量"
+SCORECARD = "质量评分"
+STOCKTAKE = "账账相符"
+FIXED_SHEETS = (SUMMARY, CANDIDATES, REVIEW, QUALITY, SCORECARD, STOCKTAKE)
+
+VERIFY = "核实结果"
+RECTIFY = "整改情况"
+REVIEW_CHOICES = ["是同一人", "不是同一人"]
+
+FLAG_COLUMNS = [
+    "household_id", "township", "village", "rule_id", "level", "roster_row", "person_name",
+    "sector", "source_file", "source_row", "detail", "title", "id_number", "group", "relation",
+]
+REVIEW_COLUMNS = [
+    "sector", "source_file", "source_row", "extract_name", "extract_id", "extract_birth",
+    "extract_township", "extract_village", "roster_row", "household_id", "roster_name",
+    "roster_id", "roster_birth", "roster_township", "roster_village", "match_score", "reason",
+]
+QUALITY_COLUMNS = [
+    "source_file", "source_row", "column", "field", "check_id", "dimension", "severity", "message",
+    "household_id", "township", "village",
+]
+
+# Chinese headings for the generic tables (质量评分, 账账相符, per-file link results). Columns not
+# listed keep their own name.
+COLUMN_TITLES: dict[str, str] = {
+    "township": "乡镇",
+    "village": "村",
+    "group": "组",
+    "sector": "行业",
+    "source_file": "文件",
+    "rows": "记录数",
+    "rows_with_error": "含错误记录数",
+    "rows_with_warning": "含警告记录数",
+    "errors": "错误数",
+    "warnings": "警告数",
+    "infos": "提示数",
+    "issues": "问题数",
+    "rate": "合格率",
+    "pass_rate": "合格率",
+    "error_rate": "错误率",
+    "score": "得分",
+    "grade": "等级",
+    "conformity": "规范性",
+    "validity": "规范性",
+    "completeness": "完整性",
+    "accuracy": "准确性",
+    "consistency": "一致性",
+    "timeliness": "时效性",
+    "accessibility": "可访问性",
+    "matched": "相符",
+    "roster_only": "账有实无（仅在监测系统）",
+    "sector_only": "实有账无（仅在行业数据）",
+    "mismatched": "信息不一致",
+    "extract_rows": "行业数据行数",
+    "linked_rows": "自动匹配行数",
+    "review_rows": "待核实行数",
+    "unlinked_rows": "未匹配行数",
+    "matched_persons": "相符人数",
+    "matched_households": "相符户数",
+    "roster_only_persons": "账有实无人数（仅在监测系统）",
+    "roster_only_households": "账有实无户数（仅在监测系统）",
+    "sector_only_rows": "实有账无行数（仅在行业数据）",
+    "mismatch_rows": "信息不一致行数",
+    "persons": "人数",
+    "households": "户数",
+    "error_rows": "含错误记录数",
+    "warning_rows": "含警告记录数",
+    "issue_count": "问题数",
+    "total": "合计",
+    "rows_read": "读取行数",
+    "rows_linked": "自动匹配",
+    "rows_review": "待核实",
+    "rows_unlinked": "未匹配",
+    "rows_rejected": "无效行",
+}
+
+NOTE = "预警名单是入户核实的线索，不是认定结论。核实后请在各规则工作表填写“核实结果”和“整改情况”。"
+
+
+def _text(name: str) -> pl.Expr:
+    return pl.col(name).cast(pl.String)
+
+
+def _sector_label(expr: pl.Expr) -> pl.Expr:
+    return expr.cast(pl.String).replace(SECTOR_TITLES)
+
+
+def _source(file: str, row: str) -> pl.Expr:
+    """`医保_参保登记.csv 第12行` (the file alone when the row is unknown)."""
+    f, r = _text(file), _text(row)
+    return pl.when(f.is_not_null() & r.is_not_null()).then(
+        pl.concat_str([f, pl.lit(" 第"), r, pl.lit("行")])
+    ).otherwise(f)
+
+
+def _print_setup(ws: Worksheet, title: str, *, landscape: bool = True) -> None:
+    if landscape:
+        ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)
+    ws.set_header("&C&\"-,Bold\"" + title.replace("&", "&&"))
+    ws.set_footer("&C第 &P 页，共 &N 页")
+
+
+# ---------------------------------------------------------------------------------------------
+# 汇总
+
+
+def rule_counts_table(data: ReportData, flags: pl.DataFrame) -> pl.DataFrame:
+    """rule_id, title, level, households, persons for every rule (given counts, else computed)."""
+    given = ensure_columns(data.rule_counts, ["rule_id", "households", "persons"])
+    counts = {
+        str(r): (h, p)
+        for r, h, p in given.select("rule_id", "households", "persons").iter_rows()
+        if r is not None
+    }
+    rows = []
+    for rule in all_rules(data, flags):
+        if rule.rule_id in counts:
+            h, p = counts[rule.rule_id]
+        else:
+            sub = flags.filter(pl.col("rule_id") == rule.rule_id)
+            h, p = sub["household_id"].drop_nulls().n_unique(), sub.height
+        rows.append((rule.rule_id, rule.title, rule.level, int(h or 0), int(p or 0)))
+    return pl.DataFrame(
+        rows,
+        schema={"rule_id": pl.String, "title": pl.String, "level": pl.String,
+                "households": pl.Int64, "persons": pl.Int64},
+        orient="row",
+    )
+
+
+def all_rules(data: ReportData, flags: pl.DataFrame) -> list[RuleInfo]:
+    """The configured rules, then any rule that has flags but was not configured."""
+    rules = list(data.rules)
+    known = {r.rule_id for r in rules}
+    extra = (
+        flags.filter(pl.col("rule_id").is_not_null() & ~pl.col("rule_id").is_in(list(known)))
+        .group_by("rule_id", maintain_order=True)
+        .agg(pl.col("title").drop_nulls().first(), pl.col("level").drop_nulls().first())
+    )
+    for rule_id, title, level in extra.iter_rows():
+        rules.append(RuleInfo(str(rule_id), str(title or rule_id), str(level or "")))
+    return rules
+
+
+def _households_persons() -> pl.Expr:
+    """"X户Y人"; 应纳未纳 candidates have no 户编号 yet, so only "Y人"."""
+    persons = pl.format("{}人", pl.col("persons"))
+    return (
+        pl.when(pl.col("rule_id").is_in(list(CANDIDATE_RULES)))
+        .then(persons)
+        .otherwise(pl.format("{}户{}人", pl.col("households"), pl.col("persons")))
+    )
+
+
+class _Widths:
+    """Column widths on a sheet holding several tables: the widest entry per column."""
+
+    def __init__(self) -> None:
+        self.by_col: dict[int, float] = {}
+
+    def add(self, table: Table, col0: int = 0) -> None:
+        for j, w in enumerate(table.widths):
+            self.by_col[col0 + j] = max(self.by_col.get(col0 + j, 0.0), w)
+
+
+def write_summary(
+    ws: Worksheet, fm: Formats, data: ReportData, flags: pl.DataFrame, sheet_of_rule: dict[str, str]
+) -> None:
+    widths = _Widths()
+    ws.write_string(0, 0, data.title, fm.title)
+    ws.write_string(1, 0, "基准日期", fm.label)
+    ws.write_string(1, 1, data.reference_date.isoformat())
+    ws.write_string(2, 0, "程序版本", fm.label)
+    ws.write_string(2, 1, f"fanpin {data.version}")
+    ws.write_string(3, 0, "说明", fm.label)
+    ws.write_string(3, 1, NOTE, fm.note)
+    row = 5
+
+    # 一、per rule
+    ws.write_string(row, 0, "一、各预警规则（X户Y人）", fm.section)
+    counts = rule_counts_table(data, flags)
+    cols = [
+        Col("规则编号", pl.col("rule_id")),
+        Col("规则名称", pl.col("title"), max_width=40),
+        Col("预警等级", pl.col("level"), LEVEL),
+        Col("户数", pl.col("households"), INT),
+        Col("人数", pl.col("persons"), INT),
+        Col("户人数", _households_persons()),
+    ]
+    table = write_table(ws, fm, row + 1, cols, counts)
+    widths.add(table)
+    for i, (rule_id, title) in enumerate(counts.select("rule_id", "title").iter_rows()):
+        target = sheet_of_rule.get(rule_id)
+        if target:
+            ws.write_url(table.first_row + 1 + i, 1, sheet_ref(target), fm.link, string=title,
+                         tip=f"打开工作表「{target}」")
+    row = table.last_row + 2
+
+    # 二、三、per township and per village
+    areas = ensure_columns(
+        data.area_counts,
+        ["township", "village", "households_red", "households_yellow", "households_blue",
+         "households", "persons"],
+    )
+    count_cols = ["households_red", "households_yellow", "households_blue", "households", "persons"]
+    areas = areas.with_columns(pl.col(c).cast(pl.Int64, strict=False).fill_null(0) for c in count_cols)
+
+    def count_columns() -> list[Col]:
+        return [
+            Col("红色户数", pl.col("households_red"), INT, header_format="red"),
+            Col("黄色户数", pl.col("households_yellow"), INT, header_format="yellow"),
+            Col("蓝色户数", pl.col("households_blue"), INT, header_format="blue"),
+            Col("合计户数", pl.col("households"), INT),
+            Col("人数", pl.col("persons"), INT),
+        ]
+
+    def total_row(table: Table, first_count_col: int) -> int:
+        r = table.last_row + 1
+        ws.write_string(r, 0, "合计", fm.total)
+        for j in range(1, first_count_col):
+            ws.write_blank(r, j, None, fm.total)
+        for j, c in enumerate(count_cols):
+            ws.write_number(r, first_count_col + j, int(areas[c].sum()), fm.total)
+        return r
+
+    ws.write_string(row, 0, "二、按乡镇（每户按其最高预警等级计一次）", fm.section)
+    by_town = (
+        areas.group_by("township")
+        .agg(pl.col(c).sum() for c in count_cols)
+        .sort("township", nulls_last=True)
+    )
+    cols = [Col("乡镇", pl.col("township")), *count_columns()]
+    table = write_table(ws, fm, row + 1, cols, by_town)
+    widths.add(table)
+    row = total_row(table, 1) + 2
+
+    ws.write_string(row, 0, "三、按村", fm.section)
+    by_village = areas.sort("township", "village", nulls_last=True)
+    cols = [Col("乡镇", pl.col("township")), Col("村", pl.col("village")), *count_columns()]
+    table = write_table(ws, fm, row + 1, cols, by_village)
+    widths.add(table)
+    row = total_row(table, 2) + 2
+
+    # 四、per input file
+    if data.links_by_sector is not None:
+        ws.write_string(row, 0, "四、各行业数据比对情况", fm.section)
+        links = data.links_by_sector
+        if "source_file" not in links.columns and "file" in links.columns:
+            links = links.rename({"file": "source_file"})
+        links = ensure_columns(
+            links,
+            ["sector", "source_file", "rows_read", "rows_linked", "rows_review", "rows_unlinked",
+             "rows_rejected"],
+        )
+        read = pl.col("rows_read").cast(pl.Float64, strict=False)
+        cols = [
+            Col("行业", _sector_label(pl.col("sector"))),
+            Col("文件", pl.col("source_file"), max_width=40),
+            Col("读取行数", pl.col("rows_read"), INT),
+            Col("自动匹配", pl.col("rows_linked"), INT),
+            Col("待核实", pl.col("rows_review"), INT),
+            Col("未匹配", pl.col("rows_unlinked"), INT),
+            Col("无效行", pl.col("rows_rejected"), INT),
+            Col("匹配率", pl.when(read > 0).then(pl.col("rows_linked") / read), PERCENT),
+        ]
+        table = write_table(ws, fm, row + 1, cols, links)
+        widths.add(table)
+        row = table.last_row + 2
+
+    # 五、quality issues by check
+    quality = ensure_columns(data.quality, QUALITY_COLUMNS)
+    if quality.height:
+        ws.write_string(row, 0, "五、数据质量问题（按检查项）", fm.section)
+        order = pl.col("severity").replace_strict(
+            {"error": 0, "warning": 1, "info": 2}, default=3, return_dtype=pl.Int64
+        )
+        by_check = (
+            quality.group_by("check_id", "dimension", "severity")
+            .agg(pl.len().alias("issues"), pl.col("source_file").n_unique().alias("files"))
+            .sort([order, pl.col("issues"), pl.col("check_id")], descending=[False, True, False])
+        )
+        cols = [
+            Col("检查项", pl.col("check_id")),
+            Col("维度", pl.col("dimension")),
+            Col("严重程度", pl.col("severity"), SEVERITY),
+            Col("问题数", pl.col("issues"), INT),
+            Col("涉及文件数", pl.col("files"), INT),
+        ]
+        table = write_table(ws, fm, row + 1, cols, by_check)
+        widths.add(table)
+        ws.write_string(table.last_row + 1, 0, "明细见“数据质量”工作表。", fm.note)
+
+    # Column A also holds the title and labels, which overflow to the right: not counted.
+    for col, width in sorted(widths.by_col.items()):
+        ws.set_column(col, col, column_width(max(width, 10 if col == 0 else 0)))
+    ws.set_column(1, 1, column_width(max(widths.by_col.get(1, 0), display_width("基准日期") + 4)))
+    _print_setup(ws, data.title, landscape=False)
+    ws.activate()
+
+
+# ---------------------------------------------------------------------------------------------
+# One sheet per rule
+
+
+def rule_columns() -> list[Col]:
+    return [
+        Col("乡镇", pl.col("township")),
+        Col("村", pl.col("village")),
+        Col("组", pl.col("group")),
+        Col("户编号", pl.col("household_id")),
+        Col("姓名", pl.col("person_name")),
+        Col("证件号码", pl.col("id_number")),
+        Col("与户主关系", pl.col("relation")),
+        Col("预警等级", pl.col("level"), LEVEL),
+        Col("疑点说明", pl.col("detail"), max_width=60),
+        Col("数据来源", _roster_or_source(), max_width=45),
+        Col(VERIFY, kind=INPUT),
+        Col(RECTIFY, kind=INPUT),
+    ]
+
+
+def _roster_or_source() -> pl.Expr:
+    roster = pl.concat_str(
+        [pl.lit(SECTOR_TITLES["roster"] + " 第"), _text("roster_row"), pl.lit("行")]
+    )
+    return pl.coalesce(_source("source_file", "source_row"), roster)
+
+
+def sort_flags(flags: pl.DataFrame) -> pl.DataFrame:
+    return flags.sort(
+        ["township", "village", "household_id", "roster_row", "source_file", "source_row"],
+        nulls_last=True,
+        maintain_order=True,
+    )
+
+
+def write_rule_sheet(
+    ws: Worksheet, fm: Formats, rule: RuleInfo, rows: pl.DataFrame, data: ReportData
+) -> None:
+    cols = rule_columns()
+    table = write_table(ws, fm, 0, cols, rows)
+    finish_table(ws, fm, table, cols)
+    if rule.level in TAB_COLOURS:
+        ws.set_tab_color(TAB_COLOURS[rule.level])
+    level = LEVEL_LABELS.get(rule.level, rule.level)
+    _print_setup(ws, f"{data.county} {data.period} {level}色预警：{rule.title}（{rule.rule_id}）")
+
+
+# ---------------------------------------------------------------------------------------------
+# 应纳未纳
+
+
+def write_candidates(ws: Worksheet, fm: Formats, rows: pl.DataFrame, data: ReportData) -> None:
+    rows = rows.sort(["township", "village", "source_file", "source_row"], nulls_last=True)
+    cols = [
+        Col("来源文件", pl.col("source_file"), max_width=40),
+        Col("行号", pl.col("source_row"), INT),
+        Col("姓名", pl.col("person_name")),
+        Col("证件号码", pl.col("id_number")),
+        Col("乡镇", pl.col("township")),
+        Col("村", pl.col("village")),
+        Col("说明", pl.col("detail"), max_width=60),
+        Col(VERIFY, kind=INPUT),
+        Col(RECTIFY, kind=INPUT),
+    ]
+    table = write_table(ws, fm, 0, cols, rows)
+    finish_table(ws, fm, table, cols)
+    ws.set_tab_color(TAB_COLOURS["blue"])
+    _print_setup(ws, f"{data.county} {data.period} 应纳未纳疑点（民政在保、不在监测系统）")
+
+
+# ---------------------------------------------------------------------------------------------
+# 待核实匹配
+
+def write_review(ws: Worksheet, fm: Formats, review: pl.DataFrame, data: ReportData) -> None:
+    review = ensure_columns(review, REVIEW_COLUMNS).sort(
+        ["sector", "source_file", "source_row"], nulls_last=True, maintain_order=True
+    )
+    s, r = "sector", "roster"
+    cols = [
+        Col("行业", _sector_label(pl.col("sector")), header_format=s),
+        Col("来源文件", pl.col("source_file"), max_width=36, header_format=s),
+        Col("行号", pl.col("source_row"), INT, header_format=s),
+        Col("行业姓名", pl.col("extract_name"), header_format=s),
+        Col("行业证件号码", pl.col("extract_id"), header_format=s),
+        Col("行业出生日期", pl.col("extract_birth"), header_format=s),
+        Col("行业乡镇", pl.col("extract_township"), header_format=s),
+        Col("行业村", pl.col("extract_village"), header_format=s),
+        Col("名单行号", pl.col("roster_row"), INT, header_format=r),
+        Col("户编号", pl.col("household_id"), header_format=r),
+        Col("系统姓名", pl.col("roster_name"), header_format=r),
+        Col("系统证件号码", pl.col("roster_id"), header_format=r),
+        Col("系统出生日期", pl.col("roster_birth"), header_format=r),
+        Col("系统乡镇", pl.col("roster_township"), header_format=r),
+        Col("系统村", pl.col("roster_village"), header_format=r),
+        Col("匹配分", pl.col("match_score"), FLOAT),
+        Col("原因", pl.col("reason"), max_width=50),
+        Col(VERIFY, kind=INPUT),
+        Col("备注", kind=INPUT),
+    ]
+    table = write_table(ws, fm, 0, cols, review)
+    assert table.frame is not None
+    # Highlight the sector-side value wherever the two records disagree.
+    index = {c.header: j for j, c in enumerate(cols)}
+    pairs = [
+        (index["行业姓名"], index["系统姓名"]),
+        (index["行业证件号码"], index["系统证件号码"]),
+        (index["行业出生日期"], index["系统出生日期"]),
+        (index["行业乡镇"], index["系统乡镇"]),
+        (index["行业村"], index["系统村"]),
+    ]
+    values = table.frame
+    for j, k in pairs:
+        a, b = pl.col(f"c{j}"), pl.col(f"c{k}")
+        differs = values.with_row_index("i").filter(a.is_not_null() & b.is_not_null() & (a != b))
+        for i, value in differs.select("i", f"c{j}").iter_rows():
+            ws.write_string(table.first_row + 1 + i, j, value, fm.diff)
+    finish_table(ws, fm, table, cols)
+    if table.n_rows:
+        verify = index[VERIFY]
+        ws.data_validation(
+            table.first_row + 1, verify, table.last_row, verify,
+            {
+                "validate": "list",
+                "source": REVIEW_CHOICES,
+                "error_title": "核实结果",
+                "error_message": "请选择“是同一人”或“不是同一人”。",
+                "input_title": "核实结果",
+                "input_message": "两条记录是否为同一人？",
+            },
+        )
+    _print_setup(ws, f"{data.county} {data.period} 待核实匹配（请确认是否同一人）")
+
+
+# ---------------------------------------------------------------------------------------------
+# 数据质量
+
+
+def write_quality(ws: Worksheet, fm: Formats, quality: pl.DataFrame, data: ReportData) -> None:
+    quality = ensure_columns(quality, QUALITY_COLUMNS).sort(
+        ["source_file", "source_row"], nulls_last=True, maintain_order=True
+    )
+    cols = [
+        Col("文件", pl.col("source_file"), max_width=36),
+        Col("行号", pl.col("source_row"), INT),
+        Col("列", pl.col("column")),
+        Col("检查项", pl.col("check_id")),
+        Col("维度", pl.col("dimension")),
+        Col("严重程度", pl.col("severity"), SEVERITY),
+        Col("说明", pl.col("message"), max_width=60),
+        Col("户编号", pl.col("household_id")),
+        Col("乡镇", pl.col("township")),
+        Col("村", pl.col("village")),
+    ]
+    table = write_table(ws, fm, 0, cols, quality)
+    finish_table(ws, fm, table, cols)
+    _print_setup(ws, f"{data.county} {data.period} 数据质量问题")
+
+
+# ---------------------------------------------------------------------------------------------
+# Generic frames: 质量评分, 账账相符
+
+
+def generic_columns(frame: pl.DataFrame) -> list[Col]:
+    """One column per frame column: Chinese heading when known, kind from the dtype."""
+    cols = []
+    for name, dtype in frame.schema.items():
+        header = COLUMN_TITLES.get(name, name)
+        expr = pl.col(name)
+        if name == "sector":
+            cols.append(Col(header, _sector_label(expr)))
+        elif dtype.is_integer():
+            cols.append(Col(header, expr, INT))
+        elif dtype.is_float():
+            as_fraction = "rate" in name and (frame[name].max() or 0) <= 1  # type: ignore[operator]
+            cols.append(Col(header, expr, PERCENT if as_fraction else FLOAT))
+        elif dtype == pl.Boolean:
+            cols.append(Col(header, pl.when(expr).then(pl.lit("是")).when(~expr).then(pl.lit("否"))))
+        else:
+            cols.append(Col(header, expr, max_width=50))
+    return cols
+
+
+def write_generic(ws: Worksheet, fm: Formats, frame: pl.DataFrame, title: str) -> None:
+    cols = generic_columns(frame)
+    if not cols:
+        ws.write_string(0, 0, "（无数据）", fm.note)
+        return
+    table = write_table(ws, fm, 0, cols, frame)
+    finish_table(ws, fm, table, cols)
+    _print_setup(ws, title)
+
+
+def flag_frame(flags: pl.DataFrame | None) -> pl.DataFrame:
+    return ensure_columns(flags, FLAG_COLUMNS)

@@ -1,0 +1,126 @@
+"""Shared pieces of the sector schemas: value domains and the custom pandera checks.
+
+Every loaded field is text (`String`); the schemas check what the text says. The pandera
+check *names* are quality check ids (`AMOUNT_INVALID`, `DATE_INVALID`, ...) so that
+`fanpin_cli.quality.schema_issues` can turn failure cases into quality-issue rows directly;
+built-in `isin` checks become `VALUE_NOT_ALLOWED` and `not_nullable` becomes `REQUIRED_MISSING`.
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.types import PolarsData
+
+from fanpin_cli.values import parse_amount, parse_date
+
+YES_NO: tuple[str, ...] = ("是", "否")
+
+# Allowed values of code-list fields (national system dictionaries and the sector extracts of
+# DOMAIN.md). Used by the schemas (`isin`) and in the VALUE_NOT_ALLOWED message.
+DOMAINS: dict[str, tuple[str, ...]] = {
+    "sex": ("男", "女"),
+    "relation": (
+        "户主", "配偶", "之子", "之女", "之儿媳", "之女婿", "之孙子", "之孙女", "之外孙子",
+        "之外孙女", "之曾孙子", "之曾孙女", "之父", "之母", "之岳父", "之岳母", "之公公", "之婆婆",
+        "之祖父", "之祖母", "之外祖父", "之外祖母", "之兄弟姐妹", "之兄", "之弟", "之姐", "之妹",
+        "其他",
+    ),
+    "object_type": ("脱贫户", "脱贫不稳定户", "边缘易致贫户", "突发严重困难户"),
+    "risk_eliminated": YES_NO,
+    "insured": YES_NO,
+    "labor_skill": ("普通劳动力", "技能劳动力", "弱劳动力或半劳动力", "丧失劳动力", "无劳动力"),
+    "health": ("健康", "长期慢性病", "患有大病", "残疾"),
+    "aid_type": ("农村低保", "城市低保", "特困供养", "临时救助"),
+    "aid_status": ("在保", "停保", "已发放"),
+    "insurance_type": ("城乡居民基本医疗保险", "职工基本医疗保险"),
+    "enroll_status": ("参保缴费", "正常参保", "正常", "已参保", "暂停参保", "终止参保"),
+    "roll_status": ("在读", "休学", "辍学", "转学", "毕业"),
+    "safety_grade": ("A级", "B级", "C级", "D级"),
+    "renovation": ("已改造", "改造中", "未改造"),
+    "dereg_reason": ("死亡", "服刑", "迁出", "服役"),
+    "disability_type": (
+        "视力残疾", "听力残疾", "言语残疾", "肢体残疾", "智力残疾", "精神残疾", "多重残疾",
+    ),
+    "disability_grade": ("一级", "二级", "三级", "四级"),
+}
+
+# 健康状况 may list several states: "长期慢性病,残疾".
+MULTI_VALUE_SEPARATORS = r"[,，、;；/]"
+
+AMOUNT_FIELDS: tuple[str, ...] = (
+    "income_per_capita", "monthly_amount", "total_cost", "fund_paid", "out_of_pocket",
+)
+DATE_FIELDS: tuple[str, ...] = ("birth_date", "aid_date", "settle_date", "assess_date", "dereg_date")
+
+
+def _text(data: PolarsData) -> pl.Expr:
+    return pl.col(data.key)
+
+
+def amount_check(cls, data: PolarsData) -> pl.LazyFrame:
+    """Empty, or a number ≥ 0 (`12,480.50元` is fine)."""
+    value = parse_amount(_text(data))
+    return data.lazyframe.select((_text(data).is_null() | (value >= 0)).fill_null(False))
+
+
+def date_check(cls, data: PolarsData) -> pl.LazyFrame:
+    """Empty, or a date `values.parse_date` understands."""
+    return data.lazyframe.select(
+        (_text(data).is_null() | parse_date(_text(data)).is_not_null()).fill_null(False)
+    )
+
+
+def count_value(text: pl.Expr) -> pl.Expr:
+    """A head count from `5`, `5人`, `５`; null if it is not a whole number."""
+    return text.str.normalize("NFKC").str.replace(r"人$", "").cast(pl.Int64, strict=False)
+
+
+def year_value(text: pl.Expr) -> pl.Expr:
+    """A year from `2026`, `2026年`, `2026年度`; null if it is not a whole number."""
+    return text.str.normalize("NFKC").str.replace(r"年度?$", "").cast(pl.Int64, strict=False)
+
+
+def count_check(cls, data: PolarsData) -> pl.LazyFrame:
+    """Empty, or a whole number 1–99 (家庭人数)."""
+    value = count_value(_text(data))
+    return data.lazyframe.select((_text(data).is_null() | value.is_between(1, 99)).fill_null(False))
+
+
+def year_check(cls, data: PolarsData) -> pl.LazyFrame:
+    """Empty, or a year 2000–2099 (`2026`, `2026年`, `2026年度`)."""
+    value = year_value(_text(data))
+    return data.lazyframe.select(
+        (_text(data).is_null() | value.is_between(2000, 2099)).fill_null(False)
+    )
+
+
+def multi_value_check(field: str):
+    """Every part of a multi-valued code field (健康状况) is in its domain."""
+    allowed = list(DOMAINS[field])
+
+    def check(cls, data: PolarsData) -> pl.LazyFrame:
+        parts = _text(data).str.replace_all(MULTI_VALUE_SEPARATORS, ",").str.split(",")
+        ok = parts.list.eval(pl.element().str.strip_chars().is_in(allowed)).list.all()
+        return data.lazyframe.select((_text(data).is_null() | ok).fill_null(False))
+
+    return check
+
+
+class SectorModel(pa.DataFrameModel):
+    """Base of every sector schema: the identity columns all files share.
+
+    `id_number` and `name` are nullable here: an empty ID or name is reported by the dedicated
+    checks (ID_MISSING, NAME_MISSING), not as REQUIRED_MISSING.
+    """
+
+    id_number: str | None = pa.Field(nullable=True)
+    name: str | None = pa.Field(nullable=True)
+    sex: str | None = pa.Field(nullable=True, isin=list(DOMAINS["sex"]))
+    birth_date: str | None = pa.Field(nullable=True)
+
+    _birth_date = pa.check("birth_date", name="DATE_INVALID")(date_check)
+
+    class Config:
+        strict = False
+        coerce = False

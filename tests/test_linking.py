@@ -1,0 +1,260 @@
+"""Table-driven tests of `fanpin_cli.linking.link`: every tier and every trap.
+
+Frames are built from raw cell text the way clerks' files carry it, then prepared with
+`prepare.prepare`, so the linker sees exactly what the pipeline gives it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from fanpin_cli.linking import LINK_COLUMNS, link
+from fanpin_cli.linking.digits import BLOCK_KEYS, key_positions
+from fanpin_cli.prepare import prepare
+
+REF = date(2026, 11, 30)
+W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def mk(first17: str) -> str:
+    """A valid ID from 17 digits."""
+    return first17 + "10X98765432"[sum(int(c) * w for c, w in zip(first17, W, strict=True)) % 11]
+
+
+def sub(idv: str, pos: int, digit: str) -> str:
+    """`idv` with the 0-based position `pos` replaced."""
+    return idv[:pos] + digit + idv[pos + 1:]
+
+
+def swap(idv: str, pos: int) -> str:
+    """`idv` with positions pos and pos+1 swapped."""
+    return idv[:pos] + idv[pos + 1] + idv[pos] + idv[pos + 2:]
+
+
+def two_digit_valid_typo(idv: str) -> str:
+    """Two wrong digits that keep the check character valid (like a real clerk's bad luck)."""
+    for i in range(12, 17):
+        for j in range(8, 17):
+            for di in "0123456789":
+                for dj in "0123456789":
+                    if i == j or di == idv[i] or dj == idv[j]:
+                        continue
+                    cand = sub(sub(idv, i, di), j, dj)
+                    if cand[17] == mk(cand[:17])[17] and date_ok(cand):
+                        return cand
+    raise AssertionError("no valid two-digit typo")
+
+
+def date_ok(idv: str) -> bool:
+    try:
+        return date(int(idv[6:10]), int(idv[10:12]), int(idv[12:14])) <= REF
+    except ValueError:
+        return False
+
+
+# Roster: two households; 同名同姓 王芳 ×2 (different birth), 李娜 ×2 (same birth, different villages).
+A = mk("43312719850712123")  # 张晓明
+B = mk("43312719900101456")  # 李芳 (wife)
+C = mk("43312720120305021")  # 张伟 (son)
+D = mk("43312719780214032")  # 王芳 #1
+E = mk("43312719800920044")  # 王芳 #2
+F = mk("43312719720611088")  # 李娜 #1, 桃子溪村
+G = mk("43312719720611102")  # 李娜 #2, 芙蓉村
+H = mk("43312719650101013")  # 阿依古丽·买买提
+T = mk("43312719580808071")  # 彭大军: roster ID has a typo (row below)
+T_ROSTER = sub(T, 10, str((int(T[10]) + 1) % 10))
+K = mk("43312720050505052")  # 田甜 and her brother 田勇 share this ID on the roster
+FLOAT = "433127201308181450"  # 符英: Excel shows …181000, a reader prints …180992 (passes check)
+
+ROSTER = [
+    # row, household, name, id, village
+    (4, "H1", "张晓明", A, "桃子溪村"),
+    (5, "H1", "李芳", B, "桃子溪村"),
+    (6, "H1", "张伟", C, "桃子溪村"),
+    (7, "H2", "王芳", D, "桃子溪村"),
+    (8, "H3", "王芳", E, "芙蓉村"),
+    (9, "H4", "李娜", F, "桃子溪村"),
+    (10, "H5", "李娜", G, "芙蓉村"),
+    (11, "H6", "阿依古丽·买买提", H, "芙蓉村"),
+    (12, "H7", "彭大军", T_ROSTER, "芙蓉村"),
+    (13, "H8", "田甜", K, "芙蓉村"),
+    (14, "H8", "田勇", K, "芙蓉村"),
+    (15, "H9", "符英", FLOAT, "芙蓉村"),
+    (16, "H10", "覃秀兰", None, "芙蓉村"),  # the roster lost her ID
+]
+
+
+@pytest.fixture(scope="module")
+def roster() -> pl.DataFrame:
+    raw = pl.DataFrame(
+        {
+            "source_file": ["监测对象信息.xlsx"] * len(ROSTER),
+            "source_row": [r[0] for r in ROSTER],
+            "household_id": [r[1] for r in ROSTER],
+            "name": [r[2] for r in ROSTER],
+            "id_number": [r[3] for r in ROSTER],
+            "village": [r[4] for r in ROSTER],
+        },
+        schema_overrides={"source_row": pl.Int64},
+    )
+    return prepare(raw, REF)
+
+
+def run(roster: pl.DataFrame, rows: list[dict[str, str | None]], sector: str = "medical_claims") -> pl.DataFrame:
+    cols = ("name", "id_number", "birth_date", "village")
+    raw = pl.DataFrame(
+        {
+            "source_file": ["extract.csv"] * len(rows),
+            "source_row": list(range(2, len(rows) + 2)),
+            **{c: [r.get(c) for r in rows] for c in cols},
+        },
+        schema_overrides={c: pl.String for c in cols} | {"source_row": pl.Int64},
+    )
+    return link(roster, prepare(raw, REF), sector=sector)
+
+
+# name, id, birth_date, village → status, method, roster_row, conflict, words in reason
+CASES = [
+    ("exact", "张晓明", A, None, None, "linked", "id_exact", 4, False, "证件号码与花名册一致"),
+    ("lower x / spaces", "李芳", " " + B.lower()[:6] + " " + B.lower()[6:], None, None, "linked", "id_normalized", 5, False, "格式差异"),
+    ("full-width + apostrophe", "张伟", "'" + C.translate(str.maketrans("0123456789", "０１２３４５６７８９")), None, None,
+     "linked", "id_normalized", 6, False, ""),
+    ("15-digit legacy", "张晓明", A[:6] + A[8:17], None, None, "linked", "id_normalized", 4, False, "15位升18位"),
+    ("traditional name", "張曉明", A, None, None, "linked", "id_exact", 4, False, "姓名一致"),
+    ("homophone 晓/小", "张小明", A, None, None, "linked", "id_exact", 4, False, "同音"),
+    ("shape typo 王/玉", "玉芳", D, None, None, "linked", "id_exact", 7, False, "相差一字"),
+    ("ID of someone else", "赵四", A, None, None, "review", "id_exact", 4, True, "姓名不同"),
+    ("ID of a household member", "张伟", A, None, None, "review", "id_exact", 4, True, "同户"),
+    ("name missing, ID exact", None, B, None, None, "linked", "id_exact", 5, False, "缺少姓名"),
+    ("duplicate roster ID, name decides", "田勇", K, None, None, "linked", "id_exact", 14, False, "重复2条"),
+    ("duplicate roster ID, no name", None, K, None, None, "review", "id_exact", None, False, "重复2条"),
+    ("typo, check fails", "张晓明", sub(A, 11, "9"), None, None, "linked", "id_repaired", 4, False, "第12位"),
+    ("typo in sequence", "李芳", sub(B, 15, "0"), None, None, "linked", "id_repaired", 5, False, "第16位"),
+    ("transposition", "王芳", swap(D, 12), None, None, "linked", "id_repaired", 7, False, "颠倒"),
+    ("typo + homophone name", "张小明", sub(A, 16, "7"), None, None, "linked", "id_repaired", 4, False, "同音"),
+    ("typo + one-char name", "玉芳", sub(D, 15, "9"), None, None, "linked", "id_repaired", 7, False, "相差一字"),
+    ("check typo + one-char name", "玉芳", D[:17] + ("1" if D[17] != "1" else "2"), None, None, "review",
+     "id_repaired", 7, False, "各有一处"),
+    ("roster-side typo", "彭大军", T, None, None, "linked", "id_repaired", 12, False, "花名册证件号码"),
+    ("excel 000", "王芳", E[:15] + "000", None, None, "linked", "id_repaired", 8, False, "末3位为000"),
+    ("excel float image", "符英", "433127201308180992", None, None, "linked", "id_repaired", 15, False, "Excel"),
+    ("sci + birth column", "张伟", "4.33127E+17", "2012-03-05", None, "linked", "id_repaired", 6, False, "科学计数法"),
+    ("sci, no birth", "张伟", "4.33127E+17", None, None, "review", "none", 6, False, "仅姓名"),
+    ("valid typo (2 digits, check ok)", "张晓明", two_digit_valid_typo(A), None, None, "review", "id_repaired", 4, False,
+     "校验位正确"),
+    ("namesake, other valid ID", "王芳", mk("43312719780214990"), None, None, "unlinked", "none", None, False,
+     "不同人员"),
+    ("name + birth, no ID", "张晓明", None, "1985/7/12", None, "linked", "name_birth", 4, False, "出生日期一致"),
+    ("placeholder ID + birth", "李芳", "999999999999999999", "19900101", None, "linked", "name_birth", 5, False, "占位"),
+    ("minority name, dot variant", "阿依古丽•买买提", None, "1965-01-01", None, "linked", "name_birth", 11, False, ""),
+    ("namesakes same birth", "李娜", None, "1972-06-11", None, "review", "name_birth", None, False, "2人"),
+    ("namesakes, village decides", "李娜", None, "1972-06-11", "芙蓉村", "linked", "name_birth", 10, False, "村一致"),
+    ("name + birth, other village", "张晓明", None, "1985-07-12", "芙蓉村", "review", "name_birth", 4, False,
+     "不一致"),
+    ("name only", "张伟", None, None, None, "review", "none", 6, False, "仅姓名"),
+    ("same name, different birth", "王芳", None, "1999-01-01", None, "unlinked", "none", None, False, ""),
+    ("nothing to compare", None, None, None, None, "unlinked", "none", None, False, "缺少证件号码和姓名"),
+    ("stranger", "赵四", mk("43312719990101011"), None, None, "unlinked", "none", None, False, "不在花名册"),
+    ("roster ID missing, name matches", "覃秀兰", mk("43312719700303021"), None, None, "review", "none", 16, False,
+     "证件号码缺失"),
+    ("roster ID shared, own ID arrives", "田甜", mk("43312720080808063"), None, None, "review", "none", 13, False,
+     "与他人重复"),
+]
+
+
+@pytest.mark.parametrize(
+    "case,name,idv,birth,village,status,method,row,conflict,words", CASES, ids=[c[0] for c in CASES]
+)
+def test_tiers_and_traps(roster, case, name, idv, birth, village, status, method, row, conflict, words):
+    out = run(roster, [{"name": name, "id_number": idv, "birth_date": birth, "village": village}]).row(0, named=True)
+    assert out["match_status"] == status, out
+    assert out["match_method"] == method, out
+    if row is not None:
+        assert out["roster_row"] == row, out
+    assert out["name_id_conflict"] is conflict, out
+    assert words in out["reason"], out
+    assert 0 <= out["match_score"] <= 100
+    if status == "linked":
+        assert out["household_id"] is not None
+
+
+def test_namesake_never_linked_to_the_wrong_one(roster):
+    """同名同姓: each 王芳 row goes to the 王芳 whose ID it carries, faulty or not."""
+    rows = [
+        {"name": "王芳", "id_number": D},
+        {"name": "王芳", "id_number": E},
+        {"name": "王芳", "id_number": sub(E, 13, "7")},
+        {"name": "王芳", "id_number": swap(D, 9) if D[9] != D[10] else sub(D, 16, "1")},
+    ]
+    out = run(roster, rows)
+    assert out["roster_row"].to_list() == [7, 8, 8, 7]
+    assert out["match_status"].to_list() == ["linked"] * 4
+
+
+def test_scores_order_tiers(roster):
+    out = run(roster, [
+        {"name": "张晓明", "id_number": A},
+        {"name": "张晓明", "id_number": A.lower() + " "},
+        {"name": "张晓明", "id_number": sub(A, 11, "9")},
+        {"name": "张晓明", "birth_date": "1985-07-12"},
+    ])
+    s = out["match_score"].to_list()
+    assert s[0] == 100 and s[0] >= s[1] > s[2] > s[3] >= 80
+
+
+def test_output_contract(roster):
+    rows = [{"name": n, "id_number": i} for n, i in [("张晓明", A), (None, None), ("李芳", B), ("赵四", None)]]
+    out = run(roster, rows)
+    assert tuple(out.columns) == LINK_COLUMNS
+    assert out.height == 4
+    assert out["source_row"].to_list() == [2, 3, 4, 5]
+    assert out["sector"].unique().to_list() == ["medical_claims"]
+    assert out["source_file"].unique().to_list() == ["extract.csv"]
+    assert out["rejected"].to_list() == [False, True, False, False]
+    assert set(out["match_status"]) <= {"linked", "review", "unlinked"}
+    assert out.filter(pl.col("match_status") == "unlinked")["roster_row"].null_count() == 2
+    assert not out["reason"].str.contains(A).any()  # reasons never carry a full ID
+
+
+def test_one_row_sector_demotes_second_claim(roster):
+    """In a one-row-per-person sector a name+birth row for a person already matched by ID is a
+    possible namesake born the same day: review."""
+    rows = [{"name": "张晓明", "id_number": A}, {"name": "张晓明", "birth_date": "1985-07-12"}]
+    out = run(roster, rows, sector="police")
+    assert out["match_status"].to_list() == ["linked", "review"]
+    assert "第2行" in out["reason"][1]
+    claims = run(roster, rows, sector="medical_claims")
+    assert claims["match_status"].to_list() == ["linked", "linked"]
+
+
+def test_empty_extract(roster):
+    out = run(roster, [])
+    assert out.height == 0 and tuple(out.columns) == LINK_COLUMNS
+
+
+def test_block_keys_survive_one_fault():
+    """Every single wrong digit and every adjacent swap leaves some ID blocking key intact."""
+    faults = [{p} for p in range(18)] + [{p, p + 1} for p in range(17)]
+    for changed in faults:
+        assert any(not (key_positions(k) & changed) for k in BLOCK_KEYS), changed
+
+
+def test_many_rows_vectorized(roster):
+    """A larger extract (repeated rows) links to the same answers as one row at a time."""
+    rows = [{"name": c[1], "id_number": c[2], "birth_date": c[3], "village": c[4]} for c in CASES] * 50
+    out = run(roster, rows, sector="medical_claims")
+    first = out.head(len(CASES))
+    for k in range(1, 50):
+        chunk = out.slice(k * len(CASES), len(CASES))
+        assert chunk["match_status"].to_list() == first["match_status"].to_list()
+        assert chunk["roster_row"].to_list() == first["roster_row"].to_list()
+
+
+def test_roster_gap_does_not_flood_the_review_queue(roster):
+    """Three namesakes of a roster person without ID: the name says nothing, none is proposed."""
+    rows = [{"name": "覃秀兰", "id_number": mk(f"4331271970030{i}021")} for i in range(1, 4)]
+    out = run(roster, rows, sector="medical_enrollment")
+    assert out["match_status"].to_list() == ["unlinked"] * 3

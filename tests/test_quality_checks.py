@@ -1,0 +1,268 @@
+"""Every quality check: a row that must fail and a near-miss that must pass (table-driven).
+
+Frames are built from raw strings as clerks write them and go through `prepare.prepare`, so
+the checks see full-width digits, Excel damage and traditional characters as in real files.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from fanpin_cli.prepare import prepare
+from fanpin_cli.quality import CHECKS, check_cross, check_file
+
+REF = date(2026, 11, 30)
+W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def make_id(birth: str, seq: str = "123", region: str = "433127") -> str:
+    first = region + birth + seq
+    return first + "10X98765432"[sum(int(d) * w for d, w in zip(first, W, strict=True)) % 11]
+
+
+HEAD = make_id("19700101", "011")      # male
+SPOUSE = make_id("19720202", "022")    # female
+SON = make_id("20000303", "033")       # male, 26
+DAUGHTER = make_id("20120404", "044")  # female, 14
+
+ROSTER = {
+    "township": ["灵溪镇"] * 4, "village": ["司城村"] * 4, "household_id": ["4331270100100001"] * 4,
+    "name": ["张大山", "李秀英", "張小明", "张小红"], "id_number": [HEAD, SPOUSE, SON, DAUGHTER],
+    "sex": ["男", "女", "男", "女"], "relation": ["户主", "配偶", "之子", "之女"],
+    "household_size": ["4", "4", "4", "4"], "object_type": ["脱贫户"] * 4,
+    "risk_eliminated": [None] * 4, "labor_skill": ["普通劳动力", "普通劳动力", "技能劳动力", "无劳动力"],
+    "health": ["健康", "长期慢性病", "健康", "健康"], "school_status": ["非在校生", "非在校生", "非在校生", "七年级"],
+    "insured": ["是"] * 4, "income_per_capita": ["13500.5"] * 4,
+}
+
+
+def roster(**changes) -> pl.DataFrame:
+    """The clean 4-person household with `field=[values]` or `field={row_index: value}` changes."""
+    data = {k: list(v) for k, v in ROSTER.items()}
+    for field, value in changes.items():
+        if isinstance(value, dict):
+            for i, v in value.items():
+                data[field][i] = v
+        else:
+            data[field] = value
+    n = len(data["name"])
+    frame = pl.DataFrame({"source_file": ["roster.xlsx"] * n, "source_row": list(range(3, 3 + n)), **data},
+                         schema_overrides={k: pl.String for k in data})
+    return prepare(frame, REF)
+
+
+def rows_with(issues: pl.DataFrame, check_id: str) -> list[int]:
+    return sorted(issues.filter(pl.col("check_id") == check_id)["source_row"].to_list())
+
+
+def run_roster(frame: pl.DataFrame) -> pl.DataFrame:
+    return check_file(frame, "roster", headings={"id_number": "证件号码"}, reference_date=REF)
+
+
+def test_clean_household_has_no_issue():
+    issues = run_roster(roster())
+    assert issues.is_empty(), issues.select("check_id", "message").rows()
+
+
+# (check_id, failing change, row that must be reported, near-miss change)
+ROSTER_CASES = [
+    ("ID_MISSING", {"id_number": {1: "  "}}, 4, {"id_number": {1: "'" + SPOUSE}}),
+    ("ID_BAD_FORMAT", {"id_number": {1: SPOUSE[:17]}}, 4, {"id_number": {1: SPOUSE[:6] + " " + SPOUSE[6:]}}),
+    ("ID_INVALID_CHECKSUM", {"id_number": {1: SPOUSE[:12] + str((int(SPOUSE[12]) + 1) % 10) + SPOUSE[13:]}}, 4,
+     {"id_number": {1: " " + SPOUSE[:10] + SPOUSE[10:].translate(str.maketrans("0123456789", "０１２３４５６７８９"))}}),
+    ("ID_BAD_BIRTHDATE", {"id_number": {1: make_id("19721302", "022")}}, 4, {"id_number": {1: make_id("19721202", "022")}}),
+    ("ID_UNKNOWN_REGION", {"id_number": {1: make_id("19720202", "022", "439999")}}, 4,
+     {"id_number": {1: make_id("19720202", "022", "430321")}}),
+    ("ID_EXCEL_MANGLED", {"id_number": {1: "4.33127E+17"}}, 4, {"id_number": {1: SPOUSE.lower()}}),
+    ("ID_LEGACY_15", {"id_number": {0: HEAD[:6] + HEAD[8:17]}}, 3, {"id_number": {0: HEAD}}),
+    ("ID_PLACEHOLDER", {"id_number": {1: "9" * 18}}, 4, {"id_number": {1: SPOUSE}}),
+    ("NAME_MISSING", {"name": {2: "\u3000"}}, 5, {"name": {2: "張 小明"}}),
+    ("NAME_BAD_FORMAT", {"name": {2: "张小明2"}}, 5, {"name": {2: "阿依古丽•买买提"}}),
+    ("SEX_ID_CONFLICT", {"sex": {1: "男"}}, 4, {"sex": {1: "女"}}),
+    ("REL_SEX_CONFLICT", {"relation": {2: "之女"}}, 5, {"relation": {2: "之子"}}),
+    ("AGE_LABOR_CONFLICT", {"labor_skill": {3: "弱劳动力或半劳动力"}}, 6, {"labor_skill": {2: "弱劳动力或半劳动力"}}),
+    ("HH_MULTI_HEAD", {"relation": {1: "户主"}}, 3, {"relation": {1: "配偶"}}),
+    ("HH_SIZE_MISMATCH", {"household_size": ["5"] * 4}, 3, {"household_size": ["4人"] * 4}),
+    ("HH_SIZE_INVALID", {"household_size": {0: "四"}}, 3, {"household_size": {0: "４"}}),
+    ("REQUIRED_MISSING", {"village": {1: None}}, 4, {"object_type": {1: None}}),
+    ("VALUE_NOT_ALLOWED", {"labor_skill": {0: "劳动力"}}, 3, {"labor_skill": {0: "技能劳动力"}}),
+    ("AMOUNT_INVALID", {"income_per_capita": ["-100"] * 4}, 3, {"income_per_capita": ["13,500.50元"] * 4}),
+    ("HH_HEAD_SPOUSE_SAME_SEX", {"id_number": {1: make_id("19720202", "021")}, "sex": {1: "男"}}, 4,
+     {"id_number": {1: make_id("19720202", "020")}}),
+    ("SPOUSE_UNDERAGE", {"id_number": {1: make_id("20070202", "022")}}, 4, {"id_number": {1: make_id("20060202", "022")}}),
+    ("HEAD_UNDERAGE", {"id_number": {0: make_id("20110101", "011")}}, 3, {"id_number": {0: make_id("20100101", "011")}}),
+    ("REL_AGE_CONFLICT", {"id_number": {2: make_id("19690303", "033")}}, 5, {"id_number": {2: make_id("19710303", "033")}}),
+    ("SCHOOL_AGE_NOT_IN_SCHOOL", {"school_status": {3: None}}, 6, {"school_status": {2: None}}),
+    ("ELDERLY_LABOR", {"id_number": {0: make_id("19500101", "011")}}, 3, {"id_number": {0: make_id("19580101", "011")}}),
+    ("INCOME_OUTLIER", {"income_per_capita": ["0"] * 4}, 3, {"income_per_capita": ["3200"] * 4}),
+    ("HH_PLACE_MIXED", {"village": {3: "新建村"}}, 6, {"township": ["灵溪镇"] * 4}),
+    ("HH_ATTR_MIXED", {"object_type": {3: "边缘易致贫户"}}, 6, {"object_type": ["边缘易致贫户"] * 4}),
+    ("HH_ID_FORMAT", {"household_id": ["4.33127E+15"] * 4}, 3, {"household_id": ["4331270100100001"] * 4}),
+    ("RISK_ELIM_NO_LABOR", {"labor_skill": ["无劳动力", "丧失劳动力", "丧失劳动力", "无劳动力"],
+                            "risk_eliminated": ["是"] * 4, "object_type": ["边缘易致贫户"] * 4}, 3,
+     {"labor_skill": ["无劳动力", "丧失劳动力", "弱劳动力或半劳动力", "无劳动力"],
+      "risk_eliminated": ["是"] * 4, "object_type": ["边缘易致贫户"] * 4}),
+    ("ROSTER_UNINSURED", {"insured": {2: "否"}}, 5, {"insured": {2: "是"}}),
+]
+
+
+@pytest.mark.parametrize("check_id,fail,row,near", ROSTER_CASES, ids=[c[0] for c in ROSTER_CASES])
+def test_roster_check(check_id, fail, row, near):
+    bad = run_roster(roster(**fail))
+    assert row in rows_with(bad, check_id), bad.select("source_row", "check_id", "message").rows()
+    good = run_roster(roster(**near))
+    assert rows_with(good, check_id) == [], good.filter(pl.col("check_id") == check_id)["message"].to_list()
+
+
+def test_all_fullwidth_id_is_valid():
+    fw = SPOUSE.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert run_roster(roster(id_number={1: fw})).is_empty()
+
+
+def test_household_checks_cover_every_member():
+    no_head = run_roster(roster(relation={0: "其他"}))
+    assert rows_with(no_head, "HH_NO_HEAD") == [3, 4, 5, 6]
+    ok = run_roster(roster())
+    assert rows_with(ok, "HH_NO_HEAD") == []
+    dup = run_roster(roster(id_number={3: SON}, sex={3: "男"}, relation={3: "之子"}))
+    assert rows_with(dup, "ID_DUPLICATE") == [5, 6]
+    msg = dup.filter(pl.col("check_id") == "ID_DUPLICATE")["message"][0]
+    assert "第5、6行" in msg
+
+
+def test_checksum_message_names_the_right_character_and_no_full_id():
+    wrong = SPOUSE[:17] + ("0" if SPOUSE[17] != "0" else "1")
+    issues = run_roster(roster(id_number={1: wrong}))
+    msg = issues.filter(pl.col("check_id") == "ID_INVALID_CHECKSUM")["message"][0]
+    assert f"应为{SPOUSE[17]}" in msg
+    for text in issues["message"].to_list():
+        assert SPOUSE[:17] not in text and wrong not in text
+
+
+def extract(sector: str, **cols) -> pl.DataFrame:
+    n = len(next(iter(cols.values())))
+    frame = pl.DataFrame({"source_file": [f"{sector}.csv"] * n, "source_row": list(range(2, 2 + n)), **cols},
+                         schema_overrides={k: pl.String for k in cols})
+    return prepare(frame, REF)
+
+
+def run(frame: pl.DataFrame, sector: str) -> pl.DataFrame:
+    return check_file(frame, sector, headings={}, reference_date=REF)
+
+
+# (sector, check_id, failing columns, near-miss columns); the first row is the one checked.
+EXTRACT_CASES = [
+    ("medical_claims", "DATE_INVALID",
+     {"settle_date": ["2026-02-30"], "out_of_pocket": ["10"]}, {"settle_date": ["2026年2月3日"], "out_of_pocket": ["10"]}),
+    ("medical_claims", "DATE_IN_FUTURE",
+     {"settle_date": ["2026-12-01"], "out_of_pocket": ["10"]}, {"settle_date": ["2026-11-30"], "out_of_pocket": ["10"]}),
+    ("medical_claims", "PAYMENT_EXCEEDS_TOTAL",
+     {"settle_date": ["2026-05-01"], "total_cost": ["1000"], "fund_paid": ["600"], "out_of_pocket": ["400.5"]},
+     {"settle_date": ["2026-05-01"], "total_cost": ["1000"], "fund_paid": ["600"], "out_of_pocket": ["400"]}),
+    ("medical_claims", "REQUIRED_MISSING",
+     {"settle_date": ["2026-05-01"], "out_of_pocket": [None]}, {"settle_date": ["2026-05-01"], "out_of_pocket": ["0"]}),
+    ("medical_claims", "AMOUNT_INVALID",
+     {"settle_date": ["2026-05-01"], "out_of_pocket": ["约300"]}, {"settle_date": ["2026-05-01"], "out_of_pocket": ["¥300"]}),
+    ("medical_enrollment", "YEAR_INVALID", {"enroll_status": ["参保缴费"], "enroll_year": ["26"]},
+     {"enroll_status": ["参保缴费"], "enroll_year": ["2026年度"]}),
+    ("medical_enrollment", "ENROLL_YEAR_STALE", {"enroll_status": ["参保缴费"], "enroll_year": ["2025"]},
+     {"enroll_status": ["参保缴费"], "enroll_year": ["2026"]}),
+    ("medical_enrollment", "VALUE_NOT_ALLOWED", {"enroll_status": ["在保"]}, {"enroll_status": ["正常参保"]}),
+    ("housing", "VALUE_NOT_ALLOWED", {"safety_grade": ["E级"]}, {"safety_grade": ["D级"]}),
+    ("housing", "DATE_IN_FUTURE", {"safety_grade": ["C级"], "assess_date": ["2027-01-01"]},
+     {"safety_grade": ["C级"], "assess_date": ["2026/1/1"]}),
+    ("police", "DATE_INVALID", {"dereg_reason": ["死亡"], "dereg_date": ["去年"]},
+     {"dereg_reason": ["死亡"], "dereg_date": ["46000"]}),
+    ("police", "REQUIRED_MISSING", {"dereg_reason": [None]}, {"dereg_reason": ["迁出"]}),
+    ("civil_affairs", "AMOUNT_INVALID", {"aid_type": ["农村低保"], "monthly_amount": ["-5"]},
+     {"aid_type": ["农村低保"], "monthly_amount": ["455.00"]}),
+    ("education", "BIRTH_ID_CONFLICT", {"roll_status": ["在读"], "birth_date": ["2012-04-05"]},
+     {"roll_status": ["在读"], "birth_date": ["2012/4/4"]}),
+    ("education", "VALUE_NOT_ALLOWED", {"roll_status": ["在校"]}, {"roll_status": ["休学"]}),
+    ("disability", "DISABILITY_CERT_MISMATCH", {"disability_type": ["肢体残疾"], "disability_grade": ["二级"]},
+     {"disability_type": ["肢体残疾"], "disability_grade": ["一级"]}),
+]
+
+
+@pytest.mark.parametrize("sector,check_id,fail,near", EXTRACT_CASES, ids=[f"{c[0]}-{c[1]}" for c in EXTRACT_CASES])
+def test_extract_check(sector, check_id, fail, near):
+    ident = DAUGHTER + ("41" if sector == "disability" else "")
+    base = {"name": ["張小红"], "id_number": [ident]}
+    bad = run(extract(sector, **base, **fail), sector)
+    assert 2 in rows_with(bad, check_id), bad.select("check_id", "message").rows()
+    good = run(extract(sector, **base, **near), sector)
+    assert rows_with(good, check_id) == [], good.select("check_id", "message").rows()
+
+
+def test_extract_duplicates_report_the_repeat_only():
+    frame = extract("disability", name=["张小红", "張小红", "张小明"], id_number=[DAUGHTER, f" {DAUGHTER}", SON])
+    assert rows_with(run(frame, "disability"), "EXTRACT_DUPLICATE") == [3]
+    # the roster's ID_DUPLICATE does not apply to extracts
+    assert rows_with(run(frame, "disability"), "ID_DUPLICATE") == []
+
+
+def evidence(sector: str, roster_rows: list[int | None], status: list[str], **cols) -> pl.DataFrame:
+    frame = extract(sector, **cols)
+    return frame.with_columns(
+        pl.Series("roster_row", roster_rows, dtype=pl.Int64),
+        pl.Series("match_status", status),
+        pl.lit("id_exact").alias("match_method"),
+        pl.Series("name_id_conflict", [c == "x" for c in cols.pop("_conflict", [""] * frame.height)])
+        if "_conflict" in cols else pl.lit(False).alias("name_id_conflict"),
+    )
+
+
+def cross(ev: dict[str, pl.DataFrame], **changes) -> pl.DataFrame:
+    return check_cross(roster(**changes), ev, reference_date=REF)
+
+
+def test_insured_conflict():
+    enrolled = {"name": ["张大山", "李秀英", "张小明", "张小红"], "id_number": [HEAD, SPOUSE, SON, DAUGHTER]}
+    ev = evidence("medical_enrollment", [3, 4, 5, None], ["linked", "linked", "linked", "unlinked"],
+                  enroll_status=["参保缴费", "正常参保", "暂停参保", "参保缴费"], **enrolled)
+    assert rows_with(cross({"medical_enrollment": ev}), "INSURED_CONFLICT") == [5, 6]
+    police = evidence("police", [5], ["linked"], name=["张小明"], id_number=[SON], dereg_reason=["服役"])
+    assert rows_with(cross({"medical_enrollment": ev, "police": police}), "INSURED_CONFLICT") == [6]
+    # near miss: 否 in the roster is not a conflict (ROSTER_UNINSURED reports it instead)
+    assert rows_with(cross({"medical_enrollment": ev}, insured={2: "否", 3: "否"}), "INSURED_CONFLICT") == []
+
+
+def test_deceased_and_deregistered_listed():
+    police = evidence("police", [3, 4, None], ["linked", "linked", "unlinked"], name=["张大山", "李秀英", "张小红"],
+                      id_number=[HEAD, SPOUSE, DAUGHTER], dereg_reason=["死亡", "迁出", "死亡"],
+                      dereg_date=["2026-10-01", None, "2026-10-01"])
+    issues = cross({"police": police})
+    assert rows_with(issues, "DECEASED_LISTED") == [3]
+    assert rows_with(issues, "DEREG_LISTED") == [4]
+    assert "2026-10-01" in issues.filter(pl.col("check_id") == "DECEASED_LISTED")["message"][0]
+    review = police.with_columns(pl.lit("review").alias("match_status"))
+    assert rows_with(cross({"police": review}), "DECEASED_LISTED") == []
+
+
+def test_name_id_conflict_on_extract_row_with_roster_place():
+    ev = evidence("civil_affairs", [5, 6], ["linked", "linked"], name=["王五", "張小红"], id_number=[SON, DAUGHTER],
+                  aid_type=["农村低保", "农村低保"]).with_columns(pl.Series("name_id_conflict", [True, False]))
+    issues = cross({"civil_affairs": ev})
+    hit = issues.filter(pl.col("check_id") == "NAME_ID_CONFLICT")
+    assert hit["source_row"].to_list() == [2] and hit["source_file"][0] == "civil_affairs.csv"
+    assert hit["village"][0] == "司城村" and "張小明" in hit["message"][0]
+
+
+def test_health_and_school_cross_checks():
+    dis = evidence("disability", [4, 3], ["linked", "linked"], name=["李秀英", "张大山"], id_number=[SPOUSE, HEAD])
+    issues = cross({"disability": dis}, health={0: "残疾,长期慢性病"})
+    assert rows_with(issues, "HEALTH_DISABILITY_CONFLICT") == [4]
+    edu = evidence("education", [5, 6], ["linked", "linked"], name=["张小明", "张小红"], id_number=[SON, DAUGHTER],
+                   roll_status=["在读", "在读"])
+    assert rows_with(cross({"education": edu}), "SCHOOL_STATUS_CONFLICT") == [5]
+
+
+def test_every_catalogued_check_is_exercised():
+    tested = {c[0] for c in ROSTER_CASES} | {c[1] for c in EXTRACT_CASES} | {
+        "HH_NO_HEAD", "ID_DUPLICATE", "EXTRACT_DUPLICATE", "INSURED_CONFLICT", "DECEASED_LISTED", "DEREG_LISTED",
+        "NAME_ID_CONFLICT", "HEALTH_DISABILITY_CONFLICT", "SCHOOL_STATUS_CONFLICT",
+    }
+    assert {c.check_id for c in CHECKS} - tested == set()

@@ -1,0 +1,61 @@
+"""The pandera sector schemas: one model per contract sector key, failures → check ids."""
+
+from __future__ import annotations
+
+import pandera.errors as pa_errors
+import polars as pl
+import pytest
+from fanpin_cli.schemas import DOMAINS, SCHEMAS, required_fields
+
+from fanpin_cli.fields import SECTORS
+from fanpin_cli.quality.schema import failure_cases
+
+
+def test_one_schema_per_sector():
+    assert set(SCHEMAS) == set(SECTORS)
+
+
+def test_required_fields_are_not_name_or_id():
+    for sector in SECTORS:
+        assert not {"name", "id_number"} & set(required_fields(sector))
+    assert "household_id" in required_fields("roster")
+    assert required_fields("police") == ("dereg_reason",)
+
+
+@pytest.mark.parametrize(
+    "sector,column,bad,good,check",
+    [
+        ("roster", "sex", "男性", "女", "isin"),
+        ("roster", "relation", "儿子", "之子", "isin"),
+        ("roster", "health", "残疾,良好", "残疾，长期慢性病", "VALUE_NOT_ALLOWED"),
+        ("roster", "household_size", "0", "12", "HH_SIZE_INVALID"),
+        ("roster", "income_per_capita", "-1", "0", "AMOUNT_INVALID"),
+        ("housing", "safety_grade", "C", "C级", "isin"),
+        ("housing", "assess_date", "2026-13-01", "2026.1.5", "DATE_INVALID"),
+        ("disability", "disability_grade", "5级", "四级", "isin"),
+        ("medical_enrollment", "enroll_year", "二〇二六", "2026", "YEAR_INVALID"),
+        ("civil_affairs", "aid_status", "正常", "在保", "isin"),
+        ("police", "dereg_reason", None, "服刑", "not_nullable"),
+    ],
+)
+def test_schema_rejects_and_accepts(sector, column, bad, good, check):
+    model = SCHEMAS[sector]
+    frame = pl.DataFrame({column: [good, bad]}, schema={column: pl.String})
+    with pytest.raises(pa_errors.SchemaErrors) as err:
+        model.validate(frame, lazy=True)
+    cases = err.value.failure_cases
+    assert cases["index"].to_list() == [1]
+    assert cases["check"][0].startswith(check)
+    model.validate(frame.head(1), lazy=True)
+
+
+def test_failure_cases_map_to_frame_positions():
+    frame = pl.DataFrame({"safety_grade": ["A级", None, "X级"], "renovation": ["已改造", "拆除", None]})
+    cases = failure_cases(frame, "housing").sort("index")
+    assert cases.select("index", "column").rows() == [(1, "safety_grade"), (1, "renovation"), (2, "safety_grade")]
+
+
+def test_unmapped_columns_and_absent_optional_columns_are_fine():
+    frame = pl.DataFrame({"dereg_reason": ["死亡"], "备注": ["x"]})
+    assert SCHEMAS["police"].validate(frame, lazy=True).height == 1
+    assert "死亡" in DOMAINS["dereg_reason"]
