@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from fanpin_cli import __version__
@@ -29,7 +30,8 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 
 def _fail(error: FanpinError) -> None:
-    err_console.print(f"[bold red]错误：[/bold red]{error}", highlight=False, soft_wrap=True)
+    # escape: messages name config tables such as [run] and [[extracts]], which rich would eat
+    err_console.print(f"[bold red]错误：[/bold red]{escape(str(error))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=error.exit_code)
 
 
@@ -165,7 +167,8 @@ def ids(
         )
         note = f"：{row['说明']}" if row["说明"] else ""
         upgraded = f"；18位：{row['18位号码']}" if row["18位号码"] and row["18位号码"] != row["证件号码"] else ""
-        out_console.print(f"{row['证件号码'] or '（空）'}  {row['结论']}{note}" + (f"（{facts}）" if facts else "") + upgraded, highlight=False)
+        line = f"{row['证件号码'] or '（空）'}  {row['结论']}{note}" + (f"（{facts}）" if facts else "") + upgraded
+        out_console.print(escape(line), highlight=False)
 
 
 def frame_ref(text: str | None) -> str:
@@ -191,7 +194,7 @@ def main() -> None:
     try:
         app()
     except FanpinError as error:  # a library error that escaped a command
-        err_console.print(f"错误：{error}", highlight=False)
+        err_console.print(f"错误：{escape(str(error))}", highlight=False)
         sys.exit(error.exit_code)
 
 

@@ -20,6 +20,8 @@ from fanpin_cli.errors import ConfigError
 from fanpin_cli.fields import SECTORS
 
 _INPUT_KEYS = {"sector", "path", "sheet", "header_row", "encoding", "columns"}
+_TOP_KEYS = {"run", "roster", "extracts", "rules"}
+_RUN_KEYS = {"county", "period", "reference_date"}
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,9 @@ def load_config(path: Path) -> RunConfig:
     run = data.get("run")
     if not isinstance(run, dict):
         raise ConfigError("缺少 [run] 表（county、period、reference_date）", file=name)
+    unknown = set(run) - _RUN_KEYS
+    if unknown:
+        raise ConfigError(f"[run] 有未知的键：{'、'.join(sorted(unknown))}（可用：county、period、reference_date）", file=name)
     county = str(run.get("county", "")).strip()
     if not county:
         raise ConfigError("[run] 缺少 county（县名）", file=name)
@@ -113,6 +118,9 @@ def load_config(path: Path) -> RunConfig:
     period = str(run.get("period") or f"{ref.year}-{ref.month:02d}")
     if "roster" not in data:
         raise ConfigError("缺少 [roster] 表（监测对象信息文件）", file=name)
+    unknown = set(data) - _TOP_KEYS
+    if unknown:  # a typo such as [[extract]] would otherwise silently drop every extract
+        raise ConfigError(f"有未知的表或键：{'、'.join(sorted(unknown))}（可用：run、roster、extracts、rules）", file=name)
     roster = _input(data["roster"], "[roster]", base, name, default_sector="roster")
     extracts_raw = data.get("extracts", [])
     if not isinstance(extracts_raw, list):

@@ -103,7 +103,7 @@ def sci_known_digits(clean: pl.Expr) -> pl.Expr:
     ).cast(pl.Int64)
 
 
-def excel_float_fix(clean: pl.Expr, expected: pl.Expr) -> pl.Expr:
+def excel_float_fix(clean: pl.Expr, expected: pl.Expr, number_cell: pl.Expr | None = None) -> pl.Expr:
     """Undo the float rendering of an ID that Excel stored as a number.
 
     Excel keeps 15 significant digits; a reader that prints the stored double exactly gives
@@ -111,6 +111,8 @@ def excel_float_fix(clean: pl.Expr, expected: pl.Expr) -> pl.Expr:
     fails its check (`expected` is the right check character), is exactly a double, and that
     double is also the nearest one to its value rounded to thousands, it is rewritten as the
     rounded value (…000), which is then classified `excel_000`. Other values pass unchanged.
+    Where `number_cell` is true (the loader saw an Excel number cell), an 18-digit value is
+    rounded whatever its check character says.
     """
     value = clean.cast(pl.Int64, strict=False)
     as_float = value.cast(pl.Float64)
@@ -122,7 +124,9 @@ def excel_float_fix(clean: pl.Expr, expected: pl.Expr) -> pl.Expr:
         & (rounded.cast(pl.Float64) == as_float)
         & (rounded != value)
     )
-    return pl.when(is_float_image.fill_null(False)).then(rounded.cast(pl.String)).otherwise(clean)
+    from_number = pl.lit(False) if number_cell is None else number_cell
+    fix = is_float_image.fill_null(False) | (from_number & clean.str.contains(r"^[0-9]{18}$").fill_null(False))
+    return pl.when(fix).then(rounded.cast(pl.String)).otherwise(clean)
 
 
 def upgrade_15(clean: pl.Expr) -> pl.Expr:
@@ -201,13 +205,20 @@ def with_id_columns(
     first17 = pl.col(f"{p}_first17")
     expected = pl.col(f"{p}id_expected_check")
     form = pl.col(f"{p}_form")
+    # A loader marks ID cells that were Excel number cells (`<raw>_cell` == "number", see
+    # loaders.xlsx_long_number_cells): they lost their last digits whatever the check says.
+    number_cell = (
+        (pl.col(f"{raw}_cell") == "number").fill_null(False) if f"{raw}_cell" in frame.columns else pl.lit(False)
+    )
     frame = frame.with_columns(_clean_fast(frame[raw]).alias(f"{p}id_clean"))
     frame = frame.with_columns(digits17(c.str.slice(0, 17)).alias(f"{p}_v17"))
-    fixed = excel_float_fix(c, check_char_of_int(pl.col(f"{p}_v17")))
+    fixed = excel_float_fix(c, check_char_of_int(pl.col(f"{p}_v17")), number_cell)
     frame = frame.with_columns(
         fixed.alias(f"{p}id_clean"),
         # A float image lost its last 3 digits in Excel: excel_000 even if …000 passes the check.
-        (fixed != c).fill_null(False).alias(f"{p}_float_image"),
+        ((fixed != c).fill_null(False) | (number_cell & c.str.contains(r"^[0-9]{18}$").fill_null(False))).alias(
+            f"{p}_float_image"
+        ),
     )
     frame = frame.with_columns(
         pl.when(c.is_null())

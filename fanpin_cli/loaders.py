@@ -228,6 +228,44 @@ def _xlsx_first_row(path: Path, sheet_index: int) -> int:
     return 1
 
 
+_LONG_NUMBER = re.compile(
+    rb'<c r="[A-Z]{1,3}([0-9]+)"[^>]*><v>([0-9](?:\.[0-9]{14,})?E\+1[5-9]|[0-9]{16,20})</v>'
+)
+
+
+def xlsx_long_number_cells(path: Path, sheet_index: int) -> pl.DataFrame:
+    """Number cells holding 16+ significant digits: row number and the value as a double.
+
+    Excel keeps 15 significant digits, so such a cell is an ID that Excel already damaged
+    (typed into a General cell). Text cells never match. Empty frame when not an .xlsx.
+    """
+    rows: list[int] = []
+    values: list[float] = []
+    try:
+        with zipfile.ZipFile(path) as zf:
+            part = _xlsx_sheet_part(zf, sheet_index)
+            if part is None:
+                return pl.DataFrame(schema={"source_row": pl.Int64, "value": pl.Float64})
+            data = zf.read(part)
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return pl.DataFrame(schema={"source_row": pl.Int64, "value": pl.Float64})
+    for match in _LONG_NUMBER.finditer(data):
+        rows.append(int(match.group(1)))
+        values.append(float(match.group(2)))
+    return pl.DataFrame({"source_row": rows, "value": values}, schema={"source_row": pl.Int64, "value": pl.Float64})
+
+
+def _mark_number_ids(frame: pl.DataFrame, numbers: pl.DataFrame) -> pl.DataFrame:
+    """Add `id_number_cell` = "number" on rows whose ID cell was a long number cell."""
+    if "id_number" not in frame.columns or numbers.is_empty():
+        return frame
+    as_float = pl.col("id_number").str.strip_chars().cast(pl.Float64, strict=False)
+    hits = numbers.with_columns(pl.lit("number").alias("id_number_cell"))
+    return frame.with_columns(as_float.alias("value")).join(
+        hits, on=["source_row", "value"], how="left", maintain_order="left"
+    ).drop("value").unique(subset=["source_row"], keep="first", maintain_order=True)
+
+
 def _xlsx_sheet_part(zf: zipfile.ZipFile, sheet_index: int) -> str | None:
     """The worksheet part of the sheet at `sheet_index` in workbook order."""
     try:
@@ -371,8 +409,14 @@ def load_file(
     lookup.update({heading_key(k): v for k, v in (columns or {}).items()})
     sheet_name: str | None = None
     used_encoding: str | None = None
+    numbers = None
     if path.suffix.lower() in EXCEL_SUFFIXES:
         headings, frame, header_line, sheet_name = _read_excel(path, name, lookup, sheet, header_row)
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            import fastexcel
+
+            index = list(fastexcel.read_excel(str(path)).sheet_names).index(sheet_name)
+            numbers = xlsx_long_number_cells(path, index)
     else:
         headings, frame, header_line, used_encoding = _read_csv(data, name, lookup, encoding, header_row)
     mapping = map_headings(headings, sector, columns)
@@ -397,6 +441,8 @@ def load_file(
     blank = pl.all_horizontal([pl.col(c).is_null() for c in data_cols])
     blank_rows = frame.filter(blank)["source_row"].to_list()
     frame = frame.filter(~blank).with_columns(pl.lit(name).alias("source_file"))
+    if numbers is not None:
+        frame = _mark_number_ids(frame, numbers)
     ordered = ["source_file", "source_row"] + [c for c in frame.columns if c not in ("source_file", "source_row")]
     return LoadedFile(
         path=path,

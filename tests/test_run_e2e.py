@@ -118,12 +118,21 @@ def _flag_keys(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def test_flags_agree_with_ground_truth(run_out):
+    """Recall against the truth; precision on flags whose evidence is settled. A flag that a
+    pending review could clear says so in its detail (待核实匹配) and is counted apart: such
+    rows are never used silently, so the flag stands until a person confirms the match."""
     out, *_ = run_out
-    flags = _flag_keys(_csv(out / "flags.csv"))
+    raw = _csv(out / "flags.csv")
+    pending = raw["detail"].str.contains("待核实匹配")
+    flags = _flag_keys(raw)
+    settled = _flag_keys(raw.filter(~pending))
     truth = _flag_keys(_truth("flags_truth.csv"))
     found = flags.join(truth, on=flags.columns, how="semi").height
-    assert found / truth.height >= 0.97, f"recall {found}/{truth.height}"
-    assert found / flags.height >= 0.95, f"precision {found}/{flags.height}"
+    assert found / truth.height >= 0.98, f"recall {found}/{truth.height}"
+    right = settled.join(truth, on=flags.columns, how="semi").height
+    assert right / settled.height >= 0.99, f"precision {right}/{settled.height}"
+    reviews = _csv(out / "links.csv").filter(pl.col("match_status") == "review").height
+    assert pending.sum() <= reviews
 
 
 def test_injected_quality_faults_are_reported(run_out):

@@ -149,13 +149,16 @@ def id_checks(raw: str, reference: date) -> list[str]:
     """The CONTRACT.md ID check ids that apply to a written ID (literal reading).
 
     Scientific notation or an 18-digit ID ending in 000 that fails the check is ID_EXCEL_MANGLED
-    (instead of ID_INVALID_CHECKSUM); unknown region means absent from the code table.
+    (instead of ID_INVALID_CHECKSUM); a placeholder (999999…) is only ID_PLACEHOLDER; unknown
+    region means absent from the code table.
     """
     s = normalize_id(raw)
     if not s:
         return ["ID_MISSING"]
     if _SCI.match(s):
         return ["ID_EXCEL_MANGLED"]
+    if s.startswith("999999"):
+        return ["ID_PLACEHOLDER"]
     out: list[str] = []
     if len(s) == 15 and s.isdigit():
         out.append("ID_LEGACY_15")

@@ -1,0 +1,191 @@
+"""The `fanpin` command line: `ids`, `--version`, and the error paths of `validate` and `run`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fanpin_cli import __version__
+from fanpin_cli.cli import app
+
+runner = CliRunner()
+REF = ["--reference-date", "2026-11-30"]
+VALID_IDS = ["433127199001011238", "11010519491231002X", "433101197608123006"]
+FULL_ID = re.compile(r"\d{17}[\dXx]")
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.output.strip() == f"fanpin {__version__}"
+
+
+def test_ids_prints_masked_ids_and_verdicts() -> None:
+    values = [*VALID_IDS, "433127900101123", "433127199001011239", "4.33127E+17", "433101197608123000"]
+    result = invoke("ids", *values, *REF)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "（7 个，基准日 2026-11-30）" in out
+    assert not FULL_ID.search(out), out  # no full ID anywhere, upgraded 15→18 included
+    lines = out.strip().splitlines()[1:]
+    assert len(lines) == 7
+    assert lines[0].startswith("433127********1238  有效")
+    assert "1990-01-01" in lines[0] and "男" in lines[0] and "年龄36" in lines[0] and "湖南省永顺县" in lines[0]
+    assert lines[1].startswith("110105********002X  有效") and "女" in lines[1]
+    assert lines[3].startswith("433127*****1123  15位旧号码") and "18位：433127********1238" in lines[3]
+    assert "校验位错误" in lines[4] and "第18位校验位应为 8" in lines[4]
+    assert "科学计数法" in lines[5] and "仅前6位可信" in lines[5]
+    assert "Excel" in lines[6] and "末三位为000" in lines[6]
+
+
+def test_ids_full_ids_shows_them() -> None:
+    result = invoke("ids", "433127900101123", VALID_IDS[0], "--full-ids", *REF)
+    assert result.exit_code == 0, result.output
+    assert "18位：433127199001011238" in result.output  # the upgrade, in full
+    assert VALID_IDS[0] + "  有效" in result.output
+
+
+@pytest.mark.parametrize(
+    ("value", "verdict"),
+    [
+        ("'11010519491231002x", "有效"),
+        ("[433127199001011238]", "格式错误"),
+        ("999999199001011234", "占位号码"),
+        ("43312719900101", "格式错误"),
+        (" ", "为空"),
+        ("43312720990101123X", "出生日期不存在或晚于基准日"),
+    ],
+)
+def test_ids_verdicts(value: str, verdict: str) -> None:
+    result = invoke("ids", value, *REF)
+    assert result.exit_code == 0, result.output
+    assert verdict in result.output
+    assert not FULL_ID.search(result.output)
+
+
+def test_ids_age_uses_the_reference_date() -> None:
+    before = invoke("ids", "433127201012010011", "--reference-date", "2026-11-30")
+    on = invoke("ids", "433127201012010011", "--reference-date", "2026-12-01")
+    assert "年龄15" in before.output
+    assert "年龄16" in on.output
+
+
+def test_ids_file_gbk_csv(tmp_path: Path) -> None:
+    path = tmp_path / "待查证件号.csv"
+    text = (
+        "灵溪镇待核实人员名单\n"
+        "序号,姓名,证件号码\n"
+        f"1,张伟,{VALID_IDS[0]}\n"
+        "2,張偉,433127199001011239\n"  # 同名同姓 (traditional), typo in the ID
+        "3,劉麗華,4.33127E+17\n"
+        ",,\n"
+    )
+    path.write_bytes(text.encode("gbk"))
+    result = invoke("ids", str(path), *REF)
+    assert result.exit_code == 0, result.output
+    assert "（3 个，" in result.output
+    assert "433127********1238  有效" in result.output
+    assert "校验位错误" in result.output
+    assert "科学计数法" in result.output
+    assert not FULL_ID.search(result.output)
+
+
+def test_ids_text_file_one_per_line(tmp_path: Path) -> None:
+    path = tmp_path / "ids.txt"
+    path.write_bytes(("\r\n".join(VALID_IDS) + "\r\n\r\n").encode("gbk"))
+    result = invoke("ids", str(path), *REF)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("有效") == 3
+    assert not FULL_ID.search(result.output)
+
+
+def test_ids_file_without_id_column_exits_1(tmp_path: Path) -> None:
+    path = tmp_path / "名单.csv"
+    path.write_text("姓名,住址\n张伟,司城村\n", encoding="utf-8")
+    result = invoke("ids", str(path))
+    assert result.exit_code == 1
+    assert "名单.csv" in result.output and "证件号码" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_ids_bad_reference_date_is_usage_error() -> None:
+    result = invoke("ids", VALID_IDS[0], "--reference-date", "2026/11/30")
+    assert result.exit_code == 2
+
+
+def _one_line_chinese_error(result, *needles: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    text = result.stderr.strip()
+    assert "Traceback" not in result.output
+    assert len(text.splitlines()) == 1, text
+    assert text.startswith("错误：")
+    assert re.search(r"[\u4e00-\u9fff]{2,}", text)
+    for needle in needles:
+        assert needle in text, (needle, text)
+
+
+def test_validate_missing_file_exits_1(tmp_path: Path) -> None:
+    result = invoke("validate", str(tmp_path / "民政_低保.csv"), "--sector", "civil_affairs")
+    _one_line_chinese_error(result, "民政_低保.csv", "找不到文件")
+
+
+@pytest.mark.parametrize("sector", ["civil", "医保", "Roster"])
+def test_validate_unknown_sector_exits_2(sector: str, tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("姓名,身份证号码\n", encoding="utf-8")
+    result = invoke("validate", str(path), "--sector", sector)
+    assert result.exit_code == 2
+    assert "--sector" in result.output
+    assert not (tmp_path / "quality_issues.csv").exists()
+
+
+def test_validate_without_sector_exits_2(tmp_path: Path) -> None:
+    result = invoke("validate", str(tmp_path / "x.csv"))
+    assert result.exit_code == 2
+
+
+def test_validate_missing_required_column_exits_1(tmp_path: Path) -> None:
+    path = tmp_path / "民政_低保.csv"
+    path.write_bytes("乡镇,村,姓名,身份证号码\n灵溪镇,司城村,张伟,433127199001011238\n".encode("gbk"))
+    result = invoke("validate", str(path), "--sector", "civil_affairs")
+    _one_line_chinese_error(result, "民政_低保.csv", "救助类型")
+
+
+def _config_folder(tmp_path: Path) -> Path:
+    (tmp_path / "监测对象信息.csv").write_text("户编号,姓名,证件号码\n", encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("text", "needles"),
+    [
+        pytest.param('[run]\ncounty = "永顺县\n', ["fanpin.toml", "格式错误"], id="bad-toml"),
+        pytest.param('[run]\ncounty = "永顺县"\nreference_date = "2026-11-31"\n[roster]\npath = "监测对象信息.csv"\n',
+                     ["reference_date"], id="bad-date"),
+        pytest.param('[run]\ncounty = "永顺县"\nreference_date = "2026-11-30"\n[roster]\npath = "监测对象信息.csv"\n'
+                     '[[extracts]]\nsector = "agriculture"\npath = "监测对象信息.csv"\n',
+                     ["第1个 [[extracts]]", "agriculture"], id="unknown-sector"),
+        pytest.param('[run]\ncounty = "永顺县"\nreference_date = "2026-11-30"\n[roster]\npath = "没有这个文件.xlsx"\n',
+                     ["不存在", "没有这个文件.xlsx"], id="missing-roster-file"),
+    ],
+)
+def test_run_bad_config_exits_1(text: str, needles: list[str], tmp_path: Path) -> None:
+    folder = _config_folder(tmp_path)
+    (folder / "fanpin.toml").write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    result = invoke("run", str(folder / "fanpin.toml"), "--out", str(out))
+    _one_line_chinese_error(result, *needles)
+    assert not out.exists()
+
+
+def test_run_missing_config_exits_1(tmp_path: Path) -> None:
+    result = invoke("run", str(tmp_path / "fanpin.toml"))
+    _one_line_chinese_error(result, "找不到配置文件")
