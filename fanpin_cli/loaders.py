@@ -228,31 +228,40 @@ def _xlsx_first_row(path: Path, sheet_index: int) -> int:
     return 1
 
 
-_LONG_NUMBER = re.compile(
-    rb'<c r="[A-Z]{1,3}([0-9]+)"[^>]*><v>([0-9](?:\.[0-9]{14,})?E\+1[5-9]|[0-9]{16,20})</v>'
-)
+_LONG_NUMBER = re.compile(rb"<v>([0-9]\.[0-9]{14,}E\+1[5-9]|[0-9]{16,20})</v>")
+_CELL_ROW = re.compile(rb'<c r="[A-Z]{1,3}([0-9]+)"')
+_CHUNK = 16 << 20
 
 
 def xlsx_long_number_cells(path: Path, sheet_index: int) -> pl.DataFrame:
     """Number cells holding 16+ significant digits: row number and the value as a double.
 
     Excel keeps 15 significant digits, so such a cell is an ID that Excel already damaged
-    (typed into a General cell). Text cells never match. Empty frame when not an .xlsx.
+    (typed into a General cell). Text cells never match. The sheet XML is streamed in chunks.
     """
     rows: list[int] = []
     values: list[float] = []
+    empty = pl.DataFrame(schema={"source_row": pl.Int64, "value": pl.Float64})
     try:
         with zipfile.ZipFile(path) as zf:
             part = _xlsx_sheet_part(zf, sheet_index)
             if part is None:
-                return pl.DataFrame(schema={"source_row": pl.Int64, "value": pl.Float64})
-            data = zf.read(part)
+                return empty
+            with zf.open(part) as fh:
+                tail = b""
+                while chunk := fh.read(_CHUNK):
+                    data = tail + chunk
+                    for match in _LONG_NUMBER.finditer(data):
+                        start = data.rfind(b"<c ", max(0, match.start() - 200), match.start())
+                        cell = _CELL_ROW.match(data, start) if start >= 0 else None
+                        if cell:
+                            rows.append(int(cell.group(1)))
+                            values.append(float(match.group(1)))
+                    tail = data[-512:]
     except (zipfile.BadZipFile, OSError, KeyError):
-        return pl.DataFrame(schema={"source_row": pl.Int64, "value": pl.Float64})
-    for match in _LONG_NUMBER.finditer(data):
-        rows.append(int(match.group(1)))
-        values.append(float(match.group(2)))
-    return pl.DataFrame({"source_row": rows, "value": values}, schema={"source_row": pl.Int64, "value": pl.Float64})
+        return empty
+    frame = pl.DataFrame({"source_row": rows, "value": values}, schema=empty.schema)
+    return frame.unique(maintain_order=True)  # a match inside the 512-byte overlap is seen twice
 
 
 def _mark_number_ids(frame: pl.DataFrame, numbers: pl.DataFrame) -> pl.DataFrame:

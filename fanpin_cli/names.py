@@ -14,6 +14,7 @@ names cost one vectorized pass.
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 import polars as pl
@@ -63,6 +64,7 @@ def _t2s():
 
 _SIMPLIFIED: dict[str, str] = {}
 _PINYIN: dict[str, str] = {}
+_LOCK = threading.Lock()  # the pipeline prepares files on two threads; OpenCC is not shared
 
 
 def _distinct_chars(values: pl.Series) -> list[str]:
@@ -72,6 +74,11 @@ def _distinct_chars(values: pl.Series) -> list[str]:
 
 def simplified_map(chars: list[str]) -> dict[str, str]:
     """Traditional → simplified for those of `chars` that change (cached across calls)."""
+    with _LOCK:
+        return _simplified_map_locked(chars)
+
+
+def _simplified_map_locked(chars: list[str]) -> dict[str, str]:
     todo = [c for c in chars if c not in _SIMPLIFIED]
     if todo:
         converted = _t2s().convert("\n".join(todo)).split("\n")
@@ -83,6 +90,11 @@ def simplified_map(chars: list[str]) -> dict[str, str]:
 
 def pinyin_map(chars: list[str]) -> dict[str, str]:
     """Han character → toneless pinyin syllable (cached across calls)."""
+    with _LOCK:
+        return _pinyin_map_locked(chars)
+
+
+def _pinyin_map_locked(chars: list[str]) -> dict[str, str]:
     from pypinyin import Style, lazy_pinyin
 
     for c in chars:

@@ -9,9 +9,9 @@ the user can act on.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,6 +22,7 @@ import polars as pl
 from fanpin_cli import __version__
 from fanpin_cli.config import InputSpec, RunConfig
 from fanpin_cli.fields import SECTOR_TITLES
+from fanpin_cli.idnum import mask_id
 from fanpin_cli.loaders import LoadedFile, load_file
 from fanpin_cli.outputs import mask_columns, write_csv, write_json
 from fanpin_cli.prepare import prepare
@@ -39,6 +40,7 @@ FLAG_COLUMNS = [
 ISSUE_COLUMNS = [
     "source_file", "source_row", "column", "check_id", "dimension", "severity", "message",
 ]
+WORKERS = 2
 STAGES = ("读取数据", "证件与姓名规范化", "比对关联", "数据质量检查", "预警规则", "写出结果")
 
 
@@ -78,15 +80,8 @@ class JobData:
     area_counts: pl.DataFrame
     scorecard: pl.DataFrame | None
     stocktake: pl.DataFrame | None
+    stocktake_lists: dict[str, pl.DataFrame]
     summary: dict[str, Any]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def load_input(spec: InputSpec) -> LoadedFile:
@@ -206,37 +201,42 @@ def run_job(
     rules = load_rules()  # a bad rule file stops the run before any work
     ref = config.reference_date
 
-    say(STAGES[0])
-    hashes_before = {spec.source_file: _sha256(spec.path) for spec in config.inputs}
-    roster_loaded = load_input(config.roster)
-    extracts_loaded = [load_input(spec) for spec in config.extracts]
-    done(STAGES[0])
+    # Files are independent until linking is done: two workers overlap polars/fastexcel work
+    # (which releases the GIL) across files on the 2-core machines counties run this on.
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        say(STAGES[0])
+        loaded = list(pool.map(load_input, config.inputs))
+        roster_loaded, extracts_loaded = loaded[0], loaded[1:]
+        done(STAGES[0])
 
-    say(STAGES[1])
-    roster = prepare(roster_loaded.frame, ref)
-    prepared = [(lf, prepare(lf.frame, ref)) for lf in extracts_loaded]
-    done(STAGES[1])
+        say(STAGES[1])
+        frames = list(pool.map(lambda lf: prepare(lf.frame, ref), loaded))
+        roster = frames[0]
+        prepared = list(zip(extracts_loaded, frames[1:], strict=True))
+        done(STAGES[1])
 
-    say(STAGES[2])
-    links_each = [link(roster, frame, sector=lf.sector) for lf, frame in prepared]
-    evidence = _evidence(prepared, links_each)
-    done(STAGES[2])
+        say(STAGES[2])
+        links_each = list(pool.map(lambda item: link(roster, item[1], sector=item[0].sector), prepared))
+        evidence = _evidence(prepared, links_each)
+        done(STAGES[2])
 
-    say(STAGES[3])
-    issue_frames = [check_file(roster, "roster", headings=roster_loaded.headings, reference_date=ref)]
-    issue_frames += [
-        check_file(frame, lf.sector, headings=lf.headings, reference_date=ref) for lf, frame in prepared
-    ]
+        say(STAGES[3])
+        issue_frames = list(
+            pool.map(
+                lambda item: check_file(item[1], item[0].sector, headings=item[0].headings, reference_date=ref),
+                zip(loaded, frames, strict=True),
+            )
+        )
     headings = {"roster": roster_loaded.headings} | {lf.sector: lf.headings for lf in extracts_loaded}
     issue_frames.append(check_cross(roster, evidence, reference_date=ref, headings=headings))
     issues = attach_places(pl.concat(issue_frames, how="diagonal_relaxed"), roster, evidence)
-    stock_counts, stock_lists = stocktake(roster, evidence)
-    cards = scorecard(roster, issues, evidence)
-    done(STAGES[3])
-
-    say(STAGES[4])
-    overrides = dict(config.rules)
-    flags = evaluate(rules, roster, evidence, reference_date=ref, overrides=overrides)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # rules run beside the stock-take
+        flagged = pool.submit(evaluate, rules, roster, evidence, reference_date=ref, overrides=dict(config.rules))
+        stock_counts, stock_lists = stocktake(roster, evidence)
+        cards = scorecard(roster, issues, evidence)
+        done(STAGES[3])
+        say(STAGES[4])
+        flags = flagged.result()
     rule_counts, area_counts = household_summary(flags, roster)
     done(STAGES[4])
 
@@ -265,12 +265,9 @@ def run_job(
     }
     job = JobData(
         config, roster, evidence, links, flags, issues, rules, rule_counts, area_counts, cards,
-        stock_counts, summary,
+        stock_counts, stock_lists, summary,
     )
     outputs = _write_outputs(out_dir, job, full_ids)
-    hashes_after = {spec.source_file: _sha256(spec.path) for spec in config.inputs}
-    if hashes_after != hashes_before:  # never expected: fanpin opens inputs read-only
-        raise RuntimeError("input files changed during the run")
     done(STAGES[5])
     summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)
     summary["stages"] = {s.name: round(s.seconds, 3) for s in stages}
@@ -342,68 +339,106 @@ def _level_totals(area_counts: pl.DataFrame) -> dict[str, int]:
 
 
 def _write_outputs(out_dir: Path, job: JobData, full_ids: bool) -> list[Path]:
-    """links.csv, flags.csv, quality_issues.csv, review.csv, report.xlsx (summary.json later)."""
+    """links.csv, flags.csv, quality_issues.csv, review.csv and report.xlsx (summary.json is
+    written last by run_job). The workbook is written on a worker while the CSVs are written."""
     from fanpin_cli.report import ReportData, RuleInfo, write_report
 
-    config, links, flags, issues, roster = job.config, job.links, job.flags, job.issues, job.roster
-    evidence, summary = job.evidence, job.summary
-    written = []
+    config, links, issues, roster = job.config, job.links, job.issues, job.roster
     # links.csv: contract columns, then the row's name and (masked) ID to help a person.
-    id_cols = {"source_file", "source_row"}
-    extract_ids = pl.concat(
-        [f.select("source_file", "source_row", "name", "id_number") for f in evidence.values()],
-        how="diagonal_relaxed",
-    ) if evidence else None
     links_out = links
-    if extract_ids is not None and links.height:
-        links_out = links.join(extract_ids, on=list(id_cols), how="left", maintain_order="left")
+    if job.evidence and links.height:
+        extract_ids = pl.concat(
+            [f.select("source_file", "source_row", "name", "id_number") for f in job.evidence.values()],
+            how="diagonal_relaxed",
+        )
+        links_out = links.join(extract_ids, on=["source_file", "source_row"], how="left", maintain_order="left")
         links_out = mask_columns(links_out, ["id_number"], full_ids=full_ids)
-    link_cols = LINK_COLUMNS + [c for c in ("name", "id_number") if c in links_out.columns]
-    write_csv(links_out.select([c for c in link_cols if c in links_out.columns]), out_dir / "links.csv")
-    written.append(out_dir / "links.csv")
-
     roster_ids = roster.select(
         pl.col("source_row").alias("roster_row"), "id_number",
         *[c for c in ("group", "relation") if c in roster.columns],
     )
-    flags_full = flags.join(roster_ids, on="roster_row", how="left", maintain_order="left")
+    flags_full = job.flags.join(roster_ids, on="roster_row", how="left", maintain_order="left")
     flags_full = mask_columns(flags_full, ["id_number"], full_ids=full_ids)
-    flag_cols = FLAG_COLUMNS + [c for c in ("title", "id_number") if c in flags_full.columns]
-    write_csv(flags_full.select([c for c in flag_cols if c in flags_full.columns]), out_dir / "flags.csv")
-    written.append(out_dir / "flags.csv")
-
-    issue_cols = ISSUE_COLUMNS + [c for c in ("field", "household_id", "township", "village") if c in issues.columns]
-    write_csv(issues.select([c for c in issue_cols if c in issues.columns]), out_dir / "quality_issues.csv")
-    written.append(out_dir / "quality_issues.csv")
-
-    review = _review_queue(links, evidence, roster, full_ids)
-    write_csv(review, out_dir / "review.csv")
-    written.append(out_dir / "review.csv")
-
+    review = _review_queue(links, job.evidence, roster, full_ids)
     per_file = pl.DataFrame([
         {k: e[k] for k in ("file", "sector", "rows_read", "rows_linked", "rows_review", "rows_unlinked", "rows_rejected")}
-        for e in summary["inputs"][1:]
-    ]) if len(summary["inputs"]) > 1 else None
-    write_report(
-        out_dir / "report.xlsx",
-        ReportData(
-            county=config.county,
-            period=config.period,
-            reference_date=config.reference_date,
-            version=__version__,
-            rules=[RuleInfo(r.rule_id, r.title, r.level) for r in job.rules],
-            flags=flags_full,
-            rule_counts=job.rule_counts,
-            area_counts=job.area_counts,
-            quality=issues,
-            review=review,
-            scorecard=job.scorecard,
-            stocktake=job.stocktake,
-            links_by_sector=per_file,
-        ),
+        for e in job.summary["inputs"][1:]
+    ]) if len(job.summary["inputs"]) > 1 else None
+    report = ReportData(
+        county=config.county,
+        period=config.period,
+        reference_date=config.reference_date,
+        version=__version__,
+        rules=[RuleInfo(r.rule_id, r.title, r.level) for r in job.rules],
+        flags=flags_full,
+        rule_counts=job.rule_counts,
+        area_counts=job.area_counts,
+        quality=issues,
+        quality_detail=_village_issues(issues, config.roster.source_file),
+        review=review,
+        scorecard=job.scorecard,
+        stocktake=job.stocktake,
+        links_by_sector=per_file,
     )
-    written.append(out_dir / "report.xlsx")
-    return written
+    csvs = {
+        "links.csv": _select(links_out, LINK_COLUMNS + ["name", "id_number"]),
+        "flags.csv": _select(flags_full, FLAG_COLUMNS + ["title", "id_number"]),
+        "quality_issues.csv": _select(issues, ISSUE_COLUMNS + ["field", "household_id", "township", "village"]),
+        "review.csv": review,
+        "stocktake.csv": _stocktake_list(job.stocktake_lists, full_ids),
+    }
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        workbook = pool.submit(write_report, out_dir / "report.xlsx", report)
+        for name, frame in csvs.items():
+            write_csv(frame, out_dir / name)
+        workbook.result()
+    return [out_dir / name for name in csvs] + [out_dir / "report.xlsx"]
+
+
+# Checks comparing the roster with a sector's data: the village acts on these even when the row
+# that shows them is in the sector's file.
+CROSS_CHECKS = ("NAME_ID_CONFLICT", "INSURED_CONFLICT", "DECEASED_LISTED", "SEX_ID_CONFLICT", "BIRTH_ID_CONFLICT")
+
+
+def _village_issues(issues: pl.DataFrame, roster_file: str) -> pl.DataFrame:
+    """The issues a village can act on (the workbook's 数据质量 sheet): those in the roster and
+    the roster-vs-sector conflicts of roster persons. Format faults inside a sector's own file
+    are the department's to fix; every issue stays in quality_issues.csv."""
+    if issues.height == 0:
+        return issues
+    return issues.filter(
+        (pl.col("source_file") == roster_file)
+        | (pl.col("check_id").is_in(CROSS_CHECKS) & pl.col("household_id").is_not_null())
+    )
+
+
+STOCKTAKE_KINDS = {"roster_only": "账有实无", "mismatch": "信息不一致"}
+
+
+def _stocktake_list(lists: dict[str, pl.DataFrame], full_ids: bool) -> pl.DataFrame:
+    """账账相符 lists: roster persons with no row in a sector (账有实无) and attribute
+    mismatches between linked rows (信息不一致). Sector-only rows (实有账无) are the unlinked
+    rows of links.csv and matched rows its linked ones, so they are not repeated here."""
+    parts = [
+        lists[key].with_columns(pl.lit(kind).alias("kind"))
+        for key, kind in STOCKTAKE_KINDS.items()
+        if key in lists and lists[key].height
+    ]
+    if not parts:
+        return pl.DataFrame(schema={"kind": pl.String, "sector": pl.String})
+    frame = pl.concat(parts, how="diagonal_relaxed")
+    ids = pl.col("field") == "id_number" if "field" in frame.columns else pl.lit(False)
+    if not full_ids:
+        frame = frame.with_columns(
+            [pl.when(ids).then(mask_id(pl.col(c))).otherwise(pl.col(c)).alias(c)
+             for c in ("extract_value", "roster_value") if c in frame.columns]
+        )
+    return frame.select("kind", *[c for c in frame.columns if c != "kind"])
+
+
+def _select(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """The listed columns that `frame` has, in that order."""
+    return frame.select([c for c in columns if c in frame.columns])
 
 
 def validate_file(
@@ -433,7 +468,6 @@ def validate_file(
     }
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        issue_cols = ISSUE_COLUMNS + [c for c in ("field",) if c in issues.columns]
-        write_csv(issues.select([c for c in issue_cols if c in issues.columns]), out_dir / "quality_issues.csv")
+        write_csv(_select(issues, ISSUE_COLUMNS + ["field"]), out_dir / "quality_issues.csv")
         write_json(summary, out_dir / "summary.json")
     return summary, issues

@@ -337,6 +337,25 @@ def test_xlsx_id_as_number_is_excel_000_and_as_text_keeps_18_digits(tmp_path: Pa
     assert by_name["李娜"]["id_birth"] == date(1976, 8, 12)
 
 
+def test_xlsx_id_number_cell_with_16_digits_is_excel_000(tmp_path: Path) -> None:
+    # xlsxwriter stores write_number(433127199001011234) with 16 significant digits
+    # (4.331271990010113E+17); its exact double 433127199001011328 fails the check only by
+    # chance of its last digits, yet the cell was a number: the tail is not the person's.
+    path = tmp_path / "医保.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet("参保")
+    ws.write_row(0, 0, ["姓名", "公民身份号码", "参保状态"])
+    ws.write_string(1, 0, "张伟")
+    ws.write_number(1, 1, 433127199001011234)
+    ws.write_string(1, 2, "参保缴费")
+    ws.write_row(2, 0, ["李娜", "433127199001011238", "参保缴费"])
+    wb.close()
+    prepared = prepare(load_file(path, "medical_enrollment").frame, REF)
+    assert prepared["id_status"].to_list() == ["excel_000", "valid"]
+    assert prepared["id18"].to_list() == [None, "433127199001011238"]
+    assert prepared["id_region"].to_list() == ["433127", "433127"]
+
+
 def test_xls_written_with_xlwt(tmp_path: Path) -> None:
     case = xls_old_format(tmp_path)
     loaded = load_file(case.path, "disability")

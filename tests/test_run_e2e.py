@@ -20,7 +20,10 @@ from fanpin_cli.resources import resource_dir
 SAMPLE = resource_dir("sample_data")
 CONFIG = SAMPLE / "fanpin.toml"
 TRUTH = SAMPLE / "ground_truth"
-OUTPUTS = ("links.csv", "flags.csv", "quality_issues.csv", "review.csv", "summary.json", "report.xlsx", "fanpin.log")
+OUTPUTS = (
+    "links.csv", "flags.csv", "quality_issues.csv", "review.csv", "stocktake.csv", "summary.json", "report.xlsx",
+    "fanpin.log",
+)
 # An 18-character ID: region, a 19xx/20xx birth date, sequence, check character.
 ID_LIKE = re.compile(
     r"(?<![0-9])[1-8][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx](?![0-9])"

@@ -40,10 +40,12 @@ from fanpin_cli.linking.tiers_fuzzy import (
 )
 from fanpin_cli.linking.tiers_id import id_tier
 
-__all__ = ["LINK_COLUMNS", "ONE_ROW_SECTORS", "link"]
+__all__ = ["LINK_COLUMNS", "ONE_ROW_SECTORS", "REPEATING_SECTORS", "link"]
 
 # Sectors where a person has at most one row (enrollment and school rolls do repeat people).
 ONE_ROW_SECTORS: frozenset[str] = frozenset({"disability", "police", "housing"})
+# Sectors where one person normally has many rows (settlements, several kinds of aid).
+REPEATING_SECTORS: frozenset[str] = frozenset({"medical_claims", "civil_affairs"})
 
 
 def link(roster: pl.DataFrame, extract: pl.DataFrame, *, sector: str) -> pl.DataFrame:
@@ -64,7 +66,9 @@ def link(roster: pl.DataFrame, extract: pl.DataFrame, *, sector: str) -> pl.Data
     by_name_birth, namesakes = name_birth_tier(e_open, e, r, rd)
     decided = pl.concat([decided, by_name_birth])
     e_open = _open(e, decided)
-    decided = pl.concat([decided, name_only_tier(e_open, e, r, rd)])
+    decided = pl.concat(
+        [decided, name_only_tier(e_open, e, r, rd, decided, skip_linked=sector not in REPEATING_SECTORS)]
+    )
     e_open = _open(e, decided)
     decided = pl.concat([decided, roster_gap_tier(e_open, e, r, rd, decided)])
     if sector in ONE_ROW_SECTORS:

@@ -126,9 +126,11 @@ def repair_tier(e_open: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: Read
         .when(case_a).then(pl.when(in_birth).then(75.0).otherwise(65.0) - name_pen)
         .when(case_b & (cat >= NAME_VARIANT)).then(95.0 - name_pen - pl.when(birth_fault).then(2.0).otherwise(0.0))
         .when(case_b & one_char_ok).then(88.0)
-        .when(case_b).then(pl.when(cat == NAME_ONE_CHAR).then(70.0).otherwise(60.0))
+        # A near ID with a different name is another person (a county-wide extract has dozens of
+        # people per birth date): no candidate. One differing character is still worth a look.
+        .when(case_b & (cat == NAME_ONE_CHAR)).then(70.0)
         .when(case_c & (ham == 0) & (cat >= NAME_VARIANT)).then(pl.when(k >= 15).then(92.0).otherwise(90.0) - name_pen)
-        .when(case_c & ((ham <= 1) | swap18) & (cat >= NAME_ONE_CHAR)).then(65.0)
+        .when(case_c & ((ham <= 1) | swap18) & (cat >= NAME_VARIANT)).then(65.0)
     )
     # One wrong ID digit plus one wrong name character: accepted only when the check character
     # agrees with the roster's (the typo is in the body); a wrong check character with an equal
@@ -273,14 +275,29 @@ def name_birth_tier(e_open: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: 
     return decided, diff_counts
 
 
-def name_only_tier(e_open: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: Readings) -> pl.DataFrame:
+def name_only_tier(
+    e_open: pl.DataFrame,
+    e: pl.DataFrame,
+    r: pl.DataFrame,
+    rd: Readings,
+    decided: pl.DataFrame,
+    *,
+    skip_linked: bool,
+) -> pl.DataFrame:
     """Name only (no usable ID, no birth date): at most a review with the best candidate, and
-    only when at most `MAX_NAME_ONLY` namesakes are equally good."""
+    only when the names are equal (a homophone alone is too weak) and at most `MAX_NAME_ONLY`
+    namesakes are equally good. With `skip_linked` (sectors where a person has one row), roster
+    persons another row of this file already links to are not proposed again."""
     rows = e_open.filter(pl.col("birth_any").is_null() & pl.col("name_pinyin").is_not_null())
     pairs = candidates.name_only_pairs(rows, r)
+    if skip_linked and not pairs.is_empty():
+        taken = decided.filter(pl.col("status") == "linked").select("ridx").unique()
+        pairs = pairs.join(taken, on="ridx", how="anti")
     if pairs.is_empty():
         return empty_decisions()
-    p = pair_frame(pairs, e, r, rd)
+    p = pair_frame(pairs, e, r, rd).filter(pl.col("cat") >= NAME_SAME)
+    if p.is_empty():
+        return empty_decisions()
     vil = _agree("e_village", "r_village").fill_null(False)
     town = _agree("e_township", "r_township").fill_null(False)
     prefix = (pl.col("k") >= 6) & (pl.col("ham") == 0)

@@ -49,7 +49,8 @@ class ReportData:
     - `area_counts`: township, village, households_red, households_yellow, households_blue,
       households, persons (a household counts once, at its highest level).
     - `quality`: source_file, source_row, column, field, check_id, dimension, severity, message,
-      household_id, township, village.
+      household_id, township, village. `quality_detail`: the subset listed on the 数据质量 sheet
+      (default: all of `quality`).
     - `review`: sector, source_file, source_row, extract_name, extract_id, extract_birth,
       extract_township, extract_village, roster_row, household_id, roster_name, roster_id,
       roster_birth, roster_township, roster_village, match_score, reason.
@@ -71,6 +72,9 @@ class ReportData:
     scorecard: pl.DataFrame | None = None
     stocktake: pl.DataFrame | None = None
     links_by_sector: pl.DataFrame | None = None
+    # The rows listed on the 数据质量 sheet when not all of `quality` (the summary still counts
+    # every issue); the pipeline lists issues of roster persons there, the rest stay in the CSV.
+    quality_detail: pl.DataFrame | None = None
 
     @property
     def title(self) -> str:

@@ -321,7 +321,14 @@ def write_summary(
         ]
         table = write_table(ws, fm, row + 1, cols, by_check)
         widths.add(table)
-        ws.write_string(table.last_row + 1, 0, "明细见“数据质量”工作表。", fm.note)
+        listed = quality.height if data.quality_detail is None else data.quality_detail.height
+        note = "明细见“数据质量”工作表。"
+        if listed < quality.height:
+            note = (
+                f"“数据质量”工作表列出与监测对象相关的 {listed:,} 条；"
+                f"全部 {quality.height:,} 条（含行业数据中非监测对象的问题）见 quality_issues.csv。"
+            )
+        ws.write_string(table.last_row + 1, 0, note, fm.note)
 
     # Column A also holds the title and labels, which overflow to the right: not counted.
     for col, width in sorted(widths.by_col.items()):

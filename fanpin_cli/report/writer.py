@@ -87,7 +87,9 @@ def _build(wb: Workbook, data: ReportData) -> None:
     candidates = flags.filter(pl.col("rule_id").is_in(list(CANDIDATE_RULES)))
     sheets.write_candidates(wb.add_worksheet(sheets.CANDIDATES), fm, candidates, data)
     sheets.write_review(wb.add_worksheet(sheets.REVIEW), fm, data.review, data)
-    sheets.write_quality(wb.add_worksheet(sheets.QUALITY), fm, data.quality, data)
+    sheets.write_quality(
+        wb.add_worksheet(sheets.QUALITY), fm, data.quality if data.quality_detail is None else data.quality_detail, data
+    )
     if data.scorecard is not None:
         sheets.write_generic(
             wb.add_worksheet(sheets.SCORECARD), fm, data.scorecard,
