@@ -97,6 +97,8 @@ def roster() -> pl.DataFrame:
             "name": [r[2] for r in ROSTER],
             "id_number": [r[3] for r in ROSTER],
             "village": [r[4] for r in ROSTER],
+            # 性别 as the roster writes it: from the ID where there is one, 女 for 覃秀兰.
+            "sex": [("男" if int(r[3][16]) % 2 else "女") if r[3] else "女" for r in ROSTER],
         },
         schema_overrides={"source_row": pl.Int64},
     )
@@ -158,9 +160,9 @@ CASES = [
     ("same name, different birth", "王芳", None, "1999-01-01", None, "unlinked", "none", None, False, ""),
     ("nothing to compare", None, None, None, None, "unlinked", "none", None, False, "缺少证件号码和姓名"),
     ("stranger", "赵四", mk("43312719990101011"), None, None, "unlinked", "none", None, False, "不在花名册"),
-    ("roster ID missing, name matches", "覃秀兰", mk("43312719700303021"), None, None, "review", "none", 16, False,
+    ("roster ID missing, name matches", "覃秀兰", mk("43312719700303022"), None, None, "review", "none", 16, False,
      "证件号码缺失"),
-    ("roster ID shared, own ID arrives", "田甜", mk("43312720080808063"), None, None, "review", "none", 13, False,
+    ("roster ID shared, own ID arrives", "田甜", mk("43312720080808062"), None, None, "review", "none", 13, False,
      "与他人重复"),
 ]
 
@@ -258,3 +260,10 @@ def test_roster_gap_does_not_flood_the_review_queue(roster):
     rows = [{"name": "覃秀兰", "id_number": mk(f"4331271970030{i}021")} for i in range(1, 4)]
     out = run(roster, rows, sector="medical_enrollment")
     assert out["match_status"].to_list() == ["unlinked"] * 3
+
+
+def test_roster_gap_needs_sex_to_agree(roster):
+    """覃秀兰 (no ID on the roster) is a woman: a row with her name but a man's ID is not proposed."""
+    male = mk("43312719700303011")  # 17th digit 1: male
+    out = run(roster, [{"name": "覃秀兰", "id_number": male}]).row(0, named=True)
+    assert out["match_status"] == "unlinked", out

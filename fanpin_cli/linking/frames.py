@@ -82,6 +82,19 @@ def view(frame: pl.DataFrame) -> pl.DataFrame:
         place_key(text("township")).alias("township"),
         place_key(text("village")).alias("village"),
         is_image.alias("float_image"),
+        _sex(cols).alias("sex"),
+    )
+
+
+def _sex(cols: set[str]) -> pl.Expr:
+    """男/女 from a 性别 column if there is one, else from the ID's 17th digit."""
+    id_sex = pl.col("id_sex") if "id_sex" in cols else pl.lit(None, dtype=pl.String)
+    if "sex" not in cols:
+        return id_sex
+    written = pl.col("sex").cast(pl.String).str.strip_chars()
+    return pl.coalesce(
+        pl.when(written.str.starts_with("男")).then(pl.lit("男")).when(written.str.starts_with("女")).then(pl.lit("女")),
+        id_sex,
     )
 
 

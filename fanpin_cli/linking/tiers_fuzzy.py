@@ -335,12 +335,13 @@ def roster_gap_tier(
     """Open rows whose name matches a roster person whose own ID is missing, unusable or shared
     with another roster row: the roster cannot confirm them, so at most `review`.
 
-    Proposed only when the name picks out at most `MAX_NAME_ONLY` such roster persons and the
-    roster person's name is carried by at most `MAX_GAP_CLAIMS` extract rows not linked to
-    someone else (`decided` holds the earlier tiers' decisions).
+    A name alone is weak, so the candidate must be the only roster person with that name, its
+    name carried by at most `MAX_GAP_CLAIMS` extract rows not linked to someone else (`decided`
+    holds the earlier tiers' decisions), with no disagreement on sex or village.
     """
     shared = pl.col("idkey").is_not_null() & (pl.len().over("idkey") > 1)
-    gaps = r.filter(~pl.col("status").is_in(USABLE) | shared)
+    unique_name = pl.len().over("name_pinyin") == 1
+    gaps = r.filter((~pl.col("status").is_in(USABLE) | shared) & unique_name)
     rows = e_open.filter(pl.col("name_pinyin").is_not_null())
     if gaps.is_empty() or rows.is_empty():
         return empty_decisions()
@@ -348,8 +349,14 @@ def roster_gap_tier(
     if pairs.is_empty():
         return empty_decisions()
     p = pair_frame(pairs, e, r, rd).join(
-        r.select(pl.col("idx").alias("ridx"), pl.col("row").alias("r_row"), pl.col("status").alias("r_status")),
+        r.select(pl.col("idx").alias("ridx"), pl.col("row").alias("r_row"), pl.col("status").alias("r_status"),
+                 pl.col("sex").alias("r_sex")),
         on="ridx",
+    ).join(e.select(pl.col("idx").alias("eidx"), pl.col("sex").alias("e_sex")), on="eidx")
+    p = p.filter(
+        (pl.col("e_sex") == pl.col("r_sex")).fill_null(True)
+        & _agree("e_village", "r_village").fill_null(True)
+        & _agree("e_township", "r_township").fill_null(True)
     )
     linked = decided.filter(pl.col("status") == "linked").select(pl.col("eidx").alias("idx"))
     carriers = e.join(linked, on="idx", how="anti").group_by("name_pinyin").len("carriers")
