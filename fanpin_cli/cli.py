@@ -150,16 +150,16 @@ def ids(
     full_ids: Annotated[bool, typer.Option("--full-ids", help="显示完整号码（默认打码）")] = False,
 ) -> None:
     """检查证件号码：是否有效、错在哪里、出生日期、性别、地区、15位升18位。"""
-    from fanpin_cli.idcheck import describe_ids, read_id_values
+    from fanpin_cli.idcheck import explain_ids, read_id_values
 
     try:
         items = [v for arg in values for v in read_id_values(arg)]
-        frame = describe_ids(items, _parse_date(reference_date) or date.today(), full_ids=full_ids)
+        rows = explain_ids(items, _parse_date(reference_date) or date.today(), full_ids=full_ids)
     except FanpinError as error:
         _fail(error)
         return
-    out_console.print(f"证件号码检查（{len(items)} 个，基准日 {frame_ref(reference_date)}）")
-    for row in frame.iter_rows(named=True):
+    out_console.print(f"证件号码检查（{len(items)} 个，基准日 {_shown_date(reference_date)}）")
+    for row in rows:
         facts = "，".join(
             f"{k}{row[k]}" if k in ("年龄",) else str(row[k])
             for k in ("出生日期", "性别", "年龄", "地区")
@@ -171,7 +171,7 @@ def ids(
         out_console.print(escape(line), highlight=False)
 
 
-def frame_ref(text: str | None) -> str:
+def _shown_date(text: str | None) -> str:
     """The reference date as shown to the user."""
     return (_parse_date(text) or date.today()).isoformat()
 

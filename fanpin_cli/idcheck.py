@@ -63,6 +63,11 @@ def describe_ids(values: list[str], reference_date: date, *, full_ids: bool = Fa
     )
 
 
+def explain_ids(values: list[str], reference_date: date, *, full_ids: bool = False) -> list[dict[str, object]]:
+    """`describe_ids` as plain rows (what the CLI prints)."""
+    return describe_ids(values, reference_date, full_ids=full_ids).to_dicts()
+
+
 def read_id_values(arg: str) -> list[str]:
     """The ID values an argument stands for: a file (CSV/Excel with an ID column, or text with
     one ID per line) or the argument itself."""

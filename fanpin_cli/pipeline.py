@@ -203,35 +203,38 @@ def run_job(
 
     # Files are independent until linking is done: two workers overlap polars/fastexcel work
     # (which releases the GIL) across files on the 2-core machines counties run this on.
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        say(STAGES[0])
-        loaded = list(pool.map(load_input, config.inputs))
-        roster_loaded, extracts_loaded = loaded[0], loaded[1:]
-        done(STAGES[0])
+    # Rules need only the links: they run on their own worker beside the quality checks.
+    with ThreadPoolExecutor(max_workers=1) as rules_pool:
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            say(STAGES[0])
+            loaded = list(pool.map(load_input, config.inputs))
+            roster_loaded, extracts_loaded = loaded[0], loaded[1:]
+            done(STAGES[0])
 
-        say(STAGES[1])
-        frames = list(pool.map(lambda lf: prepare(lf.frame, ref), loaded))
-        roster = frames[0]
-        prepared = list(zip(extracts_loaded, frames[1:], strict=True))
-        done(STAGES[1])
+            say(STAGES[1])
+            frames = list(pool.map(lambda lf: prepare(lf.frame, ref), loaded))
+            roster = frames[0]
+            prepared = list(zip(extracts_loaded, frames[1:], strict=True))
+            done(STAGES[1])
 
-        say(STAGES[2])
-        links_each = list(pool.map(lambda item: link(roster, item[1], sector=item[0].sector), prepared))
-        evidence = _evidence(prepared, links_each)
-        done(STAGES[2])
-
-        say(STAGES[3])
-        issue_frames = list(
-            pool.map(
-                lambda item: check_file(item[1], item[0].sector, headings=item[0].headings, reference_date=ref),
-                zip(loaded, frames, strict=True),
+            say(STAGES[2])
+            links_each = list(pool.map(lambda item: link(roster, item[1], sector=item[0].sector), prepared))
+            evidence = _evidence(prepared, links_each)
+            flagged = rules_pool.submit(
+                evaluate, rules, roster, evidence, reference_date=ref, overrides=dict(config.rules)
             )
-        )
-    headings = {"roster": roster_loaded.headings} | {lf.sector: lf.headings for lf in extracts_loaded}
-    issue_frames.append(check_cross(roster, evidence, reference_date=ref, headings=headings))
-    issues = attach_places(pl.concat(issue_frames, how="diagonal_relaxed"), roster, evidence)
-    with ThreadPoolExecutor(max_workers=1) as pool:  # rules run beside the stock-take
-        flagged = pool.submit(evaluate, rules, roster, evidence, reference_date=ref, overrides=dict(config.rules))
+            done(STAGES[2])
+
+            say(STAGES[3])
+            issue_frames = list(
+                pool.map(
+                    lambda item: check_file(item[1], item[0].sector, headings=item[0].headings, reference_date=ref),
+                    zip(loaded, frames, strict=True),
+                )
+            )
+        headings = {"roster": roster_loaded.headings} | {lf.sector: lf.headings for lf in extracts_loaded}
+        issue_frames.append(check_cross(roster, evidence, reference_date=ref, headings=headings))
+        issues = attach_places(pl.concat(issue_frames, how="diagonal_relaxed"), roster, evidence)
         stock_counts, stock_lists = stocktake(roster, evidence)
         cards = scorecard(roster, issues, evidence)
         done(STAGES[3])

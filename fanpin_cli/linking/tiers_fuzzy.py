@@ -298,12 +298,10 @@ def name_only_tier(
     p = pair_frame(pairs, e, r, rd).filter(pl.col("cat") >= NAME_SAME)
     if p.is_empty():
         return empty_decisions()
-    vil = _agree("e_village", "r_village").fill_null(False)
-    town = _agree("e_township", "r_township").fill_null(False)
     prefix = (pl.col("k") >= 6) & (pl.col("ham") == 0)
     p = p.with_columns(
-        (30.0 + pl.col("cat").cast(pl.Float64) * 3 + pl.when(vil).then(6.0).when(town).then(3.0).otherwise(0.0)
-         + pl.when(prefix).then(3.0).otherwise(0.0)).alias("score")
+        (30.0 + pl.col("cat").cast(pl.Float64) * 3 + _place_bonus() + pl.when(prefix).then(3.0).otherwise(0.0))
+        .alias("score")
     )
     best = (
         p.sort(["eidx", "score", "ridx"], descending=[False, True, False])
@@ -311,14 +309,29 @@ def name_only_tier(
         .agg(pl.all().first(), pl.len().alias("n"), (pl.col("score") == pl.col("score").max()).sum().alias("n_best"))
         .filter(pl.col("n_best") <= MAX_NAME_ONLY)
     )
+    return _review_only(
+        best,
+        pl.format("仅姓名相同（{}），缺少证件号码和出生日期，花名册中候选{}人，需人工核实",
+                  name_note(pl.col("cat"), pl.col("e_name_norm"), pl.col("r_name_norm")), pl.col("n")),
+    )
+
+
+def _place_bonus() -> pl.Expr:
+    """Score points for the same village (6) or township (3)."""
+    vil = _agree("e_village", "r_village").fill_null(False)
+    town = _agree("e_township", "r_township").fill_null(False)
+    return pl.when(vil).then(6.0).when(town).then(3.0).otherwise(0.0)
+
+
+def _review_only(best: pl.DataFrame, reason: pl.Expr) -> pl.DataFrame:
+    """Decisions that put each row's best pair (eidx, ridx, score) in the review queue."""
     return best.select(
         "eidx",
         "ridx",
         pl.lit("none").alias("method"),
         "score",
         pl.lit("review").alias("status"),
-        pl.format("仅姓名相同（{}），缺少证件号码和出生日期，花名册中候选{}人，需人工核实",
-                  name_note(pl.col("cat"), pl.col("e_name_norm"), pl.col("r_name_norm")), pl.col("n")).alias("reason"),
+        reason.alias("reason"),
         pl.lit(False).alias("conflict"),
         pl.lit(True).alias("weak"),
     ).cast(DECISION_SCHEMA)
@@ -365,28 +378,19 @@ def roster_gap_tier(
     )
     if p.is_empty():
         return empty_decisions()
-    vil = _agree("e_village", "r_village").fill_null(False)
-    town = _agree("e_township", "r_township").fill_null(False)
     what = pl.when(pl.col("r_status").is_in(USABLE)).then(pl.lit("与他人重复")).otherwise(pl.lit("缺失或无效"))
     best = (
         p.with_columns(
-            (35.0 + pl.col("cat").cast(pl.Float64) * 3 + pl.when(vil).then(6.0).when(town).then(3.0).otherwise(0.0))
-            .alias("score")
+            (35.0 + pl.col("cat").cast(pl.Float64) * 3 + _place_bonus()).alias("score")
         )
         .sort(["eidx", "score", "ridx"], descending=[False, True, False])
         .group_by("eidx", maintain_order=True)
         .agg(pl.all().first(), pl.len().alias("n"))
     )
-    return best.select(
-        "eidx",
-        "ridx",
-        pl.lit("none").alias("method"),
-        "score",
-        pl.lit("review").alias("status"),
+    return _review_only(
+        best,
         pl.format(
             "花名册第{}行同名人员的证件号码{}，无法用证件号码确认（{}），需人工核实并补正花名册",
             pl.col("r_row"), what, name_note(pl.col("cat"), pl.col("e_name_norm"), pl.col("r_name_norm")),
-        ).alias("reason"),
-        pl.lit(False).alias("conflict"),
-        pl.lit(True).alias("weak"),
-    ).cast(DECISION_SCHEMA)
+        ),
+    )
