@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -49,7 +50,10 @@ def print_run_summary(console: Console, summary: dict[str, Any], out_dir: str) -
     )
     print_inputs(console, summary)
     print_quality(console, summary)
-    console.print(f"结果已写入 [bold]{out_dir}[/bold]：report.xlsx、links.csv、flags.csv、quality_issues.csv、review.csv、summary.json")
+    console.print(
+        f"结果已写入 [bold]{escape(out_dir)}[/bold]：report.xlsx、links.csv、flags.csv、quality_issues.csv、"
+        "review.csv、stocktake.csv、summary.json、fanpin.log"
+    )
 
 
 def print_inputs(console: Console, summary: dict[str, Any]) -> None:
@@ -74,7 +78,8 @@ def print_quality(console: Console, summary: dict[str, Any]) -> None:
     if not dims:
         console.print(f"数据质量问题：{quality.get('issues', 0)} 条")
         return
-    table = Table(title="数据质量（GB/T 36344 维度）", title_justify="left")
+    console.print("数据质量（GB/T 36344 维度）")
+    table = Table()
     table.add_column("维度")
     table.add_column("问题数", justify="right")
     for dim, count in dims.items():

@@ -205,14 +205,17 @@ def with_id_columns(
     first17 = pl.col(f"{p}_first17")
     expected = pl.col(f"{p}id_expected_check")
     form = pl.col(f"{p}_form")
-    # A loader marks ID cells that were Excel number cells (`<raw>_cell` == "number", see
-    # loaders.xlsx_long_number_cells): they lost their last digits whatever the check says.
-    number_cell = (
-        (pl.col(f"{raw}_cell") == "number").fill_null(False) if f"{raw}_cell" in frame.columns else pl.lit(False)
-    )
+    # What the loader knows of the ID cell (`<raw>_cell`): "number" (an Excel number cell: it
+    # lost its last digits whatever the check says), "text", or "unknown" (an .xls sheet, where
+    # only the float-image heuristic can tell). Without the column (CSV, plain frames) the cell
+    # is text: a CSV holds what Excel displayed, never the exact double.
+    cell = pl.col(f"{raw}_cell") if f"{raw}_cell" in frame.columns else pl.lit("text")
+    number_cell = (cell == "number").fill_null(False)
+    maybe_number = (cell == "unknown").fill_null(False)
     frame = frame.with_columns(_clean_fast(frame[raw]).alias(f"{p}id_clean"))
     frame = frame.with_columns(digits17(c.str.slice(0, 17)).alias(f"{p}_v17"))
-    fixed = excel_float_fix(c, check_char_of_int(pl.col(f"{p}_v17")), number_cell)
+    guessed = excel_float_fix(c, check_char_of_int(pl.col(f"{p}_v17")), number_cell)
+    fixed = pl.when(maybe_number | number_cell).then(guessed).otherwise(c)
     frame = frame.with_columns(
         fixed.alias(f"{p}id_clean"),
         # A float image lost its last 3 digits in Excel: excel_000 even if …000 passes the check.

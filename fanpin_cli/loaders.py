@@ -264,15 +264,22 @@ def xlsx_long_number_cells(path: Path, sheet_index: int) -> pl.DataFrame:
     return frame.unique(maintain_order=True)  # a match inside the 512-byte overlap is seen twice
 
 
-def _mark_number_ids(frame: pl.DataFrame, numbers: pl.DataFrame) -> pl.DataFrame:
-    """Add `id_number_cell` = "number" on rows whose ID cell was a long number cell."""
-    if "id_number" not in frame.columns or numbers.is_empty():
+def _mark_number_ids(frame: pl.DataFrame, numbers: pl.DataFrame | None) -> pl.DataFrame:
+    """Add `id_number_cell`: "number" where the ID cell was a long Excel number cell, "text"
+    for the other cells of an .xlsx sheet, "unknown" for an .xls sheet (`numbers` None)."""
+    if "id_number" not in frame.columns:
         return frame
+    if numbers is None:
+        return frame.with_columns(pl.lit("unknown").alias("id_number_cell"))
     as_float = pl.col("id_number").str.strip_chars().cast(pl.Float64, strict=False)
     hits = numbers.with_columns(pl.lit("number").alias("id_number_cell"))
-    return frame.with_columns(as_float.alias("value")).join(
-        hits, on=["source_row", "value"], how="left", maintain_order="left"
-    ).drop("value").unique(subset=["source_row"], keep="first", maintain_order=True)
+    return (
+        frame.with_columns(as_float.alias("value"))
+        .join(hits, on=["source_row", "value"], how="left", maintain_order="left")
+        .drop("value")
+        .unique(subset=["source_row"], keep="first", maintain_order=True)
+        .with_columns(pl.col("id_number_cell").fill_null("text"))
+    )
 
 
 def _xlsx_sheet_part(zf: zipfile.ZipFile, sheet_index: int) -> str | None:
@@ -418,8 +425,9 @@ def load_file(
     lookup.update({heading_key(k): v for k, v in (columns or {}).items()})
     sheet_name: str | None = None
     used_encoding: str | None = None
-    numbers = None
-    if path.suffix.lower() in EXCEL_SUFFIXES:
+    numbers: pl.DataFrame | None = None
+    excel = path.suffix.lower() in EXCEL_SUFFIXES
+    if excel:
         headings, frame, header_line, sheet_name = _read_excel(path, name, lookup, sheet, header_row)
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             import fastexcel
@@ -450,7 +458,7 @@ def load_file(
     blank = pl.all_horizontal([pl.col(c).is_null() for c in data_cols])
     blank_rows = frame.filter(blank)["source_row"].to_list()
     frame = frame.filter(~blank).with_columns(pl.lit(name).alias("source_file"))
-    if numbers is not None:
+    if excel:
         frame = _mark_number_ids(frame, numbers)
     ordered = ["source_file", "source_row"] + [c for c in frame.columns if c not in ("source_file", "source_row")]
     return LoadedFile(

@@ -33,13 +33,16 @@ def with_check(first17: str) -> str:
     return first17 + CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
 
 
-def decode(values: list[str | None], reference_date: date = REF) -> pl.DataFrame:
+def decode(values: list[str | None], reference_date: date = REF, cell: str | None = None) -> pl.DataFrame:
+    """Decode IDs; `cell` is what the loader knows of the cells ("number"/"text"/"unknown")."""
     frame = pl.DataFrame({"id_number": values}, schema={"id_number": pl.String})
+    if cell is not None:
+        frame = frame.with_columns(pl.lit(cell).alias("id_number_cell"))
     return with_id_columns(frame, reference_date=reference_date)
 
 
-def decode_one(value: str | None, reference_date: date = REF) -> dict:
-    return decode([value], reference_date).row(0, named=True)
+def decode_one(value: str | None, reference_date: date = REF, cell: str | None = None) -> dict:
+    return decode([value], reference_date, cell).row(0, named=True)
 
 
 # 永顺县 (433127), male, born 1990-01-01: a realistic, fully valid ID.
@@ -88,9 +91,7 @@ STATUS_CASES = [
                  id="future-birth-date"),
     pytest.param("433127900230123", "bad_birthdate", None, "433127900230123", id="legacy-15-bad-date"),
     pytest.param(EXCEL_000, "excel_000", None, EXCEL_000, id="excel-000-tail"),
-    pytest.param(EXCEL_000_FLOAT_IMAGE, "excel_000", None, EXCEL_000, id="excel-float-image"),
-    pytest.param("433127199001011008", "excel_000", None, "433127199001011000",
-                 id="excel-float-image-000-passes-check"),
+
     pytest.param("4.33127E+17", "excel_sci", None, "4.33127E+17", id="sci-6-digits"),
     pytest.param("4.33127199001011E+17", "excel_sci", None, "4.33127199001011E+17", id="sci-15-digits"),
     pytest.param("4.33127e17", "excel_sci", None, "4.33127E17", id="sci-lowercase-no-plus"),
@@ -120,6 +121,24 @@ def test_every_status_is_covered_by_the_table() -> None:
     assert covered == set(ID_STATUSES)
 
 
+@pytest.mark.parametrize(
+    ("raw", "cell", "status", "clean"),
+    [
+        pytest.param(EXCEL_000_FLOAT_IMAGE, "unknown", "excel_000", EXCEL_000, id="xls-float-image"),
+        pytest.param("433127199001011008", "unknown", "excel_000", "433127199001011000", id="xls-image-000-passes"),
+        pytest.param("433127199001011000", "number", "excel_000", "433127199001011000", id="xlsx-number-cell-passes"),
+        pytest.param(EXCEL_000_FLOAT_IMAGE, None, "bad_checksum", EXCEL_000_FLOAT_IMAGE, id="csv-is-a-typo"),
+        pytest.param(EXCEL_000_FLOAT_IMAGE, "text", "bad_checksum", EXCEL_000_FLOAT_IMAGE, id="xlsx-text-is-a-typo"),
+    ],
+)
+def test_excel_damage_depends_on_what_the_cell_was(raw: str, cell: str | None, status: str, clean: str) -> None:
+    """A float rendering (…008) can only come from an Excel number cell: guessed for .xls cells
+    of unknown type, certain for .xlsx number cells, never assumed for CSV or text cells."""
+    row = decode_one(raw, cell=cell)
+    assert row["id_status"] == status
+    assert row["id_clean"] == clean
+
+
 def test_float_image_is_excel_000_even_when_the_000_reading_passes_the_check() -> None:
     # 433127199001011000 happens to carry a correct check character (0). Its exact double
     # 433127199001011008 still proves the cell was a number in Excel, whose last 3 digits are
@@ -127,7 +146,7 @@ def test_float_image_is_excel_000_even_when_the_000_reading_passes_the_check() -
     # 11 damaged IDs pass the check by chance. So it must not be taken as a valid ID.
     assert with_check("43312719900101100") == "433127199001011000"
     assert str(int(float(433127199001011000))) == "433127199001011008"
-    row = decode_one("433127199001011008")
+    row = decode_one("433127199001011008", cell="unknown")
     assert row["id_clean"] == "433127199001011000"
     assert row["id_status"] == "excel_000"
     assert row["id18"] is None

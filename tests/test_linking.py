@@ -106,7 +106,7 @@ def roster() -> pl.DataFrame:
 
 
 def run(roster: pl.DataFrame, rows: list[dict[str, str | None]], sector: str = "medical_claims") -> pl.DataFrame:
-    cols = ("name", "id_number", "birth_date", "village")
+    cols = ("name", "id_number", "birth_date", "village", "id_number_cell")
     raw = pl.DataFrame(
         {
             "source_file": ["extract.csv"] * len(rows),
@@ -142,7 +142,6 @@ CASES = [
      "id_repaired", 7, False, "各有一处"),
     ("roster-side typo", "彭大军", T, None, None, "linked", "id_repaired", 12, False, "花名册证件号码"),
     ("excel 000", "王芳", E[:15] + "000", None, None, "linked", "id_repaired", 8, False, "末3位为000"),
-    ("excel float image", "符英", "433127201308180992", None, None, "linked", "id_repaired", 15, False, "Excel"),
     ("sci + birth column", "张伟", "4.33127E+17", "2012-03-05", None, "linked", "id_repaired", 6, False, "科学计数法"),
     ("sci, no birth", "张伟", "4.33127E+17", None, None, "review", "none", 6, False, "仅姓名"),
     ("valid typo (2 digits, check ok)", "张晓明", two_digit_valid_typo(A), None, None, "review", "id_repaired", 4, False,
@@ -267,3 +266,17 @@ def test_roster_gap_needs_sex_to_agree(roster):
     male = mk("43312719700303011")  # 17th digit 1: male
     out = run(roster, [{"name": "覃秀兰", "id_number": male}]).row(0, named=True)
     assert out["match_status"] == "unlinked", out
+
+
+def test_excel_float_image_from_an_xls_cell(roster):
+    """符英's ID was an Excel number in an .xls sheet: a reader prints …180992 for …181000, which
+    passes the check by chance; its first 15 digits are real and match the roster."""
+    out = run(roster, [{"name": "符英", "id_number": "433127201308180992", "id_number_cell": "unknown"}]).row(0, named=True)
+    assert (out["match_status"], out["match_method"], out["roster_row"]) == ("linked", "id_repaired", 15), out
+    assert "Excel" in out["reason"]
+
+
+def test_same_digits_in_a_csv_are_another_persons_valid_id(roster):
+    """In a CSV the same 18 digits are what was typed: a valid ID that is not 符英's."""
+    out = run(roster, [{"name": "符英", "id_number": "433127201308180992"}]).row(0, named=True)
+    assert out["match_status"] != "linked", out

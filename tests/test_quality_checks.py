@@ -230,6 +230,18 @@ def test_insured_conflict():
     assert rows_with(cross({"medical_enrollment": ev}, insured={2: "否", 3: "否"}), "INSURED_CONFLICT") == []
 
 
+def test_insured_conflict_with_a_pending_review_is_a_warning():
+    """Row 6's only active enrollment row is in the review queue: still reported, as a warning
+    naming the pending match; row 5 (suspended, linked) stays an error."""
+    enrolled = {"name": ["张大山", "李秀英", "张小明", "张小红"], "id_number": [HEAD, SPOUSE, SON, None]}
+    ev = evidence("medical_enrollment", [3, 4, 5, 6], ["linked", "linked", "linked", "review"],
+                  enroll_status=["参保缴费", "正常参保", "暂停参保", "参保缴费"], **enrolled)
+    found = cross({"medical_enrollment": ev}).filter(pl.col("check_id") == "INSURED_CONFLICT").sort("source_row")
+    assert found["source_row"].to_list() == [5, 6]
+    assert found["severity"].to_list() == ["error", "warning"]
+    assert "待核实" in found["message"][1] and "待核实" not in found["message"][0]
+
+
 def test_deceased_and_deregistered_listed():
     police = evidence("police", [3, 4, None], ["linked", "linked", "unlinked"], name=["张大山", "李秀英", "张小红"],
                       id_number=[HEAD, SPOUSE, DAUGHTER], dereg_reason=["死亡", "迁出", "死亡"],

@@ -59,7 +59,9 @@ def view(frame: pl.DataFrame) -> pl.DataFrame:
     has_digits = pl.col("id_digits").is_not_null() & (known >= MIN_KNOWN)
     row = pl.col("source_row").cast(pl.Int64) if "source_row" in cols else pl.int_range(2, pl.len() + 2)
     birth = pl.col("birth") if "birth" in cols else pl.lit(None, dtype=pl.Date)
-    is_image = float_image(pl.col("id_digits")).and_(status == "valid").fill_null(False)
+    # Only an ID cell that may have been an Excel number (an .xls sheet) can be a float image.
+    maybe_number = (pl.col("id_number_cell") == "unknown") if "id_number_cell" in cols else pl.lit(False)
+    is_image = (float_image(pl.col("id_digits")) & (status == "valid") & maybe_number).fill_null(False)
     return frame.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("idx"),
         row.cast(pl.Int64).alias("row"),

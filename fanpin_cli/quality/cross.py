@@ -54,9 +54,20 @@ def check_cross(
         excused = police["roster_row"] if police is not None else pl.Series([], dtype=pl.Int64)
         covered = pl.concat([active.cast(pl.Int64), excused.cast(pl.Int64)])
         mask = (pl.col("insured") == "是") & ~pl.col("source_row").is_in(covered.implode())
+        # An active enrollment row that matches only tentatively (review queue) is not evidence,
+        # but it makes the conflict doubtful: reported as a warning that names the pending match.
+        enr_all = evidence["medical_enrollment"]
+        pending = enr_all.filter(
+            (pl.col("match_status") == "review")
+            & col_or_null(enr_all, "enroll_status").is_in(ACTIVE_ENROLLMENT)
+        )["roster_row"].cast(pl.Int64)
+        is_pending = pl.col("source_row").is_in(pending.implode())
+        message = "系统填已参加城乡居民基本医疗保险，但医保参保登记中没有此人的有效参保记录（也无公安注销记录），请核实是否断保、漏保"
+        parts.append(issues(roster, mask & ~is_pending, "INSURED_CONFLICT", "insured", message, rh))
         parts.append(
-            issues(roster, mask, "INSURED_CONFLICT", "insured",
-                   "系统填已参加城乡居民基本医疗保险，但医保参保登记中没有此人的有效参保记录（也无公安注销记录），请核实是否断保、漏保", rh)
+            issues(roster, mask & is_pending, "INSURED_CONFLICT", "insured",
+                   message + "；另有待核实匹配的有效参保记录，人工确认后本条可能不成立", rh)
+            .with_columns(pl.lit("warning").alias("severity"))
         )
 
     if police is not None and police.height:
