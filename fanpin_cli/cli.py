@@ -25,6 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 # Rich assumes 80 columns when output is not a terminal (cron, pipes): give tables room.
+SEVERITY_TEXT = {"error": "错误", "warning": "警告", "info": "提示"}
 out_console = Console(width=None if sys.stdout.isatty() else 140)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
@@ -115,12 +116,17 @@ def validate(
     )
     counts = summary["quality"].get("by_check") or {}
     if counts:
+        from fanpin_cli.quality.catalogue import CHECK_INDEX
+
         table = Table(title="问题分布", title_justify="left")
-        table.add_column("检查项")
+        for name in ("检查项", "说明", "严重程度"):
+            table.add_column(name)
         table.add_column("条数", justify="right")
         for check_id, info in counts.items():
             n = info.get("issues", info) if isinstance(info, dict) else info
-            table.add_row(check_id, f"{n:,}" if isinstance(n, int) else str(n))
+            check = CHECK_INDEX.get(check_id)
+            title, severity = (check.title, SEVERITY_TEXT.get(check.severity, check.severity)) if check else ("", "")
+            table.add_row(check_id, title, severity, f"{n:,}" if isinstance(n, int) else str(n))
         out_console.print(table)
     if out is not None:
         out_console.print(f"已写入 {out / 'quality_issues.csv'} 和 {out / 'summary.json'}")

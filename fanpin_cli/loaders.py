@@ -415,12 +415,16 @@ def load_file(
     if sector not in SECTORS:
         raise InputFileError(f"未知的数据类别 {sector}（可选：{'、'.join(SECTORS)}）", file=source_file or path.name)
     name = source_file or path.name
+    if path.is_dir():
+        raise InputFileError("这是一个文件夹，不是数据文件", file=name)
     if not path.is_file():
         raise InputFileError(f"找不到文件（{path}）", file=name)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InputFileError(f"无法读取文件：{exc.strerror}", file=name) from exc
+    if not data.strip():
+        raise InputFileError("文件是空的（0 字节或只有空白）", file=name)
     lookup = dict(alias_lookup(sector))
     lookup.update({heading_key(k): v for k, v in (columns or {}).items()})
     sheet_name: str | None = None

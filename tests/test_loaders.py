@@ -605,3 +605,19 @@ def test_all_cells_are_text_and_ids_keep_leading_zeros(tmp_path: Path) -> None:
     assert loaded.frame["id_number"].to_list() == ["013127199001011234", "00123"]
     assert loaded.frame["enroll_year"].to_list() == ["2026", "02026"]
 
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        pytest.param(lambda p: p.write_bytes(b""), "文件是空的", id="empty-file"),
+        pytest.param(lambda p: p.write_bytes(b"\r\n  \r\n"), "文件是空的", id="only-blank-lines"),
+        pytest.param(lambda p: p.mkdir(), "文件夹", id="a-folder"),
+    ],
+)
+def test_empty_file_or_folder_is_a_clear_error(tmp_path, make, words):
+    path = tmp_path / "公安_户籍注销.csv"
+    make(path)
+    with pytest.raises(InputFileError) as err:
+        load_file(path, "police")
+    assert words in str(err.value) and "公安_户籍注销.csv" in str(err.value)
