@@ -29,15 +29,15 @@ from fanpin_cli.prepare import prepare
 
 Progress = Callable[[str], None]
 
-LINK_COLUMNS = [
+LINKS_CSV_COLUMNS = [
     "sector", "source_file", "source_row", "roster_row", "household_id", "match_method",
     "match_score", "match_status", "reason",
 ]
-FLAG_COLUMNS = [
+FLAGS_CSV_COLUMNS = [
     "household_id", "township", "village", "rule_id", "level", "roster_row", "person_name",
     "sector", "source_file", "source_row", "detail",
 ]
-ISSUE_COLUMNS = [
+ISSUES_CSV_COLUMNS = [
     "source_file", "source_row", "column", "check_id", "dimension", "severity", "message",
 ]
 WORKERS = 2
@@ -246,7 +246,7 @@ def run_job(
     say(STAGES[5])
     out_dir.mkdir(parents=True, exist_ok=True)
     links = pl.concat(links_each, how="diagonal_relaxed") if links_each else pl.DataFrame(
-        schema={c: pl.String for c in LINK_COLUMNS}
+        schema={c: pl.String for c in LINKS_CSV_COLUMNS}
     )
     inputs = [_input_entry(roster_loaded, None)] + [
         _input_entry(lf, lk) for (lf, _), lk in zip(prepared, links_each, strict=True)
@@ -384,9 +384,9 @@ def _write_outputs(out_dir: Path, job: JobData, full_ids: bool) -> list[Path]:
         links_by_sector=per_file,
     )
     csvs = {
-        "links.csv": _select(links_out, LINK_COLUMNS + ["name", "id_number"]),
-        "flags.csv": _select(flags_full, FLAG_COLUMNS + ["title", "id_number"]),
-        "quality_issues.csv": _select(issues, ISSUE_COLUMNS + ["field", "household_id", "township", "village"]),
+        "links.csv": _select(links_out, LINKS_CSV_COLUMNS + ["name", "id_number"]),
+        "flags.csv": _select(flags_full, FLAGS_CSV_COLUMNS + ["title", "id_number"]),
+        "quality_issues.csv": _select(issues, ISSUES_CSV_COLUMNS + ["field", "household_id", "township", "village"]),
         "review.csv": review,
         "stocktake.csv": _stocktake_list(job.stocktake_lists, full_ids),
     }
@@ -471,6 +471,6 @@ def validate_file(
     }
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        write_csv(_select(issues, ISSUE_COLUMNS + ["field"]), out_dir / "quality_issues.csv")
+        write_csv(_select(issues, ISSUES_CSV_COLUMNS + ["field"]), out_dir / "quality_issues.csv")
         write_json(summary, out_dir / "summary.json")
     return summary, issues

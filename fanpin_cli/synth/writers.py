@@ -49,9 +49,14 @@ def _esc(s: pl.Expr) -> pl.Expr:
             .str.replace_all(">", "&gt;", literal=True))
 
 
-def _text_cell(letter: str, s: pl.Expr) -> pl.Expr:
-    return pl.concat_str([pl.lit(f'<c r="{letter}'), pl.col("_r"),
-                          pl.lit('" t="inlineStr"><is><t xml:space="preserve">'), _esc(s), pl.lit("</t></is></c>")])
+def _text_cell(letter: str, index: pl.Expr) -> pl.Expr:
+    """A shared-string cell (`t="s"`), as Excel and WPS write text: `index` into sharedStrings."""
+    return pl.concat_str([pl.lit(f'<c r="{letter}'), pl.col("_r"), pl.lit('" t="s"><v>'), index, pl.lit("</v></c>")])
+
+
+def _shared_index(col: pl.Expr, table: pl.Series) -> pl.Expr:
+    """Position of each text in the shared-string `table` (as text, for the XML)."""
+    return col.replace_strict(table, pl.int_range(table.len(), eager=True), default=None).cast(pl.String)
 
 
 def _num_cell(letter: str, s: pl.Expr, style: str = "") -> pl.Expr:
@@ -87,18 +92,26 @@ def write_xlsx(ex: Extract, path: Path, *, numeric: tuple[str, ...] = (), id_num
             sci[id_num] = [f"{int(x):.14E}" for x in ex.columns[h][id_num].tolist()]
             data[key + "n"] = sci.tolist()
             data[key + "m"] = id_num.tolist()
-            cell = pl.when(pl.col(key + "m")).then(_num_cell(letter, pl.col(key + "n"))).otherwise(_text_cell(letter, col))
+            cell = pl.when(pl.col(key + "m")).then(_num_cell(letter, pl.col(key + "n"))).otherwise(
+                _text_cell(letter, pl.col(key + "s")))
         elif h in ex.date_cells:
             m = ex.date_cells[h]
             vals = np.where(m, ex.columns[h], "1899-12-30").astype("datetime64[D]")
             data[key + "n"] = (vals - np.datetime64("1899-12-30")).astype(np.int64).astype(str).tolist()
             data[key + "m"] = m.tolist()
             cell = pl.when(pl.col(key + "m")).then(_num_cell(letter, pl.col(key + "n"), ' s="3"')).otherwise(
-                _text_cell(letter, col))
+                _text_cell(letter, pl.col(key + "s")))
         else:
-            cell = _text_cell(letter, col)
+            cell = _text_cell(letter, pl.col(key + "s"))
         cells.append(pl.when(col.is_null()).then(pl.lit("")).otherwise(cell))
     frame = pl.DataFrame(data, strict=False)
+    text_keys = [f"c{j}" for j in range(len(ex.headings))]
+    shared = (
+        pl.concat([frame[k].cast(pl.String) for k in text_keys]).drop_nulls().unique(maintain_order=True)
+        if ex.n else pl.Series([], dtype=pl.String)
+    )
+    frame = frame.with_columns([_shared_index(pl.col(k), shared).alias(f"{k}s") for k in text_keys])
+    sheet.shared = shared.to_list()
     row_xml = frame.select(pl.concat_str([pl.lit('<row r="'), pl.col("_r"), pl.lit('">'), *cells, pl.lit("</row>")])
                            .str.join("")).item() if ex.n else ""
     sheet.body = [row_xml]

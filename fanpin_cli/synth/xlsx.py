@@ -26,6 +26,7 @@ class Sheet:
     width: int = 1
     last_row: int = 1
     body: list[str] = field(default_factory=list)   # pre-rendered <row> elements (data rows)
+    shared: list[str] = field(default_factory=list)  # the shared strings `body` indexes (one sheet only)
 
 
 def col_letter(j: int) -> str:
@@ -89,6 +90,13 @@ def _sheet_xml(sh: Sheet) -> str:
             '</worksheet>')
 
 
+def _shared_xml(texts: list[str]) -> str:
+    items = "".join(f'<si><t xml:space="preserve">{esc(t)}</t></si>' for t in texts)
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            f'count="{len(texts)}" uniqueCount="{len(texts)}">{items}</sst>')
+
+
 def save(path: Path, sheets: list[Sheet]) -> None:
     """Write the workbook."""
     ns = "http://schemas.openxmlformats.org"
@@ -103,6 +111,8 @@ def save(path: Path, sheets: list[Sheet]) -> None:
     for i in range(len(sheets)):
         ct.append(f'<Override PartName="/xl/worksheets/sheet{i + 1}.xml" '
                   'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>')
+    ct.append('<Override PartName="/xl/sharedStrings.xml" '
+              'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>')
     ct.append("</Types>")
     rels = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             f'<Relationships xmlns="{ns}/package/2006/relationships">'
@@ -120,9 +130,16 @@ def save(path: Path, sheets: list[Sheet]) -> None:
     wb.append("</sheets></workbook>")
     k = len(sheets) + 1
     wrels.append(f'<Relationship Id="rId{k}" Type="{ns}/officeDocument/2006/relationships/styles" '
-                 'Target="styles.xml"/></Relationships>')
+                 'Target="styles.xml"/>')
+    wrels.append(f'<Relationship Id="rId{k + 1}" Type="{ns}/officeDocument/2006/relationships/sharedStrings" '
+                 'Target="sharedStrings.xml"/></Relationships>')
+    # Text cells of the data sheets point into one shared-string table, as Excel writes it.
+    users = [sh for sh in sheets if sh.shared]
+    assert len(users) <= 1, "shared-string indices are per workbook: only one data sheet may use them"
+    shared = users[0].shared if users else []
     parts = [("[Content_Types].xml", "".join(ct)), ("_rels/.rels", rels), ("xl/workbook.xml", "".join(wb)),
-             ("xl/_rels/workbook.xml.rels", "".join(wrels)), ("xl/styles.xml", _STYLES)]
+             ("xl/_rels/workbook.xml.rels", "".join(wrels)), ("xl/styles.xml", _STYLES),
+             ("xl/sharedStrings.xml", _shared_xml(shared))]
     parts += [(f"xl/worksheets/sheet{i + 1}.xml", _sheet_xml(sh)) for i, sh in enumerate(sheets)]
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=3) as z:
         for name, text in parts:
