@@ -142,7 +142,8 @@ def synth(
     from fanpin_cli.synth import generate_county
 
     try:
-        result = generate_county(households, seed, out)
+        with err_console.status("生成模拟县…") as status:
+            result = generate_county(households, seed, out, progress=lambda step: status.update(f"生成模拟县：{step}"))
     except FanpinError as error:
         _fail(error)
         return

@@ -318,7 +318,8 @@ def _xls_first_row(path: Path, sheet_index: int) -> int:
 
 def _read_excel(
     path: Path, name: str, lookup: dict[str, str], sheet: str | int | None, header_row: int | None
-) -> tuple[list[str], pl.DataFrame, int, str]:
+) -> tuple[list[str], pl.DataFrame, int, str, int]:
+    """Return headings, data rows (all text), header row (1-based), sheet name and index."""
     import fastexcel
 
     try:
@@ -369,7 +370,7 @@ def _read_excel(
     frame.columns = headings
     header_line = first + hidx
     rows = pl.int_range(header_line + 1, header_line + 1 + frame.height, dtype=pl.Int64, eager=True)
-    return headings, frame.with_columns(rows.alias("source_row")), header_line, names[idx]
+    return headings, frame.with_columns(rows.alias("source_row")), header_line, names[idx], idx
 
 
 def map_headings(
@@ -432,11 +433,8 @@ def load_file(
     numbers: pl.DataFrame | None = None
     excel = path.suffix.lower() in EXCEL_SUFFIXES
     if excel:
-        headings, frame, header_line, sheet_name = _read_excel(path, name, lookup, sheet, header_row)
+        headings, frame, header_line, sheet_name, index = _read_excel(path, name, lookup, sheet, header_row)
         if path.suffix.lower() in (".xlsx", ".xlsm"):
-            import fastexcel
-
-            index = list(fastexcel.read_excel(str(path)).sheet_names).index(sheet_name)
             numbers = xlsx_long_number_cells(path, index)
     else:
         headings, frame, header_line, used_encoding = _read_csv(data, name, lookup, encoding, header_row)
