@@ -53,7 +53,11 @@ def main() -> int:
     print("\n| stage | seconds |\n|---|---:|")
     for stage, seconds in summary.get("stages", {}).items():
         print(f"| {stage} | {seconds:.2f} |")
-    print(f"\nwall {wall:.1f} s (target ≤ 30 s), peak RSS {peak_mb:,.0f} MB (target ≤ 4096 MB)")
+    report_mb = summary.get("report_process_peak_mb", 0)
+    print(
+        f"\nwall {wall:.1f} s (target ≤ 30 s), peak RSS {peak_mb:,.0f} MB main process"
+        f" + {report_mb:,} MB report.xlsx process = at most {peak_mb + report_mb:,.0f} MB (target ≤ 4096 MB)"
+    )
     return 0
 
 

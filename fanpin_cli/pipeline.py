@@ -66,18 +66,27 @@ class RunResult:
 
 
 @dataclass
+class FlagStage:
+    """What the rules worker produced: the flags and their counts, the outputs that need only
+    flags and links, and report.xlsx already being written by a child process."""
+
+    flags: pl.DataFrame
+    rule_counts: pl.DataFrame
+    area_counts: pl.DataFrame
+    flags_out: pl.DataFrame  # flags + roster ID (masked unless --full-ids), 组, 与户主关系
+    review: pl.DataFrame
+    report: Any  # report.background.BackgroundReport
+
+
+@dataclass
 class JobData:
     """Everything the outputs are written from."""
 
     config: RunConfig
-    roster: pl.DataFrame
     evidence: dict[str, pl.DataFrame]
     links: pl.DataFrame
-    flags: pl.DataFrame
     issues: pl.DataFrame
-    rules: list[Any]
-    rule_counts: pl.DataFrame
-    area_counts: pl.DataFrame
+    flagged: FlagStage
     scorecard: pl.DataFrame | None
     stocktake: pl.DataFrame | None
     stocktake_lists: dict[str, pl.DataFrame]
@@ -178,7 +187,7 @@ def run_job(
     progress: Progress | None = None,
 ) -> RunResult:
     """Run the whole monthly job and write every output into `out_dir`."""
-    from fanpin_cli.flagging import evaluate, household_summary, load_rules
+    from fanpin_cli.flagging import load_rules
     from fanpin_cli.linking import link
     from fanpin_cli.quality import (
         attach_places,
@@ -203,7 +212,8 @@ def run_job(
 
     # Files are independent until linking is done: two workers overlap polars/fastexcel work
     # (which releases the GIL) across files on the 2-core machines counties run this on.
-    # Rules need only the links: they run on their own worker beside the quality checks.
+    # Rules need only the links: a worker evaluates them and starts report.xlsx (in a child
+    # process) while the quality checks run.
     with ThreadPoolExecutor(max_workers=1) as rules_pool:
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             say(STAGES[0])
@@ -220,56 +230,62 @@ def run_job(
             say(STAGES[2])
             links_each = list(pool.map(lambda item: link(roster, item[1], sector=item[0].sector), prepared))
             evidence = _evidence(prepared, links_each)
-            flagged = rules_pool.submit(
-                evaluate, rules, roster, evidence, reference_date=ref, overrides=dict(config.rules)
+            links = pl.concat(links_each, how="diagonal_relaxed") if links_each else pl.DataFrame(
+                schema={c: pl.String for c in LINKS_CSV_COLUMNS}
             )
+            out_dir.mkdir(parents=True, exist_ok=True)
+            flag_future = rules_pool.submit(_flag_stage, config, rules, roster, evidence, links, out_dir, full_ids)
             done(STAGES[2])
 
-            say(STAGES[3])
-            issue_frames = list(
-                pool.map(
-                    lambda item: check_file(item[1], item[0].sector, headings=item[0].headings, reference_date=ref),
-                    zip(loaded, frames, strict=True),
+            try:
+                say(STAGES[3])
+                issue_frames = list(
+                    pool.map(
+                        lambda item: check_file(item[1], item[0].sector, headings=item[0].headings, reference_date=ref),
+                        zip(loaded, frames, strict=True),
+                    )
                 )
-            )
-        headings = {"roster": roster_loaded.headings} | {lf.sector: lf.headings for lf in extracts_loaded}
-        issue_frames.append(check_cross(roster, evidence, reference_date=ref, headings=headings))
-        issues = attach_places(pl.concat(issue_frames, how="diagonal_relaxed"), roster, evidence)
-        stock_counts, stock_lists = stocktake(roster, evidence)
-        cards = scorecard(roster, issues, evidence)
-        done(STAGES[3])
-        say(STAGES[4])
-        flags = flagged.result()
-    rule_counts, area_counts = household_summary(flags, roster)
+            except BaseException:
+                _abandon(flag_future)
+                raise
+        try:
+            headings = {"roster": roster_loaded.headings} | {lf.sector: lf.headings for lf in extracts_loaded}
+            issue_frames.append(check_cross(roster, evidence, reference_date=ref, headings=headings))
+            issues = attach_places(pl.concat(issue_frames, how="diagonal_relaxed"), roster, evidence)
+            stock_counts, stock_lists = stocktake(roster, evidence)
+            cards = scorecard(roster, issues, evidence)
+            done(STAGES[3])
+            say(STAGES[4])
+            flagged = flag_future.result()
+        except BaseException:
+            _abandon(flag_future)
+            raise
     done(STAGES[4])
 
     say(STAGES[5])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    links = pl.concat(links_each, how="diagonal_relaxed") if links_each else pl.DataFrame(
-        schema={c: pl.String for c in LINKS_CSV_COLUMNS}
-    )
-    inputs = [_input_entry(roster_loaded, None)] + [
-        _input_entry(lf, lk) for (lf, _), lk in zip(prepared, links_each, strict=True)
-    ]
-    summary: dict[str, Any] = {
-        "version": __version__,
-        "county": config.county,
-        "period": config.period,
-        "reference_date": ref.isoformat(),
-        "config": str(config.config_path.name),
-        "full_ids": full_ids,
-        "inputs": inputs,
-        "links": _link_totals(links),
-        "rules": _rule_entries(rules, rule_counts),
-        "households_flagged": _level_totals(area_counts),
-        "quality": quality_summary(issues),
-        "stocktake": stock_counts.to_dicts(),
-        "scorecard": cards.to_dicts() if cards is not None else [],
-    }
-    job = JobData(
-        config, roster, evidence, links, flags, issues, rules, rule_counts, area_counts, cards,
-        stock_counts, stock_lists, summary,
-    )
+    try:
+        inputs = [_input_entry(roster_loaded, None)] + [
+            _input_entry(lf, lk) for (lf, _), lk in zip(prepared, links_each, strict=True)
+        ]
+        summary: dict[str, Any] = {
+            "version": __version__,
+            "county": config.county,
+            "period": config.period,
+            "reference_date": ref.isoformat(),
+            "config": str(config.config_path.name),
+            "full_ids": full_ids,
+            "inputs": inputs,
+            "links": _link_totals(links),
+            "rules": _rule_entries(rules, flagged.rule_counts),
+            "households_flagged": _level_totals(flagged.area_counts),
+            "quality": quality_summary(issues),
+            "stocktake": stock_counts.to_dicts(),
+            "scorecard": cards.to_dicts() if cards is not None else [],
+        }
+        job = JobData(config, evidence, links, issues, flagged, cards, stock_counts, stock_lists, summary)
+    except BaseException:
+        flagged.report.abort()
+        raise
     outputs = _write_outputs(out_dir, job, full_ids)
     done(STAGES[5])
     summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)
@@ -277,7 +293,55 @@ def run_job(
     write_json(summary, out_dir / "summary.json")
     write_log(out_dir / "fanpin.log", summary)
     outputs += [out_dir / "summary.json", out_dir / "fanpin.log"]
-    return RunResult(out_dir, summary, links, flags, issues, stages, outputs)
+    return RunResult(out_dir, summary, links, flagged.flags, issues, stages, outputs)
+
+
+def _flag_stage(
+    config: RunConfig,
+    rules: list[Any],
+    roster: pl.DataFrame,
+    evidence: dict[str, pl.DataFrame],
+    links: pl.DataFrame,
+    out_dir: Path,
+    full_ids: bool,
+) -> FlagStage:
+    """Evaluate the rules, build what needs only flags and links, and start report.xlsx."""
+    from fanpin_cli.flagging import evaluate, household_summary
+    from fanpin_cli.report import ReportData, RuleInfo
+    from fanpin_cli.report.background import BackgroundReport
+
+    flags = evaluate(rules, roster, evidence, reference_date=config.reference_date, overrides=dict(config.rules))
+    rule_counts, area_counts = household_summary(flags, roster)
+    roster_ids = roster.select(
+        pl.col("source_row").alias("roster_row"), "id_number",
+        *[c for c in ("group", "relation") if c in roster.columns],
+    )
+    flags_out = mask_columns(
+        flags.join(roster_ids, on="roster_row", how="left", maintain_order="left"), ["id_number"], full_ids=full_ids
+    )
+    review = _review_queue(links, evidence, roster, full_ids)
+    first = ReportData(
+        county=config.county,
+        period=config.period,
+        reference_date=config.reference_date,
+        version=__version__,
+        rules=[RuleInfo(r.rule_id, r.title, r.level) for r in rules],
+        flags=flags_out,
+        rule_counts=rule_counts,
+        area_counts=area_counts,
+        quality=pl.DataFrame(),
+        review=review,
+    )
+    report = BackgroundReport(out_dir / "report.xlsx", first)
+    return FlagStage(flags, rule_counts, area_counts, flags_out, review, report)
+
+
+def _abandon(future: Any) -> None:
+    """After a failure elsewhere: wait for the rules worker and drop its unfinished report."""
+    try:
+        future.result().report.abort()
+    except BaseException:  # noqa: BLE001 - the original error is the one to report
+        pass
 
 
 def write_log(path: Path, summary: dict[str, Any]) -> None:
@@ -342,59 +406,48 @@ def _level_totals(area_counts: pl.DataFrame) -> dict[str, int]:
 
 
 def _write_outputs(out_dir: Path, job: JobData, full_ids: bool) -> list[Path]:
-    """links.csv, flags.csv, quality_issues.csv, review.csv and report.xlsx (summary.json is
-    written last by run_job). The workbook is written on a worker while the CSVs are written."""
-    from fanpin_cli.report import ReportData, RuleInfo, write_report
-
-    config, links, issues, roster = job.config, job.links, job.issues, job.roster
-    # links.csv: contract columns, then the row's name and (masked) ID to help a person.
-    links_out = links
-    if job.evidence and links.height:
-        extract_ids = pl.concat(
-            [f.select("source_file", "source_row", "name", "id_number") for f in job.evidence.values()],
-            how="diagonal_relaxed",
-        )
-        links_out = links.join(extract_ids, on=["source_file", "source_row"], how="left", maintain_order="left")
-        links_out = mask_columns(links_out, ["id_number"], full_ids=full_ids)
-    roster_ids = roster.select(
-        pl.col("source_row").alias("roster_row"), "id_number",
-        *[c for c in ("group", "relation") if c in roster.columns],
-    )
-    flags_full = job.flags.join(roster_ids, on="roster_row", how="left", maintain_order="left")
-    flags_full = mask_columns(flags_full, ["id_number"], full_ids=full_ids)
-    review = _review_queue(links, job.evidence, roster, full_ids)
-    per_file = pl.DataFrame([
-        {k: e[k] for k in ("file", "sector", "rows_read", "rows_linked", "rows_review", "rows_unlinked", "rows_rejected")}
-        for e in job.summary["inputs"][1:]
-    ]) if len(job.summary["inputs"]) > 1 else None
-    report = ReportData(
-        county=config.county,
-        period=config.period,
-        reference_date=config.reference_date,
-        version=__version__,
-        rules=[RuleInfo(r.rule_id, r.title, r.level) for r in job.rules],
-        flags=flags_full,
-        rule_counts=job.rule_counts,
-        area_counts=job.area_counts,
-        quality=issues,
-        quality_detail=_village_issues(issues, config.roster.source_file),
-        review=review,
-        scorecard=job.scorecard,
-        stocktake=job.stocktake,
-        links_by_sector=per_file,
-    )
-    csvs = {
-        "links.csv": _select(links_out, LINKS_CSV_COLUMNS + ["name", "id_number"]),
-        "flags.csv": _select(flags_full, FLAGS_CSV_COLUMNS + ["title", "id_number"]),
-        "quality_issues.csv": _select(issues, ISSUES_CSV_COLUMNS + ["field", "household_id", "township", "village"]),
-        "review.csv": review,
-        "stocktake.csv": _stocktake_list(job.stocktake_lists, full_ids),
-    }
+    """links.csv, flags.csv, quality_issues.csv, review.csv, stocktake.csv, and the rest of
+    report.xlsx (summary.json is written last by run_job); the child process finishes the
+    workbook while the CSVs are written here."""
+    config, links, issues, flagged = job.config, job.links, job.issues, job.flagged
+    try:
+        # links.csv: contract columns, then the row's name and (masked) ID to help a person.
+        links_out = links
+        if job.evidence and links.height:
+            extract_ids = pl.concat(
+                [f.select("source_file", "source_row", "name", "id_number") for f in job.evidence.values()],
+                how="diagonal_relaxed",
+            )
+            links_out = links.join(extract_ids, on=["source_file", "source_row"], how="left", maintain_order="left")
+            links_out = mask_columns(links_out, ["id_number"], full_ids=full_ids)
+        per_file = pl.DataFrame([
+            {k: e[k] for k in ("file", "sector", "rows_read", "rows_linked", "rows_review", "rows_unlinked", "rows_rejected")}
+            for e in job.summary["inputs"][1:]
+        ]) if len(job.summary["inputs"]) > 1 else None
+        csvs = {
+            "links.csv": _select(links_out, LINKS_CSV_COLUMNS + ["name", "id_number"]),
+            "flags.csv": _select(flagged.flags_out, FLAGS_CSV_COLUMNS + ["title", "id_number"]),
+            "quality_issues.csv": _select(issues, ISSUES_CSV_COLUMNS + ["field", "household_id", "township", "village"]),
+            "review.csv": flagged.review,
+            "stocktake.csv": _stocktake_list(job.stocktake_lists, full_ids),
+        }
+        rest = {
+            "quality": issues,
+            "quality_detail": _village_issues(issues, config.roster.source_file),
+            "scorecard": job.scorecard,
+            "stocktake": job.stocktake,
+            "links_by_sector": per_file,
+        }
+    except BaseException:
+        flagged.report.abort()
+        raise
     with ThreadPoolExecutor(max_workers=1) as pool:
-        workbook = pool.submit(write_report, out_dir / "report.xlsx", report)
-        for name, frame in csvs.items():
-            write_csv(frame, out_dir / name)
-        workbook.result()
+        workbook = pool.submit(flagged.report.finish, **rest)
+        try:
+            for name, frame in csvs.items():
+                write_csv(frame, out_dir / name)
+        finally:
+            job.summary["report_process_peak_mb"] = workbook.result()
     return [out_dir / name for name in csvs] + [out_dir / "report.xlsx"]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -26,77 +28,107 @@ WORKBOOK_OPTIONS = {
 
 def write_report(path: Path, data: ReportData) -> None:
     """Write the clerk's report.xlsx to `path` (replaced atomically; no partial file on error)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        workbook = Workbook(str(tmp), WORKBOOK_OPTIONS)
-        try:
-            _build(workbook, data)
-        finally:
+    ReportWriter(path, data).finish(data)
+
+
+class ReportWriter:
+    """report.xlsx in two phases, so that the big sheets can be written while quality checks
+    still run: the constructor writes the rule sheets, 应纳未纳 and 待核实匹配 (they need only
+    `flags`, `rules` and `review`); `finish(data)` adds 数据质量, 质量评分, 账账相符, fills 汇总
+    and moves the file into place. Any error removes the temp file and raises FanpinError.
+    """
+
+    def __init__(self, path: Path, data: ReportData) -> None:
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        self.workbook: Workbook | None = None
+        with self._errors():
+            self.workbook = Workbook(str(self.tmp), WORKBOOK_OPTIONS)
+            self._start(data)
+
+    def finish(self, data: ReportData) -> None:
+        """Write the remaining sheets from the complete `data`, close and replace `path`."""
+        with self._errors():
+            self._complete(data)
+            workbook, self.workbook = self.workbook, None
             workbook.close()
-        os.replace(tmp, path)
-    except PermissionError as exc:
-        tmp.unlink(missing_ok=True)
-        raise FanpinError(
-            f"无法写入报表（文件可能正在 Excel 或 WPS 中打开，请关闭后重试）：{exc.strerror or exc}",
-            file=str(path),
-        ) from exc
-    except (OSError, XlsxWriterException) as exc:
-        tmp.unlink(missing_ok=True)
-        raise FanpinError(f"无法写入报表：{exc}", file=str(path)) from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+            os.replace(self.tmp, self.path)
 
+    def abort(self) -> None:
+        """Drop the unfinished workbook (nothing is left on disk)."""
+        if self.workbook is not None:
+            try:
+                self.workbook.close()
+            except Exception:  # noqa: BLE001 - the file is deleted anyway
+                pass
+            self.workbook = None
+        self.tmp.unlink(missing_ok=True)
 
-def _build(wb: Workbook, data: ReportData) -> None:
-    fm = Formats(wb)
-    wb.set_properties(
-        {
-            "title": data.title,
-            "subject": "防止返贫动态监测 行业数据比对结果",
-            "author": f"fanpin {data.version}",
-            "comments": f"基准日期 {data.reference_date.isoformat()}",
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except PermissionError as exc:
+            self.abort()
+            raise FanpinError(
+                f"无法写入报表（文件可能正在 Excel 或 WPS 中打开，请关闭后重试）：{exc.strerror or exc}",
+                file=str(self.path),
+            ) from exc
+        except (OSError, XlsxWriterException) as exc:
+            self.abort()
+            raise FanpinError(f"无法写入报表：{exc}", file=str(self.path)) from exc
+        except BaseException:
+            self.abort()
+            raise
+
+    def _start(self, data: ReportData) -> None:
+        wb = self.workbook
+        self.fm = fm = Formats(wb)
+        wb.set_properties(
+            {
+                "title": data.title,
+                "subject": "防止返贫动态监测 行业数据比对结果",
+                "author": f"fanpin {data.version}",
+                "comments": f"基准日期 {data.reference_date.isoformat()}",
+            }
+        )
+        self.flags = flags = sheets.sort_flags(sheets.flag_frame(data.flags))
+        rules = sheets.all_rules(data, flags)
+        names = SheetNames(reserved=sheets.FIXED_SHEETS)
+        self.sheet_of_rule = sheet_of_rule = {
+            rule.rule_id: sheets.CANDIDATES
+            if rule.rule_id in CANDIDATE_RULES
+            else names.make(rule.title, fallback=rule.rule_id)
+            for rule in rules
         }
-    )
-    flags = sheets.sort_flags(sheets.flag_frame(data.flags))
-    rules = sheets.all_rules(data, flags)
+        # Sheets are created in workbook order; 汇总 comes first but is filled by `finish`.
+        self.summary_sheet = wb.add_worksheet(sheets.SUMMARY)
+        by_rule = {
+            key[0]: part
+            for key, part in flags.partition_by("rule_id", as_dict=True, maintain_order=True).items()
+        }
+        empty = flags.clear()
+        for rule in rules:
+            if rule.rule_id in CANDIDATE_RULES:
+                continue
+            ws = wb.add_worksheet(sheet_of_rule[rule.rule_id])
+            sheets.write_rule_sheet(ws, fm, rule, by_rule.get(rule.rule_id, empty), data)
+        candidates = flags.filter(pl.col("rule_id").is_in(list(CANDIDATE_RULES)))
+        sheets.write_candidates(wb.add_worksheet(sheets.CANDIDATES), fm, candidates, data)
+        sheets.write_review(wb.add_worksheet(sheets.REVIEW), fm, data.review, data)
 
-    names = SheetNames(reserved=sheets.FIXED_SHEETS)
-    sheet_of_rule: dict[str, str] = {}
-    for rule in rules:
-        if rule.rule_id in CANDIDATE_RULES:
-            sheet_of_rule[rule.rule_id] = sheets.CANDIDATES
-        else:
-            sheet_of_rule[rule.rule_id] = names.make(rule.title, fallback=rule.rule_id)
-
-    # Sheets are created in workbook order; each is filled right away.
-    sheets.write_summary(wb.add_worksheet(sheets.SUMMARY), fm, data, flags, sheet_of_rule)
-
-    by_rule = {
-        key[0]: part
-        for key, part in flags.partition_by("rule_id", as_dict=True, maintain_order=True).items()
-    }
-    empty = flags.clear()
-    for rule in rules:
-        if rule.rule_id in CANDIDATE_RULES:
-            continue
-        ws = wb.add_worksheet(sheet_of_rule[rule.rule_id])
-        sheets.write_rule_sheet(ws, fm, rule, by_rule.get(rule.rule_id, empty), data)
-
-    candidates = flags.filter(pl.col("rule_id").is_in(list(CANDIDATE_RULES)))
-    sheets.write_candidates(wb.add_worksheet(sheets.CANDIDATES), fm, candidates, data)
-    sheets.write_review(wb.add_worksheet(sheets.REVIEW), fm, data.review, data)
-    sheets.write_quality(
-        wb.add_worksheet(sheets.QUALITY), fm, data.quality if data.quality_detail is None else data.quality_detail, data
-    )
-    if data.scorecard is not None:
-        sheets.write_generic(
-            wb.add_worksheet(sheets.SCORECARD), fm, data.scorecard,
-            f"{data.county} {data.period} 数据质量评分",
-        )
-    if data.stocktake is not None:
-        sheets.write_generic(
-            wb.add_worksheet(sheets.STOCKTAKE), fm, data.stocktake,
-            f"{data.county} {data.period} 账账相符（监测系统与行业数据）",
-        )
+    def _complete(self, data: ReportData) -> None:
+        wb, fm = self.workbook, self.fm
+        detail = data.quality if data.quality_detail is None else data.quality_detail
+        sheets.write_quality(wb.add_worksheet(sheets.QUALITY), fm, detail, data)
+        if data.scorecard is not None:
+            sheets.write_generic(
+                wb.add_worksheet(sheets.SCORECARD), fm, data.scorecard,
+                f"{data.county} {data.period} 数据质量评分",
+            )
+        if data.stocktake is not None:
+            sheets.write_generic(
+                wb.add_worksheet(sheets.STOCKTAKE), fm, data.stocktake,
+                f"{data.county} {data.period} 账账相符（监测系统与行业数据）",
+            )
+        sheets.write_summary(self.summary_sheet, fm, data, self.flags, self.sheet_of_rule)

@@ -1,0 +1,55 @@
+"""report.xlsx written by a child process in two phases gives the same workbook, and fails or
+aborts cleanly."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+from test_report import _data
+
+from fanpin_cli.errors import FanpinError
+from fanpin_cli.report import write_report
+from fanpin_cli.report.background import BackgroundReport
+
+LATE = ("quality", "quality_detail", "scorecard", "stocktake", "links_by_sector")
+
+
+def _split(data):
+    first = replace(data, quality=pl.DataFrame(), quality_detail=None, scorecard=None, stocktake=None,
+                    links_by_sector=None)
+    return first, {k: getattr(data, k) for k in LATE}
+
+
+def _cells(path: Path) -> dict[str, list[tuple]]:
+    wb = openpyxl.load_workbook(path, read_only=True)
+    return {ws.title: list(ws.iter_rows(values_only=True)) for ws in wb.worksheets}
+
+
+def test_background_workbook_equals_direct_one(tmp_path):
+    data = _data()
+    write_report(tmp_path / "direct.xlsx", data)
+    first, rest = _split(data)
+    report = BackgroundReport(tmp_path / "report.xlsx", first)
+    peak = report.finish(**rest)
+    assert _cells(tmp_path / "report.xlsx") == _cells(tmp_path / "direct.xlsx")
+    assert peak >= 0
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_abort_leaves_nothing(tmp_path):
+    first, _ = _split(_data())
+    report = BackgroundReport(tmp_path / "report.xlsx", first)
+    report.abort()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_folder_is_a_fanpin_error(tmp_path):
+    first, rest = _split(_data())
+    report = BackgroundReport(tmp_path / "no-such-folder" / "report.xlsx", first)
+    with pytest.raises(FanpinError) as err:
+        report.finish(**rest)
+    assert "report.xlsx" in str(err.value)
