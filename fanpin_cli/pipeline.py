@@ -75,7 +75,7 @@ class FlagStage:
     area_counts: pl.DataFrame
     flags_out: pl.DataFrame  # flags + roster ID (masked unless --full-ids), 组, 与户主关系
     review: pl.DataFrame
-    report: Any  # report.background.BackgroundReport
+    report: Any  # report.background.BackgroundReport (or InlineReport)
 
 
 @dataclass
@@ -308,7 +308,7 @@ def _flag_stage(
     """Evaluate the rules, build what needs only flags and links, and start report.xlsx."""
     from fanpin_cli.flagging import evaluate, household_summary
     from fanpin_cli.report import ReportData, RuleInfo
-    from fanpin_cli.report.background import BackgroundReport
+    from fanpin_cli.report.background import start_report
 
     flags = evaluate(rules, roster, evidence, reference_date=config.reference_date, overrides=dict(config.rules))
     rule_counts, area_counts = household_summary(flags, roster)
@@ -332,7 +332,7 @@ def _flag_stage(
         quality=pl.DataFrame(),
         review=review,
     )
-    report = BackgroundReport(out_dir / "report.xlsx", first)
+    report = start_report(out_dir / "report.xlsx", first)
     return FlagStage(flags, rule_counts, area_counts, flags_out, review, report)
 
 

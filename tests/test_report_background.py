@@ -53,3 +53,13 @@ def test_unwritable_folder_is_a_fanpin_error(tmp_path):
     with pytest.raises(FanpinError) as err:
         report.finish(**rest)
     assert "report.xlsx" in str(err.value)
+
+
+def test_inline_fallback_writes_the_same_workbook(tmp_path):
+    from fanpin_cli.report.background import InlineReport
+
+    data = _data()
+    write_report(tmp_path / "direct.xlsx", data)
+    first, rest = _split(data)
+    InlineReport(tmp_path / "report.xlsx", first).finish(**rest)
+    assert _cells(tmp_path / "report.xlsx") == _cells(tmp_path / "direct.xlsx")

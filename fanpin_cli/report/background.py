@@ -92,3 +92,28 @@ class BackgroundReport:
         if self._process.is_alive():
             self._process.terminate()
             self._process.join(timeout=10)
+
+
+class InlineReport:
+    """The same interface, writing in this process: used where no child process can start."""
+
+    def __init__(self, path: Path, first: ReportData) -> None:
+        self.path = Path(path)
+        self._first = first
+
+    def finish(self, **rest: Any) -> int:
+        from fanpin_cli.report.writer import write_report
+
+        write_report(self.path, replace(self._first, **rest))
+        return 0
+
+    def abort(self) -> None:
+        """Nothing was written yet."""
+
+
+def start_report(path: Path, first: ReportData) -> BackgroundReport | InlineReport:
+    """A BackgroundReport, or an InlineReport where processes cannot be started."""
+    try:
+        return BackgroundReport(path, first)
+    except (OSError, RuntimeError, ValueError):  # e.g. a sandbox without process creation
+        return InlineReport(path, first)
