@@ -21,13 +21,41 @@ from fanpin_cli.idnum import with_id_columns
 from fanpin_cli.names import with_name_columns
 from fanpin_cli.values import parse_date
 
+# 第二代残疾人证号: 18-digit ID + category (1–7) + grade (1–4).
+_CERT = r"^[0-9]{17}[0-9X]([1-7])([1-4])$"
+DISABILITY_TYPES = {"1": "视力残疾", "2": "听力残疾", "3": "言语残疾", "4": "肢体残疾", "5": "智力残疾",
+                    "6": "精神残疾", "7": "多重残疾"}
+DISABILITY_GRADES = {"1": "一级", "2": "二级", "3": "三级", "4": "四级"}
+
+
+def with_certificate_fields(frame: pl.DataFrame) -> pl.DataFrame:
+    """Fill 残疾类别/残疾等级 (`disability_type`, `disability_grade`) from a 20-character
+    残疾人证号 in the ID column where the file has no such column or leaves the cell empty.
+
+    >>> f = pl.DataFrame({"id_number": ["43312719900101123811"], "disability_grade": [None]})
+    >>> with_certificate_fields(f).select("disability_type", "disability_grade").row(0)
+    ('视力残疾', '一级')
+    """
+    cert = pl.col("id_number").cast(pl.String).str.replace_all(r"\s", "").str.to_uppercase()
+    if not frame.select(cert.str.contains(_CERT).any()).item():
+        return frame
+    derived = {
+        "disability_type": cert.str.extract(_CERT, 1).replace_strict(DISABILITY_TYPES, default=None),
+        "disability_grade": cert.str.extract(_CERT, 2).replace_strict(DISABILITY_GRADES, default=None),
+    }
+    return frame.with_columns(
+        [(pl.coalesce(pl.col(c), expr) if c in frame.columns else expr).alias(c) for c, expr in derived.items()]
+    )
+
 
 def prepare(frame: pl.DataFrame, reference_date: date) -> pl.DataFrame:
-    """Add id_*, name_*, `birth` and `birth_any` columns (see module docstring)."""
+    """Add id_*, name_*, `birth` and `birth_any` columns (see module docstring), and the
+    certificate fields of 残疾人证号 (`with_certificate_fields`)."""
     if "id_number" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("id_number"))
     if "name" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("name"))
+    frame = with_certificate_fields(frame)
     frame = with_id_columns(frame, "id_number", reference_date=reference_date)
     frame = with_name_columns(frame, "name")
     birth = parse_date(pl.col("birth_date")) if "birth_date" in frame.columns else pl.lit(None, dtype=pl.Date)

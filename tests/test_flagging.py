@@ -454,6 +454,17 @@ def test_dis_severe(grade, status, flagged):
         assert flags["roster_row"][0] == 2 and flags["level"][0] == "blue"
 
 
+@pytest.mark.parametrize(("grade_digit", "flagged"), [("1", True), ("2", True), ("3", False), ("4", False)])
+def test_dis_severe_grade_from_certificate_number(grade_digit, flagged):
+    """A 残联 file without a 残疾等级 column: the grade is the last digit of the 20-character
+    残疾人证号 (18-digit ID + category 1–7 + grade 1–4)."""
+    ros = roster({})
+    cert = ros["id_number"][0] + "4" + grade_digit
+    ev = {"disability": extract("disability", ros, {"to": 0, "id_number": cert})}
+    assert "disability_grade" in ev["disability"].columns
+    assert run("DIS_SEVERE", ros, ev).height == int(flagged)
+
+
 # -- INC_BELOW_LINE -----------------------------------------------------------------------
 
 @pytest.mark.parametrize(

@@ -444,3 +444,16 @@ def test_large_report_timing(tmp_path):
     wb = openpyxl.load_workbook(path, read_only=True)
     ws = wb["未参加基本医疗保险"]
     assert ws.max_row == 1 + 50_000 // 4
+
+
+def test_tables_longer_than_excel_allows_are_cut_with_a_note(tmp_path, monkeypatch):
+    """Excel/WPS open at most 1,048,576 rows a sheet; a longer table is cut, with a note."""
+    from fanpin_cli.report import table
+
+    monkeypatch.setattr(table, "EXCEL_MAX_ROWS", 4)  # header + 2 rows + note
+    path = tmp_path / "report.xlsx"
+    write_report(path, _data())
+    ws = openpyxl.load_workbook(path)["数据质量"]
+    values = [row[0] for row in ws.iter_rows(values_only=True)]
+    assert values[0] == "文件" and len(values) == 4
+    assert "超出 Excel 行数上限" in values[3]

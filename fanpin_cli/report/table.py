@@ -27,6 +27,9 @@ SEVERITY = "severity"  # error/warning/info → 错误/警告/提示, coloured c
 INPUT = "input"        # empty column for the village to fill in (核实结果, 整改情况)
 
 
+EXCEL_MAX_ROWS = 1_048_576
+
+
 @dataclass(frozen=True)
 class Col:
     header: str
@@ -112,8 +115,16 @@ def write_table(
     *,
     col0: int = 0,
 ) -> Table:
-    """Write header at `row0` and the rows of `frame` below it; returns where it ended."""
+    """Write header at `row0` and the rows of `frame` below it; returns where it ended.
+
+    Excel and WPS open at most 1,048,576 rows a sheet: longer tables are cut there, with a note
+    under the table (the CSV outputs always hold every row).
+    """
     values = _prepared(frame, cols)
+    room = EXCEL_MAX_ROWS - (row0 + 1) - 1  # header row, and one row for the note
+    cut = values.height - room if values.height > room else 0
+    if cut:
+        values = values.head(room)
     header_formats = {
         "sector": fm.header_sector,
         "roster": fm.header_roster,
@@ -140,6 +151,8 @@ def write_table(
                 if value is not None:
                     write(row, col0 + j, value, fn(value))
             row += 1
+    if cut:
+        ws.write_string(row, col0, f"（超出 Excel 行数上限，另有 {cut:,} 行未列出，请查看对应的 CSV 文件）", fm.note)
     return Table(row0, row - 1, values.height, _widths(values, cols), values)
 
 
