@@ -312,13 +312,7 @@ def _flag_stage(
 
     flags = evaluate(rules, roster, evidence, reference_date=config.reference_date, overrides=dict(config.rules))
     rule_counts, area_counts = household_summary(flags, roster)
-    roster_ids = roster.select(
-        pl.col("source_row").alias("roster_row"), "id_number",
-        *[c for c in ("group", "relation") if c in roster.columns],
-    )
-    flags_out = mask_columns(
-        flags.join(roster_ids, on="roster_row", how="left", maintain_order="left"), ["id_number"], full_ids=full_ids
-    )
+    flags_out = mask_columns(_with_person(flags, roster), ["id_number"], full_ids=full_ids)
     review = _review_queue(links, evidence, roster, full_ids)
     first = ReportData(
         county=config.county,
@@ -334,6 +328,25 @@ def _flag_stage(
     )
     report = start_report(out_dir / "report.xlsx", first)
     return FlagStage(flags, rule_counts, area_counts, flags_out, review, report)
+
+
+def _with_person(flags: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+    """Add the flagged person's 证件号码, 组 and 与户主关系 from the roster; household-level flags
+    (no roster_row) show the household's 户主, by whom villages know a household."""
+    extra = [c for c in ("group", "relation") if c in roster.columns]
+    person = roster.select(pl.col("source_row").alias("roster_row"), "id_number", *extra)
+    out = flags.join(person, on="roster_row", how="left", maintain_order="left")
+    if "relation" not in roster.columns or "household_id" not in roster.columns:
+        return out
+    heads = (
+        roster.filter(pl.col("relation").str.contains("户主"))
+        .unique("household_id", keep="first", maintain_order=True)
+        .select("household_id", *[pl.col(c).alias(f"head_{c}") for c in ("id_number", *extra)])
+    )
+    household_level = pl.col("roster_row").is_null()
+    return out.join(heads, on="household_id", how="left", maintain_order="left").with_columns(
+        [pl.when(household_level).then(pl.col(f"head_{c}")).otherwise(pl.col(c)).alias(c) for c in ("id_number", *extra)]
+    ).drop([f"head_{c}" for c in ("id_number", *extra)])
 
 
 def _abandon(future: Any) -> None:

@@ -219,3 +219,14 @@ def test_missing_required_column_names_file_and_column(tmp_path):
     result = runner.invoke(app, ["run", str(cfg), "--out", str(tmp_path / "o")])
     assert result.exit_code == 1
     assert "police.csv" in result.output and "注销原因" in result.output
+
+
+def test_household_flags_show_the_household_head(run_out):
+    """Household-level flags keep roster_row empty but show the 户主's (masked) ID, by which a
+    village knows the household; person-level flags show the person's own."""
+    out, *_ = run_out
+    flags = _csv(out / "flags.csv").filter(pl.col("rule_id").is_in(["HOUSE_UNSAFE", "INC_BELOW_LINE"]))
+    assert flags.height > 0 and flags["roster_row"].null_count() == flags.height
+    shown = flags["id_number"].drop_nulls()
+    assert shown.len() >= 0.9 * flags.height
+    assert shown.str.contains(r"^[0-9]{6}\*{8}[0-9]{3}[0-9X]$").all()
