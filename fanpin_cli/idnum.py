@@ -103,30 +103,42 @@ def sci_known_digits(clean: pl.Expr) -> pl.Expr:
     ).cast(pl.Int64)
 
 
-def excel_float_fix(clean: pl.Expr, expected: pl.Expr, number_cell: pl.Expr | None = None) -> pl.Expr:
-    """Undo the float rendering of an ID that Excel stored as a number.
+def rounded_to_thousands(digits: pl.Expr) -> pl.Expr:
+    """An 18-digit ID rounded to its nearest `…000` (433127201308180992 → 433127201308181000)."""
+    value = digits.str.slice(0, 18).cast(pl.Int64, strict=False)
+    return (((value + 500) // 1000) * 1000).cast(pl.String)
 
-    Excel keeps 15 significant digits; a reader that prints the stored double exactly gives
-    `433127199001011008` for what Excel shows as `433127199001011000`. When an 18-digit value
-    fails its check (`expected` is the right check character), is exactly a double, and that
-    double is also the nearest one to its value rounded to thousands, it is rewritten as the
-    rounded value (…000), which is then classified `excel_000`. Other values pass unchanged.
-    Where `number_cell` is true (the loader saw an Excel number cell), an 18-digit value is
-    rounded whatever its check character says.
+
+def float_image(digits: pl.Expr) -> pl.Expr:
+    """True for an 18-digit value that may be Excel's float image of a `…000` ID.
+
+    Excel keeps 15 significant digits; a reader printing the stored double exactly gives
+    `433127199001011008` for what Excel shows as `433127199001011000`: the value is exactly a
+    double, and that double is also the nearest one to the value rounded to thousands.
     """
-    value = clean.cast(pl.Int64, strict=False)
+    value = digits.str.slice(0, 18).cast(pl.Int64, strict=False)
     as_float = value.cast(pl.Float64)
     rounded = ((value + 500) // 1000) * 1000
-    is_float_image = (
-        clean.str.contains(r"^[0-9]{18}$")
-        & (clean.str.slice(17, 1) != expected)
+    return (
+        digits.str.contains(r"^[0-9]{18}$")
         & (as_float.cast(pl.Int64) == value)
         & (rounded.cast(pl.Float64) == as_float)
         & (rounded != value)
     )
+
+
+def excel_float_fix(clean: pl.Expr, expected: pl.Expr, number_cell: pl.Expr | None = None) -> pl.Expr:
+    """Undo the float rendering of an ID that Excel stored as a number.
+
+    A `float_image` that fails its check (`expected` is the right check character) is
+    rewritten as the rounded value (…000), which is then classified `excel_000`. Where
+    `number_cell` is true (the loader saw an Excel number cell), an 18-digit value is rounded
+    whatever its check character says. Other values pass unchanged.
+    """
+    is18 = clean.str.contains(r"^[0-9]{18}$").fill_null(False)
+    guessed = (float_image(clean) & (clean.str.slice(17, 1) != expected)).fill_null(False)
     from_number = pl.lit(False) if number_cell is None else number_cell
-    fix = is_float_image.fill_null(False) | (from_number & clean.str.contains(r"^[0-9]{18}$").fill_null(False))
-    return pl.when(fix).then(rounded.cast(pl.String)).otherwise(clean)
+    return pl.when(guessed | (from_number & is18)).then(rounded_to_thousands(clean)).otherwise(clean)
 
 
 def upgrade_15(clean: pl.Expr) -> pl.Expr:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from fanpin_cli.idnum import float_image, rounded_to_thousands
+
 USABLE: tuple[str, ...] = ("valid", "legacy_15")
 # 18 digits present, but the ID is wrong somewhere: candidates for repair.
 FAULTY_FULL: tuple[str, ...] = ("bad_checksum", "bad_birthdate")
@@ -68,7 +70,7 @@ def view(frame: pl.DataFrame) -> pl.DataFrame:
         text("household_id").alias("household_id"),
         text("id_number").str.strip_chars().alias("raw_id"),
         status.alias("status"),
-        pl.when(has_digits & is_image).then(rounded_image(pl.col("id_digits")))
+        pl.when(has_digits & is_image).then(rounded_to_thousands(pl.col("id_digits")))
         .when(has_digits).then(pl.col("id_digits")).alias("digits"),
         pl.when(has_digits).then(known).otherwise(0).cast(pl.Int64).alias("known"),
         pl.when(status.is_in(USABLE))
@@ -97,29 +99,4 @@ def _sex(cols: set[str]) -> pl.Expr:
     return pl.coalesce(
         pl.when(written.str.starts_with("男")).then(pl.lit("男")).when(written.str.starts_with("女")).then(pl.lit("女")),
         id_sex,
-    )
-
-
-def rounded_image(digits: pl.Expr) -> pl.Expr:
-    """The `…000` ID whose float image `digits` is (433127201308180992 → 433127201308181000)."""
-    value = digits.str.slice(0, 18).cast(pl.Int64, strict=False)
-    return (((value + 500) // 1000) * 1000).cast(pl.String)
-
-
-def float_image(digits: pl.Expr) -> pl.Expr:
-    """True for an 18-digit ID that may be Excel's float image of a `…000` ID.
-
-    Excel keeps 15 significant digits; a reader printing the stored double gives e.g.
-    `433127201308180992` for `433127201308181000`. When such an image happens to pass the
-    check (1 in 11), only its first 15 digits are real. (`idnum.excel_float_fix` handles
-    the images that fail the check.)
-    """
-    value = digits.str.slice(0, 18).cast(pl.Int64, strict=False)
-    as_float = value.cast(pl.Float64)
-    rounded = ((value + 500) // 1000) * 1000
-    return (
-        digits.str.contains(r"^[0-9]{18}$")
-        & (as_float.cast(pl.Int64) == value)
-        & (rounded.cast(pl.Float64) == as_float)
-        & (rounded != value)
     )
