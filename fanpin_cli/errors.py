@@ -1,12 +1,27 @@
 """The FanpinError family: every failure a clerk can act on, with a one-line Chinese reason.
 
-The CLI maps these to exit code 1 and prints `str(error)`; anything else is a bug.
+The CLI maps these to exit code 1 and prints `str(error)`; anything else is a bug. Messages may
+quote a parser's own error text, so `str(error)` masks any ID-shaped number in it.
 
 >>> str(InputFileError("找不到文件", file="医保.csv"))
 '医保.csv：找不到文件'
 """
 
 from __future__ import annotations
+
+import re
+
+# An ID-shaped run (15–18 digits, maybe ending in X) inside a message, e.g. quoted by a parser.
+_ID_RUN = re.compile(r"(?<![0-9])([0-9]{6})([0-9]{5,8})([0-9]{3}[0-9Xx])(?![0-9])")
+
+
+def mask_ids_in_text(text: str) -> str:
+    """Mask every ID-shaped number in a message: messages reach the console and logs.
+
+    >>> mask_ids_in_text("第3行：433127199001011238 无法解析")
+    '第3行：433127********1238 无法解析'
+    """
+    return _ID_RUN.sub(lambda m: m.group(1) + "*" * len(m.group(2)) + m.group(3), text)
 
 
 class FanpinError(Exception):
@@ -41,7 +56,8 @@ class FanpinError(Exception):
         if self.column:
             where.append(f"列「{self.column}」")
         prefix = " ".join(where)
-        return f"{prefix}：{self.message}" if prefix else self.message
+        text = f"{prefix}：{self.message}" if prefix else self.message
+        return mask_ids_in_text(text)
 
 
 class InputFileError(FanpinError):

@@ -189,3 +189,12 @@ def test_run_bad_config_exits_1(text: str, needles: list[str], tmp_path: Path) -
 def test_run_missing_config_exits_1(tmp_path: Path) -> None:
     result = invoke("run", str(tmp_path / "fanpin.toml"))
     _one_line_chinese_error(result, "找不到配置文件")
+
+
+def test_an_id_quoted_in_an_error_is_masked(tmp_path):
+    """A parser error may quote the offending row; the console still never shows a full ID."""
+    from fanpin_cli.errors import InputFileError
+
+    err = InputFileError("无法解析：'张三,433127199001011238,死亡'", file="公安.csv", row=3)
+    assert "433127199001011238" not in str(err)
+    assert "433127********1238" in str(err) and "公安.csv" in str(err)
