@@ -149,9 +149,14 @@ def _read_csv(
         header_line = header_row
     offset = _line_offset(text, header_line - 1)
     body = text[offset:]
+    if encoding in ("utf-8", "utf-8-sig"):  # already UTF-8: hand polars the original bytes
+        start = len(text[:offset].encode("utf-8")) + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        raw = memoryview(data)[start:]
+    else:
+        raw = body.encode("utf-8")
     try:
         frame = pl.read_csv(
-            io.BytesIO(body.encode("utf-8")),
+            io.BytesIO(raw),
             has_header=False,
             infer_schema=False,
             separator=separator,
