@@ -138,16 +138,12 @@ def _evidence(
     """Per sector: all its extract rows (prepared) with their link columns."""
     by_sector: dict[str, list[pl.DataFrame]] = {}
     for (loaded, frame), link in zip(prepared, links, strict=True):
-        joined = frame.with_columns(
+        # The linked roster person's 户编号 replaces any the extract carries itself.
+        joined = frame.drop("household_id", strict=False).with_columns(
             link.select(
-                "roster_row", "household_id", "match_status", "match_method", "match_score",
-                "name_id_conflict",
-            ).rename({"household_id": "linked_household_id"}).get_columns()
+                "roster_row", "household_id", "match_status", "match_method", "match_score", "name_id_conflict"
+            ).get_columns()
         )
-        if "household_id" not in joined.columns:
-            joined = joined.rename({"linked_household_id": "household_id"})
-        else:
-            joined = joined.drop("household_id").rename({"linked_household_id": "household_id"})
         by_sector.setdefault(loaded.sector, []).append(joined)
     return {s: pl.concat(frames, how="diagonal_relaxed") for s, frames in by_sector.items()}
 
