@@ -102,7 +102,7 @@ def validate(
     if sector not in SECTORS:
         raise typer.BadParameter(f"未知的数据类别 {sector}（可选：{'、'.join(SECTORS)}）", param_hint="--sector")
     try:
-        summary, issues = validate_file(
+        summary, _issues = validate_file(
             file, sector, out, reference_date=_parse_date(reference_date), sheet=sheet,
             header_row=header_row, encoding=encoding,
         )
@@ -112,7 +112,8 @@ def validate(
     entry = summary["inputs"][0]
     out_console.print(
         f"{entry['file']}：数据 {entry['rows_read']:,} 行（表头在第 {entry['header_row']} 行，空行 {entry['rows_blank']}），"
-        f"发现问题 {issues.height:,} 条"
+        f"发现问题 {summary['quality']['issues']:,} 条",
+        markup=False,
     )
     counts = summary["quality"].get("by_check") or {}
     if counts:
@@ -129,7 +130,7 @@ def validate(
             table.add_row(check_id, title, severity, f"{n:,}" if isinstance(n, int) else str(n))
         out_console.print(table)
     if out is not None:
-        out_console.print(f"已写入 {out / 'quality_issues.csv'} 和 {out / 'summary.json'}")
+        out_console.print(f"已写入 {out / 'quality_issues.csv'} 和 {out / 'summary.json'}", markup=False)
 
 
 @app.command()
@@ -147,7 +148,7 @@ def synth(
     except FanpinError as error:
         _fail(error)
         return
-    out_console.print(f"已生成模拟县：{households} 户，写入 {out}（配置文件 {result.config_path.name}）")
+    out_console.print(f"已生成模拟县：{households} 户，写入 {out}（配置文件 {result.config_path.name}）", markup=False)
 
 
 @app.command()

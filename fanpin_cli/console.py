@@ -66,7 +66,7 @@ def print_inputs(console: Console, summary: dict[str, Any]) -> None:
             value = entry.get(key)
             return "—" if value is None else f"{value:,}"
 
-        table.add_row(e["file"], e.get("sector_title", e["sector"]), fmt("rows_read"), fmt("rows_linked"),
+        table.add_row(escape(e["file"]), e.get("sector_title", e["sector"]), fmt("rows_read"), fmt("rows_linked"),
                       fmt("rows_review"), fmt("rows_unlinked"), fmt("rows_rejected"), fmt("rows_blank"))
     console.print(table)
 
