@@ -23,6 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
+from fanpin_cli import fields as _fields
 from fanpin_cli.errors import InputFileError
 from fanpin_cli.fields import FIELD_TITLES, REQUIRED_COLUMNS, SECTORS, alias_lookup, heading_key
 
@@ -91,7 +92,7 @@ def _decode(data: bytes, encoding: str, name: str) -> str:
 
 
 def _score_row(cells: list[str | None], lookup: dict[str, str]) -> int:
-    hits = {lookup[k] for k in (heading_key(c) for c in cells if c) if k in lookup}
+    hits = {hit[0] for hit in (_fields.match_in(lookup, c) for c in cells if c) if hit}
     return len(hits)
 
 
@@ -381,23 +382,12 @@ def _read_excel(
 def map_headings(
     headings: list[str], sector: str, overrides: dict[str, str] | None = None
 ) -> dict[str, str]:
-    """Heading → canonical field for the headings that map (first heading wins per field).
+    """Heading → canonical field for the headings that map (`fields.map_headings`).
 
     >>> map_headings(["序号", "姓名", "身份证件号"], "medical_enrollment")
     {'姓名': 'name', '身份证件号': 'id_number'}
     """
-    lookup = alias_lookup(sector)
-    folded_overrides = {heading_key(k): v for k, v in (overrides or {}).items()}
-    mapping: dict[str, str] = {}
-    taken: set[str] = set()
-    for preferred in (True, False):
-        for heading in headings:
-            key = heading_key(heading)
-            target = folded_overrides.get(key) if preferred else lookup.get(key)
-            if target and target not in taken and heading not in mapping:
-                mapping[heading] = target
-                taken.add(target)
-    return mapping
+    return _fields.map_headings(headings, sector, overrides)
 
 
 def load_file(

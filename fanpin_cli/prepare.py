@@ -19,7 +19,7 @@ import polars as pl
 
 from fanpin_cli.idnum import with_id_columns
 from fanpin_cli.names import with_name_columns
-from fanpin_cli.values import parse_date
+from fanpin_cli.values import normalize_codes, parse_date
 
 # 第二代残疾人证号: 18-digit ID + category (1–7) + grade (1–4).
 _CERT = r"^[0-9]{17}[0-9X]([1-7])([1-4])$"
@@ -50,7 +50,9 @@ def with_certificate_fields(frame: pl.DataFrame) -> pl.DataFrame:
 
 def prepare(frame: pl.DataFrame, reference_date: date) -> pl.DataFrame:
     """Add id_*, name_*, `birth` and `birth_any` columns (see module docstring), and the
-    certificate fields of 残疾人证号 (`with_certificate_fields`)."""
+    certificate fields of 残疾人证号 (`with_certificate_fields`). Code fields are rewritten into
+    their canonical words first (`values.normalize_codes`: 性别 1/2 → 男/女, 是/否 as 1/0, Y/N, √/×)."""
+    frame = normalize_codes(frame)
     if "id_number" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("id_number"))
     if "name" not in frame.columns:

@@ -1,4 +1,10 @@
-"""Parse the dates and amounts clerks write, as polars expressions.
+"""The values clerks write: code vocabularies (one place for every code list), and the dates
+and amounts they write, as polars expressions.
+
+`normalize_codes(frame)` rewrites the code fields a file has into their canonical words before
+any check or rule reads them: 性别 `1`/`2` (GB/T 2261.1) → 男/女, 是/否 written `1`/`0`, `Y`/`N`,
+`√`/`×`, 户类型 variants → 脱贫户/一般农户/监测户, and so on. A value it cannot read is kept as
+written, so that VALUE_NOT_ALLOWED reports it.
 
 >>> import polars as pl
 >>> s = pl.Series(["2012-03-05", "2012/3/5", "20120305", "2012年3月5日", "2012-03-05 00:00:00", "40973", "x"])
@@ -13,6 +19,109 @@ from datetime import date
 import polars as pl
 
 _EXCEL_EPOCH = date(1899, 12, 30)
+
+YES, NO = "是", "否"
+YES_NO: tuple[str, ...] = (YES, NO)
+
+# Allowed values of code-list fields (national system dictionaries and the sector extracts of
+# DOMAIN.md): the schemas' `isin` checks and the VALUE_NOT_ALLOWED message use these.
+DOMAINS: dict[str, tuple[str, ...]] = {
+    "sex": ("男", "女"),
+    "relation": (
+        "户主", "配偶", "之子", "之女", "之儿媳", "之女婿", "之孙子", "之孙女", "之外孙子",
+        "之外孙女", "之曾孙子", "之曾孙女", "之父", "之母", "之岳父", "之岳母", "之公公", "之婆婆",
+        "之祖父", "之祖母", "之外祖父", "之外祖母", "之兄弟姐妹", "之兄", "之弟", "之姐", "之妹",
+        "其他",
+    ),
+    "household_type": ("脱贫户", "一般农户", "监测户"),
+    "object_type": ("脱贫户", "脱贫不稳定户", "边缘易致贫户", "突发严重困难户"),
+    "risk_eliminated": YES_NO,
+    "insured": YES_NO,
+    "labor_skill": ("普通劳动力", "技能劳动力", "弱劳动力或半劳动力", "丧失劳动力", "无劳动力"),
+    "health": ("健康", "长期慢性病", "患有大病", "残疾"),
+    "aid_type": ("农村低保", "城市低保", "特困供养", "临时救助"),
+    "aid_status": ("在保", "停保", "已发放"),
+    "insurance_type": ("城乡居民基本医疗保险", "职工基本医疗保险"),
+    "enroll_status": ("参保缴费", "正常参保", "正常", "已参保", "暂停参保", "终止参保"),
+    "roll_status": ("在读", "休学", "辍学", "转学", "毕业"),
+    "safety_grade": ("A级", "B级", "C级", "D级"),
+    "renovation": ("已改造", "改造中", "未改造"),
+    "dereg_reason": ("死亡", "服刑", "迁出", "服役"),
+    "disability_type": (
+        "视力残疾", "听力残疾", "言语残疾", "肢体残疾", "智力残疾", "精神残疾", "多重残疾",
+    ),
+    "disability_grade": ("一级", "二级", "三级", "四级"),
+}
+
+_YES_NO_CODES: dict[str, str | None] = {
+    "是": YES, "否": NO, "1": YES, "0": NO, "Y": YES, "N": NO, "YES": YES, "NO": NO, "T": YES, "F": NO,
+    "TRUE": YES, "FALSE": NO, "√": YES, "✓": YES, "✔": YES, "×": NO, "✗": NO, "✘": NO, "对": YES,
+    "有": YES, "无": NO,
+}
+# Written form (after `code_key`) → canonical word; None = a valid code meaning "not known".
+CODES: dict[str, dict[str, str | None]] = {
+    # GB/T 2261.1-2003: 0 未知的性别, 1 男性, 2 女性, 9 未说明的性别.
+    "sex": {
+        "男": "男", "女": "女", "1": "男", "2": "女", "男性": "男", "女性": "女", "M": "男", "F": "女",
+        "MALE": "男", "FEMALE": "女", "0": None, "9": None, "未知": None, "未知的性别": None,
+        "未说明": None, "未说明的性别": None,
+    },
+    "risk_eliminated": _YES_NO_CODES | {
+        "已消除": YES, "未消除": NO, "风险已消除": YES, "风险未消除": NO, "已消除风险": YES, "未消除风险": NO,
+    },
+    "insured": _YES_NO_CODES | {"已参保": YES, "未参保": NO, "参保": YES, "参加": YES, "未参加": NO},
+    "household_type": {
+        "脱贫户": "脱贫户", "已脱贫户": "脱贫户", "建档立卡脱贫户": "脱贫户", "脱贫户(已脱贫)": "脱贫户",
+        "一般农户": "一般农户", "一般户": "一般农户", "普通农户": "一般农户", "非贫困户": "一般农户",
+        "农户": "一般农户", "监测户": "监测户", "监测对象": "监测户", "监测对象户": "监测户",
+    },
+    "object_type": {
+        "脱贫户": "脱贫户", "脱贫不稳定户": "脱贫不稳定户", "边缘易致贫户": "边缘易致贫户",
+        "突发严重困难户": "突发严重困难户", "边缘户": "边缘易致贫户", "不稳定户": "脱贫不稳定户",
+        "严重困难户": "突发严重困难户", "一般农户": "一般农户",
+    },
+    "relation": {
+        "本人": "户主", "户主本人": "户主", "本人(户主)": "户主", "户主(本人)": "户主",
+        "妻": "配偶", "妻子": "配偶", "夫": "配偶", "丈夫": "配偶", "爱人": "配偶",
+        "子": "之子", "儿子": "之子", "长子": "之子", "次子": "之子", "女": "之女", "女儿": "之女",
+        "长女": "之女", "次女": "之女", "儿媳": "之儿媳", "女婿": "之女婿", "孙子": "之孙子",
+        "孙女": "之孙女", "父亲": "之父", "母亲": "之母",
+    },
+}
+
+
+def code_key(expr: pl.Expr) -> pl.Expr:
+    """The form a written code is looked up by: NFKC, no spaces, upper-case latin.
+
+    >>> pl.DataFrame({"v": [" ｙ ", "√", "1"]}).select(code_key(pl.col("v"))).to_series().to_list()
+    ['Y', '√', '1']
+    """
+    return (
+        expr.cast(pl.String)
+        .str.normalize("NFKC")
+        .str.replace_all(r"[\s\u00a0\u3000\u200b\u200c\u200d\u2060\ufeff]", "")
+        .str.to_uppercase()
+    )
+
+
+def normalize_codes(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rewrite every code field of `frame` that `CODES` knows into its canonical word.
+
+    >>> f = pl.DataFrame({"sex": ["1", "2", "女", "9", "x"], "insured": ["√", "N", "是", None, "Y"]})
+    >>> normalize_codes(f).rows()
+    [('男', '是'), ('女', '否'), ('女', '是'), (None, None), ('x', '是')]
+    """
+    exprs = []
+    for field, codes in CODES.items():
+        if field not in frame.columns:
+            continue
+        known = {k: v for k, v in codes.items()}
+        key = code_key(pl.col(field))
+        mapped = key.replace_strict(known, default=None, return_dtype=pl.String)
+        exprs.append(
+            pl.when(key.is_in(list(known))).then(mapped).otherwise(pl.col(field).cast(pl.String)).alias(field)
+        )
+    return frame.with_columns(exprs) if exprs else frame
 
 
 def parse_date(raw: pl.Expr) -> pl.Expr:

@@ -12,39 +12,9 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
-from fanpin_cli.values import parse_amount, parse_date
+from fanpin_cli.values import DOMAINS, YES_NO, parse_amount, parse_date  # noqa: F401 (re-exported)
 
-YES_NO: tuple[str, ...] = ("是", "否")
-
-# Allowed values of code-list fields (national system dictionaries and the sector extracts of
-# DOMAIN.md). Used by the schemas (`isin`) and in the VALUE_NOT_ALLOWED message.
-DOMAINS: dict[str, tuple[str, ...]] = {
-    "sex": ("男", "女"),
-    "relation": (
-        "户主", "配偶", "之子", "之女", "之儿媳", "之女婿", "之孙子", "之孙女", "之外孙子",
-        "之外孙女", "之曾孙子", "之曾孙女", "之父", "之母", "之岳父", "之岳母", "之公公", "之婆婆",
-        "之祖父", "之祖母", "之外祖父", "之外祖母", "之兄弟姐妹", "之兄", "之弟", "之姐", "之妹",
-        "其他",
-    ),
-    "object_type": ("脱贫户", "脱贫不稳定户", "边缘易致贫户", "突发严重困难户"),
-    "risk_eliminated": YES_NO,
-    "insured": YES_NO,
-    "labor_skill": ("普通劳动力", "技能劳动力", "弱劳动力或半劳动力", "丧失劳动力", "无劳动力"),
-    "health": ("健康", "长期慢性病", "患有大病", "残疾"),
-    "aid_type": ("农村低保", "城市低保", "特困供养", "临时救助"),
-    "aid_status": ("在保", "停保", "已发放"),
-    "insurance_type": ("城乡居民基本医疗保险", "职工基本医疗保险"),
-    "enroll_status": ("参保缴费", "正常参保", "正常", "已参保", "暂停参保", "终止参保"),
-    "roll_status": ("在读", "休学", "辍学", "转学", "毕业"),
-    "safety_grade": ("A级", "B级", "C级", "D级"),
-    "renovation": ("已改造", "改造中", "未改造"),
-    "dereg_reason": ("死亡", "服刑", "迁出", "服役"),
-    "disability_type": (
-        "视力残疾", "听力残疾", "言语残疾", "肢体残疾", "智力残疾", "精神残疾", "多重残疾",
-    ),
-    "disability_grade": ("一级", "二级", "三级", "四级"),
-}
-
+# Allowed values of code-list fields live with the code vocabularies in `fanpin_cli.values`.
 # 健康状况 may list several states: "长期慢性病,残疾".
 MULTI_VALUE_SEPARATORS = r"[,，、;；/]"
 

@@ -105,6 +105,8 @@ def area_summary(flags: pl.DataFrame, roster: pl.DataFrame, by: tuple[str, ...] 
     level), `households`, `persons` (flagged persons, see module docstring), `count_text`;
     and roster totals `roster_households`, `roster_persons`."""
     by = tuple(by)
+    # A roster without a 乡镇/村 column still gets its totals (place unknown), never a crash.
+    roster = roster.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in by if c not in roster.columns])
     row = "roster_row" if "roster_row" in roster.columns else "source_row"
     places = (
         roster.select([pl.col("household_id").cast(pl.String), *[pl.col(c).cast(pl.String) for c in by]])

@@ -12,6 +12,7 @@ from datetime import date
 
 import polars as pl
 
+from fanpin_cli.fields import HOUSEHOLD_FIELDS
 from fanpin_cli.flagging.exprs import (
     all_conditions,
     column,
@@ -323,6 +324,11 @@ def unlinked_row(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
 
 def roster_match(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
     p = ctx.persons
+    if rule.scope == "household":  # household facts left empty on members' rows: the household's
+        p = p.with_columns(
+            pl.col(f).fill_null(pl.col(f).sort_by("_head_rank").drop_nulls().first().over("_hh"))
+            for f in HOUSEHOLD_FIELDS if f in p.columns
+        )
     rows = p.filter(all_conditions(rule.roster_where, params, p.columns)).with_columns(
         pl.col("_roster_row").alias("source_row")
     )

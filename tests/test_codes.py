@@ -1,0 +1,91 @@
+"""Codes as they are written (values.py): the checks and rules see canonical words.
+
+性别 coded 1/2/0/9 (GB/T 2261.1), 是/否 as 1/0, Y/N, √/×, 户类型 variants; a value no
+vocabulary knows is kept and reported (VALUE_NOT_ALLOWED), never silently dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from fanpin_cli.prepare import prepare
+from fanpin_cli.quality import check_file
+from fanpin_cli.values import normalize_codes
+
+REF = date(2026, 11, 30)
+W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def make_id(birth: str, seq: str) -> str:
+    first = "433127" + birth + seq
+    return first + "10X98765432"[sum(int(d) * w for d, w in zip(first, W, strict=True)) % 11]
+
+
+@pytest.mark.parametrize(
+    ("field", "written", "canonical"),
+    [
+        ("sex", "1", "男"), ("sex", "2", "女"), ("sex", " 男 ", "男"), ("sex", "女性", "女"), ("sex", "Ｍ", "男"),
+        ("sex", "0", None), ("sex", "9", None), ("sex", "未知", None), ("sex", "x", "x"),
+        ("insured", "1", "是"), ("insured", "0", "否"), ("insured", "Y", "是"), ("insured", "n", "否"),
+        ("insured", "√", "是"), ("insured", "×", "否"), ("insured", "已参保", "是"), ("insured", "不详", "不详"),
+        ("risk_eliminated", "已消除", "是"), ("risk_eliminated", "未消除", "否"), ("risk_eliminated", "Ｙ", "是"),
+        ("household_type", "一般户", "一般农户"), ("household_type", "已脱贫户", "脱贫户"),
+        ("household_type", "监测对象", "监测户"),
+        ("relation", "本人", "户主"), ("relation", "妻子", "配偶"), ("relation", "之子", "之子"),
+        ("name", "1", "1"),  # only code fields are rewritten
+    ],
+)
+def test_code_vocabularies(field: str, written: str, canonical: str | None) -> None:
+    out = normalize_codes(pl.DataFrame({field: [written]}, schema={field: pl.String}))
+    assert out[field].item() == canonical
+
+
+HEAD, WIFE, SON, DAUGHTER = (make_id("19700101", "011"), make_id("19720202", "022"),
+                             make_id("20000303", "033"), make_id("20120404", "044"))
+
+
+def coded_roster(sexes: list[str], ids: list[str | None]) -> pl.DataFrame:
+    n = len(sexes)
+    data = {
+        "source_file": ["r.csv"] * n, "source_row": list(range(4, 4 + n)),
+        "township": ["灵溪镇"] * n, "village": ["司城村"] * n, "household_id": ["4331270100100001"] * n,
+        "name": ["张大山", "李秀英", "张小明", "张小红"][:n], "id_number": ids, "sex": sexes,
+        "relation": ["户主", "配偶", "之子", "之女"][:n], "household_size": [str(n)] * n,
+        "insured": ["1", "0", "√", "Y"][:n], "risk_eliminated": ["N"] * n,
+    }
+    return prepare(pl.DataFrame(data, schema_overrides={k: pl.String for k in data if k != "source_row"}), REF)
+
+
+def checks(frame: pl.DataFrame) -> dict[str, list[int]]:
+    issues = check_file(frame, "roster", reference_date=REF)
+    out: dict[str, list[int]] = {}
+    for check_id, row in issues.select("check_id", "source_row").iter_rows():
+        out.setdefault(check_id, []).append(row)
+    return out
+
+
+def test_sex_codes_one_two_agree_with_the_ids() -> None:
+    found = checks(coded_roster(["1", "2", "1", "2"], [HEAD, WIFE, SON, DAUGHTER]))
+    assert "SEX_ID_CONFLICT" not in found
+    assert "VALUE_NOT_ALLOWED" not in found  # 1/2, 1/0, √, Y, N are codes, not errors
+    assert "REL_SEX_CONFLICT" not in found
+
+
+def test_sex_code_contradicting_the_id_is_reported() -> None:
+    found = checks(coded_roster(["1", "1", "1", "2"], [HEAD, WIFE, SON, DAUGHTER]))
+    assert found.get("SEX_ID_CONFLICT") == [5]  # 配偶 coded 1 (男), ID says female
+
+
+def test_rel_sex_without_ids_uses_the_coded_sex() -> None:
+    found = checks(coded_roster(["1", "2", "1", "2"], [None, None, None, None]))
+    assert "REL_SEX_CONFLICT" not in found
+    found = checks(coded_roster(["1", "2", "2", "2"], [None, None, None, None]))
+    assert found.get("REL_SEX_CONFLICT") == [6]  # 之子 coded 2 (女)
+
+
+def test_unreadable_code_is_reported_once_per_cell() -> None:
+    found = checks(coded_roster(["1", "2", "男的", "2"], [HEAD, WIFE, SON, DAUGHTER]))
+    assert found.get("VALUE_NOT_ALLOWED") == [6]

@@ -1,0 +1,189 @@
+"""Headings as national-system exports and sector departments write them (fields.py).
+
+Table-driven: each heading is what a real export carries (full-/half-width brackets, line
+breaks, 必填 marks, 页面（…） notes, 户主 columns beside the member's own) and the field it must
+map to, or None where mapping it would be wrong.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from fanpin_cli.fields import canonical_field, map_headings
+from fanpin_cli.flagging import evaluate, load_rules
+from fanpin_cli.loaders import load_file
+from fanpin_cli.prepare import prepare
+
+REF = date(2026, 11, 30)
+W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def make_id(birth: str, seq: str) -> str:
+    first = "433127" + birth + seq
+    return first + "10X98765432"[sum(int(d) * w for d, w in zip(first, W, strict=True)) % 11]
+
+
+@pytest.mark.parametrize(
+    ("sector", "heading", "field"),
+    [
+        ("roster", "乡", "township"),
+        ("roster", "镇(乡)", "township"),
+        ("roster", "镇（乡）", "township"),
+        ("roster", "乡（镇）", "township"),
+        ("roster", " 乡 镇 ", "township"),
+        ("roster", "行政村（社区）", "village"),
+        ("roster", "自然村", None),  # a hamlet is not the administrative village
+        ("roster", "人数", "household_size"),
+        ("roster", "当前家庭人口数", "household_size"),
+        ("roster", "家庭人口数（人）", "household_size"),
+        ("roster", "风险是否消除", "risk_eliminated"),
+        ("roster", "风险是否已消除", "risk_eliminated"),
+        ("roster", "证件号码（必填）", "id_number"),
+        ("roster", "*证件号码", "id_number"),
+        ("roster", "证件号码\n(必填)", "id_number"),
+        ("roster", "劳动能力\n页面（劳动技能）", "labor_skill"),
+        ("roster", "在校生状况\n页面（在校生情况）", "school_status"),
+        ("roster", "人均纯收入（元）", "income_per_capita"),
+        ("roster", "人均纯收入\n(元)", "income_per_capita"),
+        ("roster", "是否参加城乡居民基本医疗保险（是/否）", "insured"),
+        ("roster", "户类型", "household_type"),
+        ("roster", "监测对象类别", "object_type"),
+        ("roster", "与户主关系（必填）", "relation"),
+        ("roster", "联系电话", None),
+        ("roster", "序号", None),
+        ("roster", "致贫原因", None),
+        ("roster", "务工收入", None),
+        ("police", "死亡人员姓名", "name"),
+        ("civil_affairs", "保障对象身份证号码", "id_number"),
+        ("education", "监护人身份证号", None),  # another person's ID never becomes the student's
+        ("education", "监护人姓名", None),
+        ("medical_enrollment", "公民身份号码", "id_number"),
+        ("housing", "户主身份证号", "id_number"),  # alone, the household head's ID is the file's ID
+    ],
+)
+def test_heading_maps_to_field(sector: str, heading: str, field: str | None) -> None:
+    assert canonical_field(sector, heading) == field
+
+
+@pytest.mark.parametrize(
+    ("headings", "sector", "expected"),
+    [
+        # 户主身份证号 left of the member's own ID: never the member's ID
+        (["户主身份证号", "姓名", "证件号码"], "roster",
+         {"户主身份证号": "head_id_number", "姓名": "name", "证件号码": "id_number"}),
+        (["户主姓名", "户主身份证号", "成员姓名", "成员身份证号"], "roster",
+         {"户主姓名": "head_name", "户主身份证号": "head_id_number", "成员姓名": "name", "成员身份证号": "id_number"}),
+        # alone, they are the file's identity columns (住建 lists households)
+        (["户主姓名", "户主身份证号", "鉴定等级"], "housing",
+         {"户主姓名": "name", "户主身份证号": "id_number", "鉴定等级": "safety_grade"}),
+        # 户类型 and 监测对象类别 are two fields whatever their order
+        (["户类型", "监测对象类别"], "roster", {"户类型": "household_type", "监测对象类别": "object_type"}),
+        (["监测对象类别", "户类型"], "roster", {"监测对象类别": "object_type", "户类型": "household_type"}),
+        # an exact heading beats a variant, wherever it stands
+        (["当前家庭人口数", "家庭人数"], "roster", {"家庭人数": "household_size"}),
+        (["劳动能力\n页面（劳动技能）", "劳动技能"], "roster", {"劳动技能": "labor_skill"}),
+        # a config override beats everything
+        (["证件号码", "身份证号"], "police", {"证件号码": "id_number"}),
+    ],
+)
+def test_map_headings_precedence(headings: list[str], sector: str, expected: dict[str, str]) -> None:
+    assert map_headings(headings, sector) == expected
+
+
+def test_config_override_beats_an_exact_alias() -> None:
+    assert map_headings(["证件号码", "身份证号"], "police", {"身份证号": "id_number"}) == {"身份证号": "id_number"}
+
+
+NATIONAL_HEADINGS = [
+    "序号", "县（市、区、旗）", "乡", "行政村", "组", "户编号", "户主身份证号", "姓名", "证件号码（必填）", "性别",
+    "与户主关系", "人数", "户类型", "监测对象类别", "风险是否消除", "劳动能力\n页面（劳动技能）", "健康状况",
+    "在校生状况", "是否参加城乡居民基本医疗保险", "人均纯收入（元）",
+]
+
+
+def write_roster(path: Path, rows: list[list[str]]) -> Path:
+    """The roster as the national system exports it: two title rows, then the header. A GBK
+    CSV (one-line headings: `劳动能力 页面（劳动技能）`) or an .xlsx (the heading's line break kept)."""
+    title = [["永顺县防返贫监测对象信息表"], ["导出时间：2026-11-28"]]
+    if path.suffix == ".xlsx":
+        import xlsxwriter
+
+        book = xlsxwriter.Workbook(str(path))
+        sheet = book.add_worksheet("监测对象")
+        for r, cells in enumerate([*title, NATIONAL_HEADINGS, *rows]):
+            for c, value in enumerate(cells):
+                sheet.write_string(r, c, value)
+        book.close()
+        return path
+    headings = [h.replace("\n", " ") for h in NATIONAL_HEADINGS]
+    text = "\n".join(",".join(cells) for cells in [*title, headings, *rows]) + "\n"
+    path.write_bytes(text.encode("gbk"))
+    return path
+
+
+HEAD_A, WIFE_A = make_id("19700101", "011"), make_id("19720202", "022")
+HEAD_B, HEAD_C, HEAD_D = make_id("19650505", "031"), make_id("19600606", "051"), make_id("19580707", "071")
+SON_B = make_id("19900909", "033")
+
+
+def person(i: int, hh: str, head_id: str, name: str, pid: str, sex: str, rel: str, size: str,
+           htype: str, otype: str, risk: str, income: str) -> list[str]:
+    return [str(i), "永顺县", "灵溪镇", "司城村", "1", hh, head_id, name, pid, sex, rel, size, htype, otype, risk,
+            "普通劳动力", "健康", "非在校生", "是", income]
+
+
+ROWS = [
+    # A: 一般农户, not monitored, below the line → INC_BELOW_LINE
+    person(1, "4331270101001", HEAD_A, "张大山", HEAD_A, "1", "户主", "2", "一般农户", "", "", "4800"),
+    person(2, "4331270101001", HEAD_A, "李秀英", WIFE_A, "2", "配偶", "2", "一般农户", "", "", "4800"),
+    # B: 脱贫户 actively monitored (风险未消除); the category is on the head's row only
+    person(3, "4331270101002", HEAD_B, "王建国", HEAD_B, "1", "户主", "2", "脱贫户", "脱贫不稳定户", "否", "4500"),
+    person(4, "4331270101002", HEAD_B, "王小军", SON_B, "1", "之子", "2", "脱贫户", "", "", "4500"),
+    # C: monitored but risk eliminated → below the line again: flagged
+    person(5, "4331270101003", HEAD_C, "刘桂花", HEAD_C, "2", "户主", "1", "脱贫户", "边缘易致贫户", "是", "5000"),
+    # D: 脱贫户 not monitored, above the line → not flagged
+    person(6, "4331270101004", HEAD_D, "赵德明", HEAD_D, "1", "户主", "1", "脱贫户", "", "", "9000"),
+]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_national_export_headings_load_and_inc_below_line(suffix: str, tmp_path: Path) -> None:
+    loaded = load_file(write_roster(tmp_path / f"监测对象信息{suffix}", ROWS), "roster")
+    assert loaded.header_row == 3
+    labour = "劳动能力\n页面（劳动技能）" if suffix == ".xlsx" else "劳动能力 页面（劳动技能）"
+    expected = {
+        "乡": "township", "人数": "household_size", "户类型": "household_type", "监测对象类别": "object_type",
+        "风险是否消除": "risk_eliminated", "证件号码（必填）": "id_number", labour: "labor_skill",
+        "户主身份证号": "head_id_number",
+    }
+    assert {h: loaded.headings.get(f) for h, f in expected.items()} == {h: h for h in expected}
+    assert loaded.frame["id_number"].to_list()[1] == WIFE_A  # the member's ID, not the head's
+    roster = prepare(loaded.frame, REF)
+    rule = [r for r in load_rules() if r.id == "INC_BELOW_LINE"]
+    flags = evaluate(rule, roster, {}, reference_date=REF)
+    assert sorted(flags["household_id"].to_list()) == ["4331270101001", "4331270101003"]
+    detail = flags.filter(pl.col("household_id") == "4331270101001")["detail"].item()
+    assert "户类型：一般农户" in detail
+
+
+@pytest.mark.parametrize(
+    ("htype", "otype", "risk", "flagged"),
+    [
+        ("一般农户", "", "", True),
+        ("脱贫户", "", "", True),          # a 脱贫户 not monitored, below the line
+        ("脱贫户", "脱贫不稳定户", "否", False),
+        ("一般农户", "边缘易致贫户", "否", False),
+        ("一般农户", "突发严重困难户", "是", True),
+        ("监测户", "", "否", False),        # 户类型 itself says monitored
+        ("", "脱贫户", "", True),           # old rosters: 脱贫户 in 监测对象类别
+    ],
+)
+def test_inc_below_line_with_household_type(htype: str, otype: str, risk: str, flagged: bool, tmp_path: Path) -> None:
+    rows = [person(1, "4331270101009", HEAD_A, "张大山", HEAD_A, "1", "户主", "1", htype, otype, risk, "3000")]
+    roster = prepare(load_file(write_roster(tmp_path / "r.csv", rows), "roster").frame, REF)
+    rule = [r for r in load_rules() if r.id == "INC_BELOW_LINE"]
+    assert evaluate(rule, roster, {}, reference_date=REF).height == int(flagged)
