@@ -1,0 +1,202 @@
+"""Use the past in a run, as pure functions on tables (no file, no database).
+
+`apply_link_verdicts` turns confirmed review pairs into links and drops rejected candidates;
+`apply_flag_history` hides flags verified 不属实 while their evidence is unchanged, marks every
+flag 新增/持续/复发 with `first_flagged`, `last_verdict` and `overdue`, and lists the previous
+run's flags that no longer fire.
+
+>>> import polars as pl
+>>> from fanpin_cli.history.view import HistoryView
+>>> flags = pl.DataFrame({"record_key": ["F1"], "rule_id": ["MED_UNINSURED"], "detail": ["无参保记录"]})
+>>> out = apply_flag_history(flags, HistoryView.empty("县", "2026-11"), reference_date=date(2026, 11, 30))
+>>> out.flags.select("status", "first_flagged").row(0)
+('新增', '2026-11')
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from fanpin_cli.fields import SECTOR_TITLES
+
+from .view import FLAG_FALSE, FLAG_FIXED, HistoryView
+
+STATUS_NEW, STATUS_ONGOING, STATUS_RECURRING = "新增", "持续", "复发"
+DEFAULT_EXEMPT_MONTHS = 6
+DEFAULT_VERIFY_DAYS = 15
+CONFIRMED_METHOD = "confirmed"
+
+
+def evidence_key(flags: pl.DataFrame) -> pl.Series:
+    """A fingerprint of each flag's evidence (rule, sector and the detail text): it changes when
+    what the rule saw changes (amounts, statuses, dates), not when files are re-ordered.
+
+    >>> evidence_key(pl.DataFrame({"rule_id": ["R"], "detail": ["x"]})).str.len_chars().item()
+    16
+    """
+    parts = [pl.col(c).cast(pl.String).fill_null("") for c in ("rule_id", "sector", "detail") if c in flags.columns]
+    text = flags.select(pl.concat_str(parts, separator="\x1f").alias("t"))["t"]
+    distinct = text.unique()
+    table = {v: hashlib.sha256(v.encode("utf-8")).hexdigest()[:16] for v in distinct.to_list()}
+    return text.replace_strict(table, return_dtype=pl.String).alias("evidence_key")
+
+
+def with_evidence_key(flags: pl.DataFrame) -> pl.DataFrame:
+    """`flags` with an `evidence_key` column (kept when already present)."""
+    if "evidence_key" in flags.columns:
+        return flags
+    return flags.with_columns(evidence_key(flags))
+
+
+def apply_link_verdicts(links: pl.DataFrame, roster: pl.DataFrame, view: HistoryView) -> pl.DataFrame:
+    """Links after the villages' answers on the review queue: a row confirmed 是同一人 links to
+    that roster person (`match_method = confirmed`); a review candidate answered 不是同一人 is
+    dropped (the row becomes unlinked, its reason says why). Same rows, same order."""
+    if links.height == 0 or "record_key" not in links.columns or "person_key" not in roster.columns:
+        return links
+    persons = roster.select(
+        pl.col("source_row").cast(pl.Int64).alias("_row"), pl.col("person_key").alias("_pk"),
+        (pl.col("household_id") if "household_id" in roster.columns else pl.lit(None, pl.String)).alias("_hh"),
+    ).unique("_pk", keep="first")
+    cand = persons.select(pl.col("_row").alias("roster_row"), pl.col("_pk").alias("_cand"))
+    confirmed = view.confirmed_pairs.unique("record_key", keep="first").join(
+        persons, left_on="person_key", right_on="_pk", how="inner"
+    ).select("record_key", pl.col("_row").alias("_c_row"), pl.col("_hh").alias("_c_hh"),
+             pl.col("verdict_date").alias("_c_date"), pl.col("file").alias("_c_file"))
+    rejected = view.rejected_pairs.select(
+        "record_key", pl.col("person_key").alias("_cand"), pl.col("verdict_date").alias("_r_date"),
+        pl.col("file").alias("_r_file"),
+    ).unique(["record_key", "_cand"], keep="first")
+    out = (
+        links.with_columns(pl.col("roster_row").cast(pl.Int64))
+        .join(cand, on="roster_row", how="left", maintain_order="left")
+        .join(confirmed, on="record_key", how="left", maintain_order="left")
+        .join(rejected, on=["record_key", "_cand"], how="left", maintain_order="left")
+    )
+    is_confirmed = pl.col("_c_row").is_not_null() & (
+        (pl.col("match_status") != "linked") | (pl.col("roster_row") == pl.col("_c_row"))
+    )
+    is_rejected = ~is_confirmed & pl.col("_r_date").is_not_null() & (pl.col("match_status") == "review")
+    why_yes = pl.format("村（社区）核实为同一人（{}，{}）", pl.col("_c_date").cast(pl.String), pl.col("_c_file"))
+    why_no = pl.format("候选人员已核实为不是同一人（{}，{}），不再提出", pl.col("_r_date").cast(pl.String),
+                       pl.col("_r_file"))
+    out = out.with_columns(
+        pl.when(is_confirmed).then(pl.col("_c_row")).when(is_rejected).then(None)
+        .otherwise(pl.col("roster_row")).alias("roster_row"),
+        pl.when(is_confirmed).then(pl.col("_c_hh")).when(is_rejected).then(None)
+        .otherwise(pl.col("household_id")).alias("household_id"),
+        pl.when(is_confirmed).then(pl.lit("linked")).when(is_rejected).then(pl.lit("unlinked"))
+        .otherwise(pl.col("match_status")).alias("match_status"),
+        pl.when(is_confirmed).then(pl.lit(CONFIRMED_METHOD)).when(is_rejected).then(pl.lit("none"))
+        .otherwise(pl.col("match_method")).alias("match_method"),
+        pl.when(is_confirmed).then(pl.lit(100.0)).when(is_rejected).then(pl.lit(0.0))
+        .otherwise(pl.col("match_score").cast(pl.Float64)).alias("match_score"),
+        pl.when(is_confirmed).then(why_yes).when(is_rejected).then(why_no)
+        .otherwise(pl.col("reason")).alias("reason"),
+    )
+    return out.select(links.columns).with_columns(pl.col("roster_row").cast(links.schema["roster_row"]))
+
+
+@dataclass
+class FlagHistory:
+    """Flags with their history columns, the flags held back by an exemption, and the previous
+    run's flags that no longer fire."""
+
+    flags: pl.DataFrame
+    exempted: pl.DataFrame
+    resolved: pl.DataFrame
+
+
+def _months(rule: pl.Expr, exempt_months: int | dict[str, int]) -> pl.Expr:
+    if isinstance(exempt_months, int):
+        return pl.lit(exempt_months)
+    default = int(exempt_months.get("default", DEFAULT_EXEMPT_MONTHS))
+    per_rule = {k: int(v) for k, v in exempt_months.items() if k != "default"}
+    return rule.replace_strict(per_rule, default=default, return_dtype=pl.Int64) if per_rule else pl.lit(default)
+
+
+def apply_flag_history(
+    flags: pl.DataFrame,
+    view: HistoryView,
+    *,
+    reference_date: date,
+    exempt_months: int | dict[str, int] = DEFAULT_EXEMPT_MONTHS,
+    verify_days: int = DEFAULT_VERIFY_DAYS,
+    roster: pl.DataFrame | None = None,
+    links: pl.DataFrame | None = None,
+) -> FlagHistory:
+    """Apply the history to this run's `flags` (which carry `record_key`)."""
+    flags = with_evidence_key(flags)
+    verdicts = view.verdicts.filter(pl.col("kind") == "flag").select(
+        "record_key", pl.col("verdict").alias("last_verdict"), pl.col("verdict_date").alias("_v_date"),
+        pl.col("file").alias("_v_file"), pl.col("evidence_key").alias("_v_evidence"),
+    )
+    joined = flags.join(verdicts, on="record_key", how="left", maintain_order="left").with_columns(
+        pl.col("_v_date").dt.offset_by(pl.format("{}mo", _months(pl.col("rule_id"), exempt_months))).alias("exempt_until")
+    )
+    exempt = (
+        (pl.col("last_verdict") == FLAG_FALSE)
+        & (pl.col("evidence_key") == pl.col("_v_evidence"))
+        & (pl.lit(reference_date) < pl.col("exempt_until"))
+    ).fill_null(False)
+    exempted = joined.filter(exempt).rename({"last_verdict": "verdict", "_v_date": "verdict_date",
+                                             "_v_file": "verdict_file"}).drop("_v_evidence")
+    shown = joined.filter(~exempt).drop("exempt_until")
+    previous = view.previous_flags.select("record_key").unique().with_columns(pl.lit(True).alias("_prev"))
+    first = view.first_flagged.unique("record_key")
+    shown = (
+        shown.join(previous, on="record_key", how="left", maintain_order="left")
+        .join(first, on="record_key", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(pl.col("_prev")).then(pl.lit(STATUS_ONGOING))
+            .when(pl.col("first_flagged").is_not_null()).then(pl.lit(STATUS_RECURRING))
+            .otherwise(pl.lit(STATUS_NEW)).alias("status"),
+            pl.col("first_flagged").fill_null(pl.lit(view.period)),
+            (
+                pl.col("last_verdict").is_null()
+                & ((pl.lit(reference_date) - pl.col("first_sent")).dt.total_days() > verify_days)
+            ).fill_null(False).alias("overdue"),
+        )
+        .drop("_prev", "first_sent", "_v_date", "_v_file", "_v_evidence")
+    )
+    resolved = _resolved(view, flags, roster, links, verdicts)
+    return FlagHistory(shown, exempted, resolved)
+
+
+def _resolved(
+    view: HistoryView,
+    flags: pl.DataFrame,
+    roster: pl.DataFrame | None,
+    links: pl.DataFrame | None,
+    verdicts: pl.DataFrame,
+) -> pl.DataFrame:
+    """Flags of the previous run that no longer fire (exempted ones still fire), with a reason."""
+    gone = view.previous_flags.join(flags.select("record_key"), on="record_key", how="anti")
+    gone = gone.join(verdicts.select("record_key", "last_verdict", "_v_date"), on="record_key", how="left")
+    on_roster_p = pl.lit(True)
+    on_roster_h = pl.lit(True)
+    linked_now = pl.lit(False)
+    if roster is not None and "person_key" in roster.columns:
+        on_roster_p = pl.col("person_key").is_in(roster["person_key"].drop_nulls().implode()) | pl.col("person_key").is_null()
+    if roster is not None and "household_id" in roster.columns:
+        on_roster_h = pl.col("household_id").is_in(roster["household_id"].drop_nulls().implode()) | pl.col("household_id").is_null()
+    if links is not None and roster is not None and "person_key" in roster.columns and links.height:
+        pairs = links.filter(pl.col("match_status") == "linked").join(
+            roster.select(pl.col("source_row").cast(pl.Int64).alias("roster_row"), "person_key"),
+            on=pl.col("roster_row").cast(pl.Int64), how="inner",
+        ).select(pl.concat_str("sector", "person_key", separator="|").alias("k")).unique()["k"]
+        linked_now = pl.concat_str("sector", "person_key", separator="|").is_in(pairs.implode()).fill_null(False)
+    sector_title = pl.col("sector").replace_strict(SECTOR_TITLES, default=pl.col("sector"), return_dtype=pl.String)
+    reason = (
+        pl.when(pl.col("last_verdict") == FLAG_FIXED)
+        .then(pl.format("村（社区）反馈已整改（{}）", pl.col("_v_date").cast(pl.String)))
+        .when(~on_roster_h).then(pl.lit("该户已不在监测对象名单"))
+        .when(~on_roster_p).then(pl.lit("该人员已不在监测对象名单"))
+        .when(linked_now).then(pl.format("本月{}数据已有该人员的关联记录", sector_title))
+        .otherwise(pl.lit("本月数据不再满足预警条件"))
+    )
+    return gone.with_columns(reason.alias("resolved_reason")).drop("last_verdict", "_v_date")

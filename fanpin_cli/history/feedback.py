@@ -1,0 +1,225 @@
+"""Read the villages' answers back from returned workbooks into the history.
+
+Every sheet with a `记录编号` heading (within its first rows) is read; rows are matched by that
+key, never by row number, so re-sorted, filtered or re-saved workbooks (Excel, WPS,
+LibreOffice) read the same. Importing a file twice changes nothing; rows whose key is unknown
+and keys given different answers are reported, never guessed; answers outside the dropdown's
+vocabulary are kept and reported.
+
+    result = import_feedback(history_path, "永顺县", [Path("返回/大坝乡.xlsx")])
+    result.stored, result.problems
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+
+from .store import HistoryError, connect, insert_frame, query
+from .view import VOCABULARY
+
+KEY_HEADING, VERDICT_HEADING, REMARK_HEADING = "记录编号", "核实结果", "整改情况"
+HEADER_SEARCH_ROWS = 20
+
+PROBLEM_UNMATCHED = "记录编号未找到"
+PROBLEM_NO_KEY = "缺少记录编号"
+PROBLEM_CONFLICT = "同一记录的核实结果不一致"
+PROBLEM_VOCABULARY = "核实结果不在下拉选项内（已保存，请确认）"
+PROBLEM_KIND = "核实结果与工作表类型不符（未保存）"
+
+ROW_SCHEMA = {"file": pl.String, "sheet": pl.String, "row_number": pl.Int64, "record_key": pl.String,
+              "verdict": pl.String, "remark": pl.String}
+
+
+@dataclass
+class FeedbackResult:
+    """What an import did: rows read, verdicts stored (new or changed), rows already known, and
+    every problem (file, sheet, row, 记录编号, 核实结果, problem)."""
+
+    rows_read: int = 0
+    stored: int = 0
+    unchanged: int = 0
+    sheets: list[str] = field(default_factory=list)
+    problems: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={**ROW_SCHEMA, "problem": pl.String}))
+
+
+def _clean(value: object) -> str | None:
+    """A cell as trimmed text (whole floats as integers: a key typed into a number cell)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, datetime | date):
+        value = value.isoformat()
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    return text or None
+
+
+def _verdict(value: object) -> str | None:
+    text = _clean(value)
+    return None if text is None else "".join(text.split())
+
+
+def _file_date(path: Path) -> date:
+    """When the answers were saved: the workbook's own 'modified' property, else the file's time."""
+    try:
+        from openpyxl.packaging.core import DocumentProperties  # noqa: F401 - availability check
+        with zipfile.ZipFile(path) as zf:
+            xml = zf.read("docProps/core.xml").decode("utf-8", "replace")
+        start = xml.find("modified")
+        if start >= 0:
+            text = xml[xml.find(">", start) + 1:]
+            return date.fromisoformat(text[:10])
+    except (KeyError, ValueError, zipfile.BadZipFile, OSError):
+        pass
+    return date.fromtimestamp(path.stat().st_mtime)
+
+
+def read_answers(path: Path) -> pl.DataFrame:
+    """Every answered row of every sheet with a 记录编号 heading in `path` (.xlsx/.xlsm)."""
+    from openpyxl import load_workbook
+
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise HistoryError("反馈文件应为 .xlsx 工作簿（WPS/LibreOffice 请另存为 Excel 2007-365 格式）", file=path.name)
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the user's file problem
+        raise HistoryError(f"无法读取工作簿：{exc}", file=path.name) from exc
+    rows: list[dict[str, object]] = []
+    try:
+        for ws in wb.worksheets:
+            header: dict[str, int] | None = None
+            for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
+                if header is None:
+                    if number > HEADER_SEARCH_ROWS:
+                        break
+                    texts = [_clean(v) or "" for v in values]
+                    if KEY_HEADING in texts:
+                        header = {"key": texts.index(KEY_HEADING)}
+                        for name, heading in (("verdict", VERDICT_HEADING), ("remark", REMARK_HEADING)):
+                            hit = [i for i, t in enumerate(texts) if t.startswith(heading)]
+                            if hit:
+                                header[name] = hit[0]
+                    continue
+                if "verdict" not in header and "remark" not in header:
+                    break
+
+                def cell(name: str, values: tuple = values, header: dict = header) -> object:
+                    i = header.get(name)
+                    return values[i] if i is not None and i < len(values) else None
+
+                verdict, remark = _verdict(cell("verdict")), _clean(cell("remark"))
+                if verdict is None and remark is None:
+                    continue
+                rows.append({"file": path.name, "sheet": ws.title, "row_number": number,
+                             "record_key": _clean(cell("key")), "verdict": verdict, "remark": remark})
+    finally:
+        wb.close()
+    return pl.DataFrame(rows, schema=ROW_SCHEMA)
+
+
+def _known_records(con, county: str) -> pl.DataFrame:  # noqa: ANN001
+    """Every record key the history sent to this county, latest run first per (key, kind)."""
+    return query(con, """
+        WITH known AS (
+            SELECT f.record_key, 'flag' AS kind, f.rule_id, f.person_key, f.evidence_key, r.run_id, r.period
+            FROM flags f JOIN runs r USING (run_id) WHERE r.county = ? AND f.shown
+            UNION ALL
+            SELECT i.record_key, 'issue', i.check_id, i.person_key, NULL, r.run_id, r.period
+            FROM issues i JOIN runs r USING (run_id) WHERE r.county = ? AND i.record_key IS NOT NULL
+            UNION ALL
+            SELECT v.record_key, 'review', NULL, v.person_key, NULL, r.run_id, r.period
+            FROM review v JOIN runs r USING (run_id) WHERE r.county = ?
+        )
+        SELECT * FROM known
+        QUALIFY row_number() OVER (PARTITION BY record_key, kind ORDER BY period DESC) = 1
+    """, [county, county, county])
+
+
+def import_feedback(
+    history_path: Path,
+    county: str,
+    files: list[Path],
+    *,
+    verdict_date: date | None = None,
+    wait_seconds: float = 20.0,
+) -> FeedbackResult:
+    """Read `files` and store their answers in the history (one transaction for all files)."""
+    result = FeedbackResult()
+    frames = []
+    for path in files:
+        if not path.is_file():
+            raise HistoryError("找不到反馈文件", file=str(path))
+        answers = read_answers(path)
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        when = verdict_date or _file_date(path)
+        frames.append(answers.with_columns(pl.lit(sha).alias("file_sha256"), pl.lit(when).alias("verdict_date")))
+        result.sheets += sorted(set(answers["sheet"].to_list()))
+    rows = pl.concat(frames) if frames else pl.DataFrame(schema=ROW_SCHEMA)
+    result.rows_read = rows.height
+    problems: list[pl.DataFrame] = []
+
+    def problem(frame: pl.DataFrame, text: str) -> None:
+        if frame.height:
+            problems.append(frame.select(*ROW_SCHEMA, pl.lit(text).alias("problem")))
+
+    if not history_path.exists():
+        raise HistoryError("历史记录文件不存在：请先运行一次月度比对（fanpin run），再导入反馈", file=str(history_path))
+    with connect(history_path, wait_seconds=wait_seconds) as con:
+        known = _known_records(con, county)
+        problem(rows.filter(pl.col("record_key").is_null()), PROBLEM_NO_KEY)
+        keyed = rows.filter(pl.col("record_key").is_not_null())
+        all_kinds = {kind: list(words) for kind, words in VOCABULARY.items()}
+        matched = keyed.join(known, on="record_key", how="inner")
+        problem(keyed.join(known, on="record_key", how="anti"), PROBLEM_UNMATCHED)
+        # A key known as several kinds: keep the kind whose vocabulary holds the answer.
+        fits = pl.col("kind").replace_strict({k: v for k, v in all_kinds.items()}, return_dtype=pl.List(pl.String))
+        matched = matched.with_columns(fits.list.contains(pl.col("verdict")).fill_null(False).alias("in_vocabulary"))
+        best = matched.sort(["in_vocabulary"], descending=True).unique(
+            ["file", "sheet", "row_number"], keep="first", maintain_order=True
+        )
+        # 是同一人/不是同一人 on a flag or quality row (or 属实… on a match) is not guessed at.
+        other_vocab = (~pl.col("in_vocabulary")) & pl.col("verdict").is_in(
+            [w for k, ws in all_kinds.items() for w in ws]
+        )
+        problem(best.filter(other_vocab), PROBLEM_KIND)
+        best = best.filter(~other_vocab)
+        problem(best.filter(~pl.col("in_vocabulary") & pl.col("verdict").is_not_null()), PROBLEM_VOCABULARY)
+        # Different answers for one record (county and township workbooks, two files) → conflict.
+        distinct = best.filter(pl.col("verdict").is_not_null()).unique(["record_key", "kind", "verdict"])
+        clash = distinct.group_by("record_key", "kind").agg(pl.col("verdict").n_unique().alias("n")).filter(pl.col("n") > 1)
+        conflicted = best.join(clash.select("record_key", "kind"), on=["record_key", "kind"], how="semi")
+        problem(conflicted, PROBLEM_CONFLICT)
+        best = best.join(clash.select("record_key", "kind"), on=["record_key", "kind"], how="anti")
+        # Same answer in several files/rows: keep one (the latest file date), remark taken if any.
+        chosen = best.sort(["verdict_date", "remark"], descending=True, nulls_last=True).unique(
+            ["record_key", "kind"], keep="first", maintain_order=True
+        )
+        latest = query(con, """
+            SELECT record_key, kind, verdict AS _old_verdict, remark AS _old_remark FROM verdicts WHERE county = ?
+            QUALIFY row_number() OVER (PARTITION BY record_key, kind ORDER BY verdict_date DESC, imported_at DESC) = 1
+        """, [county])
+        chosen = chosen.join(latest, on=["record_key", "kind"], how="left")
+        same = (pl.col("_old_verdict").eq_missing(pl.col("verdict")) & pl.col("_old_remark").eq_missing(pl.col("remark")))
+        result.unchanged = chosen.filter(same).height
+        new = chosen.filter(~same).with_columns(
+            pl.lit(datetime.now()).alias("imported_at"), pl.lit(county).alias("county"),
+            pl.col("run_id").alias("sent_run_id"),
+        )
+        con.execute("BEGIN TRANSACTION")
+        try:
+            insert_frame(con, "verdicts", new)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        result.stored = new.height
+    if problems:
+        result.problems = pl.concat(problems, how="vertical_relaxed").sort("file", "sheet", "row_number")
+    return result

@@ -1,0 +1,92 @@
+"""Reduce a run's tables to what the history keeps: keys, masked IDs, names — never a full ID.
+
+Each history table takes a fixed list of columns; ID columns are masked into `masked_id` and
+ID-shaped numbers inside free text (detail, reason, message) are masked as well.
+
+>>> import polars as pl
+>>> f = pl.DataFrame({"record_key": ["k"], "detail": ["证件433127199001011238重复"]})
+>>> scrub_text(f, ["detail"])["detail"].item()
+'证件433127********1238重复'
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from fanpin_cli.idnum import mask_id
+
+_ID_RUN = r"(^|[^0-9])([0-9]{6})[0-9]{5,8}([0-9]{3}[0-9Xx])($|[^0-9])"
+
+
+def scrub_text(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Mask ID-shaped numbers inside the free-text `columns` present in `frame`."""
+    return frame.with_columns([
+        pl.col(c).cast(pl.String).str.replace_all(_ID_RUN, "${1}${2}********${3}${4}").alias(c)
+        for c in columns if c in frame.columns
+    ])
+
+
+def _roster_persons(roster: pl.DataFrame | None) -> pl.DataFrame:
+    """roster_row → person_key, person name and masked ID."""
+    if roster is None or "person_key" not in roster.columns:
+        return pl.DataFrame(schema={"roster_row": pl.Int64, "person_key": pl.String,
+                                    "_r_name": pl.String, "_r_masked": pl.String})
+    return roster.select(
+        pl.col("source_row").cast(pl.Int64).alias("roster_row"),
+        pl.col("person_key").cast(pl.String),
+        (pl.col("name") if "name" in roster.columns else pl.lit(None, pl.String)).alias("_r_name"),
+        (mask_id(pl.col("id_number")) if "id_number" in roster.columns else pl.lit(None, pl.String)).alias("_r_masked"),
+    )
+
+
+def _with_person(frame: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
+    if "roster_row" not in frame.columns:
+        return frame
+    out = frame.drop("person_key", strict=False).join(
+        persons, on=pl.col("roster_row").cast(pl.Int64), how="left", maintain_order="left"
+    ) if frame.height else frame.with_columns(pl.lit(None, pl.String).alias("person_key"),
+                                               pl.lit(None, pl.String).alias("_r_name"),
+                                               pl.lit(None, pl.String).alias("_r_masked"))
+    return out.drop("roster_row_right", strict=False)
+
+
+def _fill(frame: pl.DataFrame, column: str, expr: pl.Expr) -> pl.DataFrame:
+    if column in frame.columns:
+        return frame.with_columns(pl.coalesce(pl.col(column), expr).alias(column))
+    return frame.with_columns(expr.alias(column))
+
+
+def history_tables(
+    *,
+    roster: pl.DataFrame | None,
+    links: pl.DataFrame | None = None,
+    flags: pl.DataFrame | None = None,
+    issues: pl.DataFrame | None = None,
+    review: pl.DataFrame | None = None,
+    resolved: pl.DataFrame | None = None,
+) -> dict[str, pl.DataFrame]:
+    """The history's per-run tables from a run's frames (columns the history lacks are dropped)."""
+    persons = _roster_persons(roster)
+    out: dict[str, pl.DataFrame] = {}
+    if links is not None and "record_key" in links.columns:
+        f = _with_person(links, persons)
+        f = _fill(f, "person_name", pl.col("name") if "name" in f.columns else pl.lit(None, pl.String))
+        masked = mask_id(pl.col("id_number")) if "id_number" in f.columns else pl.lit(None, pl.String)
+        f = f.with_columns(masked.alias("masked_id"))
+        out["links"] = scrub_text(f, ["reason"])
+    if flags is not None and "record_key" in flags.columns:
+        f = _with_person(flags, persons)
+        f = _fill(f, "masked_id", pl.col("_r_masked") if "_r_masked" in f.columns else pl.lit(None, pl.String))
+        out["flags"] = scrub_text(f.drop("id_number", strict=False), ["detail"])
+    if issues is not None and "record_key" in issues.columns:
+        f = _with_person(issues, persons)
+        f = _fill(f, "person_name", pl.col("_r_name") if "_r_name" in f.columns else pl.lit(None, pl.String))
+        out["issues"] = scrub_text(f, ["message"])
+    if review is not None and "record_key" in review.columns:
+        f = _with_person(review, persons)
+        for col, src in (("extract_masked_id", "extract_id"), ("roster_masked_id", "roster_id")):
+            f = f.with_columns((mask_id(pl.col(src)) if src in f.columns else pl.lit(None, pl.String)).alias(col))
+        out["review"] = scrub_text(f, ["reason"])
+    if resolved is not None and "record_key" in resolved.columns:
+        out["resolved"] = resolved
+    return {k: v.drop([c for c in v.columns if c.startswith("_r_")]) for k, v in out.items()}

@@ -1,0 +1,141 @@
+"""Open the history file (DuckDB) and write one run into it in a single transaction.
+
+DuckDB lets one process at a time open a file for writing: a second run waits up to
+`wait_seconds` for the first one's short write, then stops with `HistoryBusyError`.
+
+>>> import tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "h.duckdb"
+>>> with connect(path) as con:
+...     con.execute("SELECT count(*) FROM runs").fetchall()[0][0]
+0
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from fanpin_cli.errors import FanpinError
+
+from .schema import DDL, RUN_TABLES, SCHEMA_VERSION
+
+
+class HistoryError(FanpinError):
+    """The history file cannot be opened or written."""
+
+
+class HistoryBusyError(HistoryError):
+    """Another fanpin process holds the history file."""
+
+
+@contextmanager
+def connect(path: Path, *, read_only: bool = False, wait_seconds: float = 20.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the history at `path` (created with its tables on first write use)."""
+    if read_only and not path.exists():
+        raise HistoryError("历史记录文件不存在（尚未运行过带历史记录的月度比对）", file=str(path))
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise HistoryError(f"无法打开历史记录文件：{exc}", file=str(path)) from exc
+            if time.monotonic() >= deadline:
+                raise HistoryBusyError(
+                    f"历史记录文件正被另一个 fanpin 进程使用，已等待 {wait_seconds:.0f} 秒；请等它结束后再运行",
+                    file=str(path),
+                ) from exc
+            time.sleep(0.25)
+        except duckdb.Error as exc:
+            raise HistoryError(f"不是有效的历史记录文件：{exc}", file=str(path)) from exc
+    try:
+        if not read_only:
+            con.execute(DDL)
+            con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        yield con
+    finally:
+        con.close()
+
+
+@dataclass
+class RunRecord:
+    """One run as the history keeps it: metadata and the tables it produced (already reduced to
+    history columns: keys, masked IDs and names only; see `tables.py` in this package)."""
+
+    county: str
+    period: str
+    reference_date: date
+    version: str
+    config_file: str = ""
+    out_dir: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)
+    inputs: pl.DataFrame | None = None
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+
+def record_run(path: Path, run: RunRecord, *, wait_seconds: float = 20.0) -> int:
+    """Write `run` into the history in one transaction; a run of the same county and period
+    replaces the earlier one. Returns the new run_id. On any failure nothing is changed."""
+    with connect(path, wait_seconds=wait_seconds) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            old = [r[0] for r in con.execute(
+                "SELECT run_id FROM runs WHERE county = ? AND period = ?", [run.county, run.period]
+            ).fetchall()]
+            for run_id in old:
+                for table in (*RUN_TABLES, "runs"):
+                    con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+            run_id = con.execute("SELECT nextval('run_ids')").fetchall()[0][0]
+            con.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run_id, run.county, run.period, run.reference_date, run.version, datetime.now(),
+                 run.config_file, run.out_dir, json.dumps(run.params, ensure_ascii=False, default=str),
+                 json.dumps(run.counts, ensure_ascii=False, default=str)],
+            )
+            frames = dict(run.tables)
+            if run.inputs is not None:
+                frames["run_inputs"] = run.inputs
+            for table, frame in frames.items():
+                insert_frame(con, table, frame.with_columns(pl.lit(run_id, pl.Int32).alias("run_id")))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return int(run_id)
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Insert the columns of `frame` that `table` has (by name); others stay null."""
+    if frame.height == 0:
+        return
+    columns = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+    present = [c for c in columns if c in frame.columns]
+    staged = _ArrowStream(frame.select(present))  # noqa: F841 - read by DuckDB's replacement scan
+    names = ", ".join(present)
+    con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM staged")
+
+
+class _ArrowStream:
+    """A polars frame seen by DuckDB through the Arrow C stream interface (no pyarrow needed)."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+        return self.frame.__arrow_c_stream__(requested_schema)
+
+
+def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+    """Run `sql` and return a polars frame (through the Arrow C stream interface)."""
+    return pl.DataFrame(con.sql(sql, params=params or None))

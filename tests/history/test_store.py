@@ -1,0 +1,211 @@
+"""The history store on hand-made run tables: recording, the view of the past, the villages'
+answers read back from workbooks (also re-saved by LibreOffice), idempotence, conflicts,
+no full ID in the file, one transaction per run, a busy file."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import polars as pl
+import pytest
+
+from fanpin_cli.history import HistoryBusyError, RunRecord, load_view, record_run
+from fanpin_cli.history import store as store_mod
+from fanpin_cli.history.feedback import (
+    PROBLEM_CONFLICT,
+    PROBLEM_KIND,
+    PROBLEM_NO_KEY,
+    PROBLEM_UNMATCHED,
+    PROBLEM_VOCABULARY,
+    import_feedback,
+)
+from fanpin_cli.history.reduce import history_tables
+
+ID_A = "433127199001011238"
+ID_B = "43312719851203002X"
+FULL_ID = re.compile(r"[0-9]{17}[0-9Xx]")
+
+ROSTER = pl.DataFrame({
+    "source_row": [3, 4], "household_id": ["H1", "H2"], "name": ["张三", "李四"],
+    "id_number": [ID_A, ID_B], "person_key": ["pkA", "pkB"],
+})
+
+
+def _run(period: str, flags: list[tuple[str, str, int, str]], review_keys: list[str] = ()) -> RunRecord:
+    """A run whose flags are (record_key, rule_id, roster_row, detail)."""
+    f = pl.DataFrame(
+        [{"record_key": k, "rule_id": r, "roster_row": row, "household_id": "H1" if row == 3 else "H2",
+          "township": "大坝乡", "village": "新村", "level": "red", "sector": "medical_enrollment",
+          "person_name": "张三" if row == 3 else "李四", "detail": d,
+          "id_number": ID_A if row == 3 else ID_B, "shown": True}
+         for k, r, row, d in flags],
+        schema_overrides={"roster_row": pl.Int64},
+    )
+    review = pl.DataFrame({
+        "record_key": list(review_keys), "sector": ["medical_enrollment"] * len(review_keys),
+        "roster_row": [4] * len(review_keys), "extract_name": ["李四"] * len(review_keys),
+        "extract_id": [None] * len(review_keys), "roster_id": [ID_B] * len(review_keys),
+        "reason": [f"姓名一致，证件号 {ID_B} 缺失"] * len(review_keys),
+    }, schema_overrides={"extract_id": pl.String, "roster_row": pl.Int64})
+    links = pl.DataFrame({
+        "record_key": ["L1"], "sector": ["medical_enrollment"], "source_file": ["医保.csv"], "source_row": [2],
+        "roster_row": [3], "household_id": ["H1"], "match_method": ["id_exact"], "match_status": ["linked"],
+        "match_score": [100.0], "reason": ["证件号码一致"], "name": ["张三"], "id_number": [ID_A],
+    })
+    ref = date.fromisoformat(f"{period}-28")
+    return RunRecord("永顺县", period, ref, "0.1.0", tables=history_tables(roster=ROSTER, links=links, flags=f,
+                                                                           review=review))
+
+
+def _workbook(path: Path, rows: list[tuple[str | None, str | None, str | None]], review: list[tuple[str, str]] = ()) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "MED_UNINSURED"
+    ws.append(["永顺县 未参保预警名单"])
+    ws.append([])
+    ws.append(["序号", "乡镇", "姓名", "核实结果", "整改情况", "记录编号"])
+    for i, (key, verdict, remark) in enumerate(rows, start=1):
+        ws.append([i, "大坝乡", "张三", verdict, remark, key])
+    rv = wb.create_sheet("待核实匹配")
+    rv.append(["记录编号", "部门记录姓名", "名单姓名", "核实结果"])
+    for key, verdict in review:
+        rv.append([key, "李四", "李四", verdict])
+    wb.save(path)
+    return path
+
+
+def test_record_and_view(tmp_path: Path) -> None:
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-10", [("F1", "MED_UNINSURED", 3, "无参保"), ("F2", "DIS_SEVERE", 4, "一级")]))
+    record_run(db, _run("2026-11", [("F1", "MED_UNINSURED", 3, "无参保")]))
+    view = load_view(db, "永顺县", "2026-12")
+    assert view.previous_period == "2026-11"
+    assert view.previous_flags["record_key"].to_list() == ["F1"]
+    first = dict(view.first_flagged.select("record_key", "first_flagged").iter_rows())
+    assert first == {"F1": "2026-10", "F2": "2026-10"}
+    assert view.previous_flags["person_key"].to_list() == ["pkA"]
+    assert view.previous_flags["masked_id"].to_list() == ["433127********1238"]
+    # A rerun of a period replaces it; the view of that period never sees itself.
+    record_run(db, _run("2026-11", [("F2", "DIS_SEVERE", 4, "一级")]))
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 2
+    assert load_view(db, "永顺县", "2026-12").previous_flags["record_key"].to_list() == ["F2"]
+    assert load_view(db, "永顺县", "2026-11").previous_period == "2026-10"
+    assert load_view(db, "另一个县", "2026-12").previous_period is None
+
+
+def test_history_file_holds_no_full_id(tmp_path: Path) -> None:
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-11", [("F1", "MED_UNINSURED", 3, f"证件号 {ID_A} 无参保")], review_keys=["R1"]))
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = [r[0] for r in con.execute("SHOW TABLES").fetchall()]
+        seen = 0
+        for table in tables:
+            for row in con.execute(f"SELECT * FROM {table}").fetchall():
+                for value in row:
+                    seen += 1
+                    assert not FULL_ID.search(str(value)), (table, value)
+    assert seen > 50
+    assert ID_A.encode() not in db.read_bytes() and ID_B.encode() not in db.read_bytes()
+
+
+def test_failed_write_leaves_history_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-10", [("F1", "MED_UNINSURED", 3, "无参保")]))
+    real = store_mod.insert_frame
+
+    def failing(con, table, frame):  # noqa: ANN001
+        if table == "flags":
+            raise RuntimeError("磁盘已满")
+        real(con, table, frame)
+
+    monkeypatch.setattr(store_mod, "insert_frame", failing)
+    with pytest.raises(RuntimeError):
+        record_run(db, _run("2026-11", [("F2", "DIS_SEVERE", 4, "一级")]))
+    monkeypatch.undo()
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT period FROM runs").fetchall() == [("2026-10",)]
+        assert con.execute("SELECT count(*) FROM links").fetchone()[0] == 1
+
+
+def test_second_writer_waits_then_stops_with_chinese_message(tmp_path: Path) -> None:
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-10", [("F1", "MED_UNINSURED", 3, "无参保")]))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        with pytest.raises(HistoryBusyError, match="正被另一个 fanpin 进程使用"):
+            record_run(db, _run("2026-11", []), wait_seconds=1)
+    finally:
+        holder.kill()
+        holder.wait()
+    record_run(db, _run("2026-11", []), wait_seconds=5)  # once the other process is gone, it works
+
+
+def test_feedback_import(tmp_path: Path) -> None:
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-11", [("F1", "MED_UNINSURED", 3, "无参保"), ("F2", "DIS_SEVERE", 4, "一级"),
+                                    ("F3", "DIS_SEVERE", 3, "二级")], review_keys=["R1", "R2"]))
+    book = _workbook(tmp_path / "大坝乡.xlsx", [
+        ("F1", "不属实", "已参保，系统未同步"),
+        ("F2", " 属实 ", None),
+        ("NOPE", "属实", None),           # unknown key
+        (None, "属实", None),             # no key
+        ("F3", "待定", "家里没人"),        # free text: kept and reported
+        ("F1", None, None),               # not answered: ignored
+    ], review=[("R1", "是同一人"), ("R2", "属实")])
+    result = import_feedback(db, "永顺县", [book], verdict_date=date(2026, 12, 5))
+    assert result.stored == 4  # F1, F2, F3 (free text), R1
+    problems = dict(zip(result.problems["record_key"].fill_null("").to_list(), result.problems["problem"].to_list(), strict=True))
+    assert problems == {"NOPE": PROBLEM_UNMATCHED, "": PROBLEM_NO_KEY, "F3": PROBLEM_VOCABULARY, "R2": PROBLEM_KIND}
+    view = load_view(db, "永顺县", "2026-12")
+    verdicts = dict(view.verdicts.select("record_key", "verdict").iter_rows())
+    assert verdicts == {"F1": "不属实", "F2": "属实", "F3": "待定", "R1": "是同一人"}
+    assert view.confirmed_pairs.select("record_key", "person_key").rows() == [("R1", "pkB")]
+    assert view.exemptions["record_key"].to_list() == ["F1"]
+    sheet = view.verdicts.filter(pl.col("record_key") == "R1")["sheet"].item()
+    assert sheet == "待核实匹配"
+    # Importing the same file again changes nothing.
+    again = import_feedback(db, "永顺县", [book], verdict_date=date(2026, 12, 6))
+    assert again.stored == 0 and again.unchanged == 4
+
+
+def test_conflicting_answers_are_reported_not_stored(tmp_path: Path) -> None:
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-11", [("F1", "MED_UNINSURED", 3, "无参保"), ("F2", "DIS_SEVERE", 4, "一级")]))
+    a = _workbook(tmp_path / "a.xlsx", [("F1", "属实", None), ("F2", "属实", None)])
+    b = _workbook(tmp_path / "b.xlsx", [("F1", "不属实", None), ("F2", "属实", "已核")])
+    result = import_feedback(db, "永顺县", [a, b], verdict_date=date(2026, 12, 5))
+    assert result.stored == 1
+    assert sorted(result.problems.filter(pl.col("problem") == PROBLEM_CONFLICT)["file"].to_list()) == ["a.xlsx", "b.xlsx"]
+    assert "F1" not in load_view(db, "永顺县", "2026-12").verdicts["record_key"].to_list()
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
+def test_feedback_from_libreoffice_resaved_workbook(tmp_path: Path) -> None:
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-11", [("F1", "MED_UNINSURED", 3, "无参保"), ("F2", "DIS_SEVERE", 4, "一级")],
+                        review_keys=["R1"]))
+    src = _workbook(tmp_path / "src" / "大坝乡.xlsx" if (tmp_path / "src").mkdir() is None else None,
+                    [("F2", "属实", "已上报"), ("F1", "已整改", "已补缴")], review=[("R1", "不是同一人")])
+    out = tmp_path / "resaved"
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "xlsx",
+                    "--outdir", str(out), str(src)], check=True, capture_output=True, timeout=180)
+    resaved = out / "大坝乡.xlsx"
+    assert resaved.read_bytes() != src.read_bytes()
+    result = import_feedback(db, "永顺县", [resaved])
+    assert result.stored == 3 and result.problems.height == 0
+    view = load_view(db, "永顺县", "2026-12")
+    assert dict(view.verdicts.select("record_key", "verdict").iter_rows()) == {"F1": "已整改", "F2": "属实", "R1": "不是同一人"}
+    assert view.rejected_pairs.select("record_key", "person_key").rows() == [("R1", "pkB")]
+    assert import_feedback(db, "永顺县", [src]).stored == 0  # the original and its re-save agree
