@@ -39,6 +39,8 @@ def evidence_key(flags: pl.DataFrame) -> pl.Series:
     16
     """
     parts = [pl.col(c).cast(pl.String).fill_null("") for c in ("rule_id", "sector", "detail") if c in flags.columns]
+    if not parts:
+        return pl.Series("evidence_key", [None] * flags.height, dtype=pl.String)
     text = flags.select(pl.concat_str(parts, separator="\x1f").alias("t"))["t"]
     distinct = text.unique()
     table = {v: hashlib.sha256(v.encode("utf-8")).hexdigest()[:16] for v in distinct.to_list()}
