@@ -138,10 +138,19 @@ def synth(
     households: Annotated[int, typer.Option("--households", min=1, help="户数")] = 300,
     seed: Annotated[int, typer.Option("--seed", help="随机种子")] = 1,
     out: Annotated[Path, typer.Option("--out", help="输出文件夹")] = Path("fanpin-synth"),
+    months: Annotated[int | None, typer.Option("--months", min=1, help="连续生成多个月（每月一个子文件夹，共用一个历史记录文件）")] = None,
 ) -> None:
     """生成一个模拟县（监测对象 + 各行业数据 + 标准答案），用于测试和演示。"""
     from fanpin_cli.synth import generate_county
 
+    if months is not None:
+        from fanpin_cli.synth.months import generate_months
+
+        with err_console.status("生成模拟县（多月）…") as status:
+            results = generate_months(households, seed, out, months, progress=lambda step: status.update(f"生成模拟县：{step}"))
+        names = "、".join(r.out_dir.name for r in results)
+        out_console.print(f"已生成模拟县 {households} 户、{months} 个月：{names}，写入 {out}", markup=False)
+        return
     try:
         with err_console.status("生成模拟县…") as status:
             result = generate_county(households, seed, out, progress=lambda step: status.update(f"生成模拟县：{step}"))
@@ -177,6 +186,39 @@ def ids(
         upgraded = f"；18位：{row['18位号码']}" if row["18位号码"] and row["18位号码"] != row["证件号码"] else ""
         line = f"{row['证件号码'] or '（空）'}  {row['结论']}{note}" + (f"（{facts}）" if facts else "") + upgraded
         out_console.print(escape(line), highlight=False)
+
+
+@app.command()
+def feedback(
+    config: Annotated[Path, typer.Argument(help="运行配置文件 fanpin.toml")],
+    files: Annotated[list[Path], typer.Argument(help="村（社区）填好返回的工作簿（县级或乡镇工作簿，.xlsx）")],
+    verdict_date: Annotated[str | None, typer.Option("--date", help="核实日期 YYYY-MM-DD（默认取工作簿的保存日期）")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="问题清单 CSV（默认写在历史记录文件旁）")] = None,
+) -> None:
+    """导入村（社区）返回的核实结果（按“记录编号”匹配），供下月比对使用。"""
+    from fanpin_cli.history.commands import run_feedback
+
+    try:
+        run_feedback(config, files, verdict_date=_parse_date(verdict_date), report=report, console=out_console)
+    except FanpinError as error:
+        _fail(error)
+
+
+@app.command()
+def history(
+    config: Annotated[Path, typer.Argument(help="运行配置文件 fanpin.toml")],
+    household: Annotated[str | None, typer.Option("--household", help="户编号：显示该户的时间线")] = None,
+    id_number: Annotated[str | None, typer.Option("--id", help="证件号码：显示该人员的时间线（不保存、不显示完整号码）")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="姓名：显示同名人员的时间线")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="另存为工作簿（.xlsx）")] = None,
+) -> None:
+    """查看历史：各月运行记录，或某户、某人的时间线（预警、核实结果、关联、数据质量）。"""
+    from fanpin_cli.history.commands import run_history
+
+    try:
+        run_history(config, household=household, id_number=id_number, name=name, out=out, console=out_console)
+    except FanpinError as error:
+        _fail(error)
 
 
 def _shown_date(text: str | None) -> str:

@@ -20,7 +20,7 @@ from fanpin_cli.errors import ConfigError
 from fanpin_cli.fields import SECTORS
 
 _INPUT_KEYS = {"sector", "path", "sheet", "header_row", "encoding", "columns"}
-_TOP_KEYS = {"run", "roster", "extracts", "rules"}
+_TOP_KEYS = {"run", "roster", "extracts", "rules", "history"}
 _RUN_KEYS = {"county", "period", "reference_date"}
 
 
@@ -48,6 +48,7 @@ class RunConfig:
     roster: InputSpec
     extracts: list[InputSpec]
     rules: dict[str, Any] = field(default_factory=dict)
+    history: dict[str, Any] = field(default_factory=dict)  # [history]: see history/settings.py
 
     @property
     def inputs(self) -> list[InputSpec]:
@@ -120,7 +121,7 @@ def load_config(path: Path) -> RunConfig:
         raise ConfigError("缺少 [roster] 表（监测对象信息文件）", file=name)
     unknown = set(data) - _TOP_KEYS
     if unknown:  # a typo such as [[extract]] would otherwise silently drop every extract
-        raise ConfigError(f"有未知的表或键：{'、'.join(sorted(unknown))}（可用：run、roster、extracts、rules）", file=name)
+        raise ConfigError(f"有未知的表或键：{'、'.join(sorted(unknown))}（可用：run、roster、extracts、rules、history）", file=name)
     roster = _input(data["roster"], "[roster]", base, name, default_sector="roster")
     extracts_raw = data.get("extracts", [])
     if not isinstance(extracts_raw, list):
@@ -132,4 +133,7 @@ def load_config(path: Path) -> RunConfig:
     rules = data.get("rules", {})
     if not isinstance(rules, dict):
         raise ConfigError("[rules] 应为表", file=name)
-    return RunConfig(path.resolve(), county, period, ref, roster, extracts, rules)
+    history = data.get("history", {})
+    if not isinstance(history, dict):
+        raise ConfigError("[history] 应为表", file=name)
+    return RunConfig(path.resolve(), county, period, ref, roster, extracts, rules, history)

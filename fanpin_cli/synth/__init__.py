@@ -64,8 +64,37 @@ def generate_county(
         raise ValueError("households must be at least 1")
     t0 = time.perf_counter()
     say = progress or (lambda _msg: None)
-    out_dir = Path(out_dir)
-    (out_dir / "ground_truth").mkdir(parents=True, exist_ok=True)
+    state = build_county(households, seed, reference_date=reference_date, county=county,
+                         population_factor=population_factor, progress=say)
+    result = write_county(state, Path(out_dir), progress=say)
+    result.elapsed_seconds = time.perf_counter() - t0
+    return result
+
+
+@dataclass
+class CountyState:
+    """A generated county before it is written: people, roster and every sector's extract."""
+
+    c: object
+    roster: Extract
+    exs: dict[str, Extract]
+    rt: object
+    households: int
+    county: str
+    reference_date: date
+
+
+def build_county(
+    households: int,
+    seed: int,
+    *,
+    reference_date: date = date(2026, 11, 30),
+    county: str = "永顺县",
+    population_factor: float | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> CountyState:
+    """Generate the county in memory (see `generate_county`)."""
+    say = progress or (lambda _msg: None)
     rng = np.random.default_rng(seed)
     ref = reference_date
     say("生成人口与家庭")
@@ -87,6 +116,15 @@ def generate_county(
         finalize(e, c.people, rng, ref, suffix=suffix if e.sector == "disability" else None)
     roster = Extract("roster", ROSTER_FILE, "xlsx", "", list(HEADINGS), rt.columns, rt.person, "证件号码", "姓名",
                      title_rows=rt.title_rows, sheet="监测对象", faults=rt.faults)
+    return CountyState(c, roster, exs, rt, households, county, ref)
+
+
+def write_county(state: CountyState, out_dir: Path, *, progress: Callable[[str], None] | None = None,
+                 extra_config: str = "") -> SynthResult:
+    """Write a county's files, ground truth, fanpin.toml and README into `out_dir`."""
+    say = progress or (lambda _msg: None)
+    c, roster, exs, ref = state.c, state.roster, state.exs, state.reference_date
+    (out_dir / "ground_truth").mkdir(parents=True, exist_ok=True)
     say("写出文件")
     files = {"roster": writers.write_extract(roster, out_dir, numeric=("家庭人数", "人均纯收入（元）"))}
     for e in exs.values():
@@ -95,7 +133,7 @@ def generate_county(
     roster_row = np.zeros(c.people.n, dtype=np.int64)
     roster_row[roster.person] = roster.source_row
     tags = np.full(c.people.n, "", dtype=object)
-    for person, tag in rt.tags.items():
+    for person, tag in state.rt.tags.items():
         tags[person] = tag
     gt = out_dir / "ground_truth"
     truth.write_persons(c, roster_row, gt / "persons.csv")
@@ -104,14 +142,13 @@ def generate_county(
     truth.write_links(c, ordered, roster_row, tags, gt / "links_truth.csv")
     truth.compute_flags(c, exs, roster_row, ref).write_csv(gt / "flags_truth.csv")
     truth.quality_rows(c, roster, exs, ref).write_csv(gt / "quality_truth.csv")
-    config = _write_config(out_dir, county, ref, roster, ordered)
-    _write_readme(out_dir, county, households, roster, ordered)
+    config = _write_config(out_dir, state.county, ref, roster, ordered, extra_config)
+    _write_readme(out_dir, state.county, state.households, roster, ordered)
     rows = {"roster": roster.n, **{e.sector: e.n for e in ordered}}
-    return SynthResult(out_dir, config, roster.n, households, files, rows, c.people.n,
-                       time.perf_counter() - t0)
+    return SynthResult(out_dir, config, roster.n, state.households, files, rows, c.people.n)
 
 
-def _write_config(out_dir: Path, county: str, ref: date, roster: Extract, exs: list[Extract]) -> Path:
+def _write_config(out_dir: Path, county: str, ref: date, roster: Extract, exs: list[Extract], extra: str = "") -> Path:
     lines = [
         "# fanpin 运行配置（合成数据）",
         "[run]",
@@ -126,6 +163,8 @@ def _write_config(out_dir: Path, county: str, ref: date, roster: Extract, exs: l
     for e in exs:
         lines += ["[[extracts]]", f'sector = "{e.sector}"', f'path = "{e.file_name}"', ""]
     lines += ["[rules]", "income_line = 6000", "oop_line = 9342", ""]
+    if extra:
+        lines += [extra, ""]
     path = out_dir / "fanpin.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
