@@ -58,15 +58,17 @@ def run_feedback(
     return target
 
 
-def _person_key(id_number: str) -> str:
-    """The history's key for an ID typed by the user (the ID itself is neither kept nor shown)."""
-    from fanpin_cli.idnum import clean_id_text
-    from fanpin_cli.keys import person_key
+def _person_key(id_number: str, config_dir: Path) -> str:
+    """The history's key for an ID typed by the user, hashed as runs hash it (with the county's
+    key in fanpin.key); the ID itself is neither kept nor shown."""
+    from fanpin_cli.idnum import with_id_columns
+    from fanpin_cli.keys import person_key, read_key
 
-    cleaned = clean_id_text(id_number)
-    if cleaned is None:
-        raise HistoryError("证件号码格式不正确（应为18位，或15位旧号码）")
-    return person_key(cleaned)
+    id18 = with_id_columns(pl.DataFrame({"id_number": [id_number]}), reference_date=date.today())["id18"]
+    if id18.null_count():
+        raise HistoryError("证件号码不正确（应为有效的18位号码，或15位旧号码）")
+    key = read_key(config_dir, config_dir.resolve().name)
+    return person_key(id18, key).item()
 
 
 def run_history(
@@ -88,7 +90,7 @@ def run_history(
     if household is None and id_number is None and name is None:
         frame, titles, title = runs, RUN_TITLES, f"{config.county} 运行记录（{settings.path.name}）"
     else:
-        key = _person_key(id_number) if id_number is not None else None
+        key = _person_key(id_number, config.config_path.parent) if id_number is not None else None
         frame = timeline(settings.path, config.county, household=household, person_key=key, name=name)
         shown = household or name or pl.select(mask_id(pl.lit(id_number))).item()
         frame, titles, title = frame, EVENT_TITLES, f"{config.county} 时间线：{shown}"

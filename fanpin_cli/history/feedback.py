@@ -128,13 +128,14 @@ def _known_records(con, county: str) -> pl.DataFrame:  # noqa: ANN001
     """Every record key the history sent to this county, latest run first per (key, kind)."""
     return query(con, """
         WITH known AS (
-            SELECT f.record_key, 'flag' AS kind, f.rule_id, f.person_key, f.evidence_key, r.run_id, r.period
+            SELECT f.record_key, 'flag' AS kind, f.rule_id, f.person_key, f.evidence_key, NULL AS row_key,
+                   r.run_id, r.period
             FROM flags f JOIN runs r USING (run_id) WHERE r.county = ? AND f.shown
             UNION ALL
-            SELECT i.record_key, 'issue', i.check_id, i.person_key, NULL, r.run_id, r.period
+            SELECT i.record_key, 'issue', i.check_id, i.person_key, NULL, NULL, r.run_id, r.period
             FROM issues i JOIN runs r USING (run_id) WHERE r.county = ? AND i.record_key IS NOT NULL
             UNION ALL
-            SELECT v.record_key, 'review', NULL, v.person_key, NULL, r.run_id, r.period
+            SELECT v.record_key, 'review', NULL, v.person_key, NULL, v.row_key, r.run_id, r.period
             FROM review v JOIN runs r USING (run_id) WHERE r.county = ?
         )
         SELECT * FROM known

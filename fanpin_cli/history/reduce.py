@@ -83,7 +83,15 @@ def history_tables(
         f = _fill(f, "person_name", pl.col("_r_name") if "_r_name" in f.columns else pl.lit(None, pl.String))
         out["issues"] = scrub_text(f, ["message"])
     if review is not None and "record_key" in review.columns:
-        f = _with_person(review, persons)
+        # The review item's key is the pair; the extract row's own key (row_key) is what a
+        # confirmed or rejected pair is applied to next month.
+        f = review.drop("person_key", strict=False)
+        if links is not None and "record_key" in links.columns and "row_key" not in f.columns:
+            rows = links.select("source_file", pl.col("source_row").cast(pl.Int64),
+                                pl.col("record_key").alias("row_key")).unique(["source_file", "source_row"])
+            f = f.with_columns(pl.col("source_row").cast(pl.Int64)).join(
+                rows, on=["source_file", "source_row"], how="left", maintain_order="left")
+        f = _with_person(f, persons)
         for col, src in (("extract_masked_id", "extract_id"), ("roster_masked_id", "roster_id")):
             f = f.with_columns((mask_id(pl.col(src)) if src in f.columns else pl.lit(None, pl.String)).alias(col))
         out["review"] = scrub_text(f, ["reason"])

@@ -54,13 +54,13 @@ CREATE TABLE IF NOT EXISTS review (
     run_id INTEGER NOT NULL, record_key VARCHAR NOT NULL, sector VARCHAR, source_file VARCHAR,
     source_row BIGINT, household_id VARCHAR, person_key VARCHAR, extract_name VARCHAR,
     extract_masked_id VARCHAR, roster_name VARCHAR, roster_masked_id VARCHAR, match_score DOUBLE,
-    reason VARCHAR
+    reason VARCHAR, row_key VARCHAR
 );
 CREATE TABLE IF NOT EXISTS verdicts (
     record_key VARCHAR NOT NULL, kind VARCHAR NOT NULL, verdict VARCHAR, in_vocabulary BOOLEAN,
     remark VARCHAR, verdict_date DATE, file VARCHAR, sheet VARCHAR, row_number BIGINT,
     file_sha256 VARCHAR, imported_at TIMESTAMP, county VARCHAR, rule_id VARCHAR,
-    person_key VARCHAR, evidence_key VARCHAR, sent_run_id INTEGER
+    person_key VARCHAR, evidence_key VARCHAR, sent_run_id INTEGER, row_key VARCHAR
 );
 """
 

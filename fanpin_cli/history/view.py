@@ -80,10 +80,9 @@ def load_view(path: Path, county: str, period: str, *, wait_seconds: float = 20.
         ).fetchall()
         prev = found[0] if found else None
         latest = query(con, """
-            SELECT record_key, kind, verdict, verdict_date, file, sheet, remark, evidence_key, person_key
+            SELECT record_key, kind, verdict, verdict_date, file, sheet, remark, evidence_key, person_key, row_key
             FROM verdicts WHERE county = ? AND verdict IS NOT NULL
-            QUALIFY row_number() OVER (PARTITION BY record_key, coalesce(person_key, '')
-                                       ORDER BY verdict_date DESC, imported_at DESC) = 1
+            QUALIFY row_number() OVER (PARTITION BY record_key, kind ORDER BY verdict_date DESC, imported_at DESC) = 1
         """, [county])
         previous = query(con, "SELECT * FROM flags WHERE run_id = ? AND shown", [prev[0]]) if prev else None
         first = query(con, """
@@ -91,11 +90,14 @@ def load_view(path: Path, county: str, period: str, *, wait_seconds: float = 20.
             FROM flags f JOIN runs r USING (run_id)
             WHERE r.county = ? AND r.period < ? AND f.shown GROUP BY f.record_key
         """, [county, period])
-    pairs = latest.filter(pl.col("kind") == "review")
+    # A review item's key is the pair; its verdict applies to the extract row (row_key) and the
+    # candidate person (person_key).
+    pairs = latest.filter((pl.col("kind") == "review") & pl.col("row_key").is_not_null()).with_columns(
+        pl.col("row_key").alias("record_key"))
     flag_like = latest.filter(pl.col("kind") != "review").sort("verdict_date", descending=True).unique(
         "record_key", keep="first", maintain_order=True
     )
-    review_latest = pairs.sort("verdict_date", descending=True).unique("record_key", keep="first", maintain_order=True)
+    review_latest = latest.filter(pl.col("kind") == "review")
     return HistoryView(
         county=county,
         period=period,

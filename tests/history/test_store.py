@@ -53,6 +53,7 @@ def _run(period: str, flags: list[tuple[str, str, int, str]], review_keys: list[
         "roster_row": [4] * len(review_keys), "extract_name": ["李四"] * len(review_keys),
         "extract_id": [None] * len(review_keys), "roster_id": [ID_B] * len(review_keys),
         "reason": [f"姓名一致，证件号 {ID_B} 缺失"] * len(review_keys),
+        "row_key": [f"row-{k}" for k in review_keys],
     }, schema_overrides={"extract_id": pl.String, "roster_row": pl.Int64})
     links = pl.DataFrame({
         "record_key": ["L1"], "sector": ["medical_enrollment"], "source_file": ["医保.csv"], "source_row": [2],
@@ -171,7 +172,7 @@ def test_feedback_import(tmp_path: Path) -> None:
     view = load_view(db, "永顺县", "2026-12")
     verdicts = dict(view.verdicts.select("record_key", "verdict").iter_rows())
     assert verdicts == {"F1": "不属实", "F2": "属实", "F3": "待定", "R1": "是同一人"}
-    assert view.confirmed_pairs.select("record_key", "person_key").rows() == [("R1", "pkB")]
+    assert view.confirmed_pairs.select("record_key", "person_key").rows() == [("row-R1", "pkB")]
     assert view.exemptions["record_key"].to_list() == ["F1"]
     sheet = view.verdicts.filter(pl.col("record_key") == "R1")["sheet"].item()
     assert sheet == "待核实匹配"
@@ -207,5 +208,5 @@ def test_feedback_from_libreoffice_resaved_workbook(tmp_path: Path) -> None:
     assert result.stored == 3 and result.problems.height == 0
     view = load_view(db, "永顺县", "2026-12")
     assert dict(view.verdicts.select("record_key", "verdict").iter_rows()) == {"F1": "已整改", "F2": "属实", "R1": "不是同一人"}
-    assert view.rejected_pairs.select("record_key", "person_key").rows() == [("R1", "pkB")]
+    assert view.rejected_pairs.select("record_key", "person_key").rows() == [("row-R1", "pkB")]
     assert import_feedback(db, "永顺县", [src]).stored == 0  # the original and its re-save agree
