@@ -54,16 +54,23 @@ def with_evidence_key(flags: pl.DataFrame) -> pl.DataFrame:
     return flags.with_columns(evidence_key(flags))
 
 
+def _roster_row(frame: pl.DataFrame) -> pl.Expr:
+    """A roster frame's row number: `roster_row`, or the roster's own `source_row`."""
+    return pl.col("roster_row" if "roster_row" in frame.columns else "source_row").cast(pl.Int64)
+
+
 def apply_link_verdicts(links: pl.DataFrame, roster: pl.DataFrame, view: HistoryView) -> pl.DataFrame:
     """Links after the villages' answers on the review queue: a row confirmed 是同一人 links to
     that roster person (`match_method = confirmed`); a review candidate answered 不是同一人 is
-    dropped (the row becomes unlinked, its reason says why). Same rows, same order."""
+    dropped (the row becomes unlinked, its reason says why). Same rows, same order.
+
+    `roster`: the roster persons — `roster_row` (or `source_row`), `person_key`, `household_id`."""
     if links.height == 0 or "record_key" not in links.columns or "person_key" not in roster.columns:
         return links
     persons = roster.select(
-        pl.col("source_row").cast(pl.Int64).alias("_row"), pl.col("person_key").alias("_pk"),
+        _roster_row(roster).alias("_row"), pl.col("person_key").alias("_pk"),
         (pl.col("household_id") if "household_id" in roster.columns else pl.lit(None, pl.String)).alias("_hh"),
-    ).unique("_pk", keep="first")
+    ).filter(pl.col("_pk").is_not_null()).unique("_pk", keep="first")
     cand = persons.select(pl.col("_row").alias("roster_row"), pl.col("_pk").alias("_cand"))
     confirmed = view.confirmed_pairs.unique("record_key", keep="first").join(
         persons, left_on="person_key", right_on="_pk", how="inner"
@@ -188,7 +195,7 @@ def _resolved(
         on_roster_h = pl.col("household_id").is_in(roster["household_id"].drop_nulls().implode()) | pl.col("household_id").is_null()
     if links is not None and roster is not None and "person_key" in roster.columns and links.height:
         pairs = links.filter(pl.col("match_status") == "linked").join(
-            roster.select(pl.col("source_row").cast(pl.Int64).alias("roster_row"), "person_key"),
+            roster.select(_roster_row(roster).alias("roster_row"), "person_key"),
             on=pl.col("roster_row").cast(pl.Int64), how="inner",
         ).select(pl.concat_str("sector", "person_key", separator="|").alias("k")).unique()["k"]
         linked_now = pl.concat_str("sector", "person_key", separator="|").is_in(pairs.implode()).fill_null(False)

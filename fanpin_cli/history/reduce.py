@@ -31,8 +31,9 @@ def _roster_persons(roster: pl.DataFrame | None) -> pl.DataFrame:
     if roster is None or "person_key" not in roster.columns:
         return pl.DataFrame(schema={"roster_row": pl.Int64, "person_key": pl.String,
                                     "_r_name": pl.String, "_r_masked": pl.String})
+    row = "roster_row" if "roster_row" in roster.columns else "source_row"
     return roster.select(
-        pl.col("source_row").cast(pl.Int64).alias("roster_row"),
+        pl.col(row).cast(pl.Int64).alias("roster_row"),
         pl.col("person_key").cast(pl.String),
         (pl.col("name") if "name" in roster.columns else pl.lit(None, pl.String)).alias("_r_name"),
         (mask_id(pl.col("id_number")) if "id_number" in roster.columns else pl.lit(None, pl.String)).alias("_r_masked"),
@@ -40,14 +41,14 @@ def _roster_persons(roster: pl.DataFrame | None) -> pl.DataFrame:
 
 
 def _with_person(frame: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
+    """Add the roster person of `roster_row` (person_key preferred over the frame's own)."""
     if "roster_row" not in frame.columns:
         return frame
-    out = frame.drop("person_key", strict=False).join(
-        persons, on=pl.col("roster_row").cast(pl.Int64), how="left", maintain_order="left"
-    ) if frame.height else frame.with_columns(pl.lit(None, pl.String).alias("person_key"),
-                                               pl.lit(None, pl.String).alias("_r_name"),
-                                               pl.lit(None, pl.String).alias("_r_masked"))
-    return out.drop("roster_row_right", strict=False)
+    own = pl.col("person_key") if "person_key" in frame.columns else pl.lit(None, pl.String)
+    out = frame.with_columns(pl.col("roster_row").cast(pl.Int64), own.alias("_own_pk")).drop(
+        "person_key", strict=False
+    ).join(persons, on="roster_row", how="left", maintain_order="left")
+    return out.with_columns(pl.coalesce("person_key", "_own_pk").alias("person_key")).drop("_own_pk")
 
 
 def _fill(frame: pl.DataFrame, column: str, expr: pl.Expr) -> pl.DataFrame:
