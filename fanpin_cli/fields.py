@@ -104,6 +104,9 @@ _SECTOR_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
             "是否参加城乡居民基本医疗保险", "是否参加基本医疗保险", "是否参保", "是否参加城乡居民医保",
             "参加城乡居民基本医疗保险", "是否参加医保", "是否参加城乡居民基本医保",
         ),
+        "employee_insured": (
+            "是否参加城镇职工基本医疗保险", "是否参加职工基本医疗保险", "是否参加职工医保", "是否参加城镇职工医保",
+        ),
         "income_per_capita": (
             "人均纯收入(元)", "人均纯收入", "家庭人均纯收入", "年人均纯收入", "家庭年人均纯收入", "人均收入",
         ),
@@ -172,6 +175,7 @@ FIELD_TITLES: dict[str, str] = {
     "household_id": "户编号", "relation": "与户主关系", "household_size": "家庭人数",
     "object_type": "监测对象类别", "risk_eliminated": "风险是否已消除", "labor_skill": "劳动技能",
     "health": "健康状况", "school_status": "在校生状况", "insured": "是否参加城乡居民基本医疗保险",
+    "employee_insured": "是否参加城镇职工基本医疗保险",
     "income_per_capita": "人均纯收入（元）", "aid_type": "救助类型", "aid_status": "保障状态",
     "aid_date": "纳入时间", "monthly_amount": "月保障金额", "insurance_type": "险种类型",
     "enroll_status": "参保状态", "enroll_year": "参保年度", "settle_date": "结算日期",
@@ -203,6 +207,7 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "health": "健康状况",
     "school_status": "在校生状况",
     "insured": "是否参加城乡居民基本医疗保险（是/否）",
+    "employee_insured": "是否参加城镇职工基本医疗保险（是/否）",
     "income_per_capita": "人均纯收入（元）",
     "aid_type": "救助类型（农村低保/城市低保/特困供养/临时救助）",
     "aid_status": "保障状态（在保/停保/已发放）",

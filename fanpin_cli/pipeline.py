@@ -237,7 +237,8 @@ def run_job(
                 say(STAGES[3])
                 issue_frames = list(
                     pool.map(
-                        lambda item: check_file(item[1], item[0].sector, headings=item[0].headings, reference_date=ref),
+                        lambda item: check_file(item[1], item[0].sector, headings=item[0].headings, reference_date=ref,
+                                                overrides=dict(config.rules)),
                         zip(loaded, frames, strict=True),
                     )
                 )

@@ -37,6 +37,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "object_type": ("脱贫户", "脱贫不稳定户", "边缘易致贫户", "突发严重困难户"),
     "risk_eliminated": YES_NO,
     "insured": YES_NO,
+    "employee_insured": YES_NO,
     "labor_skill": ("普通劳动力", "技能劳动力", "弱劳动力或半劳动力", "丧失劳动力", "无劳动力"),
     "health": ("健康", "长期慢性病", "患有大病", "残疾"),
     "aid_type": ("农村低保", "城市低保", "特困供养", "临时救助"),
@@ -70,6 +71,16 @@ CODES: dict[str, dict[str, str | None]] = {
         "已消除": YES, "未消除": NO, "风险已消除": YES, "风险未消除": NO, "已消除风险": YES, "未消除风险": NO,
     },
     "insured": _YES_NO_CODES | {"已参保": YES, "未参保": NO, "参保": YES, "参加": YES, "未参加": NO},
+    "employee_insured": _YES_NO_CODES | {"已参保": YES, "未参保": NO, "参保": YES, "参加": YES, "未参加": NO},
+    # 劳动技能 as older exports and clerks write it (the national rule set itself has 普通劳动,
+    # 技能劳动能力, 无劳动能力 beside the dictionary words).
+    "labor_skill": {
+        "普通劳动力": "普通劳动力", "普通劳动": "普通劳动力", "普通劳动能力": "普通劳动力",
+        "技能劳动力": "技能劳动力", "技能劳动": "技能劳动力", "技能劳动能力": "技能劳动力",
+        "弱劳动力或半劳动力": "弱劳动力或半劳动力", "弱劳动力": "弱劳动力或半劳动力", "半劳动力": "弱劳动力或半劳动力",
+        "弱劳动力或半劳力": "弱劳动力或半劳动力", "弱/半劳动力": "弱劳动力或半劳动力", "弱半劳动力": "弱劳动力或半劳动力",
+        "丧失劳动力": "丧失劳动力", "丧失劳动能力": "丧失劳动力", "无劳动力": "无劳动力", "无劳动能力": "无劳动力",
+    },
     "household_type": {
         "脱贫户": "脱贫户", "已脱贫户": "脱贫户", "建档立卡脱贫户": "脱贫户", "脱贫户(已脱贫)": "脱贫户",
         "一般农户": "一般农户", "一般户": "一般农户", "普通农户": "一般农户", "非贫困户": "一般农户",
@@ -163,3 +174,45 @@ def parse_amount(raw: pl.Expr) -> pl.Expr:
         .str.replace_all(r"[,\s元¥￥]", "")
     )
     return text.cast(pl.Float64, strict=False)
+
+
+
+# ---- 健康状况 and 在校生状况 as the national rules read them --------------------------------------
+HEALTHY = "健康"
+NOT_IN_SCHOOL = "非在校生"
+# 在校生状况 → school stage, first match wins (patterns on the `code_key` form).
+SCHOOL_STAGES: tuple[tuple[str, str], ...] = (
+    (NOT_IN_SCHOOL, r"^(非在校|不在校|未在校|否$|无$)"),
+    ("学前", r"^(学龄前|学前|幼儿园)"),
+    ("小学", r"^小学"),
+    ("初中", r"^(初中|初[一二三]|[七八九]年级)"),
+    ("高中", r"^(普通高中|高中|普高|中职|中专|职高|技工学校)"),
+    ("高等", r"^(高职|大专|本科|大学)"),
+    ("研究生", r"^(硕士|博士|研究生)"),
+)
+
+
+def health_states(raw: pl.Expr) -> pl.Expr:
+    """健康状况 as a list of states (`长期慢性病，残疾` → two); empty as null.
+
+    >>> pl.DataFrame({"v": ["长期慢性病，残疾", "健康", None]}).select(health_states(pl.col("v"))).to_series().to_list()
+    [['长期慢性病', '残疾'], ['健康'], None]
+    """
+    return code_key(raw).str.replace_all(r"[,，、;；/]", ",").str.split(",").list.eval(
+        pl.element().filter(pl.element() != "")
+    )
+
+
+def school_stage(raw: pl.Expr) -> pl.Expr:
+    """The stage a 在校生状况 names: 非在校生, 学前, 小学, 初中, 高中, 高等, 研究生; null if empty
+    or not recognised.
+
+    >>> pl.DataFrame({"v": ["七年级", "普通高中一年级", "高职高专二年级", "硕士生及以上", "非在校生", None]}).select(
+    ...     school_stage(pl.col("v"))).to_series().to_list()
+    ['初中', '高中', '高等', '研究生', '非在校生', None]
+    """
+    text = code_key(raw)
+    out = pl.lit(None, dtype=pl.String)
+    for stage, pattern in reversed(SCHOOL_STAGES):
+        out = pl.when(text.str.contains(pattern)).then(pl.lit(stage)).otherwise(out)
+    return out

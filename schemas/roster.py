@@ -23,6 +23,7 @@ class RosterSchema(SectorModel):
     health: str | None = pa.Field(nullable=True)
     school_status: str | None = pa.Field(nullable=True)
     insured: str | None = pa.Field(nullable=True, isin=list(DOMAINS["insured"]))
+    employee_insured: str | None = pa.Field(nullable=True, isin=list(DOMAINS["employee_insured"]))
     income_per_capita: str | None = pa.Field(nullable=True)
 
     _size = pa.check("household_size", name="HH_SIZE_INVALID")(count_check)

@@ -471,14 +471,17 @@ def effective_parameters(rules: list[Rule], overrides: dict | None) -> dict[str,
     """Rule id → parameter values after applying `overrides` (config `[rules]`).
 
     Top-level keys set that parameter in every rule that has it; a nested table keyed by a
-    rule id sets parameters of that rule only (and may hold `enabled = false`). A key that
-    names no parameter or rule is a ConfigError.
+    rule id sets parameters of that rule only (and may hold `enabled = false`); one keyed by a
+    national quality check id (`quality.national`) is that check's, validated there. A key that
+    names no parameter, rule or such check is a ConfigError.
 
     >>> rules = load_rules()
     >>> p = effective_parameters(rules, {"oop_line": 1, "MED_HIGH_OOP": {"oop_line": 20000}})
     >>> p["MED_HIGH_OOP"]["oop_line"]
     20000
     """
+    from fanpin_cli.quality.national import national_parameters
+
     values = {r.id: r.defaults() for r in rules}
     by_id = {r.id: r for r in rules}
     overrides = dict(overrides or {})
@@ -491,11 +494,14 @@ def effective_parameters(rules: list[Rule], overrides: dict | None) -> dict[str,
             raise ConfigError(f"[rules] 中的参数 {key} 不属于任何规则（可用：{'、'.join(known)}）", column=key)
         for rule in owners:
             values[rule.id][key] = _override_value(rule, key, value)
+    national = national_parameters(overrides)  # [rules.<quality check id>] tables, validated there
     for key, table in overrides.items():
-        if not isinstance(table, dict):
+        if not isinstance(table, dict) or (key in national and key not in by_id):
             continue
         if key not in by_id:
-            raise ConfigError(f"[rules.{key}] 不是已知的规则 id（可用：{'、'.join(sorted(by_id))}）", column=key)
+            raise ConfigError(
+                f"[rules.{key}] 不是已知的规则 id（可用：{'、'.join(sorted(by_id))}；"
+                f"可设阈值的质量检查：{'、'.join(sorted(national))}）", column=key)
         rule = by_id[key]
         for name, value in table.items():
             if name == "enabled":

@@ -2,8 +2,9 @@
 
 API used by the pipeline and `fanpin validate`:
 
-- `check_file(frame, sector, headings=..., reference_date=...)` — every single-file check
-  (pandera schema + ID, name, person, household and extra checks) on a prepared frame;
+- `check_file(frame, sector, headings=..., reference_date=..., overrides=...)` — every
+  single-file check (pandera schema + ID, name, person, household, extra and the national
+  system's roster rules, thresholds from the config's `[rules]`) on a prepared frame;
 - `check_cross(roster, evidence, reference_date=...)` — roster vs linked extracts;
 - `stocktake(roster, evidence)` — counts and lists per sector;
 - `scorecard(roster, issues, evidence)` — per 乡镇/村 grades; `attach_places` fills the
@@ -18,6 +19,7 @@ check_id, dimension, severity, message, household_id, township, village.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import polars as pl
 
@@ -36,6 +38,8 @@ from .catalogue import (
 from .cross import check_cross
 from .extra import file_extra, roster_extra
 from .ids import id_issues, name_issues, person_issues
+from .national import NATIONAL_CHECKS, national_parameters
+from .national_run import national_issues
 from .roster import roster_issues
 from .schema import schema_issues
 from .scorecard import attach_places, grade, scorecard
@@ -43,9 +47,17 @@ from .stocktake import stocktake
 
 
 def check_file(
-    frame: pl.DataFrame, sector: str, *, headings: dict[str, str] | None = None, reference_date: date
+    frame: pl.DataFrame,
+    sector: str,
+    *,
+    headings: dict[str, str] | None = None,
+    reference_date: date,
+    overrides: dict[str, Any] | None = None,
 ) -> pl.DataFrame:
-    """All single-file checks of `sector` on a prepared frame (a loaded frame is prepared first)."""
+    """All single-file checks of `sector` on a prepared frame (a loaded frame is prepared first).
+
+    `overrides` is the config's `[rules]` table: `[rules.<check_id>]` sets a national check's
+    thresholds (`national.national_parameters`)."""
     headings = headings or {}
     if "id_status" not in frame.columns:
         frame = prepare(frame, reference_date)
@@ -56,6 +68,7 @@ def check_file(
     if sector == "roster":
         parts += roster_issues(frame, headings, reference_date)
         parts += roster_extra(frame, headings, reference_date)
+        parts += national_issues(frame, headings, reference_date, overrides)
     parts += file_extra(frame, sector, headings, reference_date)
     return collect(parts)
 
@@ -99,6 +112,6 @@ def quality_summary(issues: pl.DataFrame) -> dict:
 
 __all__ = [
     "CHECKS", "CHECK_INDEX", "DIMENSIONS", "ISSUE_COLUMNS", "SEVERITIES", "Check", "attach_places",
-    "catalogue_frame", "check_cross", "check_file", "empty_issues", "grade", "quality_summary",
-    "scorecard", "stocktake",
+    "NATIONAL_CHECKS", "catalogue_frame", "check_cross", "check_file", "empty_issues", "grade",
+    "national_parameters", "quality_summary", "scorecard", "stocktake",
 ]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .national import NATIONAL_CHECKS, fuping_source
+
 DIMENSIONS: tuple[str, ...] = ("规范性", "完整性", "准确性", "一致性", "时效性")
 SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
 
@@ -21,7 +23,6 @@ ISSUE_COLUMNS: tuple[str, ...] = (
 )
 
 _GB11643 = "GB 11643-1999 公民身份号码"
-_GZ = "公开规则集 Gzuwkj/fuping（全国防返贫监测信息系统导出数据校验规则）"
 _NATSYS = "全国防返贫监测信息系统指标字典；DOMAIN.md 行业数据表"
 
 
@@ -42,19 +43,24 @@ CHECKS: tuple[Check, ...] = (
     # ---- the contract's table -------------------------------------------------------------
     Check("ID_MISSING", "完整性", "error", "证件号码为空", "all", "CONTRACT.md", True),
     Check("ID_BAD_FORMAT", "规范性", "error", "证件号码不是15位或18位", "all", f"CONTRACT.md；{_GB11643}", True),
-    Check("ID_INVALID_CHECKSUM", "准确性", "error", "18位证件号码校验位错误", "all", f"CONTRACT.md；{_GB11643} 校验码", True),
+    Check("ID_INVALID_CHECKSUM", "准确性", "error", "18位证件号码校验位错误", "all",
+          f"CONTRACT.md；{_GB11643} 校验码；{fuping_source('1_01_003', '1_12_002')}", True),
     Check("ID_BAD_BIRTHDATE", "准确性", "error", "证件号码中的出生日期不存在或晚于基准日", "all", f"CONTRACT.md；{_GB11643}", True),
     Check("ID_UNKNOWN_REGION", "准确性", "warning", "证件号码地址码不在行政区划代码表中", "all", "CONTRACT.md；GB/T 2260 行政区划代码", True),
     Check("ID_EXCEL_MANGLED", "规范性", "error", "证件号码被Excel损坏（科学计数法或末3位000）", "all", "CONTRACT.md；DOMAIN.md Excel 15位有效数字", True),
     Check("ID_LEGACY_15", "规范性", "info", "15位旧证件号码（已升级为18位）", "all", f"CONTRACT.md；{_GB11643}", True),
-    Check("ID_DUPLICATE", "准确性", "error", "花名册中证件号码重复", "roster", "CONTRACT.md", True),
+    Check("ID_DUPLICATE", "准确性", "error", "花名册中证件号码重复", "roster",
+          f"CONTRACT.md；{fuping_source('1_01_001', '1_12_001')}", True),
     Check("NAME_MISSING", "完整性", "error", "姓名为空", "all", "CONTRACT.md", True),
     Check("NAME_ID_CONFLICT", "一致性", "error", "证件号码对应的系统人员姓名不同", "cross", "CONTRACT.md；000-篇五 账账相符", True),
     Check("SEX_ID_CONFLICT", "一致性", "error", "性别与证件号码第17位不符", "all", f"CONTRACT.md；{_GB11643}", True),
     Check("BIRTH_ID_CONFLICT", "一致性", "error", "出生日期与证件号码不符", "all", f"CONTRACT.md；{_GB11643}", True),
-    Check("REL_SEX_CONFLICT", "一致性", "error", "与户主关系所含性别与证件号码不符", "roster", f"CONTRACT.md；{_GZ}", True),
-    Check("AGE_LABOR_CONFLICT", "一致性", "error", "未满16周岁但劳动技能不是无劳动力", "roster", f"CONTRACT.md；{_GZ}", True),
-    Check("HH_NO_HEAD", "准确性", "error", "户内没有户主", "roster", "CONTRACT.md", True),
+    Check("REL_SEX_CONFLICT", "一致性", "error", "与户主关系所含性别与证件号码不符", "roster",
+          f"CONTRACT.md；{fuping_source('2_01_004', '2_12_008')}", True),
+    Check("AGE_LABOR_CONFLICT", "一致性", "error", "未满16周岁但劳动技能不是无劳动力", "roster",
+          f"CONTRACT.md；{fuping_source('2_01_011', '2_12_014')}", True),
+    Check("HH_NO_HEAD", "准确性", "error", "户内没有户主", "roster",
+          f"CONTRACT.md；{fuping_source('3_11_001', '3_02_012')}", True),
     Check("HH_MULTI_HEAD", "准确性", "error", "户内有多名户主", "roster", "CONTRACT.md", True),
     Check("HH_SIZE_MISMATCH", "一致性", "error", "家庭人数与成员记录数不符", "roster", "CONTRACT.md", True),
     Check("INSURED_CONFLICT", "一致性", "error", "系统填已参保但医保无有效参保记录", "cross", "CONTRACT.md；001 参保全覆盖", True),
@@ -73,25 +79,30 @@ CHECKS: tuple[Check, ...] = (
     Check("DATE_IN_FUTURE", "时效性", "error", "日期晚于基准日", "all", "GB/T 36344-2018 时效性"),
     Check("ENROLL_YEAR_STALE", "时效性", "warning", "参保年度不是本年度", "extracts", "001 参保全覆盖（按年度核对）"),
     Check("PAYMENT_EXCEEDS_TOTAL", "准确性", "error", "统筹支付与个人自付之和超过医疗总费用", "extracts", "医保结算口径：总费用=统筹支付+个人自付（含其他）；000-篇十五"),
-    Check("HH_HEAD_SPOUSE_SAME_SEX", "一致性", "error", "户主与配偶性别相同", "roster", _GZ),
-    Check("SPOUSE_UNDERAGE", "准确性", "warning", "配偶未达法定婚龄", "roster", "《民法典》第1047条（男22、女20周岁）；" + _GZ),
-    Check("HEAD_UNDERAGE", "准确性", "warning", "户主未满16周岁", "roster", _GZ),
-    Check("REL_AGE_CONFLICT", "一致性", "warning", "与户主关系与年龄不符（子女比户主年长等）", "roster", _GZ),
+    Check("HH_HEAD_SPOUSE_SAME_SEX", "一致性", "error", "户主与配偶性别相同", "roster",
+          fuping_source("2_02_001", "2_11_003")),
+    Check("SPOUSE_UNDERAGE", "准确性", "warning", "配偶未达法定婚龄", "roster", "《民法典》第1047条（男22、女20周岁）"),
+    Check("HEAD_UNDERAGE", "准确性", "warning", "户主未满16周岁", "roster", "GB/T 36344-2018 准确性"),
+    Check("REL_AGE_CONFLICT", "一致性", "warning", "与户主关系与年龄不符（子女比户主年长等）", "roster", "GB/T 36344-2018 一致性"),
     Check("SCHOOL_AGE_NOT_IN_SCHOOL", "完整性", "warning", "6–16周岁但在校生状况为空", "roster",
-          "Gzuwkj/fuping rules/1_02_005.py；000-篇一 义务教育阶段"),
-    Check("ELDERLY_LABOR", "准确性", "warning", "70周岁以上但劳动技能为普通/技能劳动力", "roster", _GZ + "；DOMAIN.md"),
-    Check("INCOME_OUTLIER", "准确性", "warning", "人均纯收入为0或异常偏高（≥10万元）", "roster", "003、004 收入核算；" + _GZ),
+          fuping_source("1_02_005", "5_15_016", "5_15_017") + "；000-篇一 义务教育阶段"),
+    Check("INCOME_OUTLIER", "准确性", "warning", "人均纯收入为0或异常偏高（≥10万元）", "roster", "003、004 收入核算"),
     Check("HH_PLACE_MIXED", "一致性", "error", "同一户编号的成员乡镇或村不同", "roster", "004 网格化管理（户为单位）；GB/T 36344-2018 一致性"),
     Check("HH_ATTR_MIXED", "一致性", "error", "同一户成员的户级信息（监测对象类别、风险消除、人均纯收入）不同", "roster",
           "全国防返贫监测信息系统（户级指标）；GB/T 36344-2018 一致性"),
     Check("RISK_ELIM_NO_LABOR", "一致性", "error", "全户无劳动能力却标记风险已消除", "roster", "003、004（无劳动能力户不得标注风险消除）"),
-    Check("ROSTER_UNINSURED", "完整性", "warning", "系统填未参加城乡居民医保", "roster", "001 参保全覆盖；" + _GZ),
     Check("EXTRACT_DUPLICATE", "准确性", "warning", "同一人在本表重复出现", "extracts", "GB/T 36344-2018 准确性（唯一性）"),
     Check("DISABILITY_CERT_MISMATCH", "一致性", "error", "残疾人证号末2位与残疾类别/等级不符", "extracts",
           "第二代残疾人证编号规则（18位身份号+类别1–7+等级1–4）；GB/T 26341-2010"),
     Check("DEREG_LISTED", "时效性", "warning", "公安已注销（服刑/迁出/服役）仍在花名册", "cross", "001 动态调整"),
-    Check("HEALTH_DISABILITY_CONFLICT", "一致性", "warning", "残联持证残疾人但系统健康状况未填残疾", "cross", _GZ),
-    Check("SCHOOL_STATUS_CONFLICT", "一致性", "warning", "教育学籍在读但系统在校生状况为空或非在校生", "cross", "001 学籍比对；" + _GZ),
+    Check("HEALTH_DISABILITY_CONFLICT", "一致性", "warning", "残联持证残疾人但系统健康状况未填残疾", "cross",
+          "DOMAIN.md 残联持证数据；GB/T 36344-2018 一致性"),
+    Check("SCHOOL_STATUS_CONFLICT", "一致性", "warning", "教育学籍在读但系统在校生状况为空或非在校生", "cross", "001 学籍比对"),
+)
+
+# The national system's roster rules (national.py): declared there with condition and message.
+CHECKS += tuple(
+    Check(c.check_id, c.dimension, c.severity, c.title, "roster", c.source) for c in NATIONAL_CHECKS
 )
 
 CHECK_INDEX: dict[str, Check] = {c.check_id: c for c in CHECKS}

@@ -1,8 +1,8 @@
 """Checks beyond the contract's table, each with its source in `catalogue.CHECKS`.
 
 Roster: HH_HEAD_SPOUSE_SAME_SEX, SPOUSE_UNDERAGE, HEAD_UNDERAGE, REL_AGE_CONFLICT,
-SCHOOL_AGE_NOT_IN_SCHOOL, ELDERLY_LABOR, INCOME_OUTLIER, HH_PLACE_MIXED, HH_ATTR_MIXED,
-HH_ID_FORMAT, RISK_ELIM_NO_LABOR, ROSTER_UNINSURED.
+SCHOOL_AGE_NOT_IN_SCHOOL, INCOME_OUTLIER, HH_PLACE_MIXED, HH_ATTR_MIXED,
+HH_ID_FORMAT, RISK_ELIM_NO_LABOR (the national system's own rules are in national.py).
 Every file: DATE_IN_FUTURE. Extracts: ENROLL_YEAR_STALE, PAYMENT_EXCEEDS_TOTAL,
 EXTRACT_DUPLICATE, DISABILITY_CERT_MISMATCH.
 (ID_PLACEHOLDER, NAME_BAD_FORMAT are in ids.py; VALUE_NOT_ALLOWED, AMOUNT_INVALID,
@@ -24,10 +24,8 @@ from .roster import HEAD
 SPOUSE = "配偶"
 CHILD_RELATIONS = ("之子", "之女", "之孙子", "之孙女", "之外孙子", "之外孙女", "之曾孙子", "之曾孙女")
 ELDER_RELATIONS = ("之父", "之母", "之祖父", "之祖母", "之外祖父", "之外祖母", "之岳父", "之岳母", "之公公", "之婆婆")
-ABLE_LABOR = ("普通劳动力", "技能劳动力")
 NO_CAPACITY = ("无劳动力", "丧失劳动力")
 INCOME_CEILING = 100_000
-ELDERLY_AGE = 69
 DISABILITY_TYPE_CODES = {
     "视力": "1", "听力": "2", "言语": "3", "肢体": "4", "智力": "5", "精神": "6", "多重": "7",
 }
@@ -112,13 +110,6 @@ def roster_extra(frame: pl.DataFrame, headings: dict[str, str], reference_date: 
                    pl.format("{}周岁（义务教育年龄6–16周岁），在校生状况为空，请核实就学情况并填写（辍学的填非在校生并说明原因）",
                              age), h)
         )
-    if "labor_skill" in cols:
-        parts.append(
-            issues(frame, (age > ELDERLY_AGE) & pl.col("labor_skill").is_in(ABLE_LABOR), "ELDERLY_LABOR",
-                   "labor_skill",
-                   pl.format("已{}周岁，劳动技能仍为「{}」，请核实是否应为弱劳动力或半劳动力/丧失劳动力",
-                             age, pl.col("labor_skill")), h)
-        )
     if "income_per_capita" in cols:
         income = parse_amount(pl.col("income_per_capita"))
         parts.append(
@@ -154,11 +145,6 @@ def roster_extra(frame: pl.DataFrame, headings: dict[str, str], reference_date: 
             issues(frame, in_hh & (pl.col("risk_eliminated") == "是") & all_none, "RISK_ELIM_NO_LABOR",
                    "risk_eliminated",
                    pl.format("户编号{}全户均为无劳动力或丧失劳动力，不得标注风险消除，请核实", hid), h)
-        )
-    if "insured" in cols:
-        parts.append(
-            issues(frame, pl.col("insured") == "否", "ROSTER_UNINSURED", "insured",
-                   "系统填未参加城乡居民基本医疗保险：请核实参保情况，动员参保或注明不参保原因（死亡、服刑、服役、参加职工医保等）", h)
         )
     return parts
 
