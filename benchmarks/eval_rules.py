@@ -7,8 +7,9 @@ The county's files are loaded and prepared as the pipeline does, then the rules 
 twice: (a) on the TRUE links of `ground_truth/links_truth.csv` ("where linkage is correct"),
 and (b) on the real linker's links (`fanpin_cli.linking.link`) when it is importable. Flags
 are compared with `ground_truth/flags_truth.csv` by key: roster_row for person rules,
-household_id for household rules, (source_file, source_row) for CIV_CANDIDATE. Output: one
-markdown table per run.
+household_id for household rules, (source_file, source_row) for CIV_CANDIDATE. Precision is
+that of the `confirmed` flags (the red/yellow/blue lists); recall counts `pending_review` flags
+too (they are listed apart, "待核实后确定"). Output: one markdown table per run.
 """
 
 from __future__ import annotations
@@ -107,22 +108,33 @@ def keyed(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def score(flags: pl.DataFrame, truth: pl.DataFrame, rule_ids: list[str], show: int = 0) -> pl.DataFrame:
+    """Per rule: precision of the confirmed flags, recall of confirmed + pending ones (a pending
+    flag is listed for the village too, apart), and how many pending flags are true."""
+    if "evidence_status" not in flags.columns:
+        flags = flags.with_columns(pl.lit("confirmed").alias("evidence_status"))
     got, want = keyed(flags), keyed(truth)
-    pending = keyed(flags.filter(pl.col("detail").str.contains("待核实匹配")))
-    tp = got.join(want, on=["rule_id", "key"], how="semi")
-    fp = got.join(want, on=["rule_id", "key"], how="anti")
-    fn = want.join(got, on=["rule_id", "key"], how="anti")
+    confirmed = keyed(flags.filter(pl.col("evidence_status") == "confirmed"))
+    pending = keyed(flags.filter(pl.col("evidence_status") == "pending_review"))
+    on = ["rule_id", "key"]
+    tp = confirmed.join(want, on=on, how="semi")
+    fp = confirmed.join(want, on=on, how="anti")
+    fn = want.join(got, on=on, how="anti")
+    found = got.join(want, on=on, how="semi")
     rows = []
     for rid in rule_ids:
-        t = tp.filter(pl.col("rule_id") == rid).height
-        p = fp.filter(pl.col("rule_id") == rid).height
-        n = fn.filter(pl.col("rule_id") == rid).height
-        p_review = fp.filter(pl.col("rule_id") == rid).join(pending, on=["rule_id", "key"], how="semi").height
+        def n(frame: pl.DataFrame, rid: str = rid) -> int:
+            return frame.filter(pl.col("rule_id") == rid).height
+
+        t, p, miss, hit = n(tp), n(fp), n(fn), n(found)
+        pend = pending.filter(pl.col("rule_id") == rid)
         rows.append({
-            "rule_id": rid, "truth": t + n, "flagged": t + p, "tp": t, "fp": p, "fp_review": p_review, "fn": n,
-            "precision": t / (t + p) if t + p else 1.0, "recall": t / (t + n) if t + n else 1.0,
+            "rule_id": rid, "truth": n(want), "confirmed": t + p, "pending": pend.height,
+            "pending_true": pend.join(want, on=on, how="semi").height, "tp": t, "fp": p, "fn": miss,
+            "precision": t / (t + p) if t + p else 1.0,
+            "recall": hit / (hit + miss) if hit + miss else 1.0,
+            "recall_confirmed": t / n(want) if n(want) else 1.0,
         })
-        if show and (p or n):
+        if show and (p or miss):
             print(f"  {rid}: FP {fp.filter(pl.col('rule_id') == rid)['key'].head(show).to_list()} "
                   f"FN {fn.filter(pl.col('rule_id') == rid)['key'].head(show).to_list()}", file=sys.stderr)
     return pl.DataFrame(rows)
@@ -132,13 +144,14 @@ def markdown(table: pl.DataFrame, title: str) -> str:
     lines = [
         f"### {title}",
         "",
-        "| rule | truth | flagged | TP | FP | FP with a pending review named | FN | precision | recall |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| rule | truth | confirmed | TP | FP | pending (true) | FN | precision (confirmed) | recall (confirmed + pending) | recall (confirmed only) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in table.iter_rows(named=True):
         lines.append(
-            f"| {r['rule_id']} | {r['truth']} | {r['flagged']} | {r['tp']} | {r['fp']} | {r['fp_review']} | {r['fn']} | "
-            f"{r['precision']:.2%} | {r['recall']:.2%} |"
+            f"| {r['rule_id']} | {r['truth']} | {r['confirmed']} | {r['tp']} | {r['fp']} | "
+            f"{r['pending']} ({r['pending_true']}) | {r['fn']} | {r['precision']:.2%} | {r['recall']:.2%} | "
+            f"{r['recall_confirmed']:.2%} |"
         )
     return "\n".join(lines)
 

@@ -39,14 +39,17 @@ def print_run_summary(console: Console, summary: dict[str, Any], out_dir: str) -
     """Rules × X户Y人, quality by dimension, link results per file."""
     title = f"{summary.get('county', '')} {summary.get('period', '')} 比对结果（基准日 {summary.get('reference_date', '')}）"
     rules = Table(title=title, title_justify="left")
-    for col in ("规则", "名称", "等级", "户数", "人数"):
-        rules.add_column(col, justify="right" if col in ("户数", "人数") else "left")
+    for col in ("规则", "名称", "等级", "户数", "人数", "待核实后确定"):
+        rules.add_column(col, justify="left" if col in ("规则", "名称", "等级") else "right")
     for r in summary.get("rules", []):
-        rules.add_row(r["rule_id"], r["title"], LEVEL_TEXT.get(r["level"], r["level"]), str(r["households"]), str(r["persons"]))
+        waiting = f"{r.get('pending_households', 0)}户{r.get('pending_persons', 0)}人" if r.get("pending_persons") else ""
+        rules.add_row(r["rule_id"], r["title"], LEVEL_TEXT.get(r["level"], r["level"]), str(r["households"]),
+                      str(r["persons"]), waiting)
     console.print(rules)
     totals = summary.get("households_flagged", {})
     console.print(
-        f"预警户数：红 {totals.get('red', 0)} 户，黄 {totals.get('yellow', 0)} 户，蓝 {totals.get('blue', 0)} 户（每户按最高等级计）"
+        f"预警户数：红 {totals.get('red', 0)} 户，黄 {totals.get('yellow', 0)} 户，蓝 {totals.get('blue', 0)} 户（每户按最高等级计）；"
+        f"另有 {totals.get('pending_review', 0)} 户待核实匹配或更正证件号码后确定"
     )
     print_inputs(console, summary)
     print_quality(console, summary)

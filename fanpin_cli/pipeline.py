@@ -35,7 +35,7 @@ LINKS_CSV_COLUMNS = [
 ]
 FLAGS_CSV_COLUMNS = [
     "household_id", "township", "village", "rule_id", "level", "roster_row", "person_name",
-    "sector", "source_file", "source_row", "detail",
+    "sector", "source_file", "source_row", "detail", "evidence_status",
 ]
 ISSUES_CSV_COLUMNS = [
     "source_file", "source_row", "column", "check_id", "dimension", "severity", "message",
@@ -403,6 +403,10 @@ def _rule_entries(rules: list[Any], rule_counts: pl.DataFrame) -> list[dict[str,
         out.append({
             "rule_id": rule.rule_id, "title": rule.title, "level": rule.level,
             "households": households, "persons": persons, "text": f"{households}户{persons}人",
+            # Flags that wait for a review item or an ID correction (evidence_status
+            # pending_review): listed apart, not in the counts above.
+            "pending_households": int(c.get("pending_households", 0) or 0),
+            "pending_persons": int(c.get("pending_persons", 0) or 0),
         })
     return out
 
@@ -412,6 +416,9 @@ def _level_totals(area_counts: pl.DataFrame) -> dict[str, int]:
     for level in ("red", "yellow", "blue"):
         col = f"households_{level}"
         totals[level] = int(area_counts[col].sum()) if col in area_counts.columns else 0
+    # Households whose only flags are pending_review (not in the level totals).
+    pend = "pending_households"
+    totals["pending_review"] = int(area_counts[pend].sum()) if pend in area_counts.columns else 0
     return totals
 
 

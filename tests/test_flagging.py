@@ -97,6 +97,15 @@ def flagged_rows(flags: pl.DataFrame) -> list[int]:
     return sorted(flags["roster_row"].to_list())
 
 
+def confirmed(flags: pl.DataFrame) -> pl.DataFrame:
+    """The flags in the red/yellow/blue lists (not those that wait for a review)."""
+    return flags.filter(pl.col("evidence_status") == "confirmed")
+
+
+def pending(flags: pl.DataFrame) -> pl.DataFrame:
+    return flags.filter(pl.col("evidence_status") == "pending_review")
+
+
 # -- MED_UNINSURED ------------------------------------------------------------------------
 
 @pytest.mark.parametrize(
@@ -122,6 +131,9 @@ def test_med_uninsured(enrollment, police, flagged):
     }
     flags = run("MED_UNINSURED", ros, ev)
     assert flags.height == int(flagged)
+    # A flag that accepting a pending review would clear is listed apart, not confirmed.
+    review = any(x.get("status") == "review" for x in enrollment + police)
+    assert pending(flags).height == int(flagged and review)
     if flagged:
         row = flags.row(0, named=True)
         assert row["roster_row"] == 2 and row["level"] == "red" and row["household_id"] == "H0"
@@ -181,8 +193,12 @@ def test_med_high_oop_review_rows_and_detail():
             file="医保_结算.csv",
         )
     }
-    flags = run("MED_HIGH_OOP", ros, ev)
+    both = run("MED_HIGH_OOP", ros, ev)
+    flags = both.filter(pl.col("evidence_status") == "confirmed")
     assert flagged_rows(flags) == [2]
+    # The review row is never evidence, but accepting it would create a flag: listed apart.
+    pending = both.filter(pl.col("evidence_status") == "pending_review")
+    assert flagged_rows(pending) == [3] and pending["detail"][0].startswith("【待核实匹配确认后成立】")
     detail = flags["detail"][0]
     assert "累计个人自付 12,480.50 元 ≥ 9,342 元" in detail
     assert "2025-12-01至2026-11-30" in detail and "医保_结算.csv 第2行" in detail
@@ -285,7 +301,10 @@ def test_edu_aid_missing(roll, aid, status, flagged):
     ros = roster({"birth": "20150101"})
     ev = {"education": extract("education", ros, {"to": 0, "roll_status": roll, "aid_program": aid, "status": status})}
     flags = run("EDU_AID_MISSING", ros, ev)
-    assert flags.height == int(flagged)
+    assert confirmed(flags).height == int(flagged)
+    # A review row is never evidence; accepting it would create the flag: pending.
+    assert pending(flags).height == int(status == "review" and roll == "在读" and aid is None)
+    flags = confirmed(flags)
     if flagged:
         assert flags["level"][0] == "yellow" and "education.csv 第2行" in flags["detail"][0]
 
@@ -342,6 +361,7 @@ def test_civ_no_safety_net(skills, aid, flagged):
     ev = {"civil_affairs": extract("civil_affairs", ros, *[{"to": 1, **a} for a in aid])}
     flags = run("CIV_NO_SAFETY_NET", ros, ev)
     assert flags.height == int(flagged)
+    assert pending(flags).height == int(bool(aid) and aid[0].get("status") == "review")
     if flagged:
         assert flags["roster_row"][0] is None and flags["detail"][0].startswith("全户2人均无劳动能力")
         if aid and aid[0].get("status") == "review":
@@ -375,7 +395,9 @@ def test_civ_temp_aid_other_types_and_review():
             {"to": 1, "aid_type": "临时救助", "aid_status": "已发放", "aid_date": "2026-10-01", "status": "review"},
         )
     }
-    assert run("CIV_TEMP_AID", ros, ev).height == 0
+    flags = run("CIV_TEMP_AID", ros, ev)
+    assert confirmed(flags).height == 0
+    assert pending(flags).height == 1 and pending(flags)["detail"][0].startswith("【待核实匹配确认后成立】")
 
 
 # -- CIV_CANDIDATE ------------------------------------------------------------------------
@@ -414,6 +436,8 @@ def test_pol_deregistered(reason, status, flagged):
     ros = roster({"household_id": "H1"}, {"household_id": "H1", "relation": "之父"})
     ev = {"police": extract("police", ros, {"to": 1, "dereg_reason": reason, "dereg_date": "2026-05-02", "status": status})}
     flags = run("POL_DEREGISTERED", ros, ev)
+    assert pending(flags).height == int(status == "review")
+    flags = confirmed(flags)
     assert flags.height == int(flagged)
     if flagged:
         assert flags["person_name"][0] == "人1" and f"注销原因：{reason}" in flags["detail"][0]
@@ -435,6 +459,8 @@ def test_dis_multi(links, flagged):
     ros = roster({"household_id": "H1"}, {"household_id": "H1", "relation": "之子"}, {"household_id": "H2"})
     ev = {"disability": extract("disability", ros, *[{"to": t, "status": s, "disability_grade": "三级"} for t, s in links])}
     flags = run("DIS_MULTI", ros, ev)
+    assert pending(flags).height == int(links == [(0, "linked"), (1, "review")])
+    flags = confirmed(flags)
     assert flags.height == int(flagged)
     if flagged:
         assert flags["detail"][0].startswith("2名家庭成员持残疾人证")
@@ -449,6 +475,8 @@ def test_dis_severe(grade, status, flagged):
     ros = roster({})
     ev = {"disability": extract("disability", ros, {"to": 0, "disability_grade": grade, "status": status})}
     flags = run("DIS_SEVERE", ros, ev)
+    assert pending(flags).height == int(status == "review")
+    flags = confirmed(flags)
     assert flags.height == int(flagged)
     if flagged:
         assert flags["roster_row"][0] == 2 and flags["level"][0] == "blue"
@@ -565,3 +593,30 @@ def test_exemption_review_is_named_not_used():
     }
     flags = run("MED_UNINSURED", ros, ev)
     assert flags.height == 1 and "另有待核实匹配：公安.csv 第2行" in flags["detail"][0]
+    assert flags["evidence_status"][0] == "pending_review"
+
+
+# -- evidence_status ----------------------------------------------------------------------
+
+def test_absence_of_a_person_whose_id_cannot_be_searched_is_pending():
+    # 人0 has no ID in the roster, 人1 and 人2 share one (a copied number): no sector row can be
+    # found for them by ID, so "no enrollment found" proves nothing yet. 人3 is searchable.
+    shared = pid("19800101", 555)
+    ros = roster({"id_number": None}, {"id_number": shared}, {"id_number": shared, "birth": "19900101"}, {})
+    flags = run("MED_UNINSURED", ros, {"medical_enrollment": extract("medical_enrollment", ros)})
+    assert flagged_rows(confirmed(flags)) == [5]
+    assert flagged_rows(pending(flags)) == [2, 3, 4]
+    assert all("无法按证件号码比对" in d for d in pending(flags)["detail"])
+
+
+def test_evidence_status_only_where_a_review_changes_the_outcome():
+    # 人0 has an active enrollment linked and a pending one: accepting changes nothing.
+    ros = roster({}, {})
+    ev = {"medical_enrollment": extract(
+        "medical_enrollment", ros,
+        {"to": 0, "enroll_status": "参保缴费"},
+        {"to": 0, "enroll_status": "参保缴费", "status": "review"},
+        {"to": 1, "enroll_status": "终止参保", "status": "review"},
+    )}
+    flags = run("MED_UNINSURED", ros, ev)
+    assert flagged_rows(flags) == [3] and flags["evidence_status"].to_list() == ["confirmed"]

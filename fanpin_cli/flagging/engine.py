@@ -1,8 +1,10 @@
 """Evaluate rules over the roster and the linked sector evidence → `flags` frame.
 
-Only evidence rows with `match_status == "linked"` count (CIV_CANDIDATE-style rules read
-`unlinked` rows explicitly); `review` rows are named in a flag's detail where confirming
-them could clear it, and are never used as evidence. Ages and date windows are computed at
+Only linked rows are evidence (`fanpin_cli.evidence`; CIV_CANDIDATE-style rules read
+`unlinked` rows explicitly). Pending review rows are never evidence, but the rules are also
+evaluated as if every pending review item were accepted: a flag that exists in only one of
+the two views gets `evidence_status = "pending_review"` (a flag that accepting would clear, or
+one it would create), every other flag `confirmed`. Ages and date windows are computed at
 `reference_date`. A rule whose sector was not supplied (no such key in `evidence`) is
 skipped: `skipped_rules` lists them.
 """
@@ -14,6 +16,7 @@ from datetime import date
 
 import polars as pl
 
+from fanpin_cli.evidence import accepted, has_pending, linked
 from fanpin_cli.fields import SECTOR_TITLES
 from fanpin_cli.flagging.exprs import EMPTY_SHOWN, norm, param_text
 from fanpin_cli.flagging.kinds import KIND_FUNCS, Context
@@ -22,13 +25,28 @@ from fanpin_cli.idnum import age_at
 
 FLAG_COLUMNS: tuple[str, ...] = (
     "household_id", "township", "village", "rule_id", "level", "roster_row", "person_name",
-    "sector", "source_file", "source_row", "detail", "title",
+    "sector", "source_file", "source_row", "detail", "title", "evidence_status",
 )
 FLAG_SCHEMA: dict[str, pl.DataType] = {
     "household_id": pl.String, "township": pl.String, "village": pl.String, "rule_id": pl.String,
     "level": pl.String, "roster_row": pl.Int64, "person_name": pl.String, "sector": pl.String,
     "source_file": pl.String, "source_row": pl.Int64, "detail": pl.String, "title": pl.String,
+    "evidence_status": pl.String,
 }
+# What a flag is, for comparing the two views: rule + person, else household, else extract row.
+_FLAG_KEY = pl.concat_str(
+    pl.col("rule_id"),
+    pl.coalesce(
+        pl.format("r{}", pl.col("roster_row")),
+        pl.format("h{}", pl.col("household_id")),
+        pl.format("s{}#{}", pl.col("source_file"), pl.col("source_row")),
+    ),
+    separator="|",
+)
+CREATED_NOTE = "【待核实匹配确认后成立】"
+UNSEARCHABLE_NOTE = "（系统中此人证件号码缺失、无效或与他人重复，无法按证件号码比对，更正证件号码后确定）"
+# Rule kinds that fire because no qualifying linked row was found.
+ABSENCE_KINDS: tuple[str, ...] = ("missing_linked", "household_all")
 HEAD_RELATIONS: tuple[str, ...] = ("户主", "本人", "本人(户主)", "户主本人")
 
 
@@ -64,11 +82,10 @@ def build_context(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame], refer
     )
     # A shared ID still dates the row that sector rows carrying that very ID are linked to.
     owners = _id_owners(persons, evidence)
+    shared = pl.col("_id_shared") & ~pl.col("_roster_row").is_in(owners.implode())
     persons = persons.with_columns(
-        pl.when(pl.col("_id_shared") & ~pl.col("_roster_row").is_in(owners.implode()))
-        .then(pl.lit("是"))
-        .otherwise(pl.lit("否"))
-        .alias("_id_shared")
+        pl.when(shared).then(pl.lit("是")).otherwise(pl.lit("否")).alias("_id_shared"),
+        (shared | col("id18").is_null()).alias("_unsearchable"),
     )
     households = (
         persons.sort(["_head_rank", "_roster_row"])
@@ -91,9 +108,9 @@ def _id_owners(persons: pl.DataFrame, evidence: dict[str, pl.DataFrame]) -> pl.S
     found = [pl.Series("_roster_row", [], dtype=pl.Int64)]
     if shared.height:
         for frame in evidence.values():
-            if not {"id18", "roster_row", "match_status"} <= set(frame.columns):
+            if "id18" not in frame.columns:
                 continue
-            hits = frame.filter(pl.col("match_status") == "linked").select(
+            hits = linked(frame).select(
                 pl.col("roster_row").cast(pl.Int64).alias("_roster_row"), pl.col("id18").alias("_id18")
             )
             found.append(hits.join(shared, on=["_roster_row", "_id18"], how="semi")["_roster_row"])
@@ -114,24 +131,76 @@ def evaluate(
     overrides: dict | None = None,
 ) -> pl.DataFrame:
     """All flags, one row per flagged person / household / extract row (see FLAG_COLUMNS),
-    sorted by township, village, household_id, rule_id."""
+    with `evidence_status`, sorted by township, village, household_id, rule_id."""
     params = effective_parameters(rules, overrides)
-    active = enabled_rules(rules, overrides)
+    active = [r for r in enabled_rules(rules, overrides) if r.primary_sector == "roster" or r.primary_sector in evidence]
+    flags, ctx = _evaluate_view(active, params, roster, evidence, reference_date)
+    flags = _unsearchable(flags, active, ctx)
+    doubtful = [r for r in active if has_pending(evidence, set(reads(r)))]
+    if doubtful:
+        ids = [r.id for r in doubtful]
+        if_accepted, _ = _evaluate_view(doubtful, params, roster, accepted(evidence), reference_date)
+        now = flags.with_columns(_FLAG_KEY.alias("_key"))
+        then = if_accepted.with_columns(_FLAG_KEY.alias("_key"))
+        would_clear = pl.col("rule_id").is_in(ids) & ~pl.col("_key").is_in(then["_key"].implode())
+        created = then.join(now, on="_key", how="anti").with_columns(
+            (pl.lit(CREATED_NOTE) + pl.col("detail")).alias("detail"),
+            pl.lit("pending_review").alias("evidence_status"),
+        )
+        flags = pl.concat(
+            [
+                now.with_columns(
+                    pl.when(would_clear).then(pl.lit("pending_review")).otherwise(pl.col("evidence_status")).alias("evidence_status")
+                ),
+                created,
+            ],
+            how="vertical",
+        ).drop("_key")
+    return flags.sort(
+        ["township", "village", "household_id", "rule_id", "roster_row", "source_file", "source_row"],
+        nulls_last=True,
+    )
+
+
+def reads(rule: Rule) -> tuple[str, ...]:
+    """Every sector whose links a rule reads (its own, exemptions, `none_linked`, `sectors`)."""
+    found = [rule.primary_sector, *rule.sectors, *(e.sector for e in rule.exempt_if_linked)]
+    if rule.none_linked is not None:
+        found.append(rule.none_linked.sector)
+    return tuple(dict.fromkeys(s for s in found if s and s != "roster"))
+
+
+def _evaluate_view(
+    active: list[Rule], params: dict, roster: pl.DataFrame, evidence: dict[str, pl.DataFrame], reference_date: date
+) -> tuple[pl.DataFrame, Context]:
+    """The flags of `active` on one view of the evidence (all `confirmed`), and the context."""
     ctx = build_context(roster, evidence, reference_date)
     frames = []
     for rule in active:
-        if not ctx.has(rule.primary_sector):
-            continue
         hits = KIND_FUNCS[rule.kind](rule, params[rule.id], ctx)
         if hits.height == 0:
             continue
         frames.append(render(rule, hits, params[rule.id], reference_date))
-    if not frames:
-        return empty_flags()
-    flags = pl.concat(frames, how="vertical")
-    return flags.sort(
-        ["township", "village", "household_id", "rule_id", "roster_row", "source_file", "source_row"],
-        nulls_last=True,
+    return (pl.concat(frames, how="vertical") if frames else empty_flags()), ctx
+
+
+def _unsearchable(flags: pl.DataFrame, active: list[Rule], ctx: Context) -> pl.DataFrame:
+    """A rule that fires on the *absence* of a linked row (ABSENCE_KINDS) proves nothing about
+    a roster person whose own ID cannot be searched for (missing, invalid, or shared with
+    another person in the roster): such flags are `pending_review` until the ID is corrected
+    (the 数据质量 sheet lists the ID fault)."""
+    absence = [r.id for r in active if r.kind in ABSENCE_KINDS]
+    if not absence or flags.height == 0:
+        return flags
+    people = ctx.persons.select("_roster_row", "_hh", pl.col("_unsearchable"))
+    persons = people.filter(pl.col("_unsearchable"))["_roster_row"]
+    households = people.filter(pl.col("_unsearchable"))["_hh"].drop_nulls()
+    blind = pl.col("rule_id").is_in(absence) & pl.when(pl.col("roster_row").is_not_null()).then(
+        pl.col("roster_row").is_in(persons.implode())
+    ).otherwise(pl.col("household_id").is_in(households.implode()))
+    return flags.with_columns(
+        pl.when(blind).then(pl.lit("pending_review")).otherwise(pl.col("evidence_status")).alias("evidence_status"),
+        pl.when(blind).then(pl.col("detail") + pl.lit(UNSEARCHABLE_NOTE)).otherwise(pl.col("detail")).alias("detail"),
     )
 
 
@@ -174,4 +243,5 @@ def render(rule: Rule, hits: pl.DataFrame, params: dict, reference_date: date) -
         pl.lit(rule.level).alias("level"),
         pl.lit(rule.primary_sector).alias("sector"),
         pl.lit(rule.title).alias("title"),
+        pl.lit("confirmed").alias("evidence_status"),
     ).select([pl.col(c).cast(t) for c, t in FLAG_SCHEMA.items()])

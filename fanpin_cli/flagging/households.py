@@ -4,6 +4,9 @@ of households at each level (a household's level is its highest rule level).
 Households = distinct 户编号; persons = flagged persons for person-level rules, and every
 member on the roster for household-level rules. Rows that link to no roster person
 (CIV_CANDIDATE) have no household: they count as persons only.
+
+Only `confirmed` flags count in the red/yellow/blue totals; `pending_review` flags (see
+`fanpin_cli.evidence`) are counted apart (`pending_households`, `pending_persons`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,34 @@ def _members(roster: pl.DataFrame) -> pl.DataFrame:
     ).filter(pl.col("household_id").is_not_null())
 
 
+def confirmed(flags: pl.DataFrame) -> pl.DataFrame:
+    """The flags that count in the level totals (all of them when there is no status)."""
+    if "evidence_status" not in flags.columns:
+        return flags
+    return flags.filter(pl.col("evidence_status").fill_null("confirmed") == "confirmed")
+
+
+def pending(flags: pl.DataFrame) -> pl.DataFrame:
+    """The flags that wait for a review item or an ID correction."""
+    if "evidence_status" not in flags.columns:
+        return flags.clear()
+    return flags.filter(pl.col("evidence_status") == "pending_review")
+
+
+def _counts(flags: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+    """rule_id, households, persons of `flags`."""
+    per_rule = flagged_persons(flags, roster).group_by("rule_id").agg(
+        pl.col("household_id").n_unique().alias("households"),
+        pl.col("roster_row").n_unique().alias("persons"),
+    )
+    loose = flags.filter(pl.col("household_id").is_null()).group_by("rule_id").agg(pl.len().alias("loose"))
+    return per_rule.join(loose, on="rule_id", how="full", coalesce=True).select(
+        "rule_id",
+        pl.col("households").fill_null(0).cast(pl.Int64),
+        (pl.col("persons").fill_null(0) + pl.col("loose").fill_null(0)).cast(pl.Int64).alias("persons"),
+    )
+
+
 def flagged_persons(flags: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
     """(rule_id, level, household_id, roster_row) for every person a flag covers: the flagged
     person, or every roster member of a flagged household."""
@@ -51,40 +82,28 @@ def household_summary(flags: pl.DataFrame, roster: pl.DataFrame) -> tuple[pl.Dat
 
 
 def rule_summary(flags: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
-    """Per rule: `rule_id, title, level, households, persons, count_text` ("X户Y人"),
-    ordered by level (red first) then rule id. Extract-only rows (no household) count as
-    persons with households = 0."""
-    covered = flagged_persons(flags, roster)
-    per_rule = covered.group_by("rule_id").agg(
-        pl.col("household_id").n_unique().alias("households"),
-        pl.col("roster_row").n_unique().alias("persons"),
-    )
-    loose = (
-        flags.filter(pl.col("household_id").is_null())
-        .group_by("rule_id")
-        .agg(pl.len().alias("loose"))
-    )
+    """Per rule: `rule_id, title, level, households, persons, count_text` ("X户Y人") of the
+    confirmed flags, and `pending_households, pending_persons` of the pending ones; ordered by
+    level (red first) then rule id. Extract-only rows (no household) count as persons with
+    households = 0."""
     meta = flags.group_by("rule_id").agg(pl.col("title").first(), pl.col("level").first())
-    out = (
-        meta.join(per_rule, on="rule_id", how="left")
-        .join(loose, on="rule_id", how="left")
-        .with_columns(
-            pl.col("households").fill_null(0).cast(pl.Int64),
-            (pl.col("persons").fill_null(0) + pl.col("loose").fill_null(0)).cast(pl.Int64).alias("persons"),
-        )
+    pend = _counts(pending(flags), roster).rename({"households": "pending_households", "persons": "pending_persons"})
+    return (
+        meta.join(_counts(confirmed(flags), roster), on="rule_id", how="left")
+        .join(pend, on="rule_id", how="left")
+        .with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in ("households", "persons", "pending_households", "pending_persons"))
         .with_columns(count_text(pl.col("households"), pl.col("persons")).alias("count_text"))
         .with_columns(pl.col("level").replace_strict(LEVEL_RANK, default=0).alias("_rank"))
         .sort(["_rank", "rule_id"], descending=[True, False])
-        .select("rule_id", "title", "level", "households", "persons", "count_text")
+        .select("rule_id", "title", "level", "households", "persons", "count_text", "pending_households", "pending_persons")
     )
-    return out
 
 
 def household_levels(flags: pl.DataFrame) -> pl.DataFrame:
-    """One row per flagged household: household_id, township, village, level (highest),
-    rules (ids joined by 、)."""
+    """One row per household with a confirmed flag: household_id, township, village, level
+    (highest), rules (ids joined by 、)."""
     return (
-        flags.filter(pl.col("household_id").is_not_null())
+        confirmed(flags).filter(pl.col("household_id").is_not_null())
         .with_columns(pl.col("level").replace_strict(LEVEL_RANK, default=0).alias("_rank"))
         .group_by("household_id")
         .agg(
@@ -103,7 +122,8 @@ def area_summary(flags: pl.DataFrame, roster: pl.DataFrame, by: tuple[str, ...] 
     """Per 乡镇/村 (or any roster place columns in `by`): `households_red`,
     `households_yellow`, `households_blue` (each household counted once, at its highest
     level), `households`, `persons` (flagged persons, see module docstring), `count_text`;
-    and roster totals `roster_households`, `roster_persons`."""
+    `pending_households` (households with a pending flag only); and roster totals
+    `roster_households`, `roster_persons`."""
     by = tuple(by)
     # A roster without a 乡镇/村 column still gets its totals (place unknown), never a crash.
     roster = roster.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in by if c not in roster.columns])
@@ -128,8 +148,16 @@ def area_summary(flags: pl.DataFrame, roster: pl.DataFrame, by: tuple[str, ...] 
         [(pl.col("level") == lv).sum().cast(pl.Int64).alias(lv) for lv in LEVELS]
         + [pl.len().cast(pl.Int64).alias("households")]
     )
+    waiting = (
+        pending(flags).filter(pl.col("household_id").is_not_null())
+        .join(levels.select("household_id"), on="household_id", how="anti")
+        .select("household_id").unique()
+        .join(places, on="household_id", how="left")
+        .group_by(list(by))
+        .agg(pl.len().cast(pl.Int64).alias("pending_households"))
+    )
     persons = (
-        flagged_persons(flags, roster)
+        flagged_persons(confirmed(flags), roster)
         .join(places, on="household_id", how="left")
         .group_by(list(by))
         .agg(pl.col("roster_row").n_unique().cast(pl.Int64).alias("persons"))
@@ -137,12 +165,13 @@ def area_summary(flags: pl.DataFrame, roster: pl.DataFrame, by: tuple[str, ...] 
     out = (
         totals.join(counts, on=list(by), how="left", nulls_equal=True)
         .join(persons, on=list(by), how="left", nulls_equal=True)
-        .with_columns([pl.col(c).fill_null(0) for c in (*LEVELS, "households", "persons")])
+        .join(waiting, on=list(by), how="left", nulls_equal=True)
+        .with_columns([pl.col(c).fill_null(0) for c in (*LEVELS, "households", "persons", "pending_households")])
         .with_columns(count_text(pl.col("households"), pl.col("persons")).alias("count_text"))
         .sort(list(by), nulls_last=True)
     )
     out = out.rename({lv: f"households_{lv}" for lv in LEVELS})
     return out.select(
-        *by, *[f"households_{lv}" for lv in LEVELS], "households", "persons", "count_text",
+        *by, *[f"households_{lv}" for lv in LEVELS], "households", "persons", "count_text", "pending_households",
         pl.col("roster_households").cast(pl.Int64), pl.col("roster_persons").cast(pl.Int64),
     )

@@ -12,6 +12,8 @@ from datetime import date
 
 import polars as pl
 
+from fanpin_cli.evidence import LINKED
+from fanpin_cli.evidence import rows as evidence_rows
 from fanpin_cli.fields import HOUSEHOLD_FIELDS
 from fanpin_cli.flagging.exprs import (
     all_conditions,
@@ -44,14 +46,14 @@ class Context:
     def has(self, sector: str) -> bool:
         return sector == "roster" or sector in self.evidence
 
-    def rows(self, sector: str, status: str = "linked") -> pl.DataFrame:
-        """Evidence rows of `sector` with `match_status == status` that point at a roster
-        person, with that person's household and place (from the roster) attached."""
+    def rows(self, sector: str, status: str = LINKED) -> pl.DataFrame:
+        """Evidence rows of `sector` in link state `status` (`fanpin_cli.evidence`) that point
+        at a roster person, with that person's household and place (from the roster) attached."""
         frame = self.evidence.get(sector)
         people = self.persons.select(_PERSON_COLS)
         if frame is None or frame.height == 0 or "match_status" not in frame.columns:
             return _empty_evidence(people)
-        frame = frame.filter((pl.col("match_status") == status) & pl.col("roster_row").is_not_null())
+        frame = evidence_rows(frame, status)
         frame = frame.with_columns(pl.col("roster_row").cast(pl.Int64).alias("_roster_row"))
         return frame.join(people, on="_roster_row", how="inner")
 

@@ -14,6 +14,7 @@ names the file and the rule id.
 
 from __future__ import annotations
 
+import functools
 import string
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -465,6 +466,17 @@ def load_rules(folder: Path | None = None) -> list[Rule]:
                 )
             seen[rule.id] = rule
     return sorted(seen.values(), key=lambda r: r.id)
+
+
+@functools.cache
+def _bundled() -> dict[str, Rule]:
+    return {r.id: r for r in load_rules()}
+
+
+def bundled_rule(rule_id: str) -> Rule:
+    """The bundled rule `rule_id` (rules/), loaded once: for checks that share a rule's
+    definition. ``bundled_rule("MED_UNINSURED").kind == "missing_linked"``"""
+    return _bundled()[rule_id]
 
 
 def effective_parameters(rules: list[Rule], overrides: dict | None) -> dict[str, dict[str, float | int]]:

@@ -1,8 +1,11 @@
 """Cross-source checks (账账相符 / 账实相符) between the roster and the linked extracts.
 
 `evidence[sector]` is the prepared extract with the link columns (`roster_row`,
-`household_id`, `match_status`, `match_method`, `name_id_conflict`). Only `linked` rows are
-evidence, except NAME_ID_CONFLICT, which is reported on any extract row the linker marked.
+`household_id`, `match_status`, `match_method`, `name_id_conflict`). Which rows are evidence
+is `fanpin_cli.evidence` (the view the rules use); what counts as an active enrollment, a
+deregistration or 在读 is the bundled rules' definition (MED_UNINSURED, POL_DEREGISTERED,
+EDU_DROPOUT), never restated here. NAME_ID_CONFLICT is reported on any extract row the linker
+marked.
 """
 
 from __future__ import annotations
@@ -11,19 +14,27 @@ from datetime import date
 
 import polars as pl
 
+from fanpin_cli.evidence import linked
+from fanpin_cli.flagging.exprs import norm
 from fanpin_cli.values import parse_date
 
 from ._base import col_or_null, collect, empty_issues, fmt_date, issues
 
-ACTIVE_ENROLLMENT = ("参保缴费", "正常参保", "正常", "已参保")
-IN_SCHOOL = ("在读",)
+# The rules whose definitions these checks share (the bundled rules/; one definition each).
+INSURANCE_RULE = "MED_UNINSURED"      # who has no active enrollment (police exemption included)
+DEREGISTERED_RULE = "POL_DEREGISTERED"  # which police rows are deregistrations
+SCHOOL_RULE = "EDU_DROPOUT"           # which education rows are 在读
+DECEASED = "死亡"
 NOT_IN_SCHOOL = ("非在校生",)
 
 
-def _linked(frame: pl.DataFrame) -> pl.DataFrame:
-    if "match_status" not in frame.columns or "roster_row" not in frame.columns:
-        return frame.head(0)
-    return frame.filter((pl.col("match_status") == "linked") & pl.col("roster_row").is_not_null())
+def _qualifying(rule_id: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows of `frame` that meet the `where` of the bundled rule `rule_id`."""
+    from fanpin_cli.flagging import bundled_rule
+    from fanpin_cli.flagging.exprs import all_conditions
+
+    rule = bundled_rule(rule_id)
+    return frame.filter(all_conditions(rule.where, rule.defaults(), frame.columns))
 
 
 def _roster_rows(roster: pl.DataFrame, rows: pl.DataFrame, extra: list[str]) -> pl.DataFrame:
@@ -46,27 +57,24 @@ def check_cross(
     headings = headings or {}
     rh = headings.get("roster", {})
     parts: list[pl.LazyFrame] = []
-    police = _linked(evidence["police"]) if "police" in evidence else None
+    police = linked(evidence["police"]) if "police" in evidence else None
 
     if "medical_enrollment" in evidence and "insured" in roster.columns:
-        enr = _linked(evidence["medical_enrollment"])
-        active = enr.filter(col_or_null(enr, "enroll_status").is_in(ACTIVE_ENROLLMENT))["roster_row"]
-        excused = police["roster_row"] if police is not None else pl.Series([], dtype=pl.Int64)
-        covered = pl.concat([active.cast(pl.Int64), excused.cast(pl.Int64)])
-        mask = (pl.col("insured") == "是") & ~pl.col("source_row").is_in(covered.implode())
-        # An active enrollment row that matches only tentatively (review queue) is not evidence,
-        # but it makes the conflict doubtful: reported as a warning that names the pending match.
-        enr_all = evidence["medical_enrollment"]
-        pending = enr_all.filter(
-            (pl.col("match_status") == "review")
-            & col_or_null(enr_all, "enroll_status").is_in(ACTIVE_ENROLLMENT)
-        )["roster_row"].cast(pl.Int64)
-        is_pending = pl.col("source_row").is_in(pending.implode())
+        # The MED_UNINSURED rule itself says who lacks an active enrollment; a flag that a
+        # pending review could clear makes the conflict doubtful: a warning naming the match.
+        from fanpin_cli.flagging import bundled_rule, evaluate
+
+        flags = evaluate([bundled_rule(INSURANCE_RULE)], roster, evidence, reference_date=reference_date)
+        uninsured = flags.filter(pl.col("roster_row").is_not_null())
+        confirmed = uninsured.filter(pl.col("evidence_status") == "confirmed")["roster_row"]
+        doubtful = uninsured.filter(pl.col("evidence_status") != "confirmed")["roster_row"]
+        says_insured = pl.col("insured") == "是"
         message = "系统填已参加城乡居民基本医疗保险，但医保参保登记中没有此人的有效参保记录（也无公安注销记录），请核实是否断保、漏保"
-        parts.append(issues(roster, mask & ~is_pending, "INSURED_CONFLICT", "insured", message, rh))
+        parts.append(issues(roster, says_insured & pl.col("source_row").is_in(confirmed.implode()),
+                            "INSURED_CONFLICT", "insured", message, rh))
         parts.append(
-            issues(roster, mask & is_pending, "INSURED_CONFLICT", "insured",
-                   message + "；另有待核实匹配的有效参保记录，人工确认后本条可能不成立", rh)
+            issues(roster, says_insured & pl.col("source_row").is_in(doubtful.implode()), "INSURED_CONFLICT", "insured",
+                   message + "；另有待核实匹配或证件号码问题，核实后本条可能不成立", rh)
             .with_columns(pl.lit("warning").alias("severity"))
         )
 
@@ -77,14 +85,16 @@ def check_cross(
             fmt_date(parse_date(col_or_null(police, "dereg_date"))).fill_null("日期不详").alias("__when"),
             pl.col("source_file").alias("__pfile"), pl.col("source_row").alias("__prow"),
         )
-        listed = _roster_rows(roster, police.filter(pl.col("__reason") == "死亡"), ["__when", "__pfile", "__prow"])
+        police = _qualifying(DEREGISTERED_RULE, police)
+        deceased = norm(pl.col("__reason")) == DECEASED
+        listed = _roster_rows(roster, police.filter(deceased), ["__when", "__pfile", "__prow"])
         parts.append(
             issues(listed, pl.lit(True), "DECEASED_LISTED", "id_number",
                    pl.format("公安户籍显示已于{}因死亡注销（{}第{}行），系统仍在册，请核实后办理自然减少",
                              pl.col("__when"), pl.col("__pfile"), pl.col("__prow")), rh)
         )
         other = _roster_rows(
-            roster, police.filter(pl.col("__reason").is_not_null() & (pl.col("__reason") != "死亡")),
+            roster, police.filter(~deceased),
             ["__reason", "__when", "__pfile", "__prow"],
         )
         parts.append(
@@ -94,7 +104,7 @@ def check_cross(
         )
 
     if "disability" in evidence and "health" in roster.columns:
-        dis = _roster_rows(roster, _linked(evidence["disability"]).with_columns(pl.col("source_file").alias("__f")), ["__f"])
+        dis = _roster_rows(roster, linked(evidence["disability"]).with_columns(pl.col("source_file").alias("__f")), ["__f"])
         health = pl.col("health")
         parts.append(
             issues(dis, health.is_null() | ~health.str.contains("残疾"), "HEALTH_DISABILITY_CONFLICT", "health",
@@ -103,8 +113,8 @@ def check_cross(
         )
 
     if "education" in evidence and "school_status" in roster.columns:
-        edu = _linked(evidence["education"])
-        edu = edu.filter(col_or_null(edu, "roll_status").is_in(IN_SCHOOL)).with_columns(
+        edu = _qualifying(SCHOOL_RULE, linked(evidence["education"]))
+        edu = edu.with_columns(
             col_or_null(edu, "school").fill_null("学校不详").alias("__school")
         )
         rows = _roster_rows(roster, edu, ["__school"])
