@@ -45,7 +45,18 @@ def _parse_date(text: str | None) -> date | None:
         raise typer.BadParameter(f"日期应为 YYYY-MM-DD：{text}") from exc
 
 
-def _run(config_path: Path, out: Path, full_ids: bool, quiet: bool) -> None:
+SPLIT_HELP = "另按乡镇（township，默认）或村（village）各出一个工作簿，none 不拆分"
+
+
+def _split_option(value: str) -> str:
+    from fanpin_cli.report.split import SPLITS
+
+    if value not in SPLITS:
+        raise typer.BadParameter(f"应为 {' | '.join(SPLITS)}：{value}")
+    return value
+
+
+def _run(config_path: Path, out: Path, full_ids: bool, quiet: bool, split: str = "township") -> None:
     from fanpin_cli.config import load_config
     from fanpin_cli.console import print_run_summary, stage_progress
     from fanpin_cli.pipeline import STAGES, run_job
@@ -53,7 +64,7 @@ def _run(config_path: Path, out: Path, full_ids: bool, quiet: bool) -> None:
     try:
         config = load_config(config_path)
         with stage_progress(err_console, STAGES, quiet=quiet) as say:
-            result = run_job(config, out, full_ids=full_ids, progress=say)
+            result = run_job(config, out, full_ids=full_ids, progress=say, split=split)
     except FanpinError as error:
         _fail(error)
         return
@@ -68,9 +79,10 @@ def run(
     out: Annotated[Path, typer.Option("--out", help="输出文件夹")] = Path("fanpin-output"),
     full_ids: Annotated[bool, typer.Option("--full-ids", help="输出完整证件号码（默认打码）")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="只输出错误（适合定时任务）")] = False,
+    split: Annotated[str, typer.Option("--split", help=SPLIT_HELP, callback=_split_option)] = "township",
 ) -> None:
     """运行月度比对：读取 → 校验 → 关联 → 预警 → 质量 → 报告。"""
-    _run(config, out, full_ids, quiet)
+    _run(config, out, full_ids, quiet, split)
 
 
 @app.command()
@@ -78,11 +90,12 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="输出文件夹")] = Path("fanpin-demo-output"),
     full_ids: Annotated[bool, typer.Option("--full-ids", help="输出完整证件号码（默认打码）")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="只输出错误")] = False,
+    split: Annotated[str, typer.Option("--split", help=SPLIT_HELP, callback=_split_option)] = "township",
 ) -> None:
     """用自带的示例县数据（sample_data/）运行完整的月度比对。"""
     from fanpin_cli.resources import resource_dir
 
-    _run(resource_dir("sample_data") / "fanpin.toml", out, full_ids, quiet)
+    _run(resource_dir("sample_data") / "fanpin.toml", out, full_ids, quiet, split)
 
 
 @app.command()

@@ -91,6 +91,7 @@ class JobData:
     stocktake: pl.DataFrame | None
     stocktake_lists: dict[str, pl.DataFrame]
     summary: dict[str, Any]
+    roster: pl.DataFrame | None = None
 
 
 def load_input(spec: InputSpec) -> LoadedFile:
@@ -181,8 +182,10 @@ def run_job(
     *,
     full_ids: bool = False,
     progress: Progress | None = None,
+    split: str = "township",
 ) -> RunResult:
-    """Run the whole monthly job and write every output into `out_dir`."""
+    """Run the whole monthly job and write every output into `out_dir`; `split` also writes
+    one workbook per 乡镇 ("township") or 村 ("village") beside report.xlsx ("none": not)."""
     from fanpin_cli.flagging import load_rules
     from fanpin_cli.linking import link
     from fanpin_cli.quality import (
@@ -230,7 +233,7 @@ def run_job(
                 schema={c: pl.String for c in LINKS_CSV_COLUMNS}
             )
             out_dir.mkdir(parents=True, exist_ok=True)
-            flag_future = rules_pool.submit(_flag_stage, config, rules, roster, evidence, links, out_dir, full_ids)
+            flag_future = rules_pool.submit(_flag_stage, config, rules, roster, evidence, links, out_dir, full_ids, split)
             done(STAGES[2])
 
             try:
@@ -279,7 +282,7 @@ def run_job(
             "stocktake": stock_counts.to_dicts(),
             "scorecard": cards.to_dicts() if cards is not None else [],
         }
-        job = JobData(config, evidence, links, issues, flagged, cards, stock_counts, stock_lists, summary)
+        job = JobData(config, evidence, links, issues, flagged, cards, stock_counts, stock_lists, summary, roster)
     except BaseException:
         flagged.report.abort()
         raise
@@ -301,6 +304,7 @@ def _flag_stage(
     links: pl.DataFrame,
     out_dir: Path,
     full_ids: bool,
+    split: str = "township",
 ) -> FlagStage:
     """Evaluate the rules, build what needs only flags and links, and start report.xlsx."""
     from fanpin_cli.flagging import evaluate, household_summary
@@ -309,7 +313,7 @@ def _flag_stage(
 
     flags = evaluate(rules, roster, evidence, reference_date=config.reference_date, overrides=dict(config.rules))
     rule_counts, area_counts = household_summary(flags, roster)
-    flags_out = mask_columns(_with_person(flags, roster), ["id_number"], full_ids=full_ids)
+    flags_out = mask_columns(_with_person(flags, roster, evidence), ["id_number"], full_ids=full_ids)
     review = _review_queue(links, evidence, roster, full_ids)
     first = ReportData(
         county=config.county,
@@ -322,17 +326,36 @@ def _flag_stage(
         area_counts=area_counts,
         quality=pl.DataFrame(),
         review=review,
+        members=roster.select(
+            [c for c in ("household_id", "source_row", "township", "village") if c in roster.columns]
+        ),
+        split=split,
+        html=True,
     )
     report = start_report(out_dir / "report.xlsx", first)
     return FlagStage(flags, rule_counts, area_counts, flags_out, review, report)
 
 
-def _with_person(flags: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+def _with_person(
+    flags: pl.DataFrame, roster: pl.DataFrame, evidence: dict[str, pl.DataFrame] | None = None
+) -> pl.DataFrame:
     """Add the flagged person's 证件号码, 组 and 与户主关系 from the roster; household-level flags
-    (no roster_row) show the household's 户主, by whom villages know a household."""
+    (no roster_row) show the household's 户主, by whom villages know a household; flags on a
+    person not in the roster (应纳未纳) show the ID of their own extract row."""
     extra = [c for c in ("group", "relation") if c in roster.columns]
     person = roster.select(pl.col("source_row").alias("roster_row"), "id_number", *extra)
     out = flags.join(person, on="roster_row", how="left", maintain_order="left")
+    rows = [
+        f.select("source_file", "source_row", pl.col("id_number").alias("_row_id"))
+        for f in (evidence or {}).values()
+        if "id_number" in f.columns
+    ]
+    if rows:
+        own = pl.concat(rows, how="vertical_relaxed")
+        outside = pl.col("roster_row").is_null() & pl.col("household_id").is_null()
+        out = out.join(own, on=["source_file", "source_row"], how="left", maintain_order="left").with_columns(
+            pl.when(outside).then(pl.col("_row_id")).otherwise(pl.col("id_number")).alias("id_number")
+        ).drop("_row_id")
     if "relation" not in roster.columns or "household_id" not in roster.columns:
         return out
     heads = (
@@ -450,7 +473,7 @@ def _write_outputs(out_dir: Path, job: JobData, full_ids: bool) -> list[Path]:
         }
         rest = {
             "quality": issues,
-            "quality_detail": _village_issues(issues, config.roster.source_file),
+            "quality_detail": _with_names(_village_issues(issues, config.roster.source_file), job),
             "scorecard": job.scorecard,
             "stocktake": job.stocktake,
             "links_by_sector": per_file,
@@ -465,12 +488,23 @@ def _write_outputs(out_dir: Path, job: JobData, full_ids: bool) -> list[Path]:
                 write_csv(frame, out_dir / name)
         finally:
             job.summary["report_process_peak_mb"] = workbook.result()
-    return [out_dir / name for name in csvs] + [out_dir / "report.xlsx"]
+    return [out_dir / name for name in csvs] + [out_dir / "report.xlsx", out_dir / "summary.html"]
 
 
 # Checks comparing the roster with a sector's data: the village acts on these even when the row
 # that shows them is in the sector's file.
 CROSS_CHECKS = ("NAME_ID_CONFLICT", "INSURED_CONFLICT", "DECEASED_LISTED", "SEX_ID_CONFLICT", "BIRTH_ID_CONFLICT")
+
+
+def _with_names(issues: pl.DataFrame, job: JobData) -> pl.DataFrame:
+    """Each issue with the 姓名 of its row (the roster's or the extract's own), so that the
+    village knows whom a 数据质量 line is about."""
+    frames = [job.roster, *job.evidence.values()] if job.roster is not None else list(job.evidence.values())
+    names = [f.select("source_file", "source_row", pl.col("name").cast(pl.String)) for f in frames if "name" in f.columns]
+    if not names or issues.height == 0:
+        return issues
+    lookup = pl.concat(names, how="vertical_relaxed").unique(["source_file", "source_row"], keep="first")
+    return issues.drop("name", strict=False).join(lookup, on=["source_file", "source_row"], how="left", maintain_order="left")
 
 
 def _village_issues(issues: pl.DataFrame, roster_file: str) -> pl.DataFrame:

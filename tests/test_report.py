@@ -25,7 +25,8 @@ FLAG_SCHEMA = {
     "household_id": pl.String, "township": pl.String, "village": pl.String, "rule_id": pl.String,
     "level": pl.String, "roster_row": pl.Int64, "person_name": pl.String, "sector": pl.String,
     "source_file": pl.String, "source_row": pl.Int64, "detail": pl.String, "title": pl.String,
-    "id_number": pl.String, "group": pl.String, "relation": pl.String,
+    "id_number": pl.String, "group": pl.String, "relation": pl.String, "evidence_status": pl.String,
+    "record_key": pl.String,
 }
 
 
@@ -34,26 +35,33 @@ def _flags() -> pl.DataFrame:
         # deliberately unsorted: the writer sorts by 乡镇/村/户编号
         ("4331270102000045", "石堤镇", "洞坎村", "MED_UNINSURED", "red", 57, "彭秀英", "roster",
          None, None, "未查到有效医保参保记录", "未参加基本医疗保险", "433127********2026",
-         "03", "之女"),
+         "03", "之女", "confirmed", "F-med-57"),
         ("4331270101000123", "灵溪镇", "司城村", "MED_UNINSURED", "red", 12, "向国华", "roster",
          None, None, "未查到有效医保参保记录", "未参加基本医疗保险", "433127********1234",
-         "1", "户主"),
+         "1", "户主", "confirmed", "F-med-12"),
         ("4331270101000123", "灵溪镇", "司城村", "EDU_AID_MISSING", "yellow", 14, "向小红",
          "education", "教育_学籍资助.xlsx", 88, "在读（永顺县第一中学），资助项目为空",
-         "在读学生未享受教育资助", "433127********5678", "1", "之女"),
+         "在读学生未享受教育资助", "433127********5678", "1", "之女", "confirmed", "F-edu-14"),
         ("4331270101000007", "灵溪镇", "司城村", "DIS_SEVERE", "blue", 3, "田土生", "disability",
          "残联_持证.csv", 5, "残疾等级 一级（肢体）", "重度残疾人（一级、二级）",
-         "433127********0011", None, None),
+         "433127********0011", None, None, "confirmed", "F-dis-3"),
         (None, "灵溪镇", "老司城村", "CIV_CANDIDATE", "blue", None, "张三妹", "civil_affairs",
          "民政_低保特困.xlsx", 9, "农村低保 在保，未在监测系统中找到",
-         "民政低保特困在保但不在监测系统", "433127********9999", None, None),
+         "民政低保特困在保但不在监测系统", "433127********9999", None, None, "confirmed", "F-civ-9"),
+        # waits for a review item: listed on 待核实后确定, not on the rule sheet nor in the counts
+        ("4331270102000046", "石堤镇", "洞坎村", "MED_UNINSURED", "red", 61, "彭大勇", "roster",
+         None, None, "医保参保登记无有效参保记录（另有待核实匹配：医保_参保登记.csv 第42行，参保状态：参保缴费，"
+         "人工确认后本条可能不成立）", "未参加基本医疗保险", "433127********3030", "2", "户主",
+         "pending_review", "F-med-61"),
     ]
     return pl.DataFrame(rows, schema=FLAG_SCHEMA, orient="row")
 
 
 def _data(flags: pl.DataFrame | None = None, rules: list[RuleInfo] | None = None) -> ReportData:
     flags = _flags() if flags is None else flags
-    rule_counts = flags.group_by("rule_id").agg(
+    if "evidence_status" not in flags.columns:
+        flags = flags.with_columns(pl.lit("confirmed").alias("evidence_status"))
+    rule_counts = flags.filter(pl.col("evidence_status") == "confirmed").group_by("rule_id").agg(
         pl.col("household_id").drop_nulls().n_unique().alias("households"),
         pl.len().alias("persons"),
     )
@@ -78,6 +86,8 @@ def _data(flags: pl.DataFrame | None = None, rules: list[RuleInfo] | None = None
             "dimension": ["规范性", "准确性", "一致性"],
             "severity": ["error", "warning", "info"],
             "message": ["身份证号被 Excel 转成科学计数法", "校验位错误", "之子但身份证为女性"],
+            "name": ["向国华", "彭秀英", "向小红"],
+            "record_key": ["Q-1", "Q-2", "Q-3"],
             "household_id": [None, None, "4331270101000123"],
             "township": [None, None, "灵溪镇"],
             "village": [None, None, "司城村"],
@@ -90,7 +100,7 @@ def _data(flags: pl.DataFrame | None = None, rules: list[RuleInfo] | None = None
             "source_row": [42],
             "extract_name": ["向晓红"],
             "extract_id": ["433127********567X"],
-            "extract_birth": [date(2010, 5, 3)],
+            "extract_birth": ["2010-05-03 00:00:00"],  # an Excel date cell read as text
             "extract_township": ["灵溪镇"],
             "extract_village": ["司城村"],
             "roster_row": [14],
@@ -102,17 +112,21 @@ def _data(flags: pl.DataFrame | None = None, rules: list[RuleInfo] | None = None
             "roster_village": ["司城村"],
             "match_score": [86.5],
             "reason": ["姓名同音（晓/小），出生日期一致，身份证号第18位不同"],
+            "record_key": ["R-42"],
         }
     )
     scorecard = pl.DataFrame(
-        {
-            "township": ["灵溪镇", "石堤镇"],
-            "village": ["司城村", "洞坎村"],
-            "rows": [120, 80],
-            "rows_with_error": [3, 0],
-            "completeness": [1, 0],
-            "rate": [0.975, 1.0],
-            "grade": ["A", "A"],
+        {  # the columns quality.scorecard produces
+            "level": ["村", "乡镇", "村", "乡镇", "全县"],
+            "township": ["灵溪镇", "灵溪镇", "石堤镇", "石堤镇", "全县"],
+            "village": ["司城村", "（合计）", "洞坎村", "（合计）", "（合计）"],
+            "rows": [120, 120, 80, 80, 200],
+            "error_rows": [3, 3, 0, 0, 3],
+            "clean_rate": [0.975, 0.975, 1.0, 1.0, 0.985],
+            "grade": ["优", "优", "优", "优", "优"],
+            "issues": [4, 4, 0, 0, 4],
+            "issues_完整性": [1, 1, 0, 0, 1],
+            "rate_完整性": [1 / 120, 1 / 120, 0.0, 0.0, 1 / 200],
         }
     )
     stocktake = pl.DataFrame(
@@ -169,7 +183,7 @@ def _records(ws) -> list[dict]:
 
 
 RULE_HEADER = ["乡镇", "村", "组", "户编号", "姓名", "证件号码", "与户主关系", "预警等级",
-               "疑点说明", "数据来源", "核实结果", "整改情况"]
+               "疑点说明", "数据来源", "核实结果", "整改情况", "记录编号"]
 
 
 def test_sheet_names_and_order(book):
@@ -179,6 +193,7 @@ def test_sheet_names_and_order(book):
         "在读学生未享受教育资助",
         "重度残疾人（一级、二级）",
         "住房安全鉴定为C级或D级且未改造",
+        "待核实后确定",
         "应纳未纳",
         "待核实匹配",
         "数据质量",
@@ -227,7 +242,7 @@ def test_rule_sheet_layout_and_types(book):
     ws = book["未参加基本医疗保险"]
     assert _header(ws) == RULE_HEADER
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:L3"
+    assert ws.auto_filter.ref == "A1:M3"
     assert ws.sheet_properties.tabColor.rgb.endswith("C00000")
     recs = _records(ws)
     # sorted by 乡镇/村/户编号
@@ -264,8 +279,8 @@ def test_rule_with_no_flags_has_header_only(book):
 def test_candidates(book):
     ws = book["应纳未纳"]
     assert _header(ws) == ["来源文件", "行号", "姓名", "证件号码", "乡镇", "村", "说明",
-                           "核实结果", "整改情况"]
-    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:I2"
+                           "核实结果", "整改情况", "记录编号"]
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:J2"
     assert ws["B2"].value == 9 and ws["B2"].data_type == "n"
     assert ws["C2"].value == "张三妹"
     assert ws["D2"].value == "433127********9999" and ws["D2"].data_type == "s"
@@ -276,7 +291,7 @@ def test_review_side_by_side(book):
     head = _header(ws)
     assert head[:3] == ["行业", "来源文件", "行号"]
     assert head.index("行业姓名") < head.index("系统姓名")
-    assert head[-4:] == ["匹配分", "原因", "核实结果", "备注"]
+    assert head[-5:] == ["匹配分", "原因", "核实结果", "备注", "记录编号"]
     rec = _records(ws)[0]
     assert rec["行业"] == "医保参保登记"
     assert rec["行业姓名"] == "向晓红" and rec["系统姓名"] == "向小红"
@@ -295,20 +310,26 @@ def test_review_side_by_side(book):
 
 def test_quality(book):
     ws = book["数据质量"]
-    assert _header(ws)[:7] == ["文件", "行号", "列", "检查项", "维度", "严重程度", "说明"]
+    assert _header(ws) == ["文件", "行号", "姓名", "户编号", "列", "检查项", "检查编号", "维度", "严重程度",
+                           "说明", "乡镇", "村", "核实结果", "整改情况", "记录编号"]
     recs = _records(ws)
+    # check names beside the codes; who the row is about; the key to read the answer back
+    assert recs[0]["检查项"] == "18位证件号码校验位错误" and recs[0]["检查编号"] == "ID_INVALID_CHECKSUM"
+    assert recs[0]["姓名"] == "彭秀英" and recs[0]["记录编号"] == "Q-2"
     # sorted by file, then row
     assert [(r["文件"], r["行号"]) for r in recs] == [
         ("医保_参保登记.csv", 7), ("医保_参保登记.csv", 15), ("监测对象信息.xlsx", 30)]
     assert [r["严重程度"] for r in recs] == ["警告", "错误", "提示"]
-    assert ws["F3"].fill.fgColor.rgb.endswith("FFC7CE")
+    assert ws["I3"].fill.fgColor.rgb.endswith("FFC7CE")
     assert ws["B2"].data_type == "n"
 
 
 def test_scorecard_and_stocktake(book):
     ws = book["质量评分"]
-    assert _header(ws) == ["乡镇", "村", "记录数", "含错误记录数", "完整性", "合格率", "等级"]
+    assert _header(ws) == ["层级", "乡镇", "村", "记录数", "含错误记录数", "无错误记录占比", "等级", "问题数",
+                           "完整性问题数", "完整性问题记录占比"]
     assert ws["F2"].value == 0.975 and ws["F2"].number_format == "0.0%"
+    assert ws["J2"].number_format == "0.0%"
     ws = book["账账相符"]
     assert _header(ws)[0] == "行业"
     assert ws["A2"].value == "医保参保登记" and ws["B2"].value == 190
@@ -336,7 +357,7 @@ def test_empty_month(tmp_path):
     path = tmp_path / "report.xlsx"
     write_report(path, data)
     wb = openpyxl.load_workbook(path)
-    assert len(wb.sheetnames) == 10
+    assert len(wb.sheetnames) == 11
     assert _header(wb["待核实匹配"])[0] == "行业"
     assert wb["数据质量"].max_row == 1
 

@@ -75,8 +75,18 @@ class ReportData:
     # The rows listed on the 数据质量 sheet when not all of `quality` (the summary still counts
     # every issue); the pipeline lists issues of roster persons there, the rest stay in the CSV.
     quality_detail: pl.DataFrame | None = None
+    # Roster persons (household_id, source_row, township, village): lets a per-area workbook
+    # count "X户Y人" for its own rows (household rules count every member).
+    members: pl.DataFrame | None = None
+    # "township" | "village" | "none": also write one workbook per area (report.split).
+    split: str = "none"
+    # Also write summary.html beside the workbook (report.html).
+    html: bool = False
+    # The 乡镇 (or 乡镇村) a per-area workbook is for; "" for the county.
+    area: str = ""
 
     @property
     def title(self) -> str:
-        """The report's title line: `永顺县 2026-11 防返贫监测比对结果`."""
-        return f"{self.county} {self.period} 防返贫监测比对结果"
+        """The report's title line: `永顺县 2026-11 防返贫监测比对结果` (`永顺县灵溪镇 …` for a
+        乡镇 workbook)."""
+        return f"{self.county}{self.area} {self.period} 防返贫监测比对结果"

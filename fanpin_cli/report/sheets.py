@@ -1,17 +1,25 @@
 """The sheets of report.xlsx, one function each, in workbook order.
 
-汇总 · one sheet per rule · 应纳未纳 · 待核实匹配 · 数据质量 · 质量评分 · 账账相符
+汇总 · one sheet per rule · 待核实后确定 · 应纳未纳 · 待核实匹配 · 数据质量 · 质量评分 · 账账相符
+
+Every sheet a village fills has 核实结果 (a dropdown), 整改情况 (free text) and 记录编号 (the
+row's stable `record_key`, when the frames carry it) so that returned workbooks can be read back.
 """
 
 from __future__ import annotations
 
 import polars as pl
+from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from fanpin_cli.evidence import EVIDENCE_STATUS_TITLES
 from fanpin_cli.fields import SECTOR_TITLES
+from fanpin_cli.quality.catalogue import CHECK_INDEX, DIMENSIONS
+from fanpin_cli.report import charts
 from fanpin_cli.report.formats import TAB_COLOURS, Formats, column_width, display_width, sheet_ref
 from fanpin_cli.report.model import CANDIDATE_RULES, LEVEL_LABELS, ReportData, RuleInfo
 from fanpin_cli.report.table import (
+    DATE,
     FLOAT,
     INPUT,
     INT,
@@ -26,20 +34,24 @@ from fanpin_cli.report.table import (
 )
 
 SUMMARY = "汇总"
+PENDING = "待核实后确定"
 CANDIDATES = "应纳未纳"
 REVIEW = "待核实匹配"
 QUALITY = "数据质量"
 SCORECARD = "质量评分"
 STOCKTAKE = "账账相符"
-FIXED_SHEETS = (SUMMARY, CANDIDATES, REVIEW, QUALITY, SCORECARD, STOCKTAKE)
+FIXED_SHEETS = (SUMMARY, PENDING, CANDIDATES, REVIEW, QUALITY, SCORECARD, STOCKTAKE)
 
 VERIFY = "核实结果"
 RECTIFY = "整改情况"
+RECORD = "记录编号"
 REVIEW_CHOICES = ["是同一人", "不是同一人"]
+VERDICT_CHOICES = ["属实", "不属实", "已整改"]
 
 FLAG_COLUMNS = [
     "household_id", "township", "village", "rule_id", "level", "roster_row", "person_name",
     "sector", "source_file", "source_row", "detail", "title", "id_number", "group", "relation",
+    "evidence_status",
 ]
 REVIEW_COLUMNS = [
     "sector", "source_file", "source_row", "extract_name", "extract_id", "extract_birth",
@@ -103,9 +115,65 @@ COLUMN_TITLES: dict[str, str] = {
     "rows_review": "待核实",
     "rows_unlinked": "未匹配",
     "rows_rejected": "无效行",
+    # 质量评分 (quality.scorecard)
+    "level": "层级",
+    "clean_rate": "无错误记录占比",
+    "infos_rows": "含提示记录数",
+    "evidence_status": "证据状态",
+    "kind": "类别",
+    "field": "字段",
+    "extract_value": "行业数据值",
+    "roster_value": "系统值",
+    "name": "姓名",
+    "household_id": "户编号",
+    "roster_row": "名单行号",
+    "source_row": "行号",
+    "match_method": "匹配方式",
+    "reason": "原因",
+    **{f"issues_{d}": f"{d}问题数" for d in DIMENSIONS},
+    **{f"rate_{d}": f"{d}问题记录占比" for d in DIMENSIONS},
 }
 
-NOTE = "预警名单是入户核实的线索，不是认定结论。核实后请在各规则工作表填写“核实结果”和“整改情况”。"
+NOTE = (
+    "预警名单是入户核实的线索，不是认定结论。核实后请在各规则工作表的“核实结果”下拉选择"
+    "（属实/不属实/已整改）并填写“整改情况”；“记录编号”请勿修改，回收后按编号读回。"
+)
+PENDING_NOTE = (
+    "“待核实后确定”的线索取决于一条待人工确认的匹配（见“待核实匹配”）或一个需更正的证件号码，"
+    "不计入红/黄/蓝户数；确认匹配或更正号码后下月自动归类。"
+)
+
+
+def dropdown(ws: Worksheet, table: Table, col: int, choices: list[str], prompt: str) -> None:
+    """`核实结果` as a list to pick from, on every data row of `table` (free text is refused
+    with a message naming the choices)."""
+    if table.n_rows == 0:
+        return
+    shown = "、".join(choices)
+    ws.data_validation(
+        table.first_row + 1, col, table.last_row, col,
+        {
+            "validate": "list",
+            "source": choices,
+            "input_title": VERIFY,
+            "input_message": prompt,
+            "error_title": VERIFY,
+            "error_message": f"请从下拉列表中选择：{shown}",
+        },
+    )
+
+
+def feedback_columns(frame: pl.DataFrame) -> list[Col]:
+    """核实结果, 整改情况, and 记录编号 when the rows carry their `record_key`."""
+    cols = [Col(VERIFY, kind=INPUT), Col(RECTIFY, kind=INPUT, max_width=30)]
+    if "record_key" in frame.columns:
+        cols.append(Col(RECORD, pl.col("record_key"), narrow=True))
+    return cols
+
+
+def finish_feedback(ws: Worksheet, table: Table, cols: list[Col], choices: list[str], prompt: str) -> None:
+    """The dropdown on the 核实结果 column of a table written with `feedback_columns`."""
+    dropdown(ws, table, [c.header for c in cols].index(VERIFY), choices, prompt)
 
 
 def _text(name: str) -> pl.Expr:
@@ -138,25 +206,31 @@ def _print_setup(ws: Worksheet, title: str, *, landscape: bool = True) -> None:
 
 
 def rule_counts_table(data: ReportData, flags: pl.DataFrame) -> pl.DataFrame:
-    """rule_id, title, level, households, persons for every rule (given counts, else computed)."""
-    given = ensure_columns(data.rule_counts, ["rule_id", "households", "persons"])
+    """rule_id, title, level, households, persons, pending_households, pending_persons for
+    every rule (given counts, else computed from `flags`)."""
+    names = ["rule_id", "households", "persons", "pending_households", "pending_persons"]
+    given = ensure_columns(data.rule_counts, names)
     counts = {
-        str(r): (h, p)
-        for r, h, p in given.select("rule_id", "households", "persons").iter_rows()
-        if r is not None
+        str(row[0]): row[1:]
+        for row in given.select(names).iter_rows()
+        if row[0] is not None
     }
+    status = pl.col("evidence_status").fill_null("confirmed")
     rows = []
     for rule in all_rules(data, flags):
         if rule.rule_id in counts:
-            h, p = counts[rule.rule_id]
+            h, p, ph, pp = counts[rule.rule_id]
         else:
             sub = flags.filter(pl.col("rule_id") == rule.rule_id)
-            h, p = sub["household_id"].drop_nulls().n_unique(), sub.height
-        rows.append((rule.rule_id, rule.title, rule.level, int(h or 0), int(p or 0)))
+            done, wait = sub.filter(status == "confirmed"), sub.filter(status != "confirmed")
+            h, p = done["household_id"].drop_nulls().n_unique(), done.height
+            ph, pp = wait["household_id"].drop_nulls().n_unique(), wait.height
+        rows.append((rule.rule_id, rule.title, rule.level, *(int(v or 0) for v in (h, p, ph, pp))))
     return pl.DataFrame(
         rows,
         schema={"rule_id": pl.String, "title": pl.String, "level": pl.String,
-                "households": pl.Int64, "persons": pl.Int64},
+                "households": pl.Int64, "persons": pl.Int64,
+                "pending_households": pl.Int64, "pending_persons": pl.Int64},
         orient="row",
     )
 
@@ -175,13 +249,13 @@ def all_rules(data: ReportData, flags: pl.DataFrame) -> list[RuleInfo]:
     return rules
 
 
-def _households_persons() -> pl.Expr:
+def _households_persons(households: str = "households", persons: str = "persons") -> pl.Expr:
     """"X户Y人"; 应纳未纳 candidates have no 户编号 yet, so only "Y人"."""
-    persons = pl.format("{}人", pl.col("persons"))
+    only_persons = pl.format("{}人", pl.col(persons))
     return (
         pl.when(pl.col("rule_id").is_in(list(CANDIDATE_RULES)))
-        .then(persons)
-        .otherwise(pl.format("{}户{}人", pl.col("households"), pl.col("persons")))
+        .then(only_persons)
+        .otherwise(pl.format("{}户{}人", pl.col(households), pl.col(persons)))
     )
 
 
@@ -196,8 +270,23 @@ class _Widths:
             self.by_col[col0 + j] = max(self.by_col.get(col0 + j, 0.0), w)
 
 
+def check_title(check_id: pl.Expr) -> pl.Expr:
+    """A check's Chinese name from the catalogue (the id itself when unknown)."""
+    titles = {c: spec.title for c, spec in CHECK_INDEX.items()}
+    return check_id.cast(pl.String).replace(titles)
+
+
+def township_scores(scorecard: pl.DataFrame | None) -> pl.DataFrame | None:
+    """The 乡镇 rows of the scorecard (township, rows, error_rows, clean_rate, grade)."""
+    if scorecard is None or not {"level", "township", "clean_rate"} <= set(scorecard.columns):
+        return None
+    towns = scorecard.filter(pl.col("level") == "乡镇")
+    return ensure_columns(towns, ["rows", "error_rows", "grade"]).sort("township", nulls_last=True)
+
+
 def write_summary(
-    ws: Worksheet, fm: Formats, data: ReportData, flags: pl.DataFrame, sheet_of_rule: dict[str, str]
+    ws: Worksheet, fm: Formats, data: ReportData, flags: pl.DataFrame, sheet_of_rule: dict[str, str],
+    wb: Workbook | None = None,
 ) -> None:
     widths = _Widths()
     ws.write_string(0, 0, data.title, fm.title)
@@ -210,7 +299,7 @@ def write_summary(
     row = 5
 
     # 一、per rule
-    ws.write_string(row, 0, "一、各预警规则（X户Y人）", fm.section)
+    ws.write_string(row, 0, "一、各预警规则（户数、人数）", fm.section)
     counts = rule_counts_table(data, flags)
     cols = [
         Col("规则编号", pl.col("rule_id")),
@@ -218,7 +307,8 @@ def write_summary(
         Col("预警等级", pl.col("level"), LEVEL),
         Col("户数", pl.col("households"), INT),
         Col("人数", pl.col("persons"), INT),
-        Col("户人数", _households_persons()),
+        Col("户人数", _households_persons(), min_width=12),
+        Col(PENDING, _households_persons("pending_households", "pending_persons"), min_width=14),
     ]
     table = write_table(ws, fm, row + 1, cols, counts)
     widths.add(table)
@@ -227,7 +317,8 @@ def write_summary(
         if target:
             ws.write_url(table.first_row + 1 + i, 1, sheet_ref(target), fm.link, string=title,
                          tip=f"打开工作表「{target}」")
-    row = table.last_row + 2
+    ws.write_string(table.last_row + 1, 0, PENDING_NOTE, fm.note)
+    row = table.last_row + 3
 
     # 二、三、per township and per village
     areas = ensure_columns(
@@ -265,6 +356,7 @@ def write_summary(
     cols = [Col("乡镇", pl.col("township")), *count_columns()]
     table = write_table(ws, fm, row + 1, cols, by_town)
     widths.add(table)
+    town_table = table
     row = total_row(table, 1) + 2
 
     ws.write_string(row, 0, "三、按村", fm.section)
@@ -313,7 +405,8 @@ def write_summary(
             .sort([order, pl.col("issues"), pl.col("check_id")], descending=[False, True, False])
         )
         cols = [
-            Col("检查项", pl.col("check_id")),
+            Col("检查项", check_title(pl.col("check_id")), max_width=40),
+            Col("检查编号", pl.col("check_id")),
             Col("维度", pl.col("dimension")),
             Col("严重程度", pl.col("severity"), SEVERITY),
             Col("问题数", pl.col("issues"), INT),
@@ -329,6 +422,26 @@ def write_summary(
                 f"全部 {quality.height:,} 条（含行业数据中非监测对象的问题）见 quality_issues.csv。"
             )
         ws.write_string(table.last_row + 1, 0, note, fm.note)
+        row = table.last_row + 3
+
+    # 六、quality per 乡镇 (from the scorecard)
+    towns = township_scores(data.scorecard)
+    score_table = None
+    if towns is not None and towns.height:
+        ws.write_string(row, 0, "六、各乡镇数据质量（无错误记录占比）", fm.section)
+        cols = [
+            Col("乡镇", pl.col("township")),
+            Col("记录数", pl.col("rows"), INT),
+            Col("含错误记录数", pl.col("error_rows"), INT),
+            Col("无错误记录占比", pl.col("clean_rate"), PERCENT),
+            Col("等级", pl.col("grade")),
+        ]
+        score_table = write_table(ws, fm, row + 1, cols, towns)
+        widths.add(score_table)
+        row = score_table.last_row + 2
+
+    if wb is not None:
+        charts.add_summary_charts(wb, ws, town_table, score_table, row=5, col=10)
 
     # Column A also holds the title and labels, which overflow to the right: not counted.
     for col, width in sorted(widths.by_col.items()):
@@ -342,7 +455,7 @@ def write_summary(
 # One sheet per rule
 
 
-def rule_columns() -> list[Col]:
+def rule_columns(frame: pl.DataFrame | None = None) -> list[Col]:
     return [
         Col("乡镇", pl.col("township")),
         Col("村", pl.col("village")),
@@ -352,11 +465,13 @@ def rule_columns() -> list[Col]:
         Col("证件号码", pl.col("id_number")),
         Col("与户主关系", pl.col("relation")),
         Col("预警等级", pl.col("level"), LEVEL),
-        Col("疑点说明", pl.col("detail"), max_width=60),
-        Col("数据来源", _roster_or_source(), max_width=45),
-        Col(VERIFY, kind=INPUT),
-        Col(RECTIFY, kind=INPUT),
+        Col("疑点说明", pl.col("detail"), max_width=50, wrap=True),
+        Col("数据来源", _roster_or_source(), max_width=30, wrap=True),
+        *feedback_columns(frame if frame is not None else pl.DataFrame()),
     ]
+
+
+FLAG_PROMPT = "入户核实后选择：属实、不属实或已整改"
 
 
 def _roster_or_source() -> pl.Expr:
@@ -377,13 +492,33 @@ def sort_flags(flags: pl.DataFrame) -> pl.DataFrame:
 def write_rule_sheet(
     ws: Worksheet, fm: Formats, rule: RuleInfo, rows: pl.DataFrame, data: ReportData
 ) -> None:
-    cols = rule_columns()
+    cols = rule_columns(rows)
     table = write_table(ws, fm, 0, cols, rows)
     finish_table(ws, fm, table, cols)
+    finish_feedback(ws, table, cols, VERDICT_CHOICES, FLAG_PROMPT)
     if rule.level in TAB_COLOURS:
         ws.set_tab_color(TAB_COLOURS[rule.level])
     level = LEVEL_LABELS.get(rule.level, rule.level)
-    _print_setup(ws, f"{data.county} {data.period} {level}色预警：{rule.title}（{rule.rule_id}）")
+    _print_setup(ws, f"{data.county}{data.area} {data.period} {level}色预警：{rule.title}（{rule.rule_id}）")
+
+
+# ---------------------------------------------------------------------------------------------
+# 待核实后确定
+
+
+def write_pending(ws: Worksheet, fm: Formats, rows: pl.DataFrame, data: ReportData) -> None:
+    """Flags that wait for a review item or an ID correction (evidence_status pending_review),
+    all rules on one sheet, not counted in the red/yellow/blue totals."""
+    rows = rows.sort(["township", "village", "household_id", "rule_id", "roster_row"], nulls_last=True, maintain_order=True)
+    cols = [
+        Col("规则", pl.col("title"), max_width=24, wrap=True),
+        *rule_columns(rows),
+    ]
+    table = write_table(ws, fm, 0, cols, rows)
+    finish_table(ws, fm, table, cols)
+    finish_feedback(ws, table, cols, VERDICT_CHOICES, FLAG_PROMPT)
+    ws.set_tab_color("#A6A6A6")
+    _print_setup(ws, f"{data.county}{data.area} {data.period} {PENDING}（确认匹配或更正证件号码后归类，不计入预警户数）")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,50 +528,53 @@ def write_rule_sheet(
 def write_candidates(ws: Worksheet, fm: Formats, rows: pl.DataFrame, data: ReportData) -> None:
     rows = rows.sort(["township", "village", "source_file", "source_row"], nulls_last=True)
     cols = [
-        Col("来源文件", pl.col("source_file"), max_width=40),
+        Col("来源文件", pl.col("source_file"), max_width=30, wrap=True),
         Col("行号", pl.col("source_row"), INT),
         Col("姓名", pl.col("person_name")),
         Col("证件号码", pl.col("id_number")),
         Col("乡镇", pl.col("township")),
         Col("村", pl.col("village")),
-        Col("说明", pl.col("detail"), max_width=60),
-        Col(VERIFY, kind=INPUT),
-        Col(RECTIFY, kind=INPUT),
+        Col("说明", pl.col("detail"), max_width=50, wrap=True),
+        *feedback_columns(rows),
     ]
     table = write_table(ws, fm, 0, cols, rows)
     finish_table(ws, fm, table, cols)
+    finish_feedback(ws, table, cols, VERDICT_CHOICES, "核实是否应纳入监测：属实、不属实或已整改（已纳入）")
     ws.set_tab_color(TAB_COLOURS["blue"])
-    _print_setup(ws, f"{data.county} {data.period} 应纳未纳疑点（民政在保、不在监测系统）")
+    _print_setup(ws, f"{data.county}{data.area} {data.period} 应纳未纳疑点（民政在保、不在监测系统）")
 
 
 # ---------------------------------------------------------------------------------------------
 # 待核实匹配
 
 def write_review(ws: Worksheet, fm: Formats, review: pl.DataFrame, data: ReportData) -> None:
+    has_key = "record_key" in (review.columns if review is not None else [])
     review = ensure_columns(review, REVIEW_COLUMNS).sort(
         ["sector", "source_file", "source_row"], nulls_last=True, maintain_order=True
     )
     s, r = "sector", "roster"
+    # Narrow columns with wrapped text: the sheet prints landscape on A4, one page wide.
     cols = [
-        Col("行业", _sector_label(pl.col("sector")), header_format=s),
-        Col("来源文件", pl.col("source_file"), max_width=36, header_format=s),
+        Col("行业", _sector_label(pl.col("sector")), max_width=8, wrap=True, header_format=s),
+        Col("来源文件", pl.col("source_file"), max_width=14, wrap=True, header_format=s),
         Col("行号", pl.col("source_row"), INT, header_format=s),
-        Col("行业姓名", pl.col("extract_name"), header_format=s),
+        Col("行业姓名", pl.col("extract_name"), max_width=8, header_format=s),
         Col("行业证件号码", pl.col("extract_id"), header_format=s),
-        Col("行业出生日期", pl.col("extract_birth"), header_format=s),
-        Col("行业乡镇", pl.col("extract_township"), header_format=s),
-        Col("行业村", pl.col("extract_village"), header_format=s),
+        Col("行业出生日期", pl.col("extract_birth"), DATE, header_format=s),
+        Col("行业乡镇", pl.col("extract_township"), max_width=8, wrap=True, header_format=s),
+        Col("行业村", pl.col("extract_village"), max_width=8, wrap=True, header_format=s),
         Col("名单行号", pl.col("roster_row"), INT, header_format=r),
         Col("户编号", pl.col("household_id"), header_format=r),
-        Col("系统姓名", pl.col("roster_name"), header_format=r),
+        Col("系统姓名", pl.col("roster_name"), max_width=8, header_format=r),
         Col("系统证件号码", pl.col("roster_id"), header_format=r),
-        Col("系统出生日期", pl.col("roster_birth"), header_format=r),
-        Col("系统乡镇", pl.col("roster_township"), header_format=r),
-        Col("系统村", pl.col("roster_village"), header_format=r),
+        Col("系统出生日期", pl.col("roster_birth"), DATE, header_format=r),
+        Col("系统乡镇", pl.col("roster_township"), max_width=8, wrap=True, header_format=r),
+        Col("系统村", pl.col("roster_village"), max_width=8, wrap=True, header_format=r),
         Col("匹配分", pl.col("match_score"), FLOAT),
-        Col("原因", pl.col("reason"), max_width=50),
-        Col(VERIFY, kind=INPUT),
-        Col("备注", kind=INPUT),
+        Col("原因", pl.col("reason"), max_width=24, wrap=True),
+        Col(VERIFY, kind=INPUT, max_width=10),
+        Col("备注", kind=INPUT, max_width=12),
+        *([Col(RECORD, pl.col("record_key"), narrow=True)] if has_key else []),
     ]
     table = write_table(ws, fm, 0, cols, review)
     assert table.frame is not None
@@ -456,20 +594,9 @@ def write_review(ws: Worksheet, fm: Formats, review: pl.DataFrame, data: ReportD
         for i, value in differs.select("i", f"c{j}").iter_rows():
             ws.write_string(table.first_row + 1 + i, j, value, fm.diff)
     finish_table(ws, fm, table, cols)
-    if table.n_rows:
-        verify = index[VERIFY]
-        ws.data_validation(
-            table.first_row + 1, verify, table.last_row, verify,
-            {
-                "validate": "list",
-                "source": REVIEW_CHOICES,
-                "error_title": "核实结果",
-                "error_message": "请选择“是同一人”或“不是同一人”。",
-                "input_title": "核实结果",
-                "input_message": "两条记录是否为同一人？",
-            },
-        )
-    _print_setup(ws, f"{data.county} {data.period} 待核实匹配（请确认是否同一人）")
+    dropdown(ws, table, index[VERIFY], REVIEW_CHOICES, "两条记录是否为同一人？")
+    _print_setup(ws, f"{data.county}{data.area} {data.period} 待核实匹配（请确认是否同一人）")
+    ws.set_margins(left=0.3, right=0.3, top=0.6, bottom=0.6)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -477,24 +604,29 @@ def write_review(ws: Worksheet, fm: Formats, review: pl.DataFrame, data: ReportD
 
 
 def write_quality(ws: Worksheet, fm: Formats, quality: pl.DataFrame, data: ReportData) -> None:
-    quality = ensure_columns(quality, QUALITY_COLUMNS).sort(
+    keyed = quality is not None and "record_key" in quality.columns
+    quality = ensure_columns(quality, [*QUALITY_COLUMNS, "name"]).sort(
         ["source_file", "source_row"], nulls_last=True, maintain_order=True
     )
     cols = [
-        Col("文件", pl.col("source_file"), max_width=36),
+        Col("文件", pl.col("source_file"), max_width=24, wrap=True),
         Col("行号", pl.col("source_row"), INT),
-        Col("列", pl.col("column")),
-        Col("检查项", pl.col("check_id")),
+        Col("姓名", pl.col("name")),
+        Col("户编号", pl.col("household_id")),
+        Col("列", pl.col("column"), max_width=16, wrap=True),
+        Col("检查项", check_title(pl.col("check_id")), max_width=24, wrap=True),
+        Col("检查编号", pl.col("check_id")),
         Col("维度", pl.col("dimension")),
         Col("严重程度", pl.col("severity"), SEVERITY),
-        Col("说明", pl.col("message"), max_width=60),
-        Col("户编号", pl.col("household_id")),
+        Col("说明", pl.col("message"), max_width=50, wrap=True),
         Col("乡镇", pl.col("township")),
         Col("村", pl.col("village")),
+        *feedback_columns(quality if keyed else pl.DataFrame()),
     ]
     table = write_table(ws, fm, 0, cols, quality)
     finish_table(ws, fm, table, cols)
-    _print_setup(ws, f"{data.county} {data.period} 数据质量问题")
+    finish_feedback(ws, table, cols, VERDICT_CHOICES, "核实后选择：属实（数据确有问题）、不属实或已整改")
+    _print_setup(ws, f"{data.county}{data.area} {data.period} 数据质量问题")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -509,15 +641,21 @@ def generic_columns(frame: pl.DataFrame) -> list[Col]:
         expr = pl.col(name)
         if name == "sector":
             cols.append(Col(header, _sector_label(expr)))
+        elif name == "check_id":
+            cols.append(Col("检查项", check_title(expr), max_width=30))
+        elif name == "evidence_status":
+            cols.append(Col(header, expr.cast(pl.String).replace(EVIDENCE_STATUS_TITLES)))
+        elif dtype in (pl.Date, pl.Datetime):
+            cols.append(Col(header, expr, DATE))
         elif dtype.is_integer():
             cols.append(Col(header, expr, INT))
         elif dtype.is_float():
-            as_fraction = "rate" in name and (frame[name].max() or 0) <= 1  # type: ignore[operator]
+            as_fraction = ("rate" in name or name.endswith("_share")) and (frame[name].max() or 0) <= 1  # type: ignore[operator]
             cols.append(Col(header, expr, PERCENT if as_fraction else FLOAT))
         elif dtype == pl.Boolean:
             cols.append(Col(header, pl.when(expr).then(pl.lit("是")).when(~expr).then(pl.lit("否"))))
         else:
-            cols.append(Col(header, expr, max_width=50))
+            cols.append(Col(header, expr, max_width=40, wrap=True))
     return cols
 
 

@@ -25,6 +25,12 @@ PERCENT = "percent"    # fraction shown as 0.0%
 LEVEL = "level"        # red/yellow/blue → 红/黄/蓝, coloured cell
 SEVERITY = "severity"  # error/warning/info → 错误/警告/提示, coloured cell
 INPUT = "input"        # empty column for the village to fill in (核实结果, 整改情况)
+DATE = "date"          # a date shown as YYYY-MM-DD text (never a time of day)
+
+# `2006-04-14 00:00:00` (an Excel date cell read as text) → `2006-04-14`, inside any text.
+_MIDNIGHT = r"(\d{4}-\d{2}-\d{2})[ T]00:00:00(?:\.0+)?"
+LINE_HEIGHT = 15.0     # points per line of wrapped text
+MAX_LINES = 8          # a row taller than this is cut (the text stays in the cell)
 
 
 EXCEL_MAX_ROWS = 1_048_576
@@ -38,6 +44,8 @@ class Col:
     max_width: float = 60.0
     min_width: float = 0.0
     header_format: str | None = None  # "sector" | "roster" | "red" | "yellow" | "blue"
+    wrap: bool = False  # long text: wrapped in its column, rows made tall enough
+    narrow: bool = False  # kept for machines (记录编号): narrow, small grey text
 
 
 @dataclass
@@ -63,7 +71,10 @@ def _prepared(frame: pl.DataFrame, cols: list[Col]) -> pl.DataFrame:
         if col.expr is None or col.kind == INPUT:
             expr = pl.lit(None, dtype=pl.String)
         elif col.kind == TEXT:
-            expr = col.expr.cast(pl.String)
+            expr = col.expr.cast(pl.String).str.replace_all(_MIDNIGHT, "$1")
+        elif col.kind == DATE:
+            text = col.expr.cast(pl.String)
+            expr = pl.coalesce(text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False).dt.strftime("%Y-%m-%d"), text)
         elif col.kind == LEVEL:
             expr = col.expr.cast(pl.String).replace(LEVEL_LABELS)
         elif col.kind == SEVERITY:
@@ -90,6 +101,8 @@ def _widths(values: pl.DataFrame, cols: list[Col]) -> list[float]:
             data = 7.0
         elif col.kind == INPUT:
             data = 14.0
+        elif col.kind == DATE:
+            data = 10.0
         # +2 leaves room for the autofilter button next to the heading.
         wanted = max(display_width(col.header) + 2, data)
         out.append(max(col.min_width, min(col.max_width, wanted)))
@@ -153,7 +166,26 @@ def write_table(
             row += 1
     if cut:
         ws.write_string(row, col0, f"（超出 Excel 行数上限，另有 {cut:,} 行未列出，请查看对应的 CSV 文件）", fm.note)
-    return Table(row0, row - 1, values.height, _widths(values, cols), values)
+    widths = _widths(values, cols)
+    _row_heights(ws, row0 + 1, values, cols, widths)
+    return Table(row0, row - 1, values.height, widths, values)
+
+
+def _row_heights(ws: Worksheet, first: int, values: pl.DataFrame, cols: list[Col], widths: list[float]) -> None:
+    """Rows whose wrapped text needs more than one line get the height for it (Excel does not
+    grow rows of a file it opens; LibreOffice and WPS neither do for every row)."""
+    wrapped = [i for i, c in enumerate(cols) if c.wrap]
+    if not wrapped or values.height == 0:
+        return
+    lines = []
+    for i in wrapped:
+        text = pl.col(f"c{i}").cast(pl.String).fill_null("")
+        shown = (text.str.len_bytes() + text.str.len_chars()) / 2
+        per_line = max(column_width(widths[i]) - 1.0, 4.0)
+        lines.append((shown / per_line).ceil().clip(1, MAX_LINES))
+    tall = values.select(pl.max_horizontal(lines).cast(pl.Int64).alias("n")).with_row_index("i").filter(pl.col("n") > 1)
+    for i, n in tall.iter_rows():
+        ws.set_row(first + i, LINE_HEIGHT * n)
 
 
 def finish_table(
@@ -161,7 +193,10 @@ def finish_table(
 ) -> None:
     """Widths, text format on text columns, frozen header and an autofilter over the data."""
     for j, (col, width) in enumerate(zip(cols, table.widths, strict=True)):
-        fmt = fm.text if col.kind in (TEXT, INPUT) else None
+        fmt = (fm.wrap if col.wrap else fm.text) if col.kind in (TEXT, INPUT, DATE) else None
+        if col.narrow:
+            ws.set_column(col0 + j, col0 + j, 12, fm.small)
+            continue
         ws.set_column(col0 + j, col0 + j, column_width(width), fmt)
     ws.freeze_panes(table.first_row + 1, 0)
     ws.autofilter(table.first_row, col0, table.last_row, col0 + len(cols) - 1)

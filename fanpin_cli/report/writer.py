@@ -53,6 +53,14 @@ class ReportWriter:
             workbook, self.workbook = self.workbook, None
             workbook.close()
             os.replace(self.tmp, self.path)
+            if data.html:
+                from fanpin_cli.report.html import write_html
+
+                write_html(self.path.with_name("summary.html"), data)
+            if data.split != "none":
+                from fanpin_cli.report.split import write_split
+
+                write_split(self.path.parent, data, data.split)
 
     def abort(self) -> None:
         """Drop the unfinished workbook (nothing is left on disk)."""
@@ -103,9 +111,11 @@ class ReportWriter:
         }
         # Sheets are created in workbook order; 汇总 comes first but is filled by `finish`.
         self.summary_sheet = wb.add_worksheet(sheets.SUMMARY)
+        waiting = pl.col("evidence_status").fill_null("confirmed") == "pending_review"
+        confirmed, pending = flags.filter(~waiting), flags.filter(waiting)
         by_rule = {
             key[0]: part
-            for key, part in flags.partition_by("rule_id", as_dict=True, maintain_order=True).items()
+            for key, part in confirmed.partition_by("rule_id", as_dict=True, maintain_order=True).items()
         }
         empty = flags.clear()
         for rule in rules:
@@ -113,7 +123,8 @@ class ReportWriter:
                 continue
             ws = wb.add_worksheet(sheet_of_rule[rule.rule_id])
             sheets.write_rule_sheet(ws, fm, rule, by_rule.get(rule.rule_id, empty), data)
-        candidates = flags.filter(pl.col("rule_id").is_in(list(CANDIDATE_RULES)))
+        sheets.write_pending(wb.add_worksheet(sheets.PENDING), fm, pending, data)
+        candidates = confirmed.filter(pl.col("rule_id").is_in(list(CANDIDATE_RULES)))
         sheets.write_candidates(wb.add_worksheet(sheets.CANDIDATES), fm, candidates, data)
         sheets.write_review(wb.add_worksheet(sheets.REVIEW), fm, data.review, data)
 
@@ -131,4 +142,4 @@ class ReportWriter:
                 wb.add_worksheet(sheets.STOCKTAKE), fm, data.stocktake,
                 f"{data.county} {data.period} 账账相符（监测系统与行业数据）",
             )
-        sheets.write_summary(self.summary_sheet, fm, data, self.flags, self.sheet_of_rule)
+        sheets.write_summary(self.summary_sheet, fm, data, self.flags, self.sheet_of_rule, wb)

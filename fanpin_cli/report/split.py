@@ -1,0 +1,163 @@
+"""One workbook per 乡镇 (or per 村): the same sheets as report.xlsx, each holding only the rows
+of its own area, in a folder beside the county workbook.
+
+    乡镇/01_灵溪镇_2026-11防返贫监测比对.xlsx
+    村/001_灵溪镇_司城村_2026-11防返贫监测比对.xlsx
+
+Rows are assigned by the roster's 乡镇/村 (flags, quality issues, scorecard), the candidate's for
+待核实匹配, the extract's own for 应纳未纳. Rows with no 乡镇 go to a workbook "乡镇不详", so no
+row is silently left out. County-wide tables (账账相符, 各行业数据比对情况) stay in the county
+workbook only.
+
+>>> area_file_name(3, 12, ("灵溪镇",), "2026-11")
+'03_灵溪镇_2026-11防返贫监测比对.xlsx'
+>>> safe_name("a/b:c*")
+'a_b_c_'
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import polars as pl
+
+from fanpin_cli.report.model import ReportData
+
+SPLITS: tuple[str, ...] = ("township", "village", "none")
+FOLDERS: dict[str, str] = {"township": "乡镇", "village": "村"}
+UNKNOWN_TOWNSHIP = "乡镇不详"
+UNKNOWN_VILLAGE = "村不详"
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+
+
+def safe_name(text: str) -> str:
+    """A file-name part with no path or reserved characters."""
+    return _UNSAFE.sub("_", text).strip().strip(".") or "_"
+
+
+def area_file_name(index: int, count: int, area: tuple[str, ...], period: str) -> str:
+    """`03_灵溪镇_2026-11防返贫监测比对.xlsx`: numbered so that the files sort in area order."""
+    width = max(2, len(str(count)))
+    parts = "_".join(safe_name(a) for a in area)
+    return f"{index:0{width}d}_{parts}_{safe_name(period)}防返贫监测比对.xlsx"
+
+
+def _keys(by: str) -> list[str]:
+    return ["township"] if by == "township" else ["township", "village"]
+
+
+def _area(frame: pl.DataFrame | None, columns: dict[str, str]) -> pl.DataFrame | None:
+    """`frame` with `_t`/`_v` area columns taken from `columns` (area → frame column(s) to
+    coalesce, comma-separated); unknown places get the 不详 labels."""
+    if frame is None:
+        return None
+    exprs = []
+    for alias, names, unknown in (("_t", columns.get("township", ""), UNKNOWN_TOWNSHIP),
+                                  ("_v", columns.get("village", ""), UNKNOWN_VILLAGE)):
+        present = [pl.col(n).cast(pl.String) for n in names.split(",") if n and n in frame.columns]
+        expr = pl.coalesce(present) if present else pl.lit(None, dtype=pl.String)
+        exprs.append(expr.fill_null(unknown).alias(alias))
+    return frame.with_columns(exprs)
+
+
+def _areas(data: ReportData, by: str) -> list[tuple[str, ...]]:
+    """Every area that has a roster person, a flag, a listed issue or a review item, sorted
+    (the 不详 areas last)."""
+    found: set[tuple[str, ...]] = set()
+    cols = ["_t"] if by == "township" else ["_t", "_v"]
+    # Not `quality` (every issue, in the sector files too): a 乡镇 gets the issues of its own
+    # people, and a sector row that names no 乡镇 is the department's to fix (county workbook).
+    for name, frame in _placed(data).items():
+        if name != "quality" and frame is not None and frame.height:
+            found.update(tuple(r) for r in frame.select(cols).unique().iter_rows())
+    return sorted(found, key=lambda a: tuple((x in (UNKNOWN_TOWNSHIP, UNKNOWN_VILLAGE), x) for x in a))
+
+
+def _placed(data: ReportData) -> dict[str, pl.DataFrame | None]:
+    roster_places = {"township": "township", "village": "village"}
+    return {
+        "flags": _area(data.flags, roster_places),
+        "area_counts": _area(data.area_counts, roster_places),
+        "quality": _area(data.quality, roster_places),
+        "quality_detail": _area(data.quality_detail, roster_places),
+        "review": _area(data.review, {"township": "roster_township,extract_township",
+                                      "village": "roster_village,extract_village"}),
+        "members": _area(data.members, roster_places),
+    }
+
+
+def subset(data: ReportData, by: str, area: tuple[str, ...]) -> ReportData:
+    """The ReportData of one area: only its rows; counts recomputed for them."""
+    placed = _placed(data)
+    keep = pl.col("_t") == area[0]
+    if by == "village":
+        keep = keep & (pl.col("_v") == area[1])
+
+    def cut(name: str) -> pl.DataFrame | None:
+        frame = placed[name]
+        return None if frame is None else frame.filter(keep).drop("_t", "_v")
+
+    flags = cut("flags")
+    assert flags is not None
+    members = cut("members")
+    rule_counts = pl.DataFrame()
+    if members is not None:
+        from fanpin_cli.flagging.households import rule_summary
+
+        rule_counts = rule_summary(flags, members)
+    scorecard = data.scorecard
+    if scorecard is not None and "township" in scorecard.columns:
+        scorecard = scorecard.filter(pl.col("township") == area[0])
+        if by == "village" and "village" in scorecard.columns:
+            scorecard = scorecard.filter(pl.col("village") == area[1])
+    return replace(
+        data,
+        area="".join(a for a in area if a not in (UNKNOWN_TOWNSHIP, UNKNOWN_VILLAGE)) or "".join(area),
+        flags=flags,
+        rule_counts=rule_counts,
+        area_counts=cut("area_counts") if data.area_counts is not None else data.area_counts,
+        quality=cut("quality") if data.quality is not None else data.quality,
+        quality_detail=cut("quality_detail"),
+        review=cut("review") if data.review is not None else data.review,
+        scorecard=scorecard,
+        stocktake=None,
+        links_by_sector=None,
+        members=members,
+        split="none",
+        html=False,
+    )
+
+
+def write_split(out_dir: Path, data: ReportData, by: str) -> list[Path]:
+    """Write one workbook per area into `out_dir/<乡镇|村>/`, replacing that folder as a whole
+    (a 乡镇 that has no rows this month leaves no stale workbook behind). Returns the files."""
+    from fanpin_cli.report.writer import write_report
+
+    if by not in FOLDERS:
+        return []
+    folder = out_dir / FOLDERS[by]
+    tmp = out_dir / f".{FOLDERS[by]}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    tmp.mkdir(parents=True)
+    try:
+        areas = _areas(data, by)
+        names = []
+        for i, area in enumerate(areas, start=1):
+            name = area_file_name(i, len(areas), area, data.period)
+            write_report(tmp / name, subset(data, by, area))
+            names.append(name)
+        old = None
+        if folder.exists():
+            old = out_dir / f".{FOLDERS[by]}.old.{secrets.token_hex(4)}"
+            folder.rename(old)
+        tmp.rename(folder)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return [folder / n for n in names]
