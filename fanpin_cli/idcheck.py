@@ -21,8 +21,9 @@ STATUS_TEXT: dict[str, str] = {
     "legacy_15": "15位旧号码（已升位）",
     "bad_checksum": "校验位错误",
     "bad_birthdate": "出生日期不存在或晚于基准日",
-    "excel_000": "疑似被 Excel 损坏（末三位为000）",
-    "excel_sci": "被 Excel 改成科学计数法",
+    "excel_000": "被表格软件存为数字（只剩15位有效数字）",
+    "excel_sci": "被表格软件改成科学计数法",
+    "excel_float": "被表格软件存为数字（末几位失真）",
     "placeholder": "占位号码（非真实证件号）",
     "bad_format": "格式错误（应为15位或18位）",
     "missing": "为空",
@@ -36,9 +37,7 @@ def _explain() -> pl.Expr:
         .then(pl.format("第18位校验位应为 {}", pl.col("id_expected_check")))
         .when(status == "legacy_15")
         .then(pl.lit("已按 GB 11643 升为18位"))
-        .when(status == "excel_000")
-        .then(pl.lit("后3位已丢失，需向原始材料核对"))
-        .when(status == "excel_sci")
+        .when(status.is_in(["excel_000", "excel_sci", "excel_float"]))
         .then(pl.format("仅前{}位可信，需向原始材料核对", pl.col("id_known")))
         .when((status == "valid") & ~pl.col("id_region_known").fill_null(True))
         .then(pl.lit("地址码不在 GB/T 2260 代码表中（可能为已撤销的旧代码）"))

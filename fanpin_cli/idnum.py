@@ -28,8 +28,9 @@ ID_STATUSES: tuple[str, ...] = (
     "legacy_15",      # 15-digit old form, upgraded to 18
     "bad_checksum",   # 18 chars whose check character fails (typo, transposition)
     "bad_birthdate",  # check character right but the birth date is impossible or future
-    "excel_000",      # 18 digits ending in 000 that fail the check: Excel kept 15 digits
-    "excel_sci",      # scientific notation such as 4.33127E+17
+    "excel_000",      # a spreadsheet number kept to 15 significant digits (…000, or its double)
+    "excel_sci",      # scientific notation such as 4.33127E+17 or 4.33127201309269E+017
+    "excel_float",    # a spreadsheet number printed as its double (433127197910059840)
     "placeholder",    # 999999… placeholder or one digit repeated
     "bad_format",     # anything else that is not 15 or 18 digits (+X)
     "missing",        # empty
@@ -38,7 +39,6 @@ USABLE_STATUSES: tuple[str, ...] = ("valid", "legacy_15")
 
 # Every whitespace-like or quoting character that creeps into an ID cell.
 _JUNK = r"[\s\u00a0\u3000\u200b\u200c\u200d\u2060\ufeff'’‘`\"“”-]"
-_SCI = r"^([0-9])(?:\.([0-9]+))?E\+?([0-9]{1,2})$"
 _ZEROS = "0" * 18
 _REPEATED = r"^(0+|1+|2+|3+|4+|5+|6+|7+|8+|9+)$"
 
@@ -85,6 +85,13 @@ def check_char(first17: pl.Expr) -> pl.Expr:
     return check_char_of_int(digits17(first17))
 
 
+# Scientific notation as spreadsheets write it: 4.33127E+17, 4.33127201309269E+017, 4.33127e17.
+_SCI = r"^([0-9])(?:\.([0-9]+))?E\+?([0-9]{1,3})$"
+# A reading whose possible values span at most this many numbers still pins the birth date
+# (…YYYYMMDD + 4 digits: 20,000 is two days of sequence numbers at most).
+MAX_RANGE_WIDTH = 20_000
+
+
 def sci_digits(clean: pl.Expr) -> pl.Expr:
     """Digits surviving scientific notation, padded with zeros to the written length.
 
@@ -95,50 +102,57 @@ def sci_digits(clean: pl.Expr) -> pl.Expr:
     return (mantissa + pl.lit(_ZEROS)).str.slice(0, length)
 
 
-def sci_known_digits(clean: pl.Expr) -> pl.Expr:
-    """How many leading digits of a scientific-notation ID are real (its significant digits)."""
-    return (
-        clean.str.extract(_SCI, 1).str.len_chars()
-        + clean.str.extract(_SCI, 2).fill_null("").str.len_chars()
-    ).cast(pl.Int64)
+def significant_digits(value: pl.Expr) -> pl.Expr:
+    """How many digits an 18-digit Int64 has before its trailing zeros (433127000000000000 → 6)."""
+    zeros = pl.sum_horizontal([(value % 10**k == 0).cast(pl.Int64) for k in range(1, 18)])
+    return (pl.lit(18, dtype=pl.Int64) - zeros).cast(pl.Int64)
 
 
-def rounded_to_thousands(digits: pl.Expr) -> pl.Expr:
-    """An 18-digit ID rounded to its nearest `…000` (433127201308180992 → 433127201308181000)."""
-    value = digits.str.slice(0, 18).cast(pl.Int64, strict=False)
-    return (((value + 500) // 1000) * 1000).cast(pl.String)
+def double_ulp(value: pl.Expr) -> pl.Expr:
+    """Spacing of IEEE doubles around a positive Int64 (64 for 4.3e17, 32 for 1.5e17): a
+    number stored as a double is within half of it from the value it came from."""
+    exponent = value.cast(pl.Float64).log(2).floor().cast(pl.Int64)
+    return pl.lit(2, dtype=pl.Int64).pow(pl.max_horizontal(exponent - 52, pl.lit(0, dtype=pl.Int64)))
 
 
-def float_image(digits: pl.Expr) -> pl.Expr:
-    """True for an 18-digit value that may be Excel's float image of a `…000` ID.
+def is_exact_double(value: pl.Expr) -> pl.Expr:
+    """True for an Int64 that a double holds exactly (what a reader prints for a number cell)."""
+    return value.cast(pl.Float64).cast(pl.Int64, strict=False) == value
 
-    Excel keeps 15 significant digits; a reader printing the stored double exactly gives
-    `433127199001011008` for what Excel shows as `433127199001011000`: the value is exactly a
-    double, and that double is also the nearest one to the value rounded to thousands.
-    """
-    value = digits.str.slice(0, 18).cast(pl.Int64, strict=False)
-    as_float = value.cast(pl.Float64)
+
+def nearest_thousand_image(value: pl.Expr) -> pl.Expr:
+    """The value rounded to thousands when `value` is that round value or its double
+    (433127201309268992 → 433127201309269000: a 15-digit value printed from a double), else
+    `value` itself."""
     rounded = ((value + 500) // 1000) * 1000
-    return (
-        digits.str.contains(r"^[0-9]{18}$")
-        & (as_float.cast(pl.Int64) == value)
-        & (rounded.cast(pl.Float64) == as_float)
-        & (rounded != value)
-    )
+    return pl.when(rounded.cast(pl.Float64) == value.cast(pl.Float64)).then(rounded).otherwise(value)
 
 
-def excel_float_fix(clean: pl.Expr, expected: pl.Expr, number_cell: pl.Expr | None = None) -> pl.Expr:
-    """Undo the float rendering of an ID that Excel stored as a number.
+def number_range(written: pl.Expr, precision: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Every 18-digit value a spreadsheet number may have come from, as inclusive bounds.
 
-    A `float_image` that fails its check (`expected` is the right check character) is
-    rewritten as the rounded value (…000), which is then classified `excel_000`. Where
-    `number_cell` is true (the loader saw an Excel number cell), an 18-digit value is rounded
-    whatever its check character says. Other values pass unchanged.
+    `written` is the value as the cell shows it and `precision` its significant digits. A
+    spreadsheet rounds (LibreOffice, Excel's display) or truncates (Excel on typing) to them,
+    so the true value lies in [written − unit/2, written + unit − 1] with unit = 10^(18 −
+    precision); it was also held as a double, so it lies within half a double spacing of it.
+    The union of both is returned (lo, hi).
+
+    >>> v = pl.lit(433127201309269000, dtype=pl.Int64)
+    >>> pl.select(*number_range(v, pl.lit(15))).row(0)
+    (433127201309268500, 433127201309269999)
     """
-    is18 = clean.str.contains(r"^[0-9]{18}$").fill_null(False)
-    guessed = (float_image(clean) & (clean.str.slice(17, 1) != expected)).fill_null(False)
-    from_number = pl.lit(False) if number_cell is None else number_cell
-    return pl.when(guessed | (from_number & is18)).then(rounded_to_thousands(clean)).otherwise(clean)
+    unit = pl.lit(10, dtype=pl.Int64).pow((pl.lit(18) - precision.clip(1, 18)).cast(pl.Int64))
+    half = double_ulp(written) // 2
+    lo = pl.min_horizontal(written - unit // 2, written - half)
+    hi = pl.max_horizontal(written + unit - 1, written + half)
+    return lo, hi
+
+
+def common_prefix(lo: pl.Expr, hi: pl.Expr) -> pl.Expr:
+    """How many leading digits all 18-digit values in [lo, hi] share (the digits still certain)."""
+    return pl.sum_horizontal(
+        [(lo // 10 ** (18 - p) == hi // 10 ** (18 - p)).cast(pl.Int64) for p in range(1, 19)]
+    ).cast(pl.Int64)
 
 
 def upgrade_15(clean: pl.Expr) -> pl.Expr:
@@ -197,6 +211,27 @@ def _clean_fast(raw: pl.Series) -> pl.Series:
     return raw.scatter(dirty, fixed)
 
 
+def _number_like(clean: pl.Expr) -> pl.Expr:
+    """18 digits that look printed from a spreadsheet number: an exact double or …000."""
+    value = clean.cast(pl.Int64, strict=False)
+    return clean.str.contains(r"^[0-9]{18}$") & (is_exact_double(value) | clean.str.ends_with("000"))
+
+
+def numeric_column(clean: pl.Expr, group: pl.Expr | None = None) -> pl.Expr:
+    """True on every row of a column (per `group`, e.g. per file) that a spreadsheet held as
+    numbers: at least two of its 18-digit values, and at least half, look like `_number_like`.
+
+    A random real ID is an exact double about once in 32–64 and ends in 000 once in 1,000,
+    so a column of typed IDs never passes; a column saved from numbers always does.
+    """
+    is18 = clean.str.contains(r"^[0-9]{18}$").fill_null(False)
+    like = _number_like(clean).fill_null(False)
+    n18 = is18.sum()
+    nlike = like.sum()
+    test = (nlike >= 2) & (nlike * 2 >= n18)
+    return test if group is None else test.over(group)
+
+
 def with_id_columns(
     frame: pl.DataFrame,
     raw: str = "id_number",
@@ -209,32 +244,27 @@ def with_id_columns(
     Added (each name behind `prefix`): `id_clean` (folded text), `id_status` (one of
     ID_STATUSES), `id18` (the usable 18-digit ID: valid or upgraded from 15, else null),
     `id_digits` (best 18-digit reading for repair, including faulty ones), `id_known` (how many
-    leading digits of `id_digits` are real), `id_expected_check` (the right check character),
-    `id_birth`, `id_sex`, `id_region`, `id_region_known`, `id_age`.
+    leading digits of `id_digits` are certain), `id_lo`/`id_hi` (for an ID that a spreadsheet
+    held as a number: every value it may have come from, see `number_range`; else null),
+    `id_expected_check` (the right check character), `id_birth`, `id_sex`, `id_region`,
+    `id_region_known`, `id_age`.
+
+    An ID is read as a spreadsheet number when the loader saw a number cell (`<raw>_cell` =
+    "number"), when it is written in scientific notation, when it is 18 digits ending in 000
+    that fail the check, or when its whole column (per `source_file`) looks printed from
+    numbers (`numeric_column`).
     """
     p = prefix
     c = pl.col(f"{p}id_clean")
     first17 = pl.col(f"{p}_first17")
     expected = pl.col(f"{p}id_expected_check")
     form = pl.col(f"{p}_form")
-    # What the loader knows of the ID cell (`<raw>_cell`): "number" (an Excel number cell: it
-    # lost its last digits whatever the check says), "text", or "unknown" (an .xls sheet, where
-    # only the float-image heuristic can tell). Without the column (CSV, plain frames) the cell
-    # is text: a CSV holds what Excel displayed, never the exact double.
-    cell = pl.col(f"{raw}_cell") if f"{raw}_cell" in frame.columns else pl.lit("text")
+    # What the loader knows of the ID cell (`<raw>_cell`): "number" (a spreadsheet number cell),
+    # "text", or absent/"unknown" (CSV).
+    cell = pl.col(f"{raw}_cell") if f"{raw}_cell" in frame.columns else pl.lit("unknown")
     number_cell = (cell == "number").fill_null(False)
-    maybe_number = (cell == "unknown").fill_null(False)
+    group = pl.col("source_file") if "source_file" in frame.columns else None
     frame = frame.with_columns(_clean_fast(frame[raw]).alias(f"{p}id_clean"))
-    frame = frame.with_columns(digits17(c.str.slice(0, 17)).alias(f"{p}_v17"))
-    guessed = excel_float_fix(c, check_char_of_int(pl.col(f"{p}_v17")), number_cell)
-    fixed = pl.when(maybe_number | number_cell).then(guessed).otherwise(c)
-    frame = frame.with_columns(
-        fixed.alias(f"{p}id_clean"),
-        # A float image lost its last 3 digits in Excel: excel_000 even if …000 passes the check.
-        ((fixed != c).fill_null(False) | (number_cell & c.str.contains(r"^[0-9]{18}$").fill_null(False))).alias(
-            f"{p}_float_image"
-        ),
-    )
     frame = frame.with_columns(
         pl.when(c.is_null())
         .then(pl.lit("missing"))
@@ -247,42 +277,76 @@ def with_id_columns(
         .when(c.str.contains(r"^[0-9]{15}$"))
         .then(pl.lit("15"))
         .otherwise(pl.lit("other"))
-        .alias(f"{p}_form")
+        .alias(f"{p}_form"),
+        numeric_column(c, group).alias(f"{p}_numcol"),
+        c.str.slice(0, 17).alias(f"{p}_first17"),
     )
     frame = frame.with_columns(
-        pl.when(form == "18")
-        .then(c.str.slice(0, 17))
+        check_char_of_int(digits17(first17)).alias(f"{p}_check18"),
+    )
+    check_ok = c.str.slice(17, 1) == pl.col(f"{p}_check18")
+    is18 = (form == "18") & c.str.contains(r"^[0-9]{18}$")
+    # The value a spreadsheet number shows, with its significant digits (null: not a number).
+    sci_value = sci_digits(c).cast(pl.Int64, strict=False)
+    as_number = is18 & (
+        number_cell
+        | (c.str.ends_with("000") & ~check_ok)
+        | (pl.col(f"{p}_numcol") & _number_like(c))
+    ).fill_null(False)
+    written = (
+        pl.when((c.str.extract(_SCI, 3).cast(pl.Int64, strict=False) == 17).fill_null(False))
+        .then(sci_value)
+        .when(as_number)
+        .then(nearest_thousand_image(c.cast(pl.Int64, strict=False)))
+    )
+    frame = frame.with_columns(written.alias(f"{p}_written"))
+    w = pl.col(f"{p}_written")
+    # A program that writes ten or more digits writes all a spreadsheet holds (15 significant,
+    # LibreOffice drops trailing zeros: 4.3312719791006E+017): fewer are a display format's.
+    sig = significant_digits(w)
+    lo, hi = number_range(w, pl.when(sig >= 10).then(pl.max_horizontal(sig, pl.lit(15))).otherwise(sig))
+    frame = frame.with_columns(
+        lo.alias(f"{p}id_lo"), hi.alias(f"{p}id_hi"),
+        as_number.alias(f"{p}_as_number"),
+    )
+    lo_c, hi_c = pl.col(f"{p}id_lo"), pl.col(f"{p}id_hi")
+    frame = frame.with_columns(
+        pl.when(w.is_not_null())
+        .then(w.cast(pl.String).str.zfill(18))
+        .when(form == "18")
+        .then(c)
         .when(form == "15")
         .then(c.str.slice(0, 6) + pl.lit("19") + c.str.slice(6, 9))
-        .when(form == "sci")
-        .then(sci_digits(c).str.slice(0, 17))
-        .alias(f"{p}_first17"),
-        pl.when(form.is_in(["18", "15"]))
+        .alias(f"{p}_digits"),
+        pl.when(w.is_not_null())
+        .then(common_prefix(lo_c, hi_c))
+        .when(form.is_in(["18", "15"]))
         .then(pl.lit(18, dtype=pl.Int64))
         .when(form == "sci")
-        .then(sci_known_digits(c))
+        .then(pl.lit(0, dtype=pl.Int64))
         .alias(f"{p}id_known"),
     )
-    frame = frame.with_columns(digits17(first17).alias(f"{p}_v17"))
+    digits = pl.col(f"{p}_digits")
     frame = frame.with_columns(
-        check_char_of_int(pl.col(f"{p}_v17")).alias(f"{p}id_expected_check"),
-        birth_from_digits(first17, reference_date).alias(f"{p}_birth"),
+        check_char_of_int(digits17(digits.str.slice(0, 17))).alias(f"{p}id_expected_check"),
+        birth_from_digits(digits, reference_date).alias(f"{p}_birth"),
     )
     born_ok = pl.col(f"{p}_birth").is_not_null()
     check_ok = c.str.slice(17, 1) == expected
+    w_text = w.cast(pl.String)
     status = (
         pl.when(form.is_in(["missing", "placeholder"]))
         .then(form)
         .when(form == "sci")
         .then(pl.lit("excel_sci"))
-        .when((form == "18") & pl.col(f"{p}_float_image"))
+        .when(pl.col(f"{p}_as_number") & w_text.str.ends_with("000"))
         .then(pl.lit("excel_000"))
+        .when(pl.col(f"{p}_as_number"))
+        .then(pl.lit("excel_float"))
         .when((form == "18") & check_ok & born_ok)
         .then(pl.lit("valid"))
         .when((form == "18") & check_ok)
         .then(pl.lit("bad_birthdate"))
-        .when((form == "18") & c.str.ends_with("000"))
-        .then(pl.lit("excel_000"))
         .when(form == "18")
         .then(pl.lit("bad_checksum"))
         .when((form == "15") & born_ok)
@@ -293,27 +357,25 @@ def with_id_columns(
     )
     frame = frame.with_columns(
         status.alias(f"{p}id_status"),
-        pl.when(form == "18")
-        .then(c)
-        .when(form == "15")
-        .then(first17 + expected)
-        .when(form == "sci")
-        .then(sci_digits(c))
-        .alias(f"{p}id_digits"),
+        pl.when(form == "15").then(first17_15(c) + expected).otherwise(digits).alias(f"{p}id_digits"),
     )
     st = pl.col(f"{p}id_status")
-    digits = pl.col(f"{p}id_digits")
-    # Excel's …000 tail destroyed digits 16–18: only the first 15 are real.
-    known = pl.when(st == "excel_000").then(pl.lit(15, dtype=pl.Int64)).otherwise(pl.col(f"{p}id_known"))
+    known = pl.col(f"{p}id_known")
+    out_digits = pl.col(f"{p}id_digits")
     birth = pl.when(known >= 14).then(pl.col(f"{p}_birth"))
     return frame.with_columns(
-        known.alias(f"{p}id_known"),
-        pl.when(st.is_in(USABLE_STATUSES)).then(digits).alias(f"{p}id18"),
+        pl.when(st.is_in(USABLE_STATUSES)).then(out_digits).alias(f"{p}id18"),
         birth.alias(f"{p}id_birth"),
         age_at(birth, reference_date).alias(f"{p}id_age"),
-        pl.when(known >= 17).then(sex_from_digits(digits)).alias(f"{p}id_sex"),
-        pl.when(known >= 6).then(digits.str.slice(0, 6)).alias(f"{p}id_region"),
+        pl.when(known >= 17).then(sex_from_digits(out_digits)).alias(f"{p}id_sex"),
+        pl.when(known >= 6).then(out_digits.str.slice(0, 6)).alias(f"{p}id_region"),
         pl.when(known >= 6)
-        .then(digits.str.slice(0, 6).is_in(region_codes()))
+        .then(out_digits.str.slice(0, 6).is_in(region_codes()))
         .alias(f"{p}id_region_known"),
-    ).drop(f"{p}_form", f"{p}_first17", f"{p}_birth", f"{p}_v17", f"{p}_float_image")
+    ).drop(f"{p}_form", f"{p}_first17", f"{p}_birth", f"{p}_check18", f"{p}_numcol", f"{p}_written",
+           f"{p}_as_number", f"{p}_digits")
+
+
+def first17_15(clean: pl.Expr) -> pl.Expr:
+    """The 17 leading digits of a 15-digit legacy ID upgraded to 18 (`19` before the year)."""
+    return clean.str.slice(0, 6) + pl.lit("19") + clean.str.slice(6, 9)

@@ -62,7 +62,7 @@ def test_fixture_premises() -> None:
     assert EXCEL_000_FLOAT_IMAGE == "433101197608123008"
     assert set(ID_STATUSES) == {
         "valid", "legacy_15", "bad_checksum", "bad_birthdate", "excel_000", "excel_sci",
-        "placeholder", "bad_format", "missing",
+        "excel_float", "placeholder", "bad_format", "missing",
     }
 
 
@@ -95,6 +95,7 @@ STATUS_CASES = [
     pytest.param("4.33127E+17", "excel_sci", None, "4.33127E+17", id="sci-6-digits"),
     pytest.param("4.33127199001011E+17", "excel_sci", None, "4.33127199001011E+17", id="sci-15-digits"),
     pytest.param("4.33127e17", "excel_sci", None, "4.33127E17", id="sci-lowercase-no-plus"),
+    pytest.param("4.33127201309269E+017", "excel_sci", None, "4.33127201309269E+017", id="sci-3-digit-exponent"),
     pytest.param("999999199001011234", "placeholder", None, "999999199001011234", id="placeholder-999999"),
     pytest.param("000000000000000000", "placeholder", None, "000000000000000000", id="placeholder-zeros"),
     pytest.param("111111111111111111", "placeholder", None, "111111111111111111", id="placeholder-ones"),
@@ -117,41 +118,70 @@ def test_status_id18_and_clean_text(raw: str | None, status: str, id18: str | No
 
 
 def test_every_status_is_covered_by_the_table() -> None:
-    covered = {p.values[1] for p in STATUS_CASES}
+    covered = {p.values[1] for p in STATUS_CASES} | {p.values[2] for p in CELL_CASES}
     assert covered == set(ID_STATUSES)
 
 
-@pytest.mark.parametrize(
-    ("raw", "cell", "status", "clean"),
-    [
-        pytest.param(EXCEL_000_FLOAT_IMAGE, "unknown", "excel_000", EXCEL_000, id="xls-float-image"),
-        pytest.param("433127199001011008", "unknown", "excel_000", "433127199001011000", id="xls-image-000-passes"),
-        pytest.param("433127199001011000", "number", "excel_000", "433127199001011000", id="xlsx-number-cell-passes"),
-        pytest.param(EXCEL_000_FLOAT_IMAGE, None, "bad_checksum", EXCEL_000_FLOAT_IMAGE, id="csv-is-a-typo"),
+CELL_CASES = [
+        pytest.param(EXCEL_000_FLOAT_IMAGE, "number", "excel_000", EXCEL_000, id="number-cell-15-digits"),
+        pytest.param("433127199001011008", "number", "excel_000", "433127199001011000", id="number-000-passes"),
+        pytest.param("433127199001011000", "number", "excel_000", "433127199001011000", id="number-cell-written-000"),
+        pytest.param("433127197910059840", "number", "excel_float", "433127197910059840", id="number-cell-double"),
+        pytest.param(EXCEL_000_FLOAT_IMAGE, None, "bad_checksum", EXCEL_000_FLOAT_IMAGE, id="csv-alone-is-a-typo"),
         pytest.param(EXCEL_000_FLOAT_IMAGE, "text", "bad_checksum", EXCEL_000_FLOAT_IMAGE, id="xlsx-text-is-a-typo"),
-    ],
-)
-def test_excel_damage_depends_on_what_the_cell_was(raw: str, cell: str | None, status: str, clean: str) -> None:
-    """A float rendering (…008) can only come from an Excel number cell: guessed for .xls cells
-    of unknown type, certain for .xlsx number cells, never assumed for CSV or text cells."""
+]
+
+
+@pytest.mark.parametrize(("raw", "cell", "status", "digits"), CELL_CASES)
+def test_excel_damage_depends_on_what_the_cell_was(raw: str, cell: str | None, status: str, digits: str) -> None:
+    """A number cell lost digits whatever its check says; a lone text value that fails the
+    check is a typo (unless it ends in 000); the reading keeps the cell's own text."""
     row = decode_one(raw, cell=cell)
     assert row["id_status"] == status
-    assert row["id_clean"] == clean
+    assert row["id_digits"] == digits
+    assert row["id_clean"] == raw
+    assert row["id18"] is None or status == "valid"
 
 
-def test_float_image_is_excel_000_even_when_the_000_reading_passes_the_check() -> None:
-    # 433127199001011000 happens to carry a correct check character (0). Its exact double
-    # 433127199001011008 still proves the cell was a number in Excel, whose last 3 digits are
-    # lost: the …000 reading is right only if the real ID ended in 000 (1 in 1000), while 1 in
-    # 11 damaged IDs pass the check by chance. So it must not be taken as a valid ID.
-    assert with_check("43312719900101100") == "433127199001011000"
-    assert str(int(float(433127199001011000))) == "433127199001011008"
-    row = decode_one("433127199001011008", cell="unknown")
-    assert row["id_clean"] == "433127199001011000"
-    assert row["id_status"] == "excel_000"
-    assert row["id18"] is None
-    assert row["id_known"] == 15
-    assert row["id_birth"] == date(1990, 1, 1)
+def test_a_column_printed_from_numbers_is_read_as_numbers() -> None:
+    """A CSV written from an .xls (every ID the exact decimal of a double) is recognised as a
+    whole, even the values that pass the check by chance; typed IDs in a CSV never are."""
+    rng = np.random.default_rng(7)
+    bodies = [f"433127{1950 + i}{1 + i % 12:02d}{1 + i % 28:02d}{rng.integers(0, 1000):03d}" for i in range(60)]
+    true_ids = [t for b in bodies if not (t := with_check(b)).endswith("X")]
+    doubles = [str(int(float(t))) for t in true_ids]
+    lucky = [d for d in doubles if with_check(d[:17]) == d and d not in true_ids]
+    assert lucky, "premise: some doubles pass the check by chance"
+    rows = decode(doubles)
+    assert set(rows["id_status"]) <= {"excel_float", "excel_000"}
+    assert rows["id18"].null_count() == rows.height
+    assert all(lo <= int(t) <= hi for t, lo, hi in zip(true_ids, rows["id_lo"], rows["id_hi"], strict=True))
+    typed = [with_check(f"43312719800101{i:03d}") for i in range(100, 140)]
+    assert set(decode(typed)["id_status"]) == {"valid"}
+
+
+@pytest.mark.parametrize(
+    ("true_id", "shown"),
+    [
+        # LibreOffice rounds to 15 significant digits: the 15th digit is one up and, here, the
+        # rounding carries into the birth date (…059845 → …060000).
+        pytest.param("433127197910059845", "4.3312719791006E+017", id="libreoffice-rounds-with-carry"),
+        pytest.param("433127201309269123", "4.33127201309269E+017", id="libreoffice-rounds-down"),
+        pytest.param("433127201309269987", "433127201309269000", id="excel-truncates-on-typing"),
+        pytest.param("433127201309269987", "433127201309270016", id="xlsx-number-cell-rounded"),
+        pytest.param("433127197910059845", "433127197910059840", id="xls-double"),
+        pytest.param("110105194912310021", "110105194912310016", id="xls-double-small-exponent"),
+        pytest.param("433127197910059845", "4.331271979100598E+17", id="pandas-repr"),
+    ],
+)
+def test_the_range_of_a_number_holds_the_true_id(true_id: str, shown: str) -> None:
+    row = decode_one(shown, cell="number")
+    assert row["id_status"].startswith("excel_")
+    assert row["id_lo"] <= int(true_id) <= row["id_hi"]
+    assert row["id_hi"] - row["id_lo"] < 2000
+    # the known digits are those every value in the range shares, so they are the true ones
+    assert row["id_digits"][: row["id_known"]] == true_id[: row["id_known"]]
+    assert row["id_known"] >= 13
 
 
 def test_typed_000_that_passes_the_check_is_valid() -> None:
@@ -194,15 +224,17 @@ def test_legacy_15_is_upgraded_with_the_right_check_char() -> None:
 @pytest.mark.parametrize(
     ("raw", "known", "digits", "birth", "region"),
     [
-        pytest.param("4.33127E+17", 6, "433127000000000000", None, "433127", id="6-significant"),
-        pytest.param("4.33127199001011E+17", 15, "433127199001011000", date(1990, 1, 1), "433127",
+        # Rounded to 6 digits, the 6th may be one up: only 5 are certain, not even the region.
+        pytest.param("4.33127E+17", 5, "433127000000000000", None, None, id="6-significant"),
+        # Rounded or truncated to 15 digits: the 15th is uncertain, the birth date is not.
+        pytest.param("4.33127199001011E+17", 14, "433127199001011000", date(1990, 1, 1), "433127",
                      id="15-significant"),
-        pytest.param(EXCEL_000, 15, EXCEL_000, date(1976, 8, 12), "433101", id="excel-000"),
+        pytest.param(EXCEL_000, 14, EXCEL_000, date(1976, 8, 12), "433101", id="excel-000"),
         pytest.param(VALID, 18, VALID, date(1990, 1, 1), "433127", id="valid"),
     ],
 )
 def test_known_digits_and_what_they_still_tell(
-    raw: str, known: int, digits: str, birth: date | None, region: str
+    raw: str, known: int, digits: str, birth: date | None, region: str | None
 ) -> None:
     row = decode_one(raw)
     assert row["id_known"] == known
@@ -435,9 +467,10 @@ def test_property_against_stdnum_on_100k_ids() -> None:
         digits = out["id_digits"].to_list()
         expected = out["id_expected_check"].to_list()
         births = out["id_birth"].to_list()
+        knowns = out["id_known"].to_list()
 
-        for value, kind, st_, dig, exp, born in zip(
-            values, kinds, status, digits, expected, births, strict=True
+        for value, kind, st_, dig, exp, born, known in zip(
+            values, kinds, status, digits, expected, births, knowns, strict=True
         ):
             if st_ == "placeholder":  # 999999… / one repeated digit: nothing decoded
                 assert dig is None
@@ -445,8 +478,11 @@ def test_property_against_stdnum_on_100k_ids() -> None:
             # our check character equals stdnum's for the same 17 digits
             assert exp == ric.calc_check_digit(dig), value
             sd_birth = _stdnum_birth(dig)
-            # birth dates agree wherever the date is real and not in the future
-            if sd_birth is not None and date(1880, 1, 1) <= sd_birth <= REF:
+            # birth dates agree wherever the date is real, not in the future and its digits
+            # certain (a spreadsheet number rounded into the day leaves it unknown)
+            if known is not None and known < 14:
+                assert born is None, value
+            elif sd_birth is not None and date(1880, 1, 1) <= sd_birth <= REF:
                 assert born == sd_birth, value
             else:
                 assert born is None, value

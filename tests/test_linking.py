@@ -141,8 +141,8 @@ CASES = [
     ("check typo + one-char name", "玉芳", D[:17] + ("1" if D[17] != "1" else "2"), None, None, "review",
      "id_repaired", 7, False, "各有一处"),
     ("roster-side typo", "彭大军", T, None, None, "linked", "id_repaired", 12, False, "花名册证件号码"),
-    ("excel 000", "王芳", E[:15] + "000", None, None, "linked", "id_repaired", 8, False, "末3位为000"),
-    ("sci + birth column", "张伟", "4.33127E+17", "2012-03-05", None, "linked", "id_repaired", 6, False, "科学计数法"),
+    ("excel 000", "王芳", E[:15] + "000", None, None, "linked", "id_repaired", 8, False, "存为数字"),
+    ("sci + birth column", "张伟", "4.33127E+17", "2012-03-05", None, "linked", "name_birth", 6, False, "科学计数法"),
     ("sci, no birth", "张伟", "4.33127E+17", None, None, "review", "none", 6, False, "仅姓名"),
     ("valid typo (2 digits, check ok)", "张晓明", two_digit_valid_typo(A), None, None, "review", "id_repaired", 4, False,
      "校验位正确"),
@@ -268,12 +268,12 @@ def test_roster_gap_needs_sex_to_agree(roster):
     assert out["match_status"] == "unlinked", out
 
 
-def test_excel_float_image_from_an_xls_cell(roster):
-    """符英's ID was an Excel number in an .xls sheet: a reader prints …180992 for …181000, which
-    passes the check by chance; its first 15 digits are real and match the roster."""
-    out = run(roster, [{"name": "符英", "id_number": "433127201308180992", "id_number_cell": "unknown"}]).row(0, named=True)
+def test_excel_float_image_from_a_number_cell(roster):
+    """符英's ID was a spreadsheet number kept to 15 digits: a reader prints …180992 for …181000,
+    which passes the check by chance; the roster ID lies in the range it may have come from."""
+    out = run(roster, [{"name": "符英", "id_number": "433127201308180992", "id_number_cell": "number"}]).row(0, named=True)
     assert (out["match_status"], out["match_method"], out["roster_row"]) == ("linked", "id_repaired", 15), out
-    assert "Excel" in out["reason"]
+    assert "存为数字" in out["reason"]
 
 
 def test_same_digits_in_a_csv_are_another_persons_valid_id(roster):

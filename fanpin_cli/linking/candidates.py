@@ -11,9 +11,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from fanpin_cli.linking.digits import BLOCK_KEYS, NAME_BLOCK_KEYS, key_expr
+from fanpin_cli.idnum import MAX_RANGE_WIDTH
 from fanpin_cli.linking.frames import USABLE
 
 MAX_BLOCK = 64
@@ -58,6 +60,28 @@ def repair_pairs(e: pl.DataFrame, r: pl.DataFrame) -> pl.DataFrame:
     if not frames:
         return _empty()
     return pl.concat(frames).unique().cast(_PAIR_SCHEMA)
+
+
+def range_pairs(e: pl.DataFrame, r: pl.DataFrame) -> pl.DataFrame:
+    """Pairs whose roster ID (`value`) lies in the range an extract ID held as a spreadsheet
+    number may have come from (`lo`..`hi`, at most `MAX_RANGE_WIDTH` wide), found by binary
+    search over the sorted roster values; ranges holding more than `MAX_BLOCK` are skipped."""
+    left = e.filter(pl.col("lo").is_not_null() & ((pl.col("hi") - pl.col("lo")) <= MAX_RANGE_WIDTH))
+    right = r.filter(pl.col("value").is_not_null()).select("idx", "value").sort("value")
+    if left.is_empty() or right.is_empty():
+        return _empty()
+    values = right["value"].to_numpy()
+    start = np.searchsorted(values, left["lo"].to_numpy(), side="left")
+    stop = np.searchsorted(values, left["hi"].to_numpy(), side="right")
+    counts = np.where(stop - start <= MAX_BLOCK, stop - start, 0)
+    total = int(counts.sum())
+    if total == 0:
+        return _empty()
+    offsets = np.repeat(np.cumsum(counts) - counts, counts)
+    positions = np.repeat(start, counts) + (np.arange(total) - offsets)
+    return pl.DataFrame(
+        {"eidx": np.repeat(left["idx"].to_numpy(), counts), "ridx": right["idx"].to_numpy()[positions]}
+    ).cast(_PAIR_SCHEMA)
 
 
 def name_birth_pairs(e: pl.DataFrame, r: pl.DataFrame) -> pl.DataFrame:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import polars as pl
 
-from fanpin_cli.idnum import float_image, rounded_to_thousands
 
 USABLE: tuple[str, ...] = ("valid", "legacy_15")
 # 18 digits present, but the ID is wrong somewhere: candidates for repair.
@@ -48,8 +47,9 @@ def view(frame: pl.DataFrame) -> pl.DataFrame:
 
     `idx` row position; `row` source_row; `raw_id` the ID text trimmed of whitespace only;
     `idkey` the text equal IDs share (id18 for usable IDs, the folded text for 18-digit IDs
-    whose check fails); `digits`/`known` the ID reading when at least 6 digits are real (for a
-    possible Excel float image, its `…000` form: only the first 15 digits are compared).
+    whose check fails); `digits`/`known` the ID reading when at least 6 digits are certain;
+    `lo`/`hi` the values an ID held as a spreadsheet number may have come from (`idnum.
+    number_range`); `value` a usable all-digit ID as a number (to find it in such a range).
     """
     cols = set(frame.columns)
 
@@ -61,17 +61,15 @@ def view(frame: pl.DataFrame) -> pl.DataFrame:
     has_digits = pl.col("id_digits").is_not_null() & (known >= MIN_KNOWN)
     row = pl.col("source_row").cast(pl.Int64) if "source_row" in cols else pl.int_range(2, pl.len() + 2)
     birth = pl.col("birth") if "birth" in cols else pl.lit(None, dtype=pl.Date)
-    # Only an ID cell that may have been an Excel number (an .xls sheet) can be a float image.
-    maybe_number = (pl.col("id_number_cell") == "unknown") if "id_number_cell" in cols else pl.lit(False)
-    is_image = (float_image(pl.col("id_digits")) & (status == "valid") & maybe_number).fill_null(False)
+    lo = pl.col("id_lo") if "id_lo" in cols else pl.lit(None, dtype=pl.Int64)
+    hi = pl.col("id_hi") if "id_hi" in cols else pl.lit(None, dtype=pl.Int64)
     return frame.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("idx"),
         row.cast(pl.Int64).alias("row"),
         text("household_id").alias("household_id"),
         text("id_number").str.strip_chars().alias("raw_id"),
         status.alias("status"),
-        pl.when(has_digits & is_image).then(rounded_to_thousands(pl.col("id_digits")))
-        .when(has_digits).then(pl.col("id_digits")).alias("digits"),
+        pl.when(has_digits).then(pl.col("id_digits")).alias("digits"),
         pl.when(has_digits).then(known).otherwise(0).cast(pl.Int64).alias("known"),
         pl.when(status.is_in(USABLE))
         .then(pl.col("id18"))
@@ -85,7 +83,9 @@ def view(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("birth_any"),
         place_key(text("township")).alias("township"),
         place_key(text("village")).alias("village"),
-        is_image.alias("float_image"),
+        lo.cast(pl.Int64).alias("lo"),
+        hi.cast(pl.Int64).alias("hi"),
+        pl.when(status.is_in(USABLE)).then(pl.col("id18").cast(pl.Int64, strict=False)).alias("value"),
         _sex(cols).alias("sex"),
     )
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import polars as pl
 
-# Read after "证件号码": "证件号码为科学计数法（Excel 损坏）".
+# Read after "证件号码": "证件号码为科学计数法（被表格软件存为数字）".
 STATUS_ZH: dict[str, str] = {
     "valid": "有效",
     "legacy_15": "为15位旧号码",
     "bad_checksum": "校验位不符",
     "bad_birthdate": "出生日期无效",
-    "excel_000": "末3位为000（Excel 损坏）",
-    "excel_sci": "为科学计数法（Excel 损坏）",
+    "excel_000": "被表格软件存为数字，只剩15位有效数字",
+    "excel_sci": "为科学计数法（被表格软件存为数字）",
+    "excel_float": "被表格软件存为数字，末几位失真",
     "placeholder": "为占位号码",
     "bad_format": "格式错误",
     "missing": "缺失",

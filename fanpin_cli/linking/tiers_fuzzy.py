@@ -38,8 +38,8 @@ class Readings:
     r_known: np.ndarray
 
 
-_E_COLS = ("status", "float_image", "known", "name_key", "name_pinyin", "name_norm", "birth", "birth_any", "township", "village", "digits")
-_R_COLS = ("status", "known", "name_key", "name_pinyin", "name_norm", "birth_any", "township", "village", "row",
+_E_COLS = ("status", "lo", "hi", "known", "name_key", "name_pinyin", "name_norm", "birth", "birth_any", "township", "village", "digits")
+_R_COLS = ("status", "value", "known", "name_key", "name_pinyin", "name_norm", "birth_any", "township", "village", "row",
            "household_id")
 
 
@@ -61,6 +61,16 @@ def pair_frame(pairs: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: Readin
 def _agree(a: str, b: str) -> pl.Expr:
     """True/False when both sides have the value, null otherwise."""
     return pl.col(a) == pl.col(b)
+
+
+def _in_range() -> pl.Expr:
+    """The roster ID lies in the extract's spreadsheet-number range (null: no range or no ID)."""
+    return (pl.col("r_value") >= pl.col("e_lo")) & (pl.col("r_value") <= pl.col("e_hi"))
+
+
+def _out_of_range() -> pl.Expr:
+    """The extract's spreadsheet-number range proves the roster ID is someone else's."""
+    return pl.col("e_lo").is_not_null() & pl.col("r_value").is_not_null() & ~_in_range().fill_null(False)
 
 
 def _resolve(scored: pl.DataFrame, ambiguous_reason: pl.Expr) -> pl.DataFrame:
@@ -94,7 +104,10 @@ def _resolve(scored: pl.DataFrame, ambiguous_reason: pl.Expr) -> pl.DataFrame:
 
 def repair_tier(e_open: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: Readings) -> pl.DataFrame:
     """`id_repaired`: a faulty ID on either side, confirmed by name and birth date."""
-    pairs = candidates.repair_pairs(e_open.filter(pl.col("known") >= 14), r)
+    pairs = pl.concat([
+        candidates.repair_pairs(e_open.filter(pl.col("known") >= 14), r),
+        candidates.range_pairs(e_open, r),
+    ]).unique()
     if pairs.is_empty():
         return empty_decisions()
     p = pair_frame(pairs, e, r, rd)
@@ -103,6 +116,7 @@ def repair_tier(e_open: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: Read
     e_use = pl.col("e_status").is_in(USABLE)
     r_use = pl.col("r_status").is_in(USABLE)
     full = k >= 18
+    has_range = pl.col("e_lo").is_not_null()
     birth_ok = pl.col("e_birth").is_null() | _agree("e_birth", "r_birth_any").fill_null(False)
     swap18 = pl.col("swapped") & (ham == 2)
     swap_body = pl.col("swapped") & (hamb == 2)
@@ -110,19 +124,22 @@ def repair_tier(e_open: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: Read
     # places, so this is never linked: a typo that kept the check character valid (two wrong
     # digits) and a namesake born the same day look alike. Plausible ones go to review.
     case_a = full & e_use & r_use & ((ham <= 2) | swap_body) & birth_ok & (cat >= NAME_VARIANT)
-    # D: the extract's "valid" ID is Excel's float image of a …000 ID: its first 15 digits agree.
-    case_d = full & e_use & r_use & pl.col("e_float_image") & ((ham == 0) | (q1 >= 15)) & birth_ok & (cat >= NAME_VARIANT)
     in_birth = ((q1 >= 6) & (q1 < 14)) | ((pl.col("q2") >= 6) & (pl.col("q2") < 14))
     # B: a faulty 18-digit ID on either side, one digit wrong or two adjacent digits swapped.
     case_b = full & ~(e_use & r_use) & ((ham <= 1) | swap18) & birth_ok
-    # C: Excel kept only the leading digits (…000, scientific notation): they must all agree.
-    case_c = ~full & (k >= 14) & birth_ok
+    # R: the extract's ID was held as a spreadsheet number: the roster ID lies in the range of
+    # values it may have come from (`idnum.number_range`; rounding may carry into earlier digits).
+    case_r = has_range & _in_range().fill_null(False) & r_use & birth_ok
+    # C: only leading digits known on the roster side (or in an extract ID without a range).
+    case_c = ~has_range & ~full & (k >= 14) & birth_ok
     birth_fault = (q1 >= 6) & (q1 < 14) & pl.col("e_birth").is_null()
     one_char_ok = (cat == NAME_ONE_CHAR) & (ham >= 1) & (pl.col("q2").fill_null(-1) < 17) & (q1 < 17)
     one_char_ok = one_char_ok & ((ham == 1) | swap18)
     name_pen = pl.when(cat == NAME_SAME).then(0.0).when(cat == NAME_VARIANT).then(2.0).otherwise(7.0)
     score = (
-        pl.when(case_d).then(90.0 - name_pen)
+        pl.when(case_r & (cat >= NAME_VARIANT)).then(92.0 - name_pen)
+        .when(case_r & (cat == NAME_ONE_CHAR)).then(70.0)
+        .when(has_range).then(None)
         .when(case_a).then(pl.when(in_birth).then(75.0).otherwise(65.0) - name_pen)
         .when(case_b & (cat >= NAME_VARIANT)).then(95.0 - name_pen - pl.when(birth_fault).then(2.0).otherwise(0.0))
         .when(case_b & one_char_ok).then(88.0)
@@ -136,11 +153,11 @@ def repair_tier(e_open: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: Read
     # agrees with the roster's (the typo is in the body); a wrong check character with an equal
     # body is how a stranger's typo can land on a roster ID.
     accept = (
-        case_d
+        (case_r & (cat >= NAME_VARIANT))
         | (case_b & ((cat >= NAME_VARIANT) | one_char_ok))
         | (case_c & (ham == 0) & (cat >= NAME_VARIANT))
     )
-    p = p.with_columns(score.alias("score")).filter(pl.col("score").is_not_null())
+    p = p.with_columns(score.cast(pl.Float64).alias("score")).filter(pl.col("score").is_not_null())
     if p.is_empty():
         return empty_decisions()
     p = p.with_columns(accept.alias("accept"), (~full).alias("weak"), pl.lit("id_repaired").alias("method"))
@@ -168,8 +185,9 @@ def _repair_reason() -> pl.Expr:
         .otherwise(pl.format("{}，其余各位一致", names))
     )
     fault = (
-        pl.when((k >= 18) & e_use & r_use & pl.col("e_float_image") & ((ham == 0) | (q1 >= 15)))
-        .then(pl.lit("证件号码疑似 Excel 按数值保存（末3位失真），前15位与花名册一致"))
+        pl.when(pl.col("e_lo").is_not_null())
+        .then(pl.format("证件号码{}，花名册证件号码在其可能取值范围内（前{}位可信）",
+                        status_zh(pl.col("e_status")), pl.col("e_known")))
         .when((k >= 18) & e_use & r_use & pl.col("swapped") & (pl.col("ham_body") == 2))
         .then(pl.format("证件号码校验位正确但不在花名册中，与花名册人员第{}、{}位前后颠倒（疑似录入后重算校验位）",
                         position(q1), position(q2)))
@@ -219,8 +237,9 @@ def name_birth_tier(e_open: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: 
     k, ham = pl.col("k"), pl.col("ham")
     e_use = pl.col("e_status").is_in(USABLE)
     has_both = k >= 6
-    different = has_both & (ham > 0) & e_use
-    id_review = has_both & (ham > 0) & ~e_use
+    # A valid ID that differs, or a spreadsheet number whose range excludes the roster ID.
+    different = (has_both & (ham > 0) & e_use) | _out_of_range()
+    id_review = has_both & (ham > 0) & ~e_use & ~different
     prefix_ok = has_both & (ham == 0)
     vil = _agree("e_village", "r_village")
     town = _agree("e_township", "r_township")
@@ -252,7 +271,7 @@ def name_birth_tier(e_open: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: 
     id_text = (
         pl.when(prefix_ok & (pl.col("e_known") < 18) & ~e_use)
         .then(pl.format("证件号码{}，前{}位一致，", status_zh(pl.col("e_status")), k))
-        .when(pl.col("e_known") == 0)
+        .when(pl.col("e_known") < 6)
         .then(pl.format("证件号码{}，", status_zh(pl.col("e_status"))))
         .when(pl.col("r_known") == 0)
         .then(pl.lit("花名册无可用证件号码，"))
