@@ -128,6 +128,10 @@ def validate(
         f"发现问题 {summary['quality']['issues']:,} 条",
         markup=False,
     )
+    from fanpin_cli.notes import file_notes
+
+    for note in file_notes(summary["inputs"]):
+        out_console.print(f"注意：{note}", markup=False)
     counts = summary["quality"].get("by_check") or {}
     if counts:
         from fanpin_cli.quality.catalogue import CHECK_INDEX

@@ -11,6 +11,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fanpin_cli.notes import file_notes
+
 LEVEL_TEXT = {"red": "[red]红[/red]", "yellow": "[yellow]黄[/yellow]", "blue": "[blue]蓝[/blue]"}
 
 
@@ -72,6 +74,8 @@ def print_inputs(console: Console, summary: dict[str, Any]) -> None:
         table.add_row(escape(e["file"]), e.get("sector_title", e["sector"]), fmt("rows_read"), fmt("rows_linked"),
                       fmt("rows_review"), fmt("rows_unlinked"), fmt("rows_rejected"), fmt("rows_blank"))
     console.print(table)
+    for note in file_notes(summary.get("inputs", [])):
+        console.print(f"[yellow]注意[/yellow]：{escape(note)}")
 
 
 def print_quality(console: Console, summary: dict[str, Any]) -> None:

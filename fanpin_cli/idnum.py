@@ -134,18 +134,17 @@ def number_range(written: pl.Expr, precision: pl.Expr) -> tuple[pl.Expr, pl.Expr
     `written` is the value as the cell shows it and `precision` its significant digits. A
     spreadsheet rounds (LibreOffice, Excel's display) or truncates (Excel on typing) to them,
     so the true value lies in [written − unit/2, written + unit − 1] with unit = 10^(18 −
-    precision); it was also held as a double, so it lies within half a double spacing of it.
-    The union of both is returned (lo, hi).
+    precision); it was also held as a double (before or after that rounding), which adds half
+    a double spacing on either side. Returns (lo, hi).
 
     >>> v = pl.lit(433127201309269000, dtype=pl.Int64)
-    >>> pl.select(*number_range(v, pl.lit(15))).row(0)
-    (433127201309268500, 433127201309269999)
+    >>> lo, hi = number_range(v, pl.lit(15))
+    >>> pl.select(lo.alias("lo"), hi.alias("hi")).row(0)
+    (433127201309268468, 433127201309270031)
     """
     unit = pl.lit(10, dtype=pl.Int64).pow((pl.lit(18) - precision.clip(1, 18)).cast(pl.Int64))
     half = double_ulp(written) // 2
-    lo = pl.min_horizontal(written - unit // 2, written - half)
-    hi = pl.max_horizontal(written + unit - 1, written + half)
-    return lo, hi
+    return written - unit // 2 - half, written + unit - 1 + half
 
 
 def common_prefix(lo: pl.Expr, hi: pl.Expr) -> pl.Expr:
@@ -293,22 +292,21 @@ def with_id_columns(
         | (c.str.ends_with("000") & ~check_ok)
         | (pl.col(f"{p}_numcol") & _number_like(c))
     ).fill_null(False)
-    written = (
+    written = nearest_thousand_image(
         pl.when((c.str.extract(_SCI, 3).cast(pl.Int64, strict=False) == 17).fill_null(False))
         .then(sci_value)
         .when(as_number)
-        .then(nearest_thousand_image(c.cast(pl.Int64, strict=False)))
+        .then(c.cast(pl.Int64, strict=False))
     )
     frame = frame.with_columns(written.alias(f"{p}_written"))
     w = pl.col(f"{p}_written")
     # A program that writes ten or more digits writes all a spreadsheet holds (15 significant,
     # LibreOffice drops trailing zeros: 4.3312719791006E+017): fewer are a display format's.
     sig = significant_digits(w)
-    lo, hi = number_range(w, pl.when(sig >= 10).then(pl.max_horizontal(sig, pl.lit(15))).otherwise(sig))
-    frame = frame.with_columns(
-        lo.alias(f"{p}id_lo"), hi.alias(f"{p}id_hi"),
-        as_number.alias(f"{p}_as_number"),
-    )
+    precision = pl.when(w.is_null()).then(None).when(sig >= 10).then(pl.max_horizontal(sig, pl.lit(15))).otherwise(sig)
+    frame = frame.with_columns(precision.alias(f"{p}_precision"))
+    lo, hi = number_range(w, pl.col(f"{p}_precision"))
+    frame = frame.with_columns(lo.alias(f"{p}id_lo"), hi.alias(f"{p}id_hi"))
     lo_c, hi_c = pl.col(f"{p}id_lo"), pl.col(f"{p}id_hi")
     frame = frame.with_columns(
         pl.when(w.is_not_null())
@@ -333,15 +331,17 @@ def with_id_columns(
     )
     born_ok = pl.col(f"{p}_birth").is_not_null()
     check_ok = c.str.slice(17, 1) == expected
-    w_text = w.cast(pl.String)
+    # A spreadsheet number is named by how many digits survived: fewer than 15 (a display
+    # format's scientific notation), 15 (what a spreadsheet keeps), more (a double's digits).
+    kept = pl.col(f"{p}_precision")
     status = (
         pl.when(form.is_in(["missing", "placeholder"]))
         .then(form)
-        .when(form == "sci")
+        .when((form == "sci") & (kept.is_null() | (kept < 15)))
         .then(pl.lit("excel_sci"))
-        .when(pl.col(f"{p}_as_number") & w_text.str.ends_with("000"))
+        .when(kept == 15)
         .then(pl.lit("excel_000"))
-        .when(pl.col(f"{p}_as_number"))
+        .when(kept > 15)
         .then(pl.lit("excel_float"))
         .when((form == "18") & check_ok & born_ok)
         .then(pl.lit("valid"))
@@ -373,7 +373,7 @@ def with_id_columns(
         .then(out_digits.str.slice(0, 6).is_in(region_codes()))
         .alias(f"{p}id_region_known"),
     ).drop(f"{p}_form", f"{p}_first17", f"{p}_birth", f"{p}_check18", f"{p}_numcol", f"{p}_written",
-           f"{p}_as_number", f"{p}_digits")
+           f"{p}_precision", f"{p}_digits")
 
 
 def first17_15(clean: pl.Expr) -> pl.Expr:

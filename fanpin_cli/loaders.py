@@ -234,20 +234,25 @@ def _xlsx_first_row(path: Path, sheet_index: int) -> int:
     return 1
 
 
-_LONG_NUMBER = re.compile(rb"<v>([0-9]\.[0-9]{14,}E\+1[5-9]|[0-9]{16,20})</v>")
+# A number cell as large as an ID: 4.33127201309269E+017 (LibreOffice), 4.3312719900101101E+17
+# (Excel), 433127199001011234. Shorter numbers (amounts, years, 15-digit IDs) are exact.
+_LONG_NUMBER = re.compile(rb"<v>([0-9](?:\.[0-9]+)?[Ee]\+?0?1[5-9]|[0-9]{16,20}(?:\.0+)?)</v>")
 _CELL_ROW = re.compile(rb'<c r="[A-Z]{1,3}([0-9]+)"')
 _CHUNK = 16 << 20
+_NUMBER_CELLS = {"source_row": pl.Int64, "value": pl.Float64, "written": pl.String}
 
 
 def xlsx_long_number_cells(path: Path, sheet_index: int) -> pl.DataFrame:
-    """Number cells holding 16+ significant digits: row number and the value as a double.
+    """Number cells of 16+ digits: row number, value as a double and the number as the file
+    writes it (its significant digits tell how much of an ID survived, see `idnum`).
 
-    Excel keeps 15 significant digits, so such a cell is an ID that Excel already damaged
-    (typed into a General cell). Text cells never match. The sheet XML is streamed in chunks.
+    A spreadsheet keeps 15 significant digits, so such a cell is an ID that was already
+    damaged (typed into a General cell, or a CSV opened with default column types). Text
+    cells never match. The sheet XML is streamed in chunks.
     """
     rows: list[int] = []
-    values: list[float] = []
-    empty = pl.DataFrame(schema={"source_row": pl.Int64, "value": pl.Float64})
+    written: list[str] = []
+    empty = pl.DataFrame(schema=_NUMBER_CELLS)
     try:
         with zipfile.ZipFile(path) as zf:
             part = _xlsx_sheet_part(zf, sheet_index)
@@ -262,17 +267,43 @@ def xlsx_long_number_cells(path: Path, sheet_index: int) -> pl.DataFrame:
                         cell = _CELL_ROW.match(data, start) if start >= 0 else None
                         if cell:
                             rows.append(int(cell.group(1)))
-                            values.append(float(match.group(1)))
+                            written.append(match.group(1).decode("ascii"))
                     tail = data[-512:]
     except (zipfile.BadZipFile, OSError, KeyError):
         return empty
-    frame = pl.DataFrame({"source_row": rows, "value": values}, schema=empty.schema)
-    return frame.unique(maintain_order=True)  # a match inside the 512-byte overlap is seen twice
+    frame = pl.DataFrame({"source_row": rows, "written": written}, schema={"source_row": pl.Int64, "written": pl.String})
+    frame = frame.with_columns(pl.col("written").cast(pl.Float64, strict=False).alias("value"))
+    return frame.select(list(_NUMBER_CELLS)).unique(maintain_order=True)  # the 512-byte overlap
+
+
+def xls_long_number_cells(path: Path, sheet_index: int) -> pl.DataFrame:
+    """Number cells of an .xls sheet (BIFF) at least 10^15: row number and value. BIFF holds
+    the double itself, so `written` is its exact decimal expansion."""
+    empty = pl.DataFrame(schema=_NUMBER_CELLS)
+    try:
+        import xlrd
+
+        book = xlrd.open_workbook(str(path), on_demand=True)
+        sheet = book.sheet_by_index(sheet_index)
+        rows: list[int] = []
+        values: list[float] = []
+        for r in range(sheet.nrows):
+            for kind, value in zip(sheet.row_types(r), sheet.row_values(r), strict=False):
+                if kind == xlrd.XL_CELL_NUMBER and value >= 1e15:
+                    rows.append(r + 1)
+                    values.append(float(value))
+    except Exception:  # noqa: BLE001 - cell types are best effort; fastexcel reports real errors
+        return empty
+    frame = pl.DataFrame({"source_row": rows, "value": values}, schema={"source_row": pl.Int64, "value": pl.Float64})
+    return frame.with_columns(
+        pl.col("value").cast(pl.Int64, strict=False).cast(pl.String).alias("written")
+    ).select(list(_NUMBER_CELLS)).unique(maintain_order=True)
 
 
 def _mark_number_ids(frame: pl.DataFrame, numbers: pl.DataFrame | None) -> pl.DataFrame:
-    """Add `id_number_cell`: "number" where the ID cell was a long Excel number cell, "text"
-    for the other cells of an .xlsx sheet, "unknown" for an .xls sheet (`numbers` None)."""
+    """Add `id_number_cell`: "number" where the ID cell was a long number cell (its text then
+    becomes the number as the file writes it), "text" for the other cells, "unknown" when the
+    cell types could not be read (`numbers` None)."""
     if "id_number" not in frame.columns:
         return frame
     if numbers is None:
@@ -282,9 +313,12 @@ def _mark_number_ids(frame: pl.DataFrame, numbers: pl.DataFrame | None) -> pl.Da
     return (
         frame.with_columns(as_float.alias("value"))
         .join(hits, on=["source_row", "value"], how="left", maintain_order="left")
-        .drop("value")
         .unique(subset=["source_row"], keep="first", maintain_order=True)
-        .with_columns(pl.col("id_number_cell").fill_null("text"))
+        .with_columns(
+            pl.coalesce("written", "id_number").alias("id_number"),
+            pl.col("id_number_cell").fill_null("text"),
+        )
+        .drop("value", "written")
     )
 
 
@@ -431,6 +465,8 @@ def load_file(
         headings, frame, header_line, sheet_name, index = _read_excel(path, name, lookup, sheet, header_row)
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             numbers = xlsx_long_number_cells(path, index)
+        elif path.suffix.lower() == ".xls":
+            numbers = xls_long_number_cells(path, index)
     else:
         headings, frame, header_line, used_encoding = _read_csv(data, name, lookup, encoding, header_row)
     mapping = map_headings(headings, sector, columns)

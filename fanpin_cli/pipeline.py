@@ -24,6 +24,7 @@ from fanpin_cli.config import InputSpec, RunConfig
 from fanpin_cli.fields import SECTOR_TITLES
 from fanpin_cli.idnum import mask_id
 from fanpin_cli.loaders import LoadedFile, load_file
+from fanpin_cli.notes import file_notes
 from fanpin_cli.outputs import mask_columns, write_csv, write_json
 from fanpin_cli.prepare import prepare
 
@@ -107,7 +108,9 @@ def load_input(spec: InputSpec) -> LoadedFile:
     )
 
 
-def _input_entry(loaded: LoadedFile, links: pl.DataFrame | None) -> dict[str, Any]:
+def _input_entry(loaded: LoadedFile, links: pl.DataFrame | None, frame: pl.DataFrame | None = None) -> dict[str, Any]:
+    from fanpin_cli.quality.ids import numeric_id_column
+
     entry: dict[str, Any] = {
         "file": loaded.source_file,
         "sector": loaded.sector,
@@ -119,6 +122,8 @@ def _input_entry(loaded: LoadedFile, links: pl.DataFrame | None) -> dict[str, An
         "sheet": loaded.sheet,
         "encoding": loaded.encoding,
         "sha256": loaded.sha256,
+        # The ID column held as spreadsheet numbers: {rows, column, message}, said once per file.
+        "id_column_numeric": numeric_id_column(frame, loaded.headings) if frame is not None else None,
     }
     if links is None:
         entry.update(rows_linked=None, rows_review=None, rows_unlinked=None, rows_rejected=None)
@@ -264,8 +269,8 @@ def run_job(
 
     say(STAGES[5])
     try:
-        inputs = [_input_entry(roster_loaded, None)] + [
-            _input_entry(lf, lk) for (lf, _), lk in zip(prepared, links_each, strict=True)
+        inputs = [_input_entry(roster_loaded, None, roster)] + [
+            _input_entry(lf, lk, fr) for (lf, fr), lk in zip(prepared, links_each, strict=True)
         ]
         summary: dict[str, Any] = {
             "version": __version__,
@@ -395,6 +400,7 @@ def write_log(path: Path, summary: dict[str, Any]) -> None:
             f"读取 {e['file']}（{e['sector']}）：{e['rows_read']} 行，空行 {e['rows_blank']}{linked}，"
             f"sha256 {e['sha256'][:16]}…"
         )
+    lines += file_notes(summary["inputs"])
     for stage, seconds in summary.get("stages", {}).items():
         lines.append(f"阶段 {stage}：{seconds:.2f} 秒")
     for r in summary.get("rules", []):
@@ -477,6 +483,7 @@ def _write_outputs(out_dir: Path, job: JobData, full_ids: bool) -> list[Path]:
             "scorecard": job.scorecard,
             "stocktake": job.stocktake,
             "links_by_sector": per_file,
+            "file_notes": file_notes(job.summary["inputs"]),
         }
     except BaseException:
         flagged.report.abort()
@@ -569,7 +576,7 @@ def validate_file(
     summary = {
         "version": __version__,
         "reference_date": ref.isoformat(),
-        "inputs": [_input_entry(loaded, None)],
+        "inputs": [_input_entry(loaded, None, frame)],
         "quality": quality_summary(issues),
         "elapsed_seconds": round(time.perf_counter() - started, 3),
     }

@@ -41,8 +41,8 @@ def test_ids_prints_masked_ids_and_verdicts() -> None:
     assert lines[1].startswith("110105********002X  有效") and "女" in lines[1]
     assert lines[3].startswith("433127*****1123  15位旧号码") and "18位：433127********1238" in lines[3]
     assert "校验位错误" in lines[4] and "第18位校验位应为 8" in lines[4]
-    assert "科学计数法" in lines[5] and "仅前6位可信" in lines[5]
-    assert "Excel" in lines[6] and "末三位为000" in lines[6]
+    assert "科学计数法" in lines[5] and "仅前5位可信" in lines[5]  # the 6th may be rounded
+    assert "存为数字" in lines[6] and "15位有效数字" in lines[6]
 
 
 def test_ids_full_ids_shows_them() -> None:

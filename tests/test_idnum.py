@@ -93,9 +93,11 @@ STATUS_CASES = [
     pytest.param(EXCEL_000, "excel_000", None, EXCEL_000, id="excel-000-tail"),
 
     pytest.param("4.33127E+17", "excel_sci", None, "4.33127E+17", id="sci-6-digits"),
-    pytest.param("4.33127199001011E+17", "excel_sci", None, "4.33127199001011E+17", id="sci-15-digits"),
+    # 15 significant digits written in scientific notation: what a spreadsheet keeps
+    pytest.param("4.33127199001011E+17", "excel_000", None, "4.33127199001011E+17", id="sci-15-digits"),
     pytest.param("4.33127e17", "excel_sci", None, "4.33127E17", id="sci-lowercase-no-plus"),
-    pytest.param("4.33127201309269E+017", "excel_sci", None, "4.33127201309269E+017", id="sci-3-digit-exponent"),
+    pytest.param("4.33127201309269E+017", "excel_000", None, "4.33127201309269E+017", id="sci-3-digit-exponent"),
+    pytest.param("4.3312720130927E+017", "excel_000", None, "4.3312720130927E+017", id="sci-15-trailing-0-dropped"),
     pytest.param("999999199001011234", "placeholder", None, "999999199001011234", id="placeholder-999999"),
     pytest.param("000000000000000000", "placeholder", None, "000000000000000000", id="placeholder-zeros"),
     pytest.param("111111111111111111", "placeholder", None, "111111111111111111", id="placeholder-ones"),

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from fanpin_cli.linking.digits import BLOCK_KEYS, NAME_BLOCK_KEYS, key_expr
 from fanpin_cli.idnum import MAX_RANGE_WIDTH
+from fanpin_cli.linking.digits import BLOCK_KEYS, NAME_BLOCK_KEYS, key_expr
 from fanpin_cli.linking.frames import USABLE
 
 MAX_BLOCK = 64

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import polars as pl
 
-
 USABLE: tuple[str, ...] = ("valid", "legacy_15")
 # 18 digits present, but the ID is wrong somewhere: candidates for repair.
 FAULTY_FULL: tuple[str, ...] = ("bad_checksum", "bad_birthdate")

@@ -47,7 +47,7 @@ CHECKS: tuple[Check, ...] = (
           f"CONTRACT.md；{_GB11643} 校验码；{fuping_source('1_01_003', '1_12_002')}", True),
     Check("ID_BAD_BIRTHDATE", "准确性", "error", "证件号码中的出生日期不存在或晚于基准日", "all", f"CONTRACT.md；{_GB11643}", True),
     Check("ID_UNKNOWN_REGION", "准确性", "warning", "证件号码地址码不在行政区划代码表中", "all", "CONTRACT.md；GB/T 2260 行政区划代码", True),
-    Check("ID_EXCEL_MANGLED", "规范性", "error", "证件号码被Excel损坏（科学计数法或末3位000）", "all", "CONTRACT.md；DOMAIN.md Excel 15位有效数字", True),
+    Check("ID_EXCEL_MANGLED", "规范性", "error", "证件号码被表格软件存为数字，后几位丢失（科学计数法、末3位000或浮点数）", "all", "CONTRACT.md；DOMAIN.md Excel 15位有效数字", True),
     Check("ID_LEGACY_15", "规范性", "info", "15位旧证件号码（已升级为18位）", "all", f"CONTRACT.md；{_GB11643}", True),
     Check("ID_DUPLICATE", "准确性", "error", "花名册中证件号码重复", "roster",
           f"CONTRACT.md；{fuping_source('1_01_001', '1_12_001')}", True),

@@ -13,9 +13,28 @@ import polars as pl
 
 from fanpin_cli.idnum import birth_from_digits
 
-from ._base import col_or_null, fmt_date, issues
+from ._base import col_or_null, fmt_date, heading, issues
 
 _FIX = "请核对身份证原件后更正"
+# An ID column a spreadsheet held as numbers: said once per file (summary, console, 汇总).
+NUMERIC_COLUMN_MESSAGE = "该列被存为数字，后几位已丢失，请将证件号码列设为文本后重新导出"
+NUMBER_STATUSES: tuple[str, ...] = ("excel_000", "excel_sci", "excel_float")
+
+
+def numeric_id_column(frame: pl.DataFrame, headings: dict[str, str] | None = None) -> dict[str, object] | None:
+    """The once-per-file note on an ID column held as spreadsheet numbers: `{"rows": n,
+    "column": heading, "message": NUMERIC_COLUMN_MESSAGE}`, or None when no ID was a number.
+
+    >>> f = pl.DataFrame({"id_status": ["excel_000", "valid", "excel_float"]})
+    >>> numeric_id_column(f, {"id_number": "身份证号"})["rows"]
+    2
+    """
+    if "id_status" not in frame.columns:
+        return None
+    rows = int(frame["id_status"].is_in(NUMBER_STATUSES).sum())
+    if rows == 0:
+        return None
+    return {"rows": rows, "column": heading(headings, "id_number"), "message": NUMERIC_COLUMN_MESSAGE}
 # Han characters (incl. extension A and compatibility ideographs) and the middle dot.
 _NAME_OK = r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u00b7]{2,}$"
 
@@ -30,9 +49,10 @@ def id_issues(
     """
     st = pl.col("id_status")
     clean = pl.col("id_clean")
-    damaged = st.is_in(["bad_checksum", "excel_000"]) & birth_from_digits(
-        pl.col("id_digits").str.normalize("NFKC"), reference_date
-    ).is_null()
+    # A failed check leaves the birth digits readable; a number keeps them only when certain.
+    damaged = (
+        (st == "bad_checksum") | (st.is_in(NUMBER_STATUSES) & (pl.col("id_known") >= 14))
+    ) & birth_from_digits(pl.col("id_digits").str.normalize("NFKC"), reference_date).is_null()
     bad_birth = (st == "bad_birthdate") | damaged
     h = headings
     parts = [
@@ -48,10 +68,11 @@ def id_issues(
         issues(frame, bad_birth, "ID_BAD_BIRTHDATE", "id_number",
                pl.format("证件号码中的出生日期「{}」不存在或晚于基准日，" + _FIX,
                          pl.col("id_digits").str.slice(6, 8).fill_null("")), h),
-        issues(frame, st == "excel_sci", "ID_EXCEL_MANGLED", "id_number",
-               "证件号码被Excel存成科学计数法，后几位已丢失：请从原始资料重新录入，并把该列设为“文本”格式", h),
-        issues(frame, st == "excel_000", "ID_EXCEL_MANGLED", "id_number",
-               "证件号码末3位为000且校验不通过，疑似被Excel截成15位有效数字：请重新录入，并把该列设为“文本”格式", h),
+        # Not a typing mistake: the spreadsheet kept 15 significant digits or fewer (or a double).
+        issues(frame, st.is_in(NUMBER_STATUSES), "ID_EXCEL_MANGLED", "id_number",
+               pl.format("证件号码被表格软件存为数字，后几位已丢失（仅前{}位可信），不是录入错误："
+                         "请将证件号码列设为文本后重新导出，或按原始资料核对",
+                         pl.col("id_known").fill_null(0)), h),
         issues(frame, st == "legacy_15", "ID_LEGACY_15", "id_number",
                "证件号码为15位旧号码（已按规则升级为18位比对），建议更新为18位号码", h),
         issues(frame, pl.col("id_region_known").not_() & ~st.is_in(["placeholder", "missing"]),

@@ -84,6 +84,8 @@ class ReportData:
     html: bool = False
     # The 乡镇 (or 乡镇村) a per-area workbook is for; "" for the county.
     area: str = ""
+    # Once-per-file notes shown in 汇总 (e.g. an ID column held as spreadsheet numbers).
+    file_notes: list[str] | None = None
 
     @property
     def title(self) -> str:

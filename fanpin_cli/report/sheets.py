@@ -392,6 +392,12 @@ def write_summary(
         widths.add(table)
         row = table.last_row + 2
 
+    for note in data.file_notes or []:
+        ws.write_string(row, 0, f"注意：{note}", fm.note)
+        row += 1
+    if data.file_notes:
+        row += 1
+
     # 五、quality issues by check
     quality = ensure_columns(data.quality, QUALITY_COLUMNS)
     if quality.height:
