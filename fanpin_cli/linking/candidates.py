@@ -63,10 +63,11 @@ def repair_pairs(e: pl.DataFrame, r: pl.DataFrame) -> pl.DataFrame:
 
 
 def range_pairs(e: pl.DataFrame, r: pl.DataFrame) -> pl.DataFrame:
-    """Pairs whose roster ID (`value`) lies in the range an extract ID held as a spreadsheet
-    number may have come from (`lo`..`hi`, at most `MAX_RANGE_WIDTH` wide), found by binary
+    """Pairs whose roster ID (`value`, 17 leading digits) lies in the range an extract ID held
+    as a spreadsheet number may have come from (`lo`..`hi`, at most `MAX_RANGE_WIDTH` wide as
+    18-digit values), found by binary
     search over the sorted roster values; ranges holding more than `MAX_BLOCK` are skipped."""
-    left = e.filter(pl.col("lo").is_not_null() & ((pl.col("hi") - pl.col("lo")) <= MAX_RANGE_WIDTH))
+    left = e.filter(pl.col("lo").is_not_null() & ((pl.col("hi") - pl.col("lo")) * 10 <= MAX_RANGE_WIDTH))
     right = r.filter(pl.col("value").is_not_null()).select("idx", "value").sort("value")
     if left.is_empty() or right.is_empty():
         return _empty()
