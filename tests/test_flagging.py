@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from fanpin_cli.errors import ConfigError
+from fanpin_cli.fields import AUXILIARY, aliases
 from fanpin_cli.flagging import (
     FLAG_COLUMNS,
     area_summary,
@@ -62,8 +63,16 @@ def roster(*people: dict) -> pl.DataFrame:
 
 def extract(sector: str, roster_frame: pl.DataFrame, *rows: dict, file: str | None = None) -> pl.DataFrame:
     """Prepared extract rows joined with link columns. Each row dict holds field values and
-    `to` (index of the roster person, or None) and `status` (default linked)."""
-    fields = sorted({k for r in rows for k in r if k not in ("to", "status")} | {"name", "id_number"})
+    `to` (index of the roster person, or None) and `status` (default linked).
+
+    The file has every heading of its sector (empty where a row gives no value). Without rows
+    it holds one stranger's row (linked to nobody): a file with data, none of it about the
+    roster; a file with no data rows at all leaves its rules not evaluated."""
+    rows = rows or ({"to": None, "name": "外县人", "id_number": pid("19750505", 999)},)
+    fields = sorted(
+        {k for r in rows for k in r if k not in ("to", "status")} | {"name", "id_number"}
+        | {f for f in aliases(sector) if f not in AUXILIARY}
+    )
     people = roster_frame.select("source_row", "household_id", "name", "id_number").rows()
     data = []
     for r in rows:

@@ -129,11 +129,23 @@ def evaluate(
     *,
     reference_date: date,
     overrides: dict | None = None,
+    statuses: dict | None = None,
 ) -> pl.DataFrame:
     """All flags, one row per flagged person / household / extract row (see FLAG_COLUMNS),
-    with `evidence_status`, sorted by township, village, household_id, rule_id."""
+    with `evidence_status`, sorted by township, village, household_id, rule_id.
+
+    A rule that cannot be evaluated (`coverage.rule_statuses`: its file missing, without data
+    rows or without a column it reads) writes no flags; `statuses` (rule id → Status) may be
+    given by a caller that knows the files, else it is worked out from the frames."""
+    from fanpin_cli.coverage import available_frames, rule_statuses
+
     params = effective_parameters(rules, overrides)
-    active = [r for r in enabled_rules(rules, overrides) if r.primary_sector == "roster" or r.primary_sector in evidence]
+    if statuses is None:
+        statuses = rule_statuses(rules, available_frames(roster, evidence), overrides)
+    active = [
+        r for r in enabled_rules(rules, overrides)
+        if (r.primary_sector == "roster" or r.primary_sector in evidence) and statuses[r.id].evaluated
+    ]
     flags, ctx = _evaluate_view(active, params, roster, evidence, reference_date)
     flags = _unsearchable(flags, active, ctx)
     doubtful = [r for r in active if has_pending(evidence, set(reads(r)))]

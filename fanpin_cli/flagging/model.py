@@ -51,7 +51,7 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "roster_match": (("person", "household"), ("roster_where",), ("show",)),
 }
 COMMON_REQUIRED: tuple[str, ...] = ("id", "title", "level", "scope", "kind", "detail")
-COMMON_OPTIONAL: tuple[str, ...] = ("sectors", "source", "description", "parameters", "enabled")
+COMMON_OPTIONAL: tuple[str, ...] = ("sectors", "source", "description", "parameters", "enabled", "requires")
 CONDITION_OPS: tuple[str, ...] = ("in", "not_in", "empty", "lt", "le", "gt", "ge")
 NUMERIC_OPS: tuple[str, ...] = ("lt", "le", "gt", "ge")
 PARAM_KEYS: tuple[str, ...] = ("default", "type", "title", "source")
@@ -160,6 +160,10 @@ class Rule:
     min_members: Number | None = None
     status: tuple[str, ...] = ("unlinked",)
     show: tuple[str, ...] = ()
+    # sector → columns the rule cannot be evaluated without; each entry a tuple of alternatives
+    # (`requires: {roster: [income_per_capita, [object_type, household_type]]}`). Sectors not
+    # named here need the fields of their top-level conditions (see coverage.rule_requirements).
+    requires: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
     file: str = ""
 
     @property
@@ -337,6 +341,22 @@ class _Parser:
             days=self.number("window.days", value["days"], integer=True),
         )
 
+    def requires(self, value: Any) -> dict[str, tuple[tuple[str, ...], ...]]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(f"「requires」应为 {{部门: [字段, [字段或字段]]}}，实际为 {value!r}")
+        out: dict[str, tuple[tuple[str, ...], ...]] = {}
+        for sector, items in value.items():
+            sector = self.choice("requires", sector, SECTORS)
+            if not isinstance(items, list) or not items:
+                raise self.fail(f"「requires.{sector}」应为非空列表")
+            out[sector] = tuple(
+                tuple(self.check_field(f"requires.{sector}", f, sector) for f in (item if isinstance(item, list) else [item]))
+                for item in items
+            )
+        return out
+
     def template(self, text: str, allowed: set[str]) -> str:
         try:
             parts = list(string.Formatter().parse(text))
@@ -422,6 +442,7 @@ class _Parser:
             min_members=self.number("min_members", d["min_members"], integer=True) if "min_members" in d else None,
             status=status,
             show=show,
+            requires=self.requires(d.get("requires")),
             file=self.file,
         )
         return rule

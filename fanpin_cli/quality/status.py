@@ -1,0 +1,130 @@
+"""Whether each quality check could be evaluated on the inputs given (summary `quality.by_check`).
+
+A check is `evaluated` when at least one file it applies to has data rows and the columns it
+reads; otherwise `not_evaluated` with a Chinese reason (`未提供…文件`, `…没有数据行`,
+`…缺少「劳动技能」列`). Cross checks also need the other sector's file with data rows.
+
+>>> from fanpin_cli.coverage import Available
+>>> roster = Available("roster", "r.xlsx", 5, frozenset({"household_id", "name", "id_number", "relation"}))
+>>> s = check_statuses([roster])
+>>> s["HH_NO_HEAD"].status, s["AGE_LABOR_CONFLICT"].reason
+('evaluated', '花名册缺少「劳动技能」列')
+>>> s["INSURED_CONFLICT"].reason
+'花名册缺少「是否参加城乡居民基本医疗保险」列'
+"""
+
+from __future__ import annotations
+
+from fanpin_cli.coverage import EVALUATED, NOT_EVALUATED, Available, Requirement, Status, combine, judge
+from fanpin_cli.fields import SECTORS
+
+from .catalogue import CHECKS
+
+_AMOUNTS: Requirement = ("income_per_capita", "monthly_amount", "total_cost", "fund_paid", "out_of_pocket")
+_DATES: Requirement = ("birth_date", "aid_date", "settle_date", "assess_date", "dereg_date")
+_HH = ("household_id",)
+
+# check_id → (sector or "*" for the file being checked, requirements). Checks not listed need
+# only the file itself (ID and name checks read columns every sector must have).
+CHECK_NEEDS: dict[str, list[tuple[str, list[Requirement]]]] = {
+    "SEX_ID_CONFLICT": [("*", [("sex",)])],
+    "BIRTH_ID_CONFLICT": [("*", [("birth_date",)])],
+    "AMOUNT_INVALID": [("*", [_AMOUNTS])],
+    "DATE_INVALID": [("*", [_DATES])],
+    "DATE_IN_FUTURE": [("*", [_DATES])],
+    "REL_SEX_CONFLICT": [("roster", [("relation",)])],
+    "AGE_LABOR_CONFLICT": [("roster", [("labor_skill",)])],
+    "HH_NO_HEAD": [("roster", [_HH, ("relation",)])],
+    "HH_MULTI_HEAD": [("roster", [_HH, ("relation",)])],
+    "HH_SIZE_MISMATCH": [("roster", [_HH, ("household_size",)])],
+    "HH_SIZE_INVALID": [("roster", [("household_size",)])],
+    "HH_ID_FORMAT": [("roster", [_HH])],
+    "HH_HEAD_SPOUSE_SAME_SEX": [("roster", [_HH, ("relation",)])],
+    "SPOUSE_UNDERAGE": [("roster", [_HH, ("relation",)])],
+    "HEAD_UNDERAGE": [("roster", [_HH, ("relation",)])],
+    "REL_AGE_CONFLICT": [("roster", [_HH, ("relation",)])],
+    "SCHOOL_AGE_NOT_IN_SCHOOL": [("roster", [("school_status",)])],
+    "ELDERLY_LABOR": [("roster", [("labor_skill",)])],
+    "INCOME_OUTLIER": [("roster", [("income_per_capita",)])],
+    "HH_PLACE_MIXED": [("roster", [_HH, ("township",), ("village",)])],
+    "HH_ATTR_MIXED": [("roster", [_HH, ("object_type", "risk_eliminated", "income_per_capita")])],
+    "RISK_ELIM_NO_LABOR": [("roster", [_HH, ("risk_eliminated",), ("labor_skill",)])],
+    "ROSTER_UNINSURED": [("roster", [("insured",)])],
+    "YEAR_INVALID": [("medical_enrollment", [("enroll_year",)])],
+    "ENROLL_YEAR_STALE": [("medical_enrollment", [("enroll_year",)])],
+    "PAYMENT_EXCEEDS_TOTAL": [("medical_claims", [("total_cost",), ("out_of_pocket",)])],
+    "DISABILITY_CERT_MISMATCH": [("disability", [("id_number",)])],
+    "INSURED_CONFLICT": [("roster", [("insured",)]), ("medical_enrollment", [("enroll_status",)])],
+    "DECEASED_LISTED": [("roster", []), ("police", [("dereg_reason",)])],
+    "DEREG_LISTED": [("roster", []), ("police", [("dereg_reason",)])],
+    "HEALTH_DISABILITY_CONFLICT": [("roster", [("health",)]), ("disability", [])],
+    "SCHOOL_STATUS_CONFLICT": [("roster", [("school_status",)]), ("education", [("roll_status",)])],
+}
+
+
+def check_requirements(sector: str) -> list[tuple[str, list[Requirement]]]:
+    """(sector, requirements) pairs of every check that reads a `sector` file's columns."""
+    out = []
+    for check in CHECKS:
+        for target, reqs in CHECK_NEEDS.get(check.check_id, []):
+            if target == sector or (target == "*" and _applies(check.scope, sector)):
+                out.append((sector, reqs))
+    return out
+
+
+def _applies(scope: str, sector: str) -> bool:
+    return scope in ("all", "cross") or (scope == "roster") == (sector == "roster")
+
+
+def check_status(check_id: str, scope: str, inputs: list[Available]) -> Status:
+    """One check's status (see module doc)."""
+    needs = CHECK_NEEDS.get(check_id)
+    if scope == "cross" and not needs:  # NAME_ID_CONFLICT: any extract with rows
+        extracts = [a for a in inputs if a.sector != "roster"]
+        if not extracts:
+            return Status(NOT_EVALUATED, "未提供行业部门文件")
+        if not any(a.rows for a in extracts):
+            return Status(NOT_EVALUATED, "行业部门文件都没有数据行")
+        return Status()
+    if needs and all(target != "*" for target, _ in needs):
+        return combine(*(judge(target, reqs, inputs) for target, reqs in needs))
+    reqs = [r for target, rs in (needs or []) if target == "*" for r in rs]
+    sectors = [s for s in SECTORS if _applies(scope, s) and any(a.sector == s for a in inputs)]
+    if scope == "roster":
+        sectors = ["roster"]
+    if not sectors:
+        return Status(NOT_EVALUATED, "未提供行业部门文件" if scope == "extracts" else "未提供花名册文件")
+    results = [judge(s, reqs, inputs) for s in sectors]
+    for result in results:
+        if result.evaluated:
+            return result
+    return results[0] if len(results) == 1 else Status(NOT_EVALUATED, "；".join(r.reason for r in results))
+
+
+def check_statuses(inputs: list[Available]) -> dict[str, Status]:
+    """check_id → Status for every check in the catalogue."""
+    return {c.check_id: check_status(c.check_id, c.scope, inputs) for c in CHECKS}
+
+
+def with_statuses(by_check: dict[str, dict], statuses: dict[str, Status]) -> dict[str, dict]:
+    """`quality.by_check` with every catalogue check: counts where it found issues, zeros where
+    it found none, and `status`/`reason` on each.
+
+    >>> with_statuses({}, {"X": Status(NOT_EVALUATED, "未提供公安户籍注销文件")})["X"]["status"]
+    'not_evaluated'
+    """
+    from .catalogue import CHECK_INDEX
+
+    out: dict[str, dict] = {}
+    for check_id in sorted(set(by_check) | set(statuses)):
+        spec = CHECK_INDEX.get(check_id)
+        entry = dict(by_check.get(check_id) or {
+            "title": spec.title if spec else "", "dimension": spec.dimension if spec else "",
+            "severity": spec.severity if spec else "", "issues": 0, "households": 0, "persons": 0,
+        })
+        status = statuses.get(check_id, Status())
+        if check_id in by_check and not status.evaluated:  # it ran on some file after all
+            status = Status(EVALUATED, note=status.reason)
+        entry.update(status.as_dict())
+        out[check_id] = entry
+    return out
