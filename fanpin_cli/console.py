@@ -45,9 +45,10 @@ def print_run_summary(console: Console, summary: dict[str, Any], out_dir: str) -
         rules.add_column(col, justify="left" if col in ("规则", "名称", "等级") else "right")
     for r in summary.get("rules", []):
         waiting = f"{r.get('pending_households', 0)}户{r.get('pending_persons', 0)}人" if r.get("pending_persons") else ""
-        rules.add_row(r["rule_id"], r["title"], LEVEL_TEXT.get(r["level"], r["level"]), str(r["households"]),
-                      str(r["persons"]), waiting)
+        shown = [str(r["households"]), str(r["persons"])] if r.get("status", "evaluated") == "evaluated" else ["—", "—"]
+        rules.add_row(r["rule_id"], escape(r["title"]), LEVEL_TEXT.get(r["level"], r["level"]), *shown, waiting)
     console.print(rules)
+    print_not_evaluated(console, summary)
     totals = summary.get("households_flagged", {})
     console.print(
         f"预警户数：红 {totals.get('red', 0)} 户，黄 {totals.get('yellow', 0)} 户，蓝 {totals.get('blue', 0)} 户（每户按最高等级计）；"
@@ -59,6 +60,23 @@ def print_run_summary(console: Console, summary: dict[str, Any], out_dir: str) -
         f"结果已写入 [bold]{escape(out_dir)}[/bold]：report.xlsx、links.csv、flags.csv、quality_issues.csv、"
         "review.csv、stocktake.csv、summary.json、fanpin.log"
     )
+
+
+def print_not_evaluated(console: Console, summary: dict[str, Any]) -> None:
+    """Rules and checks that could not be evaluated, each with its reason, and the columns the
+    inputs lack (never silent)."""
+    from fanpin_cli.coverage import not_evaluated
+    from fanpin_cli.fields import FIELD_TITLES
+
+    items = not_evaluated(summary)
+    if items:
+        console.print(f"[bold yellow]未评估（{len(items)} 项，未输出任何预警或问题）：[/bold yellow]")
+        for kind, item_id, reason in items:
+            console.print(f"  {kind} {escape(item_id)}：{escape(reason)}", highlight=False, soft_wrap=True)
+    for e in summary.get("inputs", []):
+        if e.get("missing_fields"):
+            missing = "、".join(FIELD_TITLES.get(f, f) for f in e["missing_fields"])
+            console.print(f"  {escape(e['file'])} 缺少列：{escape(missing)}", highlight=False, soft_wrap=True)
 
 
 def print_inputs(console: Console, summary: dict[str, Any]) -> None:

@@ -196,30 +196,59 @@ def not_evaluated_text(status: Status) -> str:
 # ---- what a sector's file should have -------------------------------------------------------
 
 
-def needed_fields(sector: str, rules: list[Any]) -> list[str]:
-    """Fields `sector`'s checks and rules read, in a stable order."""
-    from fanpin_cli.quality.status import check_requirements
+def sector_requirements(sector: str, rules: list[Any]) -> list[Requirement]:
+    """Requirements that `sector`'s own rules and checks put on its file (alternatives kept)."""
+    from fanpin_cli.quality.status import CHECK_NEEDS
 
-    fields: list[str] = []
+    reqs: list[Requirement] = []
     for rule in rules:
-        for sec, reqs in rule_requirements(rule).items():
-            if sec == sector:
-                fields += [f for r in reqs for f in r]
-        for exemption in rule.exempt_if_linked:
-            if exemption.sector == sector:
-                fields += [f for r in _condition_reqs(exemption.where) for f in r]
-    for sec, reqs in check_requirements(sector):
-        if sec == sector:
-            fields += [f for r in reqs for f in r]
-    return [f for f in dict.fromkeys(fields) if f not in _VIRTUAL]
+        reqs += rule_requirements(rule).get(sector, [])
+    for needs in CHECK_NEEDS.values():
+        reqs += [r for target, rs in needs if target == sector for r in rs]
+    return list(dict.fromkeys(reqs))
+
+
+def needed_fields(sector: str, rules: list[Any]) -> list[str]:
+    """Fields `sector`'s rules and checks read, in a stable order.
+
+    >>> from fanpin_cli.flagging import load_rules
+    >>> "enroll_status" in needed_fields("medical_enrollment", load_rules())
+    True
+    """
+    return [f for f in dict.fromkeys(f for r in sector_requirements(sector, rules) for f in r) if f not in _VIRTUAL]
 
 
 def missing_fields(loaded: Any, rules: list[Any]) -> list[str]:
-    """Fields the sector's checks and rules use that the file lacks (canonical names)."""
-    have = set(loaded.frame.columns)
-    return [f for f in needed_fields(loaded.sector, rules) if f not in have]
+    """Fields the sector's checks and rules use that the file lacks (canonical names): every
+    field of a requirement the file cannot meet (an alternative it has meets it)."""
+    have = frozenset(loaded.frame.columns)
+    lacking = _missing(sector_requirements(loaded.sector, rules), have)
+    return [f for f in dict.fromkeys(f for r in lacking for f in r) if f not in have]
 
 
 def input_coverage(loaded: Any, rules: list[Any]) -> dict[str, Any]:
     """The summary.json keys of one input: `columns` and `missing_fields`."""
     return {"columns": input_columns(loaded), "missing_fields": missing_fields(loaded, rules)}
+
+
+# ---- summary.json ------------------------------------------------------------------------------
+
+
+def annotate_rule_entries(entries: list[dict[str, Any]], statuses: dict[str, Status]) -> list[dict[str, Any]]:
+    """summary `rules[]` with `status` (+ `reason`/`note`); a rule not evaluated has no counts
+    (null, not 0) and its `text` is `未评估（原因）`."""
+    for entry in entries:
+        status = statuses.get(entry["rule_id"], Status())
+        entry.update(status.as_dict())
+        if not status.evaluated:
+            entry.update(households=None, persons=None, text=not_evaluated_text(status))
+    return entries
+
+
+def not_evaluated(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(kind, id, reason) of every rule and check a run could not evaluate (for the console/log)."""
+    out = [("规则", r["rule_id"], r.get("reason", "")) for r in summary.get("rules", [])
+           if r.get("status") == NOT_EVALUATED]
+    checks = (summary.get("quality") or {}).get("by_check") or {}
+    out += [("检查", cid, c.get("reason", "")) for cid, c in checks.items() if c.get("status") == NOT_EVALUATED]
+    return out

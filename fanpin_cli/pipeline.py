@@ -21,6 +21,7 @@ import polars as pl
 
 from fanpin_cli import __version__
 from fanpin_cli.config import InputSpec, RunConfig
+from fanpin_cli.coverage import annotate_rule_entries, available, input_coverage, rule_statuses
 from fanpin_cli.fields import SECTOR_TITLES
 from fanpin_cli.idnum import mask_id
 from fanpin_cli.loaders import LoadedFile, load_file
@@ -151,7 +152,10 @@ def _evidence(
             ).get_columns()
         )
         by_sector.setdefault(loaded.sector, []).append(joined)
-    return {s: pl.concat(frames, how="diagonal_relaxed") for s, frames in by_sector.items()}
+    # A sector whose files hold no data rows is no evidence at all (not "nobody is in it"):
+    # left out, so no rule, cross check or stock-take reads it (coverage says why).
+    merged = {s: pl.concat(frames, how="diagonal_relaxed") for s, frames in by_sector.items()}
+    return {s: f for s, f in merged.items() if f.height}
 
 
 def _review_queue(
@@ -223,6 +227,7 @@ def run_job(
             say(STAGES[0])
             loaded = list(pool.map(load_input, config.inputs))
             roster_loaded, extracts_loaded = loaded[0], loaded[1:]
+            statuses = rule_statuses(rules, [available(lf) for lf in loaded], config.rules)
             done(STAGES[0])
 
             say(STAGES[1])
@@ -238,7 +243,9 @@ def run_job(
                 schema={c: pl.String for c in LINKS_CSV_COLUMNS}
             )
             out_dir.mkdir(parents=True, exist_ok=True)
-            flag_future = rules_pool.submit(_flag_stage, config, rules, roster, evidence, links, out_dir, full_ids, split)
+            flag_future = rules_pool.submit(
+                _flag_stage, config, rules, roster, evidence, links, out_dir, full_ids, split, statuses
+            )
             done(STAGES[2])
 
             try:
@@ -272,6 +279,8 @@ def run_job(
         inputs = [_input_entry(roster_loaded, None, roster)] + [
             _input_entry(lf, lk, fr) for (lf, fr), lk in zip(prepared, links_each, strict=True)
         ]
+        for entry, lf in zip(inputs, loaded, strict=True):
+            entry.update(input_coverage(lf, rules))
         summary: dict[str, Any] = {
             "version": __version__,
             "county": config.county,
@@ -281,9 +290,9 @@ def run_job(
             "full_ids": full_ids,
             "inputs": inputs,
             "links": _link_totals(links),
-            "rules": _rule_entries(rules, flagged.rule_counts),
+            "rules": annotate_rule_entries(_rule_entries(rules, flagged.rule_counts), statuses),
             "households_flagged": _level_totals(flagged.area_counts),
-            "quality": quality_summary(issues),
+            "quality": _quality_with_statuses(quality_summary(issues), loaded),
             "stocktake": stock_counts.to_dicts(),
             "scorecard": cards.to_dicts() if cards is not None else [],
         }
@@ -310,13 +319,15 @@ def _flag_stage(
     out_dir: Path,
     full_ids: bool,
     split: str = "township",
+    statuses: dict[str, Any] | None = None,
 ) -> FlagStage:
     """Evaluate the rules, build what needs only flags and links, and start report.xlsx."""
     from fanpin_cli.flagging import evaluate, household_summary
     from fanpin_cli.report import ReportData, RuleInfo
     from fanpin_cli.report.background import start_report
 
-    flags = evaluate(rules, roster, evidence, reference_date=config.reference_date, overrides=dict(config.rules))
+    flags = evaluate(rules, roster, evidence, reference_date=config.reference_date, overrides=dict(config.rules),
+                     statuses=statuses)
     rule_counts, area_counts = household_summary(flags, roster)
     flags_out = mask_columns(_with_person(flags, roster, evidence), ["id_number"], full_ids=full_ids)
     review = _review_queue(links, evidence, roster, full_ids)
@@ -325,7 +336,7 @@ def _flag_stage(
         period=config.period,
         reference_date=config.reference_date,
         version=__version__,
-        rules=[RuleInfo(r.rule_id, r.title, r.level) for r in rules],
+        rules=[RuleInfo(r.rule_id, r.title, r.level, _reason(statuses, r.rule_id)) for r in rules],
         flags=flags_out,
         rule_counts=rule_counts,
         area_counts=area_counts,
@@ -339,6 +350,29 @@ def _flag_stage(
     )
     report = start_report(out_dir / "report.xlsx", first)
     return FlagStage(flags, rule_counts, area_counts, flags_out, review, report)
+
+
+def _reason(statuses: dict[str, Any] | None, rule_id: str) -> str | None:
+    """Why a rule was not evaluated (None when it was)."""
+    status = (statuses or {}).get(rule_id)
+    return None if status is None or status.evaluated else status.reason
+
+
+def _quality_with_statuses(quality: dict[str, Any], loaded: list[LoadedFile], *, single: bool = False) -> dict[str, Any]:
+    """The quality summary with `status`/`reason` on every check of the catalogue."""
+    from fanpin_cli.quality.status import check_statuses, with_statuses
+
+    statuses = check_statuses([available(lf) for lf in loaded])
+    if single:  # `fanpin validate`: only the checks that apply to this one file
+        from fanpin_cli.quality import CHECK_INDEX
+
+        sector = loaded[0].sector
+        statuses = {
+            cid: s for cid, s in statuses.items()
+            if CHECK_INDEX[cid].scope == "all" or CHECK_INDEX[cid].scope == ("roster" if sector == "roster" else "extracts")
+        }
+    quality["by_check"] = with_statuses(quality.get("by_check") or {}, statuses)
+    return quality
 
 
 def _with_person(
@@ -405,6 +439,9 @@ def write_log(path: Path, summary: dict[str, Any]) -> None:
         lines.append(f"阶段 {stage}：{seconds:.2f} 秒")
     for r in summary.get("rules", []):
         lines.append(f"规则 {r['rule_id']} {r['title']}：{r['text']}")
+    for cid, c in (summary.get("quality", {}).get("by_check") or {}).items():
+        if c.get("status") == "not_evaluated":
+            lines.append(f"检查 {cid} 未评估：{c.get('reason', '')}")
     lines.append(f"数据质量问题 {summary.get('quality', {}).get('issues', 0)} 条；用时 {summary.get('elapsed_seconds')} 秒")
     from fanpin_cli.outputs import atomic_write_bytes
 
@@ -569,6 +606,7 @@ def validate_file(
     started = time.perf_counter()
     ref = reference_date or date.today()
     loaded = load_file(path, sector, sheet=sheet, header_row=header_row, encoding=encoding)
+    from fanpin_cli.flagging import load_rules
     from fanpin_cli.quality import check_file, quality_summary
 
     frame = prepare(loaded.frame, ref)
@@ -576,8 +614,8 @@ def validate_file(
     summary = {
         "version": __version__,
         "reference_date": ref.isoformat(),
-        "inputs": [_input_entry(loaded, None, frame)],
-        "quality": quality_summary(issues),
+        "inputs": [_input_entry(loaded, None, frame) | input_coverage(loaded, load_rules())],
+        "quality": _quality_with_statuses(quality_summary(issues), [loaded], single=True),
         "elapsed_seconds": round(time.perf_counter() - started, 3),
     }
     if out_dir is not None:

@@ -15,7 +15,15 @@ reads; otherwise `not_evaluated` with a Chinese reason (`未提供…文件`, `�
 
 from __future__ import annotations
 
-from fanpin_cli.coverage import EVALUATED, NOT_EVALUATED, Available, Requirement, Status, combine, judge
+from fanpin_cli.coverage import (
+    EVALUATED,
+    NOT_EVALUATED,
+    Available,
+    Requirement,
+    Status,
+    combine,
+    judge,
+)
 from fanpin_cli.fields import SECTORS
 
 from .catalogue import CHECKS

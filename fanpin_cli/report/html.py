@@ -124,6 +124,8 @@ def render_html(data: ReportData) -> str:
     for r in counts.iter_rows(named=True):
         candidate = r["rule_id"] in CANDIDATE_RULES
         text = f"{r['persons']}人" if candidate else f"{r['households']}户{r['persons']}人"
+        if r.get("not_evaluated"):  # never "0户0人" for a rule that could not run
+            text = r["not_evaluated"]
         wait = "" if not r["pending_persons"] else (
             f"{r['pending_persons']}人" if candidate else f"{r['pending_households']}户{r['pending_persons']}人")
         rule_rows.append([(r["title"], ""), (LEVEL_LABELS.get(r["level"], r["level"]), r["level"]),

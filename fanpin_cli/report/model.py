@@ -33,6 +33,7 @@ class RuleInfo:
     rule_id: str
     title: str
     level: str  # red | yellow | blue
+    not_evaluated: str | None = None  # why the rule could not be evaluated (None: it was)
 
     @property
     def level_label(self) -> str:

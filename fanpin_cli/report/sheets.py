@@ -225,12 +225,15 @@ def rule_counts_table(data: ReportData, flags: pl.DataFrame) -> pl.DataFrame:
             done, wait = sub.filter(status == "confirmed"), sub.filter(status != "confirmed")
             h, p = done["household_id"].drop_nulls().n_unique(), done.height
             ph, pp = wait["household_id"].drop_nulls().n_unique(), wait.height
-        rows.append((rule.rule_id, rule.title, rule.level, *(int(v or 0) for v in (h, p, ph, pp))))
+        if rule.not_evaluated is not None:  # never "0户0人" for a rule that could not run
+            rows.append((rule.rule_id, rule.title, rule.level, None, None, None, None, f"未评估（{rule.not_evaluated}）"))
+            continue
+        rows.append((rule.rule_id, rule.title, rule.level, *(int(v or 0) for v in (h, p, ph, pp)), None))
     return pl.DataFrame(
         rows,
         schema={"rule_id": pl.String, "title": pl.String, "level": pl.String,
                 "households": pl.Int64, "persons": pl.Int64,
-                "pending_households": pl.Int64, "pending_persons": pl.Int64},
+                "pending_households": pl.Int64, "pending_persons": pl.Int64, "not_evaluated": pl.String},
         orient="row",
     )
 
@@ -249,11 +252,14 @@ def all_rules(data: ReportData, flags: pl.DataFrame) -> list[RuleInfo]:
     return rules
 
 
-def _households_persons(households: str = "households", persons: str = "persons") -> pl.Expr:
-    """"X户Y人"; 应纳未纳 candidates have no 户编号 yet, so only "Y人"."""
+def _households_persons(households: str = "households", persons: str = "persons", *, status: bool = True) -> pl.Expr:
+    """"X户Y人"; 应纳未纳 candidates have no 户编号 yet, so only "Y人"; a rule that could not be
+    evaluated shows "未评估（原因）" (`status`), never "0户0人"."""
     only_persons = pl.format("{}人", pl.col(persons))
+    not_run = pl.col("not_evaluated").is_not_null()
     return (
-        pl.when(pl.col("rule_id").is_in(list(CANDIDATE_RULES)))
+        pl.when(not_run).then(pl.col("not_evaluated") if status else pl.lit(None, dtype=pl.String))
+        .when(pl.col("rule_id").is_in(list(CANDIDATE_RULES)))
         .then(only_persons)
         .otherwise(pl.format("{}户{}人", pl.col(households), pl.col(persons)))
     )
@@ -308,7 +314,7 @@ def write_summary(
         Col("户数", pl.col("households"), INT),
         Col("人数", pl.col("persons"), INT),
         Col("户人数", _households_persons(), min_width=12),
-        Col(PENDING, _households_persons("pending_households", "pending_persons"), min_width=14),
+        Col(PENDING, _households_persons("pending_households", "pending_persons", status=False), min_width=14),
     ]
     table = write_table(ws, fm, row + 1, cols, counts)
     widths.add(table)
