@@ -10,3 +10,21 @@ __version__ = "0.1.0"
 _here = Path(__file__).resolve().parent
 if not (_here / "schemas").is_dir() and (_here.parent / "schemas" / "__init__.py").is_file():
     __path__.append(str(_here.parent))  # noqa: F821  (package __path__)
+
+__all__ = ["RunArtifacts", "RunSummary", "__version__", "compute", "run_job", "write_outputs"]
+
+
+def __getattr__(name: str):  # lazy: `import fanpin_cli` stays light for the CLI
+    if name in ("compute", "run_job"):
+        from fanpin_cli import pipeline
+
+        return getattr(pipeline, name)
+    if name == "write_outputs":
+        from fanpin_cli.outputs import write_outputs
+
+        return write_outputs
+    if name in ("RunArtifacts", "RunSummary"):
+        from fanpin_cli import artifacts
+
+        return getattr(artifacts, name)
+    raise AttributeError(f"module 'fanpin_cli' has no attribute {name!r}")

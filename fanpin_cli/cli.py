@@ -69,8 +69,8 @@ def _run(config_path: Path, out: Path, full_ids: bool, quiet: bool, split: str =
         _fail(error)
         return
     if not quiet:
-        print_run_summary(out_console, result.summary, str(out))
-        out_console.print(f"用时 {result.summary['elapsed_seconds']:.1f} 秒")
+        print_run_summary(out_console, result.summary.to_dict(), str(out))
+        out_console.print(f"用时 {result.summary.elapsed_seconds or 0:.1f} 秒")
 
 
 @app.command()

@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 
 from fanpin_cli.idnum import mask_id
+from fanpin_cli.notes import file_notes
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -60,3 +61,170 @@ def mask_columns(frame: pl.DataFrame, columns: Iterable[str], *, full_ids: bool 
         return frame
     present = [c for c in columns if c in frame.columns]
     return frame.with_columns([mask_id(pl.col(c)).alias(c) for c in present])
+
+
+# ---------------------------------------------------------------------------------------------
+# The run's output folder: the one place where IDs are masked and files are written.
+
+# Per declared table: the columns that hold ID numbers.
+ID_COLUMNS: dict[str, tuple[str, ...]] = {
+    "links": ("id_number",),
+    "flags": ("id_number",),
+    "review": ("extract_id", "roster_id"),
+}
+
+
+def mask_table(name: str, frame: pl.DataFrame, *, full_ids: bool = False) -> pl.DataFrame:
+    """`frame` (declared table `name`) as it may leave the program: IDs masked unless `full_ids`."""
+    if full_ids:
+        return frame
+    frame = mask_columns(frame, ID_COLUMNS.get(name, ()))
+    if name == "stocktake" and "field" in frame.columns:
+        ids = pl.col("field") == "id_number"
+        frame = frame.with_columns(
+            [pl.when(ids).then(mask_id(pl.col(c))).otherwise(pl.col(c)).alias(c)
+             for c in ("extract_value", "roster_value") if c in frame.columns]
+        )
+    return frame
+
+
+def _report_first(config: Any, flags: pl.DataFrame, review: pl.DataFrame, rule_counts: pl.DataFrame,
+                  area_counts: pl.DataFrame, rules: list[Any], full_ids: bool, members: pl.DataFrame | None,
+                  split: str) -> Any:
+    from fanpin_cli import __version__
+    from fanpin_cli.report import ReportData
+
+    return ReportData(
+        county=config.county,
+        period=config.period,
+        reference_date=config.reference_date,
+        version=__version__,
+        rules=rules,
+        flags=mask_table("flags", flags, full_ids=full_ids),
+        rule_counts=rule_counts,
+        area_counts=area_counts,
+        quality=pl.DataFrame(),
+        review=mask_table("review", review, full_ids=full_ids),
+        members=members,
+        split=split,
+        html=True,
+    )
+
+
+def start_workbook(config: Any, flagged: Any, out_dir: Path, *, full_ids: bool = False,
+                   split: str = "township") -> Any:
+    """Start report.xlsx (+ summary.html, per-area workbooks) in a child process from the flags
+    (pipeline.FlagResult)."""
+    from fanpin_cli.report.background import start_report
+
+    first = _report_first(config, flagged.flags, flagged.review, flagged.rule_counts, flagged.area_counts,
+                          flagged.rules, full_ids, flagged.members, split)
+    return start_report(out_dir / "report.xlsx", first)
+
+
+def _workbook_rest(artifacts: Any) -> dict[str, Any]:
+    return {
+        "quality": artifacts.issues,
+        "quality_detail": artifacts.quality_detail,
+        "scorecard": artifacts.scorecard,
+        "stocktake": artifacts.stocktake_counts,
+        "links_by_sector": artifacts.link_counts if artifacts.link_counts.height else None,
+        "file_notes": file_notes([i.to_dict() for i in artifacts.summary.inputs]),
+    }
+
+
+def write_outputs(
+    artifacts: Any,
+    out_dir: Path,
+    *,
+    full_ids: bool = False,
+    report: Any = None,
+    started: float | None = None,
+    split: str = "township",
+) -> list[Path]:
+    """Write a run's `RunArtifacts` into `out_dir`: the CSVs (tables.CSV_TABLES), report.xlsx,
+    summary.json and fanpin.log. IDs are masked here unless `full_ids`. `report` is a workbook
+    already started by `start_workbook` (else it is written here, in this process)."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fanpin_cli.report.background import InlineReport
+    from fanpin_cli.tables import CSV_TABLES, TABLES
+
+    clock = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = artifacts.summary
+    if report is None:
+        config = _ConfigView(summary)
+        first = _report_first(config, artifacts.flags, artifacts.review, artifacts.rule_counts,
+                              artifacts.area_counts, artifacts.rules, full_ids, artifacts.members, split)
+        report = InlineReport(out_dir / "report.xlsx", first)
+    try:
+        csvs = {
+            TABLES[name].file: TABLES[name].for_csv(mask_table(name, getattr(artifacts, name), full_ids=full_ids))
+            for name in CSV_TABLES
+        }
+        rest = _workbook_rest(artifacts)
+    except BaseException:
+        report.abort()
+        raise
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        workbook = pool.submit(report.finish, **rest)
+        try:
+            for file, frame in csvs.items():
+                write_csv(frame, out_dir / file)
+        finally:
+            summary.report_process_peak_mb = workbook.result()
+    from fanpin_cli.artifacts import Stage
+
+    summary.stages = [s for s in summary.stages if s.name != "写出结果"] + [Stage("写出结果", time.perf_counter() - clock)]
+    summary.full_ids = full_ids
+    if started is not None:
+        summary.elapsed_seconds = round(time.perf_counter() - started, 3)
+    data = summary.to_dict()
+    write_json(data, out_dir / "summary.json")
+    write_log(out_dir / "fanpin.log", data)
+    return [out_dir / f for f in csvs] + [
+        out_dir / n for n in ("report.xlsx", "summary.html", "summary.json", "fanpin.log")
+    ]
+
+
+class _ConfigView:
+    """What the workbook needs of the config, taken from the summary."""
+
+    def __init__(self, summary: Any) -> None:
+        from datetime import date
+
+        self.county = summary.county
+        self.period = summary.period
+        self.reference_date = date.fromisoformat(summary.reference_date)
+
+
+def write_log(path: Path, summary: dict[str, Any]) -> None:
+    """A short plain-text run log: inputs, stage timings, results. Never an ID number."""
+    from datetime import datetime
+
+    lines = [
+        f"{datetime.now().isoformat(timespec='seconds')} fanpin {summary['version']} "
+        f"{summary['county']} {summary['period']} 基准日 {summary['reference_date']}",
+    ]
+    for e in summary["inputs"]:
+        linked = (
+            f"，关联 {e['rows_linked']}，待核实 {e['rows_review']}，未关联 {e['rows_unlinked']}"
+            if e["rows_linked"] is not None
+            else ""
+        )
+        lines.append(
+            f"读取 {e['file']}（{e['sector']}）：{e['rows_read']} 行，空行 {e['rows_blank']}{linked}，"
+            f"sha256 {e['sha256'][:16]}…"
+        )
+    lines += file_notes(summary["inputs"])
+    for stage, seconds in summary.get("stages", {}).items():
+        lines.append(f"阶段 {stage}：{seconds:.2f} 秒")
+    for r in summary.get("rules", []):
+        lines.append(f"规则 {r['rule_id']} {r['title']}：{r['text']}")
+    for cid, c in (summary.get("quality", {}).get("by_check") or {}).items():
+        if c.get("status") == "not_evaluated":
+            lines.append(f"检查 {cid} 未评估：{c.get('reason', '')}")
+    lines.append(f"数据质量问题 {summary.get('quality', {}).get('issues', 0)} 条；用时 {summary.get('elapsed_seconds')} 秒")
+    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8"))

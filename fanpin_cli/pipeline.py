@@ -1,17 +1,21 @@
-"""The monthly job: load → validate → link → flag → quality → report, and `validate` for one file.
+"""The monthly job: `compute` (load → validate → link → flag → quality, in memory) and
+`run_job` (= compute + `outputs.write_outputs`, with today's local concurrency), and
+`validate` for one file.
 
-The CLI calls `run_job` / `validate_file`; everything here raises `FanpinError` for problems
-the user can act on.
+`compute` reads the input files and writes nothing: no thread pool or child process inside
+(the caller passes an executor). Everything here raises `FanpinError` for problems the user
+can act on.
 
+    artifacts = compute(load_config(Path("fanpin.toml")))
+    artifacts.flags.filter(pl.col("level") == "red")
     result = run_job(load_config(Path("fanpin.toml")), Path("out"))
-    result.summary["inputs"][0]["rows_read"]
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,80 +24,81 @@ from typing import Any
 import polars as pl
 
 from fanpin_cli import __version__
+from fanpin_cli.artifacts import InputSummary, RuleSummary, RunArtifacts, RunSummary, Stage
 from fanpin_cli.config import InputSpec, RunConfig
-from fanpin_cli.coverage import annotate_rule_entries, available, input_coverage, rule_statuses
+from fanpin_cli.coverage import available, input_coverage, rule_statuses
 from fanpin_cli.fields import SECTOR_TITLES
-from fanpin_cli.idnum import mask_id
+from fanpin_cli.keys import combine, person_key, read_key, row_keys
 from fanpin_cli.loaders import LoadedFile, load_file
-from fanpin_cli.notes import file_notes
-from fanpin_cli.outputs import mask_columns, write_csv, write_json
+from fanpin_cli.outputs import write_csv, write_json
 from fanpin_cli.prepare import prepare
+from fanpin_cli.tables import (
+    ISSUES,
+    LINK_COUNTS,
+    LINKS,
+    REVIEW,
+    SCORECARD,
+    STOCKTAKE,
+    STOCKTAKE_COUNTS,
+)
 
 Progress = Callable[[str], None]
+FlagHook = Callable[["FlagResult"], None]
 
-LINKS_CSV_COLUMNS = [
-    "sector", "source_file", "source_row", "roster_row", "household_id", "match_method",
-    "match_score", "match_status", "reason",
-]
-FLAGS_CSV_COLUMNS = [
-    "household_id", "township", "village", "rule_id", "level", "roster_row", "person_name",
-    "sector", "source_file", "source_row", "detail", "evidence_status",
-]
-ISSUES_CSV_COLUMNS = [
-    "source_file", "source_row", "column", "check_id", "dimension", "severity", "message",
-]
 WORKERS = 2
 STAGES = ("读取数据", "证件与姓名规范化", "比对关联", "数据质量检查", "预警规则", "写出结果")
 
 
 @dataclass
-class Stage:
-    """Timing of one pipeline stage (for the log)."""
-
-    name: str
-    seconds: float
-
-
-@dataclass
 class RunResult:
-    """What a run produced: the output folder, the summary and the frames behind it."""
+    """What `run_job` produced: the output folder, the summary and the tables behind it."""
 
     out_dir: Path
-    summary: dict[str, Any]
-    links: pl.DataFrame
-    flags: pl.DataFrame
-    issues: pl.DataFrame
+    summary: RunSummary
+    artifacts: RunArtifacts
     stages: list[Stage] = field(default_factory=list)
     outputs: list[Path] = field(default_factory=list)
 
+    @property
+    def links(self) -> pl.DataFrame:
+        return self.artifacts.links
+
+    @property
+    def flags(self) -> pl.DataFrame:
+        return self.artifacts.flags
+
+    @property
+    def issues(self) -> pl.DataFrame:
+        return self.artifacts.issues
+
 
 @dataclass
-class FlagStage:
-    """What the rules worker produced: the flags and their counts, the outputs that need only
-    flags and links, and report.xlsx already being written by a child process."""
+class FlagResult:
+    """What rule evaluation produced (given to `compute`'s `on_flags` hook as soon as it is
+    ready, so a caller can start the workbook while the quality checks run)."""
 
-    flags: pl.DataFrame
+    flags: pl.DataFrame  # tables.FLAGS, IDs full
+    review: pl.DataFrame  # tables.REVIEW, IDs full
     rule_counts: pl.DataFrame
     area_counts: pl.DataFrame
-    flags_out: pl.DataFrame  # flags + roster ID (masked unless --full-ids), 组, 与户主关系
-    review: pl.DataFrame
-    report: Any  # report.background.BackgroundReport (or InlineReport)
+    rules: list[Any]  # report.model.RuleInfo
+    members: pl.DataFrame  # roster persons: household_id, source_row, township, village
 
 
-@dataclass
-class JobData:
-    """Everything the outputs are written from."""
+class SerialExecutor(Executor):
+    """Runs every task at once on the calling thread: `compute`'s default executor."""
 
-    config: RunConfig
-    evidence: dict[str, pl.DataFrame]
-    links: pl.DataFrame
-    issues: pl.DataFrame
-    flagged: FlagStage
-    scorecard: pl.DataFrame | None
-    stocktake: pl.DataFrame | None
-    stocktake_lists: dict[str, pl.DataFrame]
-    summary: dict[str, Any]
-    roster: pl.DataFrame | None = None
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller via the future
+            future.set_exception(exc)
+        return future
+
+    def map(self, fn: Callable[..., Any], *iterables: Iterable[Any], timeout: float | None = None,
+            chunksize: int = 1) -> Iterator[Any]:
+        return iter([fn(*args) for args in zip(*iterables, strict=False)])
 
 
 def load_input(spec: InputSpec) -> LoadedFile:
@@ -109,33 +114,28 @@ def load_input(spec: InputSpec) -> LoadedFile:
     )
 
 
-def _input_entry(loaded: LoadedFile, links: pl.DataFrame | None, frame: pl.DataFrame | None = None) -> dict[str, Any]:
+def _input_summary(loaded: LoadedFile, links: pl.DataFrame | None, frame: pl.DataFrame | None = None) -> InputSummary:
     from fanpin_cli.quality.ids import numeric_id_column
 
-    entry: dict[str, Any] = {
-        "file": loaded.source_file,
-        "sector": loaded.sector,
-        "sector_title": SECTOR_TITLES[loaded.sector],
-        "rows_read": loaded.rows_read,
-        "rows_blank": len(loaded.blank_rows),
-        "blank_rows": loaded.blank_rows[:100],
-        "header_row": loaded.header_row,
-        "sheet": loaded.sheet,
-        "encoding": loaded.encoding,
-        "sha256": loaded.sha256,
-        # The ID column held as spreadsheet numbers: {rows, column, message}, said once per file.
-        "id_column_numeric": numeric_id_column(frame, loaded.headings) if frame is not None else None,
-    }
-    if links is None:
-        entry.update(rows_linked=None, rows_review=None, rows_unlinked=None, rows_rejected=None)
-    else:
+    entry = InputSummary(
+        file=loaded.source_file,
+        sector=loaded.sector,
+        sector_title=SECTOR_TITLES[loaded.sector],
+        rows_read=loaded.rows_read,
+        rows_blank=len(loaded.blank_rows),
+        blank_rows=loaded.blank_rows[:100],
+        header_row=loaded.header_row,
+        sheet=loaded.sheet,
+        encoding=loaded.encoding,
+        sha256=loaded.sha256,
+        id_column_numeric=numeric_id_column(frame, loaded.headings) if frame is not None else None,
+    )
+    if links is not None:
         status = links["match_status"]
-        entry.update(
-            rows_linked=int((status == "linked").sum()),
-            rows_review=int((status == "review").sum()),
-            rows_unlinked=int((status == "unlinked").sum()),
-            rows_rejected=int(links["rejected"].sum()),
-        )
+        entry.rows_linked = int((status == "linked").sum())
+        entry.rows_review = int((status == "review").sum())
+        entry.rows_unlinked = int((status == "unlinked").sum())
+        entry.rows_rejected = int(links["rejected"].sum())
     return entry
 
 
@@ -158,13 +158,28 @@ def _evidence(
     return {s: f for s, f in merged.items() if f.height}
 
 
-def _review_queue(
-    links: pl.DataFrame, extracts: dict[str, pl.DataFrame], roster: pl.DataFrame, full_ids: bool
-) -> pl.DataFrame:
-    """The review queue: both records side by side."""
+def _keyed_links(link: pl.DataFrame, frame: pl.DataFrame, sector: str, key: bytes) -> pl.DataFrame:
+    """A file's links with the row's name, ID, record_key and person_key (same row order)."""
+    def col(name: str) -> pl.Series:
+        if name in frame.columns:
+            return frame[name].cast(pl.String)
+        return pl.Series(name, [None] * frame.height, dtype=pl.String)
+
+    return link.with_columns(
+        col("name").alias("name"),
+        col("id_number").alias("id_number"),
+        row_keys(frame, sector, key),
+        person_key(col("id18"), key),
+    )
+
+
+def _review_queue(links: pl.DataFrame, extracts: dict[str, pl.DataFrame], roster: pl.DataFrame,
+                  roster_keys: pl.DataFrame, key: bytes) -> pl.DataFrame:
+    """The review queue: both records side by side (tables.REVIEW), IDs in full.
+    record_key = the pair (extract row, roster person): a verdict on it is a verdict on both."""
     review = links.filter(pl.col("match_status") == "review")
     if review.height == 0:
-        return pl.DataFrame(schema={c: pl.String for c in ("sector", "source_file")})
+        return REVIEW.empty()
     ext_cols = {"name": "extract_name", "id_number": "extract_id", "birth_any": "extract_birth",
                 "township": "extract_township", "village": "extract_village"}
     ext = pl.concat(
@@ -175,204 +190,13 @@ def _review_queue(
                 "id_birth": "roster_birth", "township": "roster_township", "village": "roster_village"}
     ros = roster.select([c for c in ros_cols if c in roster.columns]).rename(ros_cols, strict=False)
     out = (
-        review.join(ext, on=["source_file", "source_row"], how="left")
+        review.drop("person_key")
+        .join(ext, on=["source_file", "source_row"], how="left")
         .join(ros, on="roster_row", how="left")
+        .join(roster_keys.rename({"record_key": "roster_key"}), on="roster_row", how="left")
     )
-    out = mask_columns(out, ["extract_id", "roster_id"], full_ids=full_ids)
-    keep = ["sector", "source_file", "source_row", "extract_name", "extract_id", "extract_birth",
-            "extract_township", "extract_village", "roster_row", "household_id", "roster_name",
-            "roster_id", "roster_birth", "roster_township", "roster_village", "match_score", "reason"]
-    return out.select([c for c in keep if c in out.columns])
-
-
-def run_job(
-    config: RunConfig,
-    out_dir: Path,
-    *,
-    full_ids: bool = False,
-    progress: Progress | None = None,
-    split: str = "township",
-) -> RunResult:
-    """Run the whole monthly job and write every output into `out_dir`; `split` also writes
-    one workbook per 乡镇 ("township") or 村 ("village") beside report.xlsx ("none": not)."""
-    from fanpin_cli.flagging import load_rules
-    from fanpin_cli.linking import link
-    from fanpin_cli.quality import (
-        attach_places,
-        check_cross,
-        check_file,
-        quality_summary,
-        scorecard,
-        stocktake,
-    )
-    started = time.perf_counter()
-    stages: list[Stage] = []
-    say = progress or (lambda _stage: None)
-    clock = [time.perf_counter()]
-
-    def done(name: str) -> None:
-        now = time.perf_counter()
-        stages.append(Stage(name, now - clock[0]))
-        clock[0] = now
-
-    rules = load_rules()  # a bad rule file stops the run before any work
-    ref = config.reference_date
-
-    # Files are independent until linking is done: two workers overlap polars/fastexcel work
-    # (which releases the GIL) across files on the 2-core machines counties run this on.
-    # Rules need only the links: a worker evaluates them and starts report.xlsx (in a child
-    # process) while the quality checks run.
-    with ThreadPoolExecutor(max_workers=1) as rules_pool:
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            say(STAGES[0])
-            loaded = list(pool.map(load_input, config.inputs))
-            roster_loaded, extracts_loaded = loaded[0], loaded[1:]
-            statuses = rule_statuses(rules, [available(lf) for lf in loaded], config.rules)
-            done(STAGES[0])
-
-            say(STAGES[1])
-            frames = list(pool.map(lambda lf: prepare(lf.frame, ref), loaded))
-            roster = frames[0]
-            prepared = list(zip(extracts_loaded, frames[1:], strict=True))
-            done(STAGES[1])
-
-            say(STAGES[2])
-            links_each = list(pool.map(lambda item: link(roster, item[1], sector=item[0].sector), prepared))
-            evidence = _evidence(prepared, links_each)
-            links = pl.concat(links_each, how="diagonal_relaxed") if links_each else pl.DataFrame(
-                schema={c: pl.String for c in LINKS_CSV_COLUMNS}
-            )
-            out_dir.mkdir(parents=True, exist_ok=True)
-            flag_future = rules_pool.submit(
-                _flag_stage, config, rules, roster, evidence, links, out_dir, full_ids, split, statuses
-            )
-            done(STAGES[2])
-
-            try:
-                say(STAGES[3])
-                issue_frames = list(
-                    pool.map(
-                        lambda item: check_file(item[1], item[0].sector, headings=item[0].headings, reference_date=ref,
-                                                overrides=dict(config.rules)),
-                        zip(loaded, frames, strict=True),
-                    )
-                )
-            except BaseException:
-                _abandon(flag_future)
-                raise
-        try:
-            headings = {"roster": roster_loaded.headings} | {lf.sector: lf.headings for lf in extracts_loaded}
-            issue_frames.append(check_cross(roster, evidence, reference_date=ref, headings=headings))
-            issues = attach_places(pl.concat(issue_frames, how="diagonal_relaxed"), roster, evidence)
-            stock_counts, stock_lists = stocktake(roster, evidence)
-            cards = scorecard(roster, issues, evidence)
-            done(STAGES[3])
-            say(STAGES[4])
-            flagged = flag_future.result()
-        except BaseException:
-            _abandon(flag_future)
-            raise
-    done(STAGES[4])
-
-    say(STAGES[5])
-    try:
-        inputs = [_input_entry(roster_loaded, None, roster)] + [
-            _input_entry(lf, lk, fr) for (lf, fr), lk in zip(prepared, links_each, strict=True)
-        ]
-        for entry, lf in zip(inputs, loaded, strict=True):
-            entry.update(input_coverage(lf, rules))
-        summary: dict[str, Any] = {
-            "version": __version__,
-            "county": config.county,
-            "period": config.period,
-            "reference_date": ref.isoformat(),
-            "config": str(config.config_path.name),
-            "full_ids": full_ids,
-            "inputs": inputs,
-            "links": _link_totals(links),
-            "rules": annotate_rule_entries(_rule_entries(rules, flagged.rule_counts), statuses),
-            "households_flagged": _level_totals(flagged.area_counts),
-            "quality": _quality_with_statuses(quality_summary(issues), loaded),
-            "stocktake": stock_counts.to_dicts(),
-            "scorecard": cards.to_dicts() if cards is not None else [],
-        }
-        job = JobData(config, evidence, links, issues, flagged, cards, stock_counts, stock_lists, summary, roster)
-    except BaseException:
-        flagged.report.abort()
-        raise
-    outputs = _write_outputs(out_dir, job, full_ids)
-    done(STAGES[5])
-    summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)
-    summary["stages"] = {s.name: round(s.seconds, 3) for s in stages}
-    write_json(summary, out_dir / "summary.json")
-    write_log(out_dir / "fanpin.log", summary)
-    outputs += [out_dir / "summary.json", out_dir / "fanpin.log"]
-    return RunResult(out_dir, summary, links, flagged.flags, issues, stages, outputs)
-
-
-def _flag_stage(
-    config: RunConfig,
-    rules: list[Any],
-    roster: pl.DataFrame,
-    evidence: dict[str, pl.DataFrame],
-    links: pl.DataFrame,
-    out_dir: Path,
-    full_ids: bool,
-    split: str = "township",
-    statuses: dict[str, Any] | None = None,
-) -> FlagStage:
-    """Evaluate the rules, build what needs only flags and links, and start report.xlsx."""
-    from fanpin_cli.flagging import evaluate, household_summary
-    from fanpin_cli.report import ReportData, RuleInfo
-    from fanpin_cli.report.background import start_report
-
-    flags = evaluate(rules, roster, evidence, reference_date=config.reference_date, overrides=dict(config.rules),
-                     statuses=statuses)
-    rule_counts, area_counts = household_summary(flags, roster)
-    flags_out = mask_columns(_with_person(flags, roster, evidence), ["id_number"], full_ids=full_ids)
-    review = _review_queue(links, evidence, roster, full_ids)
-    first = ReportData(
-        county=config.county,
-        period=config.period,
-        reference_date=config.reference_date,
-        version=__version__,
-        rules=[RuleInfo(r.rule_id, r.title, r.level, _reason(statuses, r.rule_id)) for r in rules],
-        flags=flags_out,
-        rule_counts=rule_counts,
-        area_counts=area_counts,
-        quality=pl.DataFrame(),
-        review=review,
-        members=roster.select(
-            [c for c in ("household_id", "source_row", "township", "village") if c in roster.columns]
-        ),
-        split=split,
-        html=True,
-    )
-    report = start_report(out_dir / "report.xlsx", first)
-    return FlagStage(flags, rule_counts, area_counts, flags_out, review, report)
-
-
-def _reason(statuses: dict[str, Any] | None, rule_id: str) -> str | None:
-    """Why a rule was not evaluated (None when it was)."""
-    status = (statuses or {}).get(rule_id)
-    return None if status is None or status.evaluated else status.reason
-
-
-def _quality_with_statuses(quality: dict[str, Any], loaded: list[LoadedFile], *, single: bool = False) -> dict[str, Any]:
-    """The quality summary with `status`/`reason` on every check of the catalogue."""
-    from fanpin_cli.quality.status import check_statuses, with_statuses
-
-    statuses = check_statuses([available(lf) for lf in loaded])
-    if single:  # `fanpin validate`: only the checks that apply to this one file
-        from fanpin_cli.quality import CHECK_INDEX
-
-        sector = loaded[0].sector
-        statuses = {
-            cid: s for cid, s in statuses.items()
-            if CHECK_INDEX[cid].scope == "all" or CHECK_INDEX[cid].scope == ("roster" if sector == "roster" else "extracts")
-        }
-    quality["by_check"] = with_statuses(quality.get("by_check") or {}, statuses)
-    return quality
+    pair = combine([pl.lit("review"), pl.col("record_key"), pl.coalesce("person_key", "roster_key")], key, out)
+    return REVIEW.conform(out.with_columns(pair.alias("record_key")))
 
 
 def _with_person(
@@ -408,44 +232,238 @@ def _with_person(
     ).drop([f"head_{c}" for c in ("id_number", *extra)])
 
 
-def _abandon(future: Any) -> None:
-    """After a failure elsewhere: wait for the rules worker and drop its unfinished report."""
-    try:
-        future.result().report.abort()
-    except BaseException:  # noqa: BLE001 - the original error is the one to report
-        pass
+def _flag_keys(flags: pl.DataFrame, roster_keys: pl.DataFrame, row_index: pl.DataFrame, key: bytes) -> pl.DataFrame:
+    """record_key = rule + the flagged person (person key) or household (户编号) or, for rows
+    about people not on the roster, the evidence row; + the evidence row's key when a rule
+    fires more than once for the same subject. person_key = the flagged roster person's."""
+    if flags.height == 0:
+        return flags.with_columns(pl.lit(None, dtype=pl.String).alias("record_key"),
+                                  pl.lit(None, dtype=pl.String).alias("person_key"))
+    out = (
+        flags.join(roster_keys.rename({"record_key": "_roster_key"}), on="roster_row", how="left", maintain_order="left")
+        .join(row_index.rename({"record_key": "_evidence"}), on=["source_file", "source_row"], how="left",
+              maintain_order="left")
+    )
+    subject = (
+        pl.when(pl.col("roster_row").is_not_null())
+        .then(pl.concat_str([pl.lit("p:"), pl.coalesce("person_key", "_roster_key")]))
+        .when(pl.col("household_id").is_not_null()).then(pl.concat_str([pl.lit("h:"), pl.col("household_id")]))
+        .otherwise(pl.concat_str([pl.lit("r:"), pl.col("_evidence")]))
+    )
+    out = out.with_columns(subject.alias("_subject"))
+    twice = pl.len().over("rule_id", "_subject") > 1
+    evidence = pl.when(twice).then(pl.col("_evidence")).otherwise(pl.lit(""))
+    out = out.with_columns(evidence.alias("_ev"))
+    keys = combine([pl.lit("flag"), pl.col("rule_id"), pl.col("_subject"), pl.col("_ev")], key, out)
+    return out.with_columns(keys.alias("record_key")).drop("_roster_key", "_evidence", "_subject", "_ev")
 
 
-def write_log(path: Path, summary: dict[str, Any]) -> None:
-    """A short plain-text run log: inputs, stage timings, results. Never an ID number."""
-    from datetime import datetime
+def _issue_keys(issues: pl.DataFrame, row_index: pl.DataFrame, file_sectors: dict[str, str],
+                key: bytes) -> pl.DataFrame:
+    """record_key = check + the row's record key (the file's sector for file-level issues) +
+    field/column."""
+    if issues.height == 0:
+        return issues.with_columns(pl.lit(None, dtype=pl.String).alias("record_key"))
+    out = issues.join(row_index.rename({"record_key": "_row"}), on=["source_file", "source_row"], how="left",
+                      maintain_order="left")
+    where = pl.coalesce(pl.col("_row"), pl.col("source_file").replace_strict(file_sectors, default=None))
+    out = out.with_columns(where.alias("_row"), pl.coalesce("field", "column").alias("_what"))
+    # The message tells apart a check that fires twice on one cell (rare).
+    twice = pl.len().over("check_id", "_row", "_what") > 1
+    out = out.with_columns(pl.when(twice).then(pl.col("message")).otherwise(pl.lit("")).alias("_msg"))
+    keys = combine([pl.lit("issue"), pl.col("check_id"), pl.col("_row"), pl.col("_what"), pl.col("_msg")], key, out)
+    return out.with_columns(keys.alias("record_key")).drop("_row", "_what", "_msg")
 
-    lines = [
-        f"{datetime.now().isoformat(timespec='seconds')} fanpin {summary['version']} "
-        f"{summary['county']} {summary['period']} 基准日 {summary['reference_date']}",
+
+def compute(
+    config: RunConfig,
+    *,
+    executor: Executor | None = None,
+    key: bytes | None = None,
+    progress: Progress | None = None,
+    on_flags: FlagHook | None = None,
+) -> RunArtifacts:
+    """The whole monthly job on in-memory tables; reads the inputs, writes nothing.
+
+    `executor` runs the per-file work and the rules (default: one after another on this
+    thread). `key` is the county's secret for record/person keys (default: `fanpin.key`
+    beside the config if there is one, else derived from the config). `on_flags` is called
+    with the flags as soon as they exist (e.g. to start the workbook early).
+    """
+    from fanpin_cli.flagging import evaluate, household_summary, load_rules
+    from fanpin_cli.linking import link
+    from fanpin_cli.quality import (
+        attach_places,
+        check_cross,
+        check_file,
+        quality_summary,
+        scorecard,
+        stocktake,
+    )
+    from fanpin_cli.report import RuleInfo
+
+    pool = executor or SerialExecutor()
+    stages: list[Stage] = []
+    say = progress or (lambda _stage: None)
+    clock = [time.perf_counter()]
+
+    def done(name: str) -> None:
+        now = time.perf_counter()
+        stages.append(Stage(name, now - clock[0]))
+        clock[0] = now
+
+    if key is None:
+        key = read_key(config.config_path.parent, config.config_path.parent.resolve().name)
+    rules = load_rules()  # a bad rule file stops the run before any work
+    ref = config.reference_date
+
+    say(STAGES[0])
+    loaded = list(pool.map(load_input, config.inputs))
+    roster_loaded, extracts_loaded = loaded[0], loaded[1:]
+    statuses = rule_statuses(rules, [available(lf) for lf in loaded], config.rules)
+    rule_infos = [RuleInfo(r.rule_id, r.title, r.level, _reason(statuses, r.rule_id)) for r in rules]
+    done(STAGES[0])
+
+    say(STAGES[1])
+    frames = list(pool.map(lambda lf: prepare(lf.frame, ref), loaded))
+    roster = frames[0]
+    prepared = list(zip(extracts_loaded, frames[1:], strict=True))
+    roster_keys = pl.DataFrame({
+        "roster_row": roster["source_row"].cast(pl.Int64),
+        "record_key": row_keys(roster, "roster", key),
+        "person_key": person_key(roster["id18"] if "id18" in roster.columns else pl.Series([None] * roster.height,
+                                                                                          dtype=pl.String), key),
+    })
+    done(STAGES[1])
+
+    say(STAGES[2])
+    links_each = list(pool.map(
+        lambda item: _keyed_links(link(roster, item[1], sector=item[0].sector), item[1], item[0].sector, key),
+        prepared,
+    ))
+    evidence = _evidence(prepared, links_each)
+    links = LINKS.conform(pl.concat(links_each, how="diagonal_relaxed")) if links_each else LINKS.empty()
+    row_index = pl.concat(
+        [links.select("source_file", "source_row", "record_key"),
+         roster_keys.select(pl.lit(roster_loaded.source_file).alias("source_file"),
+                            pl.col("roster_row").alias("source_row"), "record_key")],
+        how="vertical_relaxed",
+    )
+
+    members = roster.select([c for c in ("household_id", "source_row", "township", "village") if c in roster.columns])
+
+    def flag_stage() -> FlagResult:
+        from fanpin_cli.tables import FLAGS
+
+        flags = evaluate(rules, roster, evidence, reference_date=ref, overrides=dict(config.rules), statuses=statuses)
+        rule_counts, area_counts = household_summary(flags, roster)
+        keyed = _flag_keys(_with_person(flags, roster, evidence), roster_keys, row_index, key)
+        review = _review_queue(links, evidence, roster, roster_keys, key)
+        result = FlagResult(FLAGS.conform(keyed), review, rule_counts, area_counts, rule_infos, members)
+        if on_flags is not None:
+            on_flags(result)
+        return result
+
+    flag_future = pool.submit(flag_stage)
+    done(STAGES[2])
+
+    say(STAGES[3])
+    issue_frames = list(pool.map(
+        lambda item: check_file(item[1], item[0].sector, headings=item[0].headings, reference_date=ref,
+                                overrides=dict(config.rules)),
+        zip(loaded, frames, strict=True),
+    ))
+    headings = {"roster": roster_loaded.headings} | {lf.sector: lf.headings for lf in extracts_loaded}
+    issue_frames.append(check_cross(roster, evidence, reference_date=ref, headings=headings))
+    issues = attach_places(pl.concat(issue_frames, how="diagonal_relaxed"), roster, evidence)
+    file_sectors = {lf.source_file: lf.sector for lf in loaded}
+    issues = ISSUES.conform(_issue_keys(issues, row_index, file_sectors, key))
+    stock_counts, stock_lists = stocktake(roster, evidence)
+    cards = SCORECARD.conform(scorecard(roster, issues, evidence))
+    done(STAGES[3])
+    say(STAGES[4])
+    flagged = flag_future.result()
+    done(STAGES[4])
+
+    inputs = [_input_summary(roster_loaded, None, roster)] + [
+        _input_summary(lf, lk, fr) for (lf, fr), lk in zip(prepared, links_each, strict=True)
     ]
-    for e in summary["inputs"]:
-        linked = (
-            f"，关联 {e['rows_linked']}，待核实 {e['rows_review']}，未关联 {e['rows_unlinked']}"
-            if e["rows_linked"] is not None
-            else ""
-        )
-        lines.append(
-            f"读取 {e['file']}（{e['sector']}）：{e['rows_read']} 行，空行 {e['rows_blank']}{linked}，"
-            f"sha256 {e['sha256'][:16]}…"
-        )
-    lines += file_notes(summary["inputs"])
-    for stage, seconds in summary.get("stages", {}).items():
-        lines.append(f"阶段 {stage}：{seconds:.2f} 秒")
-    for r in summary.get("rules", []):
-        lines.append(f"规则 {r['rule_id']} {r['title']}：{r['text']}")
-    for cid, c in (summary.get("quality", {}).get("by_check") or {}).items():
-        if c.get("status") == "not_evaluated":
-            lines.append(f"检查 {cid} 未评估：{c.get('reason', '')}")
-    lines.append(f"数据质量问题 {summary.get('quality', {}).get('issues', 0)} 条；用时 {summary.get('elapsed_seconds')} 秒")
-    from fanpin_cli.outputs import atomic_write_bytes
+    for entry, lf in zip(inputs, loaded, strict=True):
+        coverage = input_coverage(lf, rules)
+        entry.columns, entry.missing_fields = coverage["columns"], coverage["missing_fields"]
+    stock_counts = STOCKTAKE_COUNTS.conform(stock_counts)
+    summary = RunSummary(
+        version=__version__,
+        county=config.county,
+        period=config.period,
+        reference_date=ref.isoformat(),
+        config=str(config.config_path.name),
+        inputs=inputs,
+        links=_link_totals(links),
+        rules=_rule_entries(rules, flagged.rule_counts, statuses),
+        households_flagged=_level_totals(flagged.area_counts),
+        quality=_quality_with_statuses(quality_summary(issues), loaded),
+        stocktake=stock_counts.to_dicts(),
+        scorecard=cards.to_dicts(),
+        stages=stages,
+    )
+    link_counts = LINK_COUNTS.conform(pl.DataFrame(
+        [{k: getattr(e, k) for k in LINK_COUNTS.names} for e in inputs[1:]],
+        schema=LINK_COUNTS.schema,
+    ))
+    return RunArtifacts(
+        links=links,
+        flags=flagged.flags,
+        issues=issues,
+        review=flagged.review,
+        stocktake=_stocktake_list(stock_lists),
+        scorecard=cards,
+        summary=summary,
+        stocktake_counts=stock_counts,
+        link_counts=link_counts,
+        rule_counts=flagged.rule_counts,
+        area_counts=flagged.area_counts,
+        quality_detail=_with_names(_village_issues(issues, roster_loaded.source_file), roster, evidence),
+        members=members,
+        rules=rule_infos,
+    )
 
-    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8"))
+
+def run_job(
+    config: RunConfig,
+    out_dir: Path,
+    *,
+    full_ids: bool = False,
+    progress: Progress | None = None,
+    split: str = "township",
+) -> RunResult:
+    """Run the whole monthly job and write every output into `out_dir` (`split`: also one
+    workbook per 乡镇 "township" or 村 "village", or "none"): `compute` on two
+    threads (polars and fastexcel release the GIL) with report.xlsx started in a child
+    process as soon as the flags exist, then `write_outputs`."""
+    from fanpin_cli.keys import load_or_create_key
+    from fanpin_cli.outputs import start_workbook, write_outputs
+
+    started = time.perf_counter()
+    key = load_or_create_key(config.config_path.parent)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report: list[Any] = []
+
+    def on_flags(result: FlagResult) -> None:
+        report.append(start_workbook(config, result, out_dir, full_ids=full_ids, split=split))
+
+    try:
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags)
+    except BaseException:
+        for r in report:
+            r.abort()
+        raise
+    if progress:
+        progress(STAGES[5])
+    outputs = write_outputs(artifacts, out_dir, full_ids=full_ids, report=report[0] if report else None,
+                            started=started, split=split)
+    return RunResult(out_dir, artifacts.summary, artifacts, artifacts.summary.stages, outputs)
 
 
 def _link_totals(links: pl.DataFrame) -> list[dict[str, Any]]:
@@ -459,21 +477,38 @@ def _link_totals(links: pl.DataFrame) -> list[dict[str, Any]]:
     )
 
 
-def _rule_entries(rules: list[Any], rule_counts: pl.DataFrame) -> list[dict[str, Any]]:
+def _reason(statuses: dict[str, Any] | None, rule_id: str) -> str | None:
+    """Why a rule was not evaluated (None when it was)."""
+    status = (statuses or {}).get(rule_id)
+    return None if status is None or status.evaluated else status.reason
+
+
+def _quality_with_statuses(quality: dict[str, Any], loaded: list[LoadedFile], *, single: bool = False) -> dict[str, Any]:
+    """The quality summary with `status`/`reason` on every check of the catalogue."""
+    from fanpin_cli.quality.status import check_statuses, with_statuses
+
+    statuses = check_statuses([available(lf) for lf in loaded])
+    if single:  # `fanpin validate`: only the checks that apply to this one file
+        from fanpin_cli.quality import CHECK_INDEX
+
+        sector = loaded[0].sector
+        statuses = {
+            cid: s for cid, s in statuses.items()
+            if CHECK_INDEX[cid].scope == "all" or CHECK_INDEX[cid].scope == ("roster" if sector == "roster" else "extracts")
+        }
+    quality["by_check"] = with_statuses(quality.get("by_check") or {}, statuses)
+    return quality
+
+
+def _rule_entries(rules: list[Any], rule_counts: pl.DataFrame, statuses: dict[str, Any]) -> list[RuleSummary]:
     counts = {r["rule_id"]: r for r in rule_counts.to_dicts()} if rule_counts.height else {}
     out = []
     for rule in rules:
         c = counts.get(rule.rule_id, {})
-        households = int(c.get("households", 0) or 0)
-        persons = int(c.get("persons", 0) or 0)
-        out.append({
-            "rule_id": rule.rule_id, "title": rule.title, "level": rule.level,
-            "households": households, "persons": persons, "text": f"{households}户{persons}人",
-            # Flags that wait for a review item or an ID correction (evidence_status
-            # pending_review): listed apart, not in the counts above.
-            "pending_households": int(c.get("pending_households", 0) or 0),
-            "pending_persons": int(c.get("pending_persons", 0) or 0),
-        })
+        out.append(RuleSummary(rule.rule_id, rule.title, rule.level,
+                               int(c.get("households", 0) or 0), int(c.get("persons", 0) or 0),
+                               int(c.get("pending_households", 0) or 0), int(c.get("pending_persons", 0) or 0),
+                               statuses.get(rule.rule_id)))
     return out
 
 
@@ -488,67 +523,21 @@ def _level_totals(area_counts: pl.DataFrame) -> dict[str, int]:
     return totals
 
 
-def _write_outputs(out_dir: Path, job: JobData, full_ids: bool) -> list[Path]:
-    """links.csv, flags.csv, quality_issues.csv, review.csv, stocktake.csv, and the rest of
-    report.xlsx (summary.json is written last by run_job); the child process finishes the
-    workbook while the CSVs are written here."""
-    config, links, issues, flagged = job.config, job.links, job.issues, job.flagged
-    try:
-        # links.csv: contract columns, then the row's name and (masked) ID to help a person.
-        links_out = links
-        if job.evidence and links.height:
-            extract_ids = pl.concat(
-                [f.select("source_file", "source_row", "name", "id_number") for f in job.evidence.values()],
-                how="diagonal_relaxed",
-            )
-            links_out = links.join(extract_ids, on=["source_file", "source_row"], how="left", maintain_order="left")
-            links_out = mask_columns(links_out, ["id_number"], full_ids=full_ids)
-        per_file = pl.DataFrame([
-            {k: e[k] for k in ("file", "sector", "rows_read", "rows_linked", "rows_review", "rows_unlinked", "rows_rejected")}
-            for e in job.summary["inputs"][1:]
-        ]) if len(job.summary["inputs"]) > 1 else None
-        csvs = {
-            "links.csv": _select(links_out, LINKS_CSV_COLUMNS + ["name", "id_number"]),
-            "flags.csv": _select(flagged.flags_out, FLAGS_CSV_COLUMNS + ["title", "id_number"]),
-            "quality_issues.csv": _select(issues, ISSUES_CSV_COLUMNS + ["field", "household_id", "township", "village"]),
-            "review.csv": flagged.review,
-            "stocktake.csv": _stocktake_list(job.stocktake_lists, full_ids),
-        }
-        rest = {
-            "quality": issues,
-            "quality_detail": _with_names(_village_issues(issues, config.roster.source_file), job),
-            "scorecard": job.scorecard,
-            "stocktake": job.stocktake,
-            "links_by_sector": per_file,
-            "file_notes": file_notes(job.summary["inputs"]),
-        }
-    except BaseException:
-        flagged.report.abort()
-        raise
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        workbook = pool.submit(flagged.report.finish, **rest)
-        try:
-            for name, frame in csvs.items():
-                write_csv(frame, out_dir / name)
-        finally:
-            job.summary["report_process_peak_mb"] = workbook.result()
-    return [out_dir / name for name in csvs] + [out_dir / "report.xlsx", out_dir / "summary.html"]
-
-
 # Checks comparing the roster with a sector's data: the village acts on these even when the row
 # that shows them is in the sector's file.
 CROSS_CHECKS = ("NAME_ID_CONFLICT", "INSURED_CONFLICT", "DECEASED_LISTED", "SEX_ID_CONFLICT", "BIRTH_ID_CONFLICT")
 
 
-def _with_names(issues: pl.DataFrame, job: JobData) -> pl.DataFrame:
+def _with_names(issues: pl.DataFrame, roster: pl.DataFrame, evidence: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """Each issue with the 姓名 of its row (the roster's or the extract's own), so that the
     village knows whom a 数据质量 line is about."""
-    frames = [job.roster, *job.evidence.values()] if job.roster is not None else list(job.evidence.values())
-    names = [f.select("source_file", "source_row", pl.col("name").cast(pl.String)) for f in frames if "name" in f.columns]
+    names = [f.select("source_file", "source_row", pl.col("name").cast(pl.String))
+             for f in (roster, *evidence.values()) if "name" in f.columns]
     if not names or issues.height == 0:
         return issues
     lookup = pl.concat(names, how="vertical_relaxed").unique(["source_file", "source_row"], keep="first")
-    return issues.drop("name", strict=False).join(lookup, on=["source_file", "source_row"], how="left", maintain_order="left")
+    return issues.drop("name", strict=False).join(lookup, on=["source_file", "source_row"], how="left",
+                                                 maintain_order="left")
 
 
 def _village_issues(issues: pl.DataFrame, roster_file: str) -> pl.DataFrame:
@@ -566,30 +555,18 @@ def _village_issues(issues: pl.DataFrame, roster_file: str) -> pl.DataFrame:
 STOCKTAKE_KINDS = {"roster_only": "账有实无", "mismatch": "信息不一致"}
 
 
-def _stocktake_list(lists: dict[str, pl.DataFrame], full_ids: bool) -> pl.DataFrame:
-    """账账相符 lists: roster persons with no row in a sector (账有实无) and attribute
-    mismatches between linked rows (信息不一致). Sector-only rows (实有账无) are the unlinked
-    rows of links.csv and matched rows its linked ones, so they are not repeated here."""
+def _stocktake_list(lists: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """账账相符 lists (tables.STOCKTAKE): roster persons with no row in a sector (账有实无) and
+    attribute mismatches between linked rows (信息不一致). Sector-only rows (实有账无) are the
+    unlinked rows of links.csv and matched rows its linked ones, so they are not repeated here."""
     parts = [
-        lists[key].with_columns(pl.lit(kind).alias("kind"))
-        for key, kind in STOCKTAKE_KINDS.items()
-        if key in lists and lists[key].height
+        lists[k].with_columns(pl.lit(kind).alias("kind"))
+        for k, kind in STOCKTAKE_KINDS.items()
+        if k in lists and lists[k].height
     ]
     if not parts:
-        return pl.DataFrame(schema={"kind": pl.String, "sector": pl.String})
-    frame = pl.concat(parts, how="diagonal_relaxed")
-    ids = pl.col("field") == "id_number" if "field" in frame.columns else pl.lit(False)
-    if not full_ids:
-        frame = frame.with_columns(
-            [pl.when(ids).then(mask_id(pl.col(c))).otherwise(pl.col(c)).alias(c)
-             for c in ("extract_value", "roster_value") if c in frame.columns]
-        )
-    return frame.select("kind", *[c for c in frame.columns if c != "kind"])
-
-
-def _select(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """The listed columns that `frame` has, in that order."""
-    return frame.select([c for c in columns if c in frame.columns])
+        return STOCKTAKE.empty()
+    return STOCKTAKE.conform(pl.concat(parts, how="diagonal_relaxed"))
 
 
 def validate_file(
@@ -606,20 +583,26 @@ def validate_file(
     started = time.perf_counter()
     ref = reference_date or date.today()
     loaded = load_file(path, sector, sheet=sheet, header_row=header_row, encoding=encoding)
-    from fanpin_cli.flagging import load_rules
     from fanpin_cli.quality import check_file, quality_summary
 
     frame = prepare(loaded.frame, ref)
     issues = check_file(frame, sector, headings=loaded.headings, reference_date=ref)
+    key = read_key(path.parent, path.name)
+    row_index = pl.DataFrame({"source_file": frame["source_file"].cast(pl.String),
+                              "source_row": frame["source_row"].cast(pl.Int64),
+                              "record_key": row_keys(frame, sector, key)})
+    issues = ISSUES.conform(_issue_keys(issues, row_index, {loaded.source_file: sector}, key))
+    from fanpin_cli.flagging import load_rules
+
     summary = {
         "version": __version__,
         "reference_date": ref.isoformat(),
-        "inputs": [_input_entry(loaded, None, frame) | input_coverage(loaded, load_rules())],
+        "inputs": [_input_summary(loaded, None, frame).to_dict() | input_coverage(loaded, load_rules())],
         "quality": _quality_with_statuses(quality_summary(issues), [loaded], single=True),
         "elapsed_seconds": round(time.perf_counter() - started, 3),
     }
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        write_csv(_select(issues, ISSUES_CSV_COLUMNS + ["field"]), out_dir / "quality_issues.csv")
+        write_csv(ISSUES.for_csv(issues), out_dir / "quality_issues.csv")
         write_json(summary, out_dir / "summary.json")
     return summary, issues

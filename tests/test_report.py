@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import date
 
@@ -12,6 +13,7 @@ import pytest
 from fanpin_cli.errors import FanpinError
 from fanpin_cli.report import ReportData, RuleInfo, write_report
 from fanpin_cli.report.formats import SheetNames, display_width
+from fanpin_cli.tables import SCORECARD, STOCKTAKE_COUNTS, heading
 
 RULES = [
     RuleInfo("MED_UNINSURED", "未参加基本医疗保险", "red"),
@@ -115,7 +117,7 @@ def _data(flags: pl.DataFrame | None = None, rules: list[RuleInfo] | None = None
             "record_key": ["R-42"],
         }
     )
-    scorecard = pl.DataFrame(
+    scorecard = SCORECARD.conform(pl.DataFrame(
         {  # the columns quality.scorecard produces
             "level": ["村", "乡镇", "村", "乡镇", "全县"],
             "township": ["灵溪镇", "灵溪镇", "石堤镇", "石堤镇", "全县"],
@@ -128,16 +130,16 @@ def _data(flags: pl.DataFrame | None = None, rules: list[RuleInfo] | None = None
             "issues_完整性": [1, 1, 0, 0, 1],
             "rate_完整性": [1 / 120, 1 / 120, 0.0, 0.0, 1 / 200],
         }
-    )
-    stocktake = pl.DataFrame(
+    )).with_columns(pl.col("^issues.*$", "errors", "warnings", "infos").fill_null(0))
+    stocktake = STOCKTAKE_COUNTS.conform(pl.DataFrame(
         {
             "sector": ["medical_enrollment", "education"],
-            "matched": [190, 40],
-            "roster_only": [2, 1],
-            "sector_only": [15, 300],
-            "mismatched": [1, 0],
+            "extract_rows": [190, 40],
+            "roster_only_persons": [2, 1],
+            "sector_only_rows": [15, 300],
+            "mismatch_rows": [1, 0],
         }
-    )
+    ))
     links = pl.DataFrame(
         {
             "file": ["医保_参保登记.csv", "教育_学籍资助.xlsx"],
@@ -325,13 +327,17 @@ def test_quality(book):
 
 
 def test_scorecard_and_stocktake(book):
+    """质量评分 and 账账相符 show the headings declared in tables.py, every one Chinese."""
     ws = book["质量评分"]
-    assert _header(ws) == ["层级", "乡镇", "村", "记录数", "含错误记录数", "无错误记录占比", "等级", "问题数",
-                           "完整性问题数", "完整性问题记录占比"]
-    assert ws["F2"].value == 0.975 and ws["F2"].number_format == "0.0%"
-    assert ws["J2"].number_format == "0.0%"
+    assert _header(ws) == [heading("scorecard", c) for c in SCORECARD.names]
+    assert all(re.search(r"[\u4e00-\u9fff]", h) and not re.search(r"[a-z_]", h) for h in _header(ws))
+    clean = _header(ws).index(heading("scorecard", "clean_rate")) + 1
+    cell = ws.cell(row=2, column=clean)
+    assert cell.value == 0.975 and cell.number_format == "0.0%"
+    rate = _header(ws).index(heading("scorecard", "rate_完整性")) + 1
+    assert ws.cell(row=2, column=rate).number_format == "0.0%"
     ws = book["账账相符"]
-    assert _header(ws)[0] == "行业"
+    assert _header(ws) == [heading("stocktake_counts", c) for c in STOCKTAKE_COUNTS.names]
     assert ws["A2"].value == "医保参保登记" and ws["B2"].value == 190
 
 

@@ -14,7 +14,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from fanpin_cli.evidence import EVIDENCE_STATUS_TITLES
 from fanpin_cli.fields import SECTOR_TITLES
-from fanpin_cli.quality.catalogue import CHECK_INDEX, DIMENSIONS
+from fanpin_cli.quality.catalogue import CHECK_INDEX
 from fanpin_cli.report import charts
 from fanpin_cli.report.formats import TAB_COLOURS, Formats, column_width, display_width, sheet_ref
 from fanpin_cli.report.model import CANDIDATE_RULES, LEVEL_LABELS, ReportData, RuleInfo
@@ -32,6 +32,7 @@ from fanpin_cli.report.table import (
     finish_table,
     write_table,
 )
+from fanpin_cli.tables import heading
 
 SUMMARY = "汇总"
 PENDING = "待核实后确定"
@@ -62,77 +63,6 @@ QUALITY_COLUMNS = [
     "source_file", "source_row", "column", "field", "check_id", "dimension", "severity", "message",
     "household_id", "township", "village",
 ]
-
-# Chinese headings for the generic tables (质量评分, 账账相符, per-file link results). Columns not
-# listed keep their own name.
-COLUMN_TITLES: dict[str, str] = {
-    "township": "乡镇",
-    "village": "村",
-    "group": "组",
-    "sector": "行业",
-    "source_file": "文件",
-    "rows": "记录数",
-    "rows_with_error": "含错误记录数",
-    "rows_with_warning": "含警告记录数",
-    "errors": "错误数",
-    "warnings": "警告数",
-    "infos": "提示数",
-    "issues": "问题数",
-    "rate": "合格率",
-    "pass_rate": "合格率",
-    "error_rate": "错误率",
-    "score": "得分",
-    "grade": "等级",
-    "conformity": "规范性",
-    "validity": "规范性",
-    "completeness": "完整性",
-    "accuracy": "准确性",
-    "consistency": "一致性",
-    "timeliness": "时效性",
-    "accessibility": "可访问性",
-    "matched": "相符",
-    "roster_only": "账有实无（仅在监测系统）",
-    "sector_only": "实有账无（仅在行业数据）",
-    "mismatched": "信息不一致",
-    "extract_rows": "行业数据行数",
-    "linked_rows": "自动匹配行数",
-    "review_rows": "待核实行数",
-    "unlinked_rows": "未匹配行数",
-    "matched_persons": "相符人数",
-    "matched_households": "相符户数",
-    "roster_only_persons": "账有实无人数（仅在监测系统）",
-    "roster_only_households": "账有实无户数（仅在监测系统）",
-    "sector_only_rows": "实有账无行数（仅在行业数据）",
-    "mismatch_rows": "信息不一致行数",
-    "persons": "人数",
-    "households": "户数",
-    "error_rows": "含错误记录数",
-    "warning_rows": "含警告记录数",
-    "issue_count": "问题数",
-    "total": "合计",
-    "rows_read": "读取行数",
-    "rows_linked": "自动匹配",
-    "rows_review": "待核实",
-    "rows_unlinked": "未匹配",
-    "rows_rejected": "无效行",
-    # 质量评分 (quality.scorecard)
-    "level": "层级",
-    "clean_rate": "无错误记录占比",
-    "infos_rows": "含提示记录数",
-    "evidence_status": "证据状态",
-    "kind": "类别",
-    "field": "字段",
-    "extract_value": "行业数据值",
-    "roster_value": "系统值",
-    "name": "姓名",
-    "household_id": "户编号",
-    "roster_row": "名单行号",
-    "source_row": "行号",
-    "match_method": "匹配方式",
-    "reason": "原因",
-    **{f"issues_{d}": f"{d}问题数" for d in DIMENSIONS},
-    **{f"rate_{d}": f"{d}问题记录占比" for d in DIMENSIONS},
-}
 
 NOTE = (
     "预警名单是入户核实的线索，不是认定结论。核实后请在各规则工作表的“核实结果”下拉选择"
@@ -645,11 +575,12 @@ def write_quality(ws: Worksheet, fm: Formats, quality: pl.DataFrame, data: Repor
 # Generic frames: 质量评分, 账账相符
 
 
-def generic_columns(frame: pl.DataFrame) -> list[Col]:
-    """One column per frame column: Chinese heading when known, kind from the dtype."""
+def generic_columns(frame: pl.DataFrame, table: str) -> list[Col]:
+    """One column per frame column: the heading declared for it in `tables.TABLES[table]`,
+    kind from the dtype."""
     cols = []
     for name, dtype in frame.schema.items():
-        header = COLUMN_TITLES.get(name, name)
+        header = heading(table, name)
         expr = pl.col(name)
         if name == "sector":
             cols.append(Col(header, _sector_label(expr)))
@@ -671,8 +602,9 @@ def generic_columns(frame: pl.DataFrame) -> list[Col]:
     return cols
 
 
-def write_generic(ws: Worksheet, fm: Formats, frame: pl.DataFrame, title: str) -> None:
-    cols = generic_columns(frame)
+def write_generic(ws: Worksheet, fm: Formats, frame: pl.DataFrame, title: str, table: str) -> None:
+    """A declared table (`tables.TABLES[table]`) as one sheet with its Chinese headings."""
+    cols = generic_columns(frame, table)
     if not cols:
         ws.write_string(0, 0, "（无数据）", fm.note)
         return

@@ -135,11 +135,11 @@ class ReportWriter:
         if data.scorecard is not None:
             sheets.write_generic(
                 wb.add_worksheet(sheets.SCORECARD), fm, data.scorecard,
-                f"{data.county} {data.period} 数据质量评分",
+                f"{data.county} {data.period} 数据质量评分", "scorecard",
             )
         if data.stocktake is not None:
             sheets.write_generic(
                 wb.add_worksheet(sheets.STOCKTAKE), fm, data.stocktake,
-                f"{data.county} {data.period} 账账相符（监测系统与行业数据）",
+                f"{data.county} {data.period} 账账相符（监测系统与行业数据）", "stocktake_counts",
             )
         sheets.write_summary(self.summary_sheet, fm, data, self.flags, self.sheet_of_rule, wb)

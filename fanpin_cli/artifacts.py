@@ -1,0 +1,151 @@
+"""What a run produces in memory: the declared tables (`tables.py`) and a typed summary.
+
+`compute()` returns `RunArtifacts`; `write_outputs()` writes them. `RunSummary.to_dict()` is
+summary.json (plus what only the writer knows: timings, `full_ids`).
+
+>>> InputSummary(file="a.csv", sector="police", sector_title="公安户籍注销", rows_read=3).to_dict()["rows_read"]
+3
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import polars as pl
+
+
+@dataclass
+class InputSummary:
+    """One input file: what was read and how its rows were linked (None for the roster)."""
+
+    file: str
+    sector: str
+    sector_title: str
+    rows_read: int
+    rows_blank: int = 0
+    blank_rows: list[int] = field(default_factory=list)
+    header_row: int | None = None
+    sheet: str | None = None
+    encoding: str | None = None
+    sha256: str = ""
+    # The ID column held as spreadsheet numbers: {rows, column, message}, said once per file.
+    id_column_numeric: dict[str, Any] | None = None
+    # Each heading of the file → canonical field (None: unmapped); fields its rules and checks
+    # need that it lacks (coverage.input_coverage).
+    columns: dict[str, str | None] = field(default_factory=dict)
+    missing_fields: list[str] = field(default_factory=list)
+    rows_linked: int | None = None
+    rows_review: int | None = None
+    rows_unlinked: int | None = None
+    rows_rejected: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RuleSummary:
+    """One rule's result: X户Y人."""
+
+    rule_id: str
+    title: str
+    level: str
+    households: int
+    persons: int
+    # Flags that wait for a review item or an ID correction (evidence_status pending_review):
+    # listed apart, not in the counts above.
+    pending_households: int = 0
+    pending_persons: int = 0
+    status: Any = None  # coverage.Status (None: evaluated)
+
+    @property
+    def evaluated(self) -> bool:
+        return self.status is None or self.status.evaluated
+
+    @property
+    def text(self) -> str:
+        return f"{self.households}户{self.persons}人"
+
+    def to_dict(self) -> dict[str, Any]:
+        """summary.json `rules[]`: a rule not evaluated has null counts and `未评估（原因）`."""
+        from fanpin_cli.coverage import Status, annotate_rule_entries
+
+        entry = {k: v for k, v in asdict(self).items() if k != "status"} | {"text": self.text}
+        return annotate_rule_entries([entry], {self.rule_id: self.status or Status()})[0]
+
+
+@dataclass
+class Stage:
+    """Timing of one pipeline stage (for the log)."""
+
+    name: str
+    seconds: float
+
+
+@dataclass
+class RunSummary:
+    """The run in numbers (summary.json)."""
+
+    version: str
+    county: str
+    period: str
+    reference_date: str
+    config: str
+    inputs: list[InputSummary]
+    links: list[dict[str, Any]]
+    rules: list[RuleSummary]
+    households_flagged: dict[str, int]
+    quality: dict[str, Any]
+    stocktake: list[dict[str, Any]]
+    scorecard: list[dict[str, Any]]
+    full_ids: bool = False
+    elapsed_seconds: float | None = None
+    stages: list[Stage] = field(default_factory=list)
+    report_process_peak_mb: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """summary.json, in its documented shape."""
+        out: dict[str, Any] = {
+            "version": self.version,
+            "county": self.county,
+            "period": self.period,
+            "reference_date": self.reference_date,
+            "config": self.config,
+            "full_ids": self.full_ids,
+            "inputs": [i.to_dict() for i in self.inputs],
+            "links": self.links,
+            "rules": [r.to_dict() for r in self.rules],
+            "households_flagged": self.households_flagged,
+            "quality": self.quality,
+            "stocktake": self.stocktake,
+            "scorecard": self.scorecard,
+        }
+        if self.report_process_peak_mb is not None:
+            out["report_process_peak_mb"] = self.report_process_peak_mb
+        if self.elapsed_seconds is not None:
+            out["elapsed_seconds"] = self.elapsed_seconds
+        if self.stages:
+            out["stages"] = {s.name: round(s.seconds, 3) for s in self.stages}
+        return out
+
+
+@dataclass
+class RunArtifacts:
+    """Everything a run produced, in memory. Tables follow `tables.TABLES`; IDs are full here
+    (masking happens in `write_outputs`)."""
+
+    links: pl.DataFrame
+    flags: pl.DataFrame
+    issues: pl.DataFrame
+    review: pl.DataFrame
+    stocktake: pl.DataFrame
+    scorecard: pl.DataFrame
+    summary: RunSummary
+    stocktake_counts: pl.DataFrame
+    link_counts: pl.DataFrame
+    rule_counts: pl.DataFrame
+    area_counts: pl.DataFrame
+    quality_detail: pl.DataFrame
+    members: pl.DataFrame  # roster persons: household_id, source_row, township, village
+    rules: list[Any] = field(default_factory=list)  # report.model.RuleInfo

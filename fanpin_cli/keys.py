@@ -1,0 +1,158 @@
+"""Stable keys: for extract and roster rows, persons and flags. Never a raw ID.
+
+Every key is a keyed BLAKE2b digest (a MAC, like HMAC; 16 hex characters) under the county's
+secret key, so a key cannot be turned back into an ID by trying every possible ID number.
+
+- `person_key`: the keyed hash of a person's 18-digit ID (15-digit IDs upgraded first).
+- `record_key` of a row: sector + the person (normalised ID, else name + birth date) + the
+  fields that make the record in that sector (`RECORD_FIELDS`: a claim's date and amounts, an
+  aid's type and date…) — not its status, not its row number, not the file's name. Rows that
+  are equal in all of these are told apart by their whole content, so the keys do not depend
+  on row order. Next month's file in another order gives the same keys.
+- flag `record_key`: rule + household or person key (+ the evidence row's key when a rule fires
+  more than once for the same person or household).
+
+The secret key lives in `fanpin.key` beside the config (created on first run, mode 0600);
+`history` and `feedback` read the same file.
+
+>>> k = b"0" * 32
+>>> person_key(pl.Series(["433127199001011238"]), k).item() == person_key(pl.Series(["433127199001011238"]), k).item()
+True
+>>> len(person_key(pl.Series(["433127199001011238"]), k).item())
+16
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from pathlib import Path
+
+import polars as pl
+
+KEY_FILE = "fanpin.key"
+KEY_BYTES = 32
+DIGEST = 8  # bytes → 16 hex characters
+_SEP = "\x1f"
+
+# The fields that make a record in each sector (besides who it is about).
+RECORD_FIELDS: dict[str, tuple[str, ...]] = {
+    "roster": ("household_id",),
+    "civil_affairs": ("aid_type", "aid_date"),
+    "medical_enrollment": ("insurance_type", "enroll_year"),
+    "medical_claims": ("settle_date", "total_cost", "fund_paid", "out_of_pocket", "diagnosis"),
+    "education": ("school",),
+    "housing": ("assess_date",),
+    "police": ("dereg_reason", "dereg_date"),
+    "disability": ("disability_type",),
+}
+
+
+def load_or_create_key(folder: Path) -> bytes:
+    """The county's secret key from `folder/fanpin.key`, created (0600) when missing.
+
+    The bundled sample county, and a folder that cannot be written, get a key derived from the
+    folder's name instead: stable there, but not secret.
+    """
+    from fanpin_cli.resources import resource_dir
+
+    if folder.resolve() == resource_dir("sample_data").resolve():
+        return derived_key("sample_data")
+    path = folder / KEY_FILE
+    try:
+        data = path.read_bytes()
+        if len(data) >= KEY_BYTES:
+            return data[:KEY_BYTES]
+    except OSError:
+        pass
+    key = secrets.token_bytes(KEY_BYTES)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+        return key
+    except FileExistsError:
+        return path.read_bytes()[:KEY_BYTES]
+    except OSError:
+        return derived_key(folder.resolve().name)
+
+
+def derived_key(text: str) -> bytes:
+    """A key derived from `text` (stable, not secret): for in-memory runs and read-only folders."""
+    return hashlib.sha256(("fanpin-key:" + text).encode("utf-8")).digest()
+
+
+def read_key(folder: Path, fallback: str) -> bytes:
+    """The key in `folder/fanpin.key` if there is one, else `derived_key(fallback)`; writes nothing."""
+    try:
+        data = (folder / KEY_FILE).read_bytes()
+        if len(data) >= KEY_BYTES:
+            return data[:KEY_BYTES]
+    except OSError:
+        pass
+    return derived_key(fallback)
+
+
+def _digest(values: pl.Series, key: bytes) -> pl.Series:
+    """Keyed hash of each non-null text (nulls stay null)."""
+    hashed = [
+        None if v is None else hashlib.blake2b(v.encode("utf-8"), key=key, digest_size=DIGEST).hexdigest()
+        for v in values.to_list()
+    ]
+    return pl.Series(values.name, hashed, dtype=pl.String)
+
+
+def person_key(id18: pl.Series, key: bytes) -> pl.Series:
+    """Keyed hash of each usable 18-digit ID (null where there is none)."""
+    return _digest(id18.cast(pl.String).str.to_uppercase(), key).alias("person_key")
+
+
+def _text(frame: pl.DataFrame, name: str, dtype: pl.DataType | None = None) -> pl.Expr:
+    if name not in frame.columns:
+        return pl.lit("")
+    return pl.col(name).cast(pl.String).str.strip_chars().fill_null("")
+
+
+def _identity(frame: pl.DataFrame) -> pl.Expr:
+    """Who the row is about: the 18-digit ID, else the folded ID text, else name + birth."""
+    name_birth = pl.concat_str([pl.lit("nb:"), _text(frame, "name_key"), pl.lit(_SEP), _text(frame, "birth_any")])
+    id_clean = _text(frame, "id_clean")
+    return (
+        pl.when(_text(frame, "id18") != "").then(pl.concat_str([pl.lit("id:"), _text(frame, "id18")]))
+        .when(id_clean != "").then(pl.concat_str([pl.lit("raw:"), id_clean]))
+        .otherwise(name_birth)
+    )
+
+
+def row_keys(frame: pl.DataFrame, sector: str, key: bytes) -> pl.Series:
+    """`record_key` of every row of a prepared frame (see module docstring)."""
+    if frame.height == 0:
+        return pl.Series("record_key", [], dtype=pl.String)
+    fields = [f for f in RECORD_FIELDS.get(sector, ()) if f in frame.columns]
+    base = pl.concat_str(
+        [pl.lit(sector), _identity(frame), *[_text(frame, f) for f in fields]], separator=_SEP
+    )
+    text = frame.select(base.alias("b"))["b"]
+    dup = text.is_duplicated()
+    if dup.any():
+        # Rows equal in who + record fields: ordered by their whole content, then numbered, so
+        # the keys do not depend on row order.
+        cols = sorted(c for c in frame.columns if c not in ("source_row", "source_file") and not c.startswith("_"))
+        content = pl.concat_str([_text(frame, c) for c in cols], separator=_SEP)
+        sub = frame.filter(dup).select(pl.lit(None).alias("_"), content.alias("c")).with_columns(
+            text.filter(dup).alias("b")
+        ).with_columns(
+            pl.col("c").rank("dense").over("b").cast(pl.Int64).alias("r"),
+            pl.int_range(pl.len()).over(["b", "c"]).alias("d"),
+        )
+        tagged = sub.select(pl.concat_str([pl.col("b"), pl.col("r").cast(pl.String), pl.col("d").cast(pl.String)],
+                                          separator=_SEP))
+        text = text.scatter(dup.arg_true(), tagged.to_series())
+    return _digest(text, key).alias("record_key")
+
+
+def combine(parts: list[pl.Expr], key: bytes, frame: pl.DataFrame) -> pl.Series:
+    """Keyed hash of the parts (null parts as empty text), one per row of `frame`."""
+    text = pl.concat_str([p.cast(pl.String).fill_null("") for p in parts], separator=_SEP)
+    return _digest(frame.select(text.alias("t"))["t"], key)

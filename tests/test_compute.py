@@ -1,0 +1,176 @@
+"""`fanpin_cli.compute` (the whole job in memory), `write_outputs`, the declared tables and the
+record keys, on the bundled sample county and counties made from it."""
+
+from __future__ import annotations
+
+import builtins
+import multiprocessing
+import os
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import fanpin_cli
+from fanpin_cli.config import InputSpec, RunConfig, load_config
+from fanpin_cli.pipeline import load_input
+from fanpin_cli.resources import resource_dir
+from fanpin_cli.tables import CSV_TABLES, TABLES
+
+SAMPLE = resource_dir("sample_data")
+KEY = b"k" * 32
+
+
+def _in_memory_config(folder: Path = SAMPLE) -> RunConfig:
+    """The sample county's config built in memory (no fanpin.toml read)."""
+    parsed = load_config(SAMPLE / "fanpin.toml")
+    return RunConfig(
+        config_path=Path("/nonexistent/fanpin.toml"),
+        county=parsed.county,
+        period=parsed.period,
+        reference_date=parsed.reference_date,
+        roster=parsed.roster,
+        extracts=list(parsed.extracts),
+        rules=dict(parsed.rules),
+    )
+
+
+@pytest.fixture(scope="module")
+def artifacts():
+    return fanpin_cli.compute(_in_memory_config(), key=KEY)
+
+
+def test_compute_writes_nothing_and_starts_no_thread_or_process(monkeypatch):
+    def refuse(what):
+        def _refuse(*args, **kwargs):
+            raise AssertionError(f"compute() must not {what}")
+        return _refuse
+
+    real_open = builtins.open
+
+    def read_only_open(file, mode="r", *args, **kwargs):
+        if any(ch in mode for ch in "wax+"):
+            raise AssertionError(f"compute() opened {file} for writing")
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", read_only_open)
+    monkeypatch.setattr(os, "replace", refuse("replace files"))
+    monkeypatch.setattr(os, "rename", refuse("rename files"))
+    monkeypatch.setattr(os, "mkdir", refuse("make folders"))
+    monkeypatch.setattr(tempfile, "mkstemp", refuse("make temp files"))
+    monkeypatch.setattr(threading.Thread, "start", refuse("start a thread"))
+    monkeypatch.setattr(multiprocessing.Process, "start", refuse("start a process"))
+    monkeypatch.setattr(subprocess, "Popen", refuse("start a process"))
+    before = sorted(p.name for p in SAMPLE.iterdir())
+    result = fanpin_cli.compute(_in_memory_config())
+    assert sorted(p.name for p in SAMPLE.iterdir()) == before
+    assert result.links.height == sum(i.rows_read for i in result.summary.inputs[1:])
+    assert result.flags.height > 0 and result.issues.height > 0 and result.review.height > 0
+
+
+def test_every_table_conforms_to_its_declaration(artifacts):
+    for name in ("links", "flags", "issues", "review", "stocktake", "scorecard"):
+        TABLES[name].validate(getattr(artifacts, name))
+    TABLES["stocktake_counts"].validate(artifacts.stocktake_counts)
+    TABLES["link_counts"].validate(artifacts.link_counts)
+
+
+def test_declaration_rejects_a_bad_table(artifacts):
+    import pandera.errors as pa_errors
+
+    bad = artifacts.links.with_columns(pl.lit("maybe").alias("match_status"))
+    with pytest.raises(pa_errors.SchemaErrors):
+        TABLES["links"].validate(bad)
+    with pytest.raises(pa_errors.SchemaErrors):
+        TABLES["links"].validate(artifacts.links.drop("record_key"))
+
+
+def test_summary_is_typed(artifacts):
+    s = artifacts.summary
+    assert s.county == "永顺县" and s.inputs[0].sector == "roster"
+    assert {r.rule_id for r in s.rules} >= {"MED_UNINSURED", "CIV_CANDIDATE"}
+    assert s.to_dict()["rules"][0]["text"].endswith("人")
+
+
+def test_record_keys_are_never_ids(artifacts):
+    ids = set(artifacts.links["id_number"].drop_nulls().to_list())
+    for name in ("links", "flags", "issues", "review"):
+        keys = artifacts.__getattribute__(name)["record_key"]
+        assert keys.null_count() == 0, name
+        assert keys.str.contains(r"^[0-9a-f]{16}$").all(), name
+        assert not ids & set(keys.to_list())
+    assert artifacts.flags["record_key"].n_unique() == artifacts.flags.height
+    assert artifacts.review["record_key"].n_unique() == artifacts.review.height
+
+
+# ---------------------------------------------------------------------------------------------
+# Counties made from the sample: every file as CSV, in another order, under another name.
+
+
+def _as_csv(spec: InputSpec, path: Path, *, order: str = "keep", head: int | None = None) -> InputSpec:
+    loaded = load_input(spec)
+    frame = loaded.frame.drop("source_file", "source_row", "id_number_cell", strict=False)
+    frame = frame.rename({c: loaded.headings.get(c, c) for c in frame.columns})
+    if order == "shuffle":
+        frame = frame.sample(fraction=1.0, shuffle=True, seed=7)
+    if head is not None:
+        frame = frame.head(head)
+    frame.write_csv(path)
+    return InputSpec(spec.sector, path, path.name)
+
+
+def _county(tmp: Path, *, order: str, prefix: str, extract_rows: int | None = None) -> RunConfig:
+    tmp.mkdir(parents=True, exist_ok=True)
+    base = _in_memory_config()
+    roster = _as_csv(base.roster, tmp / f"{prefix}roster.csv", order=order)
+    extracts = [
+        _as_csv(s, tmp / f"{prefix}{i}_{s.sector}.csv", order=order, head=extract_rows)
+        for i, s in enumerate(base.extracts)
+    ]
+    return RunConfig(tmp / "fanpin.toml", base.county, base.period, base.reference_date, roster, extracts,
+                     dict(base.rules))
+
+
+def test_keys_do_not_depend_on_row_order_or_file_names(tmp_path):
+    a = fanpin_cli.compute(_county(tmp_path / "a", order="keep", prefix="本月_"), key=KEY)
+    b = fanpin_cli.compute(_county(tmp_path / "b", order="shuffle", prefix="下月_"), key=KEY)
+
+    def by_key(frame: pl.DataFrame, cols: list[str]) -> set[tuple]:
+        return set(frame.select("record_key", *cols).rows())
+
+    assert a.links["record_key"].n_unique() == a.links.height
+    assert by_key(a.links, ["sector", "match_status", "household_id"]) == by_key(
+        b.links, ["sector", "match_status", "household_id"]
+    )
+    assert by_key(a.flags, ["rule_id", "household_id"]) == by_key(b.flags, ["rule_id", "household_id"])
+    assert by_key(a.issues, ["check_id"]) == by_key(b.issues, ["check_id"])
+    assert set(a.review["record_key"]) == set(b.review["record_key"])
+    # Another county key: other keys.
+    c = fanpin_cli.compute(_county(tmp_path / "c", order="keep", prefix="本月_"), key=b"x" * 32)
+    assert not set(a.links["record_key"]) & set(c.links["record_key"])
+
+
+def test_one_row_extracts_write_every_csv_with_full_columns(tmp_path, artifacts):
+    small = fanpin_cli.compute(_county(tmp_path / "small", order="keep", prefix="", extract_rows=1), key=KEY)
+    assert all(i.rows_read == 1 for i in small.summary.inputs[1:])
+    full_out, small_out = tmp_path / "full_out", tmp_path / "small_out"
+    fanpin_cli.write_outputs(artifacts, full_out)
+    fanpin_cli.write_outputs(small, small_out)
+    for name in CSV_TABLES:
+        file = TABLES[name].file
+        full_cols = pl.read_csv(full_out / file, n_rows=0).columns
+        small_cols = pl.read_csv(small_out / file, n_rows=0).columns
+        assert full_cols == small_cols == TABLES[name].csv_columns, file
+    assert (small_out / "report.xlsx").is_file() and (small_out / "summary.json").is_file()
+
+
+def test_write_outputs_masks_ids(tmp_path, artifacts):
+    out = tmp_path / "out"
+    fanpin_cli.write_outputs(artifacts, out)
+    full = set(artifacts.links["id_number"].drop_nulls().str.strip_chars().to_list())
+    full = {i for i in full if len(i) == 18}
+    text = "".join(p.read_text(encoding="utf-8-sig") for p in out.glob("*.csv"))
+    assert full and not [i for i in full if i in text]

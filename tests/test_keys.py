@@ -1,0 +1,63 @@
+"""Record and person keys: content-derived, order-free, keyed, never an ID."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from fanpin_cli.keys import KEY_FILE, load_or_create_key, person_key, read_key, row_keys
+from fanpin_cli.prepare import prepare
+
+K1, K2 = b"1" * 32, b"2" * 32
+ID = "433127199001011238"
+
+
+def _claims() -> pl.DataFrame:
+    raw = pl.DataFrame({
+        "source_file": ["a.csv"] * 5,
+        "source_row": [2, 3, 4, 5, 6],
+        "name": ["张三", "张三", "张三", "李四", "王五"],
+        "id_number": [ID, ID, ID, None, "43312719900101123"],
+        "birth_date": [None, None, None, "1990-01-01", None],
+        "settle_date": ["2026-01-05", "2026-02-05", "2026-01-05", "2026-03-01", "2026-03-01"],
+        "out_of_pocket": ["100", "200", "100", "50", "60"],
+        "diagnosis": ["感冒", "感冒", "感冒", "骨折", "骨折"],
+        "备注": ["x", "y", "z", None, None],
+    })
+    return prepare(raw, date(2026, 11, 30))
+
+
+def test_row_keys_are_unique_and_do_not_depend_on_order_or_file():
+    frame = _claims()
+    keys = row_keys(frame, "medical_claims", K1)
+    assert keys.n_unique() == frame.height and keys.null_count() == 0
+    shuffled = frame.reverse().with_columns(pl.lit("下月.csv").alias("source_file"), pl.col("source_row") + 100)
+    assert sorted(row_keys(shuffled, "medical_claims", K1).to_list()) == sorted(keys.to_list())
+    # rows 2 and 4 are the same claim (same person, date, amount) told apart by other content
+    assert keys[0] != keys[2]
+
+
+def test_row_key_follows_the_fields_that_make_the_record_not_the_status():
+    frame = _claims()
+    base = row_keys(frame, "medical_claims", K1)
+    amount = row_keys(frame.with_columns(pl.lit("999").alias("out_of_pocket")), "medical_claims", K1)
+    assert (base != amount).all()
+    other_sector = row_keys(frame, "civil_affairs", K1)
+    assert not set(base) & set(other_sector)
+
+
+def test_person_key_is_keyed_and_hides_the_id():
+    ids = pl.Series([ID, None, ID])
+    a, b = person_key(ids, K1), person_key(ids, K2)
+    assert a[0] == a[2] and a[1] is None and a[0] != b[0]
+    assert ID not in a[0] and len(a[0]) == 16
+    assert not set(row_keys(_claims(), "medical_claims", K1)) & {ID}
+
+
+def test_key_file_is_created_once_private_and_reused(tmp_path):
+    assert read_key(tmp_path, "x") == read_key(tmp_path, "x")  # derived, nothing written
+    assert not (tmp_path / KEY_FILE).exists()
+    key = load_or_create_key(tmp_path)
+    assert (tmp_path / KEY_FILE).stat().st_mode & 0o077 == 0
+    assert load_or_create_key(tmp_path) == key == read_key(tmp_path, "x")
