@@ -44,52 +44,71 @@ def fuping_source(*rule_ids: str) -> str:
     return f"{FUPING} {files}（全国防返贫监测信息系统导出数据校验规则）"
 
 
+def _per_value(frame: pl.DataFrame, name: str, expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """`expr` (over column `name`) worked out once per distinct value and mapped back; a typed
+    null if the frame has no such column. Code columns hold a handful of distinct values."""
+    if name not in frame.columns:
+        return pl.lit(None, dtype=dtype)
+    values = frame.select(pl.col(name).drop_nulls().unique()).to_series()
+    mapped = pl.DataFrame({name: values}).select(expr.cast(dtype)).to_series()
+    return pl.col(name).replace_strict(dict(zip(values.to_list(), mapped.to_list(), strict=True)),
+                                       default=None, return_dtype=dtype)
+
+
 def _col(frame_columns: set[str], name: str, dtype: pl.DataType = pl.String) -> pl.Expr:
     return pl.col(name) if name in frame_columns else pl.lit(None, dtype=dtype)
 
 
-@dataclass(frozen=True)
 class Person:
     """The roster columns the national rules read, as comparable polars expressions.
 
+    `Person.columns(frame, reference_date)` derives them once per roster (`__nat_*` columns);
+    the attributes here name those columns, so that the 17 checks compare plain columns.
     `age` is in 周岁 at the reference date (from the ID, else 出生日期); code fields are read
     after `values.normalize_codes` (done by `prepare`: `弱劳动力` → 弱劳动力或半劳动力, `1`/`0` →
-    是/否), 健康状况 as a list of states and 在校生状况 as a stage (`values.school_stage`);
-    `written(f)` is the cell for messages.
+    是/否); 健康状况 is a list of states (`healthy`: exactly 健康; `health_empty`); 在校生状况 a
+    stage (`values.school_stage`); `written(f)` is the cell for messages.
+
+    >>> from datetime import date
+    >>> f = pl.DataFrame({"id_birth": [date(1966, 11, 30)], "health": ["健康"], "school_status": ["七年级"]})
+    >>> Person.columns(f, date(2026, 11, 30)).select(Person.age, Person.healthy, Person.stage).row(0)
+    (60, True, '初中')
     """
 
-    age: pl.Expr
-    labor: pl.Expr
-    health: pl.Expr
-    stage: pl.Expr
-    resident_insured: pl.Expr
-    employee_insured: pl.Expr
-    disability_type: pl.Expr
-    disability_grade: pl.Expr
+    age = pl.col("__nat_age")
+    labor = pl.col("__nat_labor")
+    healthy = pl.col("__nat_healthy")
+    health_empty = pl.col("__nat_health_empty")
+    stage = pl.col("__nat_stage")
+    resident_insured = pl.col("__nat_resident")
+    employee_insured = pl.col("__nat_employee")
+    disability_type = pl.col("__nat_disability_type")
+    disability_grade = pl.col("__nat_disability_grade")
 
-    @classmethod
-    def of(cls, frame: pl.DataFrame, reference_date: date) -> Person:
+    @staticmethod
+    def columns(frame: pl.DataFrame, reference_date: date) -> pl.DataFrame:
+        """`frame` with the derived `__nat_*` columns the checks read."""
         cols = set(frame.columns)
         born = pl.coalesce(_col(cols, "id_birth", pl.Date), _col(cols, "birth", pl.Date))
-        return cls(
-            age=age_at(born, reference_date),
-            labor=_col(cols, "labor_skill"),
-            health=health_states(_col(cols, "health")),
-            stage=school_stage(_col(cols, "school_status")),
-            resident_insured=_col(cols, "insured"),
-            employee_insured=_col(cols, "employee_insured"),
-            disability_type=_col(cols, "disability_type"),
-            disability_grade=_col(cols, "disability_grade"),
+        states = health_states(pl.col("health"))
+        return frame.with_columns(
+            age_at(born, reference_date).alias("__nat_age"),
+            _col(cols, "labor_skill").alias("__nat_labor"),
+            _per_value(frame, "health", states.list.len().eq(1) & states.list.first().eq(HEALTHY), pl.Boolean)
+            .fill_null(False).alias("__nat_healthy"),
+            _per_value(frame, "health", states.list.len().eq(0), pl.Boolean)
+            .fill_null(True).alias("__nat_health_empty"),
+            _per_value(frame, "school_status", school_stage(pl.col("school_status")), pl.String).alias("__nat_stage"),
+            _col(cols, "school_status").is_null().alias("__nat_school_empty"),
+            _col(cols, "insured").alias("__nat_resident"),
+            _col(cols, "employee_insured").alias("__nat_employee"),
+            _col(cols, "disability_type").alias("__nat_disability_type"),
+            _col(cols, "disability_grade").alias("__nat_disability_grade"),
         )
 
     @staticmethod
     def written(name: str) -> pl.Expr:
         return pl.col(name).fill_null("空")
-
-    @property
-    def healthy(self) -> pl.Expr:
-        """健康状况 is exactly 健康."""
-        return self.health.list.len().eq(1) & self.health.list.first().eq(HEALTHY)
 
     @property
     def student(self) -> pl.Expr:
@@ -98,7 +117,7 @@ class Person:
     @property
     def not_student(self) -> pl.Expr:
         """在校生状况 empty or 非在校生 (the national system leaves it empty for non-students)."""
-        return pl.col("school_status").is_null() | self.stage.eq(NOT_IN_SCHOOL)
+        return pl.col("__nat_school_empty") | self.stage.eq(NOT_IN_SCHOOL)
 
     def aged(self, k: dict[str, int]) -> pl.Expr:
         """min_age ≤ age < max_age (the rule set's "16（含）-60周岁（不含）")."""
@@ -146,7 +165,7 @@ NATIONAL_CHECKS: tuple[NationalCheck, ...] = (
     NationalCheck(
         "HEALTH_MISSING", "完整性", "error", "健康状况为空", ("2_01_002", "2_12_003"),
         "health", ("health",),
-        when=lambda p, k: p.health.is_null() | p.health.list.len().eq(0),
+        when=lambda p, k: p.health_empty,
         message=lambda p, k: pl.lit("健康状况为空：请按实际填写健康、长期慢性病、患有大病或残疾"),
     ),
     NationalCheck(
@@ -234,7 +253,7 @@ NATIONAL_CHECKS: tuple[NationalCheck, ...] = (
     ),
     NationalCheck(
         "SEVERE_DISABILITY_LABOR", "一致性", "warning", "残疾人证为一、二级肢体残疾但劳动技能为普通劳动力",
-        ("4_01_007", "4_01_008"), "labor_skill", ("labor_skill", "disability_type", "disability_grade"),
+        ("4_01_007", "4_01_008"), "labor_skill", ("labor_skill",),
         when=lambda p, k: p.disability_type.eq("肢体残疾") & p.disability_grade.is_in(SEVERE_GRADES)
         & p.labor.eq("普通劳动力"),
         message=lambda p, k: pl.format(

@@ -21,15 +21,16 @@ def national_issues(
     ['LABOR_MISSING']
     """
     params = national_parameters(overrides)
-    person = Person.of(frame, reference_date)
     cols = set(frame.columns)
-    parts: list[pl.LazyFrame] = []
-    for check in NATIONAL_CHECKS:
-        k = params[check.check_id]
-        if not k["enabled"] or not set(check.needs) <= cols:
-            continue
-        parts.append(issues(frame, check.when(person, k), check.check_id, check.field, check.message(person, k), headings))
-    return parts
+    active = [c for c in NATIONAL_CHECKS if params[c.check_id]["enabled"] and set(c.needs) <= cols]
+    if not active:
+        return []
+    work = Person.columns(frame, reference_date)  # derived once, read by every check
+    person = Person()
+    return [
+        issues(work, c.when(person, params[c.check_id]), c.check_id, c.field, c.message(person, params[c.check_id]), headings)
+        for c in active
+    ]
 
 
 def evaluated_national_checks(columns: set[str]) -> dict[str, list[str]]:
