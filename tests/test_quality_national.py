@@ -220,3 +220,16 @@ def test_readme_cites_what_the_catalogue_cites():
     for check in CHECKS:
         cells = [c.strip() for c in lines[check.check_id].split("|")]
         assert cells[3] == check.severity and cells[5] == check.source, check.check_id
+
+
+def test_status_names_the_column_a_national_check_lacks():
+    from fanpin_cli.coverage import Available
+    from fanpin_cli.quality.status import check_statuses
+
+    columns = frozenset({"household_id", "name", "id_number", "relation", "labor_skill", "insured"})
+    statuses = check_statuses([Available("roster", "监测对象信息.xlsx", 4, columns)])
+    assert statuses["LABOR_MISSING"].evaluated and statuses["ELDERLY_LABOR"].evaluated
+    assert not statuses["HEALTH_MISSING"].evaluated and "健康状况" in statuses["HEALTH_MISSING"].reason
+    assert not statuses["INSURANCE_BOTH_YES"].evaluated
+    assert "是否参加城镇职工基本医疗保险" in statuses["INSURANCE_BOTH_YES"].reason
+    assert "在校生状况" in statuses["ADULT_NO_LABOR"].reason

@@ -27,6 +27,7 @@ from fanpin_cli.coverage import (
 from fanpin_cli.fields import SECTORS
 
 from .catalogue import CHECKS
+from .national import NATIONAL_CHECKS
 
 _AMOUNTS: Requirement = ("income_per_capita", "monthly_amount", "total_cost", "fund_paid", "out_of_pocket")
 _DATES: Requirement = ("birth_date", "aid_date", "settle_date", "assess_date", "dereg_date")
@@ -52,12 +53,10 @@ CHECK_NEEDS: dict[str, list[tuple[str, list[Requirement]]]] = {
     "HEAD_UNDERAGE": [("roster", [_HH, ("relation",)])],
     "REL_AGE_CONFLICT": [("roster", [_HH, ("relation",)])],
     "SCHOOL_AGE_NOT_IN_SCHOOL": [("roster", [("school_status",)])],
-    "ELDERLY_LABOR": [("roster", [("labor_skill",)])],
     "INCOME_OUTLIER": [("roster", [("income_per_capita",)])],
     "HH_PLACE_MIXED": [("roster", [_HH, ("township",), ("village",)])],
     "HH_ATTR_MIXED": [("roster", [_HH, ("object_type", "risk_eliminated", "income_per_capita")])],
     "RISK_ELIM_NO_LABOR": [("roster", [_HH, ("risk_eliminated",), ("labor_skill",)])],
-    "ROSTER_UNINSURED": [("roster", [("insured",)])],
     "YEAR_INVALID": [("medical_enrollment", [("enroll_year",)])],
     "ENROLL_YEAR_STALE": [("medical_enrollment", [("enroll_year",)])],
     "PAYMENT_EXCEEDS_TOTAL": [("medical_claims", [("total_cost",), ("out_of_pocket",)])],
@@ -68,6 +67,8 @@ CHECK_NEEDS: dict[str, list[tuple[str, list[Requirement]]]] = {
     "HEALTH_DISABILITY_CONFLICT": [("roster", [("health",)]), ("disability", [])],
     "SCHOOL_STATUS_CONFLICT": [("roster", [("school_status",)]), ("education", [("roll_status",)])],
 }
+# The national system's roster rules declare the columns they read (quality/national.py).
+CHECK_NEEDS.update({c.check_id: [("roster", [(f,) for f in c.needs])] for c in NATIONAL_CHECKS})
 
 
 def check_requirements(sector: str) -> list[tuple[str, list[Requirement]]]:
