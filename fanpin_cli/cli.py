@@ -57,12 +57,13 @@ def _split_option(value: str) -> str:
 
 
 def _run(config_path: Path, out: Path, full_ids: bool, quiet: bool, split: str = "township") -> None:
-    from fanpin_cli.config import load_config
+    from fanpin_cli.config import check_outputs_apart, load_config
     from fanpin_cli.console import print_run_summary, stage_progress
     from fanpin_cli.pipeline import STAGES, run_job
 
     try:
         config = load_config(config_path)
+        check_outputs_apart(config, out)
         with stage_progress(err_console, STAGES, quiet=quiet) as say:
             result = run_job(config, out, full_ids=full_ids, progress=say, split=split)
     except FanpinError as error:
@@ -101,22 +102,30 @@ def demo(
 @app.command()
 def validate(
     file: Annotated[Path, typer.Argument(help="要检查的数据文件（CSV/xlsx/xls）")],
-    sector: Annotated[str, typer.Option("--sector", help="数据类别：roster、civil_affairs、medical_enrollment、medical_claims、education、housing、police、disability")],
+    sector: Annotated[str, typer.Option("--sector", help="数据类别：roster（花名册）、civil_affairs（民政）、medical_enrollment（医保参保）、medical_claims（医保结算）、education（教育）、housing（住建）、police（公安）、disability（残联），英文或中文名均可")],
     out: Annotated[Path | None, typer.Option("--out", help="输出文件夹（写 quality_issues.csv 和 summary.json）")] = None,
     reference_date: Annotated[str | None, typer.Option("--reference-date", help="基准日 YYYY-MM-DD（默认今天）")] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", help="工作表名称")] = None,
     header_row: Annotated[int | None, typer.Option("--header-row", help="表头所在行号（默认自动识别）")] = None,
     encoding: Annotated[str | None, typer.Option("--encoding", help="CSV 编码（默认自动识别）")] = None,
+    columns: Annotated[bool, typer.Option("--columns", help="列出每个表头对应的字段（及缺少的列）")] = False,
 ) -> None:
     """读取并检查单个文件，列出数据质量问题。"""
-    from fanpin_cli.fields import SECTORS
+    from fanpin_cli.config import check_reference_date
+    from fanpin_cli.fields import sector_choices, sector_key
     from fanpin_cli.pipeline import validate_file
 
-    if sector not in SECTORS:
-        raise typer.BadParameter(f"未知的数据类别 {sector}（可选：{'、'.join(SECTORS)}）", param_hint="--sector")
+    key = sector_key(sector)
+    if key is None:
+        _usage(f"--sector「{sector}」不是已知的数据类别（可选：{sector_choices()}）")
+    if header_row is not None and header_row < 1:
+        _usage(f"--header-row 应为从 1 开始的行号（表头所在行），实际为 {header_row}")
     try:
+        ref = _parse_date(reference_date)
+        if ref is not None:
+            check_reference_date(ref, "--reference-date")
         summary, _issues = validate_file(
-            file, sector, out, reference_date=_parse_date(reference_date), sheet=sheet,
+            file, key, out, reference_date=ref, sheet=sheet,
             header_row=header_row, encoding=encoding,
         )
     except FanpinError as error:
@@ -132,7 +141,9 @@ def validate(
 
     for note in file_notes(summary["inputs"]):
         out_console.print(f"注意：{note}", markup=False)
-    counts = summary["quality"].get("by_check") or {}
+    if columns:
+        _print_columns(summary["inputs"][0])
+    counts = {k: v for k, v in (summary["quality"].get("by_check") or {}).items() if v.get("issues")}
     if counts:
         from fanpin_cli.quality.catalogue import CHECK_INDEX
 
@@ -146,8 +157,38 @@ def validate(
             title, severity = (check.title, SEVERITY_TEXT.get(check.severity, check.severity)) if check else ("", "")
             table.add_row(check_id, title, severity, f"{n:,}" if isinstance(n, int) else str(n))
         out_console.print(table)
+    skipped = [(k, v.get("reason", "")) for k, v in (summary["quality"].get("by_check") or {}).items()
+               if v.get("status") == "not_evaluated"]
+    for check_id, reason in skipped:
+        out_console.print(f"未评估 {check_id}：{reason}", markup=False)
     if out is not None:
         out_console.print(f"已写入 {out / 'quality_issues.csv'} 和 {out / 'summary.json'}", markup=False)
+
+
+def _print_columns(entry: dict) -> None:
+    """`validate --columns`: each heading of the file → its field (or 未识别), then missing fields."""
+    from fanpin_cli.fields import FIELD_DESCRIPTIONS, FIELD_TITLES
+
+    table = Table(title="表头对应关系", title_justify="left")
+    for name in ("表头", "字段", "说明"):
+        table.add_column(name)
+    for heading, field in (entry.get("columns") or {}).items():
+        shown = heading.replace("\n", "⏎")
+        if field is None:
+            table.add_row(escape(shown), "（未识别）", "可在配置的 columns 中指定")
+        else:
+            table.add_row(escape(shown), field, escape(FIELD_DESCRIPTIONS.get(field, FIELD_TITLES.get(field, ""))))
+    out_console.print(table)
+    missing = entry.get("missing_fields") or []
+    if missing:
+        text = "、".join(f"{f}（{FIELD_TITLES.get(f, f)}）" for f in missing)
+        out_console.print(f"缺少的列（相关检查和规则不会评估）：{text}", markup=False)
+
+
+def _usage(message: str) -> None:
+    """A usage error: one Chinese line, exit code 2."""
+    err_console.print(f"[bold red]错误：[/bold red]{escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
 
 
 @app.command()

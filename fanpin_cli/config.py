@@ -10,14 +10,25 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from fanpin_cli.errors import ConfigError
-from fanpin_cli.fields import SECTORS
+from fanpin_cli.errors import ConfigError, FanpinError
+from fanpin_cli.fields import (
+    SECTOR_TITLES,
+    field_choices,
+    sector_choices,
+    sector_fields,
+    sector_key,
+)
+
+# Reference dates fanpin accepts: the monitoring policy's era, and not more than a year ahead.
+EARLIEST_REFERENCE = date(2000, 1, 1)
+LATEST_AHEAD_DAYS = 366
 
 _INPUT_KEYS = {"sector", "path", "sheet", "header_row", "encoding", "columns"}
 _TOP_KEYS = {"run", "roster", "extracts", "rules", "history"}
@@ -62,10 +73,10 @@ def _input(table: Any, where: str, base: Path, name: str, default_sector: str | 
     unknown = set(table) - _INPUT_KEYS
     if unknown:
         raise ConfigError(f"{where} 有未知的键：{'、'.join(sorted(unknown))}（可用：{'、'.join(sorted(_INPUT_KEYS))}）", file=name)
-    sector = table.get("sector", default_sector)
-    if sector not in SECTORS or (default_sector is None and sector == "roster"):
-        allowed = "、".join(s for s in SECTORS if s != "roster")
-        raise ConfigError(f"{where} 的 sector「{sector}」不正确（可选：{allowed}）", file=name)
+    written = table.get("sector", default_sector)
+    sector = sector_key(written) if isinstance(written, str) else None
+    if sector is None or (default_sector is None and sector == "roster"):
+        raise ConfigError(f"{where} 的 sector「{written}」不正确（可选：{sector_choices(roster=False)}）", file=name)
     raw_path = table.get("path")
     if not isinstance(raw_path, str) or not raw_path.strip():
         raise ConfigError(f"{where} 缺少 path（数据文件路径）", file=name)
@@ -81,6 +92,15 @@ def _input(table: Any, where: str, base: Path, name: str, default_sector: str | 
     columns = table.get("columns", {})
     if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
         raise ConfigError(f"{where} 的 columns 应为 {{ \"表头\" = \"字段名\" }}", file=name)
+    known = sector_fields(sector)
+    for heading, target in columns.items():
+        if target not in known:
+            raise ConfigError(
+                f"{where} 的 columns 中「{heading}」= \"{target}\" 不是{SECTOR_TITLES[sector]}的字段名"
+                f"（可用：{field_choices(sector)}）",
+                file=name,
+                column="columns",
+            )
     encoding = table.get("encoding")
     if encoding is not None and not isinstance(encoding, str):
         raise ConfigError(f"{where} 的 encoding 应为文本，如 \"gbk\"", file=name)
@@ -116,7 +136,10 @@ def load_config(path: Path) -> RunConfig:
             raise ConfigError(f"[run] reference_date「{ref}」应为 YYYY-MM-DD 日期", file=name) from exc
     if not isinstance(ref, date):
         raise ConfigError("[run] 缺少 reference_date（如 \"2026-11-30\"）", file=name)
+    check_reference_date(ref, "[run] reference_date", file=name)
     period = str(run.get("period") or f"{ref.year}-{ref.month:02d}")
+    if not re.fullmatch(r"(19|20)\d{2}-(0[1-9]|1[0-2])", period):
+        raise ConfigError(f"[run] period「{period}」应为 YYYY-MM 月份，如 \"2026-11\"", file=name)
     if "roster" not in data:
         raise ConfigError("缺少 [roster] 表（监测对象信息文件）", file=name)
     unknown = set(data) - _TOP_KEYS
@@ -133,7 +156,59 @@ def load_config(path: Path) -> RunConfig:
     rules = data.get("rules", {})
     if not isinstance(rules, dict):
         raise ConfigError("[rules] 应为表", file=name)
+    check_rule_overrides(rules, file=name)
     history = data.get("history", {})
     if not isinstance(history, dict):
         raise ConfigError("[history] 应为表", file=name)
     return RunConfig(path.resolve(), county, period, ref, roster, extracts, rules, history)
+
+
+def check_reference_date(value: date, key: str, *, file: str | None = None, today: date | None = None) -> date:
+    """A reference date in a sane range (2000-01-01 … a year from today), else ConfigError.
+
+    >>> check_reference_date(date(9999, 12, 31), "[run] reference_date", today=date(2026, 11, 30))
+    Traceback (most recent call last):
+    ...
+    fanpin_cli.errors.ConfigError: [run] reference_date「9999-12-31」不在合理范围内（应在 2000-01-01 至 2027-12-01 之间）
+    """
+    latest = (today or date.today()) + timedelta(days=LATEST_AHEAD_DAYS)
+    if not EARLIEST_REFERENCE <= value <= latest:
+        raise ConfigError(
+            f"{key}「{value.isoformat()}」不在合理范围内（应在 {EARLIEST_REFERENCE.isoformat()} 至 {latest.isoformat()} 之间）",
+            file=file,
+        )
+    return value
+
+
+def check_rule_overrides(overrides: dict[str, Any], *, file: str | None = None) -> None:
+    """Validate `[rules]` against the rule files before any input is read: known parameters,
+    finite numbers in each parameter's range, `enabled` booleans (ConfigError otherwise)."""
+    from fanpin_cli.flagging import effective_parameters, enabled_rules, load_rules
+
+    try:
+        rules = load_rules()
+        effective_parameters(rules, overrides)
+        enabled_rules(rules, overrides)
+    except ConfigError as error:
+        raise ConfigError(error.message, file=file) from error
+    except FanpinError:
+        raise
+
+
+def check_outputs_apart(config: RunConfig, out_dir: Path) -> None:
+    """No input may sit inside the output folder (it would be overwritten or swapped away).
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> spec = InputSpec("police", d / "links.csv", "links.csv")
+    >>> cfg = RunConfig(d / "fanpin.toml", "永顺县", "2026-11", date(2026, 11, 30), spec, [])
+    >>> check_outputs_apart(cfg, d)
+    Traceback (most recent call last):
+    ...
+    fanpin_cli.errors.ConfigError: links.csv：输入文件在输出文件夹中，运行会覆盖它：请用 --out 指定另一个文件夹
+    """
+    out = out_dir.resolve()
+    for spec in config.inputs:
+        path = spec.path.resolve()
+        if path == out or out in path.parents:
+            raise ConfigError("输入文件在输出文件夹中，运行会覆盖它：请用 --out 指定另一个文件夹", file=spec.source_file)

@@ -36,6 +36,44 @@ SECTOR_TITLES: dict[str, str] = {
     "disability": "残联持证残疾人",
 }
 
+# Names clerks use for a sector (config `sector = "…"`, `fanpin validate --sector …`).
+SECTOR_NAMES: dict[str, tuple[str, ...]] = {
+    "roster": ("花名册", "监测对象", "监测对象信息", "防返贫", "防返贫系统", "乡村振兴", "脱贫人口", "名单"),
+    "civil_affairs": ("民政", "民政救助", "低保", "社会救助", "救助"),
+    "medical_enrollment": ("医保参保", "医保参保登记", "参保", "参保登记"),  # not 医保: 参保 or 结算?
+    "medical_claims": ("医保结算", "医保结算明细", "结算", "医疗费用", "就医结算"),
+    "education": ("教育", "学籍", "教育学籍", "学籍资助", "教育资助"),
+    "housing": ("住建", "住房", "危房", "住房安全", "房屋鉴定"),
+    "police": ("公安", "户籍", "户籍注销", "公安注销"),
+    "disability": ("残联", "残疾人", "持证残疾人", "残疾"),
+}
+
+
+def sector_key(name: object) -> str | None:
+    """The sector key for a key or a Chinese name (`民政`, `医保参保`, `花名册`), or None.
+
+    >>> sector_key("医保结算"), sector_key(" 民政 "), sector_key("police"), sector_key("税务")
+    ('medical_claims', 'civil_affairs', 'police', None)
+    """
+    text = heading_key(name)
+    for sector in SECTORS:
+        if text == sector or text in {heading_key(n) for n in (SECTOR_TITLES[sector], *SECTOR_NAMES[sector])}:
+            return sector
+    return None
+
+
+def sector_choices(*, roster: bool = True) -> str:
+    """`roster（花名册）、civil_affairs（民政）…` for messages and help."""
+    return "、".join(f"{s}（{SECTOR_NAMES[s][0]}）" for s in SECTORS if roster or s != "roster")
+
+
+def field_choices(sector: str) -> str:
+    """`name 姓名（本人姓名）、…` : the field names `columns` may use for `sector`."""
+    return "、".join(
+        f"{f} {FIELD_TITLES.get(f, f)}" for f in sector_fields(sector)
+    )
+
+
 # Aliases shared by every sector (identity and place). Each is compared after `heading_key`
 # (NFKC, no spaces, ASCII brackets, no 必填/选填/* markers), so spacing and bracket width never
 # need their own entry; `match_heading` also tries derived forms (see `heading_forms`).

@@ -488,13 +488,14 @@ def _quality_with_statuses(quality: dict[str, Any], loaded: list[LoadedFile], *,
     from fanpin_cli.quality.status import check_statuses, with_statuses
 
     statuses = check_statuses([available(lf) for lf in loaded])
-    if single:  # `fanpin validate`: only the checks that apply to this one file
+    if single:  # `fanpin validate`: only the checks that read this one file
         from fanpin_cli.quality import CHECK_INDEX
+        from fanpin_cli.quality.status import applies_to
 
         sector = loaded[0].sector
         statuses = {
             cid: s for cid, s in statuses.items()
-            if CHECK_INDEX[cid].scope == "all" or CHECK_INDEX[cid].scope == ("roster" if sector == "roster" else "extracts")
+            if CHECK_INDEX[cid].scope != "cross" and applies_to(cid, CHECK_INDEX[cid].scope, sector)
         }
     quality["by_check"] = with_statuses(quality.get("by_check") or {}, statuses)
     return quality

@@ -15,6 +15,7 @@ names the file and the rule id.
 from __future__ import annotations
 
 import functools
+import math
 import string
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -54,7 +55,7 @@ COMMON_REQUIRED: tuple[str, ...] = ("id", "title", "level", "scope", "kind", "de
 COMMON_OPTIONAL: tuple[str, ...] = ("sectors", "source", "description", "parameters", "enabled", "requires")
 CONDITION_OPS: tuple[str, ...] = ("in", "not_in", "empty", "lt", "le", "gt", "ge")
 NUMERIC_OPS: tuple[str, ...] = ("lt", "le", "gt", "ge")
-PARAM_KEYS: tuple[str, ...] = ("default", "type", "title", "source")
+PARAM_KEYS: tuple[str, ...] = ("default", "type", "title", "source", "min", "max")
 MATCH_STATUSES: tuple[str, ...] = ("linked", "review", "unlinked")
 # Virtual roster fields computed by the engine.
 # `age`: 周岁 at the reference date (ID birth date, else the birth-date column);
@@ -93,6 +94,25 @@ class Parameter:
     type: str = "number"
     title: str = ""
     source: str = ""
+    min: float | int = 0  # values below are rejected (a window or member count needs ≥ 1)
+    max: float | int | None = None
+
+    def check(self, value: Any, where: str) -> float | int:
+        """`value` as this parameter's type if it is a finite number in range, else ConfigError.
+
+        >>> Parameter("income_line", 6000).check(float("nan"), "[rules] income_line")
+        Traceback (most recent call last):
+        ...
+        fanpin_cli.errors.ConfigError: [rules] income_line 应为有限的数字，实际为 nan
+        """
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ConfigError(f"{where} 应为有限的数字，实际为 {value!r}")
+        if self.type == "integer" and not float(value).is_integer():
+            raise ConfigError(f"{where} 应为整数，实际为 {value!r}")
+        high = "" if self.max is None else f"、不大于 {self.max}"
+        if value < self.min or (self.max is not None and value > self.max):
+            raise ConfigError(f"{where} 应不小于 {self.min}{high}，实际为 {value!r}")
+        return int(value) if self.type == "integer" else value
 
 
 @dataclass(frozen=True)
@@ -269,13 +289,26 @@ class _Parser:
                 raise self.fail(f"「{where}.default」应为数字，实际为 {default!r}")
             if ptype == "integer" and not float(default).is_integer():
                 raise self.fail(f"「{where}.default」应为整数，实际为 {default!r}")
-            out[name] = Parameter(
+            bounds = {}
+            for key in ("min", "max"):
+                if key in spec:
+                    bound = spec[key]
+                    if isinstance(bound, bool) or not isinstance(bound, int | float) or not math.isfinite(bound):
+                        raise self.fail(f"「{where}.{key}」应为有限的数字，实际为 {bound!r}")
+                    bounds[key] = bound
+            param = Parameter(
                 name=name,
                 default=int(default) if ptype == "integer" else default,
                 type=ptype,
                 title=str(spec.get("title", "") or ""),
                 source=str(spec.get("source", "") or ""),
+                **bounds,
             )
+            try:
+                param.check(param.default, f"「{where}.default」")
+            except ConfigError as exc:
+                raise self.fail(exc.message) from exc
+            out[name] = param
         return out
 
     def conditions(self, key: str, value: Any, sector: str) -> tuple[Condition, ...]:
@@ -445,7 +478,19 @@ class _Parser:
             requires=self.requires(d.get("requires")),
             file=self.file,
         )
+        return _counted_at_least_one(rule)
+
+
+def _counted_at_least_one(rule: Rule) -> Rule:
+    """Parameters used as a window (days) or a member count are at least 1 unless the rule
+    file says more: `window = 0` or `min_members = 0` would flag nothing or everyone."""
+    refs = [r for r in (rule.window.days if rule.window else None, rule.min_members) if isinstance(r, ParamRef)]
+    if not refs:
         return rule
+    params = dict(rule.parameters)
+    for ref in refs:
+        params[ref.name] = replace(params[ref.name], min=max(params[ref.name].min, 1))
+    return replace(rule, parameters=params)
 
 
 def parse_rule(data: Any, file: str) -> Rule:
@@ -461,6 +506,8 @@ def load_rule_file(path: Path) -> list[Rule]:
         raise RuleFileError(f"YAML 格式错误：{exc}".replace("\n", " "), file=path.name) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleFileError(f"无法读取规则文件：{exc}", file=path.name) from exc
+    if all(doc is None for doc in docs):  # an empty file would silently drop its rule
+        raise RuleFileError("规则文件是空的（没有任何规则）：请补全或删除该文件", file=path.name)
     rules: list[Rule] = []
     for doc in docs:
         if doc is None:
@@ -563,11 +610,4 @@ def enabled_rules(rules: list[Rule], overrides: dict | None) -> list[Rule]:
 
 
 def _override_value(rule: Rule, name: str, value: Any) -> float | int:
-    param = rule.parameters[name]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"[rules] 参数 {name}（规则 {rule.id}）应为数字，实际为 {value!r}", column=name)
-    if param.type == "integer":
-        if not float(value).is_integer():
-            raise ConfigError(f"[rules] 参数 {name}（规则 {rule.id}）应为整数，实际为 {value!r}", column=name)
-        return int(value)
-    return value
+    return rule.parameters[name].check(value, f"[rules] 参数 {name}（规则 {rule.id}）")

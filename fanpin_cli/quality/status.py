@@ -24,7 +24,7 @@ from fanpin_cli.coverage import (
     combine,
     judge,
 )
-from fanpin_cli.fields import SECTORS
+from fanpin_cli.fields import aliases
 
 from .catalogue import CHECKS
 from .national import NATIONAL_CHECKS
@@ -71,6 +71,16 @@ CHECK_NEEDS: dict[str, list[tuple[str, list[Requirement]]]] = {
 CHECK_NEEDS.update({c.check_id: [("roster", [(f,) for f in c.needs])] for c in NATIONAL_CHECKS})
 
 
+def _national_needs() -> dict[str, list[tuple[str, list[Requirement]]]]:
+    """The national roster checks declare the roster fields they read (`NationalCheck.needs`)."""
+    from .national import NATIONAL_CHECKS
+
+    return {c.check_id: [("roster", [(f,) for f in c.needs])] for c in NATIONAL_CHECKS}
+
+
+CHECK_NEEDS.update({k: v for k, v in _national_needs().items() if k not in CHECK_NEEDS})
+
+
 def check_requirements(sector: str) -> list[tuple[str, list[Requirement]]]:
     """(sector, requirements) pairs of every check that reads a `sector` file's columns."""
     out = []
@@ -85,8 +95,35 @@ def _applies(scope: str, sector: str) -> bool:
     return scope in ("all", "cross") or (scope == "roster") == (sector == "roster")
 
 
-def check_status(check_id: str, scope: str, inputs: list[Available]) -> Status:
-    """One check's status (see module doc)."""
+def applies_to(check_id: str, scope: str, sector: str) -> bool:
+    """Whether a check reads a `sector` file at all (its needs name the sector, or a generic
+    need the sector can meet, or — without needs — its scope covers the sector)."""
+    needs = CHECK_NEEDS.get(check_id)
+    if not needs:
+        return _applies(scope, sector) and scope != "cross"
+    for target, reqs in needs:
+        if target == sector:
+            return True
+        if target == "*" and _applies(scope, sector) and _sector_reqs(reqs, sector) is not None:
+            return True
+    return False
+
+
+def _sector_reqs(reqs: list[Requirement], sector: str) -> list[Requirement] | None:
+    """Generic requirements narrowed to the fields `sector` files can have; None when one of
+    them names no field of the sector (the check does not apply to it)."""
+    own = set(aliases(sector))
+    out = []
+    for req in reqs:
+        narrowed = tuple(f for f in req if f in own)
+        if not narrowed:
+            return None
+        out.append(narrowed)
+    return out
+
+
+def check_status(check_id: str, scope: str, inputs: list[Available]) -> Status | None:
+    """One check's status (see module doc); None when no input is of a kind it applies to."""
     needs = CHECK_NEEDS.get(check_id)
     if scope == "cross" and not needs:  # NAME_ID_CONFLICT: any extract with rows
         extracts = [a for a in inputs if a.sector != "roster"]
@@ -97,13 +134,17 @@ def check_status(check_id: str, scope: str, inputs: list[Available]) -> Status:
         return Status()
     if needs and all(target != "*" for target, _ in needs):
         return combine(*(judge(target, reqs, inputs) for target, reqs in needs))
-    reqs = [r for target, rs in (needs or []) if target == "*" for r in rs]
-    sectors = [s for s in SECTORS if _applies(scope, s) and any(a.sector == s for a in inputs)]
-    if scope == "roster":
-        sectors = ["roster"]
-    if not sectors:
-        return Status(NOT_EVALUATED, "未提供行业部门文件" if scope == "extracts" else "未提供花名册文件")
-    results = [judge(s, reqs, inputs) for s in sectors]
+    generic = [r for target, rs in (needs or []) if target == "*" for r in rs]
+    present = dict.fromkeys(a.sector for a in inputs)
+    results = []
+    for sector in present:
+        if not _applies(scope, sector):
+            continue
+        reqs = _sector_reqs(generic, sector)
+        if reqs is not None:
+            results.append(judge(sector, reqs, inputs))
+    if not results:
+        return None
     for result in results:
         if result.evaluated:
             return result
@@ -111,8 +152,13 @@ def check_status(check_id: str, scope: str, inputs: list[Available]) -> Status:
 
 
 def check_statuses(inputs: list[Available]) -> dict[str, Status]:
-    """check_id → Status for every check in the catalogue."""
-    return {c.check_id: check_status(c.check_id, c.scope, inputs) for c in CHECKS}
+    """check_id → Status for every catalogue check that applies to the inputs' kinds."""
+    out = {}
+    for check in CHECKS:
+        status = check_status(check.check_id, check.scope, inputs)
+        if status is not None:
+            out[check.check_id] = status
+    return out
 
 
 def with_statuses(by_check: dict[str, dict], statuses: dict[str, Status]) -> dict[str, dict]:
