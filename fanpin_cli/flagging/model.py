@@ -478,7 +478,13 @@ class _Parser:
             requires=self.requires(d.get("requires")),
             file=self.file,
         )
-        return _counted_at_least_one(rule)
+        rule = _counted_at_least_one(rule)
+        for param in rule.parameters.values():
+            try:
+                param.check(param.default, f"「parameters.{param.name}.default」")
+            except ConfigError as exc:
+                raise self.fail(exc.message) from exc
+        return rule
 
 
 def _counted_at_least_one(rule: Rule) -> Rule:

@@ -71,16 +71,6 @@ CHECK_NEEDS: dict[str, list[tuple[str, list[Requirement]]]] = {
 CHECK_NEEDS.update({c.check_id: [("roster", [(f,) for f in c.needs])] for c in NATIONAL_CHECKS})
 
 
-def _national_needs() -> dict[str, list[tuple[str, list[Requirement]]]]:
-    """The national roster checks declare the roster fields they read (`NationalCheck.needs`)."""
-    from .national import NATIONAL_CHECKS
-
-    return {c.check_id: [("roster", [(f,) for f in c.needs])] for c in NATIONAL_CHECKS}
-
-
-CHECK_NEEDS.update({k: v for k, v in _national_needs().items() if k not in CHECK_NEEDS})
-
-
 def check_requirements(sector: str) -> list[tuple[str, list[Requirement]]]:
     """(sector, requirements) pairs of every check that reads a `sector` file's columns."""
     out = []
