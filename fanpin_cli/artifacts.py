@@ -25,6 +25,9 @@ class InputSummary:
     rows_read: int
     rows_blank: int = 0
     blank_rows: list[int] = field(default_factory=list)
+    # Rows that are not records (合计, 填表人, notes, repeated headers): {"row", "reason"}.
+    rows_non_data: int = 0
+    non_data_rows: list[dict[str, Any]] = field(default_factory=list)
     header_row: int | None = None
     sheet: str | None = None
     encoding: str | None = None

@@ -133,7 +133,8 @@ def validate(
         return
     entry = summary["inputs"][0]
     out_console.print(
-        f"{entry['file']}：数据 {entry['rows_read']:,} 行（表头在第 {entry['header_row']} 行，空行 {entry['rows_blank']}），"
+        f"{entry['file']}：数据 {entry['rows_read']:,} 行（表头在第 {entry['header_row']} 行，空行 {entry['rows_blank']}，"
+        f"非数据行 {entry.get('rows_non_data', 0)}），"
         f"发现问题 {summary['quality']['issues']:,} 条",
         markup=False,
     )

@@ -80,9 +80,17 @@ def _input(table: Any, where: str, base: Path, name: str, default_sector: str | 
     raw_path = table.get("path")
     if not isinstance(raw_path, str) or not raw_path.strip():
         raise ConfigError(f"{where} 缺少 path（数据文件路径）", file=name)
-    path = (base / raw_path).resolve()
+    from fanpin_cli.loaders import path_problem
+
+    try:
+        path = (base / raw_path).resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        path = base / raw_path
     if not path.is_file():
-        raise ConfigError(f"{where} 的文件不存在：{raw_path}", file=name)
+        problem = path_problem(path) or "不是数据文件"
+        if problem.startswith("找不到文件"):
+            raise ConfigError(f"{where} 的文件不存在：{raw_path}", file=name)
+        raise ConfigError(f"{where} 的文件 {raw_path}：{problem}", file=name)
     header_row = table.get("header_row")
     if header_row is not None and (not isinstance(header_row, int) or header_row < 1):
         raise ConfigError(f"{where} 的 header_row 应为从 1 开始的行号", file=name)

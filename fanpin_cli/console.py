@@ -82,7 +82,7 @@ def print_not_evaluated(console: Console, summary: dict[str, Any]) -> None:
 def print_inputs(console: Console, summary: dict[str, Any]) -> None:
     """Per input file: rows read and link results."""
     table = Table(title="各文件比对情况", title_justify="left")
-    for col in ("文件", "类别", "数据行", "自动关联", "待核实", "未关联", "无法比对", "空行"):
+    for col in ("文件", "类别", "数据行", "自动关联", "待核实", "未关联", "无法比对", "空行", "非数据行"):
         table.add_column(col, justify="left" if col in ("文件", "类别") else "right")
     for e in summary.get("inputs", []):
         def fmt(key: str, entry: dict[str, Any] = e) -> str:
@@ -90,7 +90,8 @@ def print_inputs(console: Console, summary: dict[str, Any]) -> None:
             return "—" if value is None else f"{value:,}"
 
         table.add_row(escape(e["file"]), e.get("sector_title", e["sector"]), fmt("rows_read"), fmt("rows_linked"),
-                      fmt("rows_review"), fmt("rows_unlinked"), fmt("rows_rejected"), fmt("rows_blank"))
+                      fmt("rows_review"), fmt("rows_unlinked"), fmt("rows_rejected"), fmt("rows_blank"),
+                      fmt("rows_non_data"))
     console.print(table)
     for note in file_notes(summary.get("inputs", [])):
         console.print(f"[yellow]注意[/yellow]：{escape(note)}")

@@ -1,9 +1,15 @@
-"""Read sector extracts as they arrive: CSV (UTF-8, BOM, GBK/GB18030), .xlsx and .xls.
+"""Read sector extracts as they arrive: CSV (UTF-8, BOM, GBK/GB18030), .xlsx and .xls — and
+what government systems save under an Excel name (CSV, HTML tables, XML Spreadsheet 2003):
+a file is read as what its bytes say it is (`filekind.sniff`), not as its name says.
 
 Every cell is read as text (no numeric type ever touches an ID), the header row is found
 below any title rows, headings are mapped to canonical fields, and each row keeps the row
 number a person sees when opening the file (`source_row`, 1-based; title and header rows
-count; for CSV the header line is counted like any other line).
+count; for CSV the header line is counted like any other line, and CR, LF and CRLF each end a
+line, mixed in one file or not). Rows that are not records (totals, footers, notes, repeated
+headers: `nondata`) are listed apart with a reason, like blank rows; duplicate headings and
+rows longer than the header are reported as quality issues (`LoadedFile.issues`). An .xlsx
+sheet's size is checked before it is read (`sheetsize`).
 
 >>> from pathlib import Path
 >>> loaded = load_file(Path("sample_data/公安_户籍注销.csv"), "police")  # doctest: +SKIP
@@ -14,10 +20,15 @@ count; for CSV the header line is counted like any other line).
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
+import os
 import re
+import stat
 import zipfile
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,9 +37,13 @@ import polars as pl
 from fanpin_cli import fields as _fields
 from fanpin_cli.errors import InputFileError
 from fanpin_cli.fields import FIELD_TITLES, REQUIRED_COLUMNS, SECTORS, alias_lookup, heading_key
+from fanpin_cli.filekind import NOT_EXCEL, Kind, sniff
+from fanpin_cli.nondata import find_non_data
+from fanpin_cli.sheetsize import MAX_CELLS, column_name, xlsx_sheet_size
 
 HEADER_SCAN_ROWS = 30
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+UNNAMED = "未命名列"
 
 
 @dataclass
@@ -37,7 +52,10 @@ class LoadedFile:
 
     `frame` holds the canonical fields (and every unmapped column under its own heading), all
     as text, plus `source_file` and `source_row`; fully blank rows are not in it but are
-    counted in `blank_rows`.
+    counted in `blank_rows`, and rows that are not records (合计, 填表人, notes, repeated
+    headers) are listed in `non_data_rows` as `{"row": n, "reason": "…"}`. `issues` holds the
+    quality issues found while reading (duplicate headings, rows longer than the header), in
+    the columns of `quality.ISSUE_COLUMNS`; `kind` is what the file really is.
     """
 
     path: Path
@@ -50,10 +68,13 @@ class LoadedFile:
     encoding: str | None = None
     blank_rows: list[int] = field(default_factory=list)
     sha256: str = ""
+    non_data_rows: list[dict[str, int | str]] = field(default_factory=list)
+    issues: pl.DataFrame | None = None
+    kind: str = ""
 
     @property
     def rows_read(self) -> int:
-        """Data rows in the file (blank rows excluded)."""
+        """Data rows in the file (blank rows and non-data rows excluded)."""
         return self.frame.height
 
     def heading(self, canonical: str) -> str:
@@ -114,7 +135,7 @@ def _unique_headings(cells: list[str | None]) -> list[str]:
     seen: dict[str, int] = {}
     names = []
     for i, cell in enumerate(cells):
-        name = (cell or "").strip() or f"未命名列{i + 1}"
+        name = (cell or "").strip() or f"{UNNAMED}{i + 1}"
         if name in seen:
             seen[name] += 1
             name = f"{name}_{seen[name]}"
@@ -130,11 +151,27 @@ def _sniff_separator(line: str) -> str:
     return sep if counts[sep] > 0 else ","
 
 
+def normalise_line_ends(data: bytes) -> bytes:
+    """CR-only and mixed line endings become LF, as every spreadsheet program reads them
+    (CRLF alone is left as it is). Safe for UTF-8 and GB18030: 0x0D is never part of a
+    multi-byte character there.
+
+    >>> normalise_line_ends(b"a\\r\\nb\\rc\\n")
+    b'a\\nb\\nc\\n'
+    """
+    crs = data.count(b"\r")
+    if crs == 0 or crs == data.count(b"\r\n"):
+        return data
+    return re.sub(rb"\r\n?", b"\n", data)
+
+
 def _read_csv(
     data: bytes, name: str, lookup: dict[str, str], encoding: str | None, header_row: int | None
-) -> tuple[list[str], pl.DataFrame, int, str]:
-    """Return headings, data rows (all text), header line (1-based) and the encoding used."""
+) -> tuple[list[str | None], pl.DataFrame, int, str]:
+    """Return header cells, data rows (all text, positional columns), header line (1-based)
+    and the encoding used."""
     encoding = encoding or detect_encoding(data, name)
+    data = normalise_line_ends(data)
     text = _decode(data, encoding, name)
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -155,24 +192,29 @@ def _read_csv(
         raw = memoryview(data)[start:]
     else:
         raw = body.encode("utf-8")
+
+    def read(width: int | None = None) -> pl.DataFrame:
+        wide = {"schema": {f"c{i}": pl.String for i in range(width)}, "missing_columns": "insert"} if width else {}
+        return pl.read_csv(io.BytesIO(raw), has_header=False, infer_schema=False, separator=separator,
+                           raise_if_empty=False, **wide)
+
     try:
-        frame = pl.read_csv(
-            io.BytesIO(raw),
-            has_header=False,
-            infer_schema=False,
-            separator=separator,
-            truncate_ragged_lines=True,
-            raise_if_empty=False,
-        )
+        try:
+            frame = read()
+        except pl.exceptions.ComputeError as exc:
+            if "more fields" not in str(exc):
+                raise
+            # rows longer than the header: read them whole (reported as ROW_RAGGED, never cut)
+            frame = read(max(map(len, csv.reader(io.StringIO(body), delimiter=separator))))
     except pl.exceptions.PolarsError as exc:
         raise InputFileError(f"CSV 格式无法解析：{str(exc).splitlines()[0]}", file=name) from exc
     if frame.height == 0:
         raise InputFileError(f"第{header_line}行之后没有内容", file=name)
-    headings = _unique_headings(frame.row(0))
+    header = list(frame.row(0))
     frame = frame.slice(1)
-    frame.columns = headings[: frame.width]
+    frame.columns = [f"c{i}" for i in range(frame.width)]
     rows = _csv_row_numbers(body, frame.height, header_line, separator, name)
-    return headings, frame.with_columns(pl.Series("source_row", rows, dtype=pl.Int64)), header_line, encoding
+    return header, frame.with_columns(pl.Series("source_row", rows, dtype=pl.Int64)), header_line, encoding
 
 
 def _physical_line(lines: list[str], index: int, separator: str) -> int:
@@ -356,61 +398,266 @@ def _xls_first_row(path: Path, sheet_index: int) -> int:
     return 1
 
 
-def _read_excel(
-    path: Path, name: str, lookup: dict[str, str], sheet: str | int | None, header_row: int | None
-) -> tuple[list[str], pl.DataFrame, int, str, int]:
-    """Return headings, data rows (all text), header row (1-based), sheet name and index."""
-    import fastexcel
-
-    try:
-        reader = fastexcel.read_excel(str(path))
-    except Exception as exc:  # noqa: BLE001 - fastexcel raises several of its own types
-        raise InputFileError(f"无法打开 Excel 文件：{str(exc).splitlines()[0][:120]}", file=name) from exc
-    names = list(reader.sheet_names)
+def _sheet_candidates(names: list[str], sheet: str | int | None, name: str) -> list[int]:
+    """Indexes of the sheets to try: all of them, or the one named or numbered (1-based)."""
     if sheet is None:
-        candidates = list(range(len(names)))
-    elif isinstance(sheet, int) or str(sheet).isdigit() and str(sheet) not in names:
+        return list(range(len(names)))
+    if isinstance(sheet, int) or str(sheet).isdigit() and str(sheet) not in names:
         idx = int(sheet) - 1  # sheet numbers are 1-based, from the config and from --sheet
         if not 0 <= idx < len(names):
             raise InputFileError(f"没有第 {sheet} 个工作表（共 {len(names)} 个：{'、'.join(names)}）", file=name)
-        candidates = [idx]
-    else:
-        if sheet not in names:
-            raise InputFileError(f"找不到工作表「{sheet}」（现有：{'、'.join(names)}）", file=name)
-        candidates = [names.index(sheet)]
-    chosen = None
+        return [idx]
+    if sheet not in names:
+        raise InputFileError(f"找不到工作表「{sheet}」（现有：{'、'.join(names)}）", file=name)
+    return [names.index(sheet)]
+
+
+def _pick_sheet(
+    names: list[str],
+    candidates: list[int],
+    load: Callable[[int], tuple[pl.DataFrame, int]],
+    lookup: dict[str, str],
+    header_row: int | None,
+    name: str,
+) -> tuple[list[str | None], pl.DataFrame, int, int]:
+    """Header cells, data rows (positional columns + source_row), header row and sheet index
+    of the first candidate sheet with a header. `load(idx)` gives a sheet's cells as text and
+    the row number of its first row."""
     for idx in candidates:
-        try:
-            raw = reader.load_sheet(idx, header_row=None, dtypes="string").to_polars()
-        except Exception as exc:  # noqa: BLE001
-            raise InputFileError(f"无法读取：{str(exc).splitlines()[0][:120]}", file=name, sheet=names[idx]) from exc
+        raw, first = load(idx)
         if raw.height == 0:
             continue
-        first = _xls_first_row(path, idx) if path.suffix.lower() == ".xls" else _xlsx_first_row(path, idx)
         if header_row is not None:
             hidx = header_row - first
             if not 0 <= hidx < raw.height:
-                raise InputFileError(f"指定的表头行 {header_row} 超出范围", file=name, sheet=names[idx])
+                raise InputFileError(f"指定的表头行 {header_row} 超出范围", file=name, sheet=names[idx] or None)
         else:
             hidx = find_header([list(r) for r in raw.head(HEADER_SCAN_ROWS).iter_rows()], lookup)
             if hidx is None:
                 continue
-        chosen = (idx, raw, first, hidx)
-        break
-    if chosen is None:
-        where = names[candidates[0]] if len(candidates) == 1 else None
+        header = list(raw.row(hidx))
+        frame = raw.slice(hidx + 1)
+        frame.columns = [f"c{i}" for i in range(frame.width)]
+        header_line = first + hidx
+        rows = pl.int_range(header_line + 1, header_line + 1 + frame.height, dtype=pl.Int64, eager=True)
+        return header, frame.with_columns(rows.alias("source_row")), header_line, idx
+    where = names[candidates[0]] if len(candidates) == 1 else None
+    raise InputFileError(
+        "前 30 行中找不到表头（没有可识别的列名，如“姓名”“身份证号码”），请用 sheet / header_row 指定",
+        file=name,
+        sheet=where or None,
+    )
+
+
+def check_xlsx_size(path: Path, sheet_index: int, name: str, sheet: str, limit: int = MAX_CELLS) -> None:
+    """Refuse a sheet whose used range (A1 to its last cell holding a value) is too large to
+    read, before the reader allocates it: one value typed far away (say at XFD1048576) would
+    otherwise make it claim hundreds of GB and kill the process."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            part = _xlsx_sheet_part(zf, sheet_index)
+            if part is None or part not in zf.namelist():
+                return  # the reader reports a broken workbook itself
+            size = xlsx_sheet_size(zf, part, limit)
+    except (zipfile.BadZipFile, OSError, KeyError, EOFError, zlib.error):
+        return
+    if size.cells > limit:
         raise InputFileError(
-            "前 30 行中找不到表头（没有可识别的列名，如“姓名”“身份证号码”），请用 sheet / header_row 指定",
+            f"数据区域从A1到{size.corner}（{size.rows:,}行×{size.columns:,}列），超出可读取的范围（最多{limit:,}个单元格）；"
+            "通常是远处的单元格误填了内容，请删除多余的行和列（或把数据复制到新表）后重试",
             file=name,
-            sheet=where,
+            sheet=sheet,
         )
-    idx, raw, first, hidx = chosen
-    headings = _unique_headings(list(raw.row(hidx)))
-    frame = raw.slice(hidx + 1)
-    frame.columns = headings
-    header_line = first + hidx
-    rows = pl.int_range(header_line + 1, header_line + 1 + frame.height, dtype=pl.Int64, eager=True)
-    return headings, frame.with_columns(rows.alias("source_row")), header_line, names[idx], idx
+
+
+def _read_excel(
+    path: Path, data: bytes, kind: Kind, name: str, lookup: dict[str, str], sheet: str | int | None,
+    header_row: int | None,
+) -> tuple[list[str | None], pl.DataFrame, int, str, int]:
+    """Return header cells, data rows (all text), header row (1-based), sheet name and index."""
+    import fastexcel
+
+    named_right = path.suffix.lower() in ((".xls",) if kind == "xls" else (".xlsx", ".xlsm"))
+    try:  # under a wrong name, the reader is given the bytes and tells the format from them
+        reader = fastexcel.read_excel(str(path) if named_right else data)
+    except Exception as exc:  # noqa: BLE001 - fastexcel raises several of its own types
+        raise InputFileError(f"无法打开 Excel 文件：{str(exc).splitlines()[0][:120]}", file=name) from exc
+    names = list(reader.sheet_names)
+
+    def load(idx: int) -> tuple[pl.DataFrame, int]:
+        if kind == "xlsx":
+            check_xlsx_size(path, idx, name, names[idx])
+        try:
+            raw = reader.load_sheet(idx, header_row=None, dtypes="string").to_polars()
+        except Exception as exc:  # noqa: BLE001
+            raise InputFileError(f"无法读取：{str(exc).splitlines()[0][:120]}", file=name, sheet=names[idx]) from exc
+        first = _xls_first_row(path, idx) if kind == "xls" else _xlsx_first_row(path, idx)
+        return raw, first
+
+    header, frame, header_line, idx = _pick_sheet(
+        names, _sheet_candidates(names, sheet, name), load, lookup, header_row, name
+    )
+    return header, frame, header_line, names[idx], idx
+
+
+def _read_markup(
+    data: bytes, kind: Kind, name: str, lookup: dict[str, str], sheet: str | int | None,
+    header_row: int | None, encoding: str | None,
+) -> tuple[list[str | None], pl.DataFrame, int, str | None]:
+    """An HTML table or an XML Spreadsheet 2003 file: header cells, data rows, header row,
+    sheet name (None for HTML)."""
+    from fanpin_cli.markup import read_html, read_spreadsheetml
+
+    try:
+        if kind == "html":
+            grids: list[tuple[str, list[list[str | None]]]] = [
+                ("", read_html(data, lambda b: _decode(b, encoding or detect_encoding(b, name), name), max_cells=MAX_CELLS))
+            ]
+        else:
+            grids = read_spreadsheetml(data, max_cells=MAX_CELLS)
+    except InputFileError as exc:
+        raise InputFileError(exc.message, file=name) from exc
+    names = [g[0] for g in grids]
+
+    def load(idx: int) -> tuple[pl.DataFrame, int]:
+        grid = grids[idx][1]
+        width = max((len(r) for r in grid), default=0)
+        schema = {f"c{i}": pl.String for i in range(width)}
+        return pl.DataFrame(grid, schema=schema, orient="row"), 1
+
+    candidates = [0] if kind == "html" else _sheet_candidates(names, sheet, name)
+    header, frame, header_line, idx = _pick_sheet(names, candidates, load, lookup, header_row, name)
+    return header, frame, header_line, names[idx] or None
+
+
+def _column_letters(indexes: list[int]) -> str:
+    return "、".join(f"第{column_name(i + 1)}列" for i in indexes)
+
+
+def name_columns(
+    header: list[str | None], frame: pl.DataFrame, lookup: dict[str, str]
+) -> tuple[list[str], pl.DataFrame, list[tuple[int | None, str, str, str]]]:
+    """Give the positional columns their headings; settle duplicate headings.
+
+    A heading of a field written twice or more (after folding spaces and brackets) names the
+    column with the most filled cells, the others get `_2`, `_3` suffixes: an empty first 身份证号 column
+    never hides a filled second one. Returns the headings in column order, the frame renamed,
+    and `(row, check_id, heading, message)` for each duplicate (row None: the header row).
+    """
+    texts = [(c or "").strip() for c in header]
+    groups: dict[str, list[int]] = {}
+    for i, text in enumerate(texts):
+        if text:
+            groups.setdefault(heading_key(text), []).append(i)
+    order = list(range(len(texts)))
+    found: list[tuple[int | None, str, str, str]] = []
+    dupes = {k: v for k, v in groups.items() if len(v) > 1 and _fields.match_in(lookup, texts[v[0]])}
+    if dupes:
+        cols = [f"c{i}" for i in sorted({i for v in dupes.values() for i in v})]
+        counts = frame.select(
+            [pl.col(c).str.strip_chars().replace("", None).count().alias(c) for c in cols]
+        ).row(0, named=True)
+        for indexes in dupes.values():
+            filled = [counts[f"c{i}"] for i in indexes]
+            best = indexes[max(range(len(indexes)), key=lambda k: (filled[k], -k))]
+            ranked = [best] + [i for i in indexes if i != best]
+            for slot, i in zip(sorted(indexes), ranked, strict=True):
+                order[slot] = i
+            heading = texts[indexes[0]]
+            empty = [i for i, n in zip(indexes, filled, strict=True) if n == 0]
+            note = f"（{_column_letters(empty)}为空）" if empty and best not in empty else ""
+            use = f"使用填写最多的第{column_name(best + 1)}列{note}，其余列未用于比对"
+            found.append((None, "HEADING_DUPLICATE", heading,
+                          f"表头「{heading}」出现{len(indexes)}次（{_column_letters(indexes)}）；{use}"))
+    headings = _unique_headings([header[i] for i in order])
+    if not found:
+        return headings, frame.rename({f"c{i}": h for i, h in enumerate(headings)}), found
+    # the column that keeps the plain heading moves into the first slot of its group
+    renamed = frame.select([pl.col(f"c{i}").alias(h) for i, h in zip(order, headings, strict=True)] + ["source_row"])
+    return headings, renamed, found
+
+
+def _ragged(frame: pl.DataFrame, header: list[str | None], kind: Kind) -> pl.DataFrame:
+    """`source_row`, fields in the row and in the header, for rows with content beyond the
+    header's last heading."""
+    named = [i for i, c in enumerate(header) if (c or "").strip()]
+    last = named[-1] if named else -1
+    cols = frame.columns[last + 1: len(header)]
+    if not cols:
+        return pl.DataFrame(schema={"source_row": pl.Int64, "fields": pl.Int64})
+    width = pl.max_horizontal([pl.when(pl.col(c).str.strip_chars() != "").then(pl.lit(last + 2 + k)) for k, c in enumerate(cols)])
+    return frame.select("source_row", width.alias("fields")).filter(pl.col("fields").is_not_null())
+
+
+def _reading_issues(
+    name: str, header_line: int, found: list[tuple[int | None, str, str, str]], ragged: pl.DataFrame,
+    header_width: int, kind: Kind,
+) -> pl.DataFrame:
+    """Quality-issue rows for what reading found (columns of quality.ISSUE_COLUMNS)."""
+    from fanpin_cli.quality import CHECK_INDEX, ISSUE_COLUMNS, empty_issues
+
+    records = [(row or header_line, check, heading, message) for row, check, heading, message in found]
+    if ragged.height:
+        if kind == "text":
+            text = (pl.lit("本行有") + pl.col("fields").cast(pl.String) + pl.lit(f"个字段，表头只有{header_width}个；多出的内容未用于比对。"
+                    "常见原因是内容里有未加引号的逗号，本行各列可能错位，请核对"))
+        else:
+            text = pl.lit(f"本行在表头右侧没有列名的位置（第{column_name(header_width + 1)}列起）有内容，未用于比对；请核对是否错位或补上列名")
+        records += ragged.select(
+            "source_row", pl.lit("ROW_RAGGED").alias("check"), pl.lit("（表头以外）").alias("column"), text.alias("message")
+        ).rows()
+    if not records:
+        return empty_issues()
+    frame = pl.DataFrame(records, schema={"source_row": pl.Int64, "check_id": pl.String, "column": pl.String, "message": pl.String}, orient="row")
+    return frame.with_columns(
+        pl.lit(name).alias("source_file"),
+        pl.lit(None, dtype=pl.String).alias("field"),
+        pl.col("check_id").replace_strict({k: v.dimension for k, v in CHECK_INDEX.items()}, return_dtype=pl.String).alias("dimension"),
+        pl.col("check_id").replace_strict({k: v.severity for k, v in CHECK_INDEX.items()}, return_dtype=pl.String).alias("severity"),
+        *[pl.lit(None, dtype=pl.String).alias(c) for c in ("household_id", "township", "village")],
+    ).select(ISSUE_COLUMNS).cast(empty_issues().schema)
+
+
+def path_problem(path: Path) -> str | None:
+    """Why `path` cannot be read as a data file (one Chinese phrase), or None when it can:
+    missing, a folder, a symlink loop, no permission, a pipe or device.
+
+    >>> path_problem(Path("/"))
+    '这是一个文件夹，不是数据文件'
+    """
+    try:
+        info = path.stat()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: Path.resolve() on a symlink loop
+        code = getattr(exc, "errno", None)
+        reasons = {
+            errno.ENOENT: f"找不到文件（{path}）",
+            errno.ELOOP: "路径中的符号链接循环指向自身，无法打开",
+            errno.EACCES: "没有读取这个文件的权限",
+            errno.EPERM: "没有读取这个文件的权限",
+            errno.ENOTDIR: "路径中的某一级不是文件夹",
+            errno.ENAMETOOLONG: "文件路径太长",
+        }
+        return reasons.get(code or 0, f"无法打开文件（{getattr(exc, 'strerror', None) or exc}）")
+    if stat.S_ISDIR(info.st_mode):
+        return "这是一个文件夹，不是数据文件"
+    if not stat.S_ISREG(info.st_mode):
+        return "这不是普通文件（是管道、设备或套接字），请给出数据文件本身"
+    if not os.access(path, os.R_OK):
+        return "没有读取这个文件的权限"
+    return None
+
+
+def read_input_bytes(path: Path, name: str) -> bytes:
+    """The bytes of an input file, or InputFileError with the reason (`path_problem`)."""
+    problem = path_problem(path)
+    if problem:
+        raise InputFileError(problem, file=name)
+    try:
+        with open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as fh:
+            return fh.read()
+    except OSError as exc:
+        reason = "没有读取这个文件的权限" if exc.errno in (errno.EACCES, errno.EPERM) else f"无法读取文件（{exc.strerror}）"
+        raise InputFileError(reason, file=name) from exc
 
 
 def map_headings(
@@ -445,36 +692,41 @@ def load_file(
     if sector not in SECTORS:
         raise InputFileError(f"未知的数据类别 {sector}（可选：{'、'.join(SECTORS)}）", file=source_file or path.name)
     name = source_file or path.name
-    if path.is_dir():
-        raise InputFileError("这是一个文件夹，不是数据文件", file=name)
-    if not path.is_file():
-        raise InputFileError(f"找不到文件（{path}）", file=name)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputFileError(f"无法读取文件：{exc.strerror}", file=name) from exc
+    data = read_input_bytes(path, name)
     if not data.strip():
         raise InputFileError("文件是空的（0 字节或只有空白）", file=name)
     lookup = dict(alias_lookup(sector))
     lookup.update({heading_key(k): v for k, v in (columns or {}).items()})
+    kind = sniff(data)
+    if kind == "unknown":
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise InputFileError("文件是 UTF-16（Unicode 文本）编码，请另存为 UTF-8 或 GBK 编码的 CSV，或另存为 .xlsx", file=name)
+        raise InputFileError(NOT_EXCEL, file=name)
     sheet_name: str | None = None
     used_encoding: str | None = None
     numbers: pl.DataFrame | None = None
-    excel = path.suffix.lower() in EXCEL_SUFFIXES
-    if excel:
-        headings, frame, header_line, sheet_name, index = _read_excel(path, name, lookup, sheet, header_row)
-        if path.suffix.lower() in (".xlsx", ".xlsm"):
+    if kind in ("xlsx", "xls"):
+        header, raw, header_line, sheet_name, index = _read_excel(path, data, kind, name, lookup, sheet, header_row)
+        if kind == "xlsx":
             numbers = xlsx_long_number_cells(path, index)
-        elif path.suffix.lower() == ".xls":
+        elif kind == "xls":
             numbers = xls_long_number_cells(path, index)
+    elif kind in ("html", "spreadsheetml"):
+        header, raw, header_line, sheet_name = _read_markup(data, kind, name, lookup, sheet, header_row, encoding)
     else:
-        headings, frame, header_line, used_encoding = _read_csv(data, name, lookup, encoding, header_row)
+        try:
+            header, raw, header_line, used_encoding = _read_csv(data, name, lookup, encoding, header_row)
+        except InputFileError as exc:
+            if path.suffix.lower() in EXCEL_SUFFIXES and encoding is None and "编码" in exc.message:
+                raise InputFileError(NOT_EXCEL, file=name) from exc
+            raise
+    headings, frame, found = name_columns(header, raw, lookup)
     mapping = map_headings(headings, sector, columns)
     missing = [f for f in (required or REQUIRED_COLUMNS[sector]) if f not in mapping.values()]
     if missing:
         titles = "、".join(FIELD_TITLES.get(f, f) for f in missing)
         raise InputFileError(
-            f"缺少必需的列「{titles}」（表头在第{header_line}行：{'、'.join(h for h in headings if not h.startswith('未命名列'))[:200]}；"
+            f"缺少必需的列「{titles}」（表头在第{header_line}行：{'、'.join(h for h in headings if not h.startswith(UNNAMED))[:200]}；"
             "可在配置的 columns 中指定对应关系）",
             file=name,
             sheet=sheet_name,
@@ -490,8 +742,14 @@ def load_file(
     data_cols = [mapping.get(c, c) for c in text_cols]
     blank = pl.all_horizontal([pl.col(c).is_null() for c in data_cols])
     blank_rows = frame.filter(blank)["source_row"].to_list()
-    frame = frame.filter(~blank).with_columns(pl.lit(name).alias("source_file"))
-    if excel:
+    frame = frame.filter(~blank)
+    non_data = find_non_data(frame, {mapping.get(c, c): ("" if c.startswith(UNNAMED) else c) for c in text_cols})
+    if non_data.height:
+        frame = frame.filter(~pl.col("source_row").is_in(non_data["source_row"].implode()))
+    named_width = max((i + 1 for i, c in enumerate(header) if (c or "").strip()), default=0)
+    issues = _reading_issues(name, header_line, found, _ragged(raw, header, kind), named_width, kind)
+    frame = frame.with_columns(pl.lit(name).alias("source_file"))
+    if kind == "xlsx" or kind == "xls":
         frame = _mark_number_ids(frame, numbers)
     ordered = ["source_file", "source_row"] + [c for c in frame.columns if c not in ("source_file", "source_row")]
     return LoadedFile(
@@ -505,4 +763,7 @@ def load_file(
         encoding=used_encoding,
         blank_rows=blank_rows,
         sha256=hashlib.sha256(data).hexdigest(),
+        non_data_rows=[{"row": r, "reason": why} for r, why in non_data.iter_rows()],
+        issues=issues,
+        kind=kind,
     )

@@ -215,7 +215,8 @@ def write_log(path: Path, summary: dict[str, Any]) -> None:
             else ""
         )
         lines.append(
-            f"读取 {e['file']}（{e['sector']}）：{e['rows_read']} 行，空行 {e['rows_blank']}{linked}，"
+            f"读取 {e['file']}（{e['sector']}）：{e['rows_read']} 行，空行 {e['rows_blank']}，"
+            f"非数据行 {e.get('rows_non_data', 0)}{linked}，"
             f"sha256 {e['sha256'][:16]}…"
         )
     lines += file_notes(summary["inputs"])

@@ -124,6 +124,8 @@ def _input_summary(loaded: LoadedFile, links: pl.DataFrame | None, frame: pl.Dat
         rows_read=loaded.rows_read,
         rows_blank=len(loaded.blank_rows),
         blank_rows=loaded.blank_rows[:100],
+        rows_non_data=len(loaded.non_data_rows),
+        non_data_rows=loaded.non_data_rows[:100],
         header_row=loaded.header_row,
         sheet=loaded.sheet,
         encoding=loaded.encoding,
@@ -373,6 +375,7 @@ def compute(
                                 overrides=dict(config.rules)),
         zip(loaded, frames, strict=True),
     ))
+    issue_frames += [lf.issues for lf in loaded if lf.issues is not None and lf.issues.height]  # found reading
     headings = {"roster": roster_loaded.headings} | {lf.sector: lf.headings for lf in extracts_loaded}
     issue_frames.append(check_cross(roster, evidence, reference_date=ref, headings=headings))
     issues = attach_places(pl.concat(issue_frames, how="diagonal_relaxed"), roster, evidence)
@@ -588,6 +591,8 @@ def validate_file(
 
     frame = prepare(loaded.frame, ref)
     issues = check_file(frame, sector, headings=loaded.headings, reference_date=ref)
+    if loaded.issues is not None and loaded.issues.height:  # found while reading the file
+        issues = pl.concat([loaded.issues, issues], how="diagonal_relaxed").sort("source_row", maintain_order=True)
     key = read_key(path.parent, path.name)
     row_index = pl.DataFrame({"source_file": frame["source_file"].cast(pl.String),
                               "source_row": frame["source_row"].cast(pl.Int64),

@@ -275,4 +275,5 @@ def test_every_catalogued_check_is_exercised():
         "HH_NO_HEAD", "ID_DUPLICATE", "EXTRACT_DUPLICATE", "INSURED_CONFLICT", "DECEASED_LISTED", "DEREG_LISTED",
         "NAME_ID_CONFLICT", "HEALTH_DISABILITY_CONFLICT", "SCHOOL_STATUS_CONFLICT",
     } | {c.check_id for c in NATIONAL_CHECKS}  # tests/test_quality_national.py, one case each at least
+    tested |= {"HEADING_DUPLICATE", "ROW_RAGGED"}  # found while reading: tests/faults/test_readers.py
     assert {c.check_id for c in CHECKS} - tested == set()

@@ -1,0 +1,202 @@
+"""Tables saved as markup under an Excel name: HTML tables and XML Spreadsheet 2003.
+
+Both are parsed with lxml (no network, no external entities, no DTD loading) into a grid of
+text cells, one list per row as a person sees it when the file is opened in a spreadsheet
+program: row 1 is the first row shown. Merged cells hold their value in the top-left cell.
+
+HTML: every `<tr>` is a row and an empty row follows each table; text outside tables (a title
+in `<h1>`, `<p>`, `<div>`) is a row of its own followed by an empty row, and a `<br>` inside a cell starts a new line there that
+takes a row of its own — as LibreOffice Calc shows such a file.
+
+>>> grid = read_html("<table><tr><th>姓名</th></tr><tr><td> 张伟 </td></tr></table>".encode())
+>>> grid
+[['姓名'], ['张伟']]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from lxml import etree, html
+
+from fanpin_cli.errors import InputFileError
+
+SS = "urn:schemas-microsoft-com:office:spreadsheet"
+_BLOCKS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "div", "caption", "pre", "center", "span", "font", "b", "strong"}
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
+
+Grid = list[list[str | None]]
+
+
+def _html_text(data: bytes, decode: Callable[[bytes], str]) -> str:
+    """The HTML as text: its declared charset (GBK family read as GB18030), else `decode`."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    declared = _CHARSET.search(data[:4096])
+    if declared:
+        charset = declared.group(1).decode("ascii").lower()
+        if charset in ("gb2312", "gbk", "gb18030", "x-gbk", "cp936"):
+            charset = "gb18030"
+        try:
+            return data.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return decode(data)
+
+
+def _cell_lines(cell: html.HtmlElement) -> list[str]:
+    """The lines of a cell's text: `<br>` and block ends break lines; spaces collapse."""
+    for br in cell.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    text = cell.text_content().replace("\xa0", " ")
+    lines = [re.sub(r"[ \t\r\f\v]+", " ", ln).strip() for ln in text.split("\n")]
+    while len(lines) > 1 and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _place(grid: dict[int, dict[int, str]], taken: set[tuple[int, int]], row: int, col: int,
+           value: str | None, rowspan: int, colspan: int) -> None:
+    if value:
+        grid.setdefault(row, {})[col] = value
+    for r in range(row, row + rowspan):
+        for c in range(col, col + colspan):
+            taken.add((r, c))
+
+
+def _span(el: html.HtmlElement, attr: str) -> int:
+    try:
+        return max(1, min(int(el.get(attr, "1")), 1000))
+    except ValueError:
+        return 1
+
+
+def read_html(data: bytes, decode: Callable[[bytes], str] | None = None, *, max_cells: int = 0) -> Grid:
+    """Rows of an HTML file's tables (and the text lines around them), as text cells.
+
+    `decode` turns the bytes into text when the file declares no charset (default UTF-8).
+    """
+    text = _html_text(data, decode or (lambda b: b.decode("utf-8", errors="replace")))
+    try:
+        doc = html.document_fromstring(text, parser=html.HTMLParser(no_network=True, remove_comments=True))
+    except (etree.ParserError, ValueError) as exc:
+        raise InputFileError(f"网页表格无法解析：{exc}") from exc
+    for bad in doc.xpath("//script|//style|//head"):
+        bad.drop_tree()
+    grid: dict[int, dict[int, str]] = {}
+    taken: set[tuple[int, int]] = set()
+    row = 0  # 0-based next free row
+
+    def walk(el: html.HtmlElement) -> None:
+        nonlocal row
+        for child in el:
+            if not isinstance(child.tag, str):
+                continue
+            tag = child.tag.lower()
+            if tag == "table":
+                row = _table(child, row, grid, taken) + 1  # an empty row after a table
+            elif tag in _BLOCKS and not child.xpath(".//table"):
+                line = " ".join(" ".join(_cell_lines(child)).split())
+                if line:
+                    grid.setdefault(row, {})[0] = line
+                    row += 2
+            else:
+                walk(child)
+
+    body = doc.find("body")
+    walk(body if body is not None else doc)
+    if not grid:
+        return []
+    width = max(max(cols) for cols in grid.values()) + 1
+    height = max(grid) + 1
+    if max_cells and width * height > max_cells:
+        raise InputFileError(f"网页表格有 {height} 行 × {width} 列，超出可读取的范围")
+    return [[grid.get(r, {}).get(c) for c in range(width)] for r in range(height)]
+
+
+def _table(table: html.HtmlElement, start: int, grid: dict[int, dict[int, str]], taken: set[tuple[int, int]]) -> int:
+    """Place one table's rows from row `start`; return the next free row."""
+    row = start
+    rows = [tr for tr in table.iter("tr") if tr.getparent() is not None
+            and next(tr.iterancestors("table"), None) is table]
+    for tr in rows:
+        col, extra = 0, 0
+        for cell in tr:
+            if not isinstance(cell.tag, str) or cell.tag.lower() not in ("td", "th"):
+                continue
+            while (row, col) in taken:
+                col += 1
+            lines = _cell_lines(cell)
+            rowspan, colspan = _span(cell, "rowspan"), _span(cell, "colspan")
+            _place(grid, taken, row, col, lines[0] if lines else None, rowspan, colspan)
+            for k, line in enumerate(lines[1:], start=1):
+                if line:
+                    grid.setdefault(row + k, {})[col] = line
+            extra = max(extra, len(lines) - 1)
+            col += colspan
+        row += 1 + extra
+    return row
+
+
+def read_spreadsheetml(data: bytes, *, max_cells: int = 0) -> list[tuple[str, Grid]]:
+    """Each worksheet of an XML Spreadsheet 2003 file: (name, rows of text cells).
+
+    `ss:Index` on a row or cell skips to that row or column, as Excel does.
+
+    >>> xml = (b'<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
+    ...        b'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet ss:Name="S1"><Table>'
+    ...        b'<Row><Cell><Data ss:Type="String">X</Data></Cell></Row>'
+    ...        b'<Row ss:Index="3"><Cell ss:Index="2"><Data ss:Type="Number">1</Data></Cell></Row>'
+    ...        b'</Table></Worksheet></Workbook>')
+    >>> read_spreadsheetml(xml)
+    [('S1', [['X', None], [None, None], [None, '1']])]
+    """
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        root = etree.fromstring(data, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        raise InputFileError(f"XML 表格文件无法解析（{exc.msg}，第{exc.lineno}行）") from exc
+    q = f"{{{SS}}}"
+    sheets: list[tuple[str, Grid]] = []
+    for ws in root.iter(f"{q}Worksheet"):
+        name = ws.get(f"{q}Name") or f"Sheet{len(sheets) + 1}"
+        cells: dict[int, dict[int, str]] = {}
+        r = 0
+        for row in ws.iter(f"{q}Row"):
+            r = _index(row, q, r + 1)
+            c = 0
+            for cell in row.iter(f"{q}Cell"):
+                c = _index(cell, q, c + 1)
+                data_el = cell.find(f"{q}Data")
+                if data_el is None:
+                    data_el = cell.find("{urn:schemas-microsoft-com:office:spreadsheet}Data")
+                value = "".join(data_el.itertext()).strip() if data_el is not None else ""
+                if value:
+                    cells.setdefault(r, {})[c] = value
+                c += _int(cell.get(f"{q}MergeAcross"), 0)
+            r += _int(row.get(f"{q}Span"), 0)
+        if not cells:
+            sheets.append((name, []))
+            continue
+        width = max(max(cols) for cols in cells.values())
+        height = max(cells)
+        if max_cells and width * height > max_cells:
+            raise InputFileError(f"工作表「{name}」有 {height} 行 × {width} 列，超出可读取的范围")
+        sheets.append((name, [[cells.get(i, {}).get(j) for j in range(1, width + 1)] for i in range(1, height + 1)]))
+    if not sheets:
+        raise InputFileError("XML 表格文件中没有工作表")
+    return sheets
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+def _index(el: etree._Element, q: str, default: int) -> int:
+    """`ss:Index` (1-based) when present and not going backwards, else `default`."""
+    idx = _int(el.get(f"{q}Index"), default)
+    return idx if idx >= default else default
