@@ -140,6 +140,10 @@ def main() -> None:
     versions: dict[str, tuple[Path, dict[str, str]]] = {"clean": (clean, {})}
     for fmt in ("xlsx", "xls"):
         started = time.perf_counter()
+        if (work / f"office-{fmt}" / "fanpin.toml").is_file():  # --keep folder from an earlier run
+            names = tomllib.loads((clean / "fanpin.toml").read_text(encoding="utf-8"))["extracts"]
+            versions[fmt] = (work / f"office-{fmt}", {e["path"]: Path(e["path"]).stem + "." + fmt for e in names})
+            continue
         renamed = office_county(clean, work / f"office-{fmt}", fmt, profile)
         print(f"LibreOffice → {fmt}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
         versions[fmt] = (work / f"office-{fmt}", renamed)

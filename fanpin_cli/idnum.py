@@ -134,17 +134,18 @@ def number_range(written: pl.Expr, precision: pl.Expr) -> tuple[pl.Expr, pl.Expr
     `written` is the value as the cell shows it and `precision` its significant digits. A
     spreadsheet rounds (LibreOffice, Excel's display) or truncates (Excel on typing) to them,
     so the true value lies in [written − unit/2, written + unit − 1] with unit = 10^(18 −
-    precision); it was also held as a double (before or after that rounding), which adds half
-    a double spacing on either side. Returns (lo, hi).
+    precision). LibreOffice 7.4 rounds twice (to 16 digits, then 15: …265456 → …2655 → …266),
+    so the lower margin is 0.6 unit. The value was also held as a double (before or after that
+    rounding), which adds half a double spacing on either side. Returns (lo, hi).
 
     >>> v = pl.lit(433127201309269000, dtype=pl.Int64)
     >>> lo, hi = number_range(v, pl.lit(15))
     >>> pl.select(lo.alias("lo"), hi.alias("hi")).row(0)
-    (433127201309268468, 433127201309270031)
+    (433127201309268368, 433127201309270031)
     """
     unit = pl.lit(10, dtype=pl.Int64).pow((pl.lit(18) - precision.clip(1, 18)).cast(pl.Int64))
     half = double_ulp(written) // 2
-    return written - unit // 2 - half, written + unit - 1 + half
+    return written - unit * 6 // 10 - half, written + unit - 1 + half
 
 
 def common_prefix(lo: pl.Expr, hi: pl.Expr) -> pl.Expr:
@@ -292,18 +293,30 @@ def with_id_columns(
         | (c.str.ends_with("000") & ~check_ok)
         | (pl.col(f"{p}_numcol") & _number_like(c))
     ).fill_null(False)
+    # A 20-digit 残疾人证号 (ID + category + grade) held as a number: the ID is its first 18
+    # digits; the last two, and the precision of a double that large, are gone.
+    exponent = c.str.extract(_SCI, 3).cast(pl.Int64, strict=False)
+    raw_text = pl.col(raw).cast(pl.String).str.strip_chars()
+    cert_long = number_cell & raw_text.str.contains(r"^[0-9]{19,20}(\.0+)?$").fill_null(False)
     written = nearest_thousand_image(
-        pl.when((c.str.extract(_SCI, 3).cast(pl.Int64, strict=False) == 17).fill_null(False))
+        pl.when((exponent == 17).fill_null(False))
         .then(sci_value)
+        .when((exponent == 19).fill_null(False))
+        .then(sci_digits(c).str.slice(0, 18).cast(pl.Int64, strict=False))
+        .when(cert_long)
+        .then(raw_text.str.slice(0, 18).cast(pl.Int64, strict=False))
         .when(as_number)
         .then(c.cast(pl.Int64, strict=False))
     )
-    frame = frame.with_columns(written.alias(f"{p}_written"))
+    frame = frame.with_columns(
+        written.alias(f"{p}_written"), ((exponent == 19).fill_null(False) | cert_long).alias(f"{p}_cert")
+    )
     w = pl.col(f"{p}_written")
     # A program that writes ten or more digits writes all a spreadsheet holds (15 significant,
     # LibreOffice drops trailing zeros: 4.3312719791006E+017): fewer are a display format's.
     sig = significant_digits(w)
     precision = pl.when(w.is_null()).then(None).when(sig >= 10).then(pl.max_horizontal(sig, pl.lit(15))).otherwise(sig)
+    precision = pl.when(pl.col(f"{p}_cert")).then(pl.min_horizontal(precision, pl.lit(16))).otherwise(precision)
     frame = frame.with_columns(precision.alias(f"{p}_precision"))
     lo, hi = number_range(w, pl.col(f"{p}_precision"))
     frame = frame.with_columns(lo.alias(f"{p}id_lo"), hi.alias(f"{p}id_hi"))
@@ -373,7 +386,7 @@ def with_id_columns(
         .then(out_digits.str.slice(0, 6).is_in(region_codes()))
         .alias(f"{p}id_region_known"),
     ).drop(f"{p}_form", f"{p}_first17", f"{p}_birth", f"{p}_check18", f"{p}_numcol", f"{p}_written",
-           f"{p}_precision", f"{p}_digits")
+           f"{p}_precision", f"{p}_digits", f"{p}_cert")
 
 
 def first17_15(clean: pl.Expr) -> pl.Expr:

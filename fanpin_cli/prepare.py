@@ -37,6 +37,8 @@ def with_certificate_fields(frame: pl.DataFrame) -> pl.DataFrame:
     ('视力残疾', '一级')
     """
     cert = pl.col("id_number").cast(pl.String).str.replace_all(r"\s", "").str.to_uppercase()
+    if "id_number_cell" in frame.columns:  # a number cell lost the last digits: nothing to read
+        cert = pl.when(pl.col("id_number_cell") != "number").then(cert)
     if not frame.select(cert.str.contains(_CERT).any()).item():
         return frame
     derived = {

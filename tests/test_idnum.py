@@ -174,6 +174,11 @@ def test_a_column_printed_from_numbers_is_read_as_numbers() -> None:
         pytest.param("433127197910059845", "433127197910059840", id="xls-double"),
         pytest.param("110105194912310021", "110105194912310016", id="xls-double-small-exponent"),
         pytest.param("433127197910059845", "4.331271979100598E+17", id="pandas-repr"),
+        # LibreOffice 7.4 rounds twice (16 digits, then 15): …265456 → …2655 → …266
+        pytest.param("433127200409265456", "4.33127200409266E+017", id="libreoffice-double-rounding"),
+        # a 20-digit 残疾人证号 (ID + category + grade) held as a number
+        pytest.param("433127199001011238", "4.33127199001011E+019", id="certificate-sci"),
+        pytest.param("433127199001011238", str(int(float(43312719900101123811))), id="certificate-double"),
     ],
 )
 def test_the_range_of_a_number_holds_the_true_id(true_id: str, shown: str) -> None:

@@ -37,7 +37,9 @@ def repair_pairs(e: pl.DataFrame, r: pl.DataFrame) -> pl.DataFrame:
     """Pairs for the `id_repaired` tier: `e` holds the open extract rows with an ID reading."""
     usable = pl.col("status").is_in(USABLE)
     frames: list[pl.DataFrame] = []
-    e_use = e.filter(usable & pl.col("name_pinyin").is_not_null())
+    # Spreadsheet numbers (a range) join on name keys too: a typo in their certain digits
+    # breaks the ID keys, and their check character is gone.
+    e_use = e.filter((usable | pl.col("lo").is_not_null()) & pl.col("name_pinyin").is_not_null())
     e_bad = e.filter(~usable)
     r_use = r.filter(usable & pl.col("name_pinyin").is_not_null())
     r_bad = r.filter(~usable & (pl.col("known") > 0))

@@ -16,6 +16,7 @@ from fanpin_cli.linking import candidates
 from fanpin_cli.linking.digits import compare
 from fanpin_cli.linking.frames import DECISION_SCHEMA, USABLE, empty_decisions
 from fanpin_cli.linking.name_similarity import (
+    NAME_MISSING,
     NAME_ONE_CHAR,
     NAME_SAME,
     NAME_VARIANT,
@@ -39,7 +40,7 @@ class Readings:
 
 
 _E_COLS = ("status", "lo", "hi", "known", "name_key", "name_pinyin", "name_norm", "birth", "birth_any", "township", "village", "digits")
-_R_COLS = ("status", "value", "known", "name_key", "name_pinyin", "name_norm", "birth_any", "township", "village", "row",
+_R_COLS = ("status", "value", "digits", "known", "name_key", "name_pinyin", "name_norm", "birth_any", "township", "village", "row",
            "household_id")
 
 
@@ -66,6 +67,39 @@ def _agree(a: str, b: str) -> pl.Expr:
 def _in_range() -> pl.Expr:
     """The roster ID lies in the extract's spreadsheet-number range (null: no range or no ID)."""
     return (pl.col("r_value") >= pl.col("e_lo")) & (pl.col("r_value") <= pl.col("e_hi"))
+
+
+def _digit(side: str, pos: pl.Expr) -> pl.Expr:
+    """The digit at 0-based `pos` of a side's reading (`e_digits` / `r_digits`)."""
+    return pl.col(f"{side}_digits").str.slice(pos, 1).cast(pl.Int64, strict=False)
+
+
+def _place(pos: pl.Expr) -> pl.Expr:
+    """10^(16 − pos): the weight of digit `pos` in a 17-digit value."""
+    return pl.lit(10, dtype=pl.Int64).pow((pl.lit(16) - pos).clip(0, 16).cast(pl.Int64))
+
+
+def _range_holds(value: pl.Expr) -> pl.Expr:
+    return (value >= pl.col("e_lo")) & (value <= pl.col("e_hi"))
+
+
+def _typo_in_range() -> pl.Expr:
+    """A spreadsheet number that was also mistyped: the roster ID, with the extract's digit at
+    the one certain position where they differ (or with two adjacent digits swapped), lies in
+    the range the number may have come from. One typo explains the difference; a namesake
+    born the same day would also need the rest of his sequence number in that range."""
+    q1, q2, ham = pl.col("q1"), pl.col("q2"), pl.col("ham")
+    value = pl.col("r_value")
+    one = value + (_digit("e", q1) - _digit("r", q1)) * _place(q1)
+    swap_seen = value + (_digit("e", q1) - _digit("r", q1)) * _place(q1) + (_digit("e", q2) - _digit("r", q2)) * _place(q2)
+    # a swap of the last certain digit with the first uncertain one shows as one difference
+    r_next = pl.col("r_digits").str.slice(q1 + 1, 1).cast(pl.Int64, strict=False)
+    swap_edge = value + (r_next - _digit("r", q1)) * _place(q1) + (_digit("r", q1) - r_next) * _place(q1 + 1)
+    return (
+        pl.col("e_lo").is_not_null() & (q1 >= 0) & (q1 < 17)
+        & (((ham == 1) & (_range_holds(one) | ((q1 == pl.col("k") - 1) & _range_holds(swap_edge))))
+           | ((ham == 2) & pl.col("swapped") & (q2 < 17) & _range_holds(swap_seen)))
+    ).fill_null(False)
 
 
 def _out_of_range() -> pl.Expr:
@@ -136,9 +170,17 @@ def repair_tier(e_open: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: Read
     one_char_ok = (cat == NAME_ONE_CHAR) & (ham >= 1) & (pl.col("q2").fill_null(-1) < 17) & (q1 < 17)
     one_char_ok = one_char_ok & ((ham == 1) | swap18)
     name_pen = pl.when(cat == NAME_SAME).then(0.0).when(cat == NAME_VARIANT).then(2.0).otherwise(7.0)
+    # R': a number whose range holds the roster ID once one typo in its certain digits is undone.
+    case_t = has_range & _typo_in_range() & r_use & birth_ok
+    # A number without a name: accepted only from a narrow range (a double: a few sequence
+    # numbers), never from 15 digits (a namesake-free range of ~100 sequence numbers).
+    narrow = (pl.col("e_hi") - pl.col("e_lo")) <= 10
     score = (
         pl.when(case_r & (cat >= NAME_VARIANT)).then(92.0 - name_pen)
-        .when(case_r & (cat == NAME_ONE_CHAR)).then(70.0)
+        .when(case_r & (cat == NAME_MISSING) & narrow).then(85.0)
+        .when(case_r & ((cat == NAME_ONE_CHAR) | (cat == NAME_MISSING))).then(70.0)
+        .when(case_t & (cat >= NAME_VARIANT)).then(86.0 - name_pen)
+        .when(case_t & (cat == NAME_ONE_CHAR)).then(65.0)
         .when(has_range).then(None)
         .when(case_a).then(pl.when(in_birth).then(75.0).otherwise(65.0) - name_pen)
         .when(case_b & (cat >= NAME_VARIANT)).then(95.0 - name_pen - pl.when(birth_fault).then(2.0).otherwise(0.0))
@@ -153,7 +195,8 @@ def repair_tier(e_open: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: Read
     # agrees with the roster's (the typo is in the body); a wrong check character with an equal
     # body is how a stranger's typo can land on a roster ID.
     accept = (
-        (case_r & (cat >= NAME_VARIANT))
+        (case_r & ((cat >= NAME_VARIANT) | ((cat == NAME_MISSING) & narrow)))
+        | (case_t & (cat >= NAME_VARIANT))
         | (case_b & ((cat >= NAME_VARIANT) | one_char_ok))
         | (case_c & (ham == 0) & (cat >= NAME_VARIANT))
     )
@@ -185,7 +228,10 @@ def _repair_reason() -> pl.Expr:
         .otherwise(pl.format("{}，其余各位一致", names))
     )
     fault = (
-        pl.when(pl.col("e_lo").is_not_null())
+        pl.when(pl.col("e_lo").is_not_null() & (ham > 0))
+        .then(pl.format("证件号码{}，且第{}位（{}）疑似录入错误，改正后花名册证件号码在其可能取值范围内",
+                        status_zh(pl.col("e_status")), position(q1), id_part(q1)))
+        .when(pl.col("e_lo").is_not_null())
         .then(pl.format("证件号码{}，花名册证件号码在其可能取值范围内（前{}位可信）",
                         status_zh(pl.col("e_status")), pl.col("e_known")))
         .when((k >= 18) & e_use & r_use & pl.col("swapped") & (pl.col("ham_body") == 2))
