@@ -41,6 +41,8 @@ USABLE_STATUSES: tuple[str, ...] = ("valid", "legacy_15")
 _JUNK = r"[\s\u00a0\u3000\u200b\u200c\u200d\u2060\ufeff'’‘`\"“”-]"
 _ZEROS = "0" * 18
 _REPEATED = r"^(0+|1+|2+|3+|4+|5+|6+|7+|8+|9+)$"
+# 999999999999999999 held as a number: the double is 10^18 (1E+018, 1000000000000000000).
+_NUMBER_PLACEHOLDER = r"^(10{18}|1(\.0+)?E\+?0?18|9\.9{5,}[0-9]*E\+?0?17)$"
 
 
 def clean_id(raw: pl.Expr) -> pl.Expr:
@@ -268,7 +270,7 @@ def with_id_columns(
     frame = frame.with_columns(
         pl.when(c.is_null())
         .then(pl.lit("missing"))
-        .when(c.str.contains(r"^9{6}") | c.str.contains(_REPEATED))
+        .when(c.str.contains(r"^9{6}") | c.str.contains(_REPEATED) | c.str.contains(_NUMBER_PLACEHOLDER))
         .then(pl.lit("placeholder"))
         .when(c.str.contains(_SCI))
         .then(pl.lit("sci"))

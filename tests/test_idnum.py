@@ -101,6 +101,9 @@ STATUS_CASES = [
     pytest.param("999999199001011234", "placeholder", None, "999999199001011234", id="placeholder-999999"),
     pytest.param("000000000000000000", "placeholder", None, "000000000000000000", id="placeholder-zeros"),
     pytest.param("111111111111111111", "placeholder", None, "111111111111111111", id="placeholder-ones"),
+    # 999999999999999999 as a spreadsheet number: the double is 10^18
+    pytest.param("1000000000000000000", "placeholder", None, "1000000000000000000", id="placeholder-as-number"),
+    pytest.param("1E+018", "placeholder", None, "1E+018", id="placeholder-as-sci"),
     pytest.param("43312719900101", "bad_format", None, "43312719900101", id="too-short"),
     pytest.param("4331271990010112345", "bad_format", None, "4331271990010112345", id="19-digits"),
     pytest.param("43312719900101123A", "bad_format", None, "43312719900101123A", id="letter-at-end"),

@@ -92,11 +92,15 @@ def test_enrollment_rows_link_to_the_right_person_and_never_to_a_stranger(fmt: s
     for source_row, name in zip(range(2, 7), ("张伟", "李秀英", "王芳", "周杰", "陈静"), strict=True):
         got = by_row[source_row]
         assert (got["match_status"], got["roster_row"]) == ("linked", rows[name]), got
-    # row 7: a 张伟 born the same day with another sequence number is not our 张伟
+    # row 7: a 张伟 born the same day with another sequence number (15th digit 2, not 9) is
+    # never linked. The .xls double keeps the 15th digit: another person. The .xlsx number
+    # lost it (rounded): a typo there cannot be told from a namesake, so a person decides.
     stranger = by_row[7]
     assert stranger["match_status"] != "linked", stranger
-    assert stranger["roster_row"] is None, stranger
-    assert "不同人员" in stranger["reason"]
+    if fmt == "xls":
+        assert stranger["roster_row"] is None and "不同人员" in stranger["reason"], stranger
+    else:
+        assert stranger["match_status"] == "review" and "同名同生日的另一人" in stranger["reason"], stranger
     # row 8: 孙丽 is on no roster
     assert by_row[8]["match_status"] == "unlinked"
 
@@ -105,8 +109,11 @@ def test_enrollment_rows_link_to_the_right_person_and_never_to_a_stranger(fmt: s
 def test_deregistration_of_a_stranger_does_not_touch_the_roster_person(fmt: str) -> None:
     links = link(roster(), extract(POLICE, fmt), sector="police")
     rows = roster_rows()
-    got = dict(links.select("source_row", "roster_row").iter_rows())
-    assert got == {2: None, 3: rows["李秀英"]}
+    got = {r["source_row"]: (r["match_status"], r["roster_row"]) for r in links.iter_rows(named=True)}
+    assert got[3] == ("linked", rows["李秀英"])
+    assert got[2][0] != "linked"  # the 周杰 who died is a stranger (see the enrollment test)
+    if fmt == "xls":
+        assert got[2] == ("unlinked", None)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -154,9 +161,14 @@ def office_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 
 
 def test_flags_follow_the_repaired_links(office_run) -> None:
-    _fmt, out, _ = office_run
-    flags = pl.read_csv(out / "flags.csv", infer_schema=False)
+    fmt, out, _ = office_run
+    all_flags = pl.read_csv(out / "flags.csv", infer_schema=False)
+    flags = all_flags.filter(pl.col("evidence_status") == "confirmed")
     by_rule = {r: sorted(set(f["household_id"].drop_nulls())) for (r,), f in flags.group_by("rule_id")}
+    # In the .xlsx the dead stranger 周杰 may be H003's 周杰 with a typo in the lost digits: at
+    # most a flag pending review, never a confirmed one.
+    pending = all_flags.filter(pl.col("evidence_status") != "confirmed")
+    assert set(pending["household_id"]) <= ({"H003"} if fmt == "xlsx" else set()), pending
     # 刘洋 (H004) has no enrollment row; everyone else's row was a damaged number, still linked
     assert by_rule.get("MED_UNINSURED") == ["H004"], by_rule
     # 李秀英 (H001) died; the 周杰 who died is a stranger born the same day, not H003's 周杰

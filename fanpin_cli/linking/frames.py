@@ -48,8 +48,8 @@ def view(frame: pl.DataFrame) -> pl.DataFrame:
     `idkey` the text equal IDs share (id18 for usable IDs, the folded text for 18-digit IDs
     whose check fails); `digits`/`known` the ID reading when at least 6 digits are certain;
     `lo`/`hi` the values an ID held as a spreadsheet number may have come from (`idnum.
-    number_range`), as its 17 leading digits; `value` the 17 leading digits of a usable ID as
-    a number (to find it in such a range).
+    number_range`), as its 17 leading digits; `value` the 17 leading digits of an 18-digit ID
+    (usable or failing its check) as a number (to find it in such a range).
     """
     cols = set(frame.columns)
 
@@ -86,7 +86,9 @@ def view(frame: pl.DataFrame) -> pl.DataFrame:
         # Compared on the 17 leading digits: the check character may be X, which no number holds.
         (lo.cast(pl.Int64) // 10).alias("lo"),
         (hi.cast(pl.Int64) // 10).alias("hi"),
-        pl.when(status.is_in(USABLE)).then(pl.col("id18").str.slice(0, 17).cast(pl.Int64, strict=False)).alias("value"),
+        pl.when(status.is_in(USABLE)).then(pl.col("id18").str.slice(0, 17).cast(pl.Int64, strict=False))
+        .when(status.is_in(FAULTY_FULL)).then(pl.col("id_clean").str.slice(0, 17).cast(pl.Int64, strict=False))
+        .alias("value"),
         _sex(cols).alias("sex"),
     )
 

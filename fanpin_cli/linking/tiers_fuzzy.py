@@ -102,9 +102,32 @@ def _typo_in_range() -> pl.Expr:
     ).fill_null(False)
 
 
+def _tail_typo_possible() -> pl.Expr:
+    """One wrong digit (or one adjacent swap) among the digits a spreadsheet number lost would
+    bring the roster ID into its range: the two cannot be told apart from a namesake."""
+    lo, hi, value, k = pl.col("e_lo"), pl.col("e_hi"), pl.col("r_value"), pl.col("k")
+    options = []
+    for pos in range(6, 17):
+        weight = 10 ** (16 - pos)
+        digit = pl.col("r_digits").str.slice(pos, 1).cast(pl.Int64, strict=False)
+        base = value - digit * weight
+        low = pl.max_horizontal(pl.lit(0), -((base - lo) // weight))  # ceil((lo − base) / w)
+        high = pl.min_horizontal(pl.lit(9), (hi - base) // weight)
+        options.append((k <= pos) & (low <= high))
+        if pos < 16:
+            following = pl.col("r_digits").str.slice(pos + 1, 1).cast(pl.Int64, strict=False)
+            swapped = value + (following - digit) * weight + (digit - following) * (weight // 10)
+            options.append((k <= pos + 1) & _range_holds(swapped))
+    return pl.any_horizontal(options).fill_null(False)
+
+
 def _out_of_range() -> pl.Expr:
-    """The extract's spreadsheet-number range proves the roster ID is someone else's."""
-    return pl.col("e_lo").is_not_null() & pl.col("r_value").is_not_null() & ~_in_range().fill_null(False)
+    """The extract's spreadsheet-number range excludes the roster's valid ID: someone else's
+    (a typo in the digits the number lost cannot be told from a namesake born the same day)."""
+    return (
+        pl.col("e_lo").is_not_null() & pl.col("r_value").is_not_null() & pl.col("r_status").is_in(USABLE)
+        & ~_in_range().fill_null(False)
+    )
 
 
 def _resolve(scored: pl.DataFrame, ambiguous_reason: pl.Expr) -> pl.DataFrame:
@@ -163,7 +186,8 @@ def repair_tier(e_open: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: Read
     case_b = full & ~(e_use & r_use) & ((ham <= 1) | swap18) & birth_ok
     # R: the extract's ID was held as a spreadsheet number: the roster ID lies in the range of
     # values it may have come from (`idnum.number_range`; rounding may carry into earlier digits).
-    case_r = has_range & _in_range().fill_null(False) & r_use & birth_ok
+    has_value = pl.col("r_value").is_not_null()  # an 18-digit roster ID, valid or not
+    case_r = has_range & _in_range().fill_null(False) & has_value & birth_ok
     # C: only leading digits known on the roster side (or in an extract ID without a range).
     case_c = ~has_range & ~full & (k >= 14) & birth_ok
     birth_fault = (q1 >= 6) & (q1 < 14) & pl.col("e_birth").is_null()
@@ -171,16 +195,18 @@ def repair_tier(e_open: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: Read
     one_char_ok = one_char_ok & ((ham == 1) | swap18)
     name_pen = pl.when(cat == NAME_SAME).then(0.0).when(cat == NAME_VARIANT).then(2.0).otherwise(7.0)
     # R': a number whose range holds the roster ID once one typo in its certain digits is undone.
-    case_t = has_range & _typo_in_range() & r_use & birth_ok
-    # A number without a name: accepted only from a narrow range (a double: a few sequence
-    # numbers), never from 15 digits (a namesake-free range of ~100 sequence numbers).
+    case_t = has_range & _typo_in_range() & has_value & birth_ok
+    # A number without a name, or with one character different: accepted only from a narrow
+    # range (a double: a few sequence numbers), never from 15 digits (~100 sequence numbers).
     narrow = (pl.col("e_hi") - pl.col("e_lo")) <= 10
     score = (
         pl.when(case_r & (cat >= NAME_VARIANT)).then(92.0 - name_pen)
-        .when(case_r & (cat == NAME_MISSING) & narrow).then(85.0)
+        .when(case_r & ((cat == NAME_MISSING) | (cat == NAME_ONE_CHAR)) & narrow).then(84.0)
         .when(case_r & ((cat == NAME_ONE_CHAR) | (cat == NAME_MISSING))).then(70.0)
         .when(case_t & (cat >= NAME_VARIANT)).then(86.0 - name_pen)
         .when(case_t & (cat == NAME_ONE_CHAR)).then(65.0)
+        # two certain digits differ (a valid ID would go to review too: case A)
+        .when(has_range & has_value & (ham == 2) & (cat >= NAME_VARIANT) & birth_ok).then(65.0 - name_pen)
         .when(has_range).then(None)
         .when(case_a).then(pl.when(in_birth).then(75.0).otherwise(65.0) - name_pen)
         .when(case_b & (cat >= NAME_VARIANT)).then(95.0 - name_pen - pl.when(birth_fault).then(2.0).otherwise(0.0))
@@ -195,7 +221,7 @@ def repair_tier(e_open: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: Read
     # agrees with the roster's (the typo is in the body); a wrong check character with an equal
     # body is how a stranger's typo can land on a roster ID.
     accept = (
-        (case_r & ((cat >= NAME_VARIANT) | ((cat == NAME_MISSING) & narrow)))
+        (case_r & ((cat >= NAME_VARIANT) | (((cat == NAME_MISSING) | (cat == NAME_ONE_CHAR)) & narrow)))
         | (case_t & (cat >= NAME_VARIANT))
         | (case_b & ((cat >= NAME_VARIANT) | one_char_ok))
         | (case_c & (ham == 0) & (cat >= NAME_VARIANT))
@@ -283,9 +309,11 @@ def name_birth_tier(e_open: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: 
     k, ham = pl.col("k"), pl.col("ham")
     e_use = pl.col("e_status").is_in(USABLE)
     has_both = k >= 6
-    # A valid ID that differs, or a spreadsheet number whose range excludes the roster ID.
-    different = (has_both & (ham > 0) & e_use) | _out_of_range()
-    id_review = has_both & (ham > 0) & ~e_use & ~different
+    # A valid ID that differs, or a spreadsheet number whose range excludes the roster ID and
+    # that no single typo in its lost digits explains; one that could be a typo goes to review.
+    tail_typo = _out_of_range() & (ham == 0) & _tail_typo_possible()
+    different = (has_both & (ham > 0) & e_use) | (_out_of_range() & ~tail_typo)
+    id_review = (has_both & (ham > 0) & ~e_use & ~different) | tail_typo
     prefix_ok = has_both & (ham == 0)
     vil = _agree("e_village", "r_village")
     town = _agree("e_township", "r_township")
@@ -326,7 +354,10 @@ def name_birth_tier(e_open: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: 
         .otherwise(pl.lit(""))
     )
     reason = (
-        pl.when(id_review)
+        pl.when(tail_typo)
+        .then(pl.format("{}，证件号码（{}）前{}位一致，但后几位与花名册不符：已丢失的几位中若有一位录错即为同一人，"
+                        "也可能是同名同生日的另一人，需人工核实", facts, status_zh(pl.col("e_status")), k))
+        .when(id_review)
         .then(pl.format("{}，但证件号码（{}）与花名册相差{}位，需人工核实", facts,
                         status_zh(pl.col("e_status")), ham))
         .when(place_conflict)
@@ -361,6 +392,10 @@ def name_only_tier(
     if pairs.is_empty():
         return empty_decisions()
     p = pair_frame(pairs, e, r, rd).filter(pl.col("cat") >= NAME_SAME)
+    # A spreadsheet number still says who it is not: its certain digits and its range must
+    # allow the candidate (up to one typo in the digits it lost).
+    number = pl.col("e_lo").is_not_null()
+    p = p.filter(~number | ((pl.col("ham") == 0) & (~_out_of_range() | _tail_typo_possible())))
     if p.is_empty():
         return empty_decisions()
     prefix = (pl.col("k") >= 6) & (pl.col("ham") == 0)
