@@ -16,6 +16,7 @@ run's flags that no longer fire.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -31,9 +32,26 @@ DEFAULT_VERIFY_DAYS = 15
 CONFIRMED_METHOD = "confirmed"
 
 
+_ROW_REF = re.compile(r"[^\s：；（，,]+ 第\d+行[，,]?")
+_REVIEW_NOTE = re.compile(r"（另有待核实匹配：[^）]*）")
+
+
+def evidence_text(detail: str) -> str:
+    """A flag's detail reduced to its evidence: no file names or row numbers (a re-export in
+    another order moves rows), no note about pending review items, items in a fixed order.
+
+    >>> evidence_text("危房未改造：住建.xlsx 第9行，鉴定等级：D级；住建.xlsx 第3行，鉴定等级：C级")
+    '危房未改造：鉴定等级：C级；鉴定等级：D级'
+    """
+    text = _REVIEW_NOTE.sub("", _ROW_REF.sub("", detail))
+    head, sep, rest = text.partition("：")
+    return head + sep + "；".join(sorted(rest.split("；")))
+
+
 def evidence_key(flags: pl.DataFrame) -> pl.Series:
-    """A fingerprint of each flag's evidence (rule, sector and the detail text): it changes when
-    what the rule saw changes (amounts, statuses, dates), not when files are re-ordered.
+    """A fingerprint of each flag's evidence (rule, sector and `evidence_text` of the detail):
+    it changes when what the rule saw changes (amounts, statuses, dates), not when files are
+    re-ordered.
 
     >>> evidence_key(pl.DataFrame({"rule_id": ["R"], "detail": ["x"]})).str.len_chars().item()
     16
@@ -42,8 +60,7 @@ def evidence_key(flags: pl.DataFrame) -> pl.Series:
     if not parts:
         return pl.Series("evidence_key", [None] * flags.height, dtype=pl.String)
     text = flags.select(pl.concat_str(parts, separator="\x1f").alias("t"))["t"]
-    distinct = text.unique()
-    table = {v: hashlib.sha256(v.encode("utf-8")).hexdigest()[:16] for v in distinct.to_list()}
+    table = {v: hashlib.sha256(evidence_text(v).encode("utf-8")).hexdigest()[:16] for v in text.unique().to_list()}
     return text.replace_strict(table, return_dtype=pl.String).alias("evidence_key")
 
 

@@ -2,8 +2,9 @@
 
 Month 1 is `generate_county`; each later month moves the reference date to the next month's
 end, re-exports every department file in another order, and scripts known changes: persons
-whose 医保 enrollment becomes active (MED_UNINSURED resolved), persons whose enrollment ends
-(a new MED_UNINSURED), C/D-grade houses renovated (HOUSE_UNSAFE resolved). Each month folder
+whose 医保 enrollment becomes active (MED_UNINSURED resolved), uninsured persons whose 暂停参保
+and 终止参保 swap (same flag, changed evidence), persons whose enrollment ends (a new
+MED_UNINSURED), C/D-grade houses renovated (HOUSE_UNSAFE resolved). Each month folder
 has its own files, fanpin.toml (sharing one history file in the parent folder) and ground
 truth, plus `ground_truth/changes.csv` (the scripted changes) and `ground_truth/status_truth.csv`
 (every true flag with 新增/持续/复发) and `resolved_truth.csv`.
@@ -71,6 +72,15 @@ def _script_changes(state, rng: np.random.Generator, n: int, period: str) -> lis
     for person in rng.choice(resolve, min(n, resolve.size), replace=False).tolist():
         _set(enr, np.flatnonzero(enr.person == person), "参保状态", "status", "参保缴费")
         note(person, "medical_enrollment", "补缴参保", "MED_UNINSURED", "resolved")
+    # Still uninsured, but the enrollment rows say something else now (暂停参保 ↔ 终止参保): the
+    # flag's evidence changed.
+    changed = np.setdiff1d(np.flatnonzero(eligible & (n_active == 0)), [c["true_person"] for c in changes])
+    for person in rng.choice(changed, min(n, changed.size), replace=False).tolist():
+        rows = np.flatnonzero(enr.person == person)
+        for row in rows.tolist():
+            other = "终止参保" if enr.meta["status"][row] == "暂停参保" else "暂停参保"
+            _set(enr, np.array([row]), "参保状态", "status", other)
+        note(person, "medical_enrollment", "参保状态变化（仍未参保）", "MED_UNINSURED", "evidence_changed")
     start = np.flatnonzero(eligible & (n_active == n_rows))
     for person in rng.choice(start, min(n, start.size), replace=False).tolist():
         _set(enr, np.flatnonzero(enr.person == person), "参保状态", "status", "终止参保")

@@ -1,0 +1,107 @@
+"""The history around one run (the driver's side): read the view before `compute`, record the
+run after `write_outputs`. Nothing here runs inside `compute`.
+
+    hist = open_for_run(config)                        # None with --no-history
+    artifacts = compute(config, history=hist.view)
+    write_outputs(artifacts, out_dir)
+    hist.record(config, artifacts, out_dir)            # one transaction
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .reduce import history_tables
+from .settings import HistorySettings, history_settings
+from .store import RunRecord, record_run
+from .view import HistoryView, load_view
+
+STATUS_COUNTS = {"新增": "new", "持续": "ongoing", "复发": "recurring"}
+
+
+@dataclass
+class HistoryRun:
+    """The history of one run: its settings and the view `compute` gets."""
+
+    settings: HistorySettings
+    view: HistoryView
+
+    def record(self, config: Any, artifacts: Any, out_dir: Path) -> int:
+        """Write the run into the history (one transaction); returns its run_id."""
+        return record_run(self.settings.path, run_record(config, artifacts, out_dir, self.settings))
+
+
+def open_for_run(config: Any, *, path: Path | None = None) -> HistoryRun:
+    """Settings from the config (`path` overrides where the file is) and the view of the past."""
+    settings = history_settings(config)
+    if path is not None:
+        settings = replace(settings, path=path)
+    return HistoryRun(settings, load_view(settings.path, config.county, config.period))
+
+
+def history_counts(artifacts: Any) -> dict[str, int]:
+    """The monthly loop's numbers for summary.json and the run's record.
+
+    >>> class A: flags = pl.DataFrame({"status": ["新增", "持续"], "overdue": [False, True]}); \
+resolved = exempted = pl.DataFrame()
+    >>> history_counts(A())["overdue"]
+    1
+    """
+    flags = artifacts.flags
+    counts = {name: 0 for name in STATUS_COUNTS.values()}
+    if "status" in flags.columns:
+        for status, n in flags.group_by("status").len().iter_rows():
+            if status in STATUS_COUNTS:
+                counts[STATUS_COUNTS[status]] = int(n)
+    counts["resolved"] = artifacts.resolved.height
+    counts["exempted"] = artifacts.exempted.height
+    counts["overdue"] = int(flags["overdue"].sum()) if "overdue" in flags.columns else 0
+    links = getattr(artifacts, "links", None)
+    if links is not None and "match_method" in links.columns:
+        counts["confirmed_links"] = int((links["match_method"] == "confirmed").sum())
+    return counts
+
+
+def run_record(config: Any, artifacts: Any, out_dir: Path, settings: HistorySettings) -> RunRecord:
+    """What the history keeps of a run (keys, masked IDs and names; never a full ID)."""
+    summary = artifacts.summary
+    inputs = pl.DataFrame(
+        [{"file": i.file, "sector": i.sector, "sha256": i.sha256, "rows_read": i.rows_read} for i in summary.inputs],
+        schema={"file": pl.String, "sector": pl.String, "sha256": pl.String, "rows_read": pl.Int64},
+    )
+    persons = getattr(artifacts, "roster_keys", None)
+    tables = history_tables(
+        roster=persons,
+        links=artifacts.links,
+        flags=artifacts.flags.with_columns(pl.lit(True).alias("shown")),
+        issues=artifacts.issues,
+        review=artifacts.review,
+        resolved=artifacts.resolved,
+    )
+    exempted = artifacts.exempted
+    if exempted.height:
+        tables["exempted"] = history_tables(roster=persons, flags=exempted)["flags"].with_columns(
+            pl.col("verdict_date").cast(pl.Date, strict=False)
+        )
+    params = {"rules": dict(config.rules), "history": settings.params()}
+    for rule in getattr(artifacts, "rules", []) or []:
+        values = getattr(rule, "params", None)
+        if values:
+            params.setdefault("rule_params", {})[rule.rule_id] = values
+    counts = {"flags": artifacts.flags.height, "review": artifacts.review.height, **history_counts(artifacts)}
+    return RunRecord(
+        county=config.county,
+        period=config.period,
+        reference_date=config.reference_date,
+        version=summary.version,
+        config_file=str(config.config_path.name),
+        out_dir=str(out_dir),
+        params=params,
+        counts=counts,
+        inputs=inputs,
+        tables=tables,
+    )
