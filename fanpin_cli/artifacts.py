@@ -106,6 +106,7 @@ class RunSummary:
     elapsed_seconds: float | None = None
     stages: list[Stage] = field(default_factory=list)
     report_process_peak_mb: int | None = None
+    history: dict[str, Any] | None = None  # the monthly loop's counts (None without a history)
 
     def to_dict(self) -> dict[str, Any]:
         """summary.json, in its documented shape."""
@@ -124,6 +125,8 @@ class RunSummary:
             "stocktake": self.stocktake,
             "scorecard": self.scorecard,
         }
+        if self.history is not None:
+            out["history"] = self.history
         if self.report_process_peak_mb is not None:
             out["report_process_peak_mb"] = self.report_process_peak_mb
         if self.elapsed_seconds is not None:
@@ -152,3 +155,16 @@ class RunArtifacts:
     quality_detail: pl.DataFrame
     members: pl.DataFrame  # roster persons: household_id, source_row, township, village
     rules: list[Any] = field(default_factory=list)  # report.model.RuleInfo
+    # The monthly loop (issue 13): previous flags that no longer fire, flags held back by a
+    # verdict, and the roster's persons by row: keys, 户编号, name, ID (for the history's record).
+    resolved: pl.DataFrame | None = None
+    exempted: pl.DataFrame | None = None
+    persons: pl.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        from fanpin_cli.tables import EXEMPTED, RESOLVED
+
+        if self.resolved is None:
+            self.resolved = RESOLVED.empty()
+        if self.exempted is None:
+            self.exempted = EXEMPTED.empty()

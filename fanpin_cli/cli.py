@@ -56,7 +56,8 @@ def _split_option(value: str) -> str:
     return value
 
 
-def _run(config_path: Path, out: Path, full_ids: bool, quiet: bool, split: str = "township") -> None:
+def _run(config_path: Path, out: Path, full_ids: bool, quiet: bool, split: str = "township", *,
+         history: bool = True, history_path: Path | None = None) -> None:
     from fanpin_cli.config import check_outputs_apart, load_config
     from fanpin_cli.console import print_run_summary, stage_progress
     from fanpin_cli.pipeline import STAGES, run_job
@@ -65,7 +66,8 @@ def _run(config_path: Path, out: Path, full_ids: bool, quiet: bool, split: str =
         config = load_config(config_path)
         check_outputs_apart(config, out)
         with stage_progress(err_console, STAGES, quiet=quiet) as say:
-            result = run_job(config, out, full_ids=full_ids, progress=say, split=split)
+            result = run_job(config, out, full_ids=full_ids, progress=say, split=split, history=history,
+                             history_path=history_path)
     except FanpinError as error:
         _fail(error)
         return
@@ -81,9 +83,10 @@ def run(
     full_ids: Annotated[bool, typer.Option("--full-ids", help="输出完整证件号码（默认打码）")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="只输出错误（适合定时任务）")] = False,
     split: Annotated[str, typer.Option("--split", help=SPLIT_HELP, callback=_split_option)] = "township",
+    no_history: Annotated[bool, typer.Option("--no-history", help="不读取、不写入历史记录（fanpin-history.duckdb）")] = False,
 ) -> None:
     """运行月度比对：读取 → 校验 → 关联 → 预警 → 质量 → 报告。"""
-    _run(config, out, full_ids, quiet, split)
+    _run(config, out, full_ids, quiet, split, history=not no_history)
 
 
 @app.command()
@@ -96,7 +99,9 @@ def demo(
     """用自带的示例县数据（sample_data/）运行完整的月度比对。"""
     from fanpin_cli.resources import resource_dir
 
-    _run(resource_dir("sample_data") / "fanpin.toml", out, full_ids, quiet, split)
+    # The demo keeps its own history inside its output folder (the sample data stay untouched).
+    _run(resource_dir("sample_data") / "fanpin.toml", out, full_ids, quiet, split,
+         history_path=out.resolve() / "fanpin-history.duckdb")
 
 
 @app.command()
@@ -197,7 +202,7 @@ def synth(
     households: Annotated[int, typer.Option("--households", min=1, help="户数")] = 300,
     seed: Annotated[int, typer.Option("--seed", help="随机种子")] = 1,
     out: Annotated[Path, typer.Option("--out", help="输出文件夹")] = Path("fanpin-synth"),
-    months: Annotated[int | None, typer.Option("--months", min=1, help="连续生成多个月（每月一个子文件夹，共用一个历史记录文件）")] = None,
+    months: Annotated[int | None, typer.Option("--months", min=1, help="连续生成多个月（每月一个子文件夹；上级文件夹的 fanpin-YYYY-MM.toml 共用历史记录）")] = None,
 ) -> None:
     """生成一个模拟县（监测对象 + 各行业数据 + 标准答案），用于测试和演示。"""
     from fanpin_cli.synth import generate_county

@@ -71,6 +71,8 @@ ID_COLUMNS: dict[str, tuple[str, ...]] = {
     "links": ("id_number",),
     "flags": ("id_number",),
     "review": ("extract_id", "roster_id"),
+    "resolved": ("id_number",),
+    "exempted": ("id_number",),
 }
 
 
@@ -160,9 +162,10 @@ def write_outputs(
                               artifacts.area_counts, artifacts.rules, full_ids, artifacts.members, split)
         report = InlineReport(out_dir / "report.xlsx", first)
     try:
+        names = CSV_TABLES + (("resolved", "exempted") if summary.history is not None else ())
         csvs = {
             TABLES[name].file: TABLES[name].for_csv(mask_table(name, getattr(artifacts, name), full_ids=full_ids))
-            for name in CSV_TABLES
+            for name in names
         }
         rest = _workbook_rest(artifacts)
     except BaseException:

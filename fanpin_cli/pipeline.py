@@ -83,6 +83,8 @@ class FlagResult:
     area_counts: pl.DataFrame
     rules: list[Any]  # report.model.RuleInfo
     members: pl.DataFrame  # roster persons: household_id, source_row, township, village
+    exempted: pl.DataFrame | None = None  # tables.EXEMPTED (with a history)
+    resolved: pl.DataFrame | None = None  # tables.RESOLVED (with a history)
 
 
 class SerialExecutor(Executor):
@@ -284,13 +286,16 @@ def compute(
     key: bytes | None = None,
     progress: Progress | None = None,
     on_flags: FlagHook | None = None,
+    history: Any = None,
 ) -> RunArtifacts:
     """The whole monthly job on in-memory tables; reads the inputs, writes nothing.
 
     `executor` runs the per-file work and the rules (default: one after another on this
     thread). `key` is the county's secret for record/person keys (default: `fanpin.key`
     beside the config if there is one, else derived from the config). `on_flags` is called
-    with the flags as soon as they exist (e.g. to start the workbook early).
+    with the flags as soon as they exist (e.g. to start the workbook early). `history` is a
+    `history.HistoryView` (tables read from the history before the run; never a connection):
+    confirmed/rejected review pairs, exemptions, statuses and resolved flags.
     """
     from fanpin_cli.flagging import evaluate, household_summary, load_rules
     from fanpin_cli.linking import link
@@ -343,6 +348,14 @@ def compute(
         lambda item: _keyed_links(link(roster, item[1], sector=item[0].sector), item[1], item[0].sector, key),
         prepared,
     ))
+    persons = roster_keys.with_columns(
+        *[(roster[c] if c in roster.columns else pl.Series(c, [None] * roster.height, dtype=pl.String)).cast(pl.String)
+          for c in ("household_id", "name", "id_number")]
+    )
+    if history is not None:
+        from fanpin_cli.history import apply_link_verdicts
+
+        links_each = [apply_link_verdicts(lk, persons, history) for lk in links_each]
     evidence = _evidence(prepared, links_each)
     links = LINKS.conform(pl.concat(links_each, how="diagonal_relaxed")) if links_each else LINKS.empty()
     row_index = pl.concat(
@@ -358,10 +371,21 @@ def compute(
         from fanpin_cli.tables import FLAGS
 
         flags = evaluate(rules, roster, evidence, reference_date=ref, overrides=dict(config.rules), statuses=statuses)
-        rule_counts, area_counts = household_summary(flags, roster)
-        keyed = _flag_keys(_with_person(flags, roster, evidence), roster_keys, row_index, key)
+        keyed = FLAGS.conform(_flag_keys(_with_person(flags, roster, evidence), roster_keys, row_index, key))
+        exempted = resolved = None
+        if history is not None:
+            from fanpin_cli.history import apply_flag_history, history_settings
+            from fanpin_cli.tables import EXEMPTED, RESOLVED
+
+            settings = history_settings(config)
+            past = apply_flag_history(keyed, history, reference_date=ref, exempt_months=settings.exempt_months,
+                                      verify_days=settings.verify_days, roster=persons, links=links,
+                                      missing_rules={r.rule_id for r in rules if r.kind == "missing_linked"})
+            keyed, exempted, resolved = (FLAGS.conform(past.flags), EXEMPTED.conform(past.exempted),
+                                         RESOLVED.conform(past.resolved))
+        rule_counts, area_counts = household_summary(keyed, roster)
         review = _review_queue(links, evidence, roster, roster_keys, key)
-        result = FlagResult(FLAGS.conform(keyed), review, rule_counts, area_counts, rule_infos, members)
+        result = FlagResult(keyed, review, rule_counts, area_counts, rule_infos, members, exempted, resolved)
         if on_flags is not None:
             on_flags(result)
         return result
@@ -414,7 +438,7 @@ def compute(
         [{k: getattr(e, k) for k in LINK_COUNTS.names} for e in inputs[1:]],
         schema=LINK_COUNTS.schema,
     ))
-    return RunArtifacts(
+    artifacts = RunArtifacts(
         links=links,
         flags=flagged.flags,
         issues=issues,
@@ -429,7 +453,15 @@ def compute(
         quality_detail=_with_names(_village_issues(issues, roster_loaded.source_file), roster, evidence),
         members=members,
         rules=rule_infos,
+        resolved=flagged.resolved,
+        exempted=flagged.exempted,
+        persons=persons,
     )
+    if history is not None:
+        from fanpin_cli.history.runner import history_counts
+
+        summary.history = {"previous_period": history.previous_period, **history_counts(artifacts)}
+    return artifacts
 
 
 def run_job(
@@ -439,15 +471,24 @@ def run_job(
     full_ids: bool = False,
     progress: Progress | None = None,
     split: str = "township",
+    history: bool = True,
+    history_path: Path | None = None,
 ) -> RunResult:
     """Run the whole monthly job and write every output into `out_dir` (`split`: also one
     workbook per 乡镇 "township" or 村 "village", or "none"): `compute` on two
     threads (polars and fastexcel release the GIL) with report.xlsx started in a child
-    process as soon as the flags exist, then `write_outputs`."""
+    process as soon as the flags exist, then `write_outputs`. With `history` (the default)
+    the run reads the history file (`[history] path`, or `history_path`) first and records
+    itself into it, in one transaction, after its outputs are written."""
     from fanpin_cli.keys import load_or_create_key
     from fanpin_cli.outputs import start_workbook, write_outputs
 
     started = time.perf_counter()
+    past = None
+    if history:
+        from fanpin_cli.history.runner import open_for_run
+
+        past = open_for_run(config, path=history_path)
     key = load_or_create_key(config.config_path.parent)
     out_dir.mkdir(parents=True, exist_ok=True)
     report: list[Any] = []
@@ -457,7 +498,8 @@ def run_job(
 
     try:
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags)
+            artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
+                                history=past.view if past else None)
     except BaseException:
         for r in report:
             r.abort()
@@ -466,6 +508,8 @@ def run_job(
         progress(STAGES[5])
     outputs = write_outputs(artifacts, out_dir, full_ids=full_ids, report=report[0] if report else None,
                             started=started, split=split)
+    if past is not None:
+        past.record(config, artifacts, out_dir)
     return RunResult(out_dir, artifacts.summary, artifacts, artifacts.summary.stages, outputs)
 
 

@@ -161,6 +161,12 @@ FLAGS = Table("flags", "预警名单", (
     _ID, _KEY, _PERSON_KEY,
     Column("group", S, "组", csv=False),
     Column("relation", S, "与户主关系", csv=False),
+    # With a history (issue 13): compared with earlier runs and the villages' answers.
+    Column("status", S, "预警状态", isin=("新增", "持续", "复发")),
+    Column("first_flagged", S, "首次预警月份"),
+    Column("last_verdict", S, "上次核实结果"),
+    Column("overdue", B, "超期未核实"),
+    Column("evidence_key", S, "证据指纹", csv=False),
 ), file="flags.csv", unique=("record_key",))
 
 ISSUES = Table("issues", "数据质量问题", (
@@ -244,6 +250,7 @@ RESOLVED = Table("resolved", "已解除预警", (
 ), file="resolved.csv")
 EXEMPTED = Table("exempted", "核实不属实暂不预警", (
     *FLAGS.columns, Column("verdict", S, "核实结果"), Column("verdict_date", S, "核实日期"),
+    Column("verdict_file", S, "反馈文件"), Column("exempt_until", S, "免于重复预警至"),
 ), file="exempted.csv")
 
 TABLES: dict[str, Table] = {

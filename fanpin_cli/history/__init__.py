@@ -13,10 +13,11 @@ from .apply import (
     apply_link_verdicts,
     with_evidence_key,
 )
+from .settings import HistorySettings, history_settings
 from .store import HistoryBusyError, HistoryError, RunRecord, connect, record_run
 from .view import HistoryView, load_view
 
 __all__ = [
     "CONFIRMED_METHOD", "FlagHistory", "HistoryBusyError", "HistoryError", "HistoryView", "RunRecord",
-    "apply_flag_history", "apply_link_verdicts", "connect", "load_view", "record_run", "with_evidence_key",
+    "HistorySettings", "apply_flag_history", "history_settings", "apply_link_verdicts", "connect", "load_view", "record_run", "with_evidence_key",
 ]

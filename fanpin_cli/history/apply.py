@@ -30,6 +30,7 @@ STATUS_NEW, STATUS_ONGOING, STATUS_RECURRING = "新增", "持续", "复发"
 DEFAULT_EXEMPT_MONTHS = 6
 DEFAULT_VERIFY_DAYS = 15
 CONFIRMED_METHOD = "confirmed"
+HISTORY_COLUMNS = ("status", "first_flagged", "last_verdict", "overdue")
 
 
 _ROW_REF = re.compile(r"[^\s：；（，,]+ 第\d+行[，,]?")
@@ -65,15 +66,26 @@ def evidence_key(flags: pl.DataFrame) -> pl.Series:
 
 
 def with_evidence_key(flags: pl.DataFrame) -> pl.DataFrame:
-    """`flags` with an `evidence_key` column (kept when already present)."""
-    if "evidence_key" in flags.columns:
+    """`flags` with an `evidence_key` column (values already there are kept)."""
+    if "evidence_key" in flags.columns and flags["evidence_key"].null_count() == 0:
         return flags
-    return flags.with_columns(evidence_key(flags))
+    computed = evidence_key(flags)
+    if "evidence_key" not in flags.columns:
+        return flags.with_columns(computed)
+    return flags.with_columns(pl.coalesce(pl.col("evidence_key"), computed).alias("evidence_key"))
 
 
 def _roster_row(frame: pl.DataFrame) -> pl.Expr:
     """A roster frame's row number: `roster_row`, or the roster's own `source_row`."""
     return pl.col("roster_row" if "roster_row" in frame.columns else "source_row").cast(pl.Int64)
+
+
+def person_identity(roster: pl.DataFrame) -> pl.Expr:
+    """Who a roster person is across months: the keyed hash of the ID (`person_key`), else —
+    for a person without a usable ID — the roster row's own `record_key` (as review keys do)."""
+    if "record_key" in roster.columns:
+        return pl.coalesce("person_key", "record_key")
+    return pl.col("person_key")
 
 
 def apply_link_verdicts(links: pl.DataFrame, roster: pl.DataFrame, view: HistoryView) -> pl.DataFrame:
@@ -85,10 +97,13 @@ def apply_link_verdicts(links: pl.DataFrame, roster: pl.DataFrame, view: History
     if links.height == 0 or "record_key" not in links.columns or "person_key" not in roster.columns:
         return links
     persons = roster.select(
-        _roster_row(roster).alias("_row"), pl.col("person_key").alias("_pk"),
+        _roster_row(roster).alias("_row"), person_identity(roster).alias("_pk"),
         (pl.col("household_id") if "household_id" in roster.columns else pl.lit(None, pl.String)).alias("_hh"),
-    ).filter(pl.col("_pk").is_not_null()).unique("_pk", keep="first")
+    ).filter(pl.col("_pk").is_not_null())
+    # Every roster row is a candidate (two rows may share an ID: a roster fault); a confirmed
+    # pair links to the first row of its person.
     cand = persons.select(pl.col("_row").alias("roster_row"), pl.col("_pk").alias("_cand"))
+    persons = persons.unique("_pk", keep="first", maintain_order=True)
     confirmed = view.confirmed_pairs.unique("record_key", keep="first").join(
         persons, left_on="person_key", right_on="_pk", how="inner"
     ).select("record_key", pl.col("_row").alias("_c_row"), pl.col("_hh").alias("_c_hh"),
@@ -154,9 +169,13 @@ def apply_flag_history(
     verify_days: int = DEFAULT_VERIFY_DAYS,
     roster: pl.DataFrame | None = None,
     links: pl.DataFrame | None = None,
+    missing_rules: frozenset[str] | set[str] = frozenset(),
 ) -> FlagHistory:
-    """Apply the history to this run's `flags` (which carry `record_key`)."""
-    flags = with_evidence_key(flags)
+    """Apply the history to this run's `flags` (which carry `record_key`). `missing_rules`: the
+    rules that fire on a missing record (a resolved one of them whose person now has a linked
+    row in the rule's sector says so)."""
+    # Columns this function sets may be there already (declared, empty): they are recomputed.
+    flags = with_evidence_key(flags.drop(HISTORY_COLUMNS, strict=False))
     verdicts = view.verdicts.filter(pl.col("kind") == "flag").select(
         "record_key", pl.col("verdict").alias("last_verdict"), pl.col("verdict_date").alias("_v_date"),
         pl.col("file").alias("_v_file"), pl.col("evidence_key").alias("_v_evidence"),
@@ -189,7 +208,7 @@ def apply_flag_history(
         )
         .drop("_prev", "first_sent", "_v_date", "_v_file", "_v_evidence")
     )
-    resolved = _resolved(view, flags, roster, links, verdicts)
+    resolved = _resolved(view, flags, roster, links, verdicts, missing_rules)
     return FlagHistory(shown, exempted, resolved)
 
 
@@ -199,6 +218,7 @@ def _resolved(
     roster: pl.DataFrame | None,
     links: pl.DataFrame | None,
     verdicts: pl.DataFrame,
+    missing_rules: frozenset[str] | set[str],
 ) -> pl.DataFrame:
     """Flags of the previous run that no longer fire (exempted ones still fire), with a reason."""
     gone = view.previous_flags.join(flags.select("record_key"), on="record_key", how="anti")
@@ -207,15 +227,17 @@ def _resolved(
     on_roster_h = pl.lit(True)
     linked_now = pl.lit(False)
     if roster is not None and "person_key" in roster.columns:
-        on_roster_p = pl.col("person_key").is_in(roster["person_key"].drop_nulls().implode()) | pl.col("person_key").is_null()
+        known = roster.select(person_identity(roster).alias("k"))["k"].drop_nulls()
+        on_roster_p = pl.col("person_key").is_in(known.implode()) | pl.col("person_key").is_null()
     if roster is not None and "household_id" in roster.columns:
         on_roster_h = pl.col("household_id").is_in(roster["household_id"].drop_nulls().implode()) | pl.col("household_id").is_null()
     if links is not None and roster is not None and "person_key" in roster.columns and links.height:
-        pairs = links.filter(pl.col("match_status") == "linked").join(
-            roster.select(_roster_row(roster).alias("roster_row"), "person_key"),
+        pairs = links.filter(pl.col("match_status") == "linked").drop("person_key", strict=False).join(
+            roster.select(_roster_row(roster).alias("roster_row"), person_identity(roster).alias("person_key")),
             on=pl.col("roster_row").cast(pl.Int64), how="inner",
         ).select(pl.concat_str("sector", "person_key", separator="|").alias("k")).unique()["k"]
-        linked_now = pl.concat_str("sector", "person_key", separator="|").is_in(pairs.implode()).fill_null(False)
+        linked_now = (pl.col("rule_id").is_in(list(missing_rules))
+                      & pl.concat_str("sector", "person_key", separator="|").is_in(pairs.implode())).fill_null(False)
     sector_title = pl.col("sector").replace_strict(SECTOR_TITLES, default=pl.col("sector"), return_dtype=pl.String)
     reason = (
         pl.when(pl.col("last_verdict") == FLAG_FIXED)

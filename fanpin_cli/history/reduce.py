@@ -15,6 +15,8 @@ import polars as pl
 
 from fanpin_cli.idnum import mask_id
 
+from .apply import person_identity
+
 _ID_RUN = r"(^|[^0-9])([0-9]{6})[0-9]{5,8}([0-9]{3}[0-9Xx])($|[^0-9])"
 
 
@@ -34,7 +36,7 @@ def _roster_persons(roster: pl.DataFrame | None) -> pl.DataFrame:
     row = "roster_row" if "roster_row" in roster.columns else "source_row"
     return roster.select(
         pl.col(row).cast(pl.Int64).alias("roster_row"),
-        pl.col("person_key").cast(pl.String),
+        person_identity(roster).cast(pl.String).alias("person_key"),
         (pl.col("name") if "name" in roster.columns else pl.lit(None, pl.String)).alias("_r_name"),
         (mask_id(pl.col("id_number")) if "id_number" in roster.columns else pl.lit(None, pl.String)).alias("_r_masked"),
     )

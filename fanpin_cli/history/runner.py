@@ -73,7 +73,7 @@ def run_record(config: Any, artifacts: Any, out_dir: Path, settings: HistorySett
         [{"file": i.file, "sector": i.sector, "sha256": i.sha256, "rows_read": i.rows_read} for i in summary.inputs],
         schema={"file": pl.String, "sector": pl.String, "sha256": pl.String, "rows_read": pl.Int64},
     )
-    persons = getattr(artifacts, "roster_keys", None)
+    persons = getattr(artifacts, "persons", None)
     tables = history_tables(
         roster=persons,
         links=artifacts.links,
@@ -85,7 +85,7 @@ def run_record(config: Any, artifacts: Any, out_dir: Path, settings: HistorySett
     exempted = artifacts.exempted
     if exempted.height:
         tables["exempted"] = history_tables(roster=persons, flags=exempted)["flags"].with_columns(
-            pl.col("verdict_date").cast(pl.Date, strict=False)
+            pl.col(c).cast(pl.String).str.slice(0, 10).str.to_date(strict=False) for c in ("verdict_date", "exempt_until")
         )
     params = {"rules": dict(config.rules), "history": settings.params()}
     for rule in getattr(artifacts, "rules", []) or []:

@@ -5,9 +5,10 @@ end, re-exports every department file in another order, and scripts known change
 whose 医保 enrollment becomes active (MED_UNINSURED resolved), uninsured persons whose 暂停参保
 and 终止参保 swap (same flag, changed evidence), persons whose enrollment ends (a new
 MED_UNINSURED), C/D-grade houses renovated (HOUSE_UNSAFE resolved). Each month folder
-has its own files, fanpin.toml (sharing one history file in the parent folder) and ground
-truth, plus `ground_truth/changes.csv` (the scripted changes) and `ground_truth/status_truth.csv`
-(every true flag with 新增/持续/复发) and `resolved_truth.csv`.
+has its own files, fanpin.toml and ground truth, plus `ground_truth/changes.csv` (the scripted
+changes), `status_truth.csv` (every true flag with 新增/持续/复发) and `resolved_truth.csv`.
+`fanpin-<YYYY-MM>.toml` in the parent folder runs that month with the key (fanpin.key) and
+history (fanpin-history.duckdb) all months share there.
 
 >>> import tempfile
 >>> from pathlib import Path
@@ -18,6 +19,7 @@ truth, plus `ground_truth/changes.csv` (the scripted changes) and `ground_truth/
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -28,7 +30,6 @@ import polars as pl
 from . import SynthResult, build_county, truth, write_county
 from .population import KIND_ROSTER
 
-HISTORY_FILE = "fanpin-history.duckdb"
 FLAG_KEY = ["rule_id", "household_id", "roster_row"]
 
 
@@ -47,8 +48,9 @@ def _set(ex, rows: np.ndarray, heading: str, meta: str, value: str) -> None:  # 
         arr[rows] = value
 
 
-def _script_changes(state, rng: np.random.Generator, n: int, period: str) -> list[dict]:  # noqa: ANN001
-    """Apply this month's scripted changes to the extracts; return them (for changes.csv)."""
+def _script_changes(state, rng: np.random.Generator, n: int, period: str, before: set[int]) -> list[dict]:  # noqa: ANN001
+    """Apply this month's scripted changes to the extracts; return them (for changes.csv).
+    Persons changed in an earlier month (`before`) are left alone, so each change stands out."""
     c = state.c
     p = c.people
     roster_person = p.kind == KIND_ROSTER
@@ -62,36 +64,47 @@ def _script_changes(state, rng: np.random.Generator, n: int, period: str) -> lis
     n_active = np.bincount(enr.person[active_row], minlength=p.n)
     n_clean = np.bincount(enr.person[clean], minlength=p.n)
     eligible = roster_person & ~in_police & (n_rows > 0) & (n_clean == n_rows)
+    eligible[list(before)] = False
     changes: list[dict] = []
 
     def note(person: int, sector: str, change: str, rule: str, effect: str) -> None:
         changes.append({"period": period, "sector": sector, "true_person": int(person),
                         "household_id": str(hid[p.hh[person]]), "change": change, "rule_id": rule, "effect": effect})
 
-    resolve = np.flatnonzero(eligible & (n_active == 0))
-    for person in rng.choice(resolve, min(n, resolve.size), replace=False).tolist():
-        _set(enr, np.flatnonzero(enr.person == person), "参保状态", "status", "参保缴费")
-        note(person, "medical_enrollment", "补缴参保", "MED_UNINSURED", "resolved")
+    half = max(1, n // 2)
     # Still uninsured, but the enrollment rows say something else now (暂停参保 ↔ 终止参保): the
     # flag's evidence changed.
-    changed = np.setdiff1d(np.flatnonzero(eligible & (n_active == 0)), [c["true_person"] for c in changes])
-    for person in rng.choice(changed, min(n, changed.size), replace=False).tolist():
+    changed = np.flatnonzero(eligible & (n_active == 0))
+    for person in rng.choice(changed, min(half, changed.size), replace=False).tolist():
         rows = np.flatnonzero(enr.person == person)
         for row in rows.tolist():
             other = "终止参保" if enr.meta["status"][row] == "暂停参保" else "暂停参保"
             _set(enr, np.array([row]), "参保状态", "status", other)
         note(person, "medical_enrollment", "参保状态变化（仍未参保）", "MED_UNINSURED", "evidence_changed")
+    resolve = np.setdiff1d(np.flatnonzero(eligible & (n_active == 0)), [c["true_person"] for c in changes])
+    for person in rng.choice(resolve, min(half, resolve.size), replace=False).tolist():
+        _set(enr, np.flatnonzero(enr.person == person), "参保状态", "status", "参保缴费")
+        note(person, "medical_enrollment", "补缴参保", "MED_UNINSURED", "resolved")
     start = np.flatnonzero(eligible & (n_active == n_rows))
     for person in rng.choice(start, min(n, start.size), replace=False).tolist():
         _set(enr, np.flatnonzero(enr.person == person), "参保状态", "status", "终止参保")
         note(person, "medical_enrollment", "终止参保", "MED_UNINSURED", "new")
+    fresh = np.ones(p.n, bool)
+    fresh[list(before)] = False
     unsafe = (np.isin(hou.meta["grade"], ("C级", "D级")) & (hou.meta["renovation"] != "已改造")
-              & roster_person[hou.person] & (hou.faults == ""))
+              & roster_person[hou.person] & (hou.faults == "") & fresh[hou.person])
     rows = np.flatnonzero(unsafe)
     for row in rng.choice(rows, min(max(1, n // 2), rows.size), replace=False).tolist():
         _set(hou, np.array([row]), "改造情况", "renovation", "已改造")
         note(int(hou.person[row]), "housing", "危房已改造", "HOUSE_UNSAFE", "resolved_if_only_house")
     return changes
+
+
+def _parent_config(month_config: Path, target: Path, period: str) -> None:
+    """The month's config in the parent folder (paths into the month's folder): every month
+    then shares one config folder, hence one key file and one history file beside it."""
+    text = re.sub(r'^path = "', f'path = "{period}/', month_config.read_text(encoding="utf-8"), flags=re.M)
+    target.write_text(text, encoding="utf-8")
 
 
 def _reexport(state, rng: np.random.Generator) -> None:  # noqa: ANN001
@@ -147,10 +160,10 @@ def generate_months(
     out_dir = Path(out_dir)
     state = build_county(households, seed, reference_date=reference_date, county=county, progress=say)
     n = changes if changes is not None else max(2, households // 50)
-    extra = f'[history]\npath = "../{HISTORY_FILE}"'
     results: list[SynthResult] = []
     truths: list[pl.DataFrame] = []
     periods: list[str] = []
+    changed_before: set[int] = set()
     for k in range(months):
         period = f"{state.reference_date:%Y-%m}"
         scripted: list[dict] = []
@@ -158,11 +171,13 @@ def generate_months(
             rng = np.random.default_rng([seed, k])
             state.reference_date = month_end_after(state.reference_date)
             period = f"{state.reference_date:%Y-%m}"
-            scripted = _script_changes(state, rng, n, period)
+            scripted = _script_changes(state, rng, n, period, changed_before)
+            changed_before |= {c["true_person"] for c in scripted}
             _reexport(state, rng)
         say(f"写出 {period}")
         month_dir = out_dir / period
-        result = write_county(state, month_dir, extra_config=extra)
+        result = write_county(state, month_dir)
+        _parent_config(result.config_path, out_dir / f"fanpin-{period}.toml", period)
         results.append(result)
         gt = month_dir / "ground_truth"
         flags = pl.read_csv(gt / "flags_truth.csv", infer_schema_length=0).with_columns(pl.col("roster_row").cast(pl.Int64))

@@ -71,6 +71,8 @@ def test_statuses_first_flagged_and_overdue() -> None:
                                "verdict_date": [date(2026, 11, 5)], "file": ["a.xlsx"]}),
     )
     now = _flags(("F1", "MED_UNINSURED", "无参保"), ("F2", "EDU_DROPOUT", "未在读"), ("F3", "DIS_SEVERE", "二级"))
+    # the declared (empty) history columns may already be there: they are filled, not doubled
+    now = now.with_columns(pl.lit(None, pl.String).alias("status"), pl.lit(None, pl.String).alias("last_verdict"))
     out = apply_flag_history(now, view, reference_date=date(2026, 12, 31), roster=ROSTER)
     got = {r["record_key"]: (r["status"], r["first_flagged"], r["last_verdict"], r["overdue"]) for r in out.flags.to_dicts()}
     assert got == {
@@ -115,7 +117,8 @@ def test_resolved_reasons() -> None:
         "record_key": ["F2"], "kind": ["flag"], "verdict": ["已整改"], "verdict_date": [date(2026, 12, 2)], "file": ["x"]}))
     links = pl.DataFrame({"sector": ["medical_enrollment"], "roster_row": [3], "match_status": ["linked"]},
                          schema_overrides={"roster_row": pl.Int64})
-    out = apply_flag_history(_flags(), view, reference_date=date(2026, 12, 31), roster=ROSTER, links=links)
+    out = apply_flag_history(_flags(), view, reference_date=date(2026, 12, 31), roster=ROSTER, links=links,
+                             missing_rules={"MED_UNINSURED"})
     reasons = dict(out.resolved.select("record_key", "resolved_reason").iter_rows())
     assert reasons["F1"] == "本月医保参保登记数据已有该人员的关联记录"
     assert reasons["F2"] == "村（社区）反馈已整改（2026-12-02）"

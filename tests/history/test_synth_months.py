@@ -18,7 +18,8 @@ def test_synth_months(tmp_path: Path) -> None:
     months = sorted(p.name for p in tmp_path.iterdir() if p.is_dir())
     assert months == ["2026-11", "2026-12", "2027-01"]
     assert 'reference_date = "2027-01-31"' in (tmp_path / "2027-01" / "fanpin.toml").read_text(encoding="utf-8")
-    assert 'path = "../fanpin-history.duckdb"' in (tmp_path / "2027-01" / "fanpin.toml").read_text(encoding="utf-8")
+    shared = (tmp_path / "fanpin-2027-01.toml").read_text(encoding="utf-8")
+    assert 'path = "2027-01/医保_参保登记.csv"' in shared and 'reference_date = "2027-01-31"' in shared
     a = pl.read_csv(tmp_path / "2026-11" / "医保_参保登记.csv", encoding="gb18030", infer_schema_length=0)
     b = pl.read_csv(tmp_path / "2026-12" / "医保_参保登记.csv", encoding="gb18030", infer_schema_length=0)
     ident = ["姓名", "公民身份号码", "险种类型", "参保年度"]

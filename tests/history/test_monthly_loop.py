@@ -1,0 +1,294 @@
+"""The monthly loop end to end on three months of a synthetic county (`synth --months`):
+run → villages answer (workbooks, one re-saved by LibreOffice) → feedback → next run.
+
+Checks the issue's "done when": the review queue shrinks to new items only, rejected pairs stay
+rejected, exempt flags stay away and come back when their evidence changes or the exemption
+ends, statuses and resolved lists match the truth of the scripted changes, the history holds
+no full ID, and a run killed mid-way leaves the history as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from fanpin_cli.cli import app
+from fanpin_cli.synth.months import generate_months
+
+runner = CliRunner()
+PERIODS = ("2026-11", "2026-12", "2027-01")
+FULL_ID = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+EXEMPT_RULE_SHORT = "DIS_SEVERE"  # exempt for 1 month only (config), to see an exemption end
+
+
+def _run(county: Path, period: str, out: Path) -> Path:
+    result = runner.invoke(app, ["run", str(county / f"fanpin-{period}.toml"), "--out", str(out / period), "-q"])
+    assert result.exit_code == 0, result.output
+    return out / period
+
+
+def _csv(folder: Path, name: str) -> pl.DataFrame:
+    return pl.read_csv(folder / name, infer_schema_length=0)
+
+
+def _returned(path: Path, sheets: dict[str, list[tuple[str, str, str | None]]]) -> Path:
+    """A workbook as a village returns it: title row, headings with 记录编号, answers typed in."""
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        ws.append([f"永顺县 {name}"])
+        ws.append(["序号", "姓名", "核实结果", "整改情况", "记录编号"])
+        for i, (key, verdict, remark) in enumerate(rows, start=1):
+            ws.append([i, "（略）", verdict, remark, key])
+    wb.save(path)
+    return path
+
+
+def _resave(src: Path, out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{out_dir}/.lo", "--convert-to", "xlsx",
+                    "--outdir", str(out_dir), str(src)], check=True, capture_output=True, timeout=180)
+    return out_dir / src.name
+
+
+def _tables_digest(db: Path) -> str:
+    h = hashlib.sha256()
+    with duckdb.connect(str(db), read_only=True) as con:
+        for (table,) in sorted(con.execute("SHOW TABLES").fetchall()):
+            rows = con.execute(f"SELECT * FROM {table}").fetchall()
+            for row in sorted(map(repr, rows)):
+                h.update(f"{table}|{row}".encode())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def loop(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    if shutil.which("soffice") is None:
+        pytest.skip("LibreOffice not installed")
+    root = tmp_path_factory.mktemp("loop")
+    county = root / "county"
+    generate_months(200, 11, county, 3)
+    for period in PERIODS:  # DIS_SEVERE verdicts hold for one month only
+        cfg = county / f"fanpin-{period}.toml"
+        cfg.write_text(cfg.read_text(encoding="utf-8")
+                       + f"\n[history]\nexempt_months = {{ default = 6, {EXEMPT_RULE_SHORT} = 1 }}\n", encoding="utf-8")
+    out = root / "out"
+    m1 = _run(county, PERIODS[0], out)
+    flags1, review1 = _csv(m1, "flags.csv"), _csv(m1, "review.csv")
+
+    # --- the villages' answers to month 1 -------------------------------------------------
+    truth = _csv(county / PERIODS[0] / "ground_truth", "links_truth.csv")
+    # the month's files are named "2026-11/…" in its config; the truth names them without folder
+    review = review1.with_columns(pl.col("source_file").str.split("/").list.last()).join(
+        truth.select("source_file", "source_row", "true_roster_row"), on=["source_file", "source_row"], how="left")
+    same = review.filter(pl.col("roster_row") == pl.col("true_roster_row"))["record_key"].to_list()
+    other = review.filter(pl.col("roster_row").ne_missing(pl.col("true_roster_row")))["record_key"].to_list()
+    assert same and other
+
+    changes = {p: _csv(county / p / "ground_truth", "changes.csv") for p in PERIODS[1:]}
+    touched2 = set(changes[PERIODS[1]]["roster_row"].to_list())
+    later = changes[PERIODS[2]]
+    # flags that do not hang on a review item (answering that item may resolve them)
+    med = flags1.filter((pl.col("rule_id") == "MED_UNINSURED") & ~pl.col("detail").str.contains("待核实匹配"))
+    changing = set(later.filter(pl.col("effect") == "evidence_changed")["roster_row"].to_list()) - touched2
+    evidence_back = med.filter(pl.col("roster_row").is_in(list(changing)))
+    assert evidence_back.height >= 1
+    untouched = set(changes[PERIODS[1]]["roster_row"].to_list()) | set(later["roster_row"].to_list())
+    stays_away = med.filter(~pl.col("roster_row").is_in(list(untouched | changing))).head(2)
+    short = flags1.filter(pl.col("rule_id") == EXEMPT_RULE_SHORT).head(1)
+    true_ones = flags1.filter(pl.col("rule_id") == EXEMPT_RULE_SHORT).slice(1, 2)  # a rule months do not move
+    assert stays_away.height == 2 and short.height == 1 and true_ones.height == 2
+    false_keys = [*evidence_back["record_key"], *stays_away["record_key"], *short["record_key"]]
+
+    feedback = root / "feedback"
+    feedback.mkdir()
+    county_book = _returned(feedback / "永顺县预警名单.xlsx", {
+        "MED_UNINSURED": [(k, "不属实", "已在外地参保") for k in [*evidence_back["record_key"], *stays_away["record_key"]]],
+        EXEMPT_RULE_SHORT: [(k, "属实", "已落实残疾人两项补贴") for k in true_ones["record_key"]],
+        "待核实匹配": [(k, "是同一人", None) for k in same],
+    })
+    town_src = _returned(feedback / "src" / "某乡镇.xlsx" if (feedback / "src").mkdir() is None else None, {
+        EXEMPT_RULE_SHORT: [(k, "不属实", "已复核等级") for k in short["record_key"]],
+        "待核实匹配": [(k, "不是同一人", None) for k in other] + [("不存在的编号", "是同一人", None)],
+    })
+    town_book = _resave(town_src, feedback / "resaved")
+    fb = runner.invoke(app, ["feedback", str(county / f"fanpin-{PERIODS[0]}.toml"), str(county_book), str(town_book),
+                             "--date", "2026-12-05"])
+    assert fb.exit_code == 0, fb.output
+    again = runner.invoke(app, ["feedback", str(county / f"fanpin-{PERIODS[0]}.toml"), str(county_book), str(town_book),
+                                "--date", "2026-12-06"])
+    assert again.exit_code == 0 and "新保存核实结果 0 条" in again.output
+
+    m2 = _run(county, PERIODS[1], out)
+    m3 = _run(county, PERIODS[2], out)
+    return {"root": root, "county": county, "out": out, "m1": m1, "m2": m2, "m3": m3, "same": same, "other": other,
+            "evidence_back": evidence_back, "stays_away": stays_away, "short": short, "true_ones": true_ones,
+            "false_keys": false_keys, "feedback_output": fb.output, "changes": changes}
+
+
+def test_feedback_reports_unmatched_rows(loop: dict) -> None:
+    assert "问题 1 行" in loop["feedback_output"] and "记录编号未找到" in loop["feedback_output"]
+    report = pl.read_csv(loop["county"] / "feedback-report.csv")
+    assert report["记录编号"].to_list() == ["不存在的编号"]
+
+
+def test_review_queue_shrinks_to_new_items(loop: dict) -> None:
+    r1, r2, r3 = (set(_csv(loop[m], "review.csv")["record_key"]) for m in ("m1", "m2", "m3"))
+    assert r1 and not (r2 & r1) and not (r3 & r1)
+    assert len(r2) < len(r1)
+
+
+def test_confirmed_pairs_link_and_rejected_stay_rejected(loop: dict) -> None:
+    for m in ("m2", "m3"):
+        links = _csv(loop[m], "links.csv")
+        confirmed = links.filter(pl.col("match_method") == "confirmed")
+        assert confirmed.height == len(loop["same"])
+        assert confirmed["reason"].str.contains("2026-12-05").all()
+        assert confirmed["reason"].str.contains("永顺县预警名单.xlsx").all()
+        rejected = links.filter(pl.col("reason").str.contains("不是同一人"))
+        assert rejected.height == len(loop["other"])
+        assert (rejected["match_status"] == "unlinked").all()
+
+
+def test_exempt_flags_stay_away_and_come_back(loop: dict) -> None:
+    ev, away, short = (set(loop[k]["record_key"]) for k in ("evidence_back", "stays_away", "short"))
+    f2, e2 = _csv(loop["m2"], "flags.csv"), _csv(loop["m2"], "exempted.csv")
+    assert set(e2["record_key"]) == ev | away | short
+    assert not (set(f2["record_key"]) & (ev | away | short))
+    assert (e2["verdict"] == "不属实").all() and e2["verdict_date"].str.starts_with("2026-12-05").all()
+    f3, e3 = _csv(loop["m3"], "flags.csv"), _csv(loop["m3"], "exempted.csv")
+    assert set(e3["record_key"]) == away  # evidence changed for `ev`; one month is over for `short`
+    back = f3.filter(pl.col("record_key").is_in(list(ev | short)))
+    assert set(back["record_key"]) == ev | short
+    assert set(back["status"]) == {"复发"} and set(back["last_verdict"]) == {"不属实"}
+    assert set(back["first_flagged"]) == {PERIODS[0]}
+
+
+def test_statuses_and_resolved_match_the_truth(loop: dict) -> None:
+    f1, f2 = _csv(loop["m1"], "flags.csv"), _csv(loop["m2"], "flags.csv")
+    assert set(f1["status"]) == {"新增"}
+    exempt = set(loop["false_keys"])
+    # status is 新增 exactly for flags not raised last month, 持续 for the others
+    new2 = set(f2.filter(pl.col("status") == "新增")["record_key"])
+    assert new2 == set(f2["record_key"]) - set(f1["record_key"])
+    assert set(f2.filter(pl.col("status") == "持续")["record_key"]) == set(f2["record_key"]) & set(f1["record_key"])
+    changes = loop["changes"][PERIODS[1]]
+    new_rows = set(changes.filter(pl.col("effect") == "new")["roster_row"].cast(pl.Int64))
+    med2 = f2.filter(pl.col("rule_id") == "MED_UNINSURED").with_columns(pl.col("roster_row").cast(pl.Int64))
+    assert new_rows and new_rows == set(med2.filter(pl.col("status") == "新增")["roster_row"])
+    resolved = _csv(loop["m2"], "resolved.csv").with_columns(pl.col("roster_row").cast(pl.Int64))
+    gone_rows = set(changes.filter(pl.col("effect") == "resolved")["roster_row"].cast(pl.Int64))
+    med_resolved = resolved.filter(pl.col("rule_id") == "MED_UNINSURED")
+    assert gone_rows and gone_rows <= set(med_resolved["roster_row"])
+    # the others hung on a review item that the village confirmed (是同一人): now linked
+    others = med_resolved.filter(~pl.col("roster_row").is_in(list(gone_rows)))
+    assert others["detail"].str.contains("另有待核实匹配").all()
+    assert med_resolved["resolved_reason"].str.contains("已有该人员的关联记录").all()
+    assert not (set(resolved["record_key"]) & exempt)  # an exempted flag still fires
+    # every resolved flag is resolved in the truth, or hung on a review item the villages answered
+    truth = _csv(loop["county"] / PERIODS[1] / "ground_truth", "resolved_truth.csv").with_columns(
+        pl.col("roster_row").cast(pl.Int64))
+    key = ["rule_id", "household_id", "roster_row"]
+    unexplained = resolved.join(truth, on=key, how="anti", nulls_equal=True).filter(
+        ~pl.col("detail").str.contains("另有待核实匹配"))
+    assert unexplained.height == 0, unexplained.select(key, "detail")
+    assert resolved.join(truth, on=key, how="semi", nulls_equal=True).height >= len(gone_rows)
+    # answers show on the flags, unanswered flags sent a month ago are overdue
+    answered = f2.filter(pl.col("record_key").is_in(list(loop["true_ones"]["record_key"])))
+    assert set(answered["last_verdict"]) == {"属实"} and set(answered["overdue"]) == {"false"}
+    ongoing = f2.filter((pl.col("status") == "持续") & pl.col("last_verdict").is_null())
+    assert ongoing.height and set(ongoing["overdue"]) == {"true"}
+    assert set(f2.filter(pl.col("status") == "新增")["overdue"]) == {"false"}
+    summary = __import__("json").loads((loop["m2"] / "summary.json").read_text(encoding="utf-8"))
+    assert summary["history"]["new"] == len(new2) and summary["history"]["resolved"] == resolved.height
+
+
+def test_history_command_and_timeline(loop: dict, tmp_path: Path) -> None:
+    cfg = str(loop["county"] / f"fanpin-{PERIODS[2]}.toml")
+    runs = runner.invoke(app, ["history", cfg])
+    assert runs.exit_code == 0 and all(p in runs.output for p in PERIODS)
+    hh = loop["evidence_back"]["household_id"][0]
+    out = tmp_path / "时间线.xlsx"
+    timeline = runner.invoke(app, ["history", cfg, "--household", hh, "--out", str(out)])
+    assert timeline.exit_code == 0, timeline.output
+    assert "不属实" in timeline.output
+    ws = openpyxl.load_workbook(out)["时间线"]
+    assert [c.value for c in ws[2]][:3] == ["月份", "事项", "规则/检查/部门"]
+    events = {(r[0], r[1]) for r in ws.iter_rows(min_row=3, values_only=True)}
+    assert {(PERIODS[0], "预警"), (PERIODS[0], "村（社区）反馈"), (PERIODS[1], "免于重复核实"),
+            (PERIODS[2], "预警")} <= events
+    persons = _csv(loop["county"] / PERIODS[0] / "ground_truth", "persons.csv")
+    roster_row = int(loop["evidence_back"]["roster_row"][0])
+    full_id = persons.filter(pl.col("roster_row") == str(roster_row))["id_number"].item()
+    by_id = runner.invoke(app, ["history", cfg, "--id", full_id])
+    assert by_id.exit_code == 0, by_id.output
+    assert full_id not in by_id.output and "免于重复核实" in by_id.output
+
+
+def test_history_holds_no_full_id(loop: dict) -> None:
+    db = loop["county"] / "fanpin-history.duckdb"
+    ids = set(_csv(loop["county"] / PERIODS[0] / "ground_truth", "persons.csv")["id_number"].to_list())
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = [t for (t,) in con.execute("SHOW TABLES").fetchall()]
+        assert {"runs", "links", "flags", "issues", "review", "verdicts"} <= set(tables)
+        values = 0
+        for table in tables:
+            for row in con.execute(f"SELECT * FROM {table}").fetchall():
+                for v in row:
+                    if isinstance(v, str):
+                        values += 1
+                        assert not FULL_ID.search(v), (table, v)
+                        assert v not in ids
+    assert values > 10_000
+    raw = db.read_bytes()
+    assert not any(i.encode() in raw for i in list(ids)[:500])
+
+
+def test_killed_run_leaves_history_unchanged(loop: dict, tmp_path: Path) -> None:
+    db = loop["county"] / "fanpin-history.duckdb"
+    before = _tables_digest(db)
+    cfg = loop["county"] / f"fanpin-{PERIODS[2]}.toml"
+    # A real process killed (SIGKILL) in the middle of writing its history: the write is slowed
+    # after the first tables so that the kill lands inside the transaction.
+    code = (
+        "import sys, time\n"
+        "from fanpin_cli.history import store\n"
+        "real = store.insert_frame\n"
+        "def slow(con, table, frame):\n"
+        "    real(con, table, frame)\n"
+        "    if table == 'links':\n"
+        "        print('inside', flush=True); time.sleep(60)\n"
+        "store.insert_frame = slow\n"
+        "from fanpin_cli.cli import main\n"
+        f"sys.argv = ['fanpin', 'run', {str(cfg)!r}, '--out', {str(tmp_path / 'killed')!r}, '-q']\n"
+        "main()\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "inside"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert _tables_digest(db) == before
+    # and killed early (while computing)
+    proc = subprocess.Popen([sys.executable, "-m", "fanpin_cli.cli", "run", str(cfg), "--out", str(tmp_path / "k2"), "-q"])
+    time.sleep(2.0)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert _tables_digest(db) == before
+    assert runner.invoke(app, ["history", str(cfg)]).exit_code == 0
+    assert date.today()  # the file still opens and reads
