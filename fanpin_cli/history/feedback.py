@@ -152,6 +152,8 @@ def import_feedback(
     wait_seconds: float = 20.0,
 ) -> FeedbackResult:
     """Read `files` and store their answers in the history (one transaction for all files)."""
+    if not history_path.exists():
+        raise HistoryError("历史记录文件不存在：请先运行一次月度比对（fanpin run），再导入反馈", file=str(history_path))
     result = FeedbackResult()
     frames = []
     for path in files:
@@ -170,8 +172,6 @@ def import_feedback(
         if frame.height:
             problems.append(frame.select(*ROW_SCHEMA, pl.lit(text).alias("problem")))
 
-    if not history_path.exists():
-        raise HistoryError("历史记录文件不存在：请先运行一次月度比对（fanpin run），再导入反馈", file=str(history_path))
     with connect(history_path, wait_seconds=wait_seconds) as con:
         known = _known_records(con, county)
         problem(rows.filter(pl.col("record_key").is_null()), PROBLEM_NO_KEY)

@@ -1,0 +1,41 @@
+"""`fanpin feedback` / `fanpin history` / `fanpin run --no-history` on the command line: errors
+are one Chinese line with exit code 1; --no-history leaves no history file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from fanpin_cli.cli import app
+from fanpin_cli.synth import generate_county
+
+runner = CliRunner()
+
+
+def test_history_commands_without_history_and_run_without_it(tmp_path: Path) -> None:
+    county = tmp_path / "县"
+    generate_county(30, 5, county)
+    cfg = county / "fanpin.toml"
+    result = runner.invoke(app, ["history", str(cfg)])
+    assert result.exit_code == 1 and "历史记录文件不存在" in result.output
+    book = tmp_path / "返回.xlsx"
+    book.write_bytes(b"not a workbook")
+    result = runner.invoke(app, ["feedback", str(cfg), str(book)])
+    assert result.exit_code == 1 and "历史记录文件不存在" in result.output
+    result = runner.invoke(app, ["run", str(cfg), "--out", str(tmp_path / "out"), "--no-history", "-q"])
+    assert result.exit_code == 0, result.output
+    assert not (county / "fanpin-history.duckdb").exists()
+    assert not (tmp_path / "out" / "resolved.csv").exists()
+    result = runner.invoke(app, ["run", str(cfg), "--out", str(tmp_path / "out2")])
+    assert result.exit_code == 0, result.output
+    assert "首次记录历史：新增" in result.output
+    assert (county / "fanpin-history.duckdb").exists() and (tmp_path / "out2" / "resolved.csv").exists()
+    result = runner.invoke(app, ["feedback", str(cfg), str(book)])
+    assert result.exit_code == 1 and "无法读取工作簿" in result.output and "返回.xlsx" in result.output
+    result = runner.invoke(app, ["history", str(cfg), "--id", "12345"])
+    assert result.exit_code == 1 and "证件号码不正确" in result.output
+    bad = county / "bad.toml"
+    bad.write_text(cfg.read_text(encoding="utf-8") + "\n[history]\nexempt_months = \"六个月\"\n", encoding="utf-8")
+    result = runner.invoke(app, ["run", str(bad), "--out", str(tmp_path / "out3")])
+    assert result.exit_code == 1 and "exempt_months" in result.output
