@@ -106,8 +106,7 @@ def demo(
     from fanpin_cli.resources import resource_dir
 
     # The demo keeps its own history inside its output folder (the sample data stay untouched).
-    _run(resource_dir("sample_data") / "fanpin.toml", out, full_ids, quiet, split,
-         history_path=out.resolve() / "fanpin-history.duckdb")
+    _run(resource_dir("sample_data") / "fanpin.toml", out, full_ids, quiet, split)
 
 
 @app.command()

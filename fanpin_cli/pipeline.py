@@ -488,7 +488,7 @@ def run_job(
     if history:
         from fanpin_cli.history.runner import open_for_run
 
-        past = open_for_run(config, path=history_path)
+        past = open_for_run(config, path=history_path, out_dir=out_dir)
     key = load_or_create_key(config.config_path.parent)
     out_dir.mkdir(parents=True, exist_ok=True)
     report: list[Any] = []

@@ -35,9 +35,16 @@ class HistoryRun:
         return record_run(self.settings.path, run_record(config, artifacts, out_dir, self.settings))
 
 
-def open_for_run(config: Any, *, path: Path | None = None) -> HistoryRun:
-    """Settings from the config (`path` overrides where the file is) and the view of the past."""
+def open_for_run(config: Any, *, path: Path | None = None, out_dir: Path | None = None) -> HistoryRun:
+    """Settings from the config (`path` overrides where the file is) and the view of the past.
+    The bundled sample county keeps its history in the output folder (`out_dir`), never beside
+    its config inside the package."""
+    from fanpin_cli.resources import resource_dir
+
     settings = history_settings(config)
+    sample = config.config_path.parent.resolve() == resource_dir("sample_data").resolve()
+    if path is None and sample and out_dir is not None and "path" not in (getattr(config, "history", {}) or {}):
+        path = out_dir.resolve() / settings.path.name
     if path is not None:
         settings = replace(settings, path=path)
     return HistoryRun(settings, load_view(settings.path, config.county, config.period))
