@@ -96,9 +96,8 @@ def read_answers(path: Path) -> pl.DataFrame:
         for ws in wb.worksheets:
             header: dict[str, int] | None = None
             for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-                if header is None:
-                    if number > HEADER_SEARCH_ROWS:
-                        break
+                # A heading row: within the first rows, or a further table on the same sheet.
+                if KEY_HEADING in values or (header is None and number <= HEADER_SEARCH_ROWS):
                     texts = [_clean(v) or "" for v in values]
                     if KEY_HEADING in texts:
                         header = {"key": texts.index(KEY_HEADING)}
@@ -106,9 +105,13 @@ def read_answers(path: Path) -> pl.DataFrame:
                             hit = [i for i, t in enumerate(texts) if t.startswith(heading)]
                             if hit:
                                 header[name] = hit[0]
+                        continue
+                if header is None:
+                    if number > HEADER_SEARCH_ROWS:
+                        break
                     continue
                 if "verdict" not in header and "remark" not in header:
-                    break
+                    continue
 
                 def cell(name: str, values: tuple = values, header: dict = header) -> object:
                     i = header.get(name)

@@ -210,3 +210,23 @@ def test_feedback_from_libreoffice_resaved_workbook(tmp_path: Path) -> None:
     assert dict(view.verdicts.select("record_key", "verdict").iter_rows()) == {"F1": "已整改", "F2": "属实", "R1": "不是同一人"}
     assert view.rejected_pairs.select("record_key", "person_key").rows() == [("row-R1", "pkB")]
     assert import_feedback(db, "永顺县", [src]).stored == 0  # the original and its re-save agree
+
+
+def test_second_table_on_a_sheet_is_read_by_its_own_headings(tmp_path: Path) -> None:
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-11", [("F1", "MED_UNINSURED", 3, "无参保"), ("F2", "DIS_SEVERE", 4, "一级")]))
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["标题"])
+    ws.append(["姓名", "核实结果", "整改情况", "记录编号"])
+    ws.append(["张三", "属实", "已上报", "F1"])
+    for _ in range(30):
+        ws.append([])
+    ws.append(["待核实后确定（另一张表）"])
+    ws.append(["记录编号", "姓名", "整改情况", "核实结果"])
+    ws.append(["F2", "李四", "等待核实", "不属实"])
+    wb.save(tmp_path / "两段.xlsx")
+    result = import_feedback(db, "永顺县", [tmp_path / "两段.xlsx"], verdict_date=date(2026, 12, 1))
+    assert result.stored == 2 and result.problems.height == 0
+    got = load_view(db, "永顺县", "2026-12").verdicts.select("record_key", "verdict", "remark").rows()
+    assert sorted(got) == [("F1", "属实", "已上报"), ("F2", "不属实", "等待核实")]
