@@ -44,25 +44,39 @@ def _csv(folder: Path, name: str) -> pl.DataFrame:
     return pl.read_csv(folder / name, infer_schema_length=0)
 
 
-def _returned(path: Path, sheets: dict[str, list[tuple[str, str, str | None]]]) -> Path:
-    """A workbook as a village returns it: title row, headings with 记录编号, answers typed in."""
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, rows in sheets.items():
-        ws = wb.create_sheet(name)
-        ws.append([f"永顺县 {name}"])
-        ws.append(["序号", "姓名", "核实结果", "整改情况", "记录编号"])
-        for i, (key, verdict, remark) in enumerate(rows, start=1):
-            ws.append([i, "（略）", verdict, remark, key])
-    wb.save(path)
-    return path
+def _answer(src: Path, dst: Path, answers: dict[str, tuple[str, str | None]]) -> set[str]:
+    """Type answers into a fanpin workbook as a village does: find each row by its 记录编号 and
+    fill 核实结果 (and 整改情况). Returns the keys it found."""
+    wb = openpyxl.load_workbook(src)
+    found: set[str] = set()
+    for ws in wb.worksheets:
+        cols: dict[str, int] = {}
+        for row in ws.iter_rows():
+            texts = [c.value for c in row]
+            if "记录编号" in texts:
+                cols = {t: i for i, t in enumerate(texts) if isinstance(t, str)}
+                continue
+            if not cols:
+                continue
+            key = texts[cols["记录编号"]] if cols["记录编号"] < len(texts) else None
+            if key in answers:
+                verdict, remark = answers[key]
+                row[cols["核实结果"]].value = verdict
+                note = cols.get("整改情况", cols.get("备注"))
+                if remark and note is not None:
+                    row[note].value = remark
+                found.add(key)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(dst)
+    return found
 
 
-def _resave(src: Path, out_dir: Path) -> Path:
+def _resave(files: list[Path], out_dir: Path) -> list[Path]:
+    """The files opened and saved again by LibreOffice Calc (one soffice run)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{out_dir}/.lo", "--convert-to", "xlsx",
-                    "--outdir", str(out_dir), str(src)], check=True, capture_output=True, timeout=180)
-    return out_dir / src.name
+                    "--outdir", str(out_dir), *map(str, files)], check=True, capture_output=True, timeout=300)
+    return [out_dir / f.name for f in files]
 
 
 def _tables_digest(db: Path) -> str:
@@ -114,23 +128,37 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> dict:
     assert stays_away.height == 2 and short.height == 1 and true_ones.height == 2
     false_keys = [*evidence_back["record_key"], *stays_away["record_key"], *short["record_key"]]
 
+    # The county answers some rows in report.xlsx; the townships answer the others in their own
+    # workbooks, which go through LibreOffice (opened and saved again) on their way back.
     feedback = root / "feedback"
-    feedback.mkdir()
-    county_book = _returned(feedback / "永顺县预警名单.xlsx", {
-        "MED_UNINSURED": [(k, "不属实", "已在外地参保") for k in [*evidence_back["record_key"], *stays_away["record_key"]]],
-        EXEMPT_RULE_SHORT: [(k, "属实", "已落实残疾人两项补贴") for k in true_ones["record_key"]],
-        "待核实匹配": [(k, "是同一人", None) for k in same],
-    })
-    town_src = _returned(feedback / "src" / "某乡镇.xlsx" if (feedback / "src").mkdir() is None else None, {
-        EXEMPT_RULE_SHORT: [(k, "不属实", "已复核等级") for k in short["record_key"]],
-        "待核实匹配": [(k, "不是同一人", None) for k in other] + [("不存在的编号", "是同一人", None)],
-    })
-    town_book = _resave(town_src, feedback / "resaved")
-    fb = runner.invoke(app, ["feedback", str(county / f"fanpin-{PERIODS[0]}.toml"), str(county_book), str(town_book),
-                             "--date", "2026-12-05"])
+    county_answers = {k: ("不属实", "已在外地参保") for k in [*evidence_back["record_key"], *stays_away["record_key"]]}
+    county_answers |= {k: ("属实", "已落实残疾人两项补贴") for k in true_ones["record_key"]}
+    county_answers |= {k: ("是同一人", None) for k in same}
+    town_answers = {k: ("不属实", "已复核等级") for k in short["record_key"]}
+    town_answers |= {k: ("不是同一人", None) for k in other}
+    county_book = feedback / "county" / "report.xlsx"
+    found = _answer(m1 / "report.xlsx", county_book, county_answers)
+    assert found == set(county_answers)
+    towns, in_towns = [], set()
+    for book in sorted((m1 / "乡镇").glob("*.xlsx")):
+        got = _answer(book, feedback / "towns" / book.name, town_answers)
+        if got:
+            towns.append(feedback / "towns" / book.name)
+            in_towns |= got
+    assert in_towns == set(town_answers) and towns
+    resaved = _resave(towns, feedback / "resaved")
+    stray = openpyxl.load_workbook(resaved[0])  # a row typed with a 记录编号 fanpin never sent
+    ws = next(w for w in stray.worksheets if any("记录编号" in r for r in w.iter_rows(values_only=True)))
+    header = next(r for r in ws.iter_rows(values_only=True) if "记录编号" in r)
+    row = [None] * len(header)
+    row[header.index("记录编号")], row[header.index("核实结果")] = "不存在的编号", "属实"
+    ws.append(row)
+    stray.save(resaved[0])
+    fb = runner.invoke(app, ["feedback", str(county / f"fanpin-{PERIODS[0]}.toml"), str(county_book),
+                             *map(str, resaved), "--date", "2026-12-05"])
     assert fb.exit_code == 0, fb.output
-    again = runner.invoke(app, ["feedback", str(county / f"fanpin-{PERIODS[0]}.toml"), str(county_book), str(town_book),
-                                "--date", "2026-12-06"])
+    again = runner.invoke(app, ["feedback", str(county / f"fanpin-{PERIODS[0]}.toml"), str(county_book),
+                                *map(str, resaved), "--date", "2026-12-06"])
     assert again.exit_code == 0 and "新保存核实结果 0 条" in again.output
 
     m2 = _run(county, PERIODS[1], out)
@@ -158,7 +186,7 @@ def test_confirmed_pairs_link_and_rejected_stay_rejected(loop: dict) -> None:
         confirmed = links.filter(pl.col("match_method") == "confirmed")
         assert confirmed.height == len(loop["same"])
         assert confirmed["reason"].str.contains("2026-12-05").all()
-        assert confirmed["reason"].str.contains("永顺县预警名单.xlsx").all()
+        assert confirmed["reason"].str.contains("report.xlsx").all()
         rejected = links.filter(pl.col("reason").str.contains("不是同一人"))
         assert rejected.height == len(loop["other"])
         assert (rejected["match_status"] == "unlinked").all()
