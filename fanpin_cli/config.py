@@ -168,6 +168,9 @@ def load_config(path: Path) -> RunConfig:
     history = data.get("history", {})
     if not isinstance(history, dict):
         raise ConfigError("[history] 应为表", file=name)
+    from fanpin_cli.history.settings import parse_settings
+
+    parse_settings(history, path)  # checked now, before any file is read
     return RunConfig(path.resolve(), county, period, ref, roster, extracts, rules, history)
 
 
