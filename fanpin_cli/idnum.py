@@ -190,9 +190,22 @@ def sex_from_digits(digits: pl.Expr) -> pl.Expr:
 def mask_id(value: pl.Expr) -> pl.Expr:
     """Mask an ID for output: `433127********1234` (first 6, last 4 kept).
 
-    Strings of 7–14 characters keep 3 + 2; shorter ones are left as they are.
+    Strings of 7–14 characters keep 3 + 2; shorter ones are left as they are. An ID that Excel
+    turned into scientific notation stays readable as such, its mantissa cut to 6 digits (no
+    more than a masked ID shows): `4.33127E+17`, `4.33127199001011E+17` → `4.33127…E+17`.
+
+    >>> import polars as pl
+    >>> pl.select(mask_id(pl.lit("4.33127199001011E+17"))).item()
+    '4.33127…E+17'
     """
     text = value.cast(pl.String)
+    sci = text.str.extract_groups(r"^\s*([0-9])\.([0-9]+)[eE]\+?([0-9]{1,2})\s*$")
+    mantissa = sci.struct.field("2")
+    shown_sci = pl.concat_str(
+        sci.struct.field("1"), pl.lit("."), mantissa.str.slice(0, 5),
+        pl.when(mantissa.str.len_chars() > 5).then(pl.lit("…")).otherwise(pl.lit("")),
+        pl.lit("E+"), sci.struct.field("3"),
+    )
     n = text.str.len_chars().cast(pl.Int64)
     # Every branch is evaluated on every row: clip the star counts so that short values do
     # not ask repeat_by for a negative (as UInt32: about 4 billion) count.
@@ -200,7 +213,7 @@ def mask_id(value: pl.Expr) -> pl.Expr:
     stars_mid = pl.lit("*").repeat_by((n - 5).clip(lower_bound=0)).list.join("")
     long = text.str.slice(0, 6) + stars_long + text.str.slice(-4, 4)
     mid = text.str.slice(0, 3) + stars_mid + text.str.slice(-2, 2)
-    return pl.when(n >= 15).then(long).when(n >= 7).then(mid).otherwise(text)
+    return pl.when(mantissa.is_not_null()).then(shown_sci).when(n >= 15).then(long).when(n >= 7).then(mid).otherwise(text)
 
 
 def _clean_fast(raw: pl.Series) -> pl.Series:

@@ -230,7 +230,7 @@ def _with_person(
         .unique("household_id", keep="first", maintain_order=True)
         .select("household_id", *[pl.col(c).alias(f"head_{c}") for c in ("id_number", *extra)])
     )
-    household_level = pl.col("roster_row").is_null()
+    household_level = pl.col("roster_row").is_null() & pl.col("household_id").is_not_null()
     return out.join(heads, on="household_id", how="left", maintain_order="left").with_columns(
         [pl.when(household_level).then(pl.col(f"head_{c}")).otherwise(pl.col(c)).alias(c) for c in ("id_number", *extra)]
     ).drop([f"head_{c}" for c in ("id_number", *extra)])

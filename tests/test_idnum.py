@@ -521,3 +521,13 @@ def test_property_against_stdnum_on_100k_ids() -> None:
     run()
     assert len(checked) >= 10
     assert sum(checked) >= 100_000
+
+
+def test_mask_keeps_an_excel_damaged_id_readable_without_revealing_more():
+    import polars as pl
+
+    from fanpin_cli.idnum import mask_id
+
+    got = pl.select(mask_id(pl.Series(["4.33127E+17", "4.33127199001011E+17", "4.33127e17"]))).to_series().to_list()
+    assert got == ["4.33127E+17", "4.33127…E+17", "4.33127E+17"]
+    assert all("*" not in g for g in got)  # not "4.3******17"
