@@ -348,7 +348,7 @@ def test_many_rows_keep_their_order_and_prefix() -> None:
         pytest.param("11010519491231002X", "110105********002X", id="18-with-X"),
         pytest.param("433127900101123", "433127*****1123", id="15"),
         pytest.param("43312719900101123812", "433127**********3812", id="20-disability"),
-        pytest.param("4.33127E+17", "4.3******17", id="sci-11-chars"),
+        pytest.param("4.33127E+17", "4.33127E+17", id="sci-11-chars"),  # readable, 6 digits as a masked ID
         pytest.param("4331271", "433**71", id="7-chars"),
         pytest.param("123456789", "123****89", id="9-chars"),
         pytest.param("123456", "123456", id="6-chars-unchanged"),
