@@ -360,7 +360,7 @@ def test_many_rows_keep_their_order_and_prefix() -> None:
 def test_mask_id_shapes(value: str | None, masked: str | None) -> None:
     out = pl.select(mask_id(pl.lit(pl.Series([value], dtype=pl.String)))).item()
     assert out == masked
-    if value and len(value) >= 7:
+    if value and len(value) >= 7 and "E+" not in value:  # scientific notation shows ≤ 6 digits already
         assert len(out) == len(value)
         assert out != value
 
