@@ -42,6 +42,7 @@ HOUSEHOLD = {
     "labor_skill": ["普通劳动力", "弱劳动力或半劳动力", "技能劳动力", "无劳动力"],
     "health": ["健康", "长期慢性病", "健康", "健康"],
     "school_status": [None, None, None, "八年级"],
+    "school_absence_reason": [None] * 4,
     # the son works in town and is in the employees' scheme
     "insured": ["是", "是", "否", "是"], "employee_insured": ["否", "否", "是", None],
     "income_per_capita": ["13500.5"] * 4,
@@ -98,6 +99,10 @@ CASES = [
      {"id_number": {2: make_id("20080505", "033")}, "school_status": {2: "非在校生"}}),
     ("SEVERE_DISABILITY_LABOR", {"id_number": {1: SPOUSE + "42"}, "labor_skill": {1: "普通劳动力"}, "health": {1: "残疾"}}, 4,
      {"id_number": {1: SPOUSE + "43"}, "labor_skill": {1: "普通劳动力"}, "health": {1: "残疾"}}),
+    ("SCHOOL_AGE_NOT_IN_SCHOOL", {"school_status": {3: None}}, 6, {"school_status": {3: None}, "school_absence_reason": {3: "因残"},
+                                                                    "health": {3: "残疾"}}),
+    ("ABSENCE_REASON_HEALTHY", {"school_status": {3: None}, "school_absence_reason": {3: "因病"}}, 6,
+     {"school_status": {3: None}, "school_absence_reason": {3: "因病"}, "health": {3: "患有大病"}}),
     ("SCHOOL_PRESCHOOL_AGE", {"id_number": {3: make_id("20190601", "044")}, "school_status": {3: "学前教育"}}, 6,
      {"id_number": {3: make_id("20201201", "044")}, "school_status": {3: "学前教育"}}),
     ("SCHOOL_PRIMARY_AGE", {"id_number": {3: make_id("20110404", "044")}, "school_status": {3: "小学六年级"}}, 6,

@@ -84,8 +84,6 @@ CHECKS: tuple[Check, ...] = (
     Check("SPOUSE_UNDERAGE", "准确性", "warning", "配偶未达法定婚龄", "roster", "《民法典》第1047条（男22、女20周岁）"),
     Check("HEAD_UNDERAGE", "准确性", "warning", "户主未满16周岁", "roster", "GB/T 36344-2018 准确性"),
     Check("REL_AGE_CONFLICT", "一致性", "warning", "与户主关系与年龄不符（子女比户主年长等）", "roster", "GB/T 36344-2018 一致性"),
-    Check("SCHOOL_AGE_NOT_IN_SCHOOL", "完整性", "warning", "6–16周岁但在校生状况为空", "roster",
-          fuping_source("1_02_005", "5_15_016", "5_15_017") + "；000-篇一 义务教育阶段"),
     Check("INCOME_OUTLIER", "准确性", "warning", "人均纯收入为0或异常偏高（≥10万元）", "roster", "003、004 收入核算"),
     Check("HH_PLACE_MIXED", "一致性", "error", "同一户编号的成员乡镇或村不同", "roster", "004 网格化管理（户为单位）；GB/T 36344-2018 一致性"),
     Check("HH_ATTR_MIXED", "一致性", "error", "同一户成员的户级信息（监测对象类别、风险消除、人均纯收入）不同", "roster",

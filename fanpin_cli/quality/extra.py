@@ -1,7 +1,7 @@
 """Checks beyond the contract's table, each with its source in `catalogue.CHECKS`.
 
 Roster: HH_HEAD_SPOUSE_SAME_SEX, SPOUSE_UNDERAGE, HEAD_UNDERAGE, REL_AGE_CONFLICT,
-SCHOOL_AGE_NOT_IN_SCHOOL, INCOME_OUTLIER, HH_PLACE_MIXED, HH_ATTR_MIXED,
+INCOME_OUTLIER, HH_PLACE_MIXED, HH_ATTR_MIXED,
 HH_ID_FORMAT, RISK_ELIM_NO_LABOR (the national system's own rules are in national.py).
 Every file: DATE_IN_FUTURE. Extracts: ENROLL_YEAR_STALE, PAYMENT_EXCEEDS_TOTAL,
 EXTRACT_DUPLICATE, DISABILITY_CERT_MISMATCH.
@@ -101,14 +101,6 @@ def roster_extra(frame: pl.DataFrame, headings: dict[str, str], reference_date: 
             issues(frame, bad, "REL_AGE_CONFLICT", "relation",
                    pl.format("与户主关系为「{}」，但本人{}年出生、户主{}年出生，长幼关系不符，请核对",
                              rel, born.dt.year(), head_born.dt.year()), h)
-        )
-    if "school_status" in cols:
-        school = pl.col("school_status")
-        parts.append(
-            issues(frame, age.is_between(6, 16) & school.is_null(),
-                   "SCHOOL_AGE_NOT_IN_SCHOOL", "school_status",
-                   pl.format("{}周岁（义务教育年龄6–16周岁），在校生状况为空，请核实就学情况并填写（辍学的填非在校生并说明原因）",
-                             age), h)
         )
     if "income_per_capita" in cols:
         income = parse_amount(pl.col("income_per_capita"))

@@ -84,6 +84,7 @@ class Person:
     employee_insured = pl.col("__nat_employee")
     disability_type = pl.col("__nat_disability_type")
     disability_grade = pl.col("__nat_disability_grade")
+    absence_reason = pl.col("__nat_absence_reason")
 
     @staticmethod
     def columns(frame: pl.DataFrame, reference_date: date) -> pl.DataFrame:
@@ -104,6 +105,7 @@ class Person:
             _col(cols, "employee_insured").alias("__nat_employee"),
             _col(cols, "disability_type").alias("__nat_disability_type"),
             _col(cols, "disability_grade").alias("__nat_disability_grade"),
+            _col(cols, "school_absence_reason").alias("__nat_absence_reason"),
         )
 
     @staticmethod
@@ -262,6 +264,23 @@ NATIONAL_CHECKS: tuple[NationalCheck, ...] = (
         also="第二代残疾人证编号规则（末2位为残疾类别、等级）",
     ),
     # ---- 在校生状况 against age -----------------------------------------------------------
+    NationalCheck(
+        "SCHOOL_AGE_NOT_IN_SCHOOL", "完整性", "warning", "6–16周岁但在校生状况和义务教育阶段未上学原因均为空",
+        ("1_02_005", "5_15_016", "5_15_017"), "school_status", ("school_status",), params={"min_age": 6, "max_age": 16},
+        when=lambda p, k: ~p.outside(k) & pl.col("__nat_school_empty") & p.absence_reason.is_null(),
+        message=lambda p, k: pl.format(
+            "{}周岁（义务教育年龄{}–{}周岁），在校生状况为空：请核实就学情况并填写（不在校的填写义务教育阶段未上学原因）",
+            p.age, pl.lit(k["min_age"]), pl.lit(k["max_age"])),
+        also="000-篇一 义务教育阶段",
+    ),
+    NationalCheck(
+        "ABSENCE_REASON_HEALTHY", "一致性", "warning", "未上学原因为因病或因残但健康状况为健康",
+        ("2_01_012",), "school_absence_reason", ("school_absence_reason", "health"),
+        when=lambda p, k: p.absence_reason.is_in(("因病", "因残")) & p.healthy,
+        message=lambda p, k: pl.format(
+            "义务教育阶段未上学原因为「{}」，健康状况却为健康：请核实健康状况或未上学原因",
+            p.absence_reason),
+    ),
     NationalCheck(
         "SCHOOL_PRESCHOOL_AGE", "准确性", "warning", "7周岁及以上健康人口在校生状况为学龄前儿童或学前教育",
         ("5_12_013", "5_17_001"), "school_status", ("school_status", "health"), params={"min_age": 7},

@@ -52,7 +52,6 @@ CHECK_NEEDS: dict[str, list[tuple[str, list[Requirement]]]] = {
     "SPOUSE_UNDERAGE": [("roster", [_HH, ("relation",)])],
     "HEAD_UNDERAGE": [("roster", [_HH, ("relation",)])],
     "REL_AGE_CONFLICT": [("roster", [_HH, ("relation",)])],
-    "SCHOOL_AGE_NOT_IN_SCHOOL": [("roster", [("school_status",)])],
     "INCOME_OUTLIER": [("roster", [("income_per_capita",)])],
     "HH_PLACE_MIXED": [("roster", [_HH, ("township",), ("village",)])],
     "HH_ATTR_MIXED": [("roster", [_HH, ("object_type", "risk_eliminated", "income_per_capita")])],
