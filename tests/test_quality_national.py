@@ -161,12 +161,27 @@ def test_thresholds_come_from_the_config():
     ({"ELDERLY_LABOR": {"max_age": 80}}, "max_age"),
     ({"ELDERLY_LABOR": {"min_age": "六十"}}, "应为整数"),
     ({"SCHOOL_PRIMARY_AGE": {"enabled": "否"}}, "enabled"),
+    ({"ELDERLY_LABOR": {"min_age": -1}}, "0–120"),
+    ({"SCHOOL_JUNIOR_AGE": {"min_age": 18}}, "大于 max_age"),
 ])
 def test_bad_thresholds_are_config_errors(table, fragment):
     with pytest.raises(ConfigError, match=fragment):
         national_parameters(table)
     with pytest.raises(ConfigError, match=fragment):  # the rules' own validation agrees
         effective_parameters(load_rules(), table)
+
+
+def test_a_config_file_with_a_bad_threshold_is_refused_before_reading_inputs(tmp_path):
+    from fanpin_cli.config import load_config
+
+    (tmp_path / "r.xlsx").write_bytes(b"")  # never opened: the config is refused first
+    path = tmp_path / "fanpin.toml"
+    path.write_text('[run]\ncounty="永顺县"\nreference_date="2026-11-30"\n[roster]\npath="r.xlsx"\n'
+                    '[rules.ELDERLY_LABOR]\nmin_age = 65\n', encoding="utf-8")
+    assert load_config(path).rules["ELDERLY_LABOR"] == {"min_age": 65}
+    path.write_text(path.read_text(encoding="utf-8").replace("min_age = 65", "min_age = 650"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="ELDERLY_LABOR"):
+        load_config(path)
 
 
 def test_rule_parameters_and_check_thresholds_share_the_rules_table():

@@ -32,6 +32,7 @@ from fanpin_cli.values import HEALTHY, NO, NOT_IN_SCHOOL, YES, health_states, sc
 FUPING = "Gzuwkj/fuping"
 STUDENT_STAGES: tuple[str, ...] = ("学前", "小学", "初中", "高中", "高等", "研究生")
 SEVERE_GRADES: tuple[str, ...] = ("一级", "二级")
+MAX_AGE = 120  # thresholds are ages in 周岁
 
 
 def fuping_source(*rule_ids: str) -> str:
@@ -63,7 +64,7 @@ class Person:
     """The roster columns the national rules read, as comparable polars expressions.
 
     `Person.columns(frame, reference_date)` derives them once per roster (`__nat_*` columns);
-    the attributes here name those columns, so that the 17 checks compare plain columns.
+    the attributes here name those columns, so that every check compares plain columns.
     `age` is in 周岁 at the reference date (from the ID, else 出生日期); code fields are read
     after `values.normalize_codes` (done by `prepare`: `弱劳动力` → 弱劳动力或半劳动力, `1`/`0` →
     是/否); 健康状况 is a list of states (`healthy`: exactly 健康; `health_empty`); 在校生状况 a
@@ -345,5 +346,10 @@ def national_parameters(overrides: dict[str, Any] | None) -> dict[str, dict[str,
                 raise ConfigError(f"[rules.{key}] 中的参数 {name} 不属于质量检查 {key}（可用：{known}）", column=name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer():
                 raise ConfigError(f"[rules.{key}] 参数 {name} 应为整数（周岁），实际为 {value!r}", column=name)
+            if not 0 <= value <= MAX_AGE:
+                raise ConfigError(f"[rules.{key}] 参数 {name} 应在0–{MAX_AGE}周岁之间，实际为 {value!r}", column=name)
             out[key][name] = int(value)
+        k = out[key]
+        if "min_age" in k and "max_age" in k and k["min_age"] > k["max_age"]:
+            raise ConfigError(f"[rules.{key}] min_age（{k['min_age']}）大于 max_age（{k['max_age']}）", column="min_age")
     return out
