@@ -140,6 +140,11 @@ def test_message_names_the_age_and_the_value():
     assert (row["column"], row["field"], row["severity"], row["dimension"]) == ("劳动技能", "labor_skill", "warning", "一致性")
 
 
+def test_a_pupil_under_16_with_labour_is_reported_once():
+    issues = run(household(labor_skill={3: "弱劳动力或半劳动力"}))
+    assert rows(issues, "AGE_LABOR_CONFLICT") == [6] and rows(issues, "STUDENT_LABOR") == []
+
+
 def test_a_check_whose_columns_are_missing_is_not_run():
     frame = household(insured={3: None}).drop("employee_insured")
     issues = run(frame)

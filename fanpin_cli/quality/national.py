@@ -249,7 +249,8 @@ NATIONAL_CHECKS: tuple[NationalCheck, ...] = (
     NationalCheck(
         "STUDENT_LABOR", "一致性", "warning", "在校生劳动技能不是无劳动力",
         ("1111_07",), "labor_skill", ("labor_skill", "school_status"),
-        when=lambda p, k: p.student & p.labor.is_not_null() & p.labor.ne("无劳动力"),
+        # under 16 AGE_LABOR_CONFLICT already says the same of the row
+        when=lambda p, k: p.student & p.labor.is_not_null() & p.labor.ne("无劳动力") & ~(p.age < 16).fill_null(False),
         message=lambda p, k: pl.format(
             "在校生状况为「{}」，劳动技能却填「{}」：在校生的劳动技能应为无劳动力，请核实",
             p.written("school_status"), p.written("labor_skill")),
