@@ -132,6 +132,7 @@ def _workbook_rest(artifacts: Any) -> dict[str, Any]:
         "stocktake": artifacts.stocktake_counts,
         "links_by_sector": artifacts.link_counts if artifacts.link_counts.height else None,
         "file_notes": file_notes([i.to_dict() for i in artifacts.summary.inputs]),
+        "resolved": artifacts.resolved if artifacts.summary.history is not None else None,
     }
 
 

@@ -24,7 +24,8 @@ import polars as pl
 from .store import HistoryError, connect, insert_frame, query
 from .view import VOCABULARY
 
-KEY_HEADING, VERDICT_HEADING, REMARK_HEADING = "记录编号", "核实结果", "整改情况"
+KEY_HEADING, VERDICT_HEADING = "记录编号", "核实结果"
+REMARK_HEADINGS = ("整改情况", "备注")  # free text beside the answer (备注 on 待核实匹配)
 HEADER_SEARCH_ROWS = 20
 
 PROBLEM_UNMATCHED = "记录编号未找到"
@@ -101,8 +102,8 @@ def read_answers(path: Path) -> pl.DataFrame:
                     texts = [_clean(v) or "" for v in values]
                     if KEY_HEADING in texts:
                         header = {"key": texts.index(KEY_HEADING)}
-                        for name, heading in (("verdict", VERDICT_HEADING), ("remark", REMARK_HEADING)):
-                            hit = [i for i, t in enumerate(texts) if t.startswith(heading)]
+                        for name, headings in (("verdict", (VERDICT_HEADING,)), ("remark", REMARK_HEADINGS)):
+                            hit = [i for i, t in enumerate(texts) if t.startswith(headings)]
                             if hit:
                                 header[name] = hit[0]
                         continue

@@ -87,6 +87,9 @@ class ReportData:
     area: str = ""
     # Once-per-file notes shown in 汇总 (e.g. an ID column held as spreadsheet numbers).
     file_notes: list[str] | None = None
+    # With a history (issue 13): the previous run's flags that no longer fire (tables.RESOLVED);
+    # flags then carry status / first_flagged / last_verdict / overdue.
+    resolved: pl.DataFrame | None = None
 
     @property
     def title(self) -> str:

@@ -382,6 +382,8 @@ def write_summary(
         widths.add(score_table)
         row = score_table.last_row + 2
 
+    row = write_history_section(ws, fm, data, data.flags, row, widths)
+
     if wb is not None:
         charts.add_summary_charts(wb, ws, town_table, score_table, row=5, col=10)
 
@@ -391,6 +393,38 @@ def write_summary(
     ws.set_column(1, 1, column_width(max(widths.by_col.get(1, 0), display_width("基准日期") + 4)))
     _print_setup(ws, data.title, landscape=False)
     ws.activate()
+
+
+def write_history_section(ws: Worksheet, fm: Formats, data: ReportData, flags: pl.DataFrame, row: int,
+                          widths: _Widths) -> int:
+    """七、与上次运行比较 (with a history): per 乡镇/村 the flags 新增/持续/复发, 已解除 (resolved
+    since the previous run) and 超期未核实 (no answer `verify_days` after first sent)."""
+    if "status" not in flags.columns or flags["status"].null_count() == flags.height:
+        return row
+    place = [pl.col(c).cast(pl.String).fill_null("（不详）").alias(c) for c in ("township", "village")]
+    counts = flags.with_columns(place).group_by("township", "village").agg(
+        *[(pl.col("status") == s).sum().alias(s) for s in ("新增", "持续", "复发")],
+        pl.col("overdue").fill_null(False).sum().alias("超期未核实"),
+    )
+    resolved = data.resolved
+    if resolved is not None and resolved.height:
+        gone = ensure_columns(resolved, ["township", "village"]).with_columns(place).group_by(
+            "township", "village").len("已解除")
+        counts = counts.join(gone, on=["township", "village"], how="full", coalesce=True)
+    counts = ensure_columns(counts, ["已解除"]).with_columns(
+        pl.col(c).cast(pl.Int64).fill_null(0) for c in ("新增", "持续", "复发", "已解除", "超期未核实")
+    ).sort("township", "village")
+    ws.write_string(row, 0, "七、与上次运行比较（预警条数；超期未核实：下发超过核实时限仍无核实结果）", fm.section)
+    cols = [Col("乡镇", pl.col("township")), Col("村", pl.col("village")),
+            *[Col(c, pl.col(c), INT) for c in ("新增", "持续", "复发", "已解除", "超期未核实")]]
+    table = write_table(ws, fm, row + 1, cols, counts)
+    widths.add(table)
+    r = table.last_row + 1
+    ws.write_string(r, 0, "合计", fm.total)
+    ws.write_blank(r, 1, None, fm.total)
+    for j, c in enumerate(("新增", "持续", "复发", "已解除", "超期未核实"), start=2):
+        ws.write_number(r, j, int(counts[c].sum()), fm.total)
+    return r + 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -407,9 +441,23 @@ def rule_columns(frame: pl.DataFrame | None = None) -> list[Col]:
         Col("证件号码", pl.col("id_number")),
         Col("与户主关系", pl.col("relation")),
         Col("预警等级", pl.col("level"), LEVEL),
+        *history_columns(frame),
         Col("疑点说明", pl.col("detail"), max_width=50, wrap=True),
         Col("数据来源", _roster_or_source(), max_width=30, wrap=True),
         *feedback_columns(frame if frame is not None else pl.DataFrame()),
+    ]
+
+
+def history_columns(frame: pl.DataFrame | None) -> list[Col]:
+    """With a history: 预警状态 (新增/持续/复发), 首次预警 (period), 上次核实结果, 超期未核实."""
+    if frame is None or "status" not in frame.columns or frame["status"].null_count() == frame.height:
+        return []
+    overdue = pl.when(pl.col("overdue").fill_null(False)).then(pl.lit("超期未核实")).otherwise(pl.lit(""))
+    return [
+        Col("预警状态", pl.col("status")),
+        Col("首次预警", pl.col("first_flagged")),
+        Col("上次核实结果", pl.col("last_verdict")),
+        Col("超期未核实", overdue),
     ]
 
 

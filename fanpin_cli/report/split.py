@@ -88,6 +88,7 @@ def _placed(data: ReportData) -> dict[str, pl.DataFrame | None]:
         "review": _area(data.review, {"township": "roster_township,extract_township",
                                       "village": "roster_village,extract_village"}),
         "members": _area(data.members, roster_places),
+        "resolved": _area(data.resolved, roster_places),
     }
 
 
@@ -128,6 +129,7 @@ def subset(data: ReportData, by: str, area: tuple[str, ...]) -> ReportData:
         stocktake=None,
         links_by_sector=None,
         members=members,
+        resolved=cut("resolved"),
         split="none",
         html=False,
     )

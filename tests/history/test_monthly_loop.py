@@ -320,3 +320,23 @@ def test_killed_run_leaves_history_unchanged(loop: dict, tmp_path: Path) -> None
     assert _tables_digest(db) == before
     assert runner.invoke(app, ["history", str(cfg)]).exit_code == 0
     assert date.today()  # the file still opens and reads
+
+
+def test_workbooks_show_history(loop: dict) -> None:
+    wb = openpyxl.load_workbook(loop["m2"] / "report.xlsx", read_only=True)
+    summary = [r for r in wb["汇总"].iter_rows(values_only=True)]
+    start = next(i for i, r in enumerate(summary) if r[0] and str(r[0]).startswith("七、与上次运行比较"))
+    assert summary[start + 1][:7] == ("乡镇", "村", "新增", "持续", "复发", "已解除", "超期未核实")
+    total = next(r for r in summary[start:] if r[0] == "合计")
+    f2, r2 = _csv(loop["m2"], "flags.csv"), _csv(loop["m2"], "resolved.csv")
+    assert total[2:7] == ((f2["status"] == "新增").sum(), (f2["status"] == "持续").sum(),
+                          (f2["status"] == "复发").sum(), r2.height, (f2["overdue"] == "true").sum())
+    med = wb["未参加基本医疗保险（断保漏保）"]
+    header = next(r for r in med.iter_rows(values_only=True) if r and "记录编号" in r)
+    assert {"预警状态", "首次预警", "上次核实结果", "超期未核实"} <= set(header)
+    # a township's workbook counts only its own rows
+    town = sorted((loop["m2"] / "乡镇").glob("*.xlsx"))[0]
+    rows = list(openpyxl.load_workbook(town, read_only=True)["汇总"].iter_rows(values_only=True))
+    start = next(i for i, r in enumerate(rows) if r[0] and str(r[0]).startswith("七、"))
+    body = [r for r in rows[start + 2:] if r[0] and r[0] != "合计"][:50]
+    assert body and len({r[0] for r in body if not str(r[0]).startswith(("八", "九"))}) == 1
