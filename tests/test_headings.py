@@ -187,3 +187,12 @@ def test_inc_below_line_with_household_type(htype: str, otype: str, risk: str, f
     roster = prepare(load_file(write_roster(tmp_path / "r.csv", rows), "roster").frame, REF)
     rule = [r for r in load_rules() if r.id == "INC_BELOW_LINE"]
     assert evaluate(rule, roster, {}, reference_date=REF).height == int(flagged)
+
+
+def test_readme_lists_every_field_name() -> None:
+    from fanpin_cli.fields import FIELD_DESCRIPTIONS, SECTORS, sector_fields
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for sector in SECTORS:
+        for field in sector_fields(sector):
+            assert f"| `{field}` | {FIELD_DESCRIPTIONS[field]} |" in readme, field
