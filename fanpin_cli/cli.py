@@ -32,7 +32,9 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 def _fail(error: FanpinError) -> None:
     # escape: messages name config tables such as [run] and [[extracts]], which rich would eat
-    err_console.print(f"[bold red]错误：[/bold red]{escape(str(error))}", highlight=False, soft_wrap=True)
+    from fanpin_cli.privacy import console_text
+
+    err_console.print(f"[bold red]错误：[/bold red]{escape(console_text(str(error)))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=error.exit_code)
 
 
@@ -141,6 +143,9 @@ def validate(
     except FanpinError as error:
         _fail(error)
         return
+    from fanpin_cli.privacy import console_data
+
+    summary = console_data(summary)
     entry = summary["inputs"][0]
     out_console.print(
         f"{entry['file']}：数据 {entry['rows_read']:,} 行（表头在第 {entry['header_row']} 行，空行 {entry['rows_blank']}，"
@@ -240,6 +245,8 @@ def ids(
 
     try:
         items = [v for arg in values for v in read_id_values(arg)]
+        from fanpin_cli.privacy import console_text
+
         rows = explain_ids(items, _parse_date(reference_date) or date.today(), full_ids=full_ids)
     except FanpinError as error:
         _fail(error)
@@ -254,7 +261,7 @@ def ids(
         note = f"：{row['说明']}" if row["说明"] else ""
         upgraded = f"；18位：{row['18位号码']}" if row["18位号码"] and row["18位号码"] != row["证件号码"] else ""
         line = f"{row['证件号码'] or '（空）'}  {row['结论']}{note}" + (f"（{facts}）" if facts else "") + upgraded
-        out_console.print(escape(line), highlight=False)
+        out_console.print(escape(line if full_ids else console_text(line)), highlight=False)
 
 
 @app.command()

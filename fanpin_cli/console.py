@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from fanpin_cli.notes import file_notes
+from fanpin_cli.privacy import console_data
 
 LEVEL_TEXT = {"red": "[red]红[/red]", "yellow": "[yellow]黄[/yellow]", "blue": "[blue]蓝[/blue]"}
 
@@ -39,14 +40,18 @@ def stage_progress(console: Console, stages: tuple[str, ...], *, quiet: bool) ->
 
 def print_run_summary(console: Console, summary: dict[str, Any], out_dir: str) -> None:
     """Rules × X户Y人, quality by dimension, link results per file."""
-    title = f"{summary.get('county', '')} {summary.get('period', '')} 比对结果（基准日 {summary.get('reference_date', '')}）"
+    summary = console_data(summary)  # no full ID, no terminal control codes from the data
+    out_dir = console_data(out_dir)
+    title = escape(
+        f"{summary.get('county', '')} {summary.get('period', '')} 比对结果（基准日 {summary.get('reference_date', '')}）"
+    )
     rules = Table(title=title, title_justify="left")
     for col in ("规则", "名称", "等级", "户数", "人数", "待核实后确定"):
         rules.add_column(col, justify="left" if col in ("规则", "名称", "等级") else "right")
     for r in summary.get("rules", []):
         waiting = f"{r.get('pending_households', 0)}户{r.get('pending_persons', 0)}人" if r.get("pending_persons") else ""
         shown = [str(r["households"]), str(r["persons"])] if r.get("status", "evaluated") == "evaluated" else ["—", "—"]
-        rules.add_row(r["rule_id"], escape(r["title"]), LEVEL_TEXT.get(r["level"], r["level"]), *shown, waiting)
+        rules.add_row(escape(r["rule_id"]), escape(r["title"]), LEVEL_TEXT.get(r["level"], r["level"]), *shown, waiting)
     console.print(rules)
     print_not_evaluated(console, summary)
     totals = summary.get("households_flagged", {})
@@ -89,12 +94,12 @@ def print_inputs(console: Console, summary: dict[str, Any]) -> None:
             value = entry.get(key)
             return "—" if value is None else f"{value:,}"
 
-        table.add_row(escape(e["file"]), e.get("sector_title", e["sector"]), fmt("rows_read"), fmt("rows_linked"),
+        table.add_row(escape(console_data(e["file"])), e.get("sector_title", e["sector"]), fmt("rows_read"), fmt("rows_linked"),
                       fmt("rows_review"), fmt("rows_unlinked"), fmt("rows_rejected"), fmt("rows_blank"),
                       fmt("rows_non_data"))
     console.print(table)
     for note in file_notes(summary.get("inputs", [])):
-        console.print(f"[yellow]注意[/yellow]：{escape(note)}")
+        console.print(f"[yellow]注意[/yellow]：{escape(console_data(note))}")
 
 
 def print_quality(console: Console, summary: dict[str, Any]) -> None:

@@ -9,19 +9,17 @@ quote a parser's own error text, so `str(error)` masks any ID-shaped number in i
 
 from __future__ import annotations
 
-import re
-
-# An ID-shaped run (15–18 digits, maybe ending in X) inside a message, e.g. quoted by a parser.
-_ID_RUN = re.compile(r"(?<![0-9])([0-9]{6})([0-9]{5,8})([0-9]{3}[0-9Xx])(?![0-9])")
-
 
 def mask_ids_in_text(text: str) -> str:
-    """Mask every ID-shaped number in a message: messages reach the console and logs.
+    """Mask every ID-shaped number in a message (`privacy.mask_text`): messages reach the
+    console and logs.
 
     >>> mask_ids_in_text("第3行：433127199001011238 无法解析")
-    '第3行：433127********1238 无法解析'
+    '第3行：433127***********8 无法解析'
     """
-    return _ID_RUN.sub(lambda m: m.group(1) + "*" * len(m.group(2)) + m.group(3), text)
+    from fanpin_cli.privacy import mask_text
+
+    return mask_text(text)
 
 
 class FanpinError(Exception):

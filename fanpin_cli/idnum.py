@@ -188,13 +188,17 @@ def sex_from_digits(digits: pl.Expr) -> pl.Expr:
 
 
 def mask_id(value: pl.Expr) -> pl.Expr:
-    """Mask an ID for output: `433127********1234` (first 6, last 4 kept).
+    """Mask an ID column's value for output: `433127***********8` (first 6 and the last
+    character kept: the sequence digits stay hidden, so a birth date shown beside it does not
+    rebuild the ID; see `privacy.py`). Values of 7–13 characters keep 3 + 1; shorter ones are
+    left as they are.
 
-    Strings of 7–14 characters keep 3 + 2; shorter ones are left as they are. An ID that Excel
-    turned into scientific notation stays readable as such, its mantissa cut to 6 digits (no
-    more than a masked ID shows): `4.33127E+17`, `4.33127199001011E+17` → `4.33127…E+17`.
+    An ID that Excel turned into scientific notation stays readable as such, its mantissa cut
+    to 6 digits (no more than a masked ID shows): `4.33127199001011E+17` → `4.33127…E+17`.
 
     >>> import polars as pl
+    >>> pl.select(mask_id(pl.lit("433127199001011238"))).item()
+    '433127***********8'
     >>> pl.select(mask_id(pl.lit("4.33127199001011E+17"))).item()
     '4.33127…E+17'
     """
@@ -209,11 +213,11 @@ def mask_id(value: pl.Expr) -> pl.Expr:
     n = text.str.len_chars().cast(pl.Int64)
     # Every branch is evaluated on every row: clip the star counts so that short values do
     # not ask repeat_by for a negative (as UInt32: about 4 billion) count.
-    stars_long = pl.lit("*").repeat_by((n - 10).clip(lower_bound=0)).list.join("")
-    stars_mid = pl.lit("*").repeat_by((n - 5).clip(lower_bound=0)).list.join("")
-    long = text.str.slice(0, 6) + stars_long + text.str.slice(-4, 4)
-    mid = text.str.slice(0, 3) + stars_mid + text.str.slice(-2, 2)
-    return pl.when(mantissa.is_not_null()).then(shown_sci).when(n >= 15).then(long).when(n >= 7).then(mid).otherwise(text)
+    stars_long = pl.lit("*").repeat_by((n - 7).clip(lower_bound=0)).list.join("")
+    stars_mid = pl.lit("*").repeat_by((n - 4).clip(lower_bound=0)).list.join("")
+    long = text.str.slice(0, 6) + stars_long + text.str.slice(-1, 1)
+    mid = text.str.slice(0, 3) + stars_mid + text.str.slice(-1, 1)
+    return pl.when(mantissa.is_not_null()).then(shown_sci).when(n >= 14).then(long).when(n >= 7).then(mid).otherwise(text)
 
 
 def _clean_fast(raw: pl.Series) -> pl.Series:

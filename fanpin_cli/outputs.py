@@ -20,6 +20,7 @@ import polars as pl
 
 from fanpin_cli.idnum import mask_id
 from fanpin_cli.notes import file_notes
+from fanpin_cli.privacy import mask_data, mask_frame, mask_text
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -44,9 +45,36 @@ def _umask() -> int:
     return mask
 
 
+# Cells a spreadsheet would read as a formula (OWASP "CSV injection"): = + - @ TAB CR first,
+# also after leading spaces. They are written with an apostrophe in front, which Excel, WPS and
+# LibreOffice show as text; a script gets the raw value back by removing that one apostrophe
+# (summary.json `csv_formula_guard` says so).
+FORMULA_START = r"^(?:[=+\-@\t\r]|[ \u3000]+[=+\-@])"
+FORMULA_GUARD = {
+    "prefix": "'",
+    "applies_to": "text cells starting with = + - @ TAB or CR (also after spaces)",
+    "raw_value": "remove the one leading apostrophe from such a cell",
+}
+
+
+def guard_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that a spreadsheet would evaluate, prefixed with an apostrophe.
+
+    >>> guard_formulas(pl.DataFrame({"a": ["=1+1", "-5", "张三", "\t@x"]}))["a"].to_list()
+    ["'=1+1", "'-5", '张三', "'\t@x"]
+    """
+    cols = [c for c, t in frame.schema.items() if t == pl.String]
+    if not cols:
+        return frame
+    return frame.with_columns([
+        pl.when(pl.col(c).str.contains(FORMULA_START)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c in cols
+    ])
+
+
 def write_csv(frame: pl.DataFrame, path: Path) -> None:
-    """CSV (UTF-8 with BOM), written atomically."""
-    atomic_write_bytes(path, frame.write_csv(include_bom=True).encode("utf-8"))
+    """CSV (UTF-8 with BOM), formula-like cells guarded (`guard_formulas`), written atomically."""
+    atomic_write_bytes(path, guard_formulas(frame).write_csv(include_bom=True).encode("utf-8"))
 
 
 def write_json(data: Any, path: Path) -> None:
@@ -77,10 +105,11 @@ ID_COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 def mask_table(name: str, frame: pl.DataFrame, *, full_ids: bool = False) -> pl.DataFrame:
-    """`frame` (declared table `name`) as it may leave the program: IDs masked unless `full_ids`."""
+    """`frame` (declared table `name`) as it may leave the program: its ID columns masked and
+    any ID-like number in any other text column too (`privacy.mask_frame`), unless `full_ids`."""
     if full_ids:
         return frame
-    frame = mask_columns(frame, ID_COLUMNS.get(name, ()))
+    frame = mask_frame(mask_columns(frame, ID_COLUMNS.get(name, ())))
     if name == "stocktake" and "field" in frame.columns:
         ids = pl.col("field") == "id_number"
         frame = frame.with_columns(
@@ -97,7 +126,7 @@ def _report_first(config: Any, flags: pl.DataFrame, review: pl.DataFrame, rule_c
     from fanpin_cli.report import ReportData
 
     return ReportData(
-        county=config.county,
+        county=config.county if full_ids else mask_text(config.county),
         period=config.period,
         reference_date=config.reference_date,
         version=__version__,
@@ -124,15 +153,19 @@ def start_workbook(config: Any, flagged: Any, out_dir: Path, *, full_ids: bool =
     return start_report(out_dir / "report.xlsx", first)
 
 
-def _workbook_rest(artifacts: Any) -> dict[str, Any]:
+def _workbook_rest(artifacts: Any, full_ids: bool) -> dict[str, Any]:
+    def shown(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame if full_ids else mask_frame(frame)
+
+    notes = file_notes([i.to_dict() for i in artifacts.summary.inputs])
     return {
-        "quality": artifacts.issues,
-        "quality_detail": artifacts.quality_detail,
-        "scorecard": artifacts.scorecard,
-        "stocktake": artifacts.stocktake_counts,
-        "links_by_sector": artifacts.link_counts if artifacts.link_counts.height else None,
-        "file_notes": file_notes([i.to_dict() for i in artifacts.summary.inputs]),
-        "resolved": artifacts.resolved if artifacts.summary.history is not None else None,
+        "quality": shown(artifacts.issues),
+        "quality_detail": shown(artifacts.quality_detail),
+        "scorecard": shown(artifacts.scorecard),
+        "stocktake": shown(artifacts.stocktake_counts),
+        "links_by_sector": shown(artifacts.link_counts) if artifacts.link_counts.height else None,
+        "file_notes": notes if full_ids else [mask_text(n) for n in notes],
+        "resolved": shown(artifacts.resolved) if artifacts.summary.history is not None else None,
     }
 
 
@@ -168,7 +201,7 @@ def write_outputs(
             TABLES[name].file: TABLES[name].for_csv(mask_table(name, getattr(artifacts, name), full_ids=full_ids))
             for name in names
         }
-        rest = _workbook_rest(artifacts)
+        rest = _workbook_rest(artifacts, full_ids)
     except BaseException:
         report.abort()
         raise
@@ -185,8 +218,8 @@ def write_outputs(
     summary.full_ids = full_ids
     if started is not None:
         summary.elapsed_seconds = round(time.perf_counter() - started, 3)
-    data = summary.to_dict()
-    write_json(data, out_dir / "summary.json")
+    data = summary.to_dict() | {"csv_formula_guard": FORMULA_GUARD}
+    write_json(data if full_ids else mask_data(data), out_dir / "summary.json")
     write_log(out_dir / "fanpin.log", data)
     return [out_dir / f for f in csvs] + [
         out_dir / n for n in ("report.xlsx", "summary.html", "summary.json", "fanpin.log")
@@ -232,4 +265,4 @@ def write_log(path: Path, summary: dict[str, Any]) -> None:
         if c.get("status") == "not_evaluated":
             lines.append(f"检查 {cid} 未评估：{c.get('reason', '')}")
     lines.append(f"数据质量问题 {summary.get('quality', {}).get('issues', 0)} 条；用时 {summary.get('elapsed_seconds')} 秒")
-    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8"))
+    atomic_write_bytes(path, ("\n".join(mask_text(line) for line in lines) + "\n").encode("utf-8"))

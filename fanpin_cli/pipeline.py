@@ -32,6 +32,7 @@ from fanpin_cli.keys import combine, person_key, read_key, row_keys
 from fanpin_cli.loaders import LoadedFile, load_file
 from fanpin_cli.outputs import write_csv, write_json
 from fanpin_cli.prepare import prepare
+from fanpin_cli.privacy import mask_data, mask_frame
 from fanpin_cli.tables import (
     ISSUES,
     LINK_COUNTS,
@@ -653,6 +654,6 @@ def validate_file(
     }
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        write_csv(ISSUES.for_csv(issues), out_dir / "quality_issues.csv")
-        write_json(summary, out_dir / "summary.json")
+        write_csv(mask_frame(ISSUES.for_csv(issues)), out_dir / "quality_issues.csv")
+        write_json(mask_data(summary), out_dir / "summary.json")
     return summary, issues

@@ -36,10 +36,10 @@ def test_ids_prints_masked_ids_and_verdicts() -> None:
     assert not FULL_ID.search(out), out  # no full ID anywhere, upgraded 15→18 included
     lines = out.strip().splitlines()[1:]
     assert len(lines) == 7
-    assert lines[0].startswith("433127********1238  有效")
+    assert lines[0].startswith("433127***********8  有效")
     assert "1990-01-01" in lines[0] and "男" in lines[0] and "年龄36" in lines[0] and "湖南省永顺县" in lines[0]
-    assert lines[1].startswith("110105********002X  有效") and "女" in lines[1]
-    assert lines[3].startswith("433127*****1123  15位旧号码") and "18位：433127********1238" in lines[3]
+    assert lines[1].startswith("110105***********X  有效") and "女" in lines[1]
+    assert lines[3].startswith("433127********3  15位旧号码") and "18位：433127***********8" in lines[3]
     assert "校验位错误" in lines[4] and "第18位校验位应为 8" in lines[4]
     assert "科学计数法" in lines[5] and "仅前5位可信" in lines[5]  # the 6th may be rounded
     assert "存为数字" in lines[6] and "15位有效数字" in lines[6]
@@ -91,7 +91,7 @@ def test_ids_file_gbk_csv(tmp_path: Path) -> None:
     result = invoke("ids", str(path), *REF)
     assert result.exit_code == 0, result.output
     assert "（3 个，" in result.output
-    assert "433127********1238  有效" in result.output
+    assert "433127***********8  有效" in result.output
     assert "校验位错误" in result.output
     assert "科学计数法" in result.output
     assert not FULL_ID.search(result.output)
@@ -197,4 +197,4 @@ def test_an_id_quoted_in_an_error_is_masked(tmp_path):
 
     err = InputFileError("无法解析：'张三,433127199001011238,死亡'", file="公安.csv", row=3)
     assert "433127199001011238" not in str(err)
-    assert "433127********1238" in str(err) and "公安.csv" in str(err)
+    assert "433127***********8" in str(err) and "公安.csv" in str(err)

@@ -229,4 +229,4 @@ def test_household_flags_show_the_household_head(run_out):
     assert flags.height > 0 and flags["roster_row"].null_count() == flags.height
     shown = flags["id_number"].drop_nulls()
     assert shown.len() >= 0.9 * flags.height
-    assert shown.str.contains(r"^[0-9]{6}\*{8}[0-9]{3}[0-9X]$").all()
+    assert shown.str.contains(r"^[0-9]{6}\*{11}[0-9X]$").all()

@@ -6,7 +6,7 @@ ID-shaped numbers inside free text (detail, reason, message) are masked as well.
 >>> import polars as pl
 >>> f = pl.DataFrame({"record_key": ["k"], "detail": ["证件433127199001011238重复"]})
 >>> scrub_text(f, ["detail"])["detail"].item()
-'证件433127********1238重复'
+'证件433127***********8重复'
 """
 
 from __future__ import annotations
@@ -17,15 +17,13 @@ from fanpin_cli.idnum import mask_id
 
 from .apply import person_identity
 
-_ID_RUN = r"(^|[^0-9])([0-9]{6})[0-9]{5,8}([0-9]{3}[0-9Xx])($|[^0-9])"
-
 
 def scrub_text(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """Mask ID-shaped numbers inside the free-text `columns` present in `frame`."""
-    return frame.with_columns([
-        pl.col(c).cast(pl.String).str.replace_all(_ID_RUN, "${1}${2}********${3}${4}").alias(c)
-        for c in columns if c in frame.columns
-    ])
+    """Mask ID-shaped numbers inside the free-text `columns` present in `frame`
+    (`privacy.mask_series`, the one masking function)."""
+    from fanpin_cli.privacy import mask_series
+
+    return frame.with_columns([mask_series(frame[c].cast(pl.String)) for c in columns if c in frame.columns])
 
 
 def _roster_persons(roster: pl.DataFrame | None) -> pl.DataFrame:

@@ -92,7 +92,7 @@ def test_record_and_view(tmp_path: Path) -> None:
     first = dict(view.first_flagged.select("record_key", "first_flagged").iter_rows())
     assert first == {"F1": "2026-10", "F2": "2026-10"}
     assert view.previous_flags["person_key"].to_list() == ["pkA"]
-    assert view.previous_flags["masked_id"].to_list() == ["433127********1238"]
+    assert view.previous_flags["masked_id"].to_list() == ["433127***********8"]
     # A rerun of a period replaces it; the view of that period never sees itself.
     record_run(db, _run("2026-11", [("F2", "DIS_SEVERE", 4, "一级")]))
     with duckdb.connect(str(db), read_only=True) as con:

@@ -1,0 +1,166 @@
+"""The one masking function: every text that leaves the program goes through it.
+
+An ID number is masked wherever it appears — an ID column, a name, a message, a reason, an
+error — in every form: 18, 15, 20 digits (残疾人证号), full-width digits, with spaces or
+hyphens inside, inside a longer run of digits, ending in x/X. A run of digits (single spaces or
+hyphens between digits allowed) that holds at least `MIN_DIGITS` digits and looks like an ID
+(`looks_like_id`: 15 or 18 characters, or a region code followed by a birth date anywhere in
+it; a 16-digit 户编号 does not) keeps its first 6 digits (the region code, which the county and village beside it tell anyway) and its last
+character; every other digit becomes `*`.
+
+Why so much: the birth date (digits 7–14) is often shown beside a masked ID (待核实匹配, `fanpin
+ids`), so the sequence digits (15–17) must stay hidden too. With region, birth date, sex and the
+check character all known, about 45 IDs remain possible: none can be rebuilt.
+
+Shorter values of an ID column (damaged IDs, 7–13 characters) keep 3 + 1 (`mask_id`).
+
+>>> mask_text("第3行：433127199001011238 无法解析")
+'第3行：433127***********8 无法解析'
+>>> mask_text("残疾人证号43312719900101123812")
+'残疾人证号433127*************2'
+>>> mask_text("４３３１２７１９９００１０１１２３８")
+'４３３１２７***********８'
+>>> mask_text("4331 2719 9001 0112 3X")
+'4331 27** **** **** *X'
+>>> mask_text("结算 2026-11-30 2026-12-01，金额 9342.50 元，户编号 4331270400200004")
+'结算 2026-11-30 2026-12-01，金额 9342.50 元，户编号 4331270400200004'
+
+No polars at import time: the CLI and the error classes use `mask_text`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+MIN_DIGITS = 14  # an ID's region + birth date: fewer digits identify nobody
+KEEP_HEAD = 6
+_DIGITS = "0-9\uff10-\uff19"
+_DIGIT = re.compile(f"[{_DIGITS}]")
+# Digits, single separators between them, maybe a final x/X (also full-width).
+_RUN = re.compile(f"[{_DIGITS}](?:[ .\\-\u00a0\u3000]?[{_DIGITS}])*(?:[ \u00a0\u3000]?[xXｘＸ])?")
+# Columns that hold keys (hex digests), never IDs: left alone.
+KEY_COLUMNS: tuple[str, ...] = ("record_key", "person_key")
+
+
+# A region code followed by a birth date (YYYYMMDD): the core of an 18-digit ID, wherever it sits.
+_BIRTH_WINDOW = r"[0-9]{6}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+_ID_CORE = re.compile(_BIRTH_WINDOW)
+_WIDE = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789xX")
+
+
+def looks_like_id(digits: str) -> bool:
+    """Whether a run of digits (ASCII, maybe a final X) is or holds an ID: 15 or 18 characters,
+    or any length holding a region code + birth date. Codes such as the 16-digit 户编号 are not.
+
+    >>> looks_like_id("433127199001011238"), looks_like_id("4331270400200004")
+    (True, False)
+    """
+    return len(digits) in (15, 18) or bool(_ID_CORE.search(digits))
+
+
+_DATE = re.compile(r"[0-9]{4}[-.][0-9]{1,2}[-.][0-9]{1,2}(?![0-9])")
+_SPACE = re.compile("([ \u00a0\u3000])")
+
+
+def _mask_run(match: re.Match[str]) -> str:
+    run = match.group(0)
+    if _DATE.search(run) and _SPACE.search(run):  # dates in a row ("2026-05-01 2026-06-01")
+        return "".join(_RUN.sub(_mask_run, part) if part.strip() else part for part in _SPACE.split(run))
+    positions = [i for i, ch in enumerate(run) if _DIGIT.match(ch)]
+    if len(positions) < MIN_DIGITS:
+        return run
+    if not looks_like_id("".join(run[i] for i in positions).translate(_WIDE) + run[-1].translate(_WIDE).strip("0123456789")):
+        return run
+    last = len(run) - 1
+    hide = set(positions[KEEP_HEAD:]) - {last}
+    return "".join("*" if i in hide else ch for i, ch in enumerate(run))
+
+
+def mask_text(text: str) -> str:
+    """Every ID-like run of digits in `text` masked (see module docstring)."""
+    if not isinstance(text, str) or len(text) < MIN_DIGITS:
+        return text
+    return _RUN.sub(_mask_run, text)
+
+
+def mask_data(value: Any) -> Any:
+    """`mask_text` on every string inside a JSON-like value (dicts, lists), keys included."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {mask_text(k) if isinstance(k, str) else k: mask_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_data(v) for v in value]
+    return value
+
+
+# C0 and C1 control characters (ESC starts terminal escape sequences), DEL, and the Unicode
+# bidirectional overrides that reorder what a terminal shows.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def console_text(text: str) -> str:
+    """`mask_text`, then every control character shown as `�`: what the console and log print
+    of data, file names and county names (rich markup is escaped where it is printed).
+
+    >>> console_text("永顺县\x1b[2J433127199001011238")
+    '永顺县�[2J433127***********8'
+    """
+    return _CONTROL.sub("\ufffd", mask_text(text))
+
+
+def console_data(value: Any) -> Any:
+    """`console_text` on every string inside a JSON-like value."""
+    if isinstance(value, str):
+        return console_text(value)
+    if isinstance(value, dict):
+        return {console_text(k) if isinstance(k, str) else k: console_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [console_data(v) for v in value]
+    return value
+
+
+def mask_series(series: Any) -> Any:
+    """`mask_text` over a polars String Series: plain digit values vectorised, the few others
+    once per distinct value."""
+    import polars as pl
+
+    if series.dtype != pl.String:
+        return series
+    digits = series.str.count_matches(f"[{_DIGITS}]")
+    hit = (digits >= MIN_DIGITS).fill_null(False)
+    if not hit.any():
+        return series
+    n = series.str.len_chars().cast(pl.Int64)
+    stars = pl.lit("*").repeat_by((n - KEEP_HEAD - 1).clip(lower_bound=0)).list.join("")
+    length = series.str.len_chars()
+    plain = (
+        series.str.contains(r"^[0-9]+[0-9Xx]$").fill_null(False)
+        & hit
+        & (length.is_in([15, 18]) | series.str.contains(_BIRTH_WINDOW)).fill_null(False)
+    )
+    frame = pl.DataFrame({"s": series, "n": n, "plain": plain, "hit": hit})
+    out = frame.select(
+        pl.when(pl.col("plain"))
+        .then(pl.col("s").str.slice(0, KEEP_HEAD) + stars.alias("x") + pl.col("s").str.slice(-1, 1))
+        .otherwise(pl.col("s"))
+        .alias(series.name)
+    ).to_series()
+    rest = hit & ~plain & ~series.str.contains(r"^[0-9]+$").fill_null(False)
+    if rest.any():
+        idx = rest.arg_true()
+        values = out.gather(idx)
+        table = {v: mask_text(v) for v in values.unique().to_list()}
+        out = out.scatter(idx, values.replace_strict(table, return_dtype=pl.String))
+    return out
+
+
+def mask_frame(frame: Any, *, skip: tuple[str, ...] = KEY_COLUMNS) -> Any:
+    """Every String column of a polars frame through `mask_series` (key columns left alone)."""
+    import polars as pl
+
+    cols = [c for c, t in frame.schema.items() if t == pl.String and c not in skip]
+    if not cols:
+        return frame
+    return frame.with_columns([mask_series(frame[c]) for c in cols])

@@ -1,0 +1,95 @@
+"""No output, log or console line holds a full ID — in any form — or lets one be rebuilt."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fanpin_cli.cli import app
+from fanpin_cli.errors import InputFileError
+from fanpin_cli.privacy import mask_text
+
+from .hostile import full_ids_in, hostile_county, output_texts
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, set[str]]:
+    return hostile_county(tmp_path_factory.mktemp("hostile") / "county")
+
+
+@pytest.fixture(scope="module")
+def masked_run(county, tmp_path_factory):
+    config, ids = county
+    out = tmp_path_factory.mktemp("masked") / "out"
+    result = runner.invoke(app, ["run", str(config), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, result.output, ids
+
+
+def test_the_scanner_finds_ids_in_every_form():
+    ids = {"433127199001011238"}
+    for text in ("x433127199001011238y", "４３３１２７１９９００１０１１２３８", "4331 2719 9001 0112 38",
+                 "433127-19900101-1238", "残疾人证号43312719900101123812", "99433127199001011238",
+                 "433127900101123"):
+        assert full_ids_in(text, ids) == ids, text
+    assert not full_ids_in(mask_text("残疾人证号43312719900101123812 ４３３１２７１９９００１０１１２３８"), ids)
+
+
+def test_no_full_id_in_any_output_or_console_line(masked_run):
+    out, console, ids = masked_run
+    texts = output_texts(out)
+    assert any(p.endswith("links.csv") for p in texts) and any(p.endswith(".xlsx") for p in texts)
+    leaks = {path: full_ids_in(text, ids) for path, text in texts.items()}
+    assert not {p: v for p, v in leaks.items() if v}
+    assert not full_ids_in(console, ids)
+
+
+def test_the_hostile_rows_reached_the_outputs_masked(masked_run):
+    """The IDs typed in 姓名 (plain, full-width, spaced, 20-digit, in a longer run) are in
+    links.csv — masked, not dropped."""
+    out, _, _ = masked_run
+    links = (out / "links.csv").read_text(encoding="utf-8-sig")
+    assert "残疾人证" in links and "备注99" in links
+    assert re.search(r"残疾人证[0-9]{6}\*{13}[0-9]", links)
+    assert re.search(r"[０-９]{6}\*{11}[０-９Ｘ]", links)
+
+
+def test_masked_ids_show_region_and_last_character_only(masked_run):
+    """Sequence digits stay hidden wherever a birth date could be shown beside a masked ID."""
+    out, console, _ = masked_run
+    for path, text in {**output_texts(out), "console": console}.items():
+        assert not re.search(r"\*[0-9０-９]{2,}", text), path  # at most one character after the stars
+        assert not re.search(r"[0-9０-９]{7,}\*", text), path  # at most six before them
+
+
+def test_full_ids_only_with_the_option_and_never_on_the_console(county, tmp_path):
+    config, ids = county
+    out = tmp_path / "full"
+    result = runner.invoke(app, ["run", str(config), "--out", str(out), "--full-ids"])
+    assert result.exit_code == 0, result.output
+    shown = set().union(*(full_ids_in(t, ids) for t in output_texts(out).values()))
+    assert shown  # the option works: the scanner sees them
+    assert not full_ids_in(result.output, ids)
+    assert not full_ids_in((out / "fanpin.log").read_text(encoding="utf-8"), ids)
+
+
+@pytest.mark.parametrize("form", [
+    "433127199001011238", "43312719900101123812", "４３３１２７１９９００１０１１２３８",
+    "4331 2719 9001 0112 38", "4331271990010112381", "433127900101123", "x433127199001011238y",
+])
+def test_error_messages_mask_every_form(form):
+    err = InputFileError(f"无法解析：'张三,{form},死亡'", file=f"公安{form}.csv", row=3)
+    assert not full_ids_in(str(err), {"433127199001011238"})
+
+
+def test_ids_command_cannot_be_rebuilt_from_what_it_shows():
+    result = runner.invoke(app, ["ids", "433127199001011238", "--reference-date", "2026-11-30"])
+    assert result.exit_code == 0
+    line = result.output.strip().splitlines()[1]
+    assert "1990-01-01" in line  # the birth date is shown …
+    assert "433127***********8" in line and "1238" not in line  # … so the sequence digits are not
