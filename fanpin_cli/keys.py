@@ -94,13 +94,21 @@ def read_key(folder: Path, fallback: str) -> bytes:
     return derived_key(fallback)
 
 
-def _digest(values: pl.Series, key: bytes) -> pl.Series:
-    """Keyed hash of each non-null text (nulls stay null)."""
-    hashed = [
+def _hash_list(values: list[str | None], key: bytes) -> list[str | None]:
+    return [
         None if v is None else hashlib.blake2b(v.encode("utf-8"), key=key, digest_size=DIGEST).hexdigest()
-        for v in values.to_list()
+        for v in values
     ]
-    return pl.Series(values.name, hashed, dtype=pl.String)
+
+
+def _digest(values: pl.Series, key: bytes) -> pl.Series:
+    """Keyed hash of each non-null text (nulls stay null); once per distinct value when many
+    values repeat."""
+    uniq = values.unique()
+    if uniq.len() > 0.6 * values.len():
+        return pl.Series(values.name, _hash_list(values.to_list(), key), dtype=pl.String)
+    table = pl.DataFrame({"v": uniq, "h": pl.Series(_hash_list(uniq.to_list(), key), dtype=pl.String)})
+    return values.to_frame("v").join(table, on="v", how="left", maintain_order="left", nulls_equal=True)["h"].alias(values.name)
 
 
 def person_key(id18: pl.Series, key: bytes) -> pl.Series:

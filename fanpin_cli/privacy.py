@@ -128,32 +128,27 @@ def mask_series(series: Any) -> Any:
 
     if series.dtype != pl.String:
         return series
-    digits = series.str.count_matches(f"[{_DIGITS}]")
-    hit = (digits >= MIN_DIGITS).fill_null(False)
+    hit = (series.str.count_matches(f"[{_DIGITS}]") >= MIN_DIGITS).fill_null(False)
     if not hit.any():
         return series
-    n = series.str.len_chars().cast(pl.Int64)
-    stars = pl.lit("*").repeat_by((n - KEEP_HEAD - 1).clip(lower_bound=0)).list.join("")
-    length = series.str.len_chars()
-    plain = (
-        series.str.contains(r"^[0-9]+[0-9Xx]$").fill_null(False)
-        & hit
-        & (length.is_in([15, 18]) | series.str.contains(_BIRTH_WINDOW)).fill_null(False)
-    )
-    frame = pl.DataFrame({"s": series, "n": n, "plain": plain, "hit": hit})
-    out = frame.select(
-        pl.when(pl.col("plain"))
-        .then(pl.col("s").str.slice(0, KEEP_HEAD) + stars.alias("x") + pl.col("s").str.slice(-1, 1))
-        .otherwise(pl.col("s"))
-        .alias(series.name)
+    idx = hit.arg_true()
+    values = series.gather(idx)
+    digits_only = values.str.contains(r"^[0-9]+[0-9Xx]$")
+    plain = digits_only & (values.str.len_chars().is_in([15, 18]) | values.str.contains(_BIRTH_WINDOW))
+    n = values.str.len_chars().cast(pl.Int64)
+    masked = pl.select(
+        pl.when(plain)
+        .then(values.str.slice(0, KEEP_HEAD) + pl.lit("*" * 64).str.slice(0, (n - KEEP_HEAD - 1).clip(0, 64))
+              + values.str.slice(-1, 1))
+        .otherwise(values)
     ).to_series()
-    rest = hit & ~plain & ~series.str.contains(r"^[0-9]+$").fill_null(False)
+    rest = ~digits_only  # digits only but not an ID (户编号): as they are
     if rest.any():
-        idx = rest.arg_true()
-        values = out.gather(idx)
-        table = {v: mask_text(v) for v in values.unique().to_list()}
-        out = out.scatter(idx, values.replace_strict(table, return_dtype=pl.String))
-    return out
+        ridx = rest.arg_true()
+        odd = values.gather(ridx)
+        table = {v: mask_text(v) for v in odd.unique().to_list()}
+        masked = masked.scatter(ridx, odd.replace_strict(table, return_dtype=pl.String))
+    return series.scatter(idx, masked)
 
 
 def mask_frame(frame: Any, *, skip: tuple[str, ...] = KEY_COLUMNS) -> Any:
