@@ -77,7 +77,7 @@ def _run(config_path: Path, out: Path, full_ids: bool, quiet: bool, split: str =
         print_run_summary(out_console, result.summary.to_dict(), str(out))
         past = result.summary.history
         if past is not None:
-            since = f"与上次运行（{past['previous_period']}）比较" if past["previous_period"] else "首次记录历史"
+            since = f"与上次运行（{past['previous_period']}）比较" if past["previous_period"] else "历史中没有更早的月份"
             out_console.print(
                 f"{since}：新增 {past['new']}，持续 {past['ongoing']}，复发 {past['recurring']}，已解除 {past['resolved']}，"
                 f"核实不属实暂不预警 {past['exempted']}，超期未核实 {past['overdue']}", markup=False, highlight=False)

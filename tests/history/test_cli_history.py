@@ -29,7 +29,7 @@ def test_history_commands_without_history_and_run_without_it(tmp_path: Path) -> 
     assert not (tmp_path / "out" / "resolved.csv").exists()
     result = runner.invoke(app, ["run", str(cfg), "--out", str(tmp_path / "out2")])
     assert result.exit_code == 0, result.output
-    assert "首次记录历史：新增" in result.output
+    assert "历史中没有更早的月份：新增" in result.output
     assert (county / "fanpin-history.duckdb").exists() and (tmp_path / "out2" / "resolved.csv").exists()
     result = runner.invoke(app, ["feedback", str(cfg), str(book)])
     assert result.exit_code == 1 and "无法读取工作簿" in result.output and "返回.xlsx" in result.output
