@@ -218,11 +218,14 @@ def _read_csv(
 
 
 def _physical_line(lines: list[str], index: int, separator: str) -> int:
-    """1-based physical line on which parsed record `index` ends (quotes can span lines)."""
+    """1-based physical line on which parsed record `index` starts (a quoted heading can span
+    lines: `"证件号码⏎(必填)"`; the body is cut from this line, so the whole header is read)."""
     reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=separator)
+    start = 1
     for i, _ in enumerate(reader):
         if i == index:
-            return reader.line_num
+            return start
+        start = reader.line_num + 1
     return index + 1
 
 

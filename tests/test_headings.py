@@ -196,3 +196,16 @@ def test_readme_lists_every_field_name() -> None:
     for sector in SECTORS:
         for field in sector_fields(sector):
             assert f"| `{field}` | {FIELD_DESCRIPTIONS[field]} |" in readme, field
+
+
+def test_csv_heading_with_a_quoted_line_break(tmp_path: Path) -> None:
+    """A heading typed with Alt+Enter and saved as CSV spans two lines inside quotes."""
+    path = tmp_path / "监测对象.csv"
+    text = '永顺县监测对象信息\n户编号,姓名,"证件号码\n（必填）","劳动能力\n页面（劳动技能）"\nH1,张伟,433127199001011238,普通劳动力\n'
+    path.write_bytes(text.encode("gbk"))
+    loaded = load_file(path, "roster")
+    assert loaded.headings["id_number"] == "证件号码\n（必填）"
+    assert loaded.headings["labor_skill"] == "劳动能力\n页面（劳动技能）"
+    assert loaded.frame.select("source_row", "id_number", "labor_skill").rows() == [
+        (5, "433127199001011238", "普通劳动力")  # the header takes lines 2–4; the person is on line 5
+    ]
