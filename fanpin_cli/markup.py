@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from lxml import etree, html
+from lxml import etree
 
 from fanpin_cli.errors import InputFileError
 
@@ -45,12 +45,14 @@ def _html_text(data: bytes, decode: Callable[[bytes], str]) -> str:
     return decode(data)
 
 
-def _cell_lines(cell: html.HtmlElement) -> list[str]:
-    """The lines of a cell's text: `<br>` and block ends break lines; spaces collapse."""
+def _cell_lines(cell: etree._Element) -> list[str]:
+    """The lines of a cell's text: a `<br>` starts a new line; other whitespace (line breaks
+    in the HTML source included) collapses to one space, as a browser shows it."""
+    if len(cell) == 0:  # plain text, the usual cell
+        return [" ".join((cell.text or "").replace("\xa0", " ").split())]
     for br in cell.iter("br"):
-        br.tail = "\n" + (br.tail or "")
-    text = cell.text_content().replace("\xa0", " ")
-    lines = [re.sub(r"[ \t\r\f\v]+", " ", ln).strip() for ln in text.split("\n")]
+        br.tail = "\ue000" + (br.tail or "")
+    lines = [" ".join(part.replace("\xa0", " ").split()) for part in "".join(cell.itertext()).split("\ue000")]
     while len(lines) > 1 and not lines[-1]:
         lines.pop()
     return lines
@@ -60,14 +62,16 @@ def _place(grid: dict[int, dict[int, str]], taken: set[tuple[int, int]], row: in
            value: str | None, rowspan: int, colspan: int) -> None:
     if value:
         grid.setdefault(row, {})[col] = value
-    for r in range(row, row + rowspan):
+    for r in range(row + 1, row + rowspan):  # only cells below are reserved: this row moves on by colspan
         for c in range(col, col + colspan):
             taken.add((r, c))
 
 
-def _span(el: html.HtmlElement, attr: str) -> int:
+def _span(value: str | None) -> int:
+    if value is None:
+        return 1
     try:
-        return max(1, min(int(el.get(attr, "1")), 1000))
+        return max(1, min(int(value), 1000))
     except ValueError:
         return 1
 
@@ -79,16 +83,18 @@ def read_html(data: bytes, decode: Callable[[bytes], str] | None = None, *, max_
     """
     text = _html_text(data, decode or (lambda b: b.decode("utf-8", errors="replace")))
     try:
-        doc = html.document_fromstring(text, parser=html.HTMLParser(no_network=True, remove_comments=True))
-    except (etree.ParserError, ValueError) as exc:
+        doc = etree.fromstring(text, parser=etree.HTMLParser(no_network=True, remove_comments=True))
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
         raise InputFileError(f"网页表格无法解析：{exc}") from exc
+    if doc is None:
+        return []
     for bad in doc.xpath("//script|//style|//head"):
-        bad.drop_tree()
+        bad.getparent().remove(bad)
     grid: dict[int, dict[int, str]] = {}
     taken: set[tuple[int, int]] = set()
     row = 0  # 0-based next free row
 
-    def walk(el: html.HtmlElement) -> None:
+    def walk(el: etree._Element) -> None:
         nonlocal row
         for child in el:
             if not isinstance(child.tag, str):
@@ -115,20 +121,21 @@ def read_html(data: bytes, decode: Callable[[bytes], str] | None = None, *, max_
     return [[grid.get(r, {}).get(c) for c in range(width)] for r in range(height)]
 
 
-def _table(table: html.HtmlElement, start: int, grid: dict[int, dict[int, str]], taken: set[tuple[int, int]]) -> int:
+def _table(table: etree._Element, start: int, grid: dict[int, dict[int, str]], taken: set[tuple[int, int]]) -> int:
     """Place one table's rows from row `start`; return the next free row."""
     row = start
-    rows = [tr for tr in table.iter("tr") if tr.getparent() is not None
-            and next(tr.iterancestors("table"), None) is table]
-    for tr in rows:
+    nested = bool(table.xpath(".//table"))
+    for tr in table.iter("tr"):
+        if nested and next(tr.iterancestors("table"), None) is not table:
+            continue  # a row of a table inside a cell
         col, extra = 0, 0
         for cell in tr:
-            if not isinstance(cell.tag, str) or cell.tag.lower() not in ("td", "th"):
+            if cell.tag not in ("td", "th"):
                 continue
             while (row, col) in taken:
                 col += 1
             lines = _cell_lines(cell)
-            rowspan, colspan = _span(cell, "rowspan"), _span(cell, "colspan")
+            rowspan, colspan = _span(cell.get("rowspan")), _span(cell.get("colspan"))
             _place(grid, taken, row, col, lines[0] if lines else None, rowspan, colspan)
             for k, line in enumerate(lines[1:], start=1):
                 if line:
