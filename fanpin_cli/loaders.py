@@ -287,6 +287,33 @@ _CHUNK = 16 << 20
 _NUMBER_CELLS = {"source_row": pl.Int64, "value": pl.Float64, "written": pl.String}
 
 
+class LongNumbers:
+    """Collects the number cells of 16+ digits from chunks of a sheet's XML (consecutive chunks
+    overlapping by 512 bytes), so that one pass over the XML serves the size check as well.
+
+    >>> c = LongNumbers(); c.feed(b'<c r="B7"><v>4.33127201309269E+017</v></c>'); c.frame()["source_row"].to_list()
+    [7]
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[int] = []
+        self.written: list[str] = []
+
+    def feed(self, data: bytes) -> None:
+        for match in _LONG_NUMBER.finditer(data):
+            start = data.rfind(b"<c ", max(0, match.start() - 200), match.start())
+            cell = _CELL_ROW.match(data, start) if start >= 0 else None
+            if cell:
+                self.rows.append(int(cell.group(1)))
+                self.written.append(match.group(1).decode("ascii"))
+
+    def frame(self) -> pl.DataFrame:
+        frame = pl.DataFrame({"source_row": self.rows, "written": self.written},
+                             schema={"source_row": pl.Int64, "written": pl.String})
+        frame = frame.with_columns(pl.col("written").cast(pl.Float64, strict=False).alias("value"))
+        return frame.select(list(_NUMBER_CELLS)).unique(maintain_order=True)  # the 512-byte overlap
+
+
 def xlsx_long_number_cells(path: Path, sheet_index: int) -> pl.DataFrame:
     """Number cells of 16+ digits: row number, value as a double and the number as the file
     writes it (its significant digits tell how much of an ID survived, see `idnum`).
@@ -295,30 +322,21 @@ def xlsx_long_number_cells(path: Path, sheet_index: int) -> pl.DataFrame:
     damaged (typed into a General cell, or a CSV opened with default column types). Text
     cells never match. The sheet XML is streamed in chunks.
     """
-    rows: list[int] = []
-    written: list[str] = []
-    empty = pl.DataFrame(schema=_NUMBER_CELLS)
+    collector = LongNumbers()
     try:
         with zipfile.ZipFile(path) as zf:
             part = _xlsx_sheet_part(zf, sheet_index)
             if part is None:
-                return empty
+                return collector.frame()
             with zf.open(part) as fh:
                 tail = b""
                 while chunk := fh.read(_CHUNK):
                     data = tail + chunk
-                    for match in _LONG_NUMBER.finditer(data):
-                        start = data.rfind(b"<c ", max(0, match.start() - 200), match.start())
-                        cell = _CELL_ROW.match(data, start) if start >= 0 else None
-                        if cell:
-                            rows.append(int(cell.group(1)))
-                            written.append(match.group(1).decode("ascii"))
+                    collector.feed(data)
                     tail = data[-512:]
     except (zipfile.BadZipFile, OSError, KeyError):
-        return empty
-    frame = pl.DataFrame({"source_row": rows, "written": written}, schema={"source_row": pl.Int64, "written": pl.String})
-    frame = frame.with_columns(pl.col("written").cast(pl.Float64, strict=False).alias("value"))
-    return frame.select(list(_NUMBER_CELLS)).unique(maintain_order=True)  # the 512-byte overlap
+        return LongNumbers().frame()
+    return collector.frame()
 
 
 def xls_long_number_cells(path: Path, sheet_index: int) -> pl.DataFrame:
@@ -452,16 +470,20 @@ def _pick_sheet(
     )
 
 
-def check_xlsx_size(path: Path, sheet_index: int, name: str, sheet: str, limit: int = MAX_CELLS) -> None:
+def check_xlsx_size(
+    path: Path, sheet_index: int, name: str, sheet: str, limit: int = MAX_CELLS,
+    also: Callable[[bytes], None] | None = None,
+) -> None:
     """Refuse a sheet whose used range (A1 to its last cell holding a value) is too large to
     read, before the reader allocates it: one value typed far away (say at XFD1048576) would
-    otherwise make it claim hundreds of GB and kill the process."""
+    otherwise make it claim hundreds of GB and kill the process. `also` is given each chunk
+    of the sheet XML read on the way (see `LongNumbers`)."""
     try:
         with zipfile.ZipFile(path) as zf:
             part = _xlsx_sheet_part(zf, sheet_index)
             if part is None or part not in zf.namelist():
                 return  # the reader reports a broken workbook itself
-            size = xlsx_sheet_size(zf, part, limit)
+            size = xlsx_sheet_size(zf, part, limit, also=also)
     except (zipfile.BadZipFile, OSError, KeyError, EOFError, zlib.error):
         return
     if size.cells > limit:
@@ -476,8 +498,9 @@ def check_xlsx_size(path: Path, sheet_index: int, name: str, sheet: str, limit: 
 def _read_excel(
     path: Path, data: bytes, kind: Kind, name: str, lookup: dict[str, str], sheet: str | int | None,
     header_row: int | None,
-) -> tuple[list[str | None], pl.DataFrame, int, str, int]:
-    """Return header cells, data rows (all text), header row (1-based), sheet name and index."""
+) -> tuple[list[str | None], pl.DataFrame, int, str, int, pl.DataFrame | None]:
+    """Return header cells, data rows (all text), header row (1-based), sheet name and index,
+    and (.xlsx) the long number cells found while checking the sheet's size."""
     import fastexcel
 
     named_right = path.suffix.lower() in ((".xls",) if kind == "xls" else (".xlsx", ".xlsm"))
@@ -486,10 +509,13 @@ def _read_excel(
     except Exception as exc:  # noqa: BLE001 - fastexcel raises several of its own types
         raise InputFileError(f"无法打开 Excel 文件：{str(exc).splitlines()[0][:120]}", file=name) from exc
     names = list(reader.sheet_names)
+    numbers: dict[int, pl.DataFrame] = {}
 
     def load(idx: int) -> tuple[pl.DataFrame, int]:
-        if kind == "xlsx":
-            check_xlsx_size(path, idx, name, names[idx])
+        if kind == "xlsx":  # one pass over the sheet XML: its size, and its long number cells
+            collector = LongNumbers()
+            check_xlsx_size(path, idx, name, names[idx], also=collector.feed)
+            numbers[idx] = collector.frame()
         try:
             raw = reader.load_sheet(idx, header_row=None, dtypes="string").to_polars()
         except Exception as exc:  # noqa: BLE001
@@ -500,7 +526,7 @@ def _read_excel(
     header, frame, header_line, idx = _pick_sheet(
         names, _sheet_candidates(names, sheet, name), load, lookup, header_row, name
     )
-    return header, frame, header_line, names[idx], idx
+    return header, frame, header_line, names[idx], idx, numbers.get(idx)
 
 
 def _read_markup(
@@ -709,9 +735,9 @@ def load_file(
     used_encoding: str | None = None
     numbers: pl.DataFrame | None = None
     if kind in ("xlsx", "xls"):
-        header, raw, header_line, sheet_name, index = _read_excel(path, data, kind, name, lookup, sheet, header_row)
+        header, raw, header_line, sheet_name, index, scanned = _read_excel(path, data, kind, name, lookup, sheet, header_row)
         if kind == "xlsx":
-            numbers = xlsx_long_number_cells(path, index)
+            numbers = scanned if scanned is not None else xlsx_long_number_cells(path, index)
         elif kind == "xls":
             numbers = xls_long_number_cells(path, index)
     elif kind in ("html", "spreadsheetml"):

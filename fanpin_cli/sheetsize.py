@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,11 +93,14 @@ class SheetSize:
 _VALUE = re.compile(rb"\s*<(?:\w+:)?(?:v|is|f)\b")
 
 
-def xlsx_sheet_size(path: Path | zipfile.ZipFile, part: str, limit: int = MAX_CELLS) -> SheetSize:
+def xlsx_sheet_size(
+    path: Path | zipfile.ZipFile, part: str, limit: int = MAX_CELLS, also: Callable[[bytes], None] | None = None
+) -> SheetSize:
     """The used size of worksheet `part` (e.g. `xl/worksheets/sheet1.xml`) of an .xlsx file.
 
     Cheap when the sheet's `<dimension>` is honest and within `limit` (the usual case: only
-    cells beyond it are matched); otherwise the bound grows chunk by chunk from A1.
+    cells beyond it are matched); otherwise the bound grows chunk by chunk from A1. `also` gets every chunk read
+    (consecutive chunks overlap by 512 bytes), for another scan of the XML in the same pass.
     """
     zf = path if isinstance(path, zipfile.ZipFile) else zipfile.ZipFile(path)
     with zf.open(part) as fh:
@@ -114,10 +118,12 @@ def xlsx_sheet_size(path: Path | zipfile.ZipFile, part: str, limit: int = MAX_CE
         tail = b""
         while chunk := fh.read(_CHUNK):
             data = tail + chunk
+            if also is not None:
+                also(data)
             for match in beyond_pattern(rows, cols).finditer(data):
                 if match.group(0).endswith(b"/>") or not _VALUE.match(data, match.end()):
                     continue  # a cell with formatting only: the reader skips it
                 letters, row = (match.group("c"), match.group("r")) if match.group("c") else (match.group("c2"), match.group("r2"))
                 cols, rows = max(cols, column_number(letters.decode())), max(rows, int(row))
-            tail = data[-256:]
+            tail = data[-512:]
     return SheetSize(rows, cols)
