@@ -66,6 +66,9 @@ def _run(config_path: Path, out: Path, full_ids: bool, quiet: bool, split: str =
 
     try:
         config = load_config(config_path)
+        from fanpin_cli.outdir import check_output_target
+
+        check_output_target(out)
         check_outputs_apart(config, out)
         with stage_progress(err_console, STAGES, quiet=quiet) as say:
             result = run_job(config, out, full_ids=full_ids, progress=say, split=split, history=history,

@@ -482,7 +482,19 @@ def run_job(
     the run reads the history file (`[history] path`, or `history_path`) first and records
     itself into it, in one transaction, after its outputs are written."""
     from fanpin_cli.keys import load_or_create_key
+    from fanpin_cli.outdir import output_folder
     from fanpin_cli.outputs import start_workbook, write_outputs
+
+    with output_folder(out_dir):  # checked, locked against a second run, leftovers removed
+        return _run_locked(config, out_dir, full_ids=full_ids, progress=progress, split=split, history=history,
+                           history_path=history_path, load_or_create_key=load_or_create_key,
+                           start_workbook=start_workbook, write_outputs=write_outputs)
+
+
+def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: Progress | None, split: str,
+                history: bool, history_path: Path | None, load_or_create_key: Any, start_workbook: Any,
+                write_outputs: Any) -> RunResult:
+    from fanpin_cli.outdir import OutputError, describe_os_error
 
     started = time.perf_counter()
     past = None
@@ -491,7 +503,6 @@ def run_job(
 
         past = open_for_run(config, path=history_path, out_dir=out_dir)
     key = load_or_create_key(config.config_path.parent)
-    out_dir.mkdir(parents=True, exist_ok=True)
     report: list[Any] = []
 
     def on_flags(result: FlagResult) -> None:
@@ -507,8 +518,13 @@ def run_job(
         raise
     if progress:
         progress(STAGES[5])
-    outputs = write_outputs(artifacts, out_dir, full_ids=full_ids, report=report[0] if report else None,
-                            started=started, split=split)
+    try:
+        outputs = write_outputs(artifacts, out_dir, full_ids=full_ids, report=report[0] if report else None,
+                                started=started, split=split)
+    except OSError as exc:
+        raise OutputError(f"写出结果失败：{describe_os_error(exc)}", file=str(out_dir)) from None
+    except RuntimeError as exc:  # the workbook process failed (e.g. the disk filled up)
+        raise OutputError(f"生成报表失败：{describe_os_error(OSError(0, str(exc)))}", file=str(out_dir)) from None
     if past is not None:
         past.record(config, artifacts, out_dir)
     return RunResult(out_dir, artifacts.summary, artifacts, artifacts.summary.stages, outputs)

@@ -12,6 +12,7 @@ the small frames (flags, review queue, quality detail), never the large extract 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -34,8 +35,24 @@ def _peak_mb() -> int:
     return 0
 
 
-def _child(path: str, first: ReportData, inbox: Any, outbox: Any) -> None:
+def _watch_parent(parent: int) -> None:
+    """End this process as soon as its parent is gone (killed): a workbook must never be
+    written after the run that started it died."""
+    import os
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(1)
+
+
+def _child(path: str, first: ReportData, inbox: Any, outbox: Any, parent: int = 0) -> None:
+    import threading
+
     from fanpin_cli.report.writer import ReportWriter
+
+    if parent:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
     try:
         writer = ReportWriter(Path(path), first)
@@ -60,7 +77,7 @@ class BackgroundReport:
         self._inbox = ctx.Queue()
         self._outbox = ctx.Queue()
         self._process = ctx.Process(
-            target=_child, args=(str(path), first, self._inbox, self._outbox), daemon=True
+            target=_child, args=(str(path), first, self._inbox, self._outbox, os.getpid()), daemon=True
         )
         self._process.start()
         self.path = Path(path)
