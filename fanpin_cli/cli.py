@@ -115,6 +115,47 @@ def demo(
 
 
 @app.command()
+def province(
+    config: Annotated[Path, typer.Argument(help="省级配置文件 PROVINCE.toml（列出各县的 fanpin.toml）")],
+    out: Annotated[Path, typer.Option("--out", help="输出文件夹（每县一个子文件夹）")] = Path("fanpin-province-output"),
+    engine: Annotated[str, typer.Option("--engine", help="运行方式：local（本机逐县）或 spark")] = "local",
+    master: Annotated[str | None, typer.Option("--master", help="Spark master，如 local[2]、yarn、spark://主机:7077")] = None,
+    full_ids: Annotated[bool, typer.Option("--full-ids", help="输出完整证件号码（默认打码）")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="只输出错误")] = False,
+) -> None:
+    """全省（州/市）各县一次运行：每县输出与 fanpin run 相同，另有全省汇总与跨县比对。"""
+    from fanpin_cli.province import ENGINES, run_province
+
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"未知的运行方式 {engine}（可选：{'、'.join(ENGINES)}）", param_hint="--engine")
+    try:
+        with err_console.status("全省运行…") as status:
+            say = (lambda _m: None) if quiet else (lambda m: status.update(f"全省运行：{m}"))
+            result = run_province(config, out, engine=engine, master=master, full_ids=full_ids, progress=say)
+    except FanpinError as error:
+        _fail(error)
+        return
+    summary = result.summary
+    table = Table(title=f"{summary['province']}：{summary['totals']['counties_ok']} 个县完成，"
+                        f"{summary['totals']['counties_failed']} 个县失败", title_justify="left")
+    for name in ("县", "红", "黄", "蓝", "质量问题", "关联率", "结果"):
+        table.add_column(name)
+    for e in summary["counties"]:
+        if e["status"] == "ok":
+            h = e["households_flagged"]
+            rate = f"{e['link_rate']:.1%}" if e["link_rate"] is not None else ""
+            table.add_row(escape(e["county"]), str(h.get("red", 0)), str(h.get("yellow", 0)), str(h.get("blue", 0)),
+                          str(e["quality"]["issues"]), rate, "完成")
+        else:
+            table.add_row(escape(e["county"]), "", "", "", "", "", escape(f"失败：{e['error']}"))
+    if not quiet:
+        out_console.print(table)
+        cross = summary["cross_county"]["matches"]
+        out_console.print(f"跨县匹配 {cross} 条；写入 {out}（province.xlsx、province_summary.json）", markup=False)
+        out_console.print(f"用时 {summary['elapsed_seconds']:.1f} 秒", markup=False)
+
+
+@app.command()
 def validate(
     file: Annotated[Path, typer.Argument(help="要检查的数据文件（CSV/xlsx/xls）")],
     sector: Annotated[str, typer.Option("--sector", help="数据类别：roster（花名册）、civil_affairs（民政）、medical_enrollment（医保参保）、medical_claims（医保结算）、education（教育）、housing（住建）、police（公安）、disability（残联），英文或中文名均可")],

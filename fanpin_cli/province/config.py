@@ -1,0 +1,160 @@
+"""`PROVINCE.toml`: the counties of a province (or prefecture) run together (CONTRACT.md
+"Province"); paths are relative to the file.
+
+>>> import tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (d / "p.toml").write_text('[province]\\nname="湘西州"\\n[[counties]]\\nconfig="永顺县/fanpin.toml"\\n', encoding="utf-8")
+>>> p = load_province(d / "p.toml")
+>>> p.name, p.counties[0].label
+('湘西州', '永顺县')
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fanpin_cli.errors import ConfigError
+from fanpin_cli.fields import SECTORS
+
+_TOP_KEYS = {"province", "counties", "extracts"}
+_PROVINCE_KEYS = {"name"}
+_COUNTY_KEYS = {"config", "name"}
+_EXTRACT_KEYS = {"sector", "path", "sheet", "header_row", "encoding", "columns"}
+
+
+@dataclass(frozen=True)
+class CountyEntry:
+    """One `[[counties]]` entry: its config file and the name its outputs go under until the
+    config itself is read (its `[run] county`)."""
+
+    config: Path
+    given: str  # the path as written in PROVINCE.toml
+    name: str | None = None  # optional `name = "…"`
+
+    @property
+    def label(self) -> str:
+        """The county's name before its config is read: `name`, else the config's folder."""
+        return self.name or self.config.parent.name or self.given
+
+
+@dataclass(frozen=True)
+class ProvinceExtract:
+    """A province-wide extract (`[[extracts]]`), split among the counties."""
+
+    sector: str
+    path: str  # a local path (resolved) or a URI Spark reads (hdfs://, s3a://, …)
+    source_file: str  # the path as written in PROVINCE.toml (used in every output)
+    sheet: str | int | None = None
+    header_row: int | None = None
+    encoding: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_remote(self) -> bool:
+        """A URI (scheme://…) rather than a local file."""
+        return "://" in self.path
+
+
+@dataclass(frozen=True)
+class ProvinceConfig:
+    """A parsed PROVINCE.toml."""
+
+    path: Path
+    name: str
+    counties: list[CountyEntry]
+    extracts: list[ProvinceExtract]
+
+
+def _extract(table: Any, where: str, base: Path, name: str) -> ProvinceExtract:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} 应为表（键 = 值）", file=name)
+    unknown = set(table) - _EXTRACT_KEYS
+    if unknown:
+        raise ConfigError(f"{where} 有未知的键：{'、'.join(sorted(unknown))}（可用：{'、'.join(sorted(_EXTRACT_KEYS))}）", file=name)
+    sector = table.get("sector")
+    if sector not in SECTORS or sector == "roster":
+        allowed = "、".join(s for s in SECTORS if s != "roster")
+        raise ConfigError(f"{where} 的 sector「{sector}」不正确（可选：{allowed}）", file=name)
+    raw = table.get("path")
+    if not isinstance(raw, str) or not raw.strip():
+        raise ConfigError(f"{where} 缺少 path（全省数据文件路径）", file=name)
+    if "://" in raw:
+        path = raw
+    else:
+        resolved = (base / raw).resolve()
+        if not resolved.exists():
+            raise ConfigError(f"{where} 的文件不存在：{raw}", file=name)
+        path = str(resolved)
+    header_row = table.get("header_row")
+    if header_row is not None and (not isinstance(header_row, int) or header_row < 1):
+        raise ConfigError(f"{where} 的 header_row 应为从 1 开始的行号", file=name)
+    sheet = table.get("sheet")
+    if sheet is not None and not isinstance(sheet, str | int):
+        raise ConfigError(f"{where} 的 sheet 应为工作表名称或序号", file=name)
+    columns = table.get("columns", {})
+    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+        raise ConfigError(f"{where} 的 columns 应为 {{ \"表头\" = \"字段名\" }}", file=name)
+    encoding = table.get("encoding")
+    if encoding is not None and not isinstance(encoding, str):
+        raise ConfigError(f"{where} 的 encoding 应为文本，如 \"gbk\"", file=name)
+    return ProvinceExtract(sector, path, raw, sheet, header_row, encoding, dict(columns))
+
+
+def _county(table: Any, where: str, base: Path, name: str) -> CountyEntry:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} 应为表（config = \"…/fanpin.toml\"）", file=name)
+    unknown = set(table) - _COUNTY_KEYS
+    if unknown:
+        raise ConfigError(f"{where} 有未知的键：{'、'.join(sorted(unknown))}（可用：config、name）", file=name)
+    raw = table.get("config")
+    if not isinstance(raw, str) or not raw.strip():
+        raise ConfigError(f"{where} 缺少 config（该县的 fanpin.toml 路径）", file=name)
+    county = table.get("name")
+    if county is not None and (not isinstance(county, str) or not county.strip()):
+        raise ConfigError(f"{where} 的 name 应为县名", file=name)
+    # A missing county config is that county's failure (reported in the province summary),
+    # not the province's: the other counties still run.
+    return CountyEntry((base / raw).resolve(), raw, county.strip() if county else None)
+
+
+def load_province(path: Path) -> ProvinceConfig:
+    """Parse and check PROVINCE.toml; raises ConfigError with a one-line Chinese reason."""
+    name = path.name
+    if not path.is_file():
+        raise ConfigError(f"找不到省级配置文件（{path}）", file=name)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError("配置文件应为 UTF-8 编码", file=name) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"配置文件格式错误：{exc}", file=name) from exc
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise ConfigError(f"有未知的表或键：{'、'.join(sorted(unknown))}（可用：province、counties、extracts）", file=name)
+    base = path.resolve().parent
+    head = data.get("province")
+    if not isinstance(head, dict):
+        raise ConfigError("缺少 [province] 表（name = \"州/市/省名\"）", file=name)
+    unknown = set(head) - _PROVINCE_KEYS
+    if unknown:
+        raise ConfigError(f"[province] 有未知的键：{'、'.join(sorted(unknown))}（可用：name）", file=name)
+    title = str(head.get("name", "")).strip()
+    if not title:
+        raise ConfigError("[province] 缺少 name", file=name)
+    raw_counties = data.get("counties")
+    if not isinstance(raw_counties, list) or not raw_counties:
+        raise ConfigError("缺少 [[counties]]（每个县一项：config = \"…/fanpin.toml\"）", file=name)
+    counties = [_county(t, f"第{i}个 [[counties]]", base, name) for i, t in enumerate(raw_counties, start=1)]
+    seen: dict[Path, int] = {}
+    for i, c in enumerate(counties, start=1):
+        if c.config in seen:
+            raise ConfigError(f"第{seen[c.config]}个和第{i}个 [[counties]] 是同一个配置文件：{c.given}", file=name)
+        seen[c.config] = i
+    raw_extracts = data.get("extracts", [])
+    if not isinstance(raw_extracts, list):
+        raise ConfigError("[[extracts]] 应为表数组", file=name)
+    extracts = [_extract(t, f"第{i}个 [[extracts]]", base, name) for i, t in enumerate(raw_extracts, start=1)]
+    return ProvinceConfig(path.resolve(), title, counties, extracts)
