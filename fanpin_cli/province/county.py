@@ -139,7 +139,11 @@ def _compute_and_write(config: RunConfig, out_dir: Path, restore: list[tuple[str
             name: pl.read_csv(out_dir / file, infer_schema=False)
             for name, file in (("links", "links.csv"), ("flags", "flags.csv"), ("issues", "quality_issues.csv"))
         }
-        return tables, result.summary, pl.DataFrame(schema={"sector": pl.String})
+        ids = pl.concat([pipeline.load_input(spec).frame.select(
+            "source_file", "source_row", *[c for c in ("id_number",) if c in pipeline.load_input(spec).frame.columns])
+            for spec in config.extracts], how="diagonal_relaxed") if config.extracts else None
+        links = result.links if ids is None else result.links.join(ids, on=["source_file", "source_row"], how="left")
+        return tables, result.summary, links
     raise NotImplementedError
 
 

@@ -65,8 +65,15 @@ def county_regions(index: pl.DataFrame) -> pl.DataFrame:
     """Each county's own address code: the commonest first 6 digits among its roster IDs
     (a roster also lists people born elsewhere). A code that is two counties' commonest is
     dropped: it cannot tell them apart."""
+    counts = index.group_by("county", pl.col("id18").str.slice(0, 6).alias("id_region")).len()
+    return regions_from_counts(counts)
+
+
+def regions_from_counts(counts: pl.DataFrame) -> pl.DataFrame:
+    """`county_regions` from roster ID counts per (county, id_region) (`len`): the Spark engine
+    counts in Spark and hands the small result here."""
     top = (
-        index.group_by("county", pl.col("id18").str.slice(0, 6).alias("id_region")).len()
+        counts.with_columns(pl.col("len").cast(pl.Int64))
         .sort("county", "len", "id_region", descending=[False, True, False])
         .unique("county", keep="first", maintain_order=True)
     )
@@ -102,18 +109,25 @@ def assign_rows(rows: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
         .select("source_row", "county", pl.lit("id").alias("assigned_by"))
     )
     rest = rows.join(by_id.select("source_row").unique(), on="source_row", how="anti")
-    by_region = (
-        rest.select("source_row", "id_region").drop_nulls("id_region")
-        .join(county_regions(index), on="id_region", how="inner")
-        .select("source_row", "county", pl.lit("region").alias("assigned_by"))
+    hinted = assign_by_hint(rest, county_regions(index), county_townships(index))
+    return pl.concat([by_id, hinted], how="vertical_relaxed").cast(ASSIGN_SCHEMA)
+
+
+def assign_by_hint(rest: pl.DataFrame, regions: pl.DataFrame, townships: pl.DataFrame,
+                   keys: tuple[str, ...] = ("source_row",)) -> pl.DataFrame:
+    """For rows no roster took by ID: the county of their ID's address code (`regions`), else of
+    their 乡镇 (`townships`), else null. One row out per row in (`keys`, county, assigned_by)."""
+    if "township" not in rest.columns:
+        rest = rest.with_columns(pl.lit(None, dtype=pl.String).alias("township"))
+    region = regions.select(pl.col("id_region"), pl.col("county").alias("_by_region"))
+    town = townships.select(pl.col("township"), pl.col("county").alias("_by_town"))
+    out = (
+        rest.select(*keys, pl.col("id_region").cast(pl.String), pl.col("township").cast(pl.String))
+        .join(region, on="id_region", how="left", maintain_order="left")
+        .join(town, on="township", how="left", maintain_order="left")
     )
-    rest = rest.join(by_region.select("source_row"), on="source_row", how="anti")
-    by_town = (
-        rest.select("source_row", "township").drop_nulls("township")
-        .join(county_townships(index), on="township", how="inner")
-        .select("source_row", "county", pl.lit("township").alias("assigned_by"))
+    how = (
+        pl.when(pl.col("_by_region").is_not_null()).then(pl.lit("region"))
+        .when(pl.col("_by_town").is_not_null()).then(pl.lit("township"))
     )
-    rest = rest.join(by_town.select("source_row"), on="source_row", how="anti")
-    none = rest.select("source_row", pl.lit(None, dtype=pl.String).alias("county"),
-                       pl.lit(None, dtype=pl.String).alias("assigned_by"))
-    return pl.concat([by_id, by_region, by_town, none], how="vertical_relaxed").cast(ASSIGN_SCHEMA)
+    return out.select(*keys, pl.coalesce("_by_region", "_by_town").alias("county"), how.alias("assigned_by"))

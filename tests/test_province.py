@@ -1,0 +1,178 @@
+"""`fanpin province` with the local engine on three small synthetic counties (plus a broken
+one): each county's outputs are exactly `fanpin run`'s, a person of one county found in another
+county's data, the broken county reported while the others finish, the province outputs."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+from province_data import (
+    BROKEN,
+    COUNTIES,
+    MOVED_FILE,
+    csv_rows,
+    make_broken,
+    make_counties,
+    place_person_elsewhere,
+    write_province,
+)
+from typer.testing import CliRunner
+
+from fanpin_cli.cli import app
+from fanpin_cli.errors import ConfigError
+from fanpin_cli.province import run_province
+from fanpin_cli.province.config import load_province
+from fanpin_cli.province.cross import cross_matches
+
+runner = CliRunner()
+GOOD = [name for name, _ in COUNTIES]
+COMPARED = ("links.csv", "flags.csv", "quality_issues.csv", "review.csv", "stocktake.csv")
+ID_LIKE = re.compile(r"(?<![0-9])[1-8][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx](?![0-9])")
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    root = tmp_path_factory.mktemp("province")
+    folders = make_counties(root)
+    moved = place_person_elsewhere(folders)
+    make_broken(root, folders["保靖县"])
+    config = write_province(root, ["永顺县", "龙山县", BROKEN, "保靖县"])
+    alone = {}
+    for name in GOOD:
+        alone[name] = root / "alone" / name
+        result = runner.invoke(app, ["run", str(folders[name] / "fanpin.toml"), "--out", str(alone[name]), "-q"])
+        assert result.exit_code == 0, result.output
+    out = root / "out"
+    result = runner.invoke(app, ["province", str(config), "--out", str(out)])
+    return {"root": root, "folders": folders, "moved": moved, "config": config, "alone": alone, "out": out,
+            "result": result}
+
+
+def test_province_command_exits_zero_and_lists_counties(province):
+    result = province["result"]
+    assert result.exit_code == 0, result.output
+    assert "3 个县完成，1 个县失败" in result.output
+    for name in [*GOOD, BROKEN]:
+        assert name in result.output
+
+
+@pytest.mark.parametrize("county", GOOD)
+def test_county_outputs_are_those_of_fanpin_run_alone(province, county):
+    mine, alone = province["out"] / county, province["alone"][county]
+    assert sorted(p.name for p in mine.iterdir()) == sorted(p.name for p in alone.iterdir())
+    for name in COMPARED:
+        a, b = csv_rows(mine / name), csv_rows(alone / name)
+        assert a.columns == b.columns, name
+        assert a.height == b.height and a.equals(b), name
+    assert json.loads((mine / "summary.json").read_text(encoding="utf-8"))["rules"] == \
+        json.loads((alone / "summary.json").read_text(encoding="utf-8"))["rules"]
+
+
+def test_broken_county_has_its_error_and_the_others_finish(province):
+    summary = json.loads((province["out"] / "province_summary.json").read_text(encoding="utf-8"))
+    status = {c["county"]: c for c in summary["counties"]}
+    assert [c["county"] for c in summary["counties"]] == ["永顺县", "龙山县", BROKEN, "保靖县"]
+    assert status[BROKEN]["status"] == "failed"
+    assert "监测对象信息.xlsx" in status[BROKEN]["error"]
+    assert all(status[c]["status"] == "ok" for c in GOOD)
+    assert not (province["out"] / BROKEN).exists()
+    assert summary["totals"]["counties_ok"] == 3 and summary["totals"]["counties_failed"] == 1
+
+
+def test_person_of_one_county_found_in_another_countys_data(province):
+    moved = province["moved"]
+    cross = pl.read_csv(province["out"] / "cross_county.csv", infer_schema=False)
+    hit = cross.filter((pl.col("kind") == "row_in_other_county") & (pl.col("source_file") == MOVED_FILE))
+    assert hit.height == 1
+    row = hit.row(0, named=True)
+    assert row["county"] == "龙山县" and row["home_county"] == "永顺县"
+    assert int(row["source_row"]) == moved["source_row"]
+    assert int(row["roster_row"]) == moved["roster_row"] and row["household_id"] == moved["household_id"]
+    assert row["id_number"] != moved["id_number"] and row["id_number"][:6] == moved["id_number"][:6]
+    # The county run alone cannot see it: that row is unlinked in 龙山县's own links.
+    links = csv_rows(province["out"] / "龙山县" / "links.csv")
+    own = links.filter((pl.col("source_file") == MOVED_FILE) & (pl.col("source_row") == str(moved["source_row"])))
+    assert own["match_status"].to_list() == ["unlinked"]
+
+
+def test_cross_matches_find_a_person_on_two_rosters():
+    index = pl.DataFrame({"county": ["乙县", "甲县"], "id18": ["433127199001011238"] * 2, "household_id": ["B", "A"],
+                          "roster_row": [4, 9], "township": [None, None]},
+                         schema_overrides={"township": pl.String})
+    none = pl.DataFrame(schema={"county": pl.String, "sector": pl.String, "source_file": pl.String,
+                                "source_row": pl.Int64, "id18": pl.String, "match_status": pl.String})
+    out = cross_matches(none, index)
+    assert out.select("kind", "county", "source_row", "home_county", "roster_row").rows() == [
+        ("roster_in_two_counties", "乙县", 4, "甲县", 9)
+    ]
+
+
+def test_tables_are_parquet_partitioned_by_county(province):
+    out = province["out"]
+    for table, file in (("links", "links.csv"), ("flags", "flags.csv"), ("issues", "quality_issues.csv")):
+        frame = pl.read_parquet(out / "tables" / table / "**" / "*.parquet", hive_partitioning=True)
+        assert sorted(frame["county"].unique().to_list()) == sorted(GOOD)
+        for county in GOOD:
+            assert frame.filter(pl.col("county") == county).height == csv_rows(out / county / file).height
+
+
+def test_province_workbook_lists_counties_rules_and_matches(province):
+    wb = openpyxl.load_workbook(province["out"] / "province.xlsx", read_only=True)
+    assert wb.sheetnames[:3] == ["全省汇总", "关联率", "跨县匹配"]
+    rows = list(wb["全省汇总"].iter_rows(min_row=3, values_only=True))
+    header, body = rows[0], rows[1:]
+    assert header[0] == "县" and any(h and "（红）" in h for h in header)
+    by_county = {r[0]: r for r in body}
+    assert set(by_county) == {*GOOD, BROKEN}
+    assert by_county[BROKEN][1] == "失败"
+    summary = json.loads((province["out"] / "province_summary.json").read_text(encoding="utf-8"))
+    first = next(c for c in summary["counties"] if c["county"] == "永顺县")
+    rule = first["rules"][0]
+    column = next(i for i, h in enumerate(header) if h and h.startswith(rule["title"]))
+    assert by_county["永顺县"][column] == rule["text"]
+    cross = list(wb["跨县匹配"].iter_rows(min_row=4, values_only=True))
+    assert any(r[1] == "龙山县" and r[6] == "永顺县" for r in cross)
+
+
+def test_no_full_id_in_province_outputs(province):
+    out = province["out"]
+    texts = [(out / n).read_text(encoding="utf-8-sig") for n in ("province_summary.json", "cross_county.csv")]
+    wb = openpyxl.load_workbook(out / "province.xlsx", read_only=True)
+    texts += [str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v]
+    for text in texts:
+        assert not ID_LIKE.search(text)
+
+
+def test_bad_province_config_is_a_one_line_chinese_error(tmp_path: Path):
+    path = tmp_path / "PROVINCE.toml"
+    path.write_text('[province]\nname = "湘西州"\n[[county]]\nconfig = "a/fanpin.toml"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="未知的表或键：county"):
+        load_province(path)
+    result = runner.invoke(app, ["province", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "PROVINCE.toml" in result.output and "Traceback" not in result.output
+
+
+def test_missing_county_config_fails_that_county_only(province, tmp_path: Path):
+    root = province["root"]
+    config = root / "PROVINCE_missing.toml"
+    config.write_text('[province]\nname = "湘西州"\n[[counties]]\nconfig = "永顺县/fanpin.toml"\n'
+                      '[[counties]]\nconfig = "不存在县/fanpin.toml"\n', encoding="utf-8")
+    result = run_province(config, tmp_path / "out")
+    status = {c["county"]: c for c in result.summary["counties"]}
+    assert status["永顺县"]["status"] == "ok"
+    assert status["不存在县"]["status"] == "failed" and "找不到配置文件" in status["不存在县"]["error"]
+
+
+def test_spark_engine_without_pyspark_says_how_to_install(province, monkeypatch, tmp_path: Path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # import pyspark → ImportError
+    result = runner.invoke(app, ["province", str(province["config"]), "--out", str(tmp_path / "o"), "--engine", "spark"])
+    assert result.exit_code == 1
+    assert 'pip install "fanpin[spark]"' in result.output and "Traceback" not in result.output
