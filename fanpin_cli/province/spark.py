@@ -243,9 +243,26 @@ def run_spark(plan: Plan, out_dir: Path, *, master: str | None = None, full_ids:
     say = progress or (lambda _msg: None)
     say("启动 Spark")
     spark, owned = spark_session(master)
+    counties = sum(1 for job in plan.jobs if job.config is not None)
+    parallel = int(spark.sparkContext.defaultParallelism)
+    settings = {
+        # One county per task as far as hashing allows, and never merged: the inputs of a
+        # county task are tiny (a name, a few rows) though its work is not, so adaptive
+        # execution would otherwise coalesce every county into one task.
+        "spark.sql.shuffle.partitions": str(max(2 * counties, parallel, 1)),
+        "spark.sql.adaptive.coalescePartitions.enabled": "false",
+    }
+    before = {k: spark.conf.get(k, None) for k in settings}
+    for k, v in settings.items():
+        spark.conf.set(k, v)
     try:
         return _run(spark, plan, out_dir.resolve(), full_ids, say)
     finally:
+        for k, v in before.items():
+            if v is None:
+                spark.conf.unset(k)
+            else:
+                spark.conf.set(k, v)
         if owned:
             spark.stop()
 
@@ -259,7 +276,7 @@ def _run(spark: Any, plan: Plan, out_dir: Path, full_ids: bool, say: Progress) -
     parts = max(1, len(runnable))
 
     say("读取各县花名册（Spark）")
-    names = spark.createDataFrame([(c,) for c in runnable], "county string").repartition(parts, "county")
+    names = spark.sparkContext.parallelize([(c,) for c in runnable], parts).toDF("county string")
     index_all = names.mapInArrow(_index_task(jobs), spark_schema(INDEX_SCHEMA)).persist(StorageLevel.MEMORY_AND_DISK)
     for row in index_all.filter(F.col("error").isNotNull()).select("county", "error").collect():
         jobs[row["county"]] = replace(jobs[row["county"]], config=None, error=row["error"])

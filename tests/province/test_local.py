@@ -11,16 +11,6 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
-from province_data import (
-    BROKEN,
-    COUNTIES,
-    MOVED_FILE,
-    csv_rows,
-    make_broken,
-    make_counties,
-    place_person_elsewhere,
-    write_province,
-)
 from typer.testing import CliRunner
 
 from fanpin_cli.cli import app
@@ -29,6 +19,8 @@ from fanpin_cli.province import run_province
 from fanpin_cli.province.config import load_province
 from fanpin_cli.province.cross import cross_matches
 
+from .data import BROKEN, COUNTIES, MOVED_FILE, PROVINCE_FILE, csv_rows
+
 runner = CliRunner()
 GOOD = [name for name, _ in COUNTIES]
 COMPARED = ("links.csv", "flags.csv", "quality_issues.csv", "review.csv", "stocktake.csv")
@@ -36,21 +28,10 @@ ID_LIKE = re.compile(r"(?<![0-9])[1-8][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])
 
 
 @pytest.fixture(scope="module")
-def province(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    root = tmp_path_factory.mktemp("province")
-    folders = make_counties(root)
-    moved = place_person_elsewhere(folders)
-    make_broken(root, folders["保靖县"])
-    config = write_province(root, ["永顺县", "龙山县", BROKEN, "保靖县"])
-    alone = {}
-    for name in GOOD:
-        alone[name] = root / "alone" / name
-        result = runner.invoke(app, ["run", str(folders[name] / "fanpin.toml"), "--out", str(alone[name]), "-q"])
-        assert result.exit_code == 0, result.output
-    out = root / "out"
-    result = runner.invoke(app, ["province", str(config), "--out", str(out)])
-    return {"root": root, "folders": folders, "moved": moved, "config": config, "alone": alone, "out": out,
-            "result": result}
+def province(built: dict[str, object]) -> dict[str, object]:
+    out = built["root"] / "out_local"
+    result = runner.invoke(app, ["province", str(built["config"]), "--out", str(out)])
+    return {**built, "out": out, "result": result}
 
 
 def test_province_command_exits_zero_and_lists_counties(province):
@@ -176,3 +157,33 @@ def test_spark_engine_without_pyspark_says_how_to_install(province, monkeypatch,
     result = runner.invoke(app, ["province", str(province["config"]), "--out", str(tmp_path / "o"), "--engine", "spark"])
     assert result.exit_code == 1
     assert 'pip install "fanpin[spark]"' in result.output and "Traceback" not in result.output
+
+
+def test_province_extract_rows_reach_their_counties(built, local_split):
+    cases, out = built["cases"], local_split["out"]
+    stats = local_split["result"].summary["extracts"][0]
+    assert stats["error"] is None and stats["rows_read"] == 5
+    assert stats["rows_assigned"] == {"id": 2, "region": 1, "township": 1}
+    assert stats["rows_unassigned"] == 1 and stats["rows_in_two_counties"] == 0
+    placed = 0
+    for name in GOOD:
+        links = csv_rows(out / name / "links.csv").filter(pl.col("source_file") == PROVINCE_FILE)
+        placed += links.height
+        for case, c in cases.items():
+            row = links.filter(pl.col("source_row") == str(c["source_row"]))
+            assert row.height == (1 if c["county"] == name else 0), (case, name)
+            if c["county"] == name and case in ("id", "normalised"):
+                assert row["match_status"].to_list() == ["linked"]
+                assert row["roster_row"].to_list() == [str(c["roster_row"])]
+                assert row["match_method"].to_list() == ["id_exact" if case == "id" else "id_normalized"]
+    assert placed == 4  # every placed row in exactly one county, with the province file's row number
+
+
+def test_unassigned_province_rows_are_listed_not_lost(built, local_split):
+    out = local_split["out"]
+    lost = pl.read_csv(out / "unassigned.csv", infer_schema=False)
+    assert lost["source_row"].to_list() == [str(built["cases"]["unassigned"]["source_row"])]
+    assert lost["source_file"].to_list() == [PROVINCE_FILE]
+    assert lost["id_number"].to_list() == ["110101********1237"]
+    wb = openpyxl.load_workbook(out / "province.xlsx", read_only=True)
+    assert "全省数据分县" in wb.sheetnames

@@ -27,7 +27,7 @@ def roster(folder: Path) -> pl.DataFrame:
 
 
 def make_counties(root: Path) -> dict[str, Path]:
-    """The three counties, plus the moved person in 龙山县's police file."""
+    """The three counties."""
     folders = {}
     for name, seed in COUNTIES:
         folders[name] = root / name
@@ -62,14 +62,15 @@ def make_broken(root: Path, like: Path) -> Path:
     return folder
 
 
-def write_province(root: Path, counties: list[str], extracts: list[tuple[str, str]] = ()) -> Path:
+def write_province(root: Path, counties: list[str], extracts: list[tuple[str, str]] = (),
+                   file: str = "PROVINCE.toml") -> Path:
     """PROVINCE.toml listing `counties` (folder names) and province-wide `extracts`."""
     lines = ['[province]', 'name = "湘西州"', '']
     for c in counties:
         lines += ['[[counties]]', f'config = "{c}/fanpin.toml"', '']
     for sector, path in extracts:
         lines += ['[[extracts]]', f'sector = "{sector}"', f'path = "{path}"', '']
-    path = root / "PROVINCE.toml"
+    path = root / file
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
 
