@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from pathlib import Path
@@ -38,6 +39,7 @@ class CountyJob:
     given: str  # the config path as written in PROVINCE.toml
     config: RunConfig | None
     error: str | None = None  # set when the config could not be read on the driver
+    key: bytes | None = None  # the county's record-key secret (fanpin.key beside its config)
 
 
 @dataclass
@@ -76,10 +78,11 @@ def table_dir(out_root: Path, table: str, county: str) -> Path:
     return out_root / "tables" / table / f"county={county}"
 
 
-def run_county(job: CountyJob, out_root: Path, *, slices: list[Slice] | None = None,
-               full_ids: bool = False) -> CountyOutcome:
+def run_county(job: CountyJob, out_root: Path, *, slices: list[Slice] | None = None, full_ids: bool = False,
+               split: str = "township", executor: Executor | None = None) -> CountyOutcome:
     """Run one county into `DIR/<县>/` and its table partitions; never raises a FanpinError
-    (it becomes the outcome's `error`)."""
+    (it becomes the outcome's `error`). `executor` runs the county's per-file work (default:
+    one after another on this thread, as in a Spark task)."""
     started = time.perf_counter()
     outcome = CountyOutcome(job.county, job.given)
     if job.config is None:
@@ -88,8 +91,9 @@ def run_county(job: CountyJob, out_root: Path, *, slices: list[Slice] | None = N
     try:
         with tempfile.TemporaryDirectory(prefix="fanpin-province-") as tmp:
             config, restore = _with_slices(job.config, slices or [], Path(tmp))
-            tables, summary, links = _compute_and_write(config, county_dir(out_root, job.county), restore,
-                                                        full_ids=full_ids)
+            tables, summary, links = _compute_and_write(
+                config, county_dir(out_root, job.county), restore, key=job.key, full_ids=full_ids, split=split,
+                executor=executor)
         for name, frame in tables.items():
             _write_partition(frame, table_dir(out_root, name, job.county), job.county)
         outcome.summary = summary
@@ -126,25 +130,24 @@ def _restore_artifacts(artifacts: Any, restore: list[tuple[str, pl.Series]]) -> 
 
 
 def _compute_and_write(config: RunConfig, out_dir: Path, restore: list[tuple[str, pl.Series]], *,
-                       full_ids: bool) -> tuple[dict[str, pl.DataFrame], dict[str, Any], pl.DataFrame]:
-    """The county's job: its tables as written (IDs masked unless `full_ids`), summary.json's
-    content, and its links with the rows' IDs (in memory only)."""
-    from fanpin_cli import pipeline
+                       key: bytes | None, full_ids: bool, split: str,
+                       executor: Executor | None) -> tuple[dict[str, pl.DataFrame], dict[str, Any], pl.DataFrame]:
+    """The county's job as `fanpin run` does it (`compute` + `write_outputs`): its tables as
+    written (IDs masked unless `full_ids`), summary.json's content, and its links with the
+    rows' IDs (in memory only)."""
+    from fanpin_cli.outputs import mask_table, write_outputs
+    from fanpin_cli.pipeline import compute
+    from fanpin_cli.tables import TABLES
 
-    if not hasattr(pipeline, "compute"):  # until compute() lands: the whole run_job
-        if restore:
-            raise FanpinError("全省数据分县需要 compute()（尚未合入）")
-        result = pipeline.run_job(config, out_dir, full_ids=full_ids)
-        tables = {
-            name: pl.read_csv(out_dir / file, infer_schema=False)
-            for name, file in (("links", "links.csv"), ("flags", "flags.csv"), ("issues", "quality_issues.csv"))
-        }
-        ids = pl.concat([pipeline.load_input(spec).frame.select(
-            "source_file", "source_row", *[c for c in ("id_number",) if c in pipeline.load_input(spec).frame.columns])
-            for spec in config.extracts], how="diagonal_relaxed") if config.extracts else None
-        links = result.links if ids is None else result.links.join(ids, on=["source_file", "source_row"], how="left")
-        return tables, result.summary, links
-    raise NotImplementedError
+    started = time.perf_counter()
+    artifacts = compute(config, executor=executor, key=key)
+    _restore_artifacts(artifacts, restore)
+    write_outputs(artifacts, out_dir, full_ids=full_ids, started=started, split=split)
+    tables = {
+        name: TABLES[name].for_csv(mask_table(name, getattr(artifacts, name), full_ids=full_ids))
+        for name in TABLE_NAMES
+    }
+    return tables, artifacts.summary.to_dict(), artifacts.links
 
 
 def open_rows(county: str, links: pl.DataFrame, reference_date: date) -> pl.DataFrame:

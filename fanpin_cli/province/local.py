@@ -6,13 +6,14 @@ The same steps as the Spark engine, in polars: roster index → province extract
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 
 from fanpin_cli.errors import FanpinError
-from fanpin_cli.pipeline import load_input
+from fanpin_cli.pipeline import WORKERS, load_input
 from fanpin_cli.province.county import CountyJob, CountyOutcome, Slice, run_county
 from fanpin_cli.province.cross import cross_matches
 from fanpin_cli.province.ids import ROSTER_INDEX_SCHEMA, assign_rows, id_readings, roster_index
@@ -34,8 +35,10 @@ def index_county(job: CountyJob) -> tuple[CountyJob, pl.DataFrame]:
     return job, roster_index(job.county, roster.frame, job.config.reference_date)
 
 
-def run_local(plan: Plan, out_dir: Path, *, full_ids: bool = False, progress: Progress | None = None) -> EngineResult:
-    """Run the province with the local engine."""
+def run_local(plan: Plan, out_dir: Path, *, full_ids: bool = False, split: str = "township",
+              progress: Progress | None = None) -> EngineResult:
+    """Run the province with the local engine: each county as `fanpin run` runs it (its files
+    on `WORKERS` threads)."""
     say = progress or (lambda _msg: None)
     say("读取各县花名册")
     indexed = [index_county(job) for job in plan.jobs]
@@ -70,9 +73,11 @@ def run_local(plan: Plan, out_dir: Path, *, full_ids: bool = False, progress: Pr
         unassigned.append(unassigned_rows(lost, extract.sector))
 
     outcomes: list[CountyOutcome] = []
-    for n, job in enumerate(jobs, start=1):
-        say(f"运行 {job.county}（{n}/{len(jobs)}）")
-        outcomes.append(run_county(job, out_dir, slices=slices.get(job.county), full_ids=full_ids))
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for n, job in enumerate(jobs, start=1):
+            say(f"运行 {job.county}（{n}/{len(jobs)}）")
+            outcomes.append(run_county(job, out_dir, slices=slices.get(job.county), full_ids=full_ids, split=split,
+                                       executor=pool))
     say("跨县比对")
     open_rows = pl.concat([o.open_rows for o in outcomes], how="vertical_relaxed")
     return EngineResult(outcomes, cross_matches(open_rows, index), stats,

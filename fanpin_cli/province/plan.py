@@ -18,6 +18,7 @@ from typing import Any
 
 from fanpin_cli.config import load_config
 from fanpin_cli.errors import FanpinError
+from fanpin_cli.keys import load_or_create_key
 from fanpin_cli.province.config import ProvinceConfig
 from fanpin_cli.province.county import CountyJob
 
@@ -51,7 +52,12 @@ def make_plan(province: ProvinceConfig) -> Plan:
             jobs.append(CountyJob(_unique(county, taken, i), entry.given, None, message))
             continue
         taken[county] = i
-        jobs.append(CountyJob(county, entry.given, config))
+        try:  # as `fanpin run` does: the county's key file, made once if missing
+            key = load_or_create_key(config.config_path.parent)
+        except OSError as error:
+            jobs.append(CountyJob(county, entry.given, None, f"无法读取或创建密钥文件 fanpin.key：{error.strerror}"))
+            continue
+        jobs.append(CountyJob(county, entry.given, config, key=key))
     return Plan(province, jobs, rules)
 
 

@@ -36,7 +36,7 @@ class ProvinceResult:
 
 
 def run_province(config_path: Path, out_dir: Path, *, engine: str = "local", master: str | None = None,
-                 full_ids: bool = False, progress: Progress | None = None) -> ProvinceResult:
+                 full_ids: bool = False, split: str = "township", progress: Progress | None = None) -> ProvinceResult:
     """Run every county of PROVINCE.toml into `out_dir` (see module docstring and README)."""
     started = time.perf_counter()
     if engine not in ENGINES:
@@ -50,11 +50,11 @@ def run_province(config_path: Path, out_dir: Path, *, engine: str = "local", mas
     if engine == "spark":
         from fanpin_cli.province.spark import run_spark
 
-        result = run_spark(plan, out_dir, master=master, full_ids=full_ids, progress=progress)
+        result = run_spark(plan, out_dir, master=master, full_ids=full_ids, split=split, progress=progress)
     else:
         from fanpin_cli.province.local import run_local
 
-        result = run_local(plan, out_dir, full_ids=full_ids, progress=progress)
+        result = run_local(plan, out_dir, full_ids=full_ids, split=split, progress=progress)
     summary = province_summary(province.name, config_path.name, engine, master, result,
                                time.perf_counter() - started)
     cross = present(result.cross, full_ids=full_ids)
