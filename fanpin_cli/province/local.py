@@ -70,7 +70,7 @@ def run_local(plan: Plan, out_dir: Path, *, full_ids: bool = False, split: str =
         for (county,), part in placed.partition_by("county", as_dict=True).items():
             slices.setdefault(str(county), []).append(Slice(i, extract, loaded.headings, part.drop("county")))
         lost = frame.join(assign.filter(pl.col("county").is_null()).select("source_row"), on="source_row")
-        unassigned.append(unassigned_rows(lost, extract.sector))
+        unassigned.append(unassigned_rows(lost, extract.sector, extract.source_file))
 
     outcomes: list[CountyOutcome] = []
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:

@@ -309,7 +309,8 @@ def _run(spark: Any, plan: Plan, out_dir: Path, full_ids: bool, split: str, say:
         stats.append(_split_stats(extract, rows_read, placed))
         lost = df.join(placed.filter(F.col("county").isNull()).select(EXTRACT_KEY, "source_row"),
                        [EXTRACT_KEY, "source_row"])
-        unassigned.append(unassigned_rows(from_arrow(lost.drop(EXTRACT_KEY).toArrow()), extract.sector))
+        unassigned.append(unassigned_rows(from_arrow(lost.drop(EXTRACT_KEY).toArrow()), extract.sector,
+                                          extract.source_file))
         extract_rows.append(df.join(placed.filter(F.col("county").isNotNull()).select(EXTRACT_KEY, "source_row", "county"),
                                     [EXTRACT_KEY, "source_row"]))
 

@@ -44,8 +44,9 @@ def split_stats(extract: ProvinceExtract, rows_read: int, assign: pl.DataFrame) 
                       assign.filter(pl.col("county").is_null()).height, counties)
 
 
-def unassigned_rows(frame: pl.DataFrame, sector: str) -> pl.DataFrame:
+def unassigned_rows(frame: pl.DataFrame, sector: str, source_file: str) -> pl.DataFrame:
     """The columns of unassigned rows worth showing (IDs full here; masked when written)."""
+    frame = frame.with_columns(pl.lit(source_file).alias("source_file"))
     cols = [pl.col(c).cast(pl.String) if c in frame.columns else pl.lit(None, dtype=pl.String).alias(c)
             for c in UNASSIGNED_COLUMNS if c not in ("source_row", "sector")]
     return frame.select(

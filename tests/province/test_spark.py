@@ -31,7 +31,7 @@ def spark():
 
     session = (
         SparkSession.builder.master("local[2]").appName("fanpin-tests")
-        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
     yield session
