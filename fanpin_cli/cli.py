@@ -123,6 +123,7 @@ def province(
     full_ids: Annotated[bool, typer.Option("--full-ids", help="输出完整证件号码（默认打码）")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="只输出错误")] = False,
     split: Annotated[str, typer.Option("--split", help=SPLIT_HELP, callback=_split_option)] = "township",
+    no_history: Annotated[bool, typer.Option("--no-history", help="不读取、不写入各县的历史记录")] = False,
 ) -> None:
     """全省（州/市）各县一次运行：每县输出与 fanpin run 相同，另有全省汇总与跨县比对。"""
     from fanpin_cli.province import ENGINES, run_province
@@ -133,7 +134,7 @@ def province(
         with err_console.status("全省运行…") as status:
             say = (lambda _m: None) if quiet else (lambda m: status.update(f"全省运行：{m}"))
             result = run_province(config, out, engine=engine, master=master, full_ids=full_ids, split=split,
-                                  progress=say)
+                                  history=not no_history, progress=say)
     except FanpinError as error:
         _fail(error)
         return

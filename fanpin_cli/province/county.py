@@ -79,7 +79,7 @@ def table_dir(out_root: Path, table: str, county: str) -> Path:
 
 
 def run_county(job: CountyJob, out_root: Path, *, slices: list[Slice] | None = None, full_ids: bool = False,
-               split: str = "township", executor: Executor | None = None) -> CountyOutcome:
+               split: str = "township", history: bool = True, executor: Executor | None = None) -> CountyOutcome:
     """Run one county into `DIR/<县>/` and its table partitions; never raises a FanpinError
     (it becomes the outcome's `error`). `executor` runs the county's per-file work (default:
     one after another on this thread, as in a Spark task)."""
@@ -93,7 +93,7 @@ def run_county(job: CountyJob, out_root: Path, *, slices: list[Slice] | None = N
             config, restore = _with_slices(job.config, slices or [], Path(tmp))
             tables, summary, links = _compute_and_write(
                 config, county_dir(out_root, job.county), restore, key=job.key, full_ids=full_ids, split=split,
-                executor=executor)
+                history=history, executor=executor)
         for name, frame in tables.items():
             _write_partition(frame, table_dir(out_root, name, job.county), job.county)
         outcome.summary = summary
@@ -130,19 +130,27 @@ def _restore_artifacts(artifacts: Any, restore: list[tuple[str, pl.Series]]) -> 
 
 
 def _compute_and_write(config: RunConfig, out_dir: Path, restore: list[tuple[str, pl.Series]], *,
-                       key: bytes | None, full_ids: bool, split: str,
+                       key: bytes | None, full_ids: bool, split: str, history: bool,
                        executor: Executor | None) -> tuple[dict[str, pl.DataFrame], dict[str, Any], pl.DataFrame]:
-    """The county's job as `fanpin run` does it (`compute` + `write_outputs`): its tables as
-    written (IDs masked unless `full_ids`), summary.json's content, and its links with the
-    rows' IDs (in memory only)."""
+    """The county's job as `fanpin run` does it (history view → `compute` → `write_outputs` →
+    history record): its tables as written (IDs masked unless `full_ids`), summary.json's
+    content, and its links with the rows' IDs (in memory only). The county's history file is
+    its own (beside its config), so each task reads and records only its own."""
     from fanpin_cli.outputs import mask_table, write_outputs
     from fanpin_cli.pipeline import compute
     from fanpin_cli.tables import TABLES
 
     started = time.perf_counter()
-    artifacts = compute(config, executor=executor, key=key)
+    past = None
+    if history:
+        from fanpin_cli.history.runner import open_for_run
+
+        past = open_for_run(config, out_dir=out_dir)
+    artifacts = compute(config, executor=executor, key=key, history=past.view if past else None)
     _restore_artifacts(artifacts, restore)
     write_outputs(artifacts, out_dir, full_ids=full_ids, started=started, split=split)
+    if past is not None:
+        past.record(config, artifacts, out_dir)
     tables = {
         name: TABLES[name].for_csv(mask_table(name, getattr(artifacts, name), full_ids=full_ids))
         for name in TABLE_NAMES

@@ -35,7 +35,7 @@ def index_county(job: CountyJob) -> tuple[CountyJob, pl.DataFrame]:
     return job, roster_index(job.county, roster.frame, job.config.reference_date)
 
 
-def run_local(plan: Plan, out_dir: Path, *, full_ids: bool = False, split: str = "township",
+def run_local(plan: Plan, out_dir: Path, *, full_ids: bool = False, split: str = "township", history: bool = True,
               progress: Progress | None = None) -> EngineResult:
     """Run the province with the local engine: each county as `fanpin run` runs it (its files
     on `WORKERS` threads)."""
@@ -77,7 +77,7 @@ def run_local(plan: Plan, out_dir: Path, *, full_ids: bool = False, split: str =
         for n, job in enumerate(jobs, start=1):
             say(f"运行 {job.county}（{n}/{len(jobs)}）")
             outcomes.append(run_county(job, out_dir, slices=slices.get(job.county), full_ids=full_ids, split=split,
-                                       executor=pool))
+                                       history=history, executor=pool))
     say("跨县比对")
     open_rows = pl.concat([o.open_rows for o in outcomes], how="vertical_relaxed")
     return EngineResult(outcomes, cross_matches(open_rows, index), stats,

@@ -6,7 +6,7 @@ loaded and checked once.
 >>> d = pathlib.Path(tempfile.mkdtemp())
 >>> _ = (d / "p.toml").write_text('[province]\\nname="湘西州"\\n[[counties]]\\nconfig="龙山县/fanpin.toml"\\n', encoding="utf-8")
 >>> from fanpin_cli.province.config import load_province
->>> plan = make_plan(load_province(d / "p.toml"))
+>>> plan = make_plan(load_province(d / "p.toml"), d / "out")
 >>> plan.jobs[0].county, plan.jobs[0].error[:6]
 ('龙山县', 'fanpin')
 """
@@ -14,9 +14,10 @@ loaded and checked once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from fanpin_cli.config import load_config
+from fanpin_cli.config import check_outputs_apart, load_config
 from fanpin_cli.errors import FanpinError
 from fanpin_cli.keys import load_or_create_key
 from fanpin_cli.province.config import ProvinceConfig
@@ -32,7 +33,7 @@ class Plan:
     rules: list[Any]
 
 
-def make_plan(province: ProvinceConfig) -> Plan:
+def make_plan(province: ProvinceConfig, out_dir: Path) -> Plan:
     """Read every county config; check the rules once (a bad rule file stops the province run:
     it would fail every county alike)."""
     from fanpin_cli.flagging import load_rules
@@ -52,6 +53,11 @@ def make_plan(province: ProvinceConfig) -> Plan:
             jobs.append(CountyJob(_unique(county, taken, i), entry.given, None, message))
             continue
         taken[county] = i
+        try:
+            check_outputs_apart(config, out_dir / county)
+        except FanpinError as error:
+            jobs.append(CountyJob(county, entry.given, None, str(error)))
+            continue
         try:  # as `fanpin run` does: the county's key file, made once if missing
             key = load_or_create_key(config.config_path.parent)
         except OSError as error:

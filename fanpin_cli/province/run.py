@@ -36,7 +36,8 @@ class ProvinceResult:
 
 
 def run_province(config_path: Path, out_dir: Path, *, engine: str = "local", master: str | None = None,
-                 full_ids: bool = False, split: str = "township", progress: Progress | None = None) -> ProvinceResult:
+                 full_ids: bool = False, split: str = "township", history: bool = True,
+                 progress: Progress | None = None) -> ProvinceResult:
     """Run every county of PROVINCE.toml into `out_dir` (see module docstring and README)."""
     started = time.perf_counter()
     if engine not in ENGINES:
@@ -45,16 +46,17 @@ def run_province(config_path: Path, out_dir: Path, *, engine: str = "local", mas
     remote = [e.source_file for e in province.extracts if e.is_remote]
     if remote and engine != "spark":
         raise ConfigError(f"远程路径只能用 --engine spark 读取：{'、'.join(remote)}", file=config_path.name)
-    plan = make_plan(province)
+    plan = make_plan(province, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if engine == "spark":
         from fanpin_cli.province.spark import run_spark
 
-        result = run_spark(plan, out_dir, master=master, full_ids=full_ids, split=split, progress=progress)
+        result = run_spark(plan, out_dir, master=master, full_ids=full_ids, split=split, history=history,
+                           progress=progress)
     else:
         from fanpin_cli.province.local import run_local
 
-        result = run_local(plan, out_dir, full_ids=full_ids, split=split, progress=progress)
+        result = run_local(plan, out_dir, full_ids=full_ids, split=split, history=history, progress=progress)
     summary = province_summary(province.name, config_path.name, engine, master, result,
                                time.perf_counter() - started)
     cross = present(result.cross, full_ids=full_ids)

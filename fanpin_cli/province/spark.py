@@ -169,7 +169,7 @@ def _hint_task(regions: pl.DataFrame, townships: pl.DataFrame, schema: dict[str,
 
 
 def _county_task(jobs: dict[str, CountyJob], extracts: list[ProvinceExtract], headings: list[dict[str, str]],
-                 columns: list[list[str]], out_dir: str, full_ids: bool, split: str) -> Any:
+                 columns: list[list[str]], out_dir: str, full_ids: bool, split: str, history: bool) -> Any:
     def run(left: Any, right: Any) -> Any:
         counties = left.column("county").to_pylist()
         if not counties:  # rows for a county that is not run: nothing to do (counted as split)
@@ -184,7 +184,7 @@ def _county_task(jobs: dict[str, CountyJob], extracts: list[ProvinceExtract], he
                     pl.lit(extracts[i].source_file).alias("source_file"))
                 slices.append(Slice(i, extracts[i], headings[i], frame))
         outcome = run_county(jobs[county], Path(out_dir), slices=sorted(slices, key=lambda s: s.index),
-                             full_ids=full_ids, split=split)
+                             full_ids=full_ids, split=split, history=history)
         head = pl.DataFrame({"county": [county], "kind": ["summary"], "payload": [json.dumps(
             {"summary": outcome.summary, "error": outcome.error, "seconds": outcome.seconds},
             ensure_ascii=False, default=str)]})
@@ -238,7 +238,7 @@ def _read_remote(spark: Any, i: int, extract: ProvinceExtract) -> tuple[Any, dic
 
 
 def run_spark(plan: Plan, out_dir: Path, *, master: str | None = None, full_ids: bool = False,
-              split: str = "township", progress: Progress | None = None) -> EngineResult:
+              split: str = "township", history: bool = True, progress: Progress | None = None) -> EngineResult:
     """Run the province on Spark (see the module docstring)."""
     say = progress or (lambda _msg: None)
     say("启动 Spark")
@@ -256,7 +256,7 @@ def run_spark(plan: Plan, out_dir: Path, *, master: str | None = None, full_ids:
     for k, v in settings.items():
         spark.conf.set(k, v)
     try:
-        return _run(spark, plan, out_dir.resolve(), full_ids, split, say)
+        return _run(spark, plan, out_dir.resolve(), full_ids, split, history, say)
     finally:
         for k, v in before.items():
             if v is None:
@@ -267,7 +267,8 @@ def run_spark(plan: Plan, out_dir: Path, *, master: str | None = None, full_ids:
             spark.stop()
 
 
-def _run(spark: Any, plan: Plan, out_dir: Path, full_ids: bool, split: str, say: Progress) -> EngineResult:
+def _run(spark: Any, plan: Plan, out_dir: Path, full_ids: bool, split: str, history: bool,
+         say: Progress) -> EngineResult:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -322,7 +323,8 @@ def _run(spark: Any, plan: Plan, out_dir: Path, full_ids: bool, split: str, say:
             right = right.unionByName(more, allowMissingColumns=True)
     else:
         right = spark.createDataFrame([], f"county string, {EXTRACT_KEY} long, source_row long")
-    task = _county_task(jobs, list(plan.province.extracts), headings, columns, str(out_dir), full_ids, split)
+    task = _county_task(jobs, list(plan.province.extracts), headings, columns, str(out_dir), full_ids, split,
+                        history)
     results = (
         left.groupBy("county").cogroup(right.groupBy("county"))
         .applyInArrow(task, spark_schema(RESULT_SCHEMA))

@@ -35,7 +35,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     alone = {}
     for name, _ in COUNTIES:
         alone[name] = root / "alone" / name
-        result = runner.invoke(app, ["run", str(folders[name] / "fanpin.toml"), "--out", str(alone[name]), "-q"])
+        result = runner.invoke(app, ["run", str(folders[name] / "fanpin.toml"), "--out", str(alone[name]), "-q",
+                                     "--no-history"])
         assert result.exit_code == 0, result.output
     return {"root": root, "folders": folders, "moved": moved, "config": config, "alone": alone, "cases": cases,
             "with_extract": with_extract}
@@ -47,4 +48,4 @@ def local_split(built: dict[str, object]) -> dict[str, object]:
     from fanpin_cli.province import run_province
 
     out = built["root"] / "out_split_local"
-    return {"result": run_province(built["with_extract"], out), "out": out}
+    return {"result": run_province(built["with_extract"], out, history=False), "out": out}

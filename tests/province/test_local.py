@@ -19,7 +19,7 @@ from fanpin_cli.province import run_province
 from fanpin_cli.province.config import load_province
 from fanpin_cli.province.cross import cross_matches
 
-from .data import BROKEN, COUNTIES, MOVED_FILE, PROVINCE_FILE, csv_rows
+from .data import BROKEN, COUNTIES, MOVED_FILE, PROVINCE_FILE, csv_rows, write_province
 
 runner = CliRunner()
 GOOD = [name for name, _ in COUNTIES]
@@ -30,7 +30,7 @@ ID_LIKE = re.compile(r"(?<![0-9])[1-8][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])
 @pytest.fixture(scope="module")
 def province(built: dict[str, object]) -> dict[str, object]:
     out = built["root"] / "out_local"
-    result = runner.invoke(app, ["province", str(built["config"]), "--out", str(out)])
+    result = runner.invoke(app, ["province", str(built["config"]), "--out", str(out), "--no-history"])
     return {**built, "out": out, "result": result}
 
 
@@ -144,7 +144,7 @@ def test_missing_county_config_fails_that_county_only(province, tmp_path: Path):
     config = root / "PROVINCE_missing.toml"
     config.write_text('[province]\nname = "湘西州"\n[[counties]]\nconfig = "永顺县/fanpin.toml"\n'
                       '[[counties]]\nconfig = "不存在县/fanpin.toml"\n', encoding="utf-8")
-    result = run_province(config, tmp_path / "out")
+    result = run_province(config, tmp_path / "out", history=False)
     status = {c["county"]: c for c in result.summary["counties"]}
     assert status["永顺县"]["status"] == "ok"
     assert status["不存在县"]["status"] == "failed" and "找不到配置文件" in status["不存在县"]["error"]
@@ -187,3 +187,25 @@ def test_unassigned_province_rows_are_listed_not_lost(built, local_split):
     assert lost["id_number"].to_list() == ["110101********1237"]
     wb = openpyxl.load_workbook(out / "province.xlsx", read_only=True)
     assert "全省数据分县" in wb.sheetnames
+
+
+def test_monthly_history_is_kept_as_fanpin_run_keeps_it(built, tmp_path: Path):
+    """Province (history on) and `fanpin run` (history on) on two copies of one county, twice:
+    the same outputs, statuses included, and each county's history file beside its config."""
+    import shutil
+
+    alone, inside = tmp_path / "alone" / "永顺县", tmp_path / "inside" / "永顺县"
+    for copy in (alone, inside):
+        shutil.copytree(built["folders"]["永顺县"], copy, ignore=shutil.ignore_patterns("fanpin-history.duckdb"))
+    shutil.copy(alone / "fanpin.key", inside / "fanpin.key")  # same key: same record keys
+    config = write_province(tmp_path / "inside", ["永顺县"])
+    for month in (1, 2):
+        result = runner.invoke(app, ["run", str(alone / "fanpin.toml"), "--out", str(tmp_path / f"a{month}"), "-q"])
+        assert result.exit_code == 0, result.output
+        run_province(config, tmp_path / f"p{month}")
+        for name in COMPARED:
+            a, b = csv_rows(tmp_path / f"a{month}" / name), csv_rows(tmp_path / f"p{month}" / "永顺县" / name)
+            assert a.equals(b), (month, name)
+        flags = csv_rows(tmp_path / f"p{month}" / "永顺县" / "flags.csv")
+        assert "status" in flags.columns and flags["status"].drop_nulls().len() == flags.height
+    assert (inside / "fanpin-history.duckdb").is_file()

@@ -41,13 +41,13 @@ def spark():
 @pytest.fixture(scope="module")
 def spark_run(built, spark):
     out = built["root"] / "out_spark"
-    return {"result": run_province(built["config"], out, engine="spark"), "out": out}
+    return {"result": run_province(built["config"], out, engine="spark", history=False), "out": out}
 
 
 @pytest.fixture(scope="module")
 def spark_split(built, spark):
     out = built["root"] / "out_split_spark"
-    return {"result": run_province(built["with_extract"], out, engine="spark"), "out": out}
+    return {"result": run_province(built["with_extract"], out, engine="spark", history=False), "out": out}
 
 
 @pytest.mark.parametrize("county", GOOD)
