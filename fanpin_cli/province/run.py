@@ -62,7 +62,7 @@ def run_province(config_path: Path, out_dir: Path, *, engine: str = "local", mas
     cross = present(result.cross, full_ids=full_ids)
     write_csv(cross, out_dir / "cross_county.csv")
     if result.unassigned is not None and result.unassigned.height:
-        shown = result.unassigned if full_ids else result.unassigned.with_columns(mask_id(pl.col("id_number")))
+        shown = result.unassigned if full_ids else result.unassigned.with_columns(mask_id(pl.col("id_number")).alias("id_number"))
         write_csv(shown, out_dir / "unassigned.csv")
     write_province_workbook(out_dir / "province.xlsx", summary, cross)
     summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)
