@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from fanpin_cli.cli import app
 from fanpin_cli.errors import ConfigError
+from fanpin_cli.idnum import mask_id
 from fanpin_cli.province import run_province
 from fanpin_cli.province.config import load_province
 from fanpin_cli.province.cross import cross_matches
@@ -184,7 +185,8 @@ def test_unassigned_province_rows_are_listed_not_lost(built, local_split):
     lost = pl.read_csv(out / "unassigned.csv", infer_schema=False)
     assert lost["source_row"].to_list() == [str(built["cases"]["unassigned"]["source_row"])]
     assert lost["source_file"].to_list() == [PROVINCE_FILE]
-    assert lost["id_number"].to_list() == ["110101********1237"]
+    shown = pl.select(mask_id(pl.lit("110101199001011237"))).item()
+    assert shown != "110101199001011237" and lost["id_number"].to_list() == [shown]
     wb = openpyxl.load_workbook(out / "province.xlsx", read_only=True)
     assert "全省数据分县" in wb.sheetnames
 
