@@ -328,7 +328,8 @@ def with_id_columns(
         .then(c.cast(pl.Int64, strict=False))
     )
     frame = frame.with_columns(
-        written.alias(f"{p}_written"), ((exponent == 19).fill_null(False) | cert_long).alias(f"{p}_cert")
+        pl.when(~form.is_in(["missing", "placeholder"])).then(written).alias(f"{p}_written"),
+        ((exponent == 19).fill_null(False) | cert_long).alias(f"{p}_cert"),
     )
     w = pl.col(f"{p}_written")
     # A program that writes ten or more digits writes all a spreadsheet holds (15 significant,

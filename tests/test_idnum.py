@@ -165,6 +165,12 @@ def test_a_column_printed_from_numbers_is_read_as_numbers() -> None:
     assert set(decode(typed)["id_status"]) == {"valid"}
 
 
+def test_a_placeholder_held_as_a_number_has_no_reading() -> None:
+    row = decode_one("1000000000000000000", cell="number")
+    assert row["id_status"] == "placeholder"
+    assert row["id_lo"] is None and row["id_known"] is None
+
+
 @pytest.mark.parametrize(
     ("true_id", "shown"),
     [
