@@ -63,3 +63,20 @@ def test_inline_fallback_writes_the_same_workbook(tmp_path):
     first, rest = _split(data)
     InlineReport(tmp_path / "report.xlsx", first).finish(**rest)
     assert _cells(tmp_path / "report.xlsx") == _cells(tmp_path / "direct.xlsx")
+
+
+def test_background_area_workbooks_equal_direct_ones(tmp_path):
+    """The parent writes the 乡镇 workbooks while the child writes report.xlsx: same files as
+    when one process writes everything."""
+    data = replace(_data(), split="township")
+    (tmp_path / "direct").mkdir()
+    write_report(tmp_path / "direct" / "report.xlsx", data)
+    (tmp_path / "bg").mkdir()
+    first, rest = _split(data)
+    BackgroundReport(tmp_path / "bg" / "report.xlsx", first).finish(**rest)
+    direct = sorted(p.relative_to(tmp_path / "direct") for p in (tmp_path / "direct").rglob("*.xlsx"))
+    background = sorted(p.relative_to(tmp_path / "bg") for p in (tmp_path / "bg").rglob("*.xlsx"))
+    assert len(direct) > 1 and background == direct
+    for rel in direct:
+        assert _cells(tmp_path / "bg" / rel) == _cells(tmp_path / "direct" / rel)
+    assert not list((tmp_path / "bg").glob(".*"))

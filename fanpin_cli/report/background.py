@@ -2,7 +2,9 @@
 
 The workbook is pure-Python work (xlsxwriter). In a thread it competes for the interpreter
 lock with the quality checks; a child process runs it on the second core instead. It needs only
-the small frames (flags, review queue, quality detail), never the large extract frames.
+the small frames (flags, review queue, quality detail), never the large extract frames. Once the
+quality checks are done the parent has little left to do, so it writes the per-area workbooks
+(乡镇/村 folder) itself while the child completes report.xlsx: the two run side by side.
 
     report = BackgroundReport(path, first)   # rule sheets, 应纳未纳, 待核实匹配 start now
     ...                                      # quality checks run meanwhile
@@ -81,11 +83,26 @@ class BackgroundReport:
         )
         self._process.start()
         self.path = Path(path)
+        self._first = first
 
     def finish(self, **rest: Any) -> int:
         """Send the remaining ReportData fields and wait for the workbook; returns the child's
-        peak memory in MB. Raises FanpinError when the workbook cannot be written."""
-        self._inbox.put(rest)
+        peak memory in MB. The per-area workbooks are written here meanwhile. Raises
+        FanpinError when a workbook cannot be written."""
+        from fanpin_cli.report.split import write_split
+
+        data = replace(self._first, **rest)
+        self._inbox.put({**rest, "split": "none"})
+        try:
+            if data.split != "none":
+                write_split(self.path.parent, data, data.split)
+        except BaseException:
+            try:
+                self._outbox.get(timeout=_TIMEOUT)  # let the child finish report.xlsx, then raise
+            except Exception:  # noqa: BLE001 - queue.Empty or a dead child: the first error counts
+                pass
+            self._stop()
+            raise
         try:
             status, message = self._outbox.get(timeout=_TIMEOUT)
         except Exception as exc:  # noqa: BLE001 - queue.Empty or a dead child
