@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 SECTORS: tuple[str, ...] = (
     "roster",
@@ -375,7 +376,9 @@ TIER_OVERRIDE, TIER_EXACT, TIER_FORM, TIER_FALLBACK, TIER_SUFFIX = range(5)
 TIER_NAMES = ("配置指定", "列名一致", "列名变体", "户主列（本表无本人列时）", "列名后缀")
 
 
+@lru_cache(maxsize=1)
 def _fallback_lookup() -> dict[str, str]:
+    """Read only: shared by every call."""
     return {heading_key(a): f for f, names in _FALLBACK.items() for a in names}
 
 
@@ -383,11 +386,30 @@ def _fallback_lookup() -> dict[str, str]:
 _SUFFIX_STEMS = ("姓名",)
 
 
+# id(lookup) → (lookup, its size, aliases by last character); the lookup is kept so its id
+# cannot be reused. Header scans call `_suffix_field` for every cell of the first rows.
+_SUFFIX_INDEX: dict[int, tuple[dict[str, str], int, dict[str, list[tuple[str, str]]]]] = {}
+
+
+def _by_last_char(lookup: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
+    hit = _SUFFIX_INDEX.get(id(lookup))
+    if hit is not None and hit[0] is lookup and hit[1] == len(lookup):
+        return hit[2]
+    index: dict[str, list[tuple[str, str]]] = {}
+    for alias, field in lookup.items():  # dict order kept: the first longest alias wins
+        if alias:
+            index.setdefault(alias[-1], []).append((alias, field))
+    if len(_SUFFIX_INDEX) > 64:
+        _SUFFIX_INDEX.clear()
+    _SUFFIX_INDEX[id(lookup)] = (lookup, len(lookup), index)
+    return index
+
+
 def _suffix_field(key: str, lookup: dict[str, str]) -> str | None:
     """`X身份证号` / `X姓名` style headings: the longest alias (2+ characters) the key ends
     with, when what comes before it names no other person and is short."""
     best: tuple[int, str] | None = None
-    for alias, field in lookup.items():
+    for alias, field in _by_last_char(lookup).get(key[-1:], ()):
         if (len(alias) < 3 and alias not in _SUFFIX_STEMS) or len(alias) >= len(key) or not key.endswith(alias):
             continue
         prefix = key[: -len(alias)]
