@@ -23,21 +23,23 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def run_measured(cmd: list[str]) -> tuple[float, float]:
-    """Run `cmd` inside a wrapper child that reports its own children's peak RSS."""
+def run_measured(cmd: list[str]) -> tuple[float, float, float]:
+    """Run `cmd` inside a wrapper child that reports wall seconds, its children's peak RSS (MB)
+    and their CPU seconds (user + system, every process of the job: on a loaded machine CPU
+    time is steadier than wall time)."""
     wrapper = (
         "import resource, subprocess, sys, time, json;"
         "t=time.perf_counter(); p=subprocess.run(sys.argv[1:], capture_output=True, text=True);"
-        "w=time.perf_counter()-t;"
-        "print(json.dumps({'rc': p.returncode, 'wall': w,"
-        " 'peak': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024,"
+        "w=time.perf_counter()-t; u=resource.getrusage(resource.RUSAGE_CHILDREN);"
+        "print(json.dumps({'rc': p.returncode, 'wall': w, 'cpu': u.ru_utime+u.ru_stime,"
+        " 'peak': u.ru_maxrss/1024,"
         " 'err': p.stderr[-2000:], 'out': p.stdout[-2000:]}))"
     )
     res = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, check=True)
     info = json.loads(res.stdout)
     if info["rc"] != 0:
         raise SystemExit(f"command failed ({info['rc']}): {' '.join(cmd)}\n{info['out']}\n{info['err']}")
-    return info["wall"], info["peak"]
+    return info["wall"], info["peak"], info["cpu"]
 
 
 def main() -> int:
@@ -65,13 +67,16 @@ def main() -> int:
     for i in range(args.repeat):
         floors.append(run_measured(floor_cmd))
         runs.append(run_measured(run_cmd))
-        print(f"round {i + 1}: floor {floors[-1][0]:.2f} s, fanpin {runs[-1][0]:.2f} s", flush=True)
-    floor_best = min(w for w, _ in floors)
-    run_best = min(w for w, _ in runs)
-    floor_peak = max(p for _, p in floors)
+        print(f"round {i + 1}: floor {floors[-1][0]:.2f} s (CPU {floors[-1][2]:.2f} s), "
+              f"fanpin {runs[-1][0]:.2f} s (CPU {runs[-1][2]:.2f} s)", flush=True)
+    floor_best = min(w for w, _, _ in floors)
+    run_best = min(w for w, _, _ in runs)
+    floor_cpu = min(c for _, _, c in floors)
+    run_cpu = min(c for _, _, c in runs)
+    floor_peak = max(p for _, p, _ in floors)
     summary = json.loads((run_out / "summary.json").read_text(encoding="utf-8"))
     report_mb = summary.get("report_process_peak_mb", 0) or 0
-    run_peak = max(p for _, p in runs)
+    run_peak = max(p for _, p, _ in runs)
     print(f"\ncounty: {args.households:,} households, inputs {sum(sizes.values()) / 1e6:.0f} MB, "
           f"polars threads {env_note}")
     print("| input | sector | rows | linked | review | unlinked |")
@@ -86,7 +91,9 @@ def main() -> int:
         f"\nfloor best of {args.repeat}: {floor_best:.2f} s (peak {floor_peak:,.0f} MB)\n"
         f"fanpin best of {args.repeat}: {run_best:.2f} s (peak {run_peak:,.0f} MB main process tree"
         f"{f', report process {report_mb:,} MB' if report_mb else ''})\n"
-        f"ratio fanpin / floor: {run_best / floor_best:.2f}×"
+        f"ratio fanpin / floor: {run_best / floor_best:.2f}×\n"
+        f"CPU seconds (all processes, best of {args.repeat}): floor {floor_cpu:.2f} s, fanpin {run_cpu:.2f} s, "
+        f"ratio {run_cpu / floor_cpu:.2f}×; load average {os.getloadavg()[0]:.1f}"
     )
     return 0
 

@@ -37,6 +37,20 @@ NAME_SAME = 3
 TRUNCATED_MIN = 4
 
 
+# Below this many pairs one thread is faster than starting a pool (the pipeline already links
+# two files at once on a 2-core machine).
+PARALLEL_PAIRS = 200_000
+
+
+def _workers(pairs: int) -> int:
+    """rapidfuzz threads for `pairs` edit distances: 1 for short lists, every core for long ones.
+
+    >>> _workers(5_000), _workers(1_000_000)
+    (1, -1)
+    """
+    return 1 if pairs < PARALLEL_PAIRS else -1
+
+
 def name_category(frame: pl.DataFrame, a_key: str, b_key: str, a_pinyin: str, b_pinyin: str) -> pl.Series:
     """The name category (see module docstring) of every row of `frame`, as Int8."""
     a, b = pl.col(a_key), pl.col(b_key)
@@ -60,7 +74,7 @@ def name_category(frame: pl.DataFrame, a_key: str, b_key: str, a_pinyin: str, b_
     if open_idx.size:
         left = frame[a_key].gather(open_idx).to_list()
         right = frame[b_key].gather(open_idx).to_list()
-        dist = process.cpdist(left, right, scorer=Levenshtein.distance, workers=-1)
+        dist = process.cpdist(left, right, scorer=Levenshtein.distance, workers=_workers(len(left)))
         out[open_idx] = np.where(dist == 1, NAME_ONE_CHAR, NAME_DIFFERENT)
     return pl.Series("name_cat", out, dtype=pl.Int8)
 
