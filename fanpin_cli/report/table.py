@@ -119,6 +119,26 @@ def _cell_formatter(col: Col, fm: Formats) -> Callable[[object], Format | None] 
     return None
 
 
+def _row_writer(ws: Worksheet) -> Callable[[int, int, tuple], None]:
+    """`ws.write_row` without its per-cell type dispatch for the common cells: text goes to
+    `write_string`, numbers to `write_number`, None and "" are skipped (an unformatted blank
+    writes nothing), anything else to `write`. Same cells, a third less Python per cell."""
+    write_string, write_number, write = ws.write_string, ws.write_number, ws.write
+
+    def write_row(row: int, col: int, record: tuple) -> None:
+        for j, value in enumerate(record, start=col):
+            kind = value.__class__
+            if kind is str:
+                if value:
+                    write_string(row, j, value)
+            elif kind is int or kind is float:
+                write_number(row, j, value)
+            elif value is not None:
+                write(row, j, value)
+
+    return write_row
+
+
 def write_table(
     ws: Worksheet,
     fm: Formats,
@@ -150,7 +170,7 @@ def write_table(
         (j, fn) for j, col in enumerate(cols) if (fn := _cell_formatter(col, fm)) is not None
     ]
     row = row0 + 1
-    write_row = ws.write_row
+    write_row = _row_writer(ws)
     if not formatted:
         for record in values.iter_rows():
             write_row(row, col0, record)
