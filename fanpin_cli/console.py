@@ -19,7 +19,9 @@ LEVEL_TEXT = {"red": "[red]红[/red]", "yellow": "[yellow]黄[/yellow]", "blue":
 
 @contextmanager
 def stage_progress(console: Console, stages: tuple[str, ...], *, quiet: bool) -> Iterator[Any]:
-    """Yield a callback `say(stage)` that advances a progress bar over `stages`."""
+    """Yield a callback `say(stage)` that advances a progress bar over `stages`. A message
+    `"<stage>：<detail>"` (a file being checked, a check group) only updates the line shown
+    under the current stage; it may come from a worker thread."""
     if quiet:
         yield lambda _stage: None
         return
@@ -29,10 +31,14 @@ def stage_progress(console: Console, stages: tuple[str, ...], *, quiet: bool) ->
         seen: list[str] = []
 
         def say(stage: str) -> None:
+            head, _, detail = stage.partition("：")
+            if detail and head in stages:
+                progress.update(task, description=f"{escape(head)}：{escape(detail)}…")
+                return
             if seen:
                 progress.advance(task)
             seen.append(stage)
-            progress.update(task, description=f"{stage}…")
+            progress.update(task, description=f"{escape(stage)}…")
 
         yield say
         progress.update(task, completed=len(stages))

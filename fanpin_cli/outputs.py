@@ -258,7 +258,8 @@ def write_log(path: Path, summary: dict[str, Any]) -> None:
         )
     lines += file_notes(summary["inputs"])
     for stage, seconds in summary.get("stages", {}).items():
-        lines.append(f"阶段 {stage}：{seconds:.2f} 秒")
+        beside = "（与数据质量检查同时进行）" if stage == "预警规则" else ""
+        lines.append(f"阶段 {stage}：{seconds:.2f} 秒{beside}")
     for r in summary.get("rules", []):
         lines.append(f"规则 {r['rule_id']} {r['title']}：{r['text']}")
     for cid, c in (summary.get("quality", {}).get("by_check") or {}).items():

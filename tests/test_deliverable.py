@@ -240,3 +240,27 @@ def test_summary_html_renders_in_headless_chromium_without_console_errors(county
     assert shot.exists() and shot.stat().st_size > 20_000
     page_errors = [line for line in proc.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
     assert page_errors == []
+
+
+def test_progress_names_each_file_and_check_group_and_rules_time_is_their_own():
+    from fanpin_cli.pipeline import compute
+
+    said: list[str] = []
+    config = load_config(CONFIG)
+    artifacts = compute(config, progress=said.append)
+    files = [spec.source_file for spec in config.inputs]
+    assert all(f"读取数据：{f}" in said for f in files)
+    assert all(f"数据质量检查：{f}" in said for f in files)
+    assert "数据质量检查：跨部门比对检查" in said
+    stages = {s.name: s.seconds for s in artifacts.summary.stages}
+    assert stages["预警规则"] > 0.01  # the rules' own time, not the wait after quality checks
+
+
+def test_village_sheets_carry_the_record_key_of_flags_csv(county):
+    flags = pl.read_csv(county / "flags.csv", infer_schema=False)
+    wb = openpyxl.load_workbook(county / "report.xlsx")
+    shown = {k for ws in [*_rule_sheets(wb), wb["应纳未纳"]] for k in _column(ws, "记录编号")}
+    assert shown == set(flags["record_key"]) and None not in shown
+    for name in ("待核实匹配", "数据质量"):
+        keys = _column(wb[name], "记录编号")
+        assert keys and all(keys) and len(set(keys)) == len(keys)
