@@ -1,14 +1,23 @@
-"""The output folder: checked before any work, locked for the run, leftovers of killed runs
-removed; every failure a one-line Chinese `OutputError`.
+"""The output folder: checked before any work, locked for the run, written as a whole, leftovers
+of killed runs removed; every failure a one-line Chinese `OutputError`.
 
     with output_folder(Path("out")) as out:   # OutputError if out is a file, a FIFO, …
-        ...                                   # another run on the same folder stops at once
+        stage = staging_folder(out)           # another run on the same folder stops at once
+        ...                                   # every output is written into `stage`
+        commit_folder(stage, out)             # then swapped in at once: old run or new, never a mix
+
+The swap exchanges the two folders in one system call (Linux `renameat2(RENAME_EXCHANGE)`);
+entries of the folder that fanpin does not write (a user's own files, the sample county's
+history) are carried into the new folder first as hard links. Where the exchange is not
+available the files are moved one by one, each atomically.
 """
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +25,7 @@ from pathlib import Path
 from fanpin_cli.errors import FanpinError
 
 LOCK_SUFFIX = ".fanpin-lock"
+STAGE_MARK = ".fanpin-new-"
 
 
 class OutputError(FanpinError):
@@ -100,6 +110,100 @@ def output_folder(out: Path) -> Iterator[Path]:
             raise OutputError("另一个 fanpin 正在写入这个输出文件夹，请等它结束后再运行，或换一个 --out",
                               file=str(out)) from None
         remove_leftovers(out)
+        remove_stale_stages(out)
         yield out
     finally:
         os.close(fd)  # releases the lock (also when the process is killed)
+
+
+def _stages(out: Path) -> list[Path]:
+    out = out.resolve()  # a symbolic link to the folder: the stage sits beside its target
+    return sorted(out.parent.glob(f".{out.name}{STAGE_MARK}*"))
+
+
+def remove_stale_stages(out: Path) -> list[Path]:
+    """Staging folders of killed runs beside `out` (call only while holding its lock)."""
+    removed = []
+    for stage in _stages(out):
+        shutil.rmtree(stage, ignore_errors=True)
+        removed.append(stage)
+    return removed
+
+
+def staging_folder(out: Path) -> Path:
+    """A new, empty folder beside `out` (same file system) that a run writes all its outputs into."""
+    out = out.resolve()
+    stage = out.parent / f".{out.name}{STAGE_MARK}{os.getpid()}"
+    try:
+        if stage.exists():
+            shutil.rmtree(stage)
+        stage.mkdir()
+    except OSError as exc:
+        raise OutputError(f"无法创建临时输出文件夹：{describe_os_error(exc)}", file=str(stage)) from None
+    return stage
+
+
+def discard_stage(stage: Path) -> None:
+    """Remove a staging folder (a failed run leaves the output folder as it was)."""
+    shutil.rmtree(stage, ignore_errors=True)
+
+
+def owned_names() -> set[str]:
+    """Names fanpin writes in an output folder: replaced by each run, never carried over."""
+    from fanpin_cli.report.split import FOLDERS
+    from fanpin_cli.tables import TABLES
+
+    files = {t.file for t in TABLES.values() if t.file}
+    return files | {"report.xlsx", "summary.html", "summary.json", "fanpin.log"} | set(FOLDERS.values())
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    """`dst` the same as `src`: files as hard links (copies where links fail), folders rebuilt."""
+    if src.is_symlink():
+        os.symlink(os.readlink(src), dst)
+    elif src.is_dir():
+        dst.mkdir()
+        for child in src.iterdir():
+            _link_tree(child, dst / child.name)
+    else:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def commit_folder(stage: Path, out: Path) -> None:
+    """Make `stage` the output folder `out` at once; `out`'s own entries that this run did not
+    write and fanpin does not own are kept. `stage` is gone afterwards."""
+    owned = owned_names()
+    out = out.resolve()
+    try:
+        for entry in out.iterdir():
+            if entry.name not in owned and not (stage / entry.name).exists() and not entry.name.endswith(".tmp"):
+                _link_tree(entry, stage / entry.name)
+        if _exchange(stage, out):
+            shutil.rmtree(stage, ignore_errors=True)  # now the previous run's folder
+            return
+        for name in owned:  # one by one: outputs this run did not write go first
+            old = out / name
+            if not (stage / name).exists() and (old.exists() or old.is_symlink()):
+                shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
+        for entry in stage.iterdir():
+            target = out / entry.name
+            if entry.is_dir() and target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            os.replace(entry, target)
+        shutil.rmtree(stage, ignore_errors=True)
+    except OSError as exc:
+        raise OutputError(f"写出结果失败：{describe_os_error(exc)}", file=str(out)) from None

@@ -511,7 +511,13 @@ def run_job(
 def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: Progress | None, split: str,
                 history: bool, history_path: Path | None, load_or_create_key: Any, start_workbook: Any,
                 write_outputs: Any) -> RunResult:
-    from fanpin_cli.outdir import OutputError, describe_os_error
+    from fanpin_cli.outdir import (
+        OutputError,
+        commit_folder,
+        describe_os_error,
+        discard_stage,
+        staging_folder,
+    )
 
     started = time.perf_counter()
     past = None
@@ -522,26 +528,34 @@ def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: P
     key = load_or_create_key(config.config_path.parent)
     report: list[Any] = []
 
+    # Every output is written into a staging folder beside out_dir and swapped in as a whole.
+    stage = staging_folder(out_dir)
+
     def on_flags(result: FlagResult) -> None:
-        report.append(start_workbook(config, result, out_dir, full_ids=full_ids, split=split))
+        report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split))
 
     try:
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
-                                history=past.view if past else None)
-    except BaseException:
-        for r in report:
-            r.abort()
-        raise
-    if progress:
-        progress(STAGES[5])
-    try:
-        outputs = write_outputs(artifacts, out_dir, full_ids=full_ids, report=report[0] if report else None,
-                                started=started, split=split)
-    except OSError as exc:
-        raise OutputError(f"写出结果失败：{describe_os_error(exc)}", file=str(out_dir)) from None
-    except RuntimeError as exc:  # the workbook process failed (e.g. the disk filled up)
-        raise OutputError(f"生成报表失败：{describe_os_error(OSError(0, str(exc)))}", file=str(out_dir)) from None
+        try:
+            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
+                                    history=past.view if past else None)
+        except BaseException:
+            for r in report:
+                r.abort()
+            raise
+        if progress:
+            progress(STAGES[5])
+        try:
+            written = write_outputs(artifacts, stage, full_ids=full_ids, report=report[0] if report else None,
+                                    started=started, split=split)
+        except OSError as exc:
+            raise OutputError(f"写出结果失败：{describe_os_error(exc)}", file=str(out_dir)) from None
+        except RuntimeError as exc:  # the workbook process failed (e.g. the disk filled up)
+            raise OutputError(f"生成报表失败：{describe_os_error(OSError(0, str(exc)))}", file=str(out_dir)) from None
+        commit_folder(stage, out_dir)
+    finally:
+        discard_stage(stage)
+    outputs = [out_dir / p.relative_to(stage) for p in written]
     if past is not None:
         past.record(config, artifacts, out_dir)
     return RunResult(out_dir, artifacts.summary, artifacts, artifacts.summary.stages, outputs)

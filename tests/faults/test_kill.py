@@ -59,3 +59,67 @@ def test_killed_run_leaves_no_process_and_no_lock(tmp_path, delay):
     assert done.returncode == 0, done.stderr
     assert not list(out.rglob("*.tmp"))
     assert (out / "summary.json").is_file()
+
+
+def _state(folder: Path) -> tuple[frozenset[str], dict[str, str], str | None]:
+    """What tells one run's outputs from another's: the files present, each CSV's digest and
+    summary.json's reference date (timings and workbook timestamps differ between any two runs)."""
+    import hashlib
+    import json
+
+    names = frozenset(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    csvs = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.glob("*.csv")}
+    summary = folder / "summary.json"
+    ref = json.loads(summary.read_text(encoding="utf-8"))["reference_date"] if summary.is_file() else None
+    return names, csvs, ref
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
+def test_killed_second_run_leaves_first_or_second_never_a_mix(tmp_path):
+    import shutil
+
+    config1, _ = hostile_county(tmp_path / "county", households=300)
+    text = config1.read_text(encoding="utf-8")
+    config2 = config1.with_name("second.toml")
+    config2.write_text(text.replace("2026-11-30", "2027-10-31").replace('"2026-11"', '"2027-10"'), encoding="utf-8")
+
+    def cmd(config: Path, out: Path) -> list[str]:
+        return [sys.executable, "-m", "fanpin_cli.cli", "run", str(config), "--out", str(out), "-q", "--no-history"]
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for config, out in ((config1, first), (config2, second)):
+        subprocess.run(cmd(config, out), check=True, capture_output=True, timeout=600)
+    a, b = _state(first), _state(second)
+    differing = {n for n in a[1] if a[1][n] != b[1].get(n)}
+    assert differing and a[2] != b[2], "the two runs must be told apart"
+
+    out = tmp_path / "out"
+    outcomes = set()
+    for delay in (0.5, 2.0, 4.0, 8.0):
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(first, out)
+        (out / "mine.txt").write_text("a clerk's own file", encoding="utf-8")
+        proc = subprocess.Popen(cmd(config2, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            proc.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+        names, csvs, ref = _state(out)
+        assert (out / "mine.txt").read_text(encoding="utf-8") == "a clerk's own file"
+        names = names - {"mine.txt"}
+        if ref == a[2]:
+            side = a
+            outcomes.add("first")
+        else:
+            side = b
+            outcomes.add("second")
+        assert ref == side[2]
+        assert names == side[0], f"killed after {delay} s: files of both runs"
+        assert {n: csvs[n] for n in differing} == {n: side[1][n] for n in differing}, f"mixed after {delay} s"
+        assert not list(out.rglob("*.tmp"))
+    # the next run removes what a killed run left beside the folder
+    subprocess.run(cmd(config2, out), check=True, capture_output=True, timeout=600)
+    assert not list(tmp_path.glob(".out.fanpin-new-*"))
+    assert (out / "mine.txt").is_file()
+    assert outcomes  # at least one kill landed (which side depends on the machine's speed)
