@@ -148,6 +148,18 @@ def discard_stage(stage: Path) -> None:
     shutil.rmtree(stage, ignore_errors=True)
 
 
+@contextmanager
+def staged_folder(out: Path) -> Iterator[Path]:
+    """A staging folder to write every output into; swapped in as `out` when the block ends
+    without an error, removed in any case (call while holding `out`'s lock)."""
+    stage = staging_folder(out)
+    try:
+        yield stage
+        commit_folder(stage, out)
+    finally:
+        discard_stage(stage)
+
+
 def owned_names() -> set[str]:
     """Names fanpin writes in an output folder: replaced by each run, never carried over."""
     from fanpin_cli.report.split import FOLDERS

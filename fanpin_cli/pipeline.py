@@ -511,13 +511,7 @@ def run_job(
 def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: Progress | None, split: str,
                 history: bool, history_path: Path | None, load_or_create_key: Any, start_workbook: Any,
                 write_outputs: Any) -> RunResult:
-    from fanpin_cli.outdir import (
-        OutputError,
-        commit_folder,
-        describe_os_error,
-        discard_stage,
-        staging_folder,
-    )
+    from fanpin_cli.outdir import OutputError, describe_os_error, staged_folder
 
     started = time.perf_counter()
     past = None
@@ -529,12 +523,10 @@ def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: P
     report: list[Any] = []
 
     # Every output is written into a staging folder beside out_dir and swapped in as a whole.
-    stage = staging_folder(out_dir)
+    with staged_folder(out_dir) as stage:
+        def on_flags(result: FlagResult) -> None:
+            report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split))
 
-    def on_flags(result: FlagResult) -> None:
-        report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split))
-
-    try:
         try:
             with ThreadPoolExecutor(max_workers=WORKERS) as pool:
                 artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
@@ -552,9 +544,6 @@ def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: P
             raise OutputError(f"写出结果失败：{describe_os_error(exc)}", file=str(out_dir)) from None
         except RuntimeError as exc:  # the workbook process failed (e.g. the disk filled up)
             raise OutputError(f"生成报表失败：{describe_os_error(OSError(0, str(exc)))}", file=str(out_dir)) from None
-        commit_folder(stage, out_dir)
-    finally:
-        discard_stage(stage)
     outputs = [out_dir / p.relative_to(stage) for p in written]
     if past is not None:
         past.record(config, artifacts, out_dir)

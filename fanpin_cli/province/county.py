@@ -136,6 +136,7 @@ def _compute_and_write(config: RunConfig, out_dir: Path, restore: list[tuple[str
     history record): its tables as written (IDs masked unless `full_ids`), summary.json's
     content, and its links with the rows' IDs (in memory only). The county's history file is
     its own (beside its config), so each task reads and records only its own."""
+    from fanpin_cli.outdir import output_folder, staged_folder
     from fanpin_cli.outputs import mask_table, write_outputs
     from fanpin_cli.pipeline import compute
     from fanpin_cli.tables import TABLES
@@ -148,7 +149,9 @@ def _compute_and_write(config: RunConfig, out_dir: Path, restore: list[tuple[str
         past = open_for_run(config, out_dir=out_dir)
     artifacts = compute(config, executor=executor, key=key, history=past.view if past else None)
     _restore_artifacts(artifacts, restore)
-    write_outputs(artifacts, out_dir, full_ids=full_ids, started=started, split=split)
+    # As `fanpin run`: the county folder locked, its outputs swapped in as a whole.
+    with output_folder(out_dir), staged_folder(out_dir) as stage:
+        write_outputs(artifacts, stage, full_ids=full_ids, started=started, split=split)
     if past is not None:
         past.record(config, artifacts, out_dir)
     tables = {
