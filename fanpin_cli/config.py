@@ -115,17 +115,24 @@ def _input(table: Any, where: str, base: Path, name: str, default_sector: str | 
     return InputSpec(sector, path, raw_path, sheet, header_row, encoding, dict(columns))
 
 
-def load_config(path: Path) -> RunConfig:
-    """Parse and check `path`; raises ConfigError with a one-line Chinese reason."""
+def read_toml(path: Path, what: str = "配置文件") -> dict[str, Any]:
+    """The TOML file `path` as a dict; a missing file, another encoding or bad syntax is a
+    one-line Chinese ConfigError naming the file (`what` says which kind of file it is)."""
     name = path.name
     if not path.is_file():
-        raise ConfigError(f"找不到配置文件（{path}）", file=name)
+        raise ConfigError(f"找不到{what}（{path}）", file=name)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise ConfigError("配置文件应为 UTF-8 编码", file=name) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"配置文件格式错误：{exc}", file=name) from exc
+
+
+def load_config(path: Path) -> RunConfig:
+    """Parse and check `path`; raises ConfigError with a one-line Chinese reason."""
+    name = path.name
+    data = read_toml(path)
     base = path.resolve().parent
     run = data.get("run")
     if not isinstance(run, dict):

@@ -11,11 +11,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fanpin_cli.config import read_toml
 from fanpin_cli.errors import ConfigError
 from fanpin_cli.fields import SECTORS
 
@@ -123,14 +123,7 @@ def _county(table: Any, where: str, base: Path, name: str) -> CountyEntry:
 def load_province(path: Path) -> ProvinceConfig:
     """Parse and check PROVINCE.toml; raises ConfigError with a one-line Chinese reason."""
     name = path.name
-    if not path.is_file():
-        raise ConfigError(f"找不到省级配置文件（{path}）", file=name)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError("配置文件应为 UTF-8 编码", file=name) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"配置文件格式错误：{exc}", file=name) from exc
+    data = read_toml(path, "省级配置文件")
     unknown = set(data) - _TOP_KEYS
     if unknown:
         raise ConfigError(f"有未知的表或键：{'、'.join(sorted(unknown))}（可用：province、counties、extracts）", file=name)
