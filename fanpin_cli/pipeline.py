@@ -447,7 +447,7 @@ def compute(
         links=_link_totals(links),
         rules=_rule_entries(rules, flagged.rule_counts, statuses),
         households_flagged=_level_totals(flagged.area_counts),
-        quality=_quality_with_statuses(quality_summary(issues), loaded),
+        quality=_quality_with_statuses(quality_summary(issues), loaded, overrides=dict(config.rules)),
         stocktake=stock_counts.to_dicts(),
         scorecard=cards.to_dicts(),
         stages=stages,
@@ -567,11 +567,13 @@ def _reason(statuses: dict[str, Any] | None, rule_id: str) -> str | None:
     return None if status is None or status.evaluated else status.reason
 
 
-def _quality_with_statuses(quality: dict[str, Any], loaded: list[LoadedFile], *, single: bool = False) -> dict[str, Any]:
+def _quality_with_statuses(
+    quality: dict[str, Any], loaded: list[LoadedFile], *, single: bool = False, overrides: dict | None = None,
+) -> dict[str, Any]:
     """The quality summary with `status`/`reason` on every check of the catalogue."""
     from fanpin_cli.quality.status import check_statuses, with_statuses
 
-    statuses = check_statuses([available(lf) for lf in loaded])
+    statuses = check_statuses([available(lf) for lf in loaded], overrides)
     if single:  # `fanpin validate`: only the checks that read this one file
         from fanpin_cli.quality import CHECK_INDEX
         from fanpin_cli.quality.status import applies_to

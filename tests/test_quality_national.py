@@ -258,3 +258,22 @@ def test_status_names_the_column_a_national_check_lacks():
     assert not statuses["INSURANCE_BOTH_YES"].evaluated
     assert "是否参加城镇职工基本医疗保险" in statuses["INSURANCE_BOTH_YES"].reason
     assert "在校生状况" in statuses["ADULT_NO_LABOR"].reason
+
+
+def test_a_check_switched_off_in_the_config_is_reported_not_evaluated():
+    """`[rules.<id>] enabled = false` on a national check: no issues, and summary.json says
+    why it was not evaluated instead of showing it as evaluated with 0 found."""
+    import dataclasses
+
+    import fanpin_cli
+    from fanpin_cli.config import load_config
+    from fanpin_cli.resources import resource_dir
+
+    config = load_config(resource_dir("sample_data") / "fanpin.toml")
+    on = fanpin_cli.compute(config, key=b"k" * 32).summary.to_dict()["quality"]["by_check"]
+    config = dataclasses.replace(config, rules={**config.rules, "ELDERLY_LABOR": {"enabled": False}})
+    off = fanpin_cli.compute(config, key=b"k" * 32).summary.to_dict()["quality"]["by_check"]
+    assert on["ELDERLY_LABOR"]["status"] == "evaluated"
+    assert off["ELDERLY_LABOR"]["status"] == "not_evaluated"
+    assert "enabled = false" in off["ELDERLY_LABOR"]["reason"] and off["ELDERLY_LABOR"]["issues"] == 0
+    assert off["LABOR_MISSING"]["status"] == on["LABOR_MISSING"]["status"]

@@ -140,13 +140,25 @@ def check_status(check_id: str, scope: str, inputs: list[Available]) -> Status |
     return results[0] if len(results) == 1 else Status(NOT_EVALUATED, "；".join(r.reason for r in results))
 
 
-def check_statuses(inputs: list[Available]) -> dict[str, Status]:
-    """check_id → Status for every catalogue check that applies to the inputs' kinds."""
+def check_statuses(inputs: list[Available], overrides: dict | None = None) -> dict[str, Status]:
+    """check_id → Status for every catalogue check that applies to the inputs' kinds; a
+    national check switched off in the config (`[rules.<id>] enabled = false`) is not evaluated.
+
+    >>> roster = Available("roster", "r.xlsx", 5, frozenset({"household_id", "id_number", "labor_skill"}))
+    >>> check_statuses([roster], {"ELDERLY_LABOR": {"enabled": False}})["ELDERLY_LABOR"].reason
+    '已在配置中停用（[rules.ELDERLY_LABOR] enabled = false）'
+    """
+    from .national import national_parameters
+
+    params = national_parameters(overrides)
     out = {}
     for check in CHECKS:
         status = check_status(check.check_id, check.scope, inputs)
-        if status is not None:
-            out[check.check_id] = status
+        if status is None:
+            continue
+        if not params.get(check.check_id, {}).get("enabled", True):
+            status = Status(NOT_EVALUATED, f"已在配置中停用（[rules.{check.check_id}] enabled = false）")
+        out[check.check_id] = status
     return out
 
 
