@@ -84,12 +84,29 @@ def mask_text(text: str) -> str:
     return _RUN.sub(_mask_run, text)
 
 
+# JSON keys whose values are hex digests (a file's sha256, keyed hashes): a digest may hold a
+# run of 15 or 18 decimal digits by chance, which is not an ID and must stay as it is.
+DIGEST_KEYS: frozenset[str] = frozenset({"sha256", "file_sha256", *KEY_COLUMNS})
+_HEX = re.compile("[0-9a-f]+")
+
+
+def _is_digest(key: Any, value: Any) -> bool:
+    return key in DIGEST_KEYS and isinstance(value, str) and _HEX.fullmatch(value) is not None
+
+
 def mask_data(value: Any) -> Any:
-    """`mask_text` on every string inside a JSON-like value (dicts, lists), keys included."""
+    """`mask_text` on every string inside a JSON-like value (dicts, lists), keys included;
+    hex digests under `DIGEST_KEYS` are left alone.
+
+    >>> digest = "ab" + "433127199001011238" + "c" * 44
+    >>> mask_data({"sha256": digest, "note": digest}) == {"sha256": digest, "note": mask_text(digest)}
+    True
+    """
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, dict):
-        return {mask_text(k) if isinstance(k, str) else k: mask_data(v) for k, v in value.items()}
+        return {mask_text(k) if isinstance(k, str) else k: v if _is_digest(k, v) else mask_data(v)
+                for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [mask_data(v) for v in value]
     return value

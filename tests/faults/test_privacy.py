@@ -93,3 +93,17 @@ def test_ids_command_cannot_be_rebuilt_from_what_it_shows():
     line = result.output.strip().splitlines()[1]
     assert "1990-01-01" in line  # the birth date is shown …
     assert "433127***********8" in line and "1238" not in line  # … so the sequence digits are not
+
+
+def test_a_file_digest_holding_an_id_like_run_is_not_altered():
+    """A sha256 is hex: by chance it can hold a run of 18 decimal digits that looks like an ID.
+    summary.json keeps digests as they are (they identify the file, nobody), and masks the same
+    text anywhere else."""
+    from fanpin_cli.privacy import mask_data, mask_text
+
+    digest = "ab" + "433127199001011238" + "c" * 44
+    assert mask_text(digest) != digest
+    masked = mask_data({"inputs": [{"sha256": digest, "file": digest}], "record_key": "433127199001011238"})
+    assert masked["inputs"][0]["sha256"] == digest
+    assert masked["inputs"][0]["file"] == mask_text(digest)
+    assert masked["record_key"] == "433127199001011238"
