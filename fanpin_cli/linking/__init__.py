@@ -2,7 +2,9 @@
 
 `link(roster, extract, sector=...)` takes two *prepared* frames (`prepare.prepare`) and
 returns one row per extract row, in the extract's order, with the columns of
-`docs/ARCHITECTURE.md` "Links" (`LINK_COLUMNS`). Tiers, strongest first:
+`docs/ARCHITECTURE.md` "Links" (`LINK_COLUMNS`). The tiers are objects (`TIERS`, run in
+that order, each deciding only rows the ones before left open); each holds its cases
+(`linking.cases`: condition, score and Chinese reason declared once). Strongest first:
 
 1. `id_exact` / `id_normalized` — the ID equals a roster ID (raw text / folded 18-digit form).
 2. `id_repaired` — a faulty ID on either side (one wrong digit, adjacent digits swapped,
@@ -31,54 +33,31 @@ from fanpin_cli.linking.frames import (
     view,
 )
 from fanpin_cli.linking.reasons import REJECTED, status_zh
-from fanpin_cli.linking.tiers_fuzzy import (
-    Readings,
-    name_birth_tier,
-    name_only_tier,
-    repair_tier,
-    roster_gap_tier,
-)
-from fanpin_cli.linking.tiers_id import id_tier
+from fanpin_cli.linking.tier import ONE_ROW_SECTORS, REPEATING_SECTORS, LinkRun, Readings, Tier
+from fanpin_cli.linking.tiers_fuzzy import NameBirthTier, NameOnlyTier, RepairTier, RosterGapTier
+from fanpin_cli.linking.tiers_id import IdTier
 
-__all__ = ["LINK_COLUMNS", "ONE_ROW_SECTORS", "REPEATING_SECTORS", "link"]
+__all__ = ["LINK_COLUMNS", "ONE_ROW_SECTORS", "REPEATING_SECTORS", "TIERS", "link"]
 
-# Sectors where a person has at most one row (enrollment and school rolls do repeat people).
-ONE_ROW_SECTORS: frozenset[str] = frozenset({"disability", "police", "housing"})
-# Sectors where one person normally has many rows (settlements, several kinds of aid).
-REPEATING_SECTORS: frozenset[str] = frozenset({"medical_claims", "civil_affairs"})
+# The tiers, strongest first: each decides only rows the ones before it left open.
+TIERS: tuple[Tier, ...] = (IdTier(), RepairTier(), NameBirthTier(), NameOnlyTier(), RosterGapTier())
 
 
 def link(roster: pl.DataFrame, extract: pl.DataFrame, *, sector: str) -> pl.DataFrame:
     """One links row per extract row (see module docstring and `LINK_COLUMNS`)."""
     e = view(extract)
     r = view(roster)
-    decided = id_tier(e, r)
     rd = Readings(
         digit_matrix(e["digits"], e["known"]),
         digit_matrix(r["digits"], r["known"]),
         e["known"].to_numpy(),
         r["known"].to_numpy(),
     )
-    e_open = _open(e, decided)
-    repaired = repair_tier(e_open.filter(pl.col("known") > 0), e, r, rd)
-    decided = pl.concat([decided, repaired])
-    e_open = _open(e, decided)
-    by_name_birth, namesakes = name_birth_tier(e_open, e, r, rd)
-    decided = pl.concat([decided, by_name_birth])
-    e_open = _open(e, decided)
-    decided = pl.concat(
-        [decided, name_only_tier(e_open, e, r, rd, decided, skip_linked=sector not in REPEATING_SECTORS)]
-    )
-    e_open = _open(e, decided)
-    decided = pl.concat([decided, roster_gap_tier(e_open, e, r, rd, decided)])
-    if sector in ONE_ROW_SECTORS:
-        decided = _one_row_per_person(decided, e)
-    return _assemble(e, r, decided, namesakes, extract, sector)
-
-
-def _open(e: pl.DataFrame, decided: pl.DataFrame) -> pl.DataFrame:
-    """Extract rows no tier has decided yet."""
-    return e.join(decided.select(pl.col("eidx").alias("idx")), on="idx", how="anti")
+    run = LinkRun(e, r, rd, sector)
+    for tier in TIERS:
+        run.add(tier.decide(run))
+    decided = _one_row_per_person(run.decided, e) if run.one_row_per_person else run.decided
+    return _assemble(e, r, decided, run.namesakes, extract, sector)
 
 
 def _one_row_per_person(decided: pl.DataFrame, e: pl.DataFrame) -> pl.DataFrame:

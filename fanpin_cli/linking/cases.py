@@ -1,0 +1,111 @@
+"""Cases: the levels of a linking tier, each declared once with its condition, score and reason.
+
+Modelled on Splink's comparison levels, which each own their SQL condition, their chart label
+and their m/u: a tier lists its `Case`s strongest first, and the first case whose condition
+holds decides a candidate pair — its score, whether it may be linked without a person
+(`accept`), and the Chinese reason the clerk reads. The list compiles to polars expressions
+(one `when/then` chain picks the case, the rest look the case up by its index), so a tier is
+evaluated on every pair at once, never row by row in Python.
+
+>>> import polars as pl
+>>> cases = (
+...     Case("same", pl.col("a") == pl.col("b"), 90.0, accept=True, reason="一致"),
+...     Case("near", (pl.col("a") - pl.col("b")).abs() <= 1, 70.0, reason=pl.format("相差{}", pl.col("a") - pl.col("b"))),
+...     Case("far", pl.lit(True), None),  # no candidate
+... )
+>>> f = pl.DataFrame({"a": [1, 2, 5], "b": [1, 1, 1]}).with_columns(case_of(cases))
+>>> f.select(score(cases), accepted(cases), reason(cases)).rows()
+[(90.0, True, '一致'), (70.0, False, '相差1'), (None, False, None)]
+>>> f.select(first(cases, "reason", default="")).to_series().to_list()
+['一致', '相差1', None]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+CASE = "case"  # the column `case_of` writes: index of the deciding case, null when none holds
+
+
+@dataclass(frozen=True)
+class Case:
+    """One level of a tier: `when` it is the first to hold, the pair scores `score` (None: the
+    pair is no candidate at all), may be linked automatically if `accept`, and is explained by
+    `reason` (text or an expression over the pair's columns), followed by `note` if any.
+
+    Cases that explain themselves alike share one `reason` (or `note`) object: it is then
+    computed once for all of them."""
+
+    name: str
+    when: pl.Expr
+    score: float | pl.Expr | None
+    accept: bool = False
+    reason: str | pl.Expr | None = None
+    note: str | pl.Expr | None = None
+
+
+Value = float | str | pl.Expr | None
+
+
+def _lit(value: Value, dtype: type[pl.DataType]) -> pl.Expr:
+    return value if isinstance(value, pl.Expr) else pl.lit(value, dtype=dtype)
+
+
+def case_of(cases: Sequence[Case], name: str = CASE) -> pl.Expr:
+    """The index of the first case whose condition holds (null conditions do not hold), as `name`."""
+    chain = pl.when(cases[0].when).then(pl.lit(0, dtype=pl.Int16))
+    for i, case in enumerate(cases[1:], start=1):
+        chain = chain.when(case.when).then(pl.lit(i, dtype=pl.Int16))
+    return chain.otherwise(pl.lit(None, dtype=pl.Int16)).alias(name)
+
+
+def _by_case(values: Sequence[Value], dtype: type[pl.DataType], case: str, default: Value = None) -> pl.Expr:
+    """`values[i]` where column `case` is i; a value shared by several cases (the same
+    expression object, or an equal constant) is computed once."""
+    groups: dict[object, tuple[list[int], Value]] = {}
+    for i, value in enumerate(values):
+        key = ("expr", id(value)) if isinstance(value, pl.Expr) else ("lit", value)
+        groups.setdefault(key, ([], value))[0].append(i)
+    chosen = pl.col(case)
+    branches = [(idx, value) for idx, value in groups.values() if value is not None]
+    if not branches:
+        return _lit(default, dtype)
+    idx, value = branches[0]
+    chain = pl.when(chosen.is_in(idx)).then(_lit(value, dtype))
+    for idx, value in branches[1:]:
+        chain = chain.when(chosen.is_in(idx)).then(_lit(value, dtype))
+    return chain.otherwise(_lit(default, dtype))
+
+
+def score(cases: Sequence[Case], case: str = CASE) -> pl.Expr:
+    """The deciding case's score (Float64; null: no case holds, or the case names no candidate)."""
+    return _by_case([c.score for c in cases], pl.Float64, case).cast(pl.Float64).alias("score")
+
+
+def accepted(cases: Sequence[Case], case: str = CASE) -> pl.Expr:
+    """True when the deciding case lets the pair be linked without a person."""
+    keep = [i for i, c in enumerate(cases) if c.accept]
+    return pl.col(case).is_in(keep).fill_null(False).alias("accept")
+
+
+def reason(cases: Sequence[Case], case: str = CASE) -> pl.Expr:
+    """The deciding case's Chinese reason (null when no case holds)."""
+    return _by_case([c.reason for c in cases], pl.String, case).alias("reason")
+
+
+def note(cases: Sequence[Case], case: str = CASE) -> pl.Expr:
+    """The deciding case's note ("" when it has none)."""
+    return _by_case([c.note for c in cases], pl.String, case, default="").alias("note")
+
+
+def first(cases: Sequence[Case], what: str, default: Value = None) -> pl.Expr:
+    """`score` or `reason` of the first case that holds, straight from the conditions (no
+    `case` column: for short lists used inside other expressions), else `default`."""
+    dtype = pl.Float64 if what == "score" else pl.String
+    chain = pl.when(cases[0].when).then(_lit(getattr(cases[0], what), dtype))
+    for case in cases[1:]:
+        chain = chain.when(case.when).then(_lit(getattr(case, what), dtype))
+    return chain.otherwise(_lit(default, dtype))
