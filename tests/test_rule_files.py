@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from datetime import date
 from pathlib import Path
@@ -10,8 +11,7 @@ import polars as pl
 import pytest
 
 from fanpin_cli.errors import RuleFileError
-from fanpin_cli.flagging import evaluate, load_rules
-from fanpin_cli.flagging.model import KINDS, LEVELS
+from fanpin_cli.flagging import KINDS, LEVELS, evaluate, load_rules
 from fanpin_cli.idnum import CHECK_CHARS, WEIGHTS
 from fanpin_cli.prepare import prepare
 from fanpin_cli.resources import resource_dir
@@ -84,7 +84,7 @@ def test_bad_rule_file_names_file_and_rule(tmp_path, change, needle):
     with pytest.raises(RuleFileError) as err:
         load_rules(tmp_path)
     message = str(err.value)
-    assert message.startswith("yt.yaml：规则 MED_HIGH_OOP_YT：")
+    assert re.match(r"yt\.yaml 第\d+行：规则 MED_HIGH_OOP_YT：", message), message
     assert needle in message
 
 
@@ -108,7 +108,7 @@ def test_bad_conditions(tmp_path, text, needle):
     write(tmp_path, "x.yaml", text)
     with pytest.raises(RuleFileError) as err:
         load_rules(tmp_path)
-    assert str(err.value).startswith("x.yaml：规则 X1：") and needle in str(err.value)
+    assert re.match(r"x\.yaml 第\d+行：规则 X1：", str(err.value)) and needle in str(err.value)
 
 
 def test_yaml_syntax_error_and_duplicates(tmp_path):
@@ -124,7 +124,7 @@ def test_yaml_syntax_error_and_duplicates(tmp_path):
 
 def test_missing_id_is_named(tmp_path):
     write(tmp_path, "noid.yaml", "title: t\nlevel: red\n")
-    with pytest.raises(RuleFileError, match=r"noid.yaml：规则 （缺少 id）：缺少必需字段「id」"):
+    with pytest.raises(RuleFileError, match=r"noid.yaml：共 4 处错误：（1）第1行 规则 （缺少 id）：缺少必需字段「id」"):
         load_rules(tmp_path)
 
 

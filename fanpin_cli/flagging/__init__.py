@@ -1,4 +1,5 @@
-"""Flag rules as data: `rules/*.yaml` → `Rule` objects → flags (see docs/ARCHITECTURE.md).
+"""Flag rules as data: `rules/*.yaml` → `Rule` objects (`loader.py`, kinds declared in
+`kinds.py`) → flags (`engine.py`; see docs/ARCHITECTURE.md).
 
 >>> rules = load_rules()          # the bundled rules/ folder
 >>> len(rules) >= 12
@@ -12,22 +13,23 @@ from fanpin_cli.flagging.households import (
     household_summary,
     rule_summary,
 )
+from fanpin_cli.flagging.kinds import KINDS, Kind
+from fanpin_cli.flagging.loader import bundled_rule, load_rule_file, load_rules, parse_rules_text
 from fanpin_cli.flagging.model import (
     LEVEL_TITLES,
     LEVELS,
     Parameter,
     Rule,
-    bundled_rule,
     effective_parameters,
     enabled_rules,
-    load_rule_file,
-    load_rules,
 )
 
 __all__ = [
     "FLAG_COLUMNS",
+    "KINDS",
     "LEVELS",
     "LEVEL_TITLES",
+    "Kind",
     "Parameter",
     "Rule",
     "area_summary",
@@ -40,6 +42,7 @@ __all__ = [
     "household_summary",
     "load_rule_file",
     "load_rules",
+    "parse_rules_text",
     "rule_summary",
     "skipped_rules",
 ]

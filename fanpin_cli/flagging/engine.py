@@ -19,8 +19,8 @@ import polars as pl
 from fanpin_cli.evidence import accepted, has_pending, linked
 from fanpin_cli.fields import SECTOR_TITLES
 from fanpin_cli.flagging.exprs import EMPTY_SHOWN, norm, param_text
-from fanpin_cli.flagging.kinds import KIND_FUNCS, Context
-from fanpin_cli.flagging.model import KIND_PLACEHOLDERS, Rule, effective_parameters, enabled_rules
+from fanpin_cli.flagging.kinds import KINDS, Context
+from fanpin_cli.flagging.model import Rule, effective_parameters, enabled_rules
 from fanpin_cli.idnum import age_at
 
 FLAG_COLUMNS: tuple[str, ...] = (
@@ -46,7 +46,7 @@ _FLAG_KEY = pl.concat_str(
 CREATED_NOTE = "【待核实匹配确认后成立】"
 UNSEARCHABLE_NOTE = "（系统中此人证件号码缺失、无效或与他人重复，无法按证件号码比对，更正证件号码后确定）"
 # Rule kinds that fire because no qualifying linked row was found.
-ABSENCE_KINDS: tuple[str, ...] = ("missing_linked", "household_all")
+ABSENCE_KINDS: tuple[str, ...] = tuple(k.name for k in KINDS.values() if k.absence)
 HEAD_RELATIONS: tuple[str, ...] = ("户主", "本人", "本人(户主)", "户主本人")
 
 
@@ -189,7 +189,7 @@ def _evaluate_view(
     ctx = build_context(roster, evidence, reference_date)
     frames = []
     for rule in active:
-        hits = KIND_FUNCS[rule.kind](rule, params[rule.id], ctx)
+        hits = KINDS[rule.kind].evaluate(rule, params[rule.id], ctx)
         if hits.height == 0:
             continue
         frames.append(render(rule, hits, params[rule.id], reference_date))
@@ -244,7 +244,7 @@ def render(rule: Rule, hits: pl.DataFrame, params: dict, reference_date: date) -
             parts.append(pl.lit(values[name]))
         elif name in cols:
             parts.append(pl.col(name).cast(pl.String).fill_null(EMPTY_SHOWN))
-        elif name in KIND_PLACEHOLDERS[rule.kind]:
+        elif name in KINDS[rule.kind].placeholders:
             parts.append(pl.lit(""))
         else:  # a field the file does not have
             parts.append(pl.lit(EMPTY_SHOWN))

@@ -1,7 +1,14 @@
-"""The generic rule kinds. Each takes a Rule, its effective parameters and the Context and
-returns a frame of hits: the flag columns (`household_id, township, village, roster_row,
-person_name, source_file, source_row`) plus `_ph_<name>` text columns for the detail
-placeholders it provides. No kind knows any sector's vocabulary: that lives in the YAML.
+"""The generic rule kinds (`KINDS`): each is one `Kind` declaration holding the YAML keys and
+scopes it takes, the detail placeholders it fills, and its evaluation. An evaluation takes a
+Rule, its effective parameters and the Context and returns a frame of hits: the flag columns
+(`household_id, township, village, roster_row, person_name, source_file, source_row`) plus
+`_ph_<name>` text columns for the detail placeholders it provides. No kind knows any sector's
+vocabulary: that lives in the YAML.
+
+>>> sorted(KINDS["amount_sum"].required)
+['amount', 'min_total', 'sector']
+>>> [k.name for k in KINDS.values() if k.absence]
+['missing_linked', 'household_all']
 """
 
 from __future__ import annotations
@@ -355,12 +362,52 @@ def roster_match(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
     return _out(rule, grouped, ctx)
 
 
-KIND_FUNCS: dict[str, Callable[[Rule, dict, Context], pl.DataFrame]] = {
-    "missing_linked": missing_linked,
-    "amount_sum": amount_sum,
-    "linked_match": linked_match,
-    "linked_count": linked_count,
-    "household_all": household_all,
-    "unlinked_row": unlinked_row,
-    "roster_match": roster_match,
-}
+@dataclass(frozen=True)
+class Kind:
+    """One rule kind, declared once: the YAML keys it takes (beyond the common ones) and the
+    scopes it allows (checked by `loader`), the detail placeholders it fills (`_ph_<name>`
+    columns of its hits), and its evaluation (rule, effective parameters, Context → hits).
+
+    `about_roster`: the flag is about a roster person or household (the template may name roster
+    fields, else the sector's); `shows_roster`: its evidence items list roster fields;
+    `absence`: it fires because no qualifying linked row was found, so it proves nothing about
+    a roster person whose own ID cannot be searched for (`engine._unsearchable`)."""
+
+    name: str
+    description: str
+    scopes: tuple[str, ...]
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    placeholders: tuple[str, ...]
+    evaluate: Callable[[Rule, dict, Context], pl.DataFrame]
+    about_roster: bool = False
+    shows_roster: bool = False
+    absence: bool = False
+
+
+_WINDOW_PH = ("window_start", "window_end", "window_days")
+
+KINDS: dict[str, Kind] = {k.name: k for k in (
+    Kind("missing_linked", "roster person with no linked row of `sector` matching `where` (exempt if linked elsewhere)",
+         scopes=("person",), required=("sector",), optional=("where", "roster_where", "exempt_if_linked", "show"),
+         placeholders=("age", "note", "rows"), evaluate=missing_linked, about_roster=True, absence=True),
+    Kind("amount_sum", "sum of `amount` over linked rows matching `where` in `window` ≥ `min_total`",
+         scopes=("person", "household"), required=("sector", "amount", "min_total"), optional=("where", "window", "show"),
+         placeholders=("total", "threshold", "count", "rows", *_WINDOW_PH, "year"), evaluate=amount_sum),
+    Kind("linked_match", "person / household with a member linked to a row matching `where` (in `window`)",
+         scopes=("person", "household"), required=("sector",), optional=("where", "window", "roster_where", "show"),
+         placeholders=("rows", "count", "members", *_WINDOW_PH, "age"), evaluate=linked_match),
+    Kind("linked_count", "household with ≥ `min_members` members linked to rows matching `where`",
+         scopes=("household",), required=("sector", "min_members"), optional=("where", "window", "show"),
+         placeholders=("rows", "count", "members", *_WINDOW_PH), evaluate=linked_count),
+    Kind("household_all", "household whose every member matches `roster_where` and none is linked to `none_linked`",
+         scopes=("household",), required=("roster_where", "none_linked"), optional=("show",),
+         placeholders=("rows", "count", "members", "note"), evaluate=household_all,
+         about_roster=True, shows_roster=True, absence=True),
+    Kind("unlinked_row", "extract row of `sector` matching `where` whose match_status is in `status` (default unlinked)",
+         scopes=("row",), required=("sector",), optional=("where", "status", "show"),
+         placeholders=("rows", "status"), evaluate=unlinked_row),
+    Kind("roster_match", "roster rows matching `roster_where` (household scope: any member row)",
+         scopes=("person", "household"), required=("roster_where",), optional=("show",),
+         placeholders=("rows", "count", "members", "age"), evaluate=roster_match, about_roster=True, shows_roster=True),
+)}
