@@ -393,7 +393,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          placeholders=("age", "note", "rows"), evaluate=missing_linked, about_roster=True, absence=True),
     Kind("amount_sum", "sum of `amount` over linked rows matching `where` in `window` ≥ `min_total`",
          scopes=("person", "household"), required=("sector", "amount", "min_total"), optional=("where", "window", "show"),
-         placeholders=("total", "threshold", "count", "rows", *_WINDOW_PH, "year"), evaluate=amount_sum),
+         placeholders=("total", "threshold", "count", "members", "rows", *_WINDOW_PH, "year"), evaluate=amount_sum),
     Kind("linked_match", "person / household with a member linked to a row matching `where` (in `window`)",
          scopes=("person", "household"), required=("sector",), optional=("where", "window", "roster_where", "show"),
          placeholders=("rows", "count", "members", *_WINDOW_PH, "age"), evaluate=linked_match),

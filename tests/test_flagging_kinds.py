@@ -1,0 +1,76 @@
+"""Rule kinds (`flagging/kinds.py`): the placeholders a kind's evaluation fills are the ones it
+declares (so the loader accepts exactly what the engine can fill), and the engine takes each
+kind's evaluation from its declaration."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from fanpin_cli.fields import SECTORS, aliases
+from fanpin_cli.flagging import KINDS, effective_parameters, evaluate, load_rules
+from fanpin_cli.flagging.engine import build_context
+from fanpin_cli.idnum import CHECK_CHARS, WEIGHTS
+from fanpin_cli.prepare import prepare
+
+R = date(2026, 11, 30)
+RULES = load_rules()
+
+
+def pid(birth: str, seq: int) -> str:
+    first17 = f"433127{birth}{seq:03d}"
+    return first17 + CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
+
+
+ROSTER = prepare(
+    pl.DataFrame(
+        {
+            "source_file": ["监测对象.xlsx"] * 2, "source_row": [3, 4], "township": ["城关镇"] * 2,
+            "village": ["东村"] * 2, "household_id": ["H1", "H1"], "name": ["张三", "张小"],
+            "id_number": [pid("19600101", 101), pid("20150101", 102)], "relation": ["户主", "之子"],
+            "labor_skill": ["丧失劳动力", "无劳动力"], "income_per_capita": ["3000", "3000"],
+        },
+        schema_overrides={"source_row": pl.Int64},
+    ),
+    R,
+)
+
+
+def evidence(sector: str) -> pl.DataFrame:
+    """One row linked to 张三 and one stranger's unlinked row, every field of the sector present."""
+    fields = [f for f in aliases(sector) if f not in ("name", "id_number", "household_id")]
+    raw = pl.DataFrame(
+        {
+            "source_file": [f"{sector}.csv"] * 2, "source_row": [2, 3], "name": ["张三", "外县人"],
+            "id_number": [pid("19600101", 101), pid("19750505", 999)], "roster_row": [3, None],
+            "household_id": ["H1", None], "match_status": ["linked", "unlinked"],
+            **{f: [None, None] for f in fields},
+        },
+        schema_overrides={"source_row": pl.Int64, "roster_row": pl.Int64} | {f: pl.String for f in fields},
+    )
+    return prepare(raw, R)
+
+
+EVIDENCE = {s: evidence(s) for s in SECTORS[1:]}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_a_kind_fills_only_the_placeholders_it_declares(rule):
+    ctx = build_context(ROSTER, EVIDENCE, R)
+    kind = KINDS[rule.kind]
+    hits = kind.evaluate(rule, effective_parameters([rule], None)[rule.id], ctx)
+    filled = {c.removeprefix("_ph_") for c in hits.columns if c.startswith("_ph_")}
+    assert filled <= set(kind.placeholders), (rule.kind, filled - set(kind.placeholders))
+
+
+def test_the_engine_evaluates_a_kind_by_its_declaration(monkeypatch):
+    """Swapping a kind's evaluation changes what the engine does: nothing else dispatches on kinds."""
+    from dataclasses import replace
+
+    rule = next(r for r in RULES if r.kind == "household_all")  # CIV_NO_SAFETY_NET: 张三's household
+    assert evaluate([rule], ROSTER, EVIDENCE, reference_date=R).height == 1
+    kind = KINDS[rule.kind]
+    monkeypatch.setitem(KINDS, rule.kind, replace(kind, evaluate=lambda rule, params, ctx: pl.DataFrame()))
+    assert evaluate([rule], ROSTER, EVIDENCE, reference_date=R).height == 0
