@@ -27,6 +27,7 @@ from fanpin_cli import __version__
 from fanpin_cli.artifacts import InputSummary, RuleSummary, RunArtifacts, RunSummary, Stage
 from fanpin_cli.config import InputSpec, RunConfig
 from fanpin_cli.coverage import available, input_coverage, rule_statuses
+from fanpin_cli.domain import household_heads
 from fanpin_cli.fields import SECTOR_TITLES
 from fanpin_cli.keys import combine, person_key, read_key, row_keys
 from fanpin_cli.loaders import LoadedFile, load_file
@@ -226,11 +227,10 @@ def _with_person(
         ).drop("_row_id")
     if "relation" not in roster.columns or "household_id" not in roster.columns:
         return out
-    heads = (
-        roster.filter(pl.col("relation").str.contains("户主"))
-        .unique("household_id", keep="first", maintain_order=True)
-        .select("household_id", *[pl.col(c).alias(f"head_{c}") for c in ("id_number", *extra)])
-    )
+    heads = household_heads(roster).join(
+        roster.select("source_row", *[pl.col(c).alias(f"head_{c}") for c in ("id_number", *extra)]),
+        on="source_row", how="left",
+    ).drop("source_row")
     household_level = pl.col("roster_row").is_null() & pl.col("household_id").is_not_null()
     return out.join(heads, on="household_id", how="left", maintain_order="left").with_columns(
         [pl.when(household_level).then(pl.col(f"head_{c}")).otherwise(pl.col(c)).alias(c) for c in ("id_number", *extra)]

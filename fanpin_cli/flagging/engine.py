@@ -16,9 +16,10 @@ from datetime import date
 
 import polars as pl
 
+from fanpin_cli.domain import head_rank
 from fanpin_cli.evidence import accepted, has_pending, linked
 from fanpin_cli.fields import SECTOR_TITLES
-from fanpin_cli.flagging.exprs import EMPTY_SHOWN, norm, param_text
+from fanpin_cli.flagging.exprs import EMPTY_SHOWN, param_text
 from fanpin_cli.flagging.kinds import KINDS, Context
 from fanpin_cli.flagging.model import Rule, effective_parameters, enabled_rules
 from fanpin_cli.idnum import age_at
@@ -47,7 +48,6 @@ CREATED_NOTE = "【待核实匹配确认后成立】"
 UNSEARCHABLE_NOTE = "（系统中此人证件号码缺失、无效或与他人重复，无法按证件号码比对，更正证件号码后确定）"
 # Rule kinds that fire because no qualifying linked row was found.
 ABSENCE_KINDS: tuple[str, ...] = tuple(k.name for k in KINDS.values() if k.absence)
-HEAD_RELATIONS: tuple[str, ...] = ("户主", "本人", "本人(户主)", "户主本人")
 
 
 def empty_flags() -> pl.DataFrame:
@@ -71,13 +71,12 @@ def build_context(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame], refer
         row = pl.col("source_row")
     born_id = col("id_birth", pl.Date)
     born_any = col("birth_any", pl.Date)
-    relation = norm(col("relation"))
     persons = roster.with_columns(
         row.cast(pl.Int64).alias("_roster_row"),
         col("household_id").cast(pl.String).alias("_hh"),
         col("name").cast(pl.String).alias("_person_name"),
         pl.coalesce(age_at(born_id, reference_date), age_at(born_any, reference_date), col("id_age", pl.Int32)).alias("_age"),
-        pl.when(relation.is_in(list(HEAD_RELATIONS))).then(0).otherwise(1).alias("_head_rank"),
+        head_rank(col("relation")).alias("_head_rank"),
         (col("id18").is_not_null() & (col("name_key").n_unique().over(col("id18")) > 1)).alias("_id_shared"),
     )
     # A shared ID still dates the row that sector rows carrying that very ID are linked to.

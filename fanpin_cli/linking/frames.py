@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from fanpin_cli.domain import person_sex, place_key
+
 USABLE: tuple[str, ...] = ("valid", "legacy_15")
 # 18 digits present, but the ID is wrong somewhere: candidates for repair.
 FAULTY_FULL: tuple[str, ...] = ("bad_checksum", "bad_birthdate")
@@ -27,18 +29,9 @@ DECISION_SCHEMA: dict[str, pl.DataType] = {
     "status": pl.String, "reason": pl.String, "conflict": pl.Boolean, "weak": pl.Boolean,
 }
 
-_PLACE_SUFFIX = r"(村民委员会|居民委员会|村委会|居委会|社区|街道办事处|街道|村|镇|乡)$"
-
-
 def empty_decisions() -> pl.DataFrame:
     """A decision frame with no rows."""
     return pl.DataFrame(schema=DECISION_SCHEMA)
-
-
-def place_key(expr: pl.Expr) -> pl.Expr:
-    """A township or village name without spaces and administrative suffix (桃子溪村 → 桃子溪)."""
-    text = expr.cast(pl.String).str.normalize("NFKC").str.replace_all(r"\s", "").str.replace(_PLACE_SUFFIX, "")
-    return pl.when(text.str.len_chars() > 0).then(text)
 
 
 def view(frame: pl.DataFrame) -> pl.DataFrame:
@@ -89,17 +82,6 @@ def view(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(status.is_in(USABLE)).then(pl.col("id18").str.slice(0, 17).cast(pl.Int64, strict=False))
         .when(status.is_in(FAULTY_FULL)).then(pl.col("id_clean").str.slice(0, 17).cast(pl.Int64, strict=False))
         .alias("value"),
-        _sex(cols).alias("sex"),
+        person_sex(frame).alias("sex"),
     )
 
-
-def _sex(cols: set[str]) -> pl.Expr:
-    """男/女 from a 性别 column if there is one, else from the ID's 17th digit."""
-    id_sex = pl.col("id_sex") if "id_sex" in cols else pl.lit(None, dtype=pl.String)
-    if "sex" not in cols:
-        return id_sex
-    written = pl.col("sex").cast(pl.String).str.strip_chars()
-    return pl.coalesce(
-        pl.when(written.str.starts_with("男")).then(pl.lit("男")).when(written.str.starts_with("女")).then(pl.lit("女")),
-        id_sex,
-    )

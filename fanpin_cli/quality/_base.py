@@ -76,10 +76,5 @@ def person_age(frame: pl.DataFrame, reference_date: date) -> pl.Expr:
     return age_at(born, reference_date)
 
 
-def person_sex(frame: pl.DataFrame) -> pl.Expr:
-    """男/女 from the ID's 17th digit, else the 性别 column."""
-    return pl.coalesce(col_or_null(frame, "id_sex"), col_or_null(frame, "sex"))
-
-
 def fmt_date(expr: pl.Expr) -> pl.Expr:
     return expr.dt.strftime("%Y-%m-%d")

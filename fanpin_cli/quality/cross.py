@@ -14,27 +14,12 @@ from datetime import date
 
 import polars as pl
 
+from fanpin_cli.domain import DECEASED, DEREGISTERED_RULE, INSURANCE_RULE, SCHOOL_RULE, qualifying
 from fanpin_cli.evidence import linked
 from fanpin_cli.flagging.exprs import norm
-from fanpin_cli.values import parse_date
+from fanpin_cli.values import NOT_IN_SCHOOL, parse_date
 
 from ._base import col_or_null, collect, empty_issues, fmt_date, issues
-
-# The rules whose definitions these checks share (the bundled rules/; one definition each).
-INSURANCE_RULE = "MED_UNINSURED"      # who has no active enrollment (police exemption included)
-DEREGISTERED_RULE = "POL_DEREGISTERED"  # which police rows are deregistrations
-SCHOOL_RULE = "EDU_DROPOUT"           # which education rows are 在读
-DECEASED = "死亡"
-NOT_IN_SCHOOL = ("非在校生",)
-
-
-def _qualifying(rule_id: str, frame: pl.DataFrame) -> pl.DataFrame:
-    """Rows of `frame` that meet the `where` of the bundled rule `rule_id`."""
-    from fanpin_cli.flagging import bundled_rule
-    from fanpin_cli.flagging.exprs import all_conditions
-
-    rule = bundled_rule(rule_id)
-    return frame.filter(all_conditions(rule.where, rule.defaults(), frame.columns))
 
 
 def _roster_rows(roster: pl.DataFrame, rows: pl.DataFrame, extra: list[str]) -> pl.DataFrame:
@@ -85,7 +70,7 @@ def check_cross(
             fmt_date(parse_date(col_or_null(police, "dereg_date"))).fill_null("日期不详").alias("__when"),
             pl.col("source_file").alias("__pfile"), pl.col("source_row").alias("__prow"),
         )
-        police = _qualifying(DEREGISTERED_RULE, police)
+        police = qualifying(DEREGISTERED_RULE, police)
         deceased = norm(pl.col("__reason")) == DECEASED
         listed = _roster_rows(roster, police.filter(deceased), ["__when", "__pfile", "__prow"])
         parts.append(
@@ -113,14 +98,14 @@ def check_cross(
         )
 
     if "education" in evidence and "school_status" in roster.columns:
-        edu = _qualifying(SCHOOL_RULE, linked(evidence["education"]))
+        edu = qualifying(SCHOOL_RULE, linked(evidence["education"]))
         edu = edu.with_columns(
             col_or_null(edu, "school").fill_null("学校不详").alias("__school")
         )
         rows = _roster_rows(roster, edu, ["__school"])
         school = pl.col("school_status")
         parts.append(
-            issues(rows, school.is_null() | school.is_in(NOT_IN_SCHOOL), "SCHOOL_STATUS_CONFLICT", "school_status",
+            issues(rows, school.is_null() | (school == NOT_IN_SCHOOL), "SCHOOL_STATUS_CONFLICT", "school_status",
                    pl.format("教育学籍显示在读（{}），系统在校生状况为「{}」，请核实更新", pl.col("__school"),
                              school.fill_null("空")), rh)
         )

@@ -15,11 +15,11 @@ from datetime import date
 
 import polars as pl
 
+from fanpin_cli.domain import is_head, person_sex
 from fanpin_cli.schemas import DATE_FIELDS, year_value
 from fanpin_cli.values import parse_amount, parse_date
 
-from ._base import col_or_null, issues, person_age, person_sex
-from .roster import HEAD
+from ._base import col_or_null, issues, person_age
 
 SPOUSE = "配偶"
 CHILD_RELATIONS = ("之子", "之女", "之孙子", "之孙女", "之外孙子", "之外孙女", "之曾孙子", "之曾孙女")
@@ -47,7 +47,7 @@ def _household_reference(frame: pl.DataFrame, value: pl.Expr, name: str) -> pl.D
     work = frame.select(
         pl.col("household_id"),
         value.alias("__v"),
-        (col_or_null(frame, "relation") == HEAD).fill_null(False).alias("__head"),
+        is_head(col_or_null(frame, "relation")).alias("__head"),
     ).filter(pl.col("household_id").is_not_null() & pl.col("__v").is_not_null())
     return (
         work.group_by("household_id", "__v")
@@ -71,11 +71,12 @@ def roster_extra(frame: pl.DataFrame, headings: dict[str, str], reference_date: 
     age = person_age(frame, reference_date)
     sex = person_sex(frame)
     rel = col_or_null(frame, "relation")
+    head = is_head(rel)
     hid = col_or_null(frame, "household_id")
     in_hh = hid.is_not_null()
 
     if "relation" in cols and "household_id" in cols:
-        head_sex = pl.when(rel == HEAD).then(sex).drop_nulls().first().over("household_id")
+        head_sex = pl.when(head).then(sex).drop_nulls().first().over("household_id")
         parts.append(
             issues(frame, in_hh & (rel == SPOUSE) & sex.is_not_null() & (sex == head_sex),
                    "HH_HEAD_SPOUSE_SAME_SEX", "relation",
@@ -87,12 +88,12 @@ def roster_extra(frame: pl.DataFrame, headings: dict[str, str], reference_date: 
                    pl.format("与户主关系为配偶，但年龄仅{}周岁，未达法定婚龄（男22、女20周岁），请核对", age), h)
         )
         parts.append(
-            issues(frame, (rel == HEAD) & (age < 16), "HEAD_UNDERAGE", "relation",
+            issues(frame, head & (age < 16), "HEAD_UNDERAGE", "relation",
                    pl.format("户主年龄仅{}周岁，请核实户主是否登记正确", age), h)
         )
         born = pl.coalesce(col_or_null(frame, "id_birth", pl.Date), col_or_null(frame, "birth", pl.Date))
-        head_born = pl.when(rel == HEAD).then(born).drop_nulls().first().over("household_id")
-        heads = (rel == HEAD).cast(pl.Int32).sum().over("household_id")
+        head_born = pl.when(head).then(born).drop_nulls().first().over("household_id")
+        heads = head.cast(pl.Int32).sum().over("household_id")
         bad = in_hh & (heads == 1) & (
             (rel.is_in(CHILD_RELATIONS) & (born < head_born))
             | (rel.is_in(ELDER_RELATIONS) & (born > head_born))

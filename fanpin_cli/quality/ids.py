@@ -11,6 +11,7 @@ from datetime import date
 
 import polars as pl
 
+from fanpin_cli.domain import written_sex
 from fanpin_cli.idnum import birth_from_digits
 
 from ._base import col_or_null, fmt_date, heading, issues
@@ -106,8 +107,8 @@ def person_issues(frame: pl.DataFrame, headings: dict[str, str]) -> list[pl.Lazy
     """SEX_ID_CONFLICT (性别 column vs the ID's 17th digit) and BIRTH_ID_CONFLICT."""
     parts = []
     if "sex" in frame.columns:
-        sex = pl.col("sex").str.normalize("NFKC").str.replace(r"性$", "")
-        bad = sex.is_in(["男", "女"]) & pl.col("id_sex").is_not_null() & (sex != pl.col("id_sex"))
+        sex = written_sex(pl.col("sex"))
+        bad = sex.is_not_null() & pl.col("id_sex").is_not_null() & (sex != pl.col("id_sex"))
         parts.append(
             issues(frame, bad, "SEX_ID_CONFLICT", "sex",
                    pl.format("性别填「{}」，但证件号码第17位表示「{}」，请核对性别或证件号码",

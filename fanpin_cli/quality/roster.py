@@ -10,11 +10,11 @@ from datetime import date
 
 import polars as pl
 
+from fanpin_cli.domain import is_head, person_sex
 from fanpin_cli.schemas import count_value
 
-from ._base import issues, person_age, person_sex
+from ._base import issues, person_age
 
-HEAD = "户主"
 # 与户主关系 values that imply the member's sex.
 MALE_RELATIONS: tuple[str, ...] = (
     "之子", "之女婿", "之孙子", "之外孙子", "之曾孙子", "之父", "之岳父", "之公公", "之祖父", "之外祖父",
@@ -46,13 +46,14 @@ def roster_issues(frame: pl.DataFrame, headings: dict[str, str], reference_date:
     hid = pl.col("household_id")
     in_hh = hid.is_not_null()
     if {"household_id", "relation"} <= cols:
-        heads = (pl.col("relation") == HEAD).cast(pl.Int32).sum().over("household_id")
+        head = is_head(pl.col("relation"))
+        heads = head.cast(pl.Int32).sum().over("household_id")
         parts.append(
             issues(frame, in_hh & (heads == 0), "HH_NO_HEAD", "relation",
                    pl.format("户编号{}的{}名成员中没有户主，请核实并指定一名户主", hid, pl.len().over("household_id")), h)
         )
         parts.append(
-            issues(frame, in_hh & (heads > 1) & (pl.col("relation") == HEAD), "HH_MULTI_HEAD", "relation",
+            issues(frame, in_hh & (heads > 1) & head, "HH_MULTI_HEAD", "relation",
                    pl.format("户编号{}有{}名户主，一户只能有一名户主，请核实与户主关系", hid, heads), h)
         )
     if {"household_id", "household_size"} <= cols:

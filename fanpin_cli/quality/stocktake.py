@@ -11,23 +11,19 @@ from __future__ import annotations
 
 import polars as pl
 
+from fanpin_cli.domain import person_sex, place_key, written_sex
 from fanpin_cli.fields import FIELD_TITLES
 
 from ._base import col_or_null
 
 # Sectors whose roster-only persons are listed (every roster person should be in them).
 ROSTER_ONLY_LISTED: tuple[str, ...] = ("medical_enrollment",)
-_PLACE_SUFFIX = r"(街道办事处|街道|镇|乡|村民委员会|村委会|居委会|社区|村)$"
 
 COUNT_COLUMNS = (
     "sector", "extract_rows", "linked_rows", "review_rows", "unlinked_rows", "matched_persons",
     "matched_households", "roster_only_persons", "roster_only_households", "sector_only_rows",
     "mismatch_rows",
 )
-
-
-def _place_key(expr: pl.Expr) -> pl.Expr:
-    return expr.str.normalize("NFKC").str.replace_all(r"\s", "").str.replace(_PLACE_SUFFIX, "")
 
 
 def _roster_view(roster: pl.DataFrame) -> pl.DataFrame:
@@ -38,7 +34,7 @@ def _roster_view(roster: pl.DataFrame) -> pl.DataFrame:
         col_or_null(roster, "village").alias("r_village"),
         col_or_null(roster, "name").alias("r_name"),
         col_or_null(roster, "name_key").alias("r_name_key"),
-        pl.coalesce(col_or_null(roster, "id_sex"), col_or_null(roster, "sex")).alias("r_sex"),
+        person_sex(roster).alias("r_sex"),
         col_or_null(roster, "birth_any", pl.Date).alias("r_birth"),
     )
 
@@ -47,12 +43,12 @@ def _mismatches(sector: str, linked: pl.DataFrame) -> pl.DataFrame:
     """One row per differing attribute of a linked extract row."""
     checks = [
         ("name", pl.col("name_key") != pl.col("r_name_key"), pl.col("name"), pl.col("r_name")),
-        ("sex", pl.col("sex") != pl.col("r_sex"), pl.col("sex"), pl.col("r_sex")),
+        ("sex", written_sex(pl.col("sex")) != pl.col("r_sex"), pl.col("sex"), pl.col("r_sex")),
         ("birth_date", pl.col("birth") != pl.col("r_birth"), pl.col("birth_date"),
          pl.col("r_birth").dt.strftime("%Y-%m-%d")),
-        ("township", _place_key(pl.col("township")) != _place_key(pl.col("r_township")),
+        ("township", place_key(pl.col("township")) != place_key(pl.col("r_township")),
          pl.col("township"), pl.col("r_township")),
-        ("village", _place_key(pl.col("village")) != _place_key(pl.col("r_village")),
+        ("village", place_key(pl.col("village")) != place_key(pl.col("r_village")),
          pl.col("village"), pl.col("r_village")),
     ]
     out = []
