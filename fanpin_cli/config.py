@@ -68,6 +68,17 @@ class RunConfig:
 
 
 def _input(table: Any, where: str, base: Path, name: str, default_sector: str | None) -> InputSpec:
+    return InputSpec(**input_fields(table, where, base, name, default_sector))
+
+
+def input_fields(
+    table: Any, where: str, base: Path, name: str, default_sector: str | None = None, *,
+    remote_ok: bool = False, path_what: str = "数据文件路径",
+) -> dict[str, Any]:
+    """The checked fields of one input table (`[roster]`, `[[extracts]]`, a province's
+    `[[extracts]]`) as `InputSpec` keyword arguments: keys, sector (English or Chinese name),
+    path (a file that exists; with `remote_ok` also a `scheme://` URI, kept as text), sheet,
+    header_row, encoding, columns (each a field of the sector). Raises a one-line ConfigError."""
     if not isinstance(table, dict):
         raise ConfigError(f"{where} 应为表（键 = 值）", file=name)
     unknown = set(table) - _INPUT_KEYS
@@ -79,18 +90,8 @@ def _input(table: Any, where: str, base: Path, name: str, default_sector: str | 
         raise ConfigError(f"{where} 的 sector「{written}」不正确（可选：{sector_choices(roster=False)}）", file=name)
     raw_path = table.get("path")
     if not isinstance(raw_path, str) or not raw_path.strip():
-        raise ConfigError(f"{where} 缺少 path（数据文件路径）", file=name)
-    from fanpin_cli.loaders import path_problem
-
-    try:
-        path = (base / raw_path).resolve()
-    except (OSError, RuntimeError):  # a symlink loop
-        path = base / raw_path
-    if not path.is_file():
-        problem = path_problem(path) or "不是数据文件"
-        if problem.startswith("找不到文件"):
-            raise ConfigError(f"{where} 的文件不存在：{raw_path}", file=name)
-        raise ConfigError(f"{where} 的文件 {raw_path}：{problem}", file=name)
+        raise ConfigError(f"{where} 缺少 path（{path_what}）", file=name)
+    path: Path | str = raw_path if remote_ok and "://" in raw_path else _local_file(raw_path, where, base, name)
     header_row = table.get("header_row")
     if header_row is not None and (not isinstance(header_row, int) or header_row < 1):
         raise ConfigError(f"{where} 的 header_row 应为从 1 开始的行号", file=name)
@@ -112,7 +113,24 @@ def _input(table: Any, where: str, base: Path, name: str, default_sector: str | 
     encoding = table.get("encoding")
     if encoding is not None and not isinstance(encoding, str):
         raise ConfigError(f"{where} 的 encoding 应为文本，如 \"gbk\"", file=name)
-    return InputSpec(sector, path, raw_path, sheet, header_row, encoding, dict(columns))
+    return {"sector": sector, "path": path, "source_file": raw_path, "sheet": sheet, "header_row": header_row,
+            "encoding": encoding, "columns": dict(columns)}
+
+
+def _local_file(raw_path: str, where: str, base: Path, name: str) -> Path:
+    """`raw_path` resolved against `base`; a ConfigError unless it is a readable file."""
+    from fanpin_cli.loaders import path_problem
+
+    try:
+        path = (base / raw_path).resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        path = base / raw_path
+    if not path.is_file():
+        problem = path_problem(path) or "不是数据文件"
+        if problem.startswith("找不到文件"):
+            raise ConfigError(f"{where} 的文件不存在：{raw_path}", file=name)
+        raise ConfigError(f"{where} 的文件 {raw_path}：{problem}", file=name)
+    return path
 
 
 def read_toml(path: Path, what: str = "配置文件") -> dict[str, Any]:

@@ -189,3 +189,29 @@ def _error_from_path(path: Path) -> ConfigError:
     with pytest.raises(ConfigError) as err:
         load_config(path)
     return err.value
+
+
+def test_province_extracts_are_checked_as_county_extracts(tmp_path):
+    """A province `[[extracts]]` entry takes the same checks as a county's: Chinese sector
+    names, columns naming the sector's fields, a path that is a file; a URI is kept for Spark."""
+    from fanpin_cli.province.config import load_province
+
+    (tmp_path / "医保.csv").write_text("姓名,身份证号\n", encoding="utf-8")
+    (tmp_path / "folder.csv").mkdir()
+
+    def province(extract: str) -> Path:
+        path = tmp_path / "PROVINCE.toml"
+        path.write_text('[province]\nname="湘西州"\n[[counties]]\nconfig="a/fanpin.toml"\n[[extracts]]\n' + extract,
+                        encoding="utf-8")
+        return path
+
+    ok = load_province(province('sector = "医保参保登记"\npath = "医保.csv"\ncolumns = { "身份证号" = "id_number" }\n'))
+    assert ok.extracts[0].sector == "medical_enrollment" and ok.extracts[0].columns == {"身份证号": "id_number"}
+    remote = load_province(province('sector = "police"\npath = "hdfs://nn/公安.csv"\n'))
+    assert remote.extracts[0].path == "hdfs://nn/公安.csv" and remote.extracts[0].is_remote
+    with pytest.raises(ConfigError, match="不是医保参保登记的字段名"):
+        load_province(province('sector = "medical_enrollment"\npath = "医保.csv"\ncolumns = { "x" = "dereg_reason" }\n'))
+    with pytest.raises(ConfigError, match="folder.csv"):
+        load_province(province('sector = "police"\npath = "folder.csv"\n'))
+    with pytest.raises(ConfigError, match="不正确"):
+        load_province(province('sector = "roster"\npath = "医保.csv"\n'))

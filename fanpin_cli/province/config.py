@@ -15,14 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fanpin_cli.config import read_toml
+from fanpin_cli.config import input_fields, read_toml
 from fanpin_cli.errors import ConfigError
-from fanpin_cli.fields import SECTORS
 
 _TOP_KEYS = {"province", "counties", "extracts"}
 _PROVINCE_KEYS = {"name"}
 _COUNTY_KEYS = {"config", "name"}
-_EXTRACT_KEYS = {"sector", "path", "sheet", "header_row", "encoding", "columns"}
 
 
 @dataclass(frozen=True)
@@ -69,38 +67,10 @@ class ProvinceConfig:
 
 
 def _extract(table: Any, where: str, base: Path, name: str) -> ProvinceExtract:
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where} 应为表（键 = 值）", file=name)
-    unknown = set(table) - _EXTRACT_KEYS
-    if unknown:
-        raise ConfigError(f"{where} 有未知的键：{'、'.join(sorted(unknown))}（可用：{'、'.join(sorted(_EXTRACT_KEYS))}）", file=name)
-    sector = table.get("sector")
-    if sector not in SECTORS or sector == "roster":
-        allowed = "、".join(s for s in SECTORS if s != "roster")
-        raise ConfigError(f"{where} 的 sector「{sector}」不正确（可选：{allowed}）", file=name)
-    raw = table.get("path")
-    if not isinstance(raw, str) or not raw.strip():
-        raise ConfigError(f"{where} 缺少 path（全省数据文件路径）", file=name)
-    if "://" in raw:
-        path = raw
-    else:
-        resolved = (base / raw).resolve()
-        if not resolved.exists():
-            raise ConfigError(f"{where} 的文件不存在：{raw}", file=name)
-        path = str(resolved)
-    header_row = table.get("header_row")
-    if header_row is not None and (not isinstance(header_row, int) or header_row < 1):
-        raise ConfigError(f"{where} 的 header_row 应为从 1 开始的行号", file=name)
-    sheet = table.get("sheet")
-    if sheet is not None and not isinstance(sheet, str | int):
-        raise ConfigError(f"{where} 的 sheet 应为工作表名称或序号", file=name)
-    columns = table.get("columns", {})
-    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
-        raise ConfigError(f"{where} 的 columns 应为 {{ \"表头\" = \"字段名\" }}", file=name)
-    encoding = table.get("encoding")
-    if encoding is not None and not isinstance(encoding, str):
-        raise ConfigError(f"{where} 的 encoding 应为文本，如 \"gbk\"", file=name)
-    return ProvinceExtract(sector, path, raw, sheet, header_row, encoding, dict(columns))
+    """One province `[[extracts]]` entry, checked as a county's extract is (`config.input_fields`);
+    its path may also be a URI that Spark reads."""
+    fields = input_fields(table, where, base, name, remote_ok=True, path_what="全省数据文件路径")
+    return ProvinceExtract(**{**fields, "path": str(fields["path"])})
 
 
 def _county(table: Any, where: str, base: Path, name: str) -> CountyEntry:
