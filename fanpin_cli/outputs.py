@@ -4,7 +4,7 @@ CSV files are UTF-8 with a BOM so that Excel and WPS open the Chinese text corre
 
 >>> import polars as pl
 >>> mask_columns(pl.DataFrame({"id_number": ["433127199001011238"]}), ["id_number"]).item()
-'433127********1238'
+'433127***********8'
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ FORMULA_GUARD = {
 
 
 def guard_formulas(frame: pl.DataFrame) -> pl.DataFrame:
-    """Text cells that a spreadsheet would evaluate, prefixed with an apostrophe.
+    r"""Text cells that a spreadsheet would evaluate, prefixed with an apostrophe.
 
     >>> guard_formulas(pl.DataFrame({"a": ["=1+1", "-5", "张三", "\t@x"]}))["a"].to_list()
     ["'=1+1", "'-5", '张三', "'\t@x"]
