@@ -113,8 +113,8 @@ def input_fields(
     encoding = table.get("encoding")
     if encoding is not None and not isinstance(encoding, str):
         raise ConfigError(f"{where} 的 encoding 应为文本，如 \"gbk\"", file=name)
-    return {"sector": sector, "path": path, "source_file": raw_path, "sheet": sheet, "header_row": header_row,
-            "encoding": encoding, "columns": dict(columns)}
+    return dict(sector=sector, path=path, source_file=raw_path, sheet=sheet, header_row=header_row,  # noqa: C408
+                encoding=encoding, columns=dict(columns))
 
 
 def _local_file(raw_path: str, where: str, base: Path, name: str) -> Path:

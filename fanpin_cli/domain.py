@@ -31,6 +31,9 @@ import polars as pl
 
 from fanpin_cli.values import CODES, code_key
 
+# Data-quality dimensions (GB/T 36344-2018) and the severities of a quality issue.
+DIMENSIONS: tuple[str, ...] = ("规范性", "完整性", "准确性", "一致性", "时效性")
+SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
 HEAD = "户主"
 # Written forms of 与户主关系 that name the head (canonical word first).
 HEAD_RELATIONS: tuple[str, ...] = (HEAD, *sorted(k for k, v in CODES["relation"].items() if v == HEAD))

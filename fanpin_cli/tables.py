@@ -19,16 +19,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import SimpleNamespace
 from typing import Any
 
 import polars as pl
 
-from fanpin_cli.quality.catalogue import DIMENSIONS
+from fanpin_cli.domain import DIMENSIONS, SEVERITIES
 
 MATCH_STATUSES = ("linked", "review", "unlinked")
 MATCH_METHODS = ("id_exact", "id_normalized", "id_repaired", "name_birth", "confirmed", "none")
 LEVELS = ("red", "yellow", "blue")
-SEVERITIES = ("error", "warning", "info")
 EVIDENCE_STATUSES = ("confirmed", "pending_review")
 
 
@@ -257,6 +257,10 @@ TABLES: dict[str, Table] = {
     t.name: t
     for t in (LINKS, FLAGS, ISSUES, REVIEW, STOCKTAKE, STOCKTAKE_COUNTS, SCORECARD, LINK_COUNTS, RESOLVED, EXEMPTED)
 }
+# Every declared column name as an attribute (`C.household_id == "household_id"`): modules
+# that read a table spell its columns through it (tests/test_spelling.py); an undeclared name is
+# an AttributeError.
+C = SimpleNamespace(**{c.name: c.name for t in TABLES.values() for c in t.columns})
 # The CSV files of a run, in the order they are written.
 CSV_TABLES: tuple[str, ...] = ("links", "flags", "issues", "review", "stocktake")
 

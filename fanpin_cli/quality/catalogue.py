@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fanpin_cli.domain import DIMENSIONS, SEVERITIES
+
 from .national import NATIONAL_CHECKS, fuping_source
 
-DIMENSIONS: tuple[str, ...] = ("规范性", "完整性", "准确性", "一致性", "时效性")
-SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
+__all__ = ["CHECKS", "CHECK_INDEX", "DIMENSIONS", "ISSUE_COLUMNS", "SEVERITIES", "Check"]
 
 ISSUE_COLUMNS: tuple[str, ...] = (
     "source_file", "source_row", "column", "field", "check_id", "dimension", "severity",
