@@ -20,6 +20,7 @@ from fanpin_cli.outputs import atomic_write_bytes
 from fanpin_cli.report.formats import TAB_COLOURS
 from fanpin_cli.report.model import LEVEL_LABELS, ReportData
 from fanpin_cli.report.table import ensure_columns
+from fanpin_cli.tables import C
 
 LEVEL_ORDER = ("red", "yellow", "blue")
 BAR_H = 22
@@ -97,15 +98,15 @@ def render_html(data: ReportData) -> str:
     """The page as text."""
     from fanpin_cli.report.sheets import CANDIDATE_RULES, rule_counts_table, township_scores
 
-    flags = ensure_columns(data.flags, ["rule_id", "title", "level", "household_id", "evidence_status"])
+    flags = ensure_columns(data.flags, [C.rule_id, "title", "level", C.household_id, C.evidence_status])
     counts = rule_counts_table(data, flags)
-    areas = ensure_columns(data.area_counts, ["township", *[f"households_{lv}" for lv in LEVEL_ORDER],
+    areas = ensure_columns(data.area_counts, [C.township, *[f"households_{lv}" for lv in LEVEL_ORDER],
                                               "households", "persons", "pending_households"])
     count_cols = [*[f"households_{lv}" for lv in LEVEL_ORDER], "households", "persons", "pending_households"]
     towns = (
         areas.with_columns(pl.col(c).cast(pl.Int64, strict=False).fill_null(0) for c in count_cols)
-        .group_by("township").agg(pl.col(c).sum() for c in count_cols)
-        .sort("township", nulls_last=True)
+        .group_by(C.township).agg(pl.col(c).sum() for c in count_cols)
+        .sort(C.township, nulls_last=True)
     )
     totals = {lv: int(towns[f"households_{lv}"].sum()) for lv in LEVEL_ORDER}
     waiting = int(towns["pending_households"].sum())
@@ -122,35 +123,35 @@ def render_html(data: ReportData) -> str:
     ]
     rule_rows = []
     for r in counts.iter_rows(named=True):
-        candidate = r["rule_id"] in CANDIDATE_RULES
+        candidate = r[C.rule_id] in CANDIDATE_RULES
         text = f"{r['persons']}人" if candidate else f"{r['households']}户{r['persons']}人"
         if r.get("not_evaluated"):  # never "0户0人" for a rule that could not run
             text = r["not_evaluated"]
         wait = "" if not r["pending_persons"] else (
             f"{r['pending_persons']}人" if candidate else f"{r['pending_households']}户{r['pending_persons']}人")
         rule_rows.append([(r["title"], ""), (LEVEL_LABELS.get(r["level"], r["level"]), r["level"]),
-                          (text, "n"), (wait, "n"), (r["rule_id"], "")])
+                          (text, "n"), (wait, "n"), (r[C.rule_id], "")])
     body.append(_table(["规则", "等级", "户数人数", "待核实后确定", "规则编号"], rule_rows))
     body.append('<p class="note">“待核实后确定”取决于一条待人工确认的匹配或一个需更正的证件号码，不计入预警户数。</p>')
     if towns.height:
         body.append("<h2>二、各乡镇预警户数（每户按最高等级计）</h2>")
         bars = [(str(t or "乡镇不详"), [float(r) for r in rest])
-                for t, *rest in towns.select("township", *[f"households_{lv}" for lv in LEVEL_ORDER]).iter_rows()]
+                for t, *rest in towns.select(C.township, *[f"households_{lv}" for lv in LEVEL_ORDER]).iter_rows()]
         body.append(stacked_bars(bars, [f"{LEVEL_LABELS[lv]}色" for lv in LEVEL_ORDER],
                                  [TAB_COLOURS[lv] for lv in LEVEL_ORDER]))
         body.append(_table(
             ["乡镇", "红色户数", "黄色户数", "蓝色户数", "合计户数", "人数", "待核实后确定户数"],
             [[(str(r[0] or "乡镇不详"), ""), *[(f"{v:,}", "n") for v in r[1:]]]
-             for r in towns.select("township", *count_cols).iter_rows()],
+             for r in towns.select(C.township, *count_cols).iter_rows()],
         ))
     scores = township_scores(data.scorecard)
     if scores is not None and scores.height:
         body.append("<h2>三、各乡镇数据质量（无错误记录占比）</h2>")
-        body.append(stacked_bars([(str(t), [float(v or 0)]) for t, v in scores.select("township", "clean_rate").iter_rows()],
+        body.append(stacked_bars([(str(t), [float(v or 0)]) for t, v in scores.select(C.township, C.clean_rate).iter_rows()],
                                  ["无错误记录占比"], ["#5B9BD5"], percent=True))
         body.append(_table(["乡镇", "记录数", "含错误记录数", "无错误记录占比", "等级"], [
             [(str(t), ""), (f"{n or 0:,}", "n"), (f"{e or 0:,}", "n"), (f"{(c or 0):.1%}", "n"), (str(g or ""), "")]
-            for t, n, e, c, g in scores.select("township", "rows", "error_rows", "clean_rate", "grade").iter_rows()
+            for t, n, e, c, g in scores.select(C.township, "rows", C.error_rows, C.clean_rate, "grade").iter_rows()
         ]))
     return (
         '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'

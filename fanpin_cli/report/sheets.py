@@ -32,7 +32,7 @@ from fanpin_cli.report.table import (
     finish_table,
     write_table,
 )
-from fanpin_cli.tables import heading
+from fanpin_cli.tables import C, heading
 
 SUMMARY = "汇总"
 PENDING = "待核实后确定"
@@ -50,18 +50,18 @@ REVIEW_CHOICES = ["是同一人", "不是同一人"]
 VERDICT_CHOICES = ["属实", "不属实", "已整改"]
 
 FLAG_COLUMNS = [
-    "household_id", "township", "village", "rule_id", "level", "roster_row", "person_name",
-    "sector", "source_file", "source_row", "detail", "title", "id_number", "group", "relation",
-    "evidence_status",
+    C.household_id, C.township, C.village, C.rule_id, "level", C.roster_row, C.person_name,
+    "sector", C.source_file, C.source_row, "detail", "title", C.id_number, "group", C.relation,
+    C.evidence_status,
 ]
 REVIEW_COLUMNS = [
-    "sector", "source_file", "source_row", "extract_name", "extract_id", "extract_birth",
-    "extract_township", "extract_village", "roster_row", "household_id", "roster_name",
-    "roster_id", "roster_birth", "roster_township", "roster_village", "match_score", "reason",
+    "sector", C.source_file, C.source_row, C.extract_name, C.extract_id, C.extract_birth,
+    C.extract_township, C.extract_village, C.roster_row, C.household_id, C.roster_name,
+    C.roster_id, C.roster_birth, C.roster_township, C.roster_village, C.match_score, "reason",
 ]
 QUALITY_COLUMNS = [
-    "source_file", "source_row", "column", "field", "check_id", "dimension", "severity", "message",
-    "household_id", "township", "village",
+    C.source_file, C.source_row, "column", "field", C.check_id, C.dimension, C.severity, "message",
+    C.household_id, C.township, C.village,
 ]
 
 NOTE = (
@@ -96,8 +96,8 @@ def dropdown(ws: Worksheet, table: Table, col: int, choices: list[str], prompt: 
 def feedback_columns(frame: pl.DataFrame) -> list[Col]:
     """核实结果, 整改情况, and 记录编号 when the rows carry their `record_key`."""
     cols = [Col(VERIFY, kind=INPUT), Col(RECTIFY, kind=INPUT, max_width=30)]
-    if "record_key" in frame.columns:
-        cols.append(Col(RECORD, pl.col("record_key"), narrow=True))
+    if C.record_key in frame.columns:
+        cols.append(Col(RECORD, pl.col(C.record_key), narrow=True))
     return cols
 
 
@@ -138,30 +138,30 @@ def _print_setup(ws: Worksheet, title: str, *, landscape: bool = True) -> None:
 def rule_counts_table(data: ReportData, flags: pl.DataFrame) -> pl.DataFrame:
     """rule_id, title, level, households, persons, pending_households, pending_persons for
     every rule (given counts, else computed from `flags`)."""
-    names = ["rule_id", "households", "persons", "pending_households", "pending_persons"]
+    names = [C.rule_id, "households", "persons", "pending_households", "pending_persons"]
     given = ensure_columns(data.rule_counts, names)
     counts = {
         str(row[0]): row[1:]
         for row in given.select(names).iter_rows()
         if row[0] is not None
     }
-    status = pl.col("evidence_status").fill_null("confirmed")
+    status = pl.col(C.evidence_status).fill_null("confirmed")
     rows = []
     for rule in all_rules(data, flags):
         if rule.rule_id in counts:
             h, p, ph, pp = counts[rule.rule_id]
         else:
-            sub = flags.filter(pl.col("rule_id") == rule.rule_id)
+            sub = flags.filter(pl.col(C.rule_id) == rule.rule_id)
             done, wait = sub.filter(status == "confirmed"), sub.filter(status != "confirmed")
-            h, p = done["household_id"].drop_nulls().n_unique(), done.height
-            ph, pp = wait["household_id"].drop_nulls().n_unique(), wait.height
+            h, p = done[C.household_id].drop_nulls().n_unique(), done.height
+            ph, pp = wait[C.household_id].drop_nulls().n_unique(), wait.height
         if rule.not_evaluated is not None:  # never "0户0人" for a rule that could not run
             rows.append((rule.rule_id, rule.title, rule.level, None, None, None, None, f"未评估（{rule.not_evaluated}）"))
             continue
         rows.append((rule.rule_id, rule.title, rule.level, *(int(v or 0) for v in (h, p, ph, pp)), None))
     return pl.DataFrame(
         rows,
-        schema={"rule_id": pl.String, "title": pl.String, "level": pl.String,
+        schema={C.rule_id: pl.String, "title": pl.String, "level": pl.String,
                 "households": pl.Int64, "persons": pl.Int64,
                 "pending_households": pl.Int64, "pending_persons": pl.Int64, "not_evaluated": pl.String},
         orient="row",
@@ -173,8 +173,8 @@ def all_rules(data: ReportData, flags: pl.DataFrame) -> list[RuleInfo]:
     rules = list(data.rules)
     known = {r.rule_id for r in rules}
     extra = (
-        flags.filter(pl.col("rule_id").is_not_null() & ~pl.col("rule_id").is_in(list(known)))
-        .group_by("rule_id", maintain_order=True)
+        flags.filter(pl.col(C.rule_id).is_not_null() & ~pl.col(C.rule_id).is_in(list(known)))
+        .group_by(C.rule_id, maintain_order=True)
         .agg(pl.col("title").drop_nulls().first(), pl.col("level").drop_nulls().first())
     )
     for rule_id, title, level in extra.iter_rows():
@@ -189,7 +189,7 @@ def _households_persons(households: str = "households", persons: str = "persons"
     not_run = pl.col("not_evaluated").is_not_null()
     return (
         pl.when(not_run).then(pl.col("not_evaluated") if status else pl.lit(None, dtype=pl.String))
-        .when(pl.col("rule_id").is_in(list(CANDIDATE_RULES)))
+        .when(pl.col(C.rule_id).is_in(list(CANDIDATE_RULES)))
         .then(only_persons)
         .otherwise(pl.format("{}户{}人", pl.col(households), pl.col(persons)))
     )
@@ -214,10 +214,10 @@ def check_title(check_id: pl.Expr) -> pl.Expr:
 
 def township_scores(scorecard: pl.DataFrame | None) -> pl.DataFrame | None:
     """The 乡镇 rows of the scorecard (township, rows, error_rows, clean_rate, grade)."""
-    if scorecard is None or not {"level", "township", "clean_rate"} <= set(scorecard.columns):
+    if scorecard is None or not {"level", C.township, C.clean_rate} <= set(scorecard.columns):
         return None
     towns = scorecard.filter(pl.col("level") == "乡镇")
-    return ensure_columns(towns, ["rows", "error_rows", "grade"]).sort("township", nulls_last=True)
+    return ensure_columns(towns, ["rows", C.error_rows, "grade"]).sort(C.township, nulls_last=True)
 
 
 def write_summary(
@@ -238,7 +238,7 @@ def write_summary(
     ws.write_string(row, 0, "一、各预警规则（户数、人数）", fm.section)
     counts = rule_counts_table(data, flags)
     cols = [
-        Col("规则编号", pl.col("rule_id")),
+        Col("规则编号", pl.col(C.rule_id)),
         Col("规则名称", pl.col("title"), max_width=40),
         Col("预警等级", pl.col("level"), LEVEL),
         Col("户数", pl.col("households"), INT),
@@ -248,7 +248,7 @@ def write_summary(
     ]
     table = write_table(ws, fm, row + 1, cols, counts)
     widths.add(table)
-    for i, (rule_id, title) in enumerate(counts.select("rule_id", "title").iter_rows()):
+    for i, (rule_id, title) in enumerate(counts.select(C.rule_id, "title").iter_rows()):
         target = sheet_of_rule.get(rule_id)
         if target:
             ws.write_url(table.first_row + 1 + i, 1, sheet_ref(target), fm.link, string=title,
@@ -259,7 +259,7 @@ def write_summary(
     # 二、三、per township and per village
     areas = ensure_columns(
         data.area_counts,
-        ["township", "village", "households_red", "households_yellow", "households_blue",
+        [C.township, C.village, "households_red", "households_yellow", "households_blue",
          "households", "persons"],
     )
     count_cols = ["households_red", "households_yellow", "households_blue", "households", "persons"]
@@ -285,19 +285,19 @@ def write_summary(
 
     ws.write_string(row, 0, "二、按乡镇（每户按其最高预警等级计一次）", fm.section)
     by_town = (
-        areas.group_by("township")
+        areas.group_by(C.township)
         .agg(pl.col(c).sum() for c in count_cols)
-        .sort("township", nulls_last=True)
+        .sort(C.township, nulls_last=True)
     )
-    cols = [Col("乡镇", pl.col("township")), *count_columns()]
+    cols = [Col("乡镇", pl.col(C.township)), *count_columns()]
     table = write_table(ws, fm, row + 1, cols, by_town)
     widths.add(table)
     town_table = table
     row = total_row(table, 1) + 2
 
     ws.write_string(row, 0, "三、按村", fm.section)
-    by_village = areas.sort("township", "village", nulls_last=True)
-    cols = [Col("乡镇", pl.col("township")), Col("村", pl.col("village")), *count_columns()]
+    by_village = areas.sort(C.township, C.village, nulls_last=True)
+    cols = [Col("乡镇", pl.col(C.township)), Col("村", pl.col(C.village)), *count_columns()]
     table = write_table(ws, fm, row + 1, cols, by_village)
     widths.add(table)
     row = total_row(table, 2) + 2
@@ -306,23 +306,23 @@ def write_summary(
     if data.links_by_sector is not None:
         ws.write_string(row, 0, "四、各行业数据比对情况", fm.section)
         links = data.links_by_sector
-        if "source_file" not in links.columns and "file" in links.columns:
-            links = links.rename({"file": "source_file"})
+        if C.source_file not in links.columns and "file" in links.columns:
+            links = links.rename({"file": C.source_file})
         links = ensure_columns(
             links,
-            ["sector", "source_file", "rows_read", "rows_linked", "rows_review", "rows_unlinked",
-             "rows_rejected"],
+            ["sector", C.source_file, C.rows_read, C.rows_linked, C.rows_review, C.rows_unlinked,
+             C.rows_rejected],
         )
-        read = pl.col("rows_read").cast(pl.Float64, strict=False)
+        read = pl.col(C.rows_read).cast(pl.Float64, strict=False)
         cols = [
             Col("行业", _sector_label(pl.col("sector"))),
-            Col("文件", pl.col("source_file"), max_width=40),
-            Col("读取行数", pl.col("rows_read"), INT),
-            Col("自动匹配", pl.col("rows_linked"), INT),
-            Col("待核实", pl.col("rows_review"), INT),
-            Col("未匹配", pl.col("rows_unlinked"), INT),
-            Col("无效行", pl.col("rows_rejected"), INT),
-            Col("匹配率", pl.when(read > 0).then(pl.col("rows_linked") / read), PERCENT),
+            Col("文件", pl.col(C.source_file), max_width=40),
+            Col("读取行数", pl.col(C.rows_read), INT),
+            Col("自动匹配", pl.col(C.rows_linked), INT),
+            Col("待核实", pl.col(C.rows_review), INT),
+            Col("未匹配", pl.col(C.rows_unlinked), INT),
+            Col("无效行", pl.col(C.rows_rejected), INT),
+            Col("匹配率", pl.when(read > 0).then(pl.col(C.rows_linked) / read), PERCENT),
         ]
         table = write_table(ws, fm, row + 1, cols, links)
         widths.add(table)
@@ -338,19 +338,19 @@ def write_summary(
     quality = ensure_columns(data.quality, QUALITY_COLUMNS)
     if quality.height:
         ws.write_string(row, 0, "五、数据质量问题（按检查项）", fm.section)
-        order = pl.col("severity").replace_strict(
+        order = pl.col(C.severity).replace_strict(
             {"error": 0, "warning": 1, "info": 2}, default=3, return_dtype=pl.Int64
         )
         by_check = (
-            quality.group_by("check_id", "dimension", "severity")
-            .agg(pl.len().alias("issues"), pl.col("source_file").n_unique().alias("files"))
-            .sort([order, pl.col("issues"), pl.col("check_id")], descending=[False, True, False])
+            quality.group_by(C.check_id, C.dimension, C.severity)
+            .agg(pl.len().alias("issues"), pl.col(C.source_file).n_unique().alias("files"))
+            .sort([order, pl.col("issues"), pl.col(C.check_id)], descending=[False, True, False])
         )
         cols = [
-            Col("检查项", check_title(pl.col("check_id")), max_width=40),
-            Col("检查编号", pl.col("check_id")),
-            Col("维度", pl.col("dimension")),
-            Col("严重程度", pl.col("severity"), SEVERITY),
+            Col("检查项", check_title(pl.col(C.check_id)), max_width=40),
+            Col("检查编号", pl.col(C.check_id)),
+            Col("维度", pl.col(C.dimension)),
+            Col("严重程度", pl.col(C.severity), SEVERITY),
             Col("问题数", pl.col("issues"), INT),
             Col("涉及文件数", pl.col("files"), INT),
         ]
@@ -372,10 +372,10 @@ def write_summary(
     if towns is not None and towns.height:
         ws.write_string(row, 0, "六、各乡镇数据质量（无错误记录占比）", fm.section)
         cols = [
-            Col("乡镇", pl.col("township")),
+            Col("乡镇", pl.col(C.township)),
             Col("记录数", pl.col("rows"), INT),
-            Col("含错误记录数", pl.col("error_rows"), INT),
-            Col("无错误记录占比", pl.col("clean_rate"), PERCENT),
+            Col("含错误记录数", pl.col(C.error_rows), INT),
+            Col("无错误记录占比", pl.col(C.clean_rate), PERCENT),
             Col("等级", pl.col("grade")),
         ]
         score_table = write_table(ws, fm, row + 1, cols, towns)
@@ -401,21 +401,21 @@ def write_history_section(ws: Worksheet, fm: Formats, data: ReportData, flags: p
     since the previous run) and 超期未核实 (no answer `verify_days` after first sent)."""
     if "status" not in flags.columns or flags["status"].null_count() == flags.height:
         return row
-    place = [pl.col(c).cast(pl.String).fill_null("（不详）").alias(c) for c in ("township", "village")]
-    counts = flags.with_columns(place).group_by("township", "village").agg(
+    place = [pl.col(c).cast(pl.String).fill_null("（不详）").alias(c) for c in (C.township, C.village)]
+    counts = flags.with_columns(place).group_by(C.township, C.village).agg(
         *[(pl.col("status") == s).sum().alias(s) for s in ("新增", "持续", "复发")],
-        pl.col("overdue").fill_null(False).sum().alias("超期未核实"),
+        pl.col(C.overdue).fill_null(False).sum().alias("超期未核实"),
     )
     resolved = data.resolved
     if resolved is not None and resolved.height:
-        gone = ensure_columns(resolved, ["township", "village"]).with_columns(place).group_by(
-            "township", "village").len("已解除")
-        counts = counts.join(gone, on=["township", "village"], how="full", coalesce=True)
+        gone = ensure_columns(resolved, [C.township, C.village]).with_columns(place).group_by(
+            C.township, C.village).len("已解除")
+        counts = counts.join(gone, on=[C.township, C.village], how="full", coalesce=True)
     counts = ensure_columns(counts, ["已解除"]).with_columns(
         pl.col(c).cast(pl.Int64).fill_null(0) for c in ("新增", "持续", "复发", "已解除", "超期未核实")
-    ).sort("township", "village")
+    ).sort(C.township, C.village)
     ws.write_string(row, 0, "七、与上次运行比较（预警条数；超期未核实：下发超过核实时限仍无核实结果）", fm.section)
-    cols = [Col("乡镇", pl.col("township")), Col("村", pl.col("village")),
+    cols = [Col("乡镇", pl.col(C.township)), Col("村", pl.col(C.village)),
             *[Col(c, pl.col(c), INT) for c in ("新增", "持续", "复发", "已解除", "超期未核实")]]
     table = write_table(ws, fm, row + 1, cols, counts)
     widths.add(table)
@@ -433,13 +433,13 @@ def write_history_section(ws: Worksheet, fm: Formats, data: ReportData, flags: p
 
 def rule_columns(frame: pl.DataFrame | None = None) -> list[Col]:
     return [
-        Col("乡镇", pl.col("township")),
-        Col("村", pl.col("village")),
+        Col("乡镇", pl.col(C.township)),
+        Col("村", pl.col(C.village)),
         Col("组", pl.col("group")),
-        Col("户编号", pl.col("household_id")),
-        Col("姓名", pl.col("person_name")),
-        Col("证件号码", pl.col("id_number")),
-        Col("与户主关系", pl.col("relation")),
+        Col("户编号", pl.col(C.household_id)),
+        Col("姓名", pl.col(C.person_name)),
+        Col("证件号码", pl.col(C.id_number)),
+        Col("与户主关系", pl.col(C.relation)),
         Col("预警等级", pl.col("level"), LEVEL),
         *history_columns(frame),
         Col("疑点说明", pl.col("detail"), max_width=50, wrap=True),
@@ -452,11 +452,11 @@ def history_columns(frame: pl.DataFrame | None) -> list[Col]:
     """With a history: 预警状态 (新增/持续/复发), 首次预警 (period), 上次核实结果, 超期未核实."""
     if frame is None or "status" not in frame.columns or frame["status"].null_count() == frame.height:
         return []
-    overdue = pl.when(pl.col("overdue").fill_null(False)).then(pl.lit("超期未核实")).otherwise(pl.lit(""))
+    overdue = pl.when(pl.col(C.overdue).fill_null(False)).then(pl.lit("超期未核实")).otherwise(pl.lit(""))
     return [
         Col("预警状态", pl.col("status")),
-        Col("首次预警", pl.col("first_flagged")),
-        Col("上次核实结果", pl.col("last_verdict")),
+        Col("首次预警", pl.col(C.first_flagged)),
+        Col("上次核实结果", pl.col(C.last_verdict)),
         Col("超期未核实", overdue),
     ]
 
@@ -466,14 +466,14 @@ FLAG_PROMPT = "入户核实后选择：属实、不属实或已整改"
 
 def _roster_or_source() -> pl.Expr:
     roster = pl.concat_str(
-        [pl.lit(SECTOR_TITLES["roster"] + " 第"), _text("roster_row"), pl.lit("行")]
+        [pl.lit(SECTOR_TITLES["roster"] + " 第"), _text(C.roster_row), pl.lit("行")]
     )
-    return pl.coalesce(_source("source_file", "source_row"), roster)
+    return pl.coalesce(_source(C.source_file, C.source_row), roster)
 
 
 def sort_flags(flags: pl.DataFrame) -> pl.DataFrame:
     return flags.sort(
-        ["township", "village", "household_id", "roster_row", "source_file", "source_row"],
+        [C.township, C.village, C.household_id, C.roster_row, C.source_file, C.source_row],
         nulls_last=True,
         maintain_order=True,
     )
@@ -499,7 +499,7 @@ def write_rule_sheet(
 def write_pending(ws: Worksheet, fm: Formats, rows: pl.DataFrame, data: ReportData) -> None:
     """Flags that wait for a review item or an ID correction (evidence_status pending_review),
     all rules on one sheet, not counted in the red/yellow/blue totals."""
-    rows = rows.sort(["township", "village", "household_id", "rule_id", "roster_row"], nulls_last=True, maintain_order=True)
+    rows = rows.sort([C.township, C.village, C.household_id, C.rule_id, C.roster_row], nulls_last=True, maintain_order=True)
     cols = [
         Col("规则", pl.col("title"), max_width=24, wrap=True),
         *rule_columns(rows),
@@ -516,14 +516,14 @@ def write_pending(ws: Worksheet, fm: Formats, rows: pl.DataFrame, data: ReportDa
 
 
 def write_candidates(ws: Worksheet, fm: Formats, rows: pl.DataFrame, data: ReportData) -> None:
-    rows = rows.sort(["township", "village", "source_file", "source_row"], nulls_last=True)
+    rows = rows.sort([C.township, C.village, C.source_file, C.source_row], nulls_last=True)
     cols = [
-        Col("来源文件", pl.col("source_file"), max_width=30, wrap=True),
-        Col("行号", pl.col("source_row"), INT),
-        Col("姓名", pl.col("person_name")),
-        Col("证件号码", pl.col("id_number")),
-        Col("乡镇", pl.col("township")),
-        Col("村", pl.col("village")),
+        Col("来源文件", pl.col(C.source_file), max_width=30, wrap=True),
+        Col("行号", pl.col(C.source_row), INT),
+        Col("姓名", pl.col(C.person_name)),
+        Col("证件号码", pl.col(C.id_number)),
+        Col("乡镇", pl.col(C.township)),
+        Col("村", pl.col(C.village)),
         Col("说明", pl.col("detail"), max_width=50, wrap=True),
         *feedback_columns(rows),
     ]
@@ -538,33 +538,33 @@ def write_candidates(ws: Worksheet, fm: Formats, rows: pl.DataFrame, data: Repor
 # 待核实匹配
 
 def write_review(ws: Worksheet, fm: Formats, review: pl.DataFrame, data: ReportData) -> None:
-    has_key = "record_key" in (review.columns if review is not None else [])
+    has_key = C.record_key in (review.columns if review is not None else [])
     review = ensure_columns(review, REVIEW_COLUMNS).sort(
-        ["sector", "source_file", "source_row"], nulls_last=True, maintain_order=True
+        ["sector", C.source_file, C.source_row], nulls_last=True, maintain_order=True
     )
     s, r = "sector", "roster"
     # Narrow columns with wrapped text: the sheet prints landscape on A4, one page wide.
     cols = [
         Col("行业", _sector_label(pl.col("sector")), max_width=8, wrap=True, header_format=s),
-        Col("来源文件", pl.col("source_file"), max_width=14, wrap=True, header_format=s),
-        Col("行号", pl.col("source_row"), INT, header_format=s),
-        Col("行业姓名", pl.col("extract_name"), max_width=8, header_format=s),
-        Col("行业证件号码", pl.col("extract_id"), header_format=s),
-        Col("行业出生日期", pl.col("extract_birth"), DATE, header_format=s),
-        Col("行业乡镇", pl.col("extract_township"), max_width=8, wrap=True, header_format=s),
-        Col("行业村", pl.col("extract_village"), max_width=8, wrap=True, header_format=s),
-        Col("名单行号", pl.col("roster_row"), INT, header_format=r),
-        Col("户编号", pl.col("household_id"), header_format=r),
-        Col("系统姓名", pl.col("roster_name"), max_width=8, header_format=r),
-        Col("系统证件号码", pl.col("roster_id"), header_format=r),
-        Col("系统出生日期", pl.col("roster_birth"), DATE, header_format=r),
-        Col("系统乡镇", pl.col("roster_township"), max_width=8, wrap=True, header_format=r),
-        Col("系统村", pl.col("roster_village"), max_width=8, wrap=True, header_format=r),
-        Col("匹配分", pl.col("match_score"), FLOAT),
+        Col("来源文件", pl.col(C.source_file), max_width=14, wrap=True, header_format=s),
+        Col("行号", pl.col(C.source_row), INT, header_format=s),
+        Col("行业姓名", pl.col(C.extract_name), max_width=8, header_format=s),
+        Col("行业证件号码", pl.col(C.extract_id), header_format=s),
+        Col("行业出生日期", pl.col(C.extract_birth), DATE, header_format=s),
+        Col("行业乡镇", pl.col(C.extract_township), max_width=8, wrap=True, header_format=s),
+        Col("行业村", pl.col(C.extract_village), max_width=8, wrap=True, header_format=s),
+        Col("名单行号", pl.col(C.roster_row), INT, header_format=r),
+        Col("户编号", pl.col(C.household_id), header_format=r),
+        Col("系统姓名", pl.col(C.roster_name), max_width=8, header_format=r),
+        Col("系统证件号码", pl.col(C.roster_id), header_format=r),
+        Col("系统出生日期", pl.col(C.roster_birth), DATE, header_format=r),
+        Col("系统乡镇", pl.col(C.roster_township), max_width=8, wrap=True, header_format=r),
+        Col("系统村", pl.col(C.roster_village), max_width=8, wrap=True, header_format=r),
+        Col("匹配分", pl.col(C.match_score), FLOAT),
         Col("原因", pl.col("reason"), max_width=24, wrap=True),
         Col(VERIFY, kind=INPUT, max_width=10),
         Col("备注", kind=INPUT, max_width=12),
-        *([Col(RECORD, pl.col("record_key"), narrow=True)] if has_key else []),
+        *([Col(RECORD, pl.col(C.record_key), narrow=True)] if has_key else []),
     ]
     table = write_table(ws, fm, 0, cols, review)
     assert table.frame is not None
@@ -594,23 +594,23 @@ def write_review(ws: Worksheet, fm: Formats, review: pl.DataFrame, data: ReportD
 
 
 def write_quality(ws: Worksheet, fm: Formats, quality: pl.DataFrame, data: ReportData) -> None:
-    keyed = quality is not None and "record_key" in quality.columns
+    keyed = quality is not None and C.record_key in quality.columns
     quality = ensure_columns(quality, [*QUALITY_COLUMNS, "name"]).sort(
-        ["source_file", "source_row"], nulls_last=True, maintain_order=True
+        [C.source_file, C.source_row], nulls_last=True, maintain_order=True
     )
     cols = [
-        Col("文件", pl.col("source_file"), max_width=24, wrap=True),
-        Col("行号", pl.col("source_row"), INT),
+        Col("文件", pl.col(C.source_file), max_width=24, wrap=True),
+        Col("行号", pl.col(C.source_row), INT),
         Col("姓名", pl.col("name")),
-        Col("户编号", pl.col("household_id")),
+        Col("户编号", pl.col(C.household_id)),
         Col("列", pl.col("column"), max_width=16, wrap=True),
-        Col("检查项", check_title(pl.col("check_id")), max_width=24, wrap=True),
-        Col("检查编号", pl.col("check_id")),
-        Col("维度", pl.col("dimension")),
-        Col("严重程度", pl.col("severity"), SEVERITY),
+        Col("检查项", check_title(pl.col(C.check_id)), max_width=24, wrap=True),
+        Col("检查编号", pl.col(C.check_id)),
+        Col("维度", pl.col(C.dimension)),
+        Col("严重程度", pl.col(C.severity), SEVERITY),
         Col("说明", pl.col("message"), max_width=50, wrap=True),
-        Col("乡镇", pl.col("township")),
-        Col("村", pl.col("village")),
+        Col("乡镇", pl.col(C.township)),
+        Col("村", pl.col(C.village)),
         *feedback_columns(quality if keyed else pl.DataFrame()),
     ]
     table = write_table(ws, fm, 0, cols, quality)
@@ -632,9 +632,9 @@ def generic_columns(frame: pl.DataFrame, table: str) -> list[Col]:
         expr = pl.col(name)
         if name == "sector":
             cols.append(Col(header, _sector_label(expr)))
-        elif name == "check_id":
+        elif name == C.check_id:
             cols.append(Col("检查项", check_title(expr), max_width=30))
-        elif name == "evidence_status":
+        elif name == C.evidence_status:
             cols.append(Col(header, expr.cast(pl.String).replace(EVIDENCE_STATUS_TITLES)))
         elif dtype in (pl.Date, pl.Datetime):
             cols.append(Col(header, expr, DATE))

@@ -27,9 +27,10 @@ from pathlib import Path
 import polars as pl
 
 from fanpin_cli.report.model import ReportData
+from fanpin_cli.tables import C
 
-SPLITS: tuple[str, ...] = ("township", "village", "none")
-FOLDERS: dict[str, str] = {"township": "乡镇", "village": "村"}
+SPLITS: tuple[str, ...] = (C.township, C.village, "none")
+FOLDERS: dict[str, str] = {C.township: "乡镇", C.village: "村"}
 UNKNOWN_TOWNSHIP = "乡镇不详"
 UNKNOWN_VILLAGE = "村不详"
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
@@ -48,7 +49,7 @@ def area_file_name(index: int, count: int, area: tuple[str, ...], period: str) -
 
 
 def _keys(by: str) -> list[str]:
-    return ["township"] if by == "township" else ["township", "village"]
+    return [C.township] if by == C.township else [C.township, C.village]
 
 
 def _area(frame: pl.DataFrame | None, columns: dict[str, str]) -> pl.DataFrame | None:
@@ -57,8 +58,8 @@ def _area(frame: pl.DataFrame | None, columns: dict[str, str]) -> pl.DataFrame |
     if frame is None:
         return None
     exprs = []
-    for alias, names, unknown in (("_t", columns.get("township", ""), UNKNOWN_TOWNSHIP),
-                                  ("_v", columns.get("village", ""), UNKNOWN_VILLAGE)):
+    for alias, names, unknown in (("_t", columns.get(C.township, ""), UNKNOWN_TOWNSHIP),
+                                  ("_v", columns.get(C.village, ""), UNKNOWN_VILLAGE)):
         present = [pl.col(n).cast(pl.String) for n in names.split(",") if n and n in frame.columns]
         expr = pl.coalesce(present) if present else pl.lit(None, dtype=pl.String)
         exprs.append(expr.fill_null(unknown).alias(alias))
@@ -69,7 +70,7 @@ def _areas(data: ReportData, by: str) -> list[tuple[str, ...]]:
     """Every area that has a roster person, a flag, a listed issue or a review item, sorted
     (the 不详 areas last)."""
     found: set[tuple[str, ...]] = set()
-    cols = ["_t"] if by == "township" else ["_t", "_v"]
+    cols = ["_t"] if by == C.township else ["_t", "_v"]
     # Not `quality` (every issue, in the sector files too): a 乡镇 gets the issues of its own
     # people, and a sector row that names no 乡镇 is the department's to fix (county workbook).
     for name, frame in _placed(data).items():
@@ -79,14 +80,14 @@ def _areas(data: ReportData, by: str) -> list[tuple[str, ...]]:
 
 
 def _placed(data: ReportData) -> dict[str, pl.DataFrame | None]:
-    roster_places = {"township": "township", "village": "village"}
+    roster_places = {C.township: C.township, C.village: C.village}
     return {
         "flags": _area(data.flags, roster_places),
         "area_counts": _area(data.area_counts, roster_places),
         "quality": _area(data.quality, roster_places),
         "quality_detail": _area(data.quality_detail, roster_places),
-        "review": _area(data.review, {"township": "roster_township,extract_township",
-                                      "village": "roster_village,extract_village"}),
+        "review": _area(data.review, {C.township: "roster_township,extract_township",
+                                      C.village: "roster_village,extract_village"}),
         "members": _area(data.members, roster_places),
         "resolved": _area(data.resolved, roster_places),
     }
@@ -96,7 +97,7 @@ def subset(data: ReportData, by: str, area: tuple[str, ...]) -> ReportData:
     """The ReportData of one area: only its rows; counts recomputed for them."""
     placed = _placed(data)
     keep = pl.col("_t") == area[0]
-    if by == "village":
+    if by == C.village:
         keep = keep & (pl.col("_v") == area[1])
 
     def cut(name: str) -> pl.DataFrame | None:
@@ -112,10 +113,10 @@ def subset(data: ReportData, by: str, area: tuple[str, ...]) -> ReportData:
 
         rule_counts = rule_summary(flags, members)
     scorecard = data.scorecard
-    if scorecard is not None and "township" in scorecard.columns:
-        scorecard = scorecard.filter(pl.col("township") == area[0])
-        if by == "village" and "village" in scorecard.columns:
-            scorecard = scorecard.filter(pl.col("village") == area[1])
+    if scorecard is not None and C.township in scorecard.columns:
+        scorecard = scorecard.filter(pl.col(C.township) == area[0])
+        if by == C.village and C.village in scorecard.columns:
+            scorecard = scorecard.filter(pl.col(C.village) == area[1])
     return replace(
         data,
         area="".join(a for a in area if a not in (UNKNOWN_TOWNSHIP, UNKNOWN_VILLAGE)) or "".join(area),

@@ -16,6 +16,7 @@ from fanpin_cli.errors import FanpinError
 from fanpin_cli.report import sheets
 from fanpin_cli.report.formats import Formats, SheetNames
 from fanpin_cli.report.model import CANDIDATE_RULES, ReportData
+from fanpin_cli.tables import C
 
 WORKBOOK_OPTIONS = {
     # Cell text is data, never a formula or a link (a name like "=SUM(...)" stays text).
@@ -111,11 +112,11 @@ class ReportWriter:
         }
         # Sheets are created in workbook order; 汇总 comes first but is filled by `finish`.
         self.summary_sheet = wb.add_worksheet(sheets.SUMMARY)
-        waiting = pl.col("evidence_status").fill_null("confirmed") == "pending_review"
+        waiting = pl.col(C.evidence_status).fill_null("confirmed") == "pending_review"
         confirmed, pending = flags.filter(~waiting), flags.filter(waiting)
         by_rule = {
             key[0]: part
-            for key, part in confirmed.partition_by("rule_id", as_dict=True, maintain_order=True).items()
+            for key, part in confirmed.partition_by(C.rule_id, as_dict=True, maintain_order=True).items()
         }
         empty = flags.clear()
         for rule in rules:
@@ -124,7 +125,7 @@ class ReportWriter:
             ws = wb.add_worksheet(sheet_of_rule[rule.rule_id])
             sheets.write_rule_sheet(ws, fm, rule, by_rule.get(rule.rule_id, empty), data)
         sheets.write_pending(wb.add_worksheet(sheets.PENDING), fm, pending, data)
-        candidates = confirmed.filter(pl.col("rule_id").is_in(list(CANDIDATE_RULES)))
+        candidates = confirmed.filter(pl.col(C.rule_id).is_in(list(CANDIDATE_RULES)))
         sheets.write_candidates(wb.add_worksheet(sheets.CANDIDATES), fm, candidates, data)
         sheets.write_review(wb.add_worksheet(sheets.REVIEW), fm, data.review, data)
 
