@@ -16,6 +16,7 @@ from rich.table import Table
 
 from fanpin_cli import __version__
 from fanpin_cli.errors import FanpinError
+from fanpin_cli.tables import C
 
 app = typer.Typer(
     name="fanpin",
@@ -195,7 +196,7 @@ def validate(
     summary = console_data(summary)
     entry = summary["inputs"][0]
     out_console.print(
-        f"{entry['file']}：数据 {entry['rows_read']:,} 行（表头在第 {entry['header_row']} 行，空行 {entry['rows_blank']}，"
+        f"{entry['file']}：数据 {entry[C.rows_read]:,} 行（表头在第 {entry['header_row']} 行，空行 {entry['rows_blank']}，"
         f"非数据行 {entry.get('rows_non_data', 0)}），"
         f"发现问题 {summary['quality']['issues']:,} 条",
         markup=False,

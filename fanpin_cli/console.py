@@ -13,6 +13,7 @@ from rich.table import Table
 
 from fanpin_cli.notes import file_notes
 from fanpin_cli.privacy import console_data
+from fanpin_cli.tables import C
 
 LEVEL_TEXT = {"red": "[red]红[/red]", "yellow": "[yellow]黄[/yellow]", "blue": "[blue]蓝[/blue]"}
 
@@ -57,7 +58,7 @@ def print_run_summary(console: Console, summary: dict[str, Any], out_dir: str) -
     for r in summary.get("rules", []):
         waiting = f"{r.get('pending_households', 0)}户{r.get('pending_persons', 0)}人" if r.get("pending_persons") else ""
         shown = [str(r["households"]), str(r["persons"])] if r.get("status", "evaluated") == "evaluated" else ["—", "—"]
-        rules.add_row(escape(r["rule_id"]), escape(r["title"]), LEVEL_TEXT.get(r["level"], r["level"]), *shown, waiting)
+        rules.add_row(escape(r[C.rule_id]), escape(r["title"]), LEVEL_TEXT.get(r["level"], r["level"]), *shown, waiting)
     console.print(rules)
     print_not_evaluated(console, summary)
     totals = summary.get("households_flagged", {})
@@ -100,8 +101,8 @@ def print_inputs(console: Console, summary: dict[str, Any]) -> None:
             value = entry.get(key)
             return "—" if value is None else f"{value:,}"
 
-        table.add_row(escape(console_data(e["file"])), e.get("sector_title", e["sector"]), fmt("rows_read"), fmt("rows_linked"),
-                      fmt("rows_review"), fmt("rows_unlinked"), fmt("rows_rejected"), fmt("rows_blank"),
+        table.add_row(escape(console_data(e["file"])), e.get("sector_title", e["sector"]), fmt(C.rows_read), fmt(C.rows_linked),
+                      fmt(C.rows_review), fmt(C.rows_unlinked), fmt(C.rows_rejected), fmt("rows_blank"),
                       fmt("rows_non_data"))
     console.print(table)
     for note in file_notes(summary.get("inputs", [])):

@@ -21,6 +21,7 @@ import polars as pl
 from fanpin_cli.idnum import mask_id
 from fanpin_cli.notes import file_notes
 from fanpin_cli.privacy import mask_data, mask_frame, mask_text
+from fanpin_cli.tables import C
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -96,11 +97,11 @@ def mask_columns(frame: pl.DataFrame, columns: Iterable[str], *, full_ids: bool 
 
 # Per declared table: the columns that hold ID numbers.
 ID_COLUMNS: dict[str, tuple[str, ...]] = {
-    "links": ("id_number",),
-    "flags": ("id_number",),
-    "review": ("extract_id", "roster_id"),
-    "resolved": ("id_number",),
-    "exempted": ("id_number",),
+    "links": (C.id_number,),
+    "flags": (C.id_number,),
+    "review": (C.extract_id, C.roster_id),
+    "resolved": (C.id_number,),
+    "exempted": (C.id_number,),
 }
 
 
@@ -111,10 +112,10 @@ def mask_table(name: str, frame: pl.DataFrame, *, full_ids: bool = False) -> pl.
         return frame
     frame = mask_frame(mask_columns(frame, ID_COLUMNS.get(name, ())))
     if name == "stocktake" and "field" in frame.columns:
-        ids = pl.col("field") == "id_number"
+        ids = pl.col("field") == C.id_number
         frame = frame.with_columns(
             [pl.when(ids).then(mask_id(pl.col(c))).otherwise(pl.col(c)).alias(c)
-             for c in ("extract_value", "roster_value") if c in frame.columns]
+             for c in (C.extract_value, C.roster_value) if c in frame.columns]
         )
     return frame
 
@@ -143,7 +144,7 @@ def _report_first(config: Any, flags: pl.DataFrame, review: pl.DataFrame, rule_c
 
 
 def start_workbook(config: Any, flagged: Any, out_dir: Path, *, full_ids: bool = False,
-                   split: str = "township") -> Any:
+                   split: str = C.township) -> Any:
     """Start report.xlsx (+ summary.html, per-area workbooks) in a child process from the flags
     (pipeline.FlagResult)."""
     from fanpin_cli.report.background import start_report
@@ -176,7 +177,7 @@ def write_outputs(
     full_ids: bool = False,
     report: Any = None,
     started: float | None = None,
-    split: str = "township",
+    split: str = C.township,
 ) -> list[Path]:
     """Write a run's `RunArtifacts` into `out_dir`: the CSVs (tables.CSV_TABLES), report.xlsx,
     summary.json and fanpin.log. IDs are masked here unless `full_ids`. `report` is a workbook
@@ -247,12 +248,12 @@ def write_log(path: Path, summary: dict[str, Any]) -> None:
     ]
     for e in summary["inputs"]:
         linked = (
-            f"，关联 {e['rows_linked']}，待核实 {e['rows_review']}，未关联 {e['rows_unlinked']}"
-            if e["rows_linked"] is not None
+            f"，关联 {e[C.rows_linked]}，待核实 {e[C.rows_review]}，未关联 {e[C.rows_unlinked]}"
+            if e[C.rows_linked] is not None
             else ""
         )
         lines.append(
-            f"读取 {e['file']}（{e['sector']}）：{e['rows_read']} 行，空行 {e['rows_blank']}，"
+            f"读取 {e['file']}（{e['sector']}）：{e[C.rows_read]} 行，空行 {e['rows_blank']}，"
             f"非数据行 {e.get('rows_non_data', 0)}{linked}，"
             f"sha256 {e['sha256'][:16]}…"
         )
@@ -261,7 +262,7 @@ def write_log(path: Path, summary: dict[str, Any]) -> None:
         beside = "（与数据质量检查同时进行）" if stage == "预警规则" else ""
         lines.append(f"阶段 {stage}：{seconds:.2f} 秒{beside}")
     for r in summary.get("rules", []):
-        lines.append(f"规则 {r['rule_id']} {r['title']}：{r['text']}")
+        lines.append(f"规则 {r[C.rule_id]} {r['title']}：{r['text']}")
     for cid, c in (summary.get("quality", {}).get("by_check") or {}).items():
         if c.get("status") == "not_evaluated":
             lines.append(f"检查 {cid} 未评估：{c.get('reason', '')}")

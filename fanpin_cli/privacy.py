@@ -33,6 +33,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from fanpin_cli.tables import C
+
 MIN_DIGITS = 14  # an ID's region + birth date: fewer digits identify nobody
 KEEP_HEAD = 6
 _DIGITS = "0-9\uff10-\uff19"
@@ -40,7 +42,7 @@ _DIGIT = re.compile(f"[{_DIGITS}]")
 # Digits, single separators between them, maybe a final x/X (also full-width).
 _RUN = re.compile(f"[{_DIGITS}](?:[ .\\-\u00a0\u3000]?[{_DIGITS}])*(?:[ \u00a0\u3000]?[xXｘＸ])?")
 # Columns that hold keys (hex digests), never IDs: left alone.
-KEY_COLUMNS: tuple[str, ...] = ("record_key", "person_key")
+KEY_COLUMNS: tuple[str, ...] = (C.record_key, C.person_key)
 
 
 # A region code followed by a birth date (YYYYMMDD): the core of an 18-digit ID, wherever it sits.
