@@ -23,11 +23,12 @@ from fanpin_cli.errors import FanpinError, mask_ids_in_text
 from fanpin_cli.province.config import ProvinceExtract
 from fanpin_cli.province.ids import id_readings
 from fanpin_cli.province.sources import restore_rows, write_slice
+from fanpin_cli.tables import C
 
 TABLE_NAMES = ("links", "flags", "issues")
 OPEN_SCHEMA = {
     "county": pl.String, "sector": pl.String, "source_file": pl.String, "source_row": pl.Int64,
-    "id18": pl.String, "match_status": pl.String,
+    "id18": pl.String, C.match_status: pl.String,
 }
 
 
@@ -166,9 +167,9 @@ def open_rows(county: str, links: pl.DataFrame, reference_date: date) -> pl.Data
     usable ID: candidates for another county's roster."""
     if links.height == 0 or "id_number" not in links.columns:
         return pl.DataFrame(schema=OPEN_SCHEMA)
-    rows = links.filter(pl.col("match_status") != "linked")
+    rows = links.filter(pl.col(C.match_status) != "linked")
     ids = id_readings(rows, reference_date)
-    out = rows.select("sector", "source_file", pl.col("source_row").cast(pl.Int64), "match_status").with_columns(
+    out = rows.select("sector", "source_file", pl.col("source_row").cast(pl.Int64), C.match_status).with_columns(
         ids["id18"], pl.lit(county).alias("county")
     )
     return out.filter(pl.col("id18").is_not_null()).select(list(OPEN_SCHEMA))

@@ -17,9 +17,10 @@ from datetime import date
 import polars as pl
 
 from fanpin_cli.idnum import with_id_columns
+from fanpin_cli.tables import C
 
 ROSTER_INDEX_SCHEMA = {
-    "county": pl.String, "id18": pl.String, "household_id": pl.String, "roster_row": pl.Int64,
+    "county": pl.String, "id18": pl.String, "household_id": pl.String, C.roster_row: pl.Int64,
     "township": pl.String,
 }
 ASSIGN_SCHEMA = {"source_row": pl.Int64, "county": pl.String, "assigned_by": pl.String}
@@ -55,7 +56,7 @@ def roster_index(county: str, roster: pl.DataFrame, reference_date: date) -> pl.
         "county": [county] * roster.height,
         "id18": ids["id18"],
         "household_id": text("household_id"),
-        "roster_row": roster["source_row"].cast(pl.Int64),
+        C.roster_row: roster["source_row"].cast(pl.Int64),
         "township": text("township"),
     }, schema=ROSTER_INDEX_SCHEMA)
     return out.filter(pl.col("id18").is_not_null())

@@ -17,18 +17,19 @@ from fanpin_cli import __version__
 from fanpin_cli.province.county import CountyOutcome
 from fanpin_cli.province.cross import KIND_TITLES
 from fanpin_cli.province.result import EngineResult
+from fanpin_cli.tables import C
 
 
 def _link_rates(inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for e in inputs:
-        if e.get("rows_linked") is None:
+        if e.get(C.rows_linked) is None:
             continue  # the roster
-        rows = int(e.get("rows_read") or 0)
+        rows = int(e.get(C.rows_read) or 0)
         out.append({
-            "file": e["file"], "sector": e["sector"], "sector_title": e.get("sector_title"), "rows_read": rows,
-            "rows_linked": e["rows_linked"], "rows_review": e["rows_review"], "rows_unlinked": e["rows_unlinked"],
-            "link_rate": round(e["rows_linked"] / rows, 4) if rows else None,
+            "file": e["file"], "sector": e["sector"], "sector_title": e.get("sector_title"), C.rows_read: rows,
+            C.rows_linked: e[C.rows_linked], C.rows_review: e[C.rows_review], C.rows_unlinked: e[C.rows_unlinked],
+            "link_rate": round(e[C.rows_linked] / rows, 4) if rows else None,
         })
     return out
 
@@ -37,8 +38,8 @@ def county_entry_from(summary: dict[str, Any], county: str, given: str, seconds:
     """The province's line for a county that ran, from its summary.json content."""
     whole = next((c for c in summary.get("scorecard", []) if c.get("level") == "全县"), {})
     links = _link_rates(summary.get("inputs", []))
-    rows = sum(e["rows_read"] for e in links)
-    linked = sum(e["rows_linked"] for e in links)
+    rows = sum(e[C.rows_read] for e in links)
+    linked = sum(e[C.rows_linked] for e in links)
     return {
         "county": county, "config": given, "status": "ok", "error": None, "output": f"{county}/",
         "period": summary.get("period"), "reference_date": summary.get("reference_date"),
@@ -47,7 +48,7 @@ def county_entry_from(summary: dict[str, Any], county: str, given: str, seconds:
         "households_flagged": summary.get("households_flagged", {}),
         "quality": {
             "issues": (summary.get("quality") or {}).get("issues", 0),
-            "clean_rate": whole.get("clean_rate"), "grade": whole.get("grade"),
+            C.clean_rate: whole.get(C.clean_rate), "grade": whole.get("grade"),
         },
         "link_rate": round(linked / rows, 4) if rows else None,
         "links": links,
@@ -66,7 +67,7 @@ def _rule_totals(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     totals: dict[str, dict[str, Any]] = {}
     for e in entries:
         for r in e.get("rules", []):
-            t = totals.setdefault(r["rule_id"], {"rule_id": r["rule_id"], "title": r["title"], "level": r["level"],
+            t = totals.setdefault(r[C.rule_id], {C.rule_id: r[C.rule_id], "title": r["title"], "level": r["level"],
                                                  "households": 0, "persons": 0, "counties": 0})
             t["households"] += int(r.get("households") or 0)
             t["persons"] += int(r.get("persons") or 0)
