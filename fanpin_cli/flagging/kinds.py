@@ -34,6 +34,7 @@ from fanpin_cli.flagging.exprs import (
     window_expr,
 )
 from fanpin_cli.flagging.model import ROSTER_VIRTUAL, Condition, Rule
+from fanpin_cli.tables import C
 
 OUT_COLS: tuple[str, ...] = (
     "household_id", "township", "village", "roster_row", "person_name", "source_file", "source_row",
@@ -58,7 +59,7 @@ class Context:
         at a roster person, with that person's household and place (from the roster) attached."""
         frame = self.evidence.get(sector)
         people = self.persons.select(_PERSON_COLS)
-        if frame is None or frame.height == 0 or "match_status" not in frame.columns:
+        if frame is None or frame.height == 0 or C.match_status not in frame.columns:
             return _empty_evidence(people)
         frame = evidence_rows(frame, status)
         frame = frame.with_columns(pl.col("roster_row").cast(pl.Int64).alias("_roster_row"))
@@ -66,7 +67,7 @@ class Context:
 
 
 def _empty_evidence(people: pl.DataFrame) -> pl.DataFrame:
-    base = pl.DataFrame(schema={"source_file": pl.String, "source_row": pl.Int64, "match_status": pl.String})
+    base = pl.DataFrame(schema={"source_file": pl.String, "source_row": pl.Int64, C.match_status: pl.String})
     return pl.concat([base, people.clear()], how="horizontal")
 
 
@@ -314,9 +315,9 @@ def unlinked_row(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
     if frame is None or frame.height == 0:
         return pl.DataFrame()
     cols = frame.columns
-    keep = pl.col("match_status").is_in(list(rule.status)) & all_conditions(rule.where, params, cols)
-    if "rejected" in cols:
-        keep = keep & ~pl.col("rejected").fill_null(False)
+    keep = pl.col(C.match_status).is_in(list(rule.status)) & all_conditions(rule.where, params, cols)
+    if C.rejected in cols:
+        keep = keep & ~pl.col(C.rejected).fill_null(False)
     rows = frame.filter(keep).sort(["source_file", "source_row"])
     rows = rows.with_columns(
         pl.lit(None, dtype=pl.String).alias("household_id"),
@@ -326,7 +327,7 @@ def unlinked_row(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
         column("name", cols).cast(pl.String).alias("person_name"),
         pl.col("source_row").cast(pl.Int64),
         item_expr(_show(rule), cols).alias("_ph_rows"),
-        pl.col("match_status").alias("_ph_status"),
+        pl.col(C.match_status).alias("_ph_status"),
     )
     return rows
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import polars as pl
 
+from fanpin_cli.tables import C
+
 from .reduce import history_tables
 from .settings import HistorySettings, history_settings
 from .store import RunRecord, record_run
@@ -77,8 +79,8 @@ def run_record(config: Any, artifacts: Any, out_dir: Path, settings: HistorySett
     """What the history keeps of a run (keys, masked IDs and names; never a full ID)."""
     summary = artifacts.summary
     inputs = pl.DataFrame(
-        [{"file": i.file, "sector": i.sector, "sha256": i.sha256, "rows_read": i.rows_read} for i in summary.inputs],
-        schema={"file": pl.String, "sector": pl.String, "sha256": pl.String, "rows_read": pl.Int64},
+        [{"file": i.file, "sector": i.sector, "sha256": i.sha256, C.rows_read: i.rows_read} for i in summary.inputs],
+        schema={"file": pl.String, "sector": pl.String, "sha256": pl.String, C.rows_read: pl.Int64},
     )
     persons = getattr(artifacts, "persons", None)
     tables = history_tables(

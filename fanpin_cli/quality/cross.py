@@ -17,6 +17,7 @@ import polars as pl
 from fanpin_cli.domain import DECEASED, DEREGISTERED_RULE, INSURANCE_RULE, SCHOOL_RULE, qualifying
 from fanpin_cli.evidence import linked
 from fanpin_cli.flagging.exprs import norm
+from fanpin_cli.tables import C
 from fanpin_cli.values import NOT_IN_SCHOOL, parse_date
 
 from ._base import col_or_null, collect, empty_issues, fmt_date, issues
@@ -24,8 +25,8 @@ from ._base import col_or_null, collect, empty_issues, fmt_date, issues
 
 def _roster_rows(roster: pl.DataFrame, rows: pl.DataFrame, extra: list[str]) -> pl.DataFrame:
     """Roster rows whose source_row is in `rows["roster_row"]` (first evidence row kept)."""
-    ev = rows.unique("roster_row", keep="first", maintain_order=True).select(
-        pl.col("roster_row").cast(pl.Int64).alias("source_row"), *extra
+    ev = rows.unique(C.roster_row, keep="first", maintain_order=True).select(
+        pl.col(C.roster_row).cast(pl.Int64).alias("source_row"), *extra
     )
     return roster.join(ev, on="source_row", how="inner", maintain_order="left")
 
@@ -50,9 +51,9 @@ def check_cross(
         from fanpin_cli.flagging import bundled_rule, evaluate
 
         flags = evaluate([bundled_rule(INSURANCE_RULE)], roster, evidence, reference_date=reference_date)
-        uninsured = flags.filter(pl.col("roster_row").is_not_null())
-        confirmed = uninsured.filter(pl.col("evidence_status") == "confirmed")["roster_row"]
-        doubtful = uninsured.filter(pl.col("evidence_status") != "confirmed")["roster_row"]
+        uninsured = flags.filter(pl.col(C.roster_row).is_not_null())
+        confirmed = uninsured.filter(pl.col(C.evidence_status) == "confirmed")[C.roster_row]
+        doubtful = uninsured.filter(pl.col(C.evidence_status) != "confirmed")[C.roster_row]
         says_insured = pl.col("insured") == "是"
         message = "系统填已参加城乡居民基本医疗保险，但医保参保登记中没有此人的有效参保记录（也无公安注销记录），请核实是否断保、漏保"
         parts.append(issues(roster, says_insured & pl.col("source_row").is_in(confirmed.implode()),
@@ -111,17 +112,17 @@ def check_cross(
         )
 
     for sector, frame in evidence.items():
-        if "name_id_conflict" not in frame.columns or "roster_row" not in frame.columns:
+        if C.name_id_conflict not in frame.columns or C.roster_row not in frame.columns:
             continue
         names = roster.select(
-            pl.col("source_row").alias("roster_row"), pl.col("name").alias("__rname"),
+            pl.col("source_row").alias(C.roster_row), pl.col("name").alias("__rname"),
             *[col_or_null(roster, c).alias(f"__r_{c}") for c in ("household_id", "township", "village")],
         )
-        hit = frame.filter(pl.col("name_id_conflict").fill_null(False) & pl.col("roster_row").is_not_null())
+        hit = frame.filter(pl.col(C.name_id_conflict).fill_null(False) & pl.col(C.roster_row).is_not_null())
         if not hit.height:
             continue
         hit = hit.join(
-            names, on="roster_row", how="left", maintain_order="left"
+            names, on=C.roster_row, how="left", maintain_order="left"
         ).with_columns(
             *[pl.coalesce(col_or_null(hit, c), pl.col(f"__r_{c}")).alias(c) for c in ("household_id", "township", "village")]
         )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from fanpin_cli.tables import C
+
 from ._base import col_or_null
 from .catalogue import DIMENSIONS
 
@@ -34,20 +36,20 @@ def row_places(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame] | None = 
     )
     frames = [base]
     places = base.select(
-        pl.col("source_row").alias("roster_row"), pl.col("household_id").alias("__h"),
+        pl.col("source_row").alias(C.roster_row), pl.col("household_id").alias("__h"),
         pl.col("township").alias("__t"), pl.col("village").alias("__v"),
     )
     for frame in (evidence or {}).values():
-        linked = (col_or_null(frame, "match_status") == "linked").fill_null(False)
+        linked = (col_or_null(frame, C.match_status) == "linked").fill_null(False)
         ev = frame.select(
             pl.col("source_file").cast(pl.String), pl.col("source_row").cast(pl.Int64),
-            pl.when(linked).then(col_or_null(frame, "roster_row", pl.Int64).cast(pl.Int64)).alias("roster_row"),
+            pl.when(linked).then(col_or_null(frame, C.roster_row, pl.Int64).cast(pl.Int64)).alias(C.roster_row),
             col_or_null(frame, "township").alias("__own_t"), col_or_null(frame, "village").alias("__own_v"),
-        ).join(places, on="roster_row", how="left", maintain_order="left")
+        ).join(places, on=C.roster_row, how="left", maintain_order="left")
         frames.append(ev.select(
             "source_file", "source_row", pl.col("__h").alias("household_id"),
-            pl.when(pl.col("roster_row").is_not_null()).then(pl.col("__t")).otherwise(pl.col("__own_t")).alias("township"),
-            pl.when(pl.col("roster_row").is_not_null()).then(pl.col("__v")).otherwise(pl.col("__own_v")).alias("village"),
+            pl.when(pl.col(C.roster_row).is_not_null()).then(pl.col("__t")).otherwise(pl.col("__own_t")).alias("township"),
+            pl.when(pl.col(C.roster_row).is_not_null()).then(pl.col("__v")).otherwise(pl.col("__own_v")).alias("village"),
         ))
     return pl.concat(frames, how="vertical_relaxed").unique(["source_file", "source_row"], keep="first", maintain_order=True)
 

@@ -13,6 +13,7 @@ import polars as pl
 
 from fanpin_cli.domain import person_sex, place_key, written_sex
 from fanpin_cli.fields import FIELD_TITLES
+from fanpin_cli.tables import C
 
 from ._base import col_or_null
 
@@ -82,7 +83,7 @@ def stocktake(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame]) -> tuple[
     rv = _roster_view(roster)
     counts, matched, roster_only, sector_only, mismatch = [], [], [], [], []
     for sector, frame in evidence.items():
-        status = col_or_null(frame, "match_status")
+        status = col_or_null(frame, C.match_status)
         linked = frame.filter((status == "linked") & col_or_null(frame, "roster_row", pl.Int64).is_not_null())
         linked = linked.with_columns(pl.col("roster_row").cast(pl.Int64)).join(
             rv, on="roster_row", how="left", maintain_order="left"
@@ -108,7 +109,7 @@ def stocktake(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame]) -> tuple[
             pl.lit(sector).alias("sector"), pl.col("source_file"), pl.col("source_row").cast(pl.Int64),
             "roster_row", pl.col("r_household_id").alias("household_id"),
             pl.col("r_township").alias("township"), pl.col("r_village").alias("village"),
-            pl.col("r_name").alias("name"), col_or_null(linked, "match_method").alias("match_method"),
+            pl.col("r_name").alias("name"), col_or_null(linked, C.match_method).alias(C.match_method),
         ))
         if sector in ROSTER_ONLY_LISTED:
             roster_only.append(missing.select(

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from fanpin_cli.tables import C
+
 from . import ids
 from .extracts import Extract
 from .population import KIND_ROSTER, County, age_at
@@ -299,8 +301,8 @@ def quality_rows(c: County, roster: Extract, exs: dict[str, Extract], ref: date)
                 if b is not None and np.datetime64(b, "D") != ex.meta["birth"][i]:
                     out.append((ex.file_name, int(ex.source_row[i]), "birth_date", "BIRTH_ID_CONFLICT", ex.faults[i], None))
     return pl.DataFrame(out, schema={"source_file": pl.String, "source_row": pl.Int64, "column": pl.String,
-                                     "check_id": pl.String, "fault": pl.String, "household_id": pl.String},
-                        orient="row").sort(["source_file", "source_row", "check_id"])
+                                     C.check_id: pl.String, "fault": pl.String, "household_id": pl.String},
+                        orient="row").sort(["source_file", "source_row", C.check_id])
 
 
 __all__ = ["Params", "compute_flags", "quality_rows", "write_links", "write_persons"]
