@@ -163,6 +163,18 @@ def _school_age(name: str) -> Rule:
 
 
 _ADULT = "{}周岁、健康状况为健康且不在校，劳动技能却填「{}」："
+
+
+def _adult_labor(check_id: str, skill: str, rules: tuple[str, ...], advice: str) -> NationalCheck:
+    """16–60周岁, 健康 and not in school, yet 劳动技能 is `skill` (the national rules' three cases)."""
+    return NationalCheck(
+        check_id, "一致性", "warning", f"16–60周岁健康非在校生劳动技能为{skill}", rules, "labor_skill",
+        ("labor_skill", "health", "school_status"), params={"min_age": 16, "max_age": 60},
+        when=lambda p, k: p.aged(k) & p.healthy & p.not_student & p.labor.eq(skill),
+        message=lambda p, k: pl.format(_ADULT + advice, p.age, p.written("labor_skill")),
+    )
+
+
 NATIONAL_CHECKS: tuple[NationalCheck, ...] = (
     # ---- empty fields -----------------------------------------------------------------------
     NationalCheck(
@@ -219,33 +231,12 @@ NATIONAL_CHECKS: tuple[NationalCheck, ...] = (
             p.age, pl.lit(k["min_age"]), p.written("labor_skill")),
     ),
     # ---- 劳动技能 against health and schooling (16–60, 健康, 非在校) ---------------------------
-    NationalCheck(
-        "ADULT_NO_LABOR", "一致性", "warning", "16–60周岁健康非在校生劳动技能为无劳动力",
-        ("2_01_010-16", "2_12_013-16", "5_12_008", "1111_14", "1111_15"), "labor_skill",
-        ("labor_skill", "health", "school_status"), params={"min_age": 16, "max_age": 60},
-        when=lambda p, k: p.aged(k) & p.healthy & p.not_student & p.labor.eq("无劳动力"),
-        message=lambda p, k: pl.format(
-            _ADULT + "请核实劳动能力；确因病残不能劳动的，请同时如实填写健康状况",
-            p.age, p.written("labor_skill")),
-    ),
-    NationalCheck(
-        "ADULT_LOST_LABOR", "一致性", "warning", "16–60周岁健康非在校生劳动技能为丧失劳动力",
-        ("2_01_005-16", "2_12_009-16"), "labor_skill",
-        ("labor_skill", "health", "school_status"), params={"min_age": 16, "max_age": 60},
-        when=lambda p, k: p.aged(k) & p.healthy & p.not_student & p.labor.eq("丧失劳动力"),
-        message=lambda p, k: pl.format(
-            _ADULT + "健康的人不会丧失劳动力，请核实劳动技能或健康状况",
-            p.age, p.written("labor_skill")),
-    ),
-    NationalCheck(
-        "ADULT_WEAK_LABOR", "一致性", "warning", "16–60周岁健康非在校生劳动技能为弱劳动力或半劳动力",
-        ("5_12_008", "1111_14", "1111_15"), "labor_skill",
-        ("labor_skill", "health", "school_status"), params={"min_age": 16, "max_age": 60},
-        when=lambda p, k: p.aged(k) & p.healthy & p.not_student & p.labor.eq("弱劳动力或半劳动力"),
-        message=lambda p, k: pl.format(
-            _ADULT + "请核实，健康的劳动年龄人口一般为普通劳动力或技能劳动力",
-            p.age, p.written("labor_skill")),
-    ),
+    _adult_labor("ADULT_NO_LABOR", "无劳动力", ("2_01_010-16", "2_12_013-16", "5_12_008", "1111_14", "1111_15"),
+                 "请核实劳动能力；确因病残不能劳动的，请同时如实填写健康状况"),
+    _adult_labor("ADULT_LOST_LABOR", "丧失劳动力", ("2_01_005-16", "2_12_009-16"),
+                 "健康的人不会丧失劳动力，请核实劳动技能或健康状况"),
+    _adult_labor("ADULT_WEAK_LABOR", "弱劳动力或半劳动力", ("5_12_008", "1111_14", "1111_15"),
+                 "请核实，健康的劳动年龄人口一般为普通劳动力或技能劳动力"),
     NationalCheck(
         "STUDENT_LABOR", "一致性", "warning", "在校生劳动技能不是无劳动力",
         ("1111_07",), "labor_skill", ("labor_skill", "school_status"),
