@@ -30,9 +30,9 @@ from fanpin_cli.fields import (
 EARLIEST_REFERENCE = date(2000, 1, 1)
 LATEST_AHEAD_DAYS = 366
 
-_INPUT_KEYS = {"sector", "path", "sheet", "header_row", "encoding", "columns"}
-_TOP_KEYS = {"run", "roster", "extracts", "rules", "history"}
-_RUN_KEYS = {"county", "period", "reference_date"}
+_INPUT_KEYS = ("columns", "encoding", "header_row", "path", "sector", "sheet")
+_TOP_KEYS = ("run", "roster", "extracts", "rules", "history")
+_RUN_KEYS = ("county", "period", "reference_date")
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,7 @@ def input_fields(
     header_row, encoding, columns (each a field of the sector). Raises a one-line ConfigError."""
     if not isinstance(table, dict):
         raise ConfigError(f"{where} 应为表（键 = 值）", file=name)
-    unknown = set(table) - _INPUT_KEYS
-    if unknown:
-        raise ConfigError(f"{where} 有未知的键：{'、'.join(sorted(unknown))}（可用：{'、'.join(sorted(_INPUT_KEYS))}）", file=name)
+    check_keys(table, _INPUT_KEYS, where, name)
     written = table.get("sector", default_sector)
     sector = sector_key(written) if isinstance(written, str) else None
     if sector is None or (default_sector is None and sector == "roster"):
@@ -133,6 +131,19 @@ def _local_file(raw_path: str, where: str, base: Path, name: str) -> Path:
     return path
 
 
+def check_keys(table: dict[str, Any], allowed: tuple[str, ...], where: str, name: str) -> None:
+    """A ConfigError naming the keys of `table` not in `allowed` (`where` "" = the file's top level).
+
+    >>> check_keys({"county": "永顺县", "perod": "2026-11"}, _RUN_KEYS, "[run]", "fanpin.toml")
+    Traceback (most recent call last):
+    fanpin_cli.errors.ConfigError: fanpin.toml：[run] 有未知的键：perod（可用：county、period、reference_date）
+    """
+    unknown = set(table) - set(allowed)
+    if unknown:
+        what = f"{where} 有未知的键" if where else "有未知的表或键"
+        raise ConfigError(f"{what}：{'、'.join(sorted(unknown))}（可用：{'、'.join(allowed)}）", file=name)
+
+
 def read_toml(path: Path, what: str = "配置文件") -> dict[str, Any]:
     """The TOML file `path` as a dict; a missing file, another encoding or bad syntax is a
     one-line Chinese ConfigError naming the file (`what` says which kind of file it is)."""
@@ -155,9 +166,7 @@ def load_config(path: Path) -> RunConfig:
     run = data.get("run")
     if not isinstance(run, dict):
         raise ConfigError("缺少 [run] 表（county、period、reference_date）", file=name)
-    unknown = set(run) - _RUN_KEYS
-    if unknown:
-        raise ConfigError(f"[run] 有未知的键：{'、'.join(sorted(unknown))}（可用：county、period、reference_date）", file=name)
+    check_keys(run, _RUN_KEYS, "[run]", name)
     county = str(run.get("county", "")).strip()
     if not county:
         raise ConfigError("[run] 缺少 county（县名）", file=name)
@@ -175,9 +184,8 @@ def load_config(path: Path) -> RunConfig:
         raise ConfigError(f"[run] period「{period}」应为 YYYY-MM 月份，如 \"2026-11\"", file=name)
     if "roster" not in data:
         raise ConfigError("缺少 [roster] 表（监测对象信息文件）", file=name)
-    unknown = set(data) - _TOP_KEYS
-    if unknown:  # a typo such as [[extract]] would otherwise silently drop every extract
-        raise ConfigError(f"有未知的表或键：{'、'.join(sorted(unknown))}（可用：run、roster、extracts、rules、history）", file=name)
+    # a typo such as [[extract]] would otherwise silently drop every extract
+    check_keys(data, _TOP_KEYS, "", name)
     roster = _input(data["roster"], "[roster]", base, name, default_sector="roster")
     extracts_raw = data.get("extracts", [])
     if not isinstance(extracts_raw, list):

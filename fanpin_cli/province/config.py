@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fanpin_cli.config import input_fields, read_toml
+from fanpin_cli.config import check_keys, input_fields, read_toml
 from fanpin_cli.errors import ConfigError
 
-_TOP_KEYS = {"province", "counties", "extracts"}
-_PROVINCE_KEYS = {"name"}
-_COUNTY_KEYS = {"config", "name"}
+_TOP_KEYS = ("province", "counties", "extracts")
+_PROVINCE_KEYS = ("name",)
+_COUNTY_KEYS = ("config", "name")
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,7 @@ def _extract(table: Any, where: str, base: Path, name: str) -> ProvinceExtract:
 def _county(table: Any, where: str, base: Path, name: str) -> CountyEntry:
     if not isinstance(table, dict):
         raise ConfigError(f"{where} 应为表（config = \"…/fanpin.toml\"）", file=name)
-    unknown = set(table) - _COUNTY_KEYS
-    if unknown:
-        raise ConfigError(f"{where} 有未知的键：{'、'.join(sorted(unknown))}（可用：config、name）", file=name)
+    check_keys(table, _COUNTY_KEYS, where, name)
     raw = table.get("config")
     if not isinstance(raw, str) or not raw.strip():
         raise ConfigError(f"{where} 缺少 config（该县的 fanpin.toml 路径）", file=name)
@@ -94,16 +92,12 @@ def load_province(path: Path) -> ProvinceConfig:
     """Parse and check PROVINCE.toml; raises ConfigError with a one-line Chinese reason."""
     name = path.name
     data = read_toml(path, "省级配置文件")
-    unknown = set(data) - _TOP_KEYS
-    if unknown:
-        raise ConfigError(f"有未知的表或键：{'、'.join(sorted(unknown))}（可用：province、counties、extracts）", file=name)
+    check_keys(data, _TOP_KEYS, "", name)
     base = path.resolve().parent
     head = data.get("province")
     if not isinstance(head, dict):
         raise ConfigError("缺少 [province] 表（name = \"州/市/省名\"）", file=name)
-    unknown = set(head) - _PROVINCE_KEYS
-    if unknown:
-        raise ConfigError(f"[province] 有未知的键：{'、'.join(sorted(unknown))}（可用：name）", file=name)
+    check_keys(head, _PROVINCE_KEYS, "[province]", name)
     title = str(head.get("name", "")).strip()
     if not title:
         raise ConfigError("[province] 缺少 name", file=name)
