@@ -10,18 +10,14 @@ from datetime import date
 
 import polars as pl
 import pytest
+from make_ids import make_id
 
 from fanpin_cli.prepare import prepare
 from fanpin_cli.quality import check_file
 from fanpin_cli.values import normalize_codes
 
 REF = date(2026, 11, 30)
-W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
-
-def make_id(birth: str, seq: str) -> str:
-    first = "433127" + birth + seq
-    return first + "10X98765432"[sum(int(d) * w for d, w in zip(first, W, strict=True)) % 11]
 
 
 @pytest.mark.parametrize(

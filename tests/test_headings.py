@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from make_ids import make_id
 
 from fanpin_cli.fields import canonical_field, map_headings
 from fanpin_cli.flagging import evaluate, load_rules
@@ -19,12 +20,7 @@ from fanpin_cli.loaders import load_file
 from fanpin_cli.prepare import prepare
 
 REF = date(2026, 11, 30)
-W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
-
-def make_id(birth: str, seq: str) -> str:
-    first = "433127" + birth + seq
-    return first + "10X98765432"[sum(int(d) * w for d, w in zip(first, W, strict=True)) % 11]
 
 
 @pytest.mark.parametrize(

@@ -10,17 +10,13 @@ from datetime import date
 
 import polars as pl
 import pytest
+from make_ids import make_id
 
 from fanpin_cli.prepare import prepare
 from fanpin_cli.quality import CHECKS, NATIONAL_CHECKS, check_cross, check_file
 
 REF = date(2026, 11, 30)
-W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
-
-def make_id(birth: str, seq: str = "123", region: str = "433127") -> str:
-    first = region + birth + seq
-    return first + "10X98765432"[sum(int(d) * w for d, w in zip(first, W, strict=True)) % 11]
 
 
 HEAD = make_id("19700101", "011")      # male
