@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from fanpin_cli.linking.cases import Case, first
 from fanpin_cli.linking.digits import digit_matrix
 from fanpin_cli.linking.frames import (
     DECISION_SCHEMA,
@@ -86,26 +87,22 @@ def _one_row_per_person(decided: pl.DataFrame, e: pl.DataFrame) -> pl.DataFrame:
     ).select(list(DECISION_SCHEMA))
 
 
-def _unlinked_reason() -> pl.Expr:
-    """Why nothing was found, from the extract row's own evidence."""
-    st = pl.col("status")
-    usable = st.is_in(USABLE)
-    has_name = pl.col("name_key").is_not_null()
-    return (
-        pl.when(pl.col("rejected"))
-        .then(pl.lit(REJECTED))
-        .when(pl.col("n_diff").is_not_null())
-        .then(pl.format("证件号码不在花名册中；花名册中同名同出生日期的{}人证件号码不同，判定为不同人员", pl.col("n_diff")))
-        .when(usable & has_name)
-        .then(pl.lit("证件号码有效但不在花名册中，也无仅差一位且姓名、出生日期一致的人员"))
-        .when(usable)
-        .then(pl.lit("证件号码有效但不在花名册中，且缺少姓名"))
-        .when(~has_name)
-        .then(pl.format("证件号码{}且缺少姓名，无法确认", status_zh(st)))
-        .when(pl.col("birth_any").is_not_null())
-        .then(pl.format("证件号码{}，花名册中无姓名、出生日期一致的人员", status_zh(st)))
-        .otherwise(pl.format("证件号码{}且无出生日期，花名册中无同名人员或同名人员过多，无法确认", status_zh(st)))
-    )
+_USABLE_ID = pl.col("status").is_in(USABLE)
+_HAS_NAME = pl.col("name_key").is_not_null()
+# Rows no tier decided (score 0): why nothing was found, from the extract row's own evidence.
+UNLINKED_CASES: tuple[Case, ...] = (
+    Case("rejected", pl.col("rejected"), 0.0, reason=REJECTED),
+    Case("namesakes_differ", pl.col("n_diff").is_not_null(), 0.0, reason=pl.format(
+        "证件号码不在花名册中；花名册中同名同出生日期的{}人证件号码不同，判定为不同人员", pl.col("n_diff"))),
+    Case("valid_id_unknown", _USABLE_ID & _HAS_NAME, 0.0,
+         reason="证件号码有效但不在花名册中，也无仅差一位且姓名、出生日期一致的人员"),
+    Case("valid_id_no_name", _USABLE_ID, 0.0, reason="证件号码有效但不在花名册中，且缺少姓名"),
+    Case("faulty_id_no_name", ~_HAS_NAME, 0.0, reason=pl.format("证件号码{}且缺少姓名，无法确认", status_zh(pl.col("status")))),
+    Case("no_namesake_born_that_day", pl.col("birth_any").is_not_null(), 0.0,
+         reason=pl.format("证件号码{}，花名册中无姓名、出生日期一致的人员", status_zh(pl.col("status")))),
+    Case("name_only_unclear", pl.lit(True), 0.0, reason=pl.format(
+        "证件号码{}且无出生日期，花名册中无同名人员或同名人员过多，无法确认", status_zh(pl.col("status")))),
+)
 
 
 def _assemble(
@@ -140,9 +137,9 @@ def _assemble(
         pl.col("roster_row"),
         pl.col("household_id"),
         pl.col("method").fill_null("none").alias("match_method"),
-        pl.col("score").fill_null(0.0).alias("match_score"),
+        pl.when(unlinked).then(first(UNLINKED_CASES, "score")).otherwise(pl.col("score")).alias("match_score"),
         pl.col("match_status").fill_null("unlinked"),
-        pl.when(unlinked).then(_unlinked_reason()).otherwise(pl.col("reason")).alias("reason"),
+        pl.when(unlinked).then(first(UNLINKED_CASES, "reason")).otherwise(pl.col("reason")).alias("reason"),
         pl.col("conflict").fill_null(False).alias("name_id_conflict"),
         pl.col("rejected"),
     ).cast(LINK_SCHEMA)
