@@ -8,11 +8,11 @@ from datetime import date
 
 import polars as pl
 import pytest
+from make_ids import make_id
 
 from fanpin_cli.fields import SECTORS, aliases
 from fanpin_cli.flagging import KINDS, effective_parameters, evaluate, load_rules
 from fanpin_cli.flagging.engine import build_context
-from fanpin_cli.idnum import CHECK_CHARS, WEIGHTS
 from fanpin_cli.prepare import prepare
 
 R = date(2026, 11, 30)
@@ -20,8 +20,7 @@ RULES = load_rules()
 
 
 def pid(birth: str, seq: int) -> str:
-    first17 = f"433127{birth}{seq:03d}"
-    return first17 + CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
+    return make_id(birth, f"{seq:03d}")
 
 
 ROSTER = prepare(
