@@ -27,7 +27,7 @@ from fanpin_cli import __version__
 from fanpin_cli.artifacts import InputSummary, RuleSummary, RunArtifacts, RunSummary, Stage
 from fanpin_cli.config import InputSpec, RunConfig
 from fanpin_cli.coverage import available, input_coverage, rule_statuses
-from fanpin_cli.domain import household_heads
+from fanpin_cli.domain import head_rank, household_heads
 from fanpin_cli.fields import SECTOR_TITLES
 from fanpin_cli.keys import combine, person_key, read_key, row_keys
 from fanpin_cli.loaders import LoadedFile, load_file
@@ -225,16 +225,33 @@ def _with_person(
         out = out.join(own, on=["source_file", "source_row"], how="left", maintain_order="left").with_columns(
             pl.when(outside).then(pl.col("_row_id")).otherwise(pl.col("id_number")).alias("id_number")
         ).drop("_row_id")
-    if "relation" not in roster.columns or "household_id" not in roster.columns:
+    if "household_id" not in roster.columns:
         return out
-    heads = household_heads(roster).join(
-        roster.select("source_row", *[pl.col(c).alias(f"head_{c}") for c in ("id_number", *extra)]),
-        on="source_row", how="left",
-    ).drop("source_row")
+    # A household-level flag is shown by one person: the member its evidence names (the name
+    # flagging put in person_name; the head first among namesakes), else the household's head
+    # (domain.household_heads). Name, 证件号码, 组 and 与户主关系 are that person's.
+    shown = out.join(household_heads(roster).rename({"source_row": "_head"}), on="household_id", how="left",
+                     maintain_order="left")
+    if "name" in roster.columns:
+        named = (
+            roster.filter(pl.col("household_id").is_not_null())
+            .sort(head_rank(pl.col("relation") if "relation" in roster.columns else pl.lit(None, dtype=pl.String)), "source_row")
+            .unique(["household_id", "name"], keep="first", maintain_order=True)
+            .select(pl.col("household_id").cast(pl.String), pl.col("name").alias("person_name"),
+                    pl.col("source_row").alias("_named"))
+        )
+        shown = shown.join(named, on=["household_id", "person_name"], how="left", maintain_order="left")
+    else:
+        shown = shown.with_columns(pl.lit(None, dtype=pl.Int64).alias("_named"))
+    fields = ("id_number", *extra)
+    by_row = roster.select(pl.col("source_row").alias("_shown"), *[pl.col(c).alias(f"_s_{c}") for c in fields])
     household_level = pl.col("roster_row").is_null() & pl.col("household_id").is_not_null()
-    return out.join(heads, on="household_id", how="left", maintain_order="left").with_columns(
-        [pl.when(household_level).then(pl.col(f"head_{c}")).otherwise(pl.col(c)).alias(c) for c in ("id_number", *extra)]
-    ).drop([f"head_{c}" for c in ("id_number", *extra)])
+    return (
+        shown.with_columns(pl.coalesce("_named", "_head").alias("_shown"))
+        .join(by_row, on="_shown", how="left", maintain_order="left")
+        .with_columns([pl.when(household_level).then(pl.col(f"_s_{c}")).otherwise(pl.col(c)).alias(c) for c in fields])
+        .drop("_head", "_named", "_shown", *[f"_s_{c}" for c in fields])
+    )
 
 
 def _flag_keys(flags: pl.DataFrame, roster_keys: pl.DataFrame, row_index: pl.DataFrame, key: bytes) -> pl.DataFrame:

@@ -37,14 +37,18 @@ def test_household_head_is_the_same_in_flagging_and_in_the_flag_list():
     ctx = build_context(ros, {}, REF)
     engine_heads = dict(ctx.households.select("_hh", "_head_row").rows())
     assert engine_heads == heads
-    # the flag list: a household-level flag shows this person's ID, 组 and 与户主关系
-    flags = pl.DataFrame({"household_id": ["1", "2"], "roster_row": [None, None], "source_file": [None, None],
-                          "source_row": [None, None]},
-                         schema={"household_id": pl.String, "roster_row": pl.Int64, "source_file": pl.String,
-                                 "source_row": pl.Int64})
+    # the flag list: a household-level flag shows the name flagging gives it and that same
+    # person's ID, 组 and 与户主关系 — the head's, or the member its evidence names
+    ctx_names = dict(ctx.households.select("_hh", "_head_name").rows())
+    assert ctx_names == {"1": "张大山", "2": "王五"}
+    flags = pl.DataFrame({"household_id": ["1", "2", "1"], "roster_row": [None, None, None],
+                          "person_name": [ctx_names["1"], ctx_names["2"], "李秀英"],
+                          "source_file": [None, None, None], "source_row": [None, None, None]},
+                         schema={"household_id": pl.String, "roster_row": pl.Int64, "person_name": pl.String,
+                                 "source_file": pl.String, "source_row": pl.Int64})
     shown = _with_person(flags, ros)
-    assert shown["id_number"].to_list() == [HEAD, "433127200103030330"]
-    assert shown["relation"].to_list() == ["本人", "之子"]
+    assert shown["id_number"].to_list() == [HEAD, "433127200103030330", SPOUSE]
+    assert shown["relation"].to_list() == ["本人", "之子", "配偶"]
 
 
 def test_household_head_variants_count_as_heads_in_quality():
