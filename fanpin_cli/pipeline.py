@@ -402,13 +402,14 @@ def compute(
         keyed = FLAGS.conform(_flag_keys(_with_person(flags, roster, evidence), roster_keys, row_index, key))
         exempted = resolved = None
         if history is not None:
+            from fanpin_cli.flagging.kinds import KINDS
             from fanpin_cli.history import apply_flag_history, history_settings
             from fanpin_cli.tables import EXEMPTED, RESOLVED
 
             settings = history_settings(config)
             past = apply_flag_history(keyed, history, reference_date=ref, exempt_months=settings.exempt_months,
                                       verify_days=settings.verify_days, roster=persons, links=links,
-                                      missing_rules={r.rule_id for r in rules if r.kind == "missing_linked"})
+                                      missing_rules={r.rule_id for r in rules if KINDS[r.kind].absence})
             keyed, exempted, resolved = (FLAGS.conform(past.flags), EXEMPTED.conform(past.exempted),
                                          RESOLVED.conform(past.resolved))
         rule_counts, area_counts = household_summary(keyed, roster)

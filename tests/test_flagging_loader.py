@@ -110,6 +110,22 @@ def test_yaml_syntax_error_gives_its_line(tmp_path: Path) -> None:
     assert str(err.value).startswith("坏.yaml 第") and "YAML 格式错误" in str(err.value)
 
 
+def test_mistakes_in_several_files_are_listed_together(tmp_path: Path) -> None:
+    """A folder with two broken files and an id defined twice: one error lists all three."""
+    (tmp_path / "a.yaml").write_text(_edit(ONE, ("level: yellow", "level: orange")), encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(_edit(ONE, ("id: YT_OOP", "id: YT_B"), ("kind: amount_sum", "kind: sum_of")),
+                                     encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(ONE, encoding="utf-8")
+    (tmp_path / "d.yaml").write_text(ONE, encoding="utf-8")
+    with pytest.raises(RuleFileError) as err:
+        load_rules(tmp_path)
+    message = str(err.value)
+    assert "3 个规则文件有错误" in message and "\n" not in message, message
+    assert "a.yaml 第3行" in message and "'orange'" in message
+    assert "b.yaml" in message and "'sum_of'" in message
+    assert "d.yaml：规则 YT_OOP：id 重复（另见 c.yaml）" in message
+
+
 def test_a_good_file_still_loads() -> None:
     rules = parse_rules_text(TWO_RULES + "\n" + textwrap.indent(ONE, "  ").replace("  id:", "- id:", 1), "ok.yaml")
     assert [r.id for r in rules] == ["A_RULE", "B_RULE", "YT_OOP"]

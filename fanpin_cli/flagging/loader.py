@@ -589,20 +589,30 @@ def load_rule_file(path: Path) -> list[Rule]:
 def load_rules(folder: Path | None = None) -> list[Rule]:
     """Every rule in `folder` (default: the bundled `rules/`), sorted by id.
 
-    Files are `*.yaml` / `*.yml`; every mistake in a file is listed (the first file with
-    mistakes stops the load); a duplicate id stops with an error naming both files.
+    Files are `*.yaml` / `*.yml`; every mistake in every file is listed in one error (each
+    file's own list, then ids defined in two files).
     """
     folder = Path(folder) if folder is not None else resource_dir("rules")
     if not folder.is_dir():
         raise RuleFileError(f"找不到规则目录（{folder}）", file=str(folder))
     seen: dict[str, Rule] = {}
+    errors: list[RuleFileError] = []
     for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file()):
-        for rule in load_rule_file(path):
+        try:
+            rules = load_rule_file(path)
+        except RuleFileError as exc:
+            errors.append(exc)
+            continue
+        for rule in rules:
             if rule.id in seen:
-                raise RuleFileError(
-                    f"规则 {rule.id}：id 重复（另见 {seen[rule.id].file}）", file=path.name
-                )
+                errors.append(RuleFileError(f"规则 {rule.id}：id 重复（另见 {seen[rule.id].file}）", file=path.name))
+                continue
             seen[rule.id] = rule
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        listed = "；".join(f"（{i}）{e}" for i, e in enumerate(errors, 1))
+        raise RuleFileError(f"{len(errors)} 个规则文件有错误：{listed}", file=str(folder))
     return sorted(seen.values(), key=lambda r: r.id)
 
 
