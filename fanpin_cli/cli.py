@@ -260,6 +260,7 @@ def synth(
     households: Annotated[int, typer.Option("--households", min=1, help="户数")] = 300,
     seed: Annotated[int, typer.Option("--seed", help="随机种子")] = 1,
     out: Annotated[Path, typer.Option("--out", help="输出文件夹")] = Path("fanpin-synth"),
+    county: Annotated[str, typer.Option("--county", help="县名（地址码取自行政区划代码表；表中没有的名称用 433127）")] = "永顺县",
     months: Annotated[int | None, typer.Option("--months", min=1, help="连续生成多个月（每月一个子文件夹；上级文件夹的 fanpin-YYYY-MM.toml 共用历史记录）")] = None,
 ) -> None:
     """生成一个模拟县（监测对象 + 各行业数据 + 标准答案），用于测试和演示。"""
@@ -269,13 +270,13 @@ def synth(
         from fanpin_cli.synth.months import generate_months
 
         with err_console.status("生成模拟县（多月）…") as status:
-            results = generate_months(households, seed, out, months, progress=lambda step: status.update(f"生成模拟县：{step}"))
+            results = generate_months(households, seed, out, months, county=county, progress=lambda step: status.update(f"生成模拟县：{step}"))
         names = "、".join(r.out_dir.name for r in results)
         out_console.print(f"已生成模拟县 {households} 户、{months} 个月：{names}，写入 {out}", markup=False)
         return
     try:
         with err_console.status("生成模拟县…") as status:
-            result = generate_county(households, seed, out, progress=lambda step: status.update(f"生成模拟县：{step}"))
+            result = generate_county(households, seed, out, county=county, progress=lambda step: status.update(f"生成模拟县：{step}"))
     except FanpinError as error:
         _fail(error)
         return

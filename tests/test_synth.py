@@ -321,3 +321,23 @@ def test_oop_line_edges_follow_the_rule(county: Path, tables, truth) -> None:
     assert flagged == expected
     assert any(s == Decimal("9342.00") for s in sums.values())
     assert any(s == Decimal("9341.99") for s in sums.values())
+
+
+def test_any_county_name_gets_its_own_address_code(tmp_path: Path) -> None:
+    """`fanpin synth --county 慈利县` (张家界市, whose codes date from 1988) makes that county:
+    its name in fanpin.toml, its address code in household numbers and most roster IDs."""
+    from typer.testing import CliRunner
+
+    from fanpin_cli.cli import app
+
+    out = tmp_path / "慈利县"
+    res = CliRunner().invoke(app, ["synth", "--households", "40", "--seed", "2", "--county", "慈利县",
+                                   "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert _config(out)["run"]["county"] == "慈利县"
+    with (out / "ground_truth" / "persons.csv").open(encoding="utf-8") as fh:
+        roster = [r for r in csv.DictReader(fh) if r["on_roster"] == "true"]
+    assert roster and all(r["household_id"].startswith("430821") for r in roster)
+    regions = Counter(r["id_number"][:6] for r in roster)
+    assert regions.most_common(1)[0][0] == "430821"
+    assert all(checksum_ok(r["id_number"]) for r in roster if len(r["id_number"]) == 18)

@@ -70,21 +70,41 @@ def known_codes() -> frozenset[int]:
 
 
 def county_code(county: str) -> int:
-    """The address code of a county by its name (永顺县 → 433127), or 433127 if unknown."""
+    """The address code of a county by its name (any current county-level name in the table:
+    永顺县 → 433127, 慈利县 → 430821), or 433127 if unknown (a made-up name).
+
+    >>> county_code("慈利县"), county_code("模拟县")
+    (430821, 433127)
+    """
     for r in region_table():
         if r.name == county and r.end is None and r.code % 100:
             return r.code
     return FALLBACK_CODE
 
 
-def open_codes(prefix: str = "") -> np.ndarray:
-    """County-level codes valid for every birth year, optionally under a code prefix."""
+def open_codes(prefix: str = "", *, since_any_year: bool = False) -> np.ndarray:
+    """County-level codes valid for every birth year (or, with `since_any_year`, current codes
+    however recently made), optionally under a code prefix."""
     codes = sorted(
         {r.code for r in region_table()
-         if r.start is None and r.end is None and r.code % 100 and "市辖区" not in r.name
+         if (r.start is None or since_any_year) and r.end is None and r.code % 100 and "市辖区" not in r.name
          and str(r.code).startswith(prefix)}
     )
     return np.array(codes, dtype=np.int64)
+
+
+def codes_near(prefix: str) -> np.ndarray:
+    """Address codes for people from near a county (its prefecture or province prefix): those
+    valid for every birth year, else current ones (a prefecture made in 1988, as 张家界市, has
+    only those).
+
+    >>> codes_near("4308").tolist()
+    [430802, 430811, 430821, 430822]
+    >>> 433127 in codes_near("4331").tolist()
+    True
+    """
+    codes = open_codes(prefix)
+    return codes if codes.size else open_codes(prefix, since_any_year=True)
 
 
 def retired_codes(prefix: str) -> list[RegionCode]:

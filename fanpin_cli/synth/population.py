@@ -255,8 +255,8 @@ def _regions(rng: np.random.Generator, cc: int, birth: np.ndarray, minority: np.
              outsider: np.ndarray) -> np.ndarray:
     n = birth.size
     year = birth.astype("datetime64[Y]").astype(np.int64) + 1970
-    pref = ids.open_codes(str(cc)[:4])
-    prov = ids.open_codes(str(cc)[:2])
+    pref = ids.codes_near(str(cc)[:4])
+    prov = ids.codes_near(str(cc)[:2])
     allc = ids.open_codes()
     xj = ids.open_codes("65")
     region = np.full(n, cc, dtype=np.int64)
