@@ -42,6 +42,10 @@ class InputSummary:
     rows_review: int | None = None
     rows_unlinked: int | None = None
     rows_rejected: int | None = None
+    # A county's slice of a province-wide extract (`fanpin province`): the province file as
+    # written in PROVINCE.toml, its sha256, its data rows, and this county's rows of it
+    # ({path, sha256, rows_in_file, rows, first_row, last_row}); None for the county's own files.
+    province_extract: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

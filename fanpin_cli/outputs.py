@@ -252,10 +252,15 @@ def write_log(path: Path, summary: dict[str, Any]) -> None:
             if e[C.rows_linked] is not None
             else ""
         )
+        part = e.get("province_extract")
+        rows = (
+            f"全省数据 {part['rows_in_file']} 行中本县 {e[C.rows_read]} 行（第 {part['first_row']}–{part['last_row']} 行之间）"
+            if part else f"{e[C.rows_read]} 行"
+        )
+        digest = f"sha256 {e['sha256'][:16]}…" if e["sha256"] else "sha256 未计算（由 Spark 从远程路径读取）"
         lines.append(
-            f"读取 {e['file']}（{e['sector']}）：{e[C.rows_read]} 行，空行 {e['rows_blank']}，"
-            f"非数据行 {e.get('rows_non_data', 0)}{linked}，"
-            f"sha256 {e['sha256'][:16]}…"
+            f"读取 {e['file']}（{e['sector']}）：{rows}，空行 {e['rows_blank']}，"
+            f"非数据行 {e.get('rows_non_data', 0)}{linked}，{digest}"
         )
     lines += file_notes(summary["inputs"])
     for stage, seconds in summary.get("stages", {}).items():

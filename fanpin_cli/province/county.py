@@ -8,6 +8,7 @@ is the same under both engines (the Spark engine calls it inside a task).
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import time
 from concurrent.futures import Executor
@@ -19,10 +20,10 @@ from typing import Any
 import polars as pl
 
 from fanpin_cli.config import RunConfig
-from fanpin_cli.errors import FanpinError, mask_ids_in_text
+from fanpin_cli.errors import ConfigError, FanpinError, mask_ids_in_text
 from fanpin_cli.province.config import ProvinceExtract
 from fanpin_cli.province.ids import id_readings
-from fanpin_cli.province.sources import restore_rows, write_slice
+from fanpin_cli.province.sources import ExtractOrigin, restore_rows, write_slice
 from fanpin_cli.tables import C
 
 TABLE_NAMES = ("links", "flags", "issues")
@@ -34,13 +35,18 @@ OPEN_SCHEMA = {
 
 @dataclass
 class CountyJob:
-    """What a county task needs (picklable: it travels to Spark executors)."""
+    """What a county task needs (picklable: it travels to Spark executors).
+
+    The county's record-key secret does not travel: the task reads `fanpin.key` beside the
+    county's config itself (as it reads the county's files) and checks it against
+    `key_check`, a one-way fingerprint taken on the driver (`county_key`)."""
 
     county: str
     given: str  # the config path as written in PROVINCE.toml
     config: RunConfig | None
     error: str | None = None  # set when the config could not be read on the driver
-    key: bytes | None = None  # the county's record-key secret (fanpin.key beside its config)
+    key_check: str | None = None  # fingerprint of the county's fanpin.key, made on the driver
+    history: Any = None  # history.runner.HistoryRun read on the driver (None: --no-history)
 
 
 @dataclass
@@ -51,6 +57,25 @@ class Slice:
     extract: ProvinceExtract
     headings: dict[str, str]  # canonical field → the province file's own heading
     rows: pl.DataFrame
+    origin: ExtractOrigin | None = None
+
+    def described(self) -> dict[str, Any]:
+        """The slice for summary.json: the province file, its sha256 and which of its rows.
+
+        >>> from fanpin_cli.province.config import ProvinceExtract
+        >>> e = ProvinceExtract("police", "/d/全省.csv", "全省.csv")
+        >>> s = Slice(0, e, {}, pl.DataFrame({"source_row": [9, 4, 7]}), ExtractOrigin("全省.csv", "ab12", 40))
+        >>> s.described()["rows"], s.described()["first_row"], s.described()["last_row"]
+        (3, 4, 9)
+        """
+        origin = self.origin or ExtractOrigin(self.extract.source_file, None, 0)
+        rows = self.rows["source_row"] if "source_row" in self.rows.columns else pl.Series([], dtype=pl.Int64)
+        return {
+            "path": origin.path, "sha256": origin.sha256, "rows_in_file": origin.rows_in_file,
+            "rows": self.rows.height,
+            "first_row": None if rows.is_empty() else int(rows.min()),
+            "last_row": None if rows.is_empty() else int(rows.max()),
+        }
 
 
 @dataclass
@@ -79,22 +104,66 @@ def table_dir(out_root: Path, table: str, county: str) -> Path:
     return out_root / "tables" / table / f"county={county}"
 
 
+def key_fingerprint(key: bytes) -> str:
+    """A one-way fingerprint of a county key (to check that a task read the same key file the
+    driver did, without the key itself travelling).
+
+    >>> key_fingerprint(bytes(32)) == key_fingerprint(bytes(32)), len(key_fingerprint(bytes(32)))
+    (True, 16)
+    """
+    return hashlib.blake2b(key, digest_size=8, person=b"fanpin-keycheck").hexdigest()
+
+
+def county_key(config: RunConfig, check: str | None = None) -> bytes:
+    """The county's record-key secret, read as `fanpin run` reads it (`fanpin.key` beside its
+    config, made once if missing); with `check`, it must be the key the driver saw."""
+    from fanpin_cli.keys import load_or_create_key
+
+    try:
+        key = load_or_create_key(config.config_path.parent)
+    except OSError as error:
+        raise ConfigError(f"无法读取或创建密钥文件 fanpin.key：{error.strerror}",
+                          file=str(config.config_path.parent / "fanpin.key")) from error
+    if check is not None and key_fingerprint(key) != check:
+        raise ConfigError("此处读到的密钥文件 fanpin.key 与驱动程序读到的不同（各县文件夹须是每个执行节点都能读到的同一路径）",
+                          file=str(config.config_path.parent / "fanpin.key"))
+    return key
+
+
+def with_history(job: CountyJob, out_root: Path) -> CountyJob:
+    """`job` with its county's history view, read here (on the driver) once; a history file
+    that cannot be read fails that county only."""
+    if job.config is None:
+        return job
+    from fanpin_cli.history.runner import open_for_run
+
+    try:
+        return replace(job, history=open_for_run(job.config, out_dir=county_dir(out_root, job.county)))
+    except FanpinError as error:
+        return replace(job, config=None, error=str(error))
+    except Exception as error:  # noqa: BLE001 - one county's history must not stop the province
+        return replace(job, config=None, error=mask_ids_in_text(f"历史记录无法读取（{type(error).__name__}：{error}）"))
+
+
 def run_county(job: CountyJob, out_root: Path, *, slices: list[Slice] | None = None, full_ids: bool = False,
-               split: str = "township", history: bool = True, executor: Executor | None = None) -> CountyOutcome:
+               split: str = "township", executor: Executor | None = None) -> CountyOutcome:
     """Run one county into `DIR/<县>/` and its table partitions; never raises a FanpinError
-    (it becomes the outcome's `error`). `executor` runs the county's per-file work (default:
-    one after another on this thread, as in a Spark task)."""
+    (it becomes the outcome's `error`). The history view comes with the job (`with_history`,
+    None: no history); the month is recorded into the county's history file here, after its
+    outputs. `executor` runs the county's per-file work (default: one after another on this
+    thread, as in a Spark task)."""
     started = time.perf_counter()
     outcome = CountyOutcome(job.county, job.given)
     if job.config is None:
         outcome.error = job.error or "配置文件无法读取"
         return outcome
     try:
+        key = county_key(job.config, job.key_check)
         with tempfile.TemporaryDirectory(prefix="fanpin-province-") as tmp:
             config, restore = _with_slices(job.config, slices or [], Path(tmp))
             tables, summary, links = _compute_and_write(
-                config, county_dir(out_root, job.county), restore, key=job.key, full_ids=full_ids, split=split,
-                history=history, executor=executor)
+                config, county_dir(out_root, job.county), restore, slices or [], key=key, full_ids=full_ids,
+                split=split, past=job.history, executor=executor)
         for name, frame in tables.items():
             _write_partition(frame, table_dir(out_root, name, job.county), job.county)
         outcome.summary = summary
@@ -130,26 +199,34 @@ def _restore_artifacts(artifacts: Any, restore: list[tuple[str, pl.Series]]) -> 
             setattr(artifacts, f.name, value)
 
 
-def _compute_and_write(config: RunConfig, out_dir: Path, restore: list[tuple[str, pl.Series]], *,
-                       key: bytes | None, full_ids: bool, split: str, history: bool,
+def _describe_slices(summary: Any, slices: list[Slice]) -> None:
+    """Each slice's entry in the county's summary says what was read: the province file (as
+    written in PROVINCE.toml), its sha256 and encoding, not the temporary slice file's."""
+    for s in slices:
+        for entry in summary.inputs:
+            if entry.file == s.extract.source_file:
+                origin = s.origin or ExtractOrigin(s.extract.source_file, None, 0)
+                entry.sha256 = origin.sha256 or ""
+                entry.encoding, entry.sheet, entry.header_row = origin.encoding, origin.sheet, origin.header_row
+                entry.province_extract = s.described()
+
+
+def _compute_and_write(config: RunConfig, out_dir: Path, restore: list[tuple[str, pl.Series]], slices: list[Slice],
+                       *, key: bytes, full_ids: bool, split: str, past: Any,
                        executor: Executor | None) -> tuple[dict[str, pl.DataFrame], dict[str, Any], pl.DataFrame]:
-    """The county's job as `fanpin run` does it (history view → `compute` → `write_outputs` →
-    history record): its tables as written (IDs masked unless `full_ids`), summary.json's
+    """The county's job as `fanpin run` does it (`compute` with the history view → `write_outputs`
+    → history record): its tables as written (IDs masked unless `full_ids`), summary.json's
     content, and its links with the rows' IDs (in memory only). The county's history file is
-    its own (beside its config), so each task reads and records only its own."""
+    its own (beside its config), so each task records only its own."""
     from fanpin_cli.outdir import output_folder, staged_folder
     from fanpin_cli.outputs import mask_table, write_outputs
     from fanpin_cli.pipeline import compute
     from fanpin_cli.tables import TABLES
 
     started = time.perf_counter()
-    past = None
-    if history:
-        from fanpin_cli.history.runner import open_for_run
-
-        past = open_for_run(config, out_dir=out_dir)
     artifacts = compute(config, executor=executor, key=key, history=past.view if past else None)
     _restore_artifacts(artifacts, restore)
+    _describe_slices(artifacts.summary, slices)
     # As `fanpin run`: the county folder locked, its outputs swapped in as a whole.
     with output_folder(out_dir), staged_folder(out_dir) as stage:
         write_outputs(artifacts, stage, full_ids=full_ids, started=started, split=split)

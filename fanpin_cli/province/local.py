@@ -19,7 +19,7 @@ from fanpin_cli.province.cross import cross_matches
 from fanpin_cli.province.ids import ROSTER_INDEX_SCHEMA, assign_rows, id_readings, roster_index
 from fanpin_cli.province.plan import Plan
 from fanpin_cli.province.result import EngineResult, Progress
-from fanpin_cli.province.sources import load_extract
+from fanpin_cli.province.sources import load_extract, origin_of
 from fanpin_cli.province.split import SplitStats, split_stats, unassigned_rows
 
 
@@ -35,10 +35,10 @@ def index_county(job: CountyJob) -> tuple[CountyJob, pl.DataFrame]:
     return job, roster_index(job.county, roster.frame, job.config.reference_date)
 
 
-def run_local(plan: Plan, out_dir: Path, *, full_ids: bool = False, split: str = "township", history: bool = True,
+def run_local(plan: Plan, out_dir: Path, *, full_ids: bool = False, split: str = "township",
               progress: Progress | None = None) -> EngineResult:
     """Run the province with the local engine: each county as `fanpin run` runs it (its files
-    on `WORKERS` threads)."""
+    on `WORKERS` threads; its history view, if any, read beforehand into its job)."""
     say = progress or (lambda _msg: None)
     say("读取各县花名册")
     indexed = [index_county(job) for job in plan.jobs]
@@ -57,6 +57,7 @@ def run_local(plan: Plan, out_dir: Path, *, full_ids: bool = False, split: str =
             stats.append(SplitStats(extract.source_file, extract.sector, error=str(error)))
             continue
         frame = loaded.frame
+        origin = origin_of(extract, loaded)
         if ref is None:  # no county could be read: nothing to split into
             assign = frame.select("source_row", pl.lit(None, dtype=pl.String).alias("county"),
                                   pl.lit(None, dtype=pl.String).alias("assigned_by"))
@@ -68,7 +69,7 @@ def run_local(plan: Plan, out_dir: Path, *, full_ids: bool = False, split: str =
         stats.append(split_stats(extract, frame.height, assign))
         placed = frame.join(assign.drop_nulls("county").select("source_row", "county"), on="source_row")
         for (county,), part in placed.partition_by("county", as_dict=True).items():
-            slices.setdefault(str(county), []).append(Slice(i, extract, loaded.headings, part.drop("county")))
+            slices.setdefault(str(county), []).append(Slice(i, extract, loaded.headings, part.drop("county"), origin))
         lost = frame.join(assign.filter(pl.col("county").is_null()).select("source_row"), on="source_row")
         unassigned.append(unassigned_rows(lost, extract.sector, extract.source_file))
 
@@ -77,7 +78,7 @@ def run_local(plan: Plan, out_dir: Path, *, full_ids: bool = False, split: str =
         for n, job in enumerate(jobs, start=1):
             say(f"运行 {job.county}（{n}/{len(jobs)}）")
             outcomes.append(run_county(job, out_dir, slices=slices.get(job.county), full_ids=full_ids, split=split,
-                                       history=history, executor=pool))
+                                       executor=pool))
     say("跨县比对")
     open_rows = pl.concat([o.open_rows for o in outcomes], how="vertical_relaxed")
     return EngineResult(outcomes, cross_matches(open_rows, index), stats,

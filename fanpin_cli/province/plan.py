@@ -13,15 +13,14 @@ loaded and checked once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from fanpin_cli.config import check_outputs_apart, load_config
 from fanpin_cli.errors import FanpinError
-from fanpin_cli.keys import load_or_create_key
 from fanpin_cli.province.config import ProvinceConfig
-from fanpin_cli.province.county import CountyJob
+from fanpin_cli.province.county import CountyJob, county_key, key_fingerprint, with_history
 
 
 @dataclass
@@ -58,13 +57,20 @@ def make_plan(province: ProvinceConfig, out_dir: Path) -> Plan:
         except FanpinError as error:
             jobs.append(CountyJob(county, entry.given, None, str(error)))
             continue
-        try:  # as `fanpin run` does: the county's key file, made once if missing
-            key = load_or_create_key(config.config_path.parent)
-        except OSError as error:
-            jobs.append(CountyJob(county, entry.given, None, f"无法读取或创建密钥文件 fanpin.key：{error.strerror}"))
+        try:  # as `fanpin run` does: the county's key file, made once if missing; only its
+            # fingerprint travels with the job (the task reads the file itself)
+            check = key_fingerprint(county_key(config))
+        except FanpinError as error:
+            jobs.append(CountyJob(county, entry.given, None, str(error)))
             continue
-        jobs.append(CountyJob(county, entry.given, config, key=key))
+        jobs.append(CountyJob(county, entry.given, config, key_check=check))
     return Plan(province, jobs, rules)
+
+
+def read_histories(plan: Plan, out_dir: Path) -> Plan:
+    """Each county's history view read here, on the driver, once; it travels with the county's
+    job (a county whose history cannot be read fails alone)."""
+    return replace(plan, jobs=[with_history(job, out_dir) for job in plan.jobs])
 
 
 def _unique(name: str, taken: dict[str, int], i: int) -> str:

@@ -18,7 +18,7 @@ from fanpin_cli.idnum import mask_id
 from fanpin_cli.outputs import write_csv, write_json
 from fanpin_cli.province.config import load_province
 from fanpin_cli.province.cross import present
-from fanpin_cli.province.plan import make_plan
+from fanpin_cli.province.plan import make_plan, read_histories
 from fanpin_cli.province.result import EngineResult, Progress
 from fanpin_cli.province.summary import province_summary
 from fanpin_cli.province.workbook import write_province_workbook
@@ -47,16 +47,17 @@ def run_province(config_path: Path, out_dir: Path, *, engine: str = "local", mas
     if remote and engine != "spark":
         raise ConfigError(f"远程路径只能用 --engine spark 读取：{'、'.join(remote)}", file=config_path.name)
     plan = make_plan(province, out_dir)
+    if history:
+        plan = read_histories(plan, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if engine == "spark":
         from fanpin_cli.province.spark import run_spark
 
-        result = run_spark(plan, out_dir, master=master, full_ids=full_ids, split=split, history=history,
-                           progress=progress)
+        result = run_spark(plan, out_dir, master=master, full_ids=full_ids, split=split, progress=progress)
     else:
         from fanpin_cli.province.local import run_local
 
-        result = run_local(plan, out_dir, full_ids=full_ids, split=split, history=history, progress=progress)
+        result = run_local(plan, out_dir, full_ids=full_ids, split=split, progress=progress)
     summary = province_summary(province.name, config_path.name, engine, master, result,
                                time.perf_counter() - started)
     cross = present(result.cross, full_ids=full_ids)

@@ -12,6 +12,8 @@ province file's row numbers (`restore_rows`), so a clerk finds each row in the f
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -23,6 +25,35 @@ from fanpin_cli.loaders import LoadedFile, load_file, map_headings
 from fanpin_cli.province.config import ProvinceExtract
 
 SLICE_HEADER_LINE = 1  # the slice CSV's header is line 1: data row i (0-based) is line i + 2
+
+
+@dataclass(frozen=True)
+class ExtractOrigin:
+    """What was read of a province-wide extract (said in each county's summary.json beside
+    its slice): the file as written in PROVINCE.toml, its sha256 (None where Spark read it
+    from a URI), how it was read and its data rows."""
+
+    path: str
+    sha256: str | None
+    rows_in_file: int
+    encoding: str | None = None
+    sheet: str | None = None
+    header_row: int | None = None
+
+
+def origin_of(extract: ProvinceExtract, loaded: LoadedFile) -> ExtractOrigin:
+    """What was read of a local province extract: its sha256 (the loaders' for CSV and Excel,
+    the file's bytes for a Parquet file; None for a folder of Parquet parts)."""
+    digest = loaded.sha256 or None
+    path = Path(extract.path)
+    if digest is None and path.is_file():
+        sha = hashlib.sha256()
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                sha.update(chunk)
+        digest = sha.hexdigest()
+    return ExtractOrigin(extract.source_file, digest, loaded.rows_read, loaded.encoding, loaded.sheet,
+                         loaded.header_row)
 
 
 def load_extract(extract: ProvinceExtract) -> LoadedFile:

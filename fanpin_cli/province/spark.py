@@ -13,8 +13,9 @@ Spark first.
    roster did not take.
 4. Cross-county matches: those rows joined in Spark with every other county's roster.
 
-The county configs are read and the rules checked once on the driver; the county jobs travel
-to the executors inside the task function (cloudpickle). The output folder must be one that
+The county configs are read, the rules checked and each county's history view read once on the
+driver; each county's job (config + history view, no key: the task reads `fanpin.key` itself and
+checks its fingerprint) travels pickled in that county's own row of the task input. The output folder must be one that
 every executor can write: a local folder with `local[N]`, a shared mount on a cluster.
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
@@ -43,7 +45,7 @@ from fanpin_cli.province.ids import (
 )
 from fanpin_cli.province.plan import Plan
 from fanpin_cli.province.result import EngineResult, Progress
-from fanpin_cli.province.sources import from_frame, load_extract
+from fanpin_cli.province.sources import ExtractOrigin, from_frame, load_extract, origin_of
 from fanpin_cli.province.split import SplitStats, unassigned_rows
 
 INSTALL_HINT = '未安装 pyspark：请运行 pip install "fanpin[spark]"（Spark 还需要 Java 17，见 README「全省运行」）'
@@ -168,13 +170,14 @@ def _hint_task(regions: pl.DataFrame, townships: pl.DataFrame, schema: dict[str,
     return run
 
 
-def _county_task(jobs: dict[str, CountyJob], extracts: list[ProvinceExtract], headings: list[dict[str, str]],
-                 columns: list[list[str]], out_dir: str, full_ids: bool, split: str, history: bool) -> Any:
+def _county_task(extracts: list[ProvinceExtract], headings: list[dict[str, str]], columns: list[list[str]],
+                 origins: list[ExtractOrigin | None], out_dir: str, full_ids: bool, split: str) -> Any:
     def run(left: Any, right: Any) -> Any:
         counties = left.column("county").to_pylist()
         if not counties:  # rows for a county that is not run: nothing to do (counted as split)
             return to_arrow(pl.DataFrame(), RESULT_SCHEMA)
         county = counties[0]
+        job = pickle.loads(left.column("job")[0].as_py())  # this county's job only (see _job_rows)
         rows = from_arrow(right)
         slices = []
         if rows.height:
@@ -182,9 +185,9 @@ def _county_task(jobs: dict[str, CountyJob], extracts: list[ProvinceExtract], he
                 i = int(index)
                 frame = part.select("source_row", *columns[i]).with_columns(
                     pl.lit(extracts[i].source_file).alias("source_file"))
-                slices.append(Slice(i, extracts[i], headings[i], frame))
-        outcome = run_county(jobs[county], Path(out_dir), slices=sorted(slices, key=lambda s: s.index),
-                             full_ids=full_ids, split=split, history=history)
+                slices.append(Slice(i, extracts[i], headings[i], frame, origins[i]))
+        outcome = run_county(job, Path(out_dir), slices=sorted(slices, key=lambda s: s.index),
+                             full_ids=full_ids, split=split)
         head = pl.DataFrame({"county": [county], "kind": ["summary"], "payload": [json.dumps(
             {"summary": outcome.summary, "error": outcome.error, "seconds": outcome.seconds},
             ensure_ascii=False, default=str)]})
@@ -196,9 +199,9 @@ def _county_task(jobs: dict[str, CountyJob], extracts: list[ProvinceExtract], he
 # ---------------------------------------------------------------------------------------------
 # The driver.
 
-def _read_extract(spark: Any, i: int, extract: ProvinceExtract) -> tuple[Any, dict[str, str], list[str], int]:
+def _read_extract(spark: Any, i: int, extract: ProvinceExtract) -> tuple[Any, dict[str, str], list[str], ExtractOrigin]:
     """A province extract as a Spark DataFrame (`_extract`, source_row, its columns as text),
-    with its headings and columns."""
+    with its headings, columns and what was read."""
     if extract.is_remote:
         return _read_remote(spark, i, extract)
     loaded = load_extract(extract)
@@ -206,10 +209,10 @@ def _read_extract(spark: Any, i: int, extract: ProvinceExtract) -> tuple[Any, di
     schema = {EXTRACT_KEY: pl.Int64, "source_row": pl.Int64, **{c: pl.String for c in frame.columns if c != "source_row"}}
     table = to_arrow(frame.with_columns(pl.lit(i, dtype=pl.Int64).alias(EXTRACT_KEY)), schema)
     df = spark.createDataFrame(table)
-    return df, loaded.headings, [c for c in frame.columns if c != "source_row"], loaded.rows_read
+    return df, loaded.headings, [c for c in frame.columns if c != "source_row"], origin_of(extract, loaded)
 
 
-def _read_remote(spark: Any, i: int, extract: ProvinceExtract) -> tuple[Any, dict[str, str], list[str], int]:
+def _read_remote(spark: Any, i: int, extract: ProvinceExtract) -> tuple[Any, dict[str, str], list[str], ExtractOrigin]:
     """Parquet or CSV at a URI, read by Spark; rows numbered in file order from 2 (header = 1)."""
     from pyspark.sql import functions as F
 
@@ -234,11 +237,11 @@ def _read_remote(spark: Any, i: int, extract: ProvinceExtract) -> tuple[Any, dic
         blank = cond if blank is None else blank & cond
     if blank is not None:
         df = df.filter(~blank)
-    return df, sample.headings, names, df.count()
+    return df, sample.headings, names, ExtractOrigin(extract.source_file, None, df.count(), extract.encoding)
 
 
 def run_spark(plan: Plan, out_dir: Path, *, master: str | None = None, full_ids: bool = False,
-              split: str = "township", history: bool = True, progress: Progress | None = None) -> EngineResult:
+              split: str = "township", progress: Progress | None = None) -> EngineResult:
     """Run the province on Spark (see the module docstring)."""
     say = progress or (lambda _msg: None)
     say("启动 Spark")
@@ -256,7 +259,7 @@ def run_spark(plan: Plan, out_dir: Path, *, master: str | None = None, full_ids:
     for k, v in settings.items():
         spark.conf.set(k, v)
     try:
-        return _run(spark, plan, out_dir.resolve(), full_ids, split, history, say)
+        return _run(spark, plan, out_dir.resolve(), full_ids, split, say)
     finally:
         for k, v in before.items():
             if v is None:
@@ -267,8 +270,15 @@ def run_spark(plan: Plan, out_dir: Path, *, master: str | None = None, full_ids:
             spark.stop()
 
 
-def _run(spark: Any, plan: Plan, out_dir: Path, full_ids: bool, split: str, history: bool,
-         say: Progress) -> EngineResult:
+def _job_rows(spark: Any, jobs: dict[str, CountyJob]) -> Any:
+    """(county, job): each runnable county's job, pickled into its own row, so its task gets
+    its own history view and nothing of the other counties'."""
+    rows = [(c, bytearray(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)))
+            for c, job in jobs.items() if job.config is not None]
+    return spark.createDataFrame(rows, "county string, job binary")
+
+
+def _run(spark: Any, plan: Plan, out_dir: Path, full_ids: bool, split: str, say: Progress) -> EngineResult:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -278,7 +288,8 @@ def _run(spark: Any, plan: Plan, out_dir: Path, full_ids: bool, split: str, hist
 
     say("读取各县花名册（Spark）")
     names = spark.sparkContext.parallelize([(c,) for c in runnable], parts).toDF("county string")
-    index_all = names.mapInArrow(_index_task(jobs), spark_schema(INDEX_SCHEMA)).persist(StorageLevel.MEMORY_AND_DISK)
+    lean = {c: replace(job, history=None) for c, job in jobs.items()}  # rosters need no history
+    index_all = names.mapInArrow(_index_task(lean), spark_schema(INDEX_SCHEMA)).persist(StorageLevel.MEMORY_AND_DISK)
     for row in index_all.filter(F.col("error").isNotNull()).select("county", "error").collect():
         jobs[row["county"]] = replace(jobs[row["county"]], config=None, error=row["error"])
     index = index_all.filter(F.col("error").isNull()).drop("error")
@@ -289,18 +300,22 @@ def _run(spark: Any, plan: Plan, out_dir: Path, full_ids: bool, split: str, hist
     extract_rows: list[Any] = []
     headings: list[dict[str, str]] = []
     columns: list[list[str]] = []
+    origins: list[ExtractOrigin | None] = []
     unassigned: list[pl.DataFrame] = []
     for i, extract in enumerate(plan.province.extracts):
         say(f"全省数据分县（Spark）：{extract.source_file}")
         try:
-            df, heads, cols, rows_read = _read_extract(spark, i, extract)
+            df, heads, cols, origin = _read_extract(spark, i, extract)
         except FanpinError as error:
             stats.append(SplitStats(extract.source_file, extract.sector, error=str(error)))
             headings.append({})
             columns.append([])
+            origins.append(None)
             continue
         headings.append(heads)
         columns.append(cols)
+        origins.append(origin)
+        rows_read = origin.rows_in_file
         if ref is None:
             placed = df.select(EXTRACT_KEY, "source_row", F.lit(None).cast("string").alias("county"),
                                F.lit(None).cast("string").alias("assigned_by"))
@@ -316,15 +331,14 @@ def _run(spark: Any, plan: Plan, out_dir: Path, full_ids: bool, split: str, hist
                                     [EXTRACT_KEY, "source_row"]))
 
     say("各县运行（Spark）")
-    left = spark.createDataFrame([(c,) for c in jobs if jobs[c].config is not None], "county string")
+    left = _job_rows(spark, jobs)
     if extract_rows:
         right = extract_rows[0]
         for more in extract_rows[1:]:
             right = right.unionByName(more, allowMissingColumns=True)
     else:
         right = spark.createDataFrame([], f"county string, {EXTRACT_KEY} long, source_row long")
-    task = _county_task(jobs, list(plan.province.extracts), headings, columns, str(out_dir), full_ids, split,
-                        history)
+    task = _county_task(list(plan.province.extracts), headings, columns, origins, str(out_dir), full_ids, split)
     results = (
         left.groupBy("county").cogroup(right.groupBy("county"))
         .applyInArrow(task, spark_schema(RESULT_SCHEMA))

@@ -211,3 +211,73 @@ def test_monthly_history_is_kept_as_fanpin_run_keeps_it(built, tmp_path: Path):
         flags = csv_rows(tmp_path / f"p{month}" / "永顺县" / "flags.csv")
         assert "status" in flags.columns and flags["status"].drop_nulls().len() == flags.height
     assert (inside / "fanpin-history.duckdb").is_file()
+
+
+def test_slice_summary_names_the_province_file_its_sha256_and_rows(built, local_split):
+    """A county's summary.json and fanpin.log say what was read for its slice: the province
+    file as written, that file's sha256 (not the temporary slice's), its rows and this
+    county's rows of it."""
+    import hashlib
+
+    digest = hashlib.sha256((built["root"] / PROVINCE_FILE).read_bytes()).hexdigest()
+    rows: dict[str, list[int]] = {}
+    for case in built["cases"].values():
+        if case["county"]:
+            rows.setdefault(case["county"], []).append(case["source_row"])
+    for name in GOOD:
+        folder = local_split["out"] / name
+        inputs = json.loads((folder / "summary.json").read_text(encoding="utf-8"))["inputs"]
+        mine = [e for e in inputs if e["file"] == PROVINCE_FILE]
+        assert len(mine) == 1, name
+        assert mine[0]["sha256"] == digest and mine[0]["encoding"] == "utf-8"
+        assert mine[0]["province_extract"] == {
+            "path": PROVINCE_FILE, "sha256": digest, "rows_in_file": 5, "rows": len(rows[name]),
+            "first_row": min(rows[name]), "last_row": max(rows[name]),
+        }
+        assert all(e["province_extract"] is None for e in inputs if e["file"] != PROVINCE_FILE)
+        log = (folder / "fanpin.log").read_text(encoding="utf-8")
+        assert f"全省数据 5 行中本县 {len(rows[name])} 行" in log and f"sha256 {digest[:16]}" in log
+
+
+def test_county_key_stays_home_only_its_fingerprint_travels(built, tmp_path: Path):
+    """The job a county task gets holds no key bytes; a task that reads another fanpin.key than
+    the driver did fails that county with a one-line Chinese reason."""
+    import pickle
+    import shutil
+
+    from fanpin_cli.province.county import key_fingerprint, run_county
+    from fanpin_cli.province.plan import make_plan
+
+    plan = make_plan(load_province(built["config"]), tmp_path / "out")
+    jobs = [j for j in plan.jobs if j.config is not None]
+    assert set(GOOD) <= {j.county for j in jobs}
+    for job in jobs:
+        key = (job.config.config_path.parent / "fanpin.key").read_bytes()[:32]
+        blob = pickle.dumps(job)
+        assert key not in blob and key.hex().encode() not in blob
+        assert job.key_check == key_fingerprint(key)
+
+    folder = tmp_path / "永顺县"
+    shutil.copytree(built["folders"]["永顺县"], folder, ignore=shutil.ignore_patterns("fanpin-history.duckdb"))
+    config = write_province(tmp_path, ["永顺县"])
+    job = make_plan(load_province(config), tmp_path / "out").jobs[0]
+    (folder / "fanpin.key").write_bytes(bytes(range(32)))  # the executor sees another key file
+    outcome = run_county(job, tmp_path / "out")
+    assert outcome.error is not None and "fanpin.key" in outcome.error and "不同" in outcome.error
+    assert not (tmp_path / "out" / "永顺县").exists()
+
+
+def test_history_is_read_on_the_driver_and_a_bad_file_fails_its_county_only(built, tmp_path: Path):
+    import shutil
+
+    from fanpin_cli.province.plan import make_plan, read_histories
+
+    for name in ("永顺县", "龙山县"):
+        shutil.copytree(built["folders"][name], tmp_path / name, ignore=shutil.ignore_patterns("fanpin-history.duckdb"))
+    (tmp_path / "龙山县" / "fanpin-history.duckdb").write_bytes(b"not a database at all")
+    plan = read_histories(make_plan(load_province(write_province(tmp_path, ["永顺县", "龙山县"])), tmp_path / "o"),
+                          tmp_path / "o")
+    good, bad = plan.jobs
+    assert good.history is not None and good.history.view.county == "永顺县"
+    assert good.history.view.previous_period is None  # no earlier month yet
+    assert bad.config is None and "历史记录" in bad.error and "fanpin-history.duckdb" in bad.error

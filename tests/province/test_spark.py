@@ -26,12 +26,19 @@ TABLES = ("links.csv", "flags.csv", "quality_issues.csv", "review.csv", "stockta
 
 
 @pytest.fixture(scope="session")
-def spark():
+def event_log(tmp_path_factory):
+    """Where the test session's Spark event log goes (checked for secrets at the end)."""
+    return tmp_path_factory.mktemp("spark-events")
+
+
+@pytest.fixture(scope="session")
+def spark(event_log):
     from pyspark.sql import SparkSession
 
     session = (
         SparkSession.builder.master("local[2]").appName("fanpin-tests")
         .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+        .config("spark.eventLog.enabled", "true").config("spark.eventLog.dir", event_log.as_uri())
         .getOrCreate()
     )
     yield session
@@ -94,3 +101,52 @@ def test_spark_splits_the_province_extract_as_the_local_engine_does(spark_split,
     assert csv_rows(spark_split["out"] / "unassigned.csv").equals(csv_rows(local_split["out"] / "unassigned.csv"))
     rules = lambda s: [(c["county"], json.dumps(c.get("rules"), ensure_ascii=False)) for c in s["counties"]]  # noqa: E731
     assert rules(spark_summary) == rules(local_summary)
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_spark_reads_a_province_extract_at_a_file_uri(built, spark, kind):
+    """`[[extracts]] path = "file:///…"` (Parquet or CSV) is read by Spark itself, not by
+    fanpin's loaders: the same rows, row numbers and canonical columns as the local file."""
+    from fanpin_cli.province.config import ProvinceExtract, load_province
+    from fanpin_cli.province.sources import load_extract
+    from fanpin_cli.province.spark import EXTRACT_KEY, _read_extract, from_arrow
+
+    from .data import write_province
+
+    local = built["root"] / PROVINCE_FILE
+    target = built["root"] / f"uri_{kind}" / f"全省.{kind}"
+    target.parent.mkdir(exist_ok=True)
+    frame = pl.read_csv(local, infer_schema=False)
+    frame.write_parquet(target) if kind == "parquet" else frame.write_csv(target)
+    # written as a clerk writes it: Chinese characters as they are (Hadoop does not decode %XX)
+    config = write_province(built["root"], ["永顺县"], [("medical_enrollment", f"file://{target}")],
+                            file=f"PROVINCE_uri_{kind}.toml")
+    extract = load_province(config).extracts[0]
+    assert extract.is_remote and extract.path.startswith("file:///")
+    df, headings, columns, origin = _read_extract(spark, 0, extract)
+    got = from_arrow(df.toArrow()).drop(EXTRACT_KEY).sort("source_row")
+    want = load_extract(ProvinceExtract("medical_enrollment", str(local), PROVINCE_FILE)).frame
+    assert origin.rows_in_file == want.height == 5 and origin.sha256 is None
+    assert headings["id_number"] == "身份证号码" and set(columns) == set(want.columns) - {"source_file", "source_row"}
+    assert got.select(want.columns[1:]).equals(want.drop("source_file").select(want.columns[1:]))
+
+
+def test_spark_event_log_holds_no_key_and_no_full_id(built, spark_run, spark_split, spark, event_log):
+    """Last in this file: stops the session so the event log is complete, then looks in it for
+    every county's fanpin.key (raw, hex, base64) and every full roster ID."""
+    import base64
+
+    from .data import roster
+
+    spark.stop()
+    text = b"".join(p.read_bytes() for p in event_log.rglob("*") if p.is_file())
+    assert b"SparkListenerApplicationEnd" in text  # the log is there and complete
+    for name in GOOD:
+        key = (built["folders"][name] / "fanpin.key").read_bytes()[:32]
+        for form in (key, key.hex().encode(), base64.b64encode(key)):
+            assert form not in text, name
+        ids = roster(built["folders"][name])["id_number"].drop_nulls()
+        full = [i for i in ids.to_list() if len(i) == 18]
+        assert full and not [i for i in full if i.encode() in text], name
+    province_ids = pl.read_csv(built["root"] / PROVINCE_FILE, infer_schema=False)["身份证号码"].drop_nulls()
+    assert not [i for i in province_ids.to_list() if i.strip().encode() in text]
