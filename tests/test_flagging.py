@@ -426,6 +426,9 @@ def test_civ_candidate():
         )
     }
     flags = run("CIV_CANDIDATE", ros, ev)
+    # the review row (5) may be a roster person: listed apart until a person decides
+    assert pending(flags)["source_row"].to_list() == [5]
+    flags = confirmed(flags)
     assert flags["source_row"].to_list() == [2, 7]
     assert flags["household_id"].to_list() == [None, None]
     assert flags["level"].to_list() == ["blue", "blue"]

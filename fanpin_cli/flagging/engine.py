@@ -5,7 +5,9 @@ Only linked rows are evidence (`fanpin_cli.evidence`; CIV_CANDIDATE-style rules 
 evaluated as if every pending review item were accepted: a flag that exists in only one of
 the two views gets `evidence_status = "pending_review"` (a flag that accepting would clear, or
 one it would create), every other flag `confirmed`. Ages and date windows are computed at
-`reference_date`. A rule whose sector was not supplied (no such key in `evidence`) is
+`reference_date`. A flag that fires for lack of a record is `pending_review` too while an
+unresolved row whose ID a spreadsheet held as a number may be that record
+(`flagging.unresolved`). A rule whose sector was not supplied (no such key in `evidence`) is
 skipped: `skipped_rules` lists them.
 """
 
@@ -22,6 +24,7 @@ from fanpin_cli.fields import SECTOR_TITLES
 from fanpin_cli.flagging.exprs import EMPTY_SHOWN, param_text
 from fanpin_cli.flagging.kinds import KINDS, Context
 from fanpin_cli.flagging.model import Rule, effective_parameters, enabled_rules
+from fanpin_cli.flagging.unresolved import possible_records
 from fanpin_cli.idnum import age_at
 
 FLAG_COLUMNS: tuple[str, ...] = (
@@ -147,6 +150,7 @@ def evaluate(
     ]
     flags, ctx = _evaluate_view(active, params, roster, evidence, reference_date)
     flags = _unsearchable(flags, active, ctx)
+    flags = possible_records(flags, active, params, ctx, ABSENCE_KINDS)
     doubtful = [r for r in active if has_pending(evidence, set(reads(r)))]
     if doubtful:
         ids = [r.id for r in doubtful]

@@ -326,7 +326,10 @@ def unlinked_row(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
         pl.lit(None, dtype=pl.Int64).alias("roster_row"),
         column("name", cols).cast(pl.String).alias("person_name"),
         pl.col("source_row").cast(pl.Int64),
-        item_expr(_show(rule), cols).alias("_ph_rows"),
+        # a review row may be a roster person: said in the detail (the flag is pending_review)
+        pl.concat_str(item_expr(_show(rule), cols), pl.when(pl.col(C.match_status) == "review")
+                      .then(pl.lit("（另有待核实匹配：该行可能是名单内人员，人工确认后本条可能不成立）"))
+                      .otherwise(pl.lit(""))).alias("_ph_rows"),
         pl.col(C.match_status).alias("_ph_status"),
     )
     return rows

@@ -2,7 +2,8 @@
 
 - ID repair: sub-strings of the ID (`digits.BLOCK_KEYS`) so that one wrong digit or one swap
   leaves a key intact. Two readings that both pass the check join on pinyin plus year, month
-  and day, or sequence (`digits.NAME_BLOCK_KEYS`): they can only ever go to review. A faulty reading on either
+  and day, or sequence (`digits.NAME_BLOCK_KEYS`; a spreadsheet number with only 13 certain digits
+  on pinyin plus month and the first day digit): they can only ever go to review. A faulty reading on either
   side joins on the key alone (names with one wrong character are still found), over blocks
   of at most `MAX_BLOCK` roster rows.
 - Name + birth date: (pinyin, birth date).
@@ -15,7 +16,13 @@ import numpy as np
 import polars as pl
 
 from fanpin_cli.idnum import MAX_RANGE_WIDTH
-from fanpin_cli.linking.digits import BLOCK_KEYS, NAME_BLOCK_KEYS, key_expr
+from fanpin_cli.linking.digits import (
+    BLOCK_KEYS,
+    FALLBACK_KEYS,
+    NAME_BLOCK_KEYS,
+    key_expr,
+    key_needs,
+)
 from fanpin_cli.linking.frames import USABLE
 
 MAX_BLOCK = 64
@@ -46,7 +53,10 @@ def repair_pairs(e: pl.DataFrame, r: pl.DataFrame) -> pl.DataFrame:
     for key in NAME_BLOCK_KEYS:
         bk = key_expr(key).alias("bk")
         if e_use.height and r_use.height:
-            left = e_use.select(pl.col("idx").alias("eidx"), "name_pinyin", bk).drop_nulls("bk")
+            rows = e_use
+            if key in FALLBACK_KEYS:  # only where the fuller key cannot be read
+                rows = e_use.filter(pl.col("known") < key_needs(FALLBACK_KEYS[key]))
+            left = rows.select(pl.col("idx").alias("eidx"), "name_pinyin", bk).drop_nulls("bk")
             right = r_use.select(pl.col("idx").alias("ridx"), "name_pinyin", bk).drop_nulls("bk")
             frames.append(left.join(right, on=["name_pinyin", "bk"]).select("eidx", "ridx"))
     for key in BLOCK_KEYS:

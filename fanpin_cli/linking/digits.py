@@ -30,11 +30,21 @@ BLOCK_KEYS: dict[str, tuple[tuple[int, int], ...]] = {
 
 # Keys for pairs whose names agree (two IDs that both pass the check): year, month + day,
 # sequence. Two wrong digits (a typo that kept the check valid) still leave one intact.
+# A spreadsheet number keeps only 13 or 14 certain digits, so `sq` and sometimes `md` cannot
+# be read; two keys stand in for them there: `m` (month + first day digit) for `md` when the
+# 14th digit is not certain ("前13位可信"), and `ym` (first three year digits, second month
+# digit, first day digit) for `sq`, so that one wrong digit or one swap of adjacent digits among
+# the first 13 (a swap of the year's last and the month's first digit breaks `y` and `md`) still
+# leaves a key intact.
 NAME_BLOCK_KEYS: dict[str, tuple[tuple[int, int], ...]] = {
     "y": ((6, 4),),
     "md": ((10, 4),),
     "sq": ((14, 3),),
+    "m": ((10, 3),),
+    "ym": ((6, 3), (11, 2)),
 }
+# Keys used only for readings too short for the key they stand in for.
+FALLBACK_KEYS: dict[str, str] = {"m": "md", "ym": "sq"}
 _ALL_KEYS = {**BLOCK_KEYS, **NAME_BLOCK_KEYS}
 
 

@@ -29,6 +29,9 @@ from fanpin_cli.linking.reasons import id_part, position, status_zh
 from fanpin_cli.linking.tier import LinkRun, Outcome, Readings
 
 TIE_MARGIN = 2.0  # a runner-up within this many points makes the choice a review
+# Certain leading digits an extract reading needs for the repair tier's blocking: region, year,
+# month and the first day digit (a spreadsheet number rounded across its 14th digit keeps 13).
+MIN_REPAIR_KNOWN = 13
 MAX_NAME_ONLY = 3  # name-only matches with more equally good namesakes are not worth a review
 
 
@@ -226,9 +229,18 @@ _WHO = (
     .otherwise(pl.lit("证件号码"))
 )
 _NUMBER_FAULT = (  # R, T: a spreadsheet number
-    pl.when(_ham > 0)
+    pl.when((_ham == 2) & pl.col("swapped") & _typo_in_range())
+    .then(pl.format("证件号码{}，且第{}、{}位疑似前后颠倒，改正后花名册证件号码在其可能取值范围内",
+                    status_zh(pl.col("e_status")), position(_q1), position(_q2)))
+    .when((_ham > 0) & _typo_in_range())
     .then(pl.format("证件号码{}，且第{}位（{}）疑似录入错误，改正后花名册证件号码在其可能取值范围内",
                     status_zh(pl.col("e_status")), position(_q1), id_part(_q1)))
+    .when(_ham == 1)
+    .then(pl.format("证件号码{}，前{}位中第{}位（{}）与花名册不同，已丢失的几位也与花名册不符",
+                    status_zh(pl.col("e_status")), _k, position(_q1), id_part(_q1)))
+    .when(_ham > 1)
+    .then(pl.format("证件号码{}，前{}位中第{}位（{}）、第{}位（{}）与花名册不同",
+                    status_zh(pl.col("e_status")), _k, position(_q1), id_part(_q1), position(_q2), id_part(_q2)))
     .otherwise(pl.format("证件号码{}，花名册证件号码在其可能取值范围内（前{}位可信）",
                          status_zh(pl.col("e_status")), pl.col("e_known")))
 )
@@ -272,6 +284,11 @@ REPAIR_CASES: tuple[Case, ...] = (
     # two certain digits differ (a valid ID would go to review too: case A)
     Case("number_two_digits", _HAS_RANGE & _HAS_VALUE & (_ham == 2) & _NAME_OK & _BIRTH_OK, 65.0 - _PEN,
          reason=_NUMBER_FAULT, note=_DOUBT),
+    # one certain digit of region or birth date differs and the lost digits do not fit either: as
+    # with two valid IDs differing in two places, a typo and a namesake look alike (a different
+    # certain sequence digit is a namesake born the same day: no candidate)
+    Case("number_one_digit_and_tail", _HAS_RANGE & _HAS_VALUE & (_ham == 1) & (_q1 < 14) & _NAME_OK & _BIRTH_OK,
+         62.0 - _PEN, reason=_NUMBER_FAULT, note=_DOUBT),
     Case("number_other", _HAS_RANGE, None),  # a number fitting none of the above: no candidate
     Case("both_valid", _CASE_A, pl.when(_IN_BIRTH).then(75.0).otherwise(65.0) - _PEN, reason=_BOTH_VALID_FAULT,
          note="；两个有效证件号码不同，可能是另一人（同名同生日），不自动匹配，需人工核实"),
@@ -306,7 +323,7 @@ class RepairTier:
     def decide(self, run: LinkRun) -> Outcome:
         e_open = run.open_rows().filter(pl.col("known") > 0)
         pairs = pl.concat([
-            candidates.repair_pairs(e_open.filter(pl.col("known") >= 14), run.r),
+            candidates.repair_pairs(e_open.filter(pl.col("known") >= MIN_REPAIR_KNOWN), run.r),
             candidates.range_pairs(e_open, run.r),
         ]).unique()
         if pairs.is_empty():
@@ -418,8 +435,12 @@ NAME_ONLY_CASES: tuple[Case, ...] = (
     Case("number_excludes", ~_NUMBER_ALLOWS, None),
     Case("same_name", pl.lit(True),
          30.0 + _cat.cast(pl.Float64) * 3 + place_points() + pl.when((_k >= 6) & (_ham == 0)).then(3.0).otherwise(0.0),
-         reason=pl.format("仅姓名相同（{}），缺少证件号码和出生日期，花名册中候选{}人，需人工核实",
-                          name_note(_cat, pl.col("e_name_norm"), pl.col("r_name_norm")), pl.col("n"))),
+         reason=pl.when(_HAS_RANGE & (_k >= 10))
+         .then(pl.format("姓名相同（{}），证件号码{}，前{}位一致但出生日期无法确定，其余几位已丢失，花名册中候选{}人，需人工核实",
+                         name_note(_cat, pl.col("e_name_norm"), pl.col("r_name_norm")), status_zh(pl.col("e_status")),
+                         _k, pl.col("n")))
+         .otherwise(pl.format("仅姓名相同（{}），缺少证件号码和出生日期，花名册中候选{}人，需人工核实",
+                              name_note(_cat, pl.col("e_name_norm"), pl.col("r_name_norm")), pl.col("n")))),
 )
 
 
