@@ -32,6 +32,8 @@ DOMAINS: dict[str, tuple[str, ...]] = {
         "之外孙女", "之曾孙子", "之曾孙女", "之父", "之母", "之岳父", "之岳母", "之公公", "之婆婆",
         "之祖父", "之祖母", "之外祖父", "之外祖母", "之兄弟姐妹", "之兄", "之弟", "之姐", "之妹",
         "其他",
+        # GB/T 4761 codes that name no sex (孙辈, 父母, 祖父母)
+        "之孙子女", "之父母", "之祖父母",
     ),
     "household_type": ("脱贫户", "一般农户", "监测户"),
     "object_type": ("脱贫户", "脱贫不稳定户", "边缘易致贫户", "突发严重困难户"),
@@ -59,6 +61,25 @@ _YES_NO_CODES: dict[str, str | None] = {
     "TRUE": YES, "FALSE": NO, "√": YES, "✓": YES, "✔": YES, "×": NO, "✗": NO, "✘": NO, "对": YES,
     "有": YES, "无": NO,
 }
+# GB/T 4761-2008 家庭关系代码, two-digit codes → the national system's words (relations it has
+# no word for, e.g. 嫂 or 伯父, → 其他).
+_REL_SPECIFIC = {
+    "01": "户主", "02": "户主", "10": "配偶", "11": "配偶", "12": "配偶", "28": "之女婿", "38": "之儿媳",
+    "40": "之孙子女", "41": "之孙子", "42": "之孙女", "43": "之外孙子", "44": "之外孙女", "47": "之曾孙子",
+    "48": "之曾孙女", "49": "之孙子女", "50": "之父母", "51": "之父", "52": "之母", "53": "之公公",
+    "54": "之婆婆", "55": "之岳父", "56": "之岳母", "57": "之父", "58": "之母", "59": "之父母",
+    "60": "之祖父母", "61": "之祖父", "62": "之祖母", "63": "之外祖父", "64": "之外祖母", "65": "之祖父母",
+    "70": "之兄弟姐妹", "71": "之兄", "73": "之弟", "75": "之姐", "77": "之妹", "79": "之兄弟姐妹",
+}
+RELATION_TWO_DIGIT: dict[str, str] = (
+    {f"{c}": "其他" for c in range(10, 100)}
+    | {f"2{d}": "之子" for d in range(10)} | {f"3{d}": "之女" for d in range(10)}
+    | _REL_SPECIFIC
+)
+# GB/T 4761-2008 one-digit codes (0 本人或户主, 1 配偶, 2 子, 3 女, 4 孙辈, 5 父母, 6 祖父母,
+# 7 兄弟姐妹, 8 其他) as the two-digit code of the same group.
+RELATION_ONE_DIGIT: dict[str, str] = {str(d): ("02" if d == 0 else f"{d}0") for d in range(9)}
+
 # Written form (after `code_key`) → canonical word; None = a valid code meaning "not known".
 CODES: dict[str, dict[str, str | None]] = {
     # GB/T 2261.1-2003: 0 未知的性别, 1 男性, 2 女性, 9 未说明的性别.
@@ -97,7 +118,7 @@ CODES: dict[str, dict[str, str | None]] = {
         "子": "之子", "儿子": "之子", "长子": "之子", "次子": "之子", "女": "之女", "女儿": "之女",
         "长女": "之女", "次女": "之女", "儿媳": "之儿媳", "女婿": "之女婿", "孙子": "之孙子",
         "孙女": "之孙女", "父亲": "之父", "母亲": "之母",
-    },
+    } | RELATION_TWO_DIGIT,
 }
 
 
@@ -128,11 +149,33 @@ def normalize_codes(frame: pl.DataFrame) -> pl.DataFrame:
             continue
         known = {k: v for k, v in codes.items()}
         key = code_key(pl.col(field))
+        if field == "relation":
+            key = _relation_code(key)
         mapped = key.replace_strict(known, default=None, return_dtype=pl.String)
         exprs.append(
             pl.when(key.is_in(list(known))).then(mapped).otherwise(pl.col(field).cast(pl.String)).alias(field)
         )
     return frame.with_columns(exprs) if exprs else frame
+
+
+def _relation_code(key: pl.Expr) -> pl.Expr:
+    """A one-digit 与户主关系 as the two-digit code it stands for. A spreadsheet drops the
+    leading zero of `01`/`02` (本人/户主): in a column that also holds two-digit codes a single
+    digit is such a code (`2` → `02`), else it is GB/T 4761's one-digit code (`2` → 子 → `20`).
+
+    >>> f = pl.DataFrame({"relation": ["2", "10", "30"]})
+    >>> normalize_codes(f)["relation"].to_list()
+    ['户主', '配偶', '之女']
+    >>> normalize_codes(pl.DataFrame({"relation": ["0", "1", "2", "3"]}))["relation"].to_list()
+    ['户主', '配偶', '之子', '之女']
+    """
+    single = key.str.contains(r"^[0-9]$").fill_null(False)
+    two_digit_column = key.str.contains(r"^[0-9]{2}$").fill_null(False).any()
+    return (
+        pl.when(single & two_digit_column).then(pl.lit("0") + key)
+        .when(single).then(key.replace_strict(RELATION_ONE_DIGIT, default=None, return_dtype=pl.String))
+        .otherwise(key)
+    )
 
 
 def parse_date(raw: pl.Expr) -> pl.Expr:

@@ -85,3 +85,29 @@ def test_rel_sex_without_ids_uses_the_coded_sex() -> None:
 def test_unreadable_code_is_reported_once_per_cell() -> None:
     found = checks(coded_roster(["1", "2", "男的", "2"], [HEAD, WIFE, SON, DAUGHTER]))
     assert found.get("VALUE_NOT_ALLOWED") == [6]
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        # GB/T 4761-2008 two-digit codes, a column holding them
+        (["02", "10", "20", "30", "41", "52"], ["户主", "配偶", "之子", "之女", "之孙子", "之母"]),
+        # the leading zero of 01/02 dropped by a spreadsheet: still 户主 beside two-digit codes
+        (["2", "12", "23", "38"], ["户主", "配偶", "之子", "之儿媳"]),
+        # a column of the standard's one-digit codes
+        (["0", "1", "2", "3", "5", "8"], ["户主", "配偶", "之子", "之女", "之父母", "其他"]),
+        # a code neither table has is kept and reported
+        (["02", "9"], ["户主", "9"]),
+    ],
+)
+def test_relation_codes(written: list[str], canonical: list[str]) -> None:
+    out = normalize_codes(pl.DataFrame({"relation": written}))
+    assert out["relation"].to_list() == canonical
+
+
+def test_relation_codes_feed_the_household_and_sex_checks() -> None:
+    roster = coded_roster(["1", "2", "1", "2"], [HEAD, WIFE, SON, DAUGHTER]).drop("relation")
+    raw = roster.with_columns(pl.Series("relation", ["2", "12", "30", "30"]))  # the son coded 女 (30)
+    found = checks(prepare(raw, REF))
+    assert found.get("REL_SEX_CONFLICT") == [6]
+    assert "HH_NO_HEAD" not in found and "VALUE_NOT_ALLOWED" not in found

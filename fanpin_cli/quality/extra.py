@@ -22,8 +22,9 @@ from fanpin_cli.values import parse_amount, parse_date
 from ._base import col_or_null, issues, person_age
 
 SPOUSE = "配偶"
-CHILD_RELATIONS = ("之子", "之女", "之孙子", "之孙女", "之外孙子", "之外孙女", "之曾孙子", "之曾孙女")
-ELDER_RELATIONS = ("之父", "之母", "之祖父", "之祖母", "之外祖父", "之外祖母", "之岳父", "之岳母", "之公公", "之婆婆")
+CHILD_RELATIONS = ("之子", "之女", "之孙子", "之孙女", "之外孙子", "之外孙女", "之曾孙子", "之曾孙女", "之孙子女")
+ELDER_RELATIONS = ("之父", "之母", "之祖父", "之祖母", "之外祖父", "之外祖母", "之岳父", "之岳母", "之公公", "之婆婆",
+                   "之父母", "之祖父母")
 NO_CAPACITY = ("无劳动力", "丧失劳动力")
 INCOME_CEILING = 100_000
 DISABILITY_TYPE_CODES = {
