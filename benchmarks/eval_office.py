@@ -189,20 +189,23 @@ def main() -> None:
         c = scores["clean"][i]
         print(f"| {label} | {c:.2%} | {scores['xlsx'][i]:.2%} ({(scores['xlsx'][i] - c) * 100:+.2f} pt) "
               f"| {scores['xls'][i]:.2%} ({(scores['xls'][i] - c) * 100:+.2f} pt) |")
-    print("\n| rule (persons flagged: confirmed + pending review) | clean | .xlsx | Δ confirmed | .xls | Δ confirmed |")
-    print("|---|---:|---:|---:|---:|---:|")
-    worst = 0.0
+    print("\n| rule (persons flagged: confirmed + pending review) | clean | .xlsx | Δ confirmed | Δ all | .xls "
+          "| Δ confirmed | Δ all |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    worst = {"confirmed": 0.0, "all": 0.0}
     for rule in sorted(counts["clean"]):
         cp, cq = counts["clean"][rule]
         row = [f"| `{rule}` | {cp} + {cq}"]
         for fmt in ("xlsx", "xls"):
             p, q = counts[fmt].get(rule, (0, 0))
-            row.append(f"{p} + {q} | {pct(cp, p)}")
+            row.append(f"{p} + {q} | {pct(cp, p)} | {pct(cp + cq, p + q)}")
             if cp:
-                worst = max(worst, abs(p - cp) / cp)
+                worst["confirmed"] = max(worst["confirmed"], abs(p - cp) / cp)
+            if cp + cq:
+                worst["all"] = max(worst["all"], abs(p + q - cp - cq) / (cp + cq))
         print(" | ".join(row) + " |")
-    print(f"\nLargest difference in a rule's confirmed count: {worst:.2%}")
-
+    print(f"\nLargest difference in a rule's confirmed count (the red/yellow/blue lists): {worst['confirmed']:.2%}; "
+          f"in its confirmed + pending count (every person listed): {worst['all']:.2%}")
 
 if __name__ == "__main__":
     main()

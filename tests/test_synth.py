@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+import polars as pl
 import pytest
 from pypinyin import lazy_pinyin
 from stdnum.cn import ric
@@ -341,3 +342,19 @@ def test_any_county_name_gets_its_own_address_code(tmp_path: Path) -> None:
     regions = Counter(r["id_number"][:6] for r in roster)
     assert regions.most_common(1)[0][0] == "430821"
     assert all(checksum_ok(r["id_number"]) for r in roster if len(r["id_number"]) == 18)
+
+def test_clean_roster_rows_obey_the_national_labour_rules(county: Path, truth) -> None:
+    """No national check on 劳动技能 (60+ still 普通劳动力, a healthy 16–60 non-student 弱/丧失/无
+    劳动力, a student over 16 with labour) fires on a roster row the generator did not fault."""
+    from fanpin_cli.loaders import load_file
+    from fanpin_cli.prepare import prepare
+    from fanpin_cli.quality import check_file
+
+    cfg = _config(county)
+    roster = prepare(load_file(county / cfg["roster"]["path"], "roster").frame, REF)
+    issues = check_file(roster, "roster", reference_date=REF)
+    faulty = {int(q["source_row"]) for q in truth["quality_truth"] if q["source_file"] == cfg["roster"]["path"]}
+    labour = ("ELDERLY_LABOR", "ELDERLY_LOST_LABOR", "ADULT_NO_LABOR", "ADULT_LOST_LABOR", "ADULT_WEAK_LABOR",
+              "STUDENT_LABOR")
+    fired = issues.filter(pl.col("check_id").is_in(labour))
+    assert fired.height == 0 or set(fired["source_row"].to_list()) <= faulty, fired.head(5)

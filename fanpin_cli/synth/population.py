@@ -189,18 +189,21 @@ def _household_members(rng: np.random.Generator, size: int) -> list[tuple[str, b
 
 
 def _labor(rng: np.random.Generator, age: np.ndarray, health: np.ndarray, student: np.ndarray) -> np.ndarray:
+    """劳动技能 as the national rule set expects it (`quality.national`): under 16 and students
+    无劳动力; 16–59 healthy non-students 普通 or 技能劳动力, the ill partly 弱劳动力或半劳动力 and
+    the gravely ill or disabled partly 丧失劳动力; 60 and over 弱劳动力或半劳动力 or 无劳动力."""
     n = age.size
     u = rng.random(n)
     out = np.full(n, "普通劳动力", dtype=object)
     out[(age >= 18) & (u < 0.16)] = "技能劳动力"
-    out[(age >= 18) & (u > 0.88)] = "弱劳动力或半劳动力"
-    old = age >= 60
-    out[old] = np.where(u[old] < 0.45, "弱劳动力或半劳动力", np.where(u[old] < 0.75, "普通劳动力", "丧失劳动力"))
-    vold = age >= 70
-    out[vold] = np.where(u[vold] < 0.25, "弱劳动力或半劳动力", np.where(u[vold] < 0.7, "丧失劳动力", "无劳动力"))
+    out[(health != "健康") & (u > 0.7)] = "弱劳动力或半劳动力"
     sick = ((health == "患有大病") | (health == "残疾")) & (age >= 16)
     out[sick & (u < 0.6)] = "丧失劳动力"
-    out[(age < 16) | ((age < 23) & student)] = "无劳动力"
+    old = age >= 60
+    out[old] = np.where(u[old] < 0.7, "弱劳动力或半劳动力", "无劳动力")
+    vold = age >= 70
+    out[vold] = np.where(u[vold] < 0.25, "弱劳动力或半劳动力", "无劳动力")
+    out[(age < 16) | student] = "无劳动力"
     return out
 
 
