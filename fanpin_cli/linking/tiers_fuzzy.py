@@ -126,6 +126,12 @@ def _out_of_range() -> pl.Expr:
     )
 
 
+# Among equally good candidates, the one proposed is chosen by what it is (its ID, household,
+# name), not by where it stands in the roster: the same files in another order give the same answer.
+_TIE_BREAK = ("r_value", "r_household_id", "r_name_norm", "ridx")
+_TIE_ORDER = (False,) * len(_TIE_BREAK)
+
+
 def _resolve(scored: pl.DataFrame, ambiguous_reason: pl.Expr) -> pl.DataFrame:
     """Best pair per extract row. `scored` has eidx, ridx, method, score, accept, reason, weak.
 
@@ -134,7 +140,8 @@ def _resolve(scored: pl.DataFrame, ambiguous_reason: pl.Expr) -> pl.DataFrame:
     """
     if scored.is_empty():
         return empty_decisions()
-    ranked = scored.sort(["eidx", "accept", "score", "ridx"], descending=[False, True, True, False])
+    ranked = scored.sort(["eidx", "accept", "score", *_TIE_BREAK], descending=[False, True, True, *_TIE_ORDER],
+                         nulls_last=True)
     best = ranked.group_by("eidx", maintain_order=True).agg(
         pl.all().first(),
         pl.col("score").filter(pl.col("accept")).slice(1, 1).first().alias("second"),
@@ -467,7 +474,7 @@ class NameOnlyTier:
         if p.is_empty():
             return Outcome(empty_decisions())
         best = (
-            p.sort(["eidx", "score", "ridx"], descending=[False, True, False])
+            p.sort(["eidx", "score", *_TIE_BREAK], descending=[False, True, *_TIE_ORDER], nulls_last=True)
             .group_by("eidx", maintain_order=True)
             .agg(pl.all().first(), pl.len().alias("n"), (pl.col("score") == pl.col("score").max()).sum().alias("n_best"))
             .filter(pl.col("n_best") <= MAX_NAME_ONLY)
@@ -529,7 +536,7 @@ class RosterGapTier:
         if p.is_empty():
             return Outcome(empty_decisions())
         best = (
-            p.sort(["eidx", "score", "ridx"], descending=[False, True, False])
+            p.sort(["eidx", "score", *_TIE_BREAK], descending=[False, True, *_TIE_ORDER], nulls_last=True)
             .group_by("eidx", maintain_order=True)
             .agg(pl.all().first(), pl.len().alias("n"))
         )
