@@ -1,6 +1,6 @@
 """Typing mistakes in IDs that LibreOffice then turned into numbers (files LibreOffice wrote).
 
-Fixtures: tests/fixtures/office/typos/ (`make_fixtures.py` there says how they were made: an
+Fixtures: tests/fixtures/office/typos/ (`make_typo_fixtures.py` there says how they were made: an
 enrollment CSV opened by LibreOffice 7.4 with its default column types and saved as .xlsx, so
 every ID is a number of 15 significant digits). Roster and typed IDs:
 
