@@ -28,6 +28,7 @@ from fanpin_cli.flagging.exprs import all_conditions
 from fanpin_cli.flagging.kinds import Context
 from fanpin_cli.flagging.model import Condition, Rule
 from fanpin_cli.linking.candidates import range_pairs
+from fanpin_cli.tables import C
 
 UNRESOLVED: tuple[str, ...] = ("review", "unlinked")
 NOTE = "（{}：证件号码被存为数字、后几位已丢失，该行可能是此人的记录，核实后确定）"
@@ -38,13 +39,13 @@ def candidates(rows: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
     """(`_roster_row`, `_where`) for every roster person an unresolved number row may be:
     the person's ID lies in the row's range and the row has no name or the person's name."""
     cols = rows.columns
-    if not {"id_lo", "id_hi", "match_status"} <= set(cols) or "id18" not in persons.columns:
+    if not {"id_lo", "id_hi", C.match_status} <= set(cols) or "id18" not in persons.columns:
         return pl.DataFrame(schema={"_roster_row": pl.Int64, "_where": pl.String})
     name_key = pl.col("name_key") if "name_key" in cols else pl.lit(None, dtype=pl.String)
     pinyin = pl.col("name_pinyin") if "name_pinyin" in cols else pl.lit(None, dtype=pl.String)
-    rejected = pl.col("rejected").fill_null(False) if "rejected" in cols else pl.lit(False)
+    rejected = pl.col(C.rejected).fill_null(False) if C.rejected in cols else pl.lit(False)
     open_rows = rows.filter(
-        pl.col("match_status").is_in(list(UNRESOLVED)) & pl.col("id_lo").is_not_null() & ~rejected
+        pl.col(C.match_status).is_in(list(UNRESOLVED)) & pl.col("id_lo").is_not_null() & ~rejected
     ).select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("idx"),
         (pl.col("id_lo").cast(pl.Int64) // 10).alias("lo"),
