@@ -20,6 +20,12 @@ import polars as pl
 
 _EXCEL_EPOCH = date(1899, 12, 30)
 
+# Fields holding amounts and dates (the schemas check them; quality/extra.py reads them).
+AMOUNT_FIELDS: tuple[str, ...] = (
+    "income_per_capita", "monthly_amount", "total_cost", "fund_paid", "out_of_pocket",
+)
+DATE_FIELDS: tuple[str, ...] = ("birth_date", "aid_date", "settle_date", "assess_date", "dereg_date")
+
 YES, NO = "是", "否"
 YES_NO: tuple[str, ...] = (YES, NO)
 
@@ -259,3 +265,13 @@ def school_stage(raw: pl.Expr) -> pl.Expr:
     for stage, pattern in reversed(SCHOOL_STAGES):
         out = pl.when(text.str.contains(pattern)).then(pl.lit(stage)).otherwise(out)
     return out
+
+
+def count_value(text: pl.Expr) -> pl.Expr:
+    """A head count from `5`, `5人`, `５`; null if it is not a whole number."""
+    return text.str.normalize("NFKC").str.replace(r"人$", "").cast(pl.Int64, strict=False)
+
+
+def year_value(text: pl.Expr) -> pl.Expr:
+    """A year from `2026`, `2026年`, `2026年度`; null if it is not a whole number."""
+    return text.str.normalize("NFKC").str.replace(r"年度?$", "").cast(pl.Int64, strict=False)

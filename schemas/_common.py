@@ -12,16 +12,20 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
-from fanpin_cli.values import DOMAINS, YES_NO, parse_amount, parse_date  # noqa: F401 (re-exported)
+from fanpin_cli.values import (  # noqa: F401 (re-exported)
+    AMOUNT_FIELDS,
+    DATE_FIELDS,
+    DOMAINS,
+    YES_NO,
+    count_value,
+    parse_amount,
+    parse_date,
+    year_value,
+)
 
 # Allowed values of code-list fields live with the code vocabularies in `fanpin_cli.values`.
 # 健康状况 may list several states: "长期慢性病,残疾".
 MULTI_VALUE_SEPARATORS = r"[,，、;；/]"
-
-AMOUNT_FIELDS: tuple[str, ...] = (
-    "income_per_capita", "monthly_amount", "total_cost", "fund_paid", "out_of_pocket",
-)
-DATE_FIELDS: tuple[str, ...] = ("birth_date", "aid_date", "settle_date", "assess_date", "dereg_date")
 
 
 def _text(data: PolarsData) -> pl.Expr:
@@ -39,16 +43,6 @@ def date_check(cls, data: PolarsData) -> pl.LazyFrame:
     return data.lazyframe.select(
         (_text(data).is_null() | parse_date(_text(data)).is_not_null()).fill_null(False)
     )
-
-
-def count_value(text: pl.Expr) -> pl.Expr:
-    """A head count from `5`, `5人`, `５`; null if it is not a whole number."""
-    return text.str.normalize("NFKC").str.replace(r"人$", "").cast(pl.Int64, strict=False)
-
-
-def year_value(text: pl.Expr) -> pl.Expr:
-    """A year from `2026`, `2026年`, `2026年度`; null if it is not a whole number."""
-    return text.str.normalize("NFKC").str.replace(r"年度?$", "").cast(pl.Int64, strict=False)
 
 
 def count_check(cls, data: PolarsData) -> pl.LazyFrame:

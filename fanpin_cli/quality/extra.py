@@ -16,8 +16,7 @@ from datetime import date
 import polars as pl
 
 from fanpin_cli.domain import is_head, person_sex
-from fanpin_cli.schemas import DATE_FIELDS, year_value
-from fanpin_cli.values import parse_amount, parse_date
+from fanpin_cli.values import DATE_FIELDS, parse_amount, parse_date, year_value
 
 from ._base import col_or_null, issues, person_age
 

@@ -11,7 +11,7 @@ from datetime import date
 import polars as pl
 
 from fanpin_cli.domain import is_head, person_sex
-from fanpin_cli.schemas import count_value
+from fanpin_cli.values import count_value
 
 from ._base import issues, person_age
 

@@ -7,10 +7,9 @@ DATE_INVALID, YEAR_INVALID, HH_SIZE_INVALID, VALUE_NOT_ALLOWED for 健康状况)
 
 from __future__ import annotations
 
-import pandera.errors as pa_errors
 import polars as pl
 
-from fanpin_cli.schemas import DOMAINS, SCHEMAS
+from fanpin_cli.values import DOMAINS
 
 from ._base import CONTEXT, col_or_null, heading, issues
 
@@ -34,6 +33,12 @@ def _check_id(check: pl.Expr) -> pl.Expr:
 
 def failure_cases(frame: pl.DataFrame, sector: str) -> pl.DataFrame:
     """pandera's failure cases (`index` = row position in `frame`), or an empty frame."""
+    # pandera (and, where pandas is installed, its pandas layer) is imported on first use:
+    # the report process and `fanpin --help` never need it.
+    import pandera.errors as pa_errors
+
+    from fanpin_cli.schemas import SCHEMAS
+
     model = SCHEMAS[sector]
     known = [c for c in model.to_schema().columns if c in frame.columns]
     data = frame.select([pl.col(c).cast(pl.String) for c in known])
