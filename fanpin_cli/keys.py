@@ -95,25 +95,54 @@ def read_key(folder: Path, fallback: str) -> bytes:
 
 
 def _hash_list(values: list[str | None], key: bytes) -> list[str | None]:
-    return [
-        None if v is None else hashlib.blake2b(v.encode("utf-8"), key=key, digest_size=DIGEST).hexdigest()
-        for v in values
-    ]
+    # One keyed state, copied per value: the key block is compressed once, not once per value.
+    copy = hashlib.blake2b(key=key, digest_size=DIGEST).copy
+
+    def one(v: str) -> str:
+        h = copy()
+        h.update(v.encode("utf-8"))
+        return h.hexdigest()
+
+    return [None if v is None else one(v) for v in values]
 
 
-def _digest(values: pl.Series, key: bytes) -> pl.Series:
+def _digest(values: pl.Series, key: bytes, known: pl.DataFrame | None = None) -> pl.Series:
     """Keyed hash of each non-null text (nulls stay null); once per distinct value when many
-    values repeat."""
-    uniq = values.unique()
-    if uniq.len() > 0.6 * values.len():
+    values repeat. `known` (columns `v`, `h`: texts already hashed under `key`) saves hashing
+    them again.
+
+    >>> k = b"1" * 32
+    >>> s = pl.Series(["a", None, "b", "a"])
+    >>> _digest(s, k).to_list() == _digest(s, k, known=pl.DataFrame({"v": ["a"], "h": _hash_list(["a"], k)})).to_list()
+    True
+    """
+    if known is not None and known.height:
+        found = values.to_frame("v").join(known, on="v", how="left", maintain_order="left")["h"]
+        miss = found.is_null() & values.is_not_null()
+        if not miss.any():
+            return found.alias(values.name)
+        idx = miss.arg_true()
+        return found.scatter(idx, _digest(values.gather(idx), key)).alias(values.name)
+    if values.approx_n_unique() > 0.6 * values.len():
         return pl.Series(values.name, _hash_list(values.to_list(), key), dtype=pl.String)
+    uniq = values.unique()
     table = pl.DataFrame({"v": uniq, "h": pl.Series(_hash_list(uniq.to_list(), key), dtype=pl.String)})
     return values.to_frame("v").join(table, on="v", how="left", maintain_order="left", nulls_equal=True)["h"].alias(values.name)
 
 
-def person_key(id18: pl.Series, key: bytes) -> pl.Series:
-    """Keyed hash of each usable 18-digit ID (null where there is none)."""
-    return _digest(id18.cast(pl.String).str.to_uppercase(), key).alias("person_key")
+def person_key(id18: pl.Series, key: bytes, known: pl.DataFrame | None = None) -> pl.Series:
+    """Keyed hash of each usable 18-digit ID (null where there is none). `known`: IDs already
+    keyed (`person_keys_known`), e.g. the roster's, hashed only once per run."""
+    return _digest(id18.cast(pl.String).str.to_uppercase(), key, known).alias("person_key")
+
+
+def person_keys_known(id18: pl.Series, keys: pl.Series) -> pl.DataFrame:
+    """The (`v` = upper-case ID, `h` = person key) table that `person_key(known=...)` reuses."""
+    return (
+        pl.DataFrame({"v": id18.cast(pl.String).str.to_uppercase(), "h": keys})
+        .drop_nulls()
+        .unique("v", keep="first")
+    )
 
 
 def _text(frame: pl.DataFrame, name: str, dtype: pl.DataType | None = None) -> pl.Expr:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import polars as pl
 
@@ -26,12 +26,18 @@ from fanpin_cli.tables import C
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` via a temp file in the same folder and os.replace."""
+    atomic_write(path, lambda fh: fh.write(data))
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Call `write(fh)` on a temp file in the same folder, then fsync and os.replace onto
+    `path` (no partial file is ever left under `path`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -75,7 +81,8 @@ def guard_formulas(frame: pl.DataFrame) -> pl.DataFrame:
 
 def write_csv(frame: pl.DataFrame, path: Path) -> None:
     """CSV (UTF-8 with BOM), formula-like cells guarded (`guard_formulas`), written atomically."""
-    atomic_write_bytes(path, guard_formulas(frame).write_csv(include_bom=True).encode("utf-8"))
+    guarded = guard_formulas(frame)
+    atomic_write(path, lambda fh: guarded.write_csv(fh, include_bom=True))
 
 
 def write_json(data: Any, path: Path) -> None:

@@ -29,7 +29,7 @@ from fanpin_cli.config import InputSpec, RunConfig
 from fanpin_cli.coverage import available, input_coverage, rule_statuses
 from fanpin_cli.domain import head_rank, household_heads
 from fanpin_cli.fields import SECTOR_TITLES
-from fanpin_cli.keys import combine, person_key, read_key, row_keys
+from fanpin_cli.keys import combine, person_key, person_keys_known, read_key, row_keys
 from fanpin_cli.loaders import LoadedFile, load_file
 from fanpin_cli.outputs import write_csv, write_json
 from fanpin_cli.prepare import prepare
@@ -164,8 +164,10 @@ def _evidence(
     return {s: f for s, f in merged.items() if f.height}
 
 
-def _keyed_links(link: pl.DataFrame, frame: pl.DataFrame, sector: str, key: bytes) -> pl.DataFrame:
-    """A file's links with the row's name, ID, record_key and person_key (same row order)."""
+def _keyed_links(link: pl.DataFrame, frame: pl.DataFrame, sector: str, key: bytes,
+                 known: pl.DataFrame | None = None) -> pl.DataFrame:
+    """A file's links with the row's name, ID, record_key and person_key (same row order);
+    `known`: the roster's person keys, not hashed again."""
     def col(name: str) -> pl.Series:
         if name in frame.columns:
             return frame[name].cast(pl.String)
@@ -175,7 +177,7 @@ def _keyed_links(link: pl.DataFrame, frame: pl.DataFrame, sector: str, key: byte
         col("name").alias("name"),
         col("id_number").alias("id_number"),
         row_keys(frame, sector, key),
-        person_key(col("id18"), key),
+        person_key(col("id18"), key, known),
     )
 
 
@@ -366,11 +368,13 @@ def compute(
         "person_key": person_key(roster["id18"] if "id18" in roster.columns else pl.Series([None] * roster.height,
                                                                                           dtype=pl.String), key),
     })
+    known = person_keys_known(roster["id18"], roster_keys["person_key"]) if "id18" in roster.columns else None
     done(STAGES[1])
 
     say(STAGES[2])
     links_each = list(pool.map(
-        lambda item: _keyed_links(link(roster, item[1], sector=item[0].sector), item[1], item[0].sector, key),
+        lambda item: _keyed_links(link(roster, item[1], sector=item[0].sector), item[1], item[0].sector, key,
+                                  known),
         prepared,
     ))
     persons = roster_keys.with_columns(
