@@ -147,10 +147,16 @@ def mask_series(series: Any) -> Any:
 
     if series.dtype != pl.String:
         return series
-    hit = (series.str.count_matches(f"[{_DIGITS}]") >= MIN_DIGITS).fill_null(False)
+    # A text of fewer bytes than MIN_DIGITS cannot hold that many digits: only the longer
+    # ones are counted (most cells, names and codes, never are).
+    long = (series.str.len_bytes() >= MIN_DIGITS).fill_null(False)
+    if not long.any():
+        return series
+    candidates = long.arg_true()
+    hit = (series.gather(candidates).str.count_matches(f"[{_DIGITS}]") >= MIN_DIGITS).fill_null(False)
     if not hit.any():
         return series
-    idx = hit.arg_true()
+    idx = candidates.filter(hit)
     values = series.gather(idx)
     digits_only = values.str.contains(r"^[0-9]+[0-9Xx]$")
     plain = digits_only & (values.str.len_chars().is_in([15, 18]) | values.str.contains(_BIRTH_WINDOW))

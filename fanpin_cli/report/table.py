@@ -139,6 +139,21 @@ def _row_writer(ws: Worksheet) -> Callable[[int, int, tuple], None]:
     return write_row
 
 
+def _runs(indexes: list[int]) -> list[list[int]]:
+    """Consecutive runs of sorted `indexes`.
+
+    >>> _runs([0, 1, 2, 5, 6, 9])
+    [[0, 1, 2], [5, 6], [9]]
+    """
+    out: list[list[int]] = []
+    for i in indexes:
+        if out and out[-1][-1] == i - 1:
+            out[-1].append(i)
+        else:
+            out.append([i])
+    return out
+
+
 def write_table(
     ws: Worksheet,
     fm: Formats,
@@ -176,9 +191,14 @@ def write_table(
             write_row(row, col0, record)
             row += 1
     else:
+        # The plain columns in runs through `write_row`, the formatted ones once with their
+        # format (not written plain first and then again).
         write = ws.write
+        plain = [j for j in range(len(cols)) if j not in dict(formatted)]
+        runs = [(r[0], r[-1] + 1) for r in _runs(plain)]
         for record in values.iter_rows():
-            write_row(row, col0, record)
+            for a, b in runs:
+                write_row(row, col0 + a, record[a:b])
             for j, fn in formatted:
                 value = record[j]
                 if value is not None:
