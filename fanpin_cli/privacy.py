@@ -41,6 +41,11 @@ _DIGITS = "0-9\uff10-\uff19"
 _DIGIT = re.compile(f"[{_DIGITS}]")
 # Digits, single separators between them, maybe a final x/X (also full-width).
 _RUN = re.compile(f"[{_DIGITS}](?:[ .\\-\u00a0\u3000]?[{_DIGITS}])*(?:[ \u00a0\u3000]?[xXｘＸ])?")
+# The same runs, only those of at least MIN_DIGITS digits (a shorter run is never masked, so
+# `mask_text` need not look at it).
+_LONG_RUN = re.compile(
+    f"[{_DIGITS}](?:[ .\\-\u00a0\u3000]?[{_DIGITS}]){{{MIN_DIGITS - 1},}}(?:[ \u00a0\u3000]?[xXｘＸ])?"
+)
 # Columns that hold keys (hex digests), never IDs: left alone.
 KEY_COLUMNS: tuple[str, ...] = (C.record_key, C.person_key)
 
@@ -83,7 +88,7 @@ def mask_text(text: str) -> str:
     """Every ID-like run of digits in `text` masked (see module docstring)."""
     if not isinstance(text, str) or len(text) < MIN_DIGITS:
         return text
-    return _RUN.sub(_mask_run, text)
+    return _LONG_RUN.sub(_mask_run, text)
 
 
 # JSON keys whose values are hex digests (a file's sha256, keyed hashes): a digest may hold a

@@ -23,3 +23,46 @@ def test_report_process_imports_no_validation_stack() -> None:
     )
     assert "xlsxwriter" in loaded
     assert not loaded & {"pandera", "pandas", "pyspark"}
+
+
+# ---- shortcuts that must not change a single output value ------------------------------------
+
+import hashlib  # noqa: E402
+
+import polars as pl  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from fanpin_cli import keys, privacy  # noqa: E402
+
+_PIECES = st.sampled_from([
+    "0", "1", "9", "4", "０", "３", " ", "-", ".", "\u3000", "x", "X", "ｘ", "年", "结算", "，", "元",
+    "433127199001011238", "4331270400200004", "43312719900101123812", "2026-11-30", " 2026-05-01 2026-06-01",
+    "4331 2719 9001 0112 3X", "４３３１２７１９９００１０１１２３８",
+])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, max_size=12).map("".join))
+def test_mask_text_skips_only_runs_too_short_to_mask(text: str) -> None:
+    # mask_text looks only at runs of 14+ digits; every shorter run was left as it is anyway.
+    reference = text if len(text) < privacy.MIN_DIGITS else privacy._RUN.sub(privacy._mask_run, text)
+    assert privacy.mask_text(text) == reference
+    if len(text) <= 60:  # (mask_series writes at most 64 stars for a run of digits alone)
+        assert privacy.mask_series(pl.Series([text, None])).to_list() == [reference, None]
+
+
+def test_keyed_hash_is_plain_keyed_blake2b() -> None:
+    key = b"k" * 32
+    values = ["medical_enrollment\x1fid:433127199001011238", "", "张三", None]
+    want = [None if v is None else hashlib.blake2b(v.encode(), key=key, digest_size=keys.DIGEST).hexdigest()
+            for v in values]
+    assert keys._hash_list(values, key) == want
+
+
+def test_person_keys_reused_from_the_roster_are_the_same_keys() -> None:
+    key = b"s" * 32
+    roster = pl.Series(["433127199001011238", "43312719900101123x", None])
+    known = keys.person_keys_known(roster, keys.person_key(roster, key))
+    extract = pl.Series(["43312719900101123X", "110101200001011234", None, "433127199001011238"])
+    assert keys.person_key(extract, key, known).to_list() == keys.person_key(extract, key).to_list()

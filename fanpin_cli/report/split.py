@@ -66,14 +66,14 @@ def _area(frame: pl.DataFrame | None, columns: dict[str, str]) -> pl.DataFrame |
     return frame.with_columns(exprs)
 
 
-def _areas(data: ReportData, by: str) -> list[tuple[str, ...]]:
+def _areas(data: ReportData, by: str, placed: dict[str, pl.DataFrame | None] | None = None) -> list[tuple[str, ...]]:
     """Every area that has a roster person, a flag, a listed issue or a review item, sorted
     (the 不详 areas last)."""
     found: set[tuple[str, ...]] = set()
     cols = ["_t"] if by == C.township else ["_t", "_v"]
     # Not `quality` (every issue, in the sector files too): a 乡镇 gets the issues of its own
     # people, and a sector row that names no 乡镇 is the department's to fix (county workbook).
-    for name, frame in _placed(data).items():
+    for name, frame in (placed if placed is not None else _placed(data)).items():
         if name != "quality" and frame is not None and frame.height:
             found.update(tuple(r) for r in frame.select(cols).unique().iter_rows())
     return sorted(found, key=lambda a: tuple((x in (UNKNOWN_TOWNSHIP, UNKNOWN_VILLAGE), x) for x in a))
@@ -93,9 +93,11 @@ def _placed(data: ReportData) -> dict[str, pl.DataFrame | None]:
     }
 
 
-def subset(data: ReportData, by: str, area: tuple[str, ...]) -> ReportData:
-    """The ReportData of one area: only its rows; counts recomputed for them."""
-    placed = _placed(data)
+def subset(data: ReportData, by: str, area: tuple[str, ...],
+           placed: dict[str, pl.DataFrame | None] | None = None) -> ReportData:
+    """The ReportData of one area: only its rows; counts recomputed for them. `placed`:
+    `_placed(data)`, when the caller cuts several areas from the same data."""
+    placed = placed if placed is not None else _placed(data)
     keep = pl.col("_t") == area[0]
     if by == C.village:
         keep = keep & (pl.col("_v") == area[1])
@@ -147,11 +149,12 @@ def write_split(out_dir: Path, data: ReportData, by: str) -> list[Path]:
     tmp = out_dir / f".{FOLDERS[by]}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     tmp.mkdir(parents=True)
     try:
-        areas = _areas(data, by)
+        placed = _placed(data)
+        areas = _areas(data, by, placed)
         names = []
         for i, area in enumerate(areas, start=1):
             name = area_file_name(i, len(areas), area, data.period)
-            write_report(tmp / name, subset(data, by, area))
+            write_report(tmp / name, subset(data, by, area, placed))
             names.append(name)
         old = None
         if folder.exists():
