@@ -4,8 +4,9 @@ Generates (or reuses) a `fanpin synth` county of N households (3,000 ≈ 60,000 
 50,000 ≈ 180,000 persons with medical enrollment ≈ 1,000,000 rows), then runs, alternating in
 fresh child processes, `benchmarks/bench_floor.py` (read every input as text and join on the raw
 ID: the least work any matching job does) and `fanpin run`. Best of `--repeat` for each; prints
-the ratio fanpin / floor and each side's peak memory (max RSS of the child, plus fanpin's
-report.xlsx process where there is one).
+the ratio fanpin / floor by wall and by CPU time, each side's peak memory (the whole process
+tree at one moment: fanpin's main process plus its report.xlsx process) and the load average.
+`--python` runs fanpin with another interpreter (another checkout's venv: before/after).
 
     python benchmarks/bench_run.py [--households 50000] [--seed 1] [--repeat 3]
 """
@@ -23,23 +24,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def run_measured(cmd: list[str]) -> tuple[float, float, float]:
-    """Run `cmd` inside a wrapper child that reports wall seconds, its children's peak RSS (MB)
-    and their CPU seconds (user + system, every process of the job: on a loaded machine CPU
-    time is steadier than wall time)."""
-    wrapper = (
-        "import resource, subprocess, sys, time, json;"
-        "t=time.perf_counter(); p=subprocess.run(sys.argv[1:], capture_output=True, text=True);"
-        "w=time.perf_counter()-t; u=resource.getrusage(resource.RUSAGE_CHILDREN);"
-        "print(json.dumps({'rc': p.returncode, 'wall': w, 'cpu': u.ru_utime+u.ru_stime,"
-        " 'peak': u.ru_maxrss/1024,"
-        " 'err': p.stderr[-2000:], 'out': p.stdout[-2000:]}))"
-    )
-    res = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, check=True)
+def run_measured(cmd: list[str]) -> dict:
+    """Run `cmd` in a fresh wrapper process (`measure.py`): wall and CPU seconds (every process
+    of the job: on a loaded machine CPU time is steadier than wall time), the peak memory of
+    the whole process tree at one moment, the largest single process, the load average."""
+    res = subprocess.run([sys.executable, str(HERE / "measure.py"), *cmd], capture_output=True, text=True, check=True)
     info = json.loads(res.stdout)
     if info["rc"] != 0:
         raise SystemExit(f"command failed ({info['rc']}): {' '.join(cmd)}\n{info['out']}\n{info['err']}")
-    return info["wall"], info["peak"], info["cpu"]
+    return info
 
 
 def main() -> int:
@@ -49,6 +42,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dir", type=Path, default=None, help="county folder (generated if missing)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/_out"))
+    parser.add_argument("--python", default=sys.executable,
+                        help="interpreter that runs fanpin (e.g. another checkout's venv, for before/after)")
     args = parser.parse_args()
     county = args.dir or Path(f"benchmarks/_data/county-{args.households}-{args.seed}")
     if not (county / "fanpin.toml").is_file():
@@ -61,22 +56,25 @@ def main() -> int:
     sizes = {p.name: p.stat().st_size for p in county.iterdir() if p.is_file()}
     floor_cmd = [sys.executable, str(HERE / "bench_floor.py"), str(config), "--out", str(args.out / "floor")]
     run_out = args.out / "run"
-    run_cmd = [sys.executable, "-m", "fanpin_cli.cli", "run", str(config), "--out", str(run_out), "--quiet"]
+    run_cmd = [args.python, "-m", "fanpin_cli.cli", "run", str(config), "--out", str(run_out), "--quiet"]
     env_note = os.environ.get("POLARS_MAX_THREADS", "default")
     floors, runs = [], []
     for i in range(args.repeat):
         floors.append(run_measured(floor_cmd))
         runs.append(run_measured(run_cmd))
-        print(f"round {i + 1}: floor {floors[-1][0]:.2f} s (CPU {floors[-1][2]:.2f} s), "
-              f"fanpin {runs[-1][0]:.2f} s (CPU {runs[-1][2]:.2f} s)", flush=True)
-    floor_best = min(w for w, _, _ in floors)
-    run_best = min(w for w, _, _ in runs)
-    floor_cpu = min(c for _, _, c in floors)
-    run_cpu = min(c for _, _, c in runs)
-    floor_peak = max(p for _, p, _ in floors)
+        f, r = floors[-1], runs[-1]
+        print(f"round {i + 1}: floor {f['wall']:.2f} s (CPU {f['cpu']:.2f} s), fanpin {r['wall']:.2f} s "
+              f"(CPU {r['cpu']:.2f} s, peak {r['peak_tree_mb']:,.0f} MB), load {r['load_before']:.1f}", flush=True)
+    floor_best = min(f["wall"] for f in floors)
+    run_best = min(r["wall"] for r in runs)
+    floor_cpu = min(f["cpu"] for f in floors)
+    run_cpu = min(r["cpu"] for r in runs)
+    floor_peak = max(f["peak_tree_mb"] for f in floors)
+    run_peak = max(r["peak_tree_mb"] for r in runs)
+    run_single = max(r["peak_process_mb"] for r in runs)
+    loads = [x[k] for x in floors + runs for k in ("load_before", "load_after")]
     summary = json.loads((run_out / "summary.json").read_text(encoding="utf-8"))
     report_mb = summary.get("report_process_peak_mb", 0) or 0
-    run_peak = max(p for _, p, _ in runs)
     print(f"\ncounty: {args.households:,} households, inputs {sum(sizes.values()) / 1e6:.0f} MB, "
           f"polars threads {env_note}")
     print("| input | sector | rows | linked | review | unlinked |")
@@ -89,11 +87,13 @@ def main() -> int:
         print(f"| {stage} | {seconds:.2f} |")
     print(
         f"\nfloor best of {args.repeat}: {floor_best:.2f} s (peak {floor_peak:,.0f} MB)\n"
-        f"fanpin best of {args.repeat}: {run_best:.2f} s (peak {run_peak:,.0f} MB main process tree"
+        f"fanpin best of {args.repeat}: {run_best:.2f} s (peak {run_peak:,.0f} MB main process and its children "
+        f"together; largest single process {run_single:,.0f} MB"
         f"{f', report process {report_mb:,} MB' if report_mb else ''})\n"
         f"ratio fanpin / floor: {run_best / floor_best:.2f}×\n"
         f"CPU seconds (all processes, best of {args.repeat}): floor {floor_cpu:.2f} s, fanpin {run_cpu:.2f} s, "
-        f"ratio {run_cpu / floor_cpu:.2f}×; load average {os.getloadavg()[0]:.1f}"
+        f"ratio {run_cpu / floor_cpu:.2f}×\n"
+        f"load average (1 min) during the runs: {min(loads):.1f}–{max(loads):.1f}"
     )
     return 0
 

@@ -203,12 +203,8 @@ def write_outputs(
         first = _report_first(config, artifacts.flags, artifacts.review, artifacts.rule_counts,
                               artifacts.area_counts, artifacts.rules, full_ids, artifacts.members, split)
         report = InlineReport(out_dir / "report.xlsx", first)
+    names = CSV_TABLES + (("resolved", "exempted") if summary.history is not None else ())
     try:
-        names = CSV_TABLES + (("resolved", "exempted") if summary.history is not None else ())
-        csvs = {
-            TABLES[name].file: TABLES[name].for_csv(mask_table(name, getattr(artifacts, name), full_ids=full_ids))
-            for name in names
-        }
         rest = _workbook_rest(artifacts, full_ids)
     except BaseException:
         report.abort()
@@ -216,8 +212,11 @@ def write_outputs(
     with ThreadPoolExecutor(max_workers=1) as pool:
         workbook = pool.submit(report.finish, **rest)
         try:
-            for file, frame in csvs.items():
-                write_csv(frame, out_dir / file)
+            # One table at a time: masked, written, dropped (never every masked copy at once).
+            for name in names:
+                table = TABLES[name]
+                write_csv(table.for_csv(mask_table(name, getattr(artifacts, name), full_ids=full_ids)),
+                          out_dir / table.file)
         finally:
             summary.report_process_peak_mb = workbook.result()
     from fanpin_cli.artifacts import Stage
@@ -229,7 +228,7 @@ def write_outputs(
     data = summary.to_dict() | {"csv_formula_guard": FORMULA_GUARD}
     write_json(data if full_ids else mask_data(data), out_dir / "summary.json")
     write_log(out_dir / "fanpin.log", data)
-    return [out_dir / f for f in csvs] + [
+    return [out_dir / TABLES[name].file for name in names] + [
         out_dir / n for n in ("report.xlsx", "summary.html", "summary.json", "fanpin.log")
     ]
 
