@@ -300,13 +300,20 @@ def with_id_columns(
         numeric_column(c, group).alias(f"{p}_numcol"),
         c.str.slice(0, 17).alias(f"{p}_first17"),
     )
+    # Expressions used several times below are materialized first: polars would evaluate an
+    # inlined one again at every use (check_char_of_int reads its value 18 times).
     frame = frame.with_columns(
-        check_char_of_int(digits17(first17)).alias(f"{p}_check18"),
+        digits17(first17).alias(f"{p}_d17"),
+        sci_digits(c).alias(f"{p}_sci"),
+        c.str.extract(_SCI, 3).cast(pl.Int64, strict=False).alias(f"{p}_exp"),
+    )
+    frame = frame.with_columns(
+        check_char_of_int(pl.col(f"{p}_d17")).alias(f"{p}_check18"),
     )
     check_ok = c.str.slice(17, 1) == pl.col(f"{p}_check18")
     is18 = (form == "18") & c.str.contains(r"^[0-9]{18}$")
     # The value a spreadsheet number shows, with its significant digits (null: not a number).
-    sci_value = sci_digits(c).cast(pl.Int64, strict=False)
+    sci_value = pl.col(f"{p}_sci").cast(pl.Int64, strict=False)
     as_number = is18 & (
         number_cell
         | (c.str.ends_with("000") & ~check_ok)
@@ -314,19 +321,23 @@ def with_id_columns(
     ).fill_null(False)
     # A 20-digit 残疾人证号 (ID + category + grade) held as a number: the ID is its first 18
     # digits; the last two, and the precision of a double that large, are gone.
-    exponent = c.str.extract(_SCI, 3).cast(pl.Int64, strict=False)
+    exponent = pl.col(f"{p}_exp")
     raw_text = pl.col(raw).cast(pl.String).str.strip_chars()
     cert_long = number_cell & raw_text.str.contains(r"^[0-9]{19,20}(\.0+)?$").fill_null(False)
-    written = nearest_thousand_image(
+    frame = frame.with_columns(
         pl.when((exponent == 17).fill_null(False))
         .then(sci_value)
         .when((exponent == 19).fill_null(False))
-        .then(sci_digits(c).str.slice(0, 18).cast(pl.Int64, strict=False))
+        .then(pl.col(f"{p}_sci").str.slice(0, 18).cast(pl.Int64, strict=False))
         .when(cert_long)
         .then(raw_text.str.slice(0, 18).cast(pl.Int64, strict=False))
         .when(as_number)
         .then(c.cast(pl.Int64, strict=False))
+        .alias(f"{p}_shown"),
+        cert_long.alias(f"{p}_cert_long"),
     )
+    written = nearest_thousand_image(pl.col(f"{p}_shown"))
+    cert_long = pl.col(f"{p}_cert_long")
     frame = frame.with_columns(
         pl.when(~form.is_in(["missing", "placeholder"])).then(written).alias(f"{p}_written"),
         ((exponent == 19).fill_null(False) | cert_long).alias(f"{p}_cert"),
@@ -334,7 +345,8 @@ def with_id_columns(
     w = pl.col(f"{p}_written")
     # A program that writes ten or more digits writes all a spreadsheet holds (15 significant,
     # LibreOffice drops trailing zeros: 4.3312719791006E+017): fewer are a display format's.
-    sig = significant_digits(w)
+    frame = frame.with_columns(significant_digits(w).alias(f"{p}_sig"))
+    sig = pl.col(f"{p}_sig")
     precision = pl.when(w.is_null()).then(None).when(sig >= 10).then(pl.max_horizontal(sig, pl.lit(15))).otherwise(sig)
     precision = pl.when(pl.col(f"{p}_cert")).then(pl.min_horizontal(precision, pl.lit(16))).otherwise(precision)
     frame = frame.with_columns(precision.alias(f"{p}_precision"))
@@ -358,8 +370,9 @@ def with_id_columns(
         .alias(f"{p}id_known"),
     )
     digits = pl.col(f"{p}_digits")
+    frame = frame.with_columns(digits17(digits.str.slice(0, 17)).alias(f"{p}_d17"))
     frame = frame.with_columns(
-        check_char_of_int(digits17(digits.str.slice(0, 17))).alias(f"{p}id_expected_check"),
+        check_char_of_int(pl.col(f"{p}_d17")).alias(f"{p}id_expected_check"),
         birth_from_digits(digits, reference_date).alias(f"{p}_birth"),
     )
     born_ok = pl.col(f"{p}_birth").is_not_null()
@@ -406,7 +419,8 @@ def with_id_columns(
         .then(out_digits.str.slice(0, 6).is_in(region_codes()))
         .alias(f"{p}id_region_known"),
     ).drop(f"{p}_form", f"{p}_first17", f"{p}_birth", f"{p}_check18", f"{p}_numcol", f"{p}_written",
-           f"{p}_precision", f"{p}_digits", f"{p}_cert")
+           f"{p}_precision", f"{p}_digits", f"{p}_cert", f"{p}_d17", f"{p}_sci", f"{p}_exp", f"{p}_shown",
+           f"{p}_cert_long", f"{p}_sig")
 
 
 def first17_15(clean: pl.Expr) -> pl.Expr:
