@@ -85,6 +85,16 @@ def score(cases: Sequence[Case], case: str = CASE) -> pl.Expr:
     return _by_case([c.score for c in cases], pl.Float64, case).cast(pl.Float64).alias("score")
 
 
+def scored(pairs: pl.DataFrame, cases: Sequence[Case]) -> pl.DataFrame:
+    """`pairs` with the deciding case and its score, keeping only pairs some case scores.
+
+    >>> cases = (Case("near", pl.col("d") <= 1, score=90.0, accept=True, reason="近"),)
+    >>> scored(pl.DataFrame({"d": [0, 3]}), cases)["score"].to_list()
+    [90.0]
+    """
+    return pairs.with_columns(case_of(cases)).with_columns(score(cases)).filter(pl.col("score").is_not_null())
+
+
 def accepted(cases: Sequence[Case], case: str = CASE) -> pl.Expr:
     """True when the deciding case lets the pair be linked without a person."""
     keep = [i for i, c in enumerate(cases) if c.accept]

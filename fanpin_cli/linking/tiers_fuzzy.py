@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from fanpin_cli.linking import candidates
-from fanpin_cli.linking.cases import Case, accepted, case_of, first, note, reason, score
+from fanpin_cli.linking.cases import Case, accepted, case_of, first, note, reason, score, scored
 from fanpin_cli.linking.digits import compare
 from fanpin_cli.linking.frames import DECISION_SCHEMA, USABLE, empty_decisions
 from fanpin_cli.linking.name_similarity import (
@@ -335,8 +335,7 @@ class RepairTier:
         ]).unique()
         if pairs.is_empty():
             return Outcome(empty_decisions())
-        p = pair_frame(pairs, run.e, run.r, run.rd).with_columns(case_of(self.cases))
-        p = p.with_columns(score(self.cases)).filter(pl.col("score").is_not_null())
+        p = scored(pair_frame(pairs, run.e, run.r, run.rd), self.cases)
         if p.is_empty():
             return Outcome(empty_decisions())
         p = p.with_columns(
@@ -469,8 +468,7 @@ class NameOnlyTier:
             pairs = pairs.join(taken, on="ridx", how="anti")
         if pairs.is_empty():
             return Outcome(empty_decisions())
-        p = pair_frame(pairs, run.e, run.r, run.rd).with_columns(case_of(self.cases))
-        p = p.with_columns(score(self.cases)).filter(pl.col("score").is_not_null())
+        p = scored(pair_frame(pairs, run.e, run.r, run.rd), self.cases)
         if p.is_empty():
             return Outcome(empty_decisions())
         best = (
@@ -529,9 +527,8 @@ class RosterGapTier:
                   on="ridx")
             .join(e.select(pl.col("idx").alias("eidx"), pl.col("sex").alias("e_sex")), on="eidx")
             .join(carriers, left_on="e_name_pinyin", right_on="name_pinyin", how="left")
-            .with_columns(case_of(self.cases))
         )
-        p = p.with_columns(score(self.cases)).filter(pl.col("score").is_not_null())
+        p = scored(p, self.cases)
         p = p.filter(pl.len().over("eidx") <= MAX_NAME_ONLY)
         if p.is_empty():
             return Outcome(empty_decisions())
