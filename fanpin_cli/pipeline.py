@@ -318,7 +318,7 @@ def compute(
     confirmed/rejected review pairs, exemptions, statuses and resolved flags.
     """
     from fanpin_cli.flagging import evaluate, household_summary, load_rules
-    from fanpin_cli.linking import link
+    from fanpin_cli.linking import link, roster_index
     from fanpin_cli.quality import (
         attach_places,
         check_cross,
@@ -372,9 +372,10 @@ def compute(
     done(STAGES[1])
 
     say(STAGES[2])
+    index = roster_index(roster)  # the roster's side of linking, made once for every extract
     links_each = list(pool.map(
-        lambda item: _keyed_links(link(roster, item[1], sector=item[0].sector), item[1], item[0].sector, key,
-                                  known),
+        lambda item: _keyed_links(link(roster, item[1], sector=item[0].sector, index=index), item[1],
+                                  item[0].sector, key, known),
         prepared,
     ))
     persons = roster_keys.with_columns(

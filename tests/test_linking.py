@@ -280,3 +280,25 @@ def test_same_digits_in_a_csv_are_another_persons_valid_id(roster):
     """In a CSV the same 18 digits are what was typed: a valid ID that is not 符英's."""
     out = run(roster, [{"name": "符英", "id_number": "433127201308180992"}]).row(0, named=True)
     assert out["match_status"] != "linked", out
+
+
+def test_shared_roster_index_gives_the_same_links(roster):
+    """The roster's side, made once (`roster_index`) and reused by extracts of every sector in
+    turn, links each extract exactly as a fresh link() does."""
+    from polars.testing import assert_frame_equal
+
+    from fanpin_cli.linking import roster_index
+
+    rows = [{"name": c[1], "id_number": c[2], "birth_date": c[3], "village": c[4]} for c in CASES]
+    cols = ("name", "id_number", "birth_date", "village")
+    extracts = {
+        sector: prepare(pl.DataFrame(
+            {"source_file": ["extract.csv"] * len(part), "source_row": list(range(2, len(part) + 2)),
+             **{c: [r[c] for r in part] for c in cols}},
+            schema_overrides={c: pl.String for c in cols} | {"source_row": pl.Int64},
+        ), REF)
+        for sector, part in (("police", rows[::2]), ("medical_claims", rows), ("education", rows[1::2]), ("housing", []))
+    }
+    index = roster_index(roster)
+    for sector, extract in [*extracts.items(), *reversed(extracts.items())]:
+        assert_frame_equal(link(roster, extract, sector=sector, index=index), link(roster, extract, sector=sector))

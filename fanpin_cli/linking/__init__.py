@@ -34,31 +34,44 @@ from fanpin_cli.linking.frames import (
     view,
 )
 from fanpin_cli.linking.reasons import REJECTED, status_zh
-from fanpin_cli.linking.tier import ONE_ROW_SECTORS, REPEATING_SECTORS, LinkRun, Readings, Tier
+from fanpin_cli.linking.tier import (
+    ONE_ROW_SECTORS,
+    REPEATING_SECTORS,
+    LinkRun,
+    Readings,
+    RosterIndex,
+    Tier,
+)
 from fanpin_cli.linking.tiers_fuzzy import NameBirthTier, NameOnlyTier, RepairTier, RosterGapTier
 from fanpin_cli.linking.tiers_id import IdTier
 
-__all__ = ["LINK_COLUMNS", "ONE_ROW_SECTORS", "REPEATING_SECTORS", "TIERS", "link"]
+__all__ = ["LINK_COLUMNS", "ONE_ROW_SECTORS", "REPEATING_SECTORS", "TIERS", "RosterIndex", "link", "roster_index"]
 
 # The tiers, strongest first: each decides only rows the ones before it left open.
 TIERS: tuple[Tier, ...] = (IdTier(), RepairTier(), NameBirthTier(), NameOnlyTier(), RosterGapTier())
 
 
-def link(roster: pl.DataFrame, extract: pl.DataFrame, *, sector: str) -> pl.DataFrame:
-    """One links row per extract row (see module docstring and `LINK_COLUMNS`)."""
-    e = view(extract)
+def roster_index(roster: pl.DataFrame) -> RosterIndex:
+    """The roster's side of linking (view, digit readings, shared frames): make it once and
+    pass it to every `link()` of the run, which then does the roster's work only once."""
     r = view(roster)
-    rd = Readings(
-        digit_matrix(e["digits"], e["known"]),
-        digit_matrix(r["digits"], r["known"]),
-        e["known"].to_numpy(),
-        r["known"].to_numpy(),
-    )
-    run = LinkRun(e, r, rd, sector)
+    return RosterIndex(r, digit_matrix(r["digits"], r["known"]), r["known"].to_numpy())
+
+
+def link(roster: pl.DataFrame, extract: pl.DataFrame, *, sector: str, index: RosterIndex | None = None) -> pl.DataFrame:
+    """One links row per extract row (see module docstring and `LINK_COLUMNS`). `index`:
+    `roster_index(roster)`, shared by the run's extracts (made here when not given)."""
+    ri = index if index is not None else roster_index(roster)
+    e = view(extract)
+    r = ri.r
+    rd = Readings(digit_matrix(e["digits"], e["known"]), ri.mat, e["known"].to_numpy(), ri.known)
+    run = LinkRun(e, r, rd, sector, memo=ri.memo)
     for tier in TIERS:
         run.add(tier.decide(run))
     decided = _one_row_per_person(run.decided, e) if run.one_row_per_person else run.decided
-    return _assemble(e, r, decided, run.namesakes, extract, sector)
+    roster_cols = ri.memo.get("assemble.roster", lambda: r.select(
+        pl.col("idx").alias("ridx"), pl.col("row").alias("roster_row"), pl.col("household_id")))
+    return _assemble(e, roster_cols, decided, run.namesakes, extract, sector)
 
 
 def _one_row_per_person(decided: pl.DataFrame, e: pl.DataFrame) -> pl.DataFrame:
@@ -106,10 +119,10 @@ UNLINKED_CASES: tuple[Case, ...] = (
 
 
 def _assemble(
-    e: pl.DataFrame, r: pl.DataFrame, decided: pl.DataFrame, namesakes: pl.DataFrame,
+    e: pl.DataFrame, roster_cols: pl.DataFrame, decided: pl.DataFrame, namesakes: pl.DataFrame,
     extract: pl.DataFrame, sector: str,
 ) -> pl.DataFrame:
-    """The links frame, in the extract's order."""
+    """The links frame, in the extract's order (`roster_cols`: ridx, roster_row, household_id)."""
     if decided.is_empty():
         decided = empty_decisions()
     source_file = (
@@ -121,7 +134,6 @@ def _assemble(
         "idx", "row", "status", "name_key", "birth_any",
         (pl.col("name_key").is_null() & (pl.col("known") == 0)).alias("rejected"),
     ).with_columns(source_file.alias("source_file"))
-    roster_cols = r.select(pl.col("idx").alias("ridx"), pl.col("row").alias("roster_row"), pl.col("household_id"))
     out = (
         base.join(decided.rename({"eidx": "idx", "status": "match_status"}), on="idx", how="left",
                   maintain_order="left")

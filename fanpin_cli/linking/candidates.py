@@ -12,6 +12,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import polars as pl
 
@@ -24,6 +27,7 @@ from fanpin_cli.linking.digits import (
     key_needs,
 )
 from fanpin_cli.linking.frames import USABLE
+from fanpin_cli.linking.tier import Memo
 
 MAX_BLOCK = 64
 MAX_NAME_BLOCK = 200
@@ -35,21 +39,28 @@ def _empty() -> pl.DataFrame:
     return pl.DataFrame(schema=_PAIR_SCHEMA)
 
 
+def _kept(memo: Memo | None, name: str, make: Callable[[], Any]) -> Any:
+    """`make()`, kept in `memo` under `name` when there is one: for frames made from the roster
+    alone, which every extract linked against it would otherwise make again."""
+    return make() if memo is None else memo.get(name, make)
+
+
 def _small_blocks(frame: pl.DataFrame, on: list[str], limit: int) -> pl.DataFrame:
     """Rows of `frame` whose block (same values of `on`) has at most `limit` rows."""
     return frame.filter(pl.len().over(on) <= limit)
 
 
-def repair_pairs(e: pl.DataFrame, r: pl.DataFrame) -> pl.DataFrame:
-    """Pairs for the `id_repaired` tier: `e` holds the open extract rows with an ID reading."""
+def repair_pairs(e: pl.DataFrame, r: pl.DataFrame, memo: Memo | None = None) -> pl.DataFrame:
+    """Pairs for the `id_repaired` tier: `e` holds the open extract rows with an ID reading.
+    `memo`: keeps the roster's side of each join for the next extract (see `_kept`)."""
     usable = pl.col("status").is_in(USABLE)
     frames: list[pl.DataFrame] = []
     # Spreadsheet numbers (a range) join on name keys too: a typo in their certain digits
     # breaks the ID keys, and their check character is gone.
     e_use = e.filter((usable | pl.col("lo").is_not_null()) & pl.col("name_pinyin").is_not_null())
     e_bad = e.filter(~usable)
-    r_use = r.filter(usable & pl.col("name_pinyin").is_not_null())
-    r_bad = r.filter(~usable & (pl.col("known") > 0))
+    r_use = _kept(memo, "repair.r_use", lambda: r.filter(usable & pl.col("name_pinyin").is_not_null()))
+    r_bad = _kept(memo, "repair.r_bad", lambda: r.filter(~usable & (pl.col("known") > 0)))
     for key in NAME_BLOCK_KEYS:
         bk = key_expr(key).alias("bk")
         if e_use.height and r_use.height:
@@ -57,33 +68,35 @@ def repair_pairs(e: pl.DataFrame, r: pl.DataFrame) -> pl.DataFrame:
             if key in FALLBACK_KEYS:  # only where the fuller key cannot be read
                 rows = e_use.filter(pl.col("known") < key_needs(FALLBACK_KEYS[key]))
             left = rows.select(pl.col("idx").alias("eidx"), "name_pinyin", bk).drop_nulls("bk")
-            right = r_use.select(pl.col("idx").alias("ridx"), "name_pinyin", bk).drop_nulls("bk")
+            right = _kept(memo, f"repair.name.{key}", lambda bk=bk: r_use.select(
+                pl.col("idx").alias("ridx"), "name_pinyin", bk).drop_nulls("bk"))
             frames.append(left.join(right, on=["name_pinyin", "bk"]).select("eidx", "ridx"))
     for key in BLOCK_KEYS:
         bk = key_expr(key).alias("bk")
         if e_bad.height:
             left = e_bad.select(pl.col("idx").alias("eidx"), bk).drop_nulls("bk")
-            right = _small_blocks(r.select(pl.col("idx").alias("ridx"), bk).drop_nulls("bk"), ["bk"], MAX_BLOCK)
+            right = _kept(memo, f"repair.id.{key}", lambda bk=bk: _small_blocks(
+                r.select(pl.col("idx").alias("ridx"), bk).drop_nulls("bk"), ["bk"], MAX_BLOCK))
             frames.append(left.join(right, on="bk").select("eidx", "ridx"))
         if r_bad.height and e_use.height:
             left = e.filter(usable).select(pl.col("idx").alias("eidx"), bk).drop_nulls("bk")
-            right = r_bad.select(pl.col("idx").alias("ridx"), bk).drop_nulls("bk")
+            right = _kept(memo, f"repair.bad.{key}", lambda bk=bk: r_bad.select(
+                pl.col("idx").alias("ridx"), bk).drop_nulls("bk"))
             frames.append(_small_blocks(left.join(right, on="bk"), ["ridx"], MAX_BLOCK * 4).select("eidx", "ridx"))
     if not frames:
         return _empty()
     return pl.concat(frames).unique().cast(_PAIR_SCHEMA)
 
 
-def range_pairs(e: pl.DataFrame, r: pl.DataFrame) -> pl.DataFrame:
+def range_pairs(e: pl.DataFrame, r: pl.DataFrame, memo: Memo | None = None) -> pl.DataFrame:
     """Pairs whose roster ID (`value`, 17 leading digits) lies in the range an extract ID held
     as a spreadsheet number may have come from (`lo`..`hi`, at most `MAX_RANGE_WIDTH` wide as
     18-digit values), found by binary
     search over the sorted roster values; ranges holding more than `MAX_BLOCK` are skipped."""
     left = e.filter(pl.col("lo").is_not_null() & ((pl.col("hi") - pl.col("lo")) * 10 <= MAX_RANGE_WIDTH))
-    right = r.filter(pl.col("value").is_not_null()).select("idx", "value").sort("value")
+    right, values = _kept(memo, "range.right", lambda: _sorted_values(r))
     if left.is_empty() or right.is_empty():
         return _empty()
-    values = right["value"].to_numpy()
     start = np.searchsorted(values, left["lo"].to_numpy(), side="left")
     stop = np.searchsorted(values, left["hi"].to_numpy(), side="right")
     counts = np.where(stop - start <= MAX_BLOCK, stop - start, 0)
@@ -97,39 +110,52 @@ def range_pairs(e: pl.DataFrame, r: pl.DataFrame) -> pl.DataFrame:
     ).cast(_PAIR_SCHEMA)
 
 
-def name_birth_pairs(e: pl.DataFrame, r: pl.DataFrame) -> pl.DataFrame:
+def _sorted_values(r: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
+    right = r.filter(pl.col("value").is_not_null()).select("idx", "value").sort("value")
+    return right, right["value"].to_numpy()
+
+
+def _name_birth_right(r: pl.DataFrame) -> tuple[bool, pl.DataFrame]:
+    right = r.filter(pl.col("name_pinyin").is_not_null() & pl.col("birth_any").is_not_null()).select(
+        pl.col("idx").alias("ridx"), "name_pinyin", "birth_any"
+    )
+    return right.is_empty(), _small_blocks(right, ["name_pinyin", "birth_any"], MAX_BLOCK)
+
+
+def name_birth_pairs(e: pl.DataFrame, r: pl.DataFrame, memo: Memo | None = None) -> pl.DataFrame:
     """Pairs agreeing on pinyin and birth date (`birth_any`)."""
     left = e.filter(pl.col("name_pinyin").is_not_null() & pl.col("birth_any").is_not_null()).select(
         pl.col("idx").alias("eidx"), "name_pinyin", "birth_any"
     )
-    right = r.filter(pl.col("name_pinyin").is_not_null() & pl.col("birth_any").is_not_null()).select(
-        pl.col("idx").alias("ridx"), "name_pinyin", "birth_any"
-    )
-    if left.is_empty() or right.is_empty():
+    none, right = _kept(memo, "name_birth.right", lambda: _name_birth_right(r))
+    if left.is_empty() or none:
         return _empty()
-    right = _small_blocks(right, ["name_pinyin", "birth_any"], MAX_BLOCK)
     return left.join(right, on=["name_pinyin", "birth_any"]).select("eidx", "ridx").cast(_PAIR_SCHEMA)
 
 
-def name_only_pairs(e: pl.DataFrame, r: pl.DataFrame) -> pl.DataFrame:
-    """Pairs agreeing on pinyin; for names shared by more than `MAX_NAME_BLOCK` roster rows,
-    only those in the same village."""
-    left = e.filter(pl.col("name_pinyin").is_not_null())
+def _name_only_right(r: pl.DataFrame) -> tuple[bool, pl.DataFrame, pl.DataFrame]:
     right = r.filter(pl.col("name_pinyin").is_not_null()).with_columns(pl.len().over("name_pinyin").alias("_n"))
-    if left.is_empty() or right.is_empty():
-        return _empty()
     common = right.filter(pl.col("_n") > MAX_NAME_BLOCK)
     rare = right.filter(pl.col("_n") <= MAX_NAME_BLOCK)
+    return (right.is_empty(), rare.select(pl.col("idx").alias("ridx"), "name_pinyin"),
+            common.select(pl.col("idx").alias("ridx"), "name_pinyin", "village"))
+
+
+def name_only_pairs(e: pl.DataFrame, r: pl.DataFrame, memo: Memo | None = None, tag: str = "name_only") -> pl.DataFrame:
+    """Pairs agreeing on pinyin; for names shared by more than `MAX_NAME_BLOCK` roster rows,
+    only those in the same village. `tag` names the roster side `r` in `memo`."""
+    left = e.filter(pl.col("name_pinyin").is_not_null())
+    none, rare, common = _kept(memo, f"{tag}.right", lambda: _name_only_right(r))
+    if left.is_empty() or none:
+        return _empty()
     out = [
-        left.select(pl.col("idx").alias("eidx"), "name_pinyin").join(
-            rare.select(pl.col("idx").alias("ridx"), "name_pinyin"), on="name_pinyin"
-        ).select("eidx", "ridx")
+        left.select(pl.col("idx").alias("eidx"), "name_pinyin").join(rare, on="name_pinyin").select("eidx", "ridx")
     ]
     if common.height:
         out.append(
             left.filter(pl.col("village").is_not_null())
             .select(pl.col("idx").alias("eidx"), "name_pinyin", "village")
-            .join(common.select(pl.col("idx").alias("ridx"), "name_pinyin", "village"), on=["name_pinyin", "village"])
+            .join(common, on=["name_pinyin", "village"])
             .select("eidx", "ridx")
         )
     return pl.concat(out).cast(_PAIR_SCHEMA)

@@ -17,8 +17,10 @@ no earlier tier decided (`LinkRun.open_rows`), scores its candidate pairs with i
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -58,10 +60,45 @@ class Outcome:
     namesakes: pl.DataFrame | None = None
 
 
+class Memo:
+    """Frames derived from the roster alone (a tier's side of a join, a blocking key), made
+    once and shared by every extract linked against the same roster (`RosterIndex`); safe to
+    use from the pipeline's threads.
+
+    >>> m = Memo()
+    >>> m.get("x", lambda: [1]) is m.get("x", lambda: [2])
+    True
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] = {}
+        self._lock = threading.RLock()
+
+    def get(self, name: str, make: Callable[[], Any]) -> Any:
+        """The value under `name`, made by `make()` the first time it is asked for."""
+        with self._lock:
+            if name not in self._values:
+                self._values[name] = make()
+            return self._values[name]
+
+
+@dataclass(frozen=True)
+class RosterIndex:
+    """The roster's side of linking, made once per run (`linking.roster_index`) and passed to
+    every `link()` of that roster: its view (`frames.view`), digit readings and a `Memo`."""
+
+    r: pl.DataFrame
+    mat: np.ndarray
+    known: np.ndarray
+    memo: Memo = field(default_factory=Memo)
+
+
 @dataclass
 class LinkRun:
     """One extract being linked: the linker's views of both sides (`frames.view`), their digit
-    readings, the sector, and the decisions and namesake counts the tiers have made so far."""
+    readings, the sector, and the decisions and namesake counts the tiers have made so far.
+    `e.idx` is the row position (as `frames.view` makes it); `memo` holds frames derived from
+    the roster alone, shared with other extracts linked against it."""
 
     e: pl.DataFrame
     r: pl.DataFrame
@@ -69,6 +106,8 @@ class LinkRun:
     sector: str
     decided: pl.DataFrame = field(default_factory=empty_decisions)
     namesakes: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=NAMESAKES_SCHEMA))
+    memo: Memo = field(default_factory=Memo)
+    _open: np.ndarray | None = None
 
     @property
     def one_row_per_person(self) -> bool:
@@ -81,12 +120,17 @@ class LinkRun:
         return self.sector in REPEATING_SECTORS
 
     def open_rows(self) -> pl.DataFrame:
-        """Extract rows no tier has decided yet."""
-        return self.e.join(self.decided.select(pl.col("eidx").alias("idx")), on="idx", how="anti")
+        """Extract rows no tier has decided yet (in the extract's order)."""
+        if self._open is None:
+            self._open = np.ones(self.e.height, dtype=bool)
+            self._open[self.decided["eidx"].to_numpy()] = False
+        return self.e.filter(pl.Series(self._open))
 
     def add(self, outcome: Outcome) -> None:
         """Record a tier's decisions (and namesake counts)."""
         self.decided = pl.concat([self.decided, outcome.decisions])
+        if self._open is not None:
+            self._open[outcome.decisions["eidx"].to_numpy()] = False
         if outcome.namesakes is not None:
             self.namesakes = pl.concat([self.namesakes, outcome.namesakes.cast(NAMESAKES_SCHEMA)])
 

@@ -330,8 +330,8 @@ class RepairTier:
     def decide(self, run: LinkRun) -> Outcome:
         e_open = run.open_rows().filter(pl.col("known") > 0)
         pairs = pl.concat([
-            candidates.repair_pairs(e_open.filter(pl.col("known") >= MIN_REPAIR_KNOWN), run.r),
-            candidates.range_pairs(e_open, run.r),
+            candidates.repair_pairs(e_open.filter(pl.col("known") >= MIN_REPAIR_KNOWN), run.r, run.memo),
+            candidates.range_pairs(e_open, run.r, run.memo),
         ]).unique()
         if pairs.is_empty():
             return Outcome(empty_decisions())
@@ -394,7 +394,7 @@ class NameBirthTier:
     cases: tuple[Case, ...] = NAME_BIRTH_CASES
 
     def decide(self, run: LinkRun) -> Outcome:
-        pairs = candidates.name_birth_pairs(run.open_rows(), run.r)
+        pairs = candidates.name_birth_pairs(run.open_rows(), run.r, run.memo)
         if pairs.is_empty():
             return Outcome(empty_decisions())
         p = pair_frame(pairs, run.e, run.r, run.rd).with_columns(case_of(self.cases))
@@ -462,7 +462,7 @@ class NameOnlyTier:
 
     def decide(self, run: LinkRun) -> Outcome:
         rows = run.open_rows().filter(pl.col("birth_any").is_null() & pl.col("name_pinyin").is_not_null())
-        pairs = candidates.name_only_pairs(rows, run.r)
+        pairs = candidates.name_only_pairs(rows, run.r, run.memo)
         if not run.repeating and not pairs.is_empty():
             taken = run.decided.filter(pl.col("status") == "linked").select("ridx").unique()
             pairs = pairs.join(taken, on="ridx", how="anti")
@@ -496,6 +496,14 @@ ROSTER_GAP_CASES: tuple[Case, ...] = (
 )
 
 
+def _gap_roster(r: pl.DataFrame) -> pl.DataFrame:
+    """Roster persons without a usable ID of their own (missing, unusable or shared with
+    another roster row) whose name no other roster person carries."""
+    shared = pl.col("idkey").is_not_null() & (pl.len().over("idkey") > 1)
+    unique_name = pl.len().over("name_pinyin") == 1
+    return r.filter((~pl.col("status").is_in(USABLE) | shared) & unique_name)
+
+
 @dataclass(frozen=True)
 class RosterGapTier:
     """Open rows whose name matches a roster person whose own ID is missing, unusable or shared
@@ -510,21 +518,19 @@ class RosterGapTier:
 
     def decide(self, run: LinkRun) -> Outcome:
         r, e = run.r, run.e
-        shared = pl.col("idkey").is_not_null() & (pl.len().over("idkey") > 1)
-        unique_name = pl.len().over("name_pinyin") == 1
-        gaps = r.filter((~pl.col("status").is_in(USABLE) | shared) & unique_name)
+        gaps = run.memo.get("gap.roster", lambda: _gap_roster(r))
         rows = run.open_rows().filter(pl.col("name_pinyin").is_not_null())
         if gaps.is_empty() or rows.is_empty():
             return Outcome(empty_decisions())
-        pairs = candidates.name_only_pairs(rows, gaps)
+        pairs = candidates.name_only_pairs(rows, gaps, run.memo, tag="gap")
         if pairs.is_empty():
             return Outcome(empty_decisions())
         linked = run.decided.filter(pl.col("status") == "linked").select(pl.col("eidx").alias("idx"))
         carriers = e.join(linked, on="idx", how="anti").group_by("name_pinyin").len("carriers")
         p = (
             pair_frame(pairs, e, r, run.rd)
-            .join(r.select(pl.col("idx").alias("ridx"), pl.col("row").alias("r_row"), pl.col("sex").alias("r_sex")),
-                  on="ridx")
+            .join(run.memo.get("gap.rows", lambda: r.select(
+                pl.col("idx").alias("ridx"), pl.col("row").alias("r_row"), pl.col("sex").alias("r_sex"))), on="ridx")
             .join(e.select(pl.col("idx").alias("eidx"), pl.col("sex").alias("e_sex")), on="eidx")
             .join(carriers, left_on="e_name_pinyin", right_on="name_pinyin", how="left")
         )

@@ -77,24 +77,24 @@ class IdTier:
         left = e.filter(pl.col("idkey").is_not_null()).select(
             pl.col("idx").alias("eidx"), "idkey", "raw_id", "status", "name_key", "name_pinyin", "name_norm"
         )
-        right = r.filter(pl.col("idkey").is_not_null()).select(
+        right = run.memo.get("id.right", lambda: r.filter(pl.col("idkey").is_not_null()).select(
             pl.col("idx").alias("ridx"), "idkey",
             pl.col("raw_id").alias("r_raw"), pl.col("status").alias("r_status"),
             pl.col("name_key").alias("r_key"), pl.col("name_pinyin").alias("r_py"),
             pl.col("name_norm").alias("r_name"), pl.col("household_id").alias("r_hh"),
             pl.col("row").alias("r_row"),
-        )
+        ))
         pairs = left.join(right, on="idkey", how="inner")
         if pairs.is_empty():
             return Outcome(empty_decisions())
         pairs = pairs.with_columns(name_category(pairs, "name_key", "r_key", "name_pinyin", "r_py").alias("cat"))
         # Is the extract's name that of another member of the candidate's household?
-        members = (
+        members = run.memo.get("id.members", lambda: (
             r.filter(pl.col("household_id").is_not_null() & pl.col("name_key").is_not_null())
             .select(pl.col("household_id").alias("r_hh"), "name_key")
             .unique()
             .with_columns(pl.lit(True).alias("member"))
-        )
+        ))
         pairs = pairs.join(members, on=["r_hh", "name_key"], how="left").with_columns(
             (pl.col("member").fill_null(False) & (_cat < NAME_SAME)).alias("mixup")
         )
