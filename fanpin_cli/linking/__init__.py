@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from fanpin_cli.linking.cases import Case, first
+from fanpin_cli.linking.cases import Case, first_by_distinct
 from fanpin_cli.linking.digits import digit_matrix
 from fanpin_cli.linking.frames import (
     DECISION_SCHEMA,
@@ -141,6 +141,11 @@ def _assemble(
         .join(roster_cols, on="ridx", how="left", maintain_order="left")
         .with_columns(pl.col("rejected") & pl.col("match_status").is_null())
     )
+    # Why nothing was found: formatted once per distinct case and the columns its words read.
+    out = out.with_columns(
+        first_by_distinct(out, UNLINKED_CASES, "score").alias("_u_score"),
+        first_by_distinct(out, UNLINKED_CASES, "reason").alias("_u_reason"),
+    )
     unlinked = pl.col("match_status").is_null()
     return out.select(
         pl.lit(sector, dtype=pl.String).alias("sector"),
@@ -149,9 +154,9 @@ def _assemble(
         pl.col("roster_row"),
         pl.col("household_id"),
         pl.col("method").fill_null("none").alias("match_method"),
-        pl.when(unlinked).then(first(UNLINKED_CASES, "score")).otherwise(pl.col("score")).alias("match_score"),
+        pl.when(unlinked).then(pl.col("_u_score")).otherwise(pl.col("score")).alias("match_score"),
         pl.col("match_status").fill_null("unlinked"),
-        pl.when(unlinked).then(first(UNLINKED_CASES, "reason")).otherwise(pl.col("reason")).alias("reason"),
+        pl.when(unlinked).then(pl.col("_u_reason")).otherwise(pl.col("reason")).alias("reason"),
         pl.col("conflict").fill_null(False).alias("name_id_conflict"),
         pl.col("rejected"),
     ).cast(LINK_SCHEMA)

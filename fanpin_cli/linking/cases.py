@@ -111,6 +111,25 @@ def note(cases: Sequence[Case], case: str = CASE) -> pl.Expr:
     return _by_case([c.note for c in cases], pl.String, case, default="").alias("note")
 
 
+def first_by_distinct(frame: pl.DataFrame, cases: Sequence[Case], what: str, default: Value = None) -> pl.Series:
+    """`first(cases, what, default)` on every row of `frame`, each value computed once per
+    distinct combination of the deciding case and the columns the values read (their
+    `meta.root_names()`): for long frames whose values are formatted texts of a few columns.
+
+    >>> cases = (Case("a", pl.col("x") > 1, 0.0, reason=pl.format("x={}", pl.col("y"))),
+    ...          Case("b", pl.lit(True), 0.0, reason="other"))
+    >>> f = pl.DataFrame({"x": [2, 0, 3, 5], "y": ["p", None, "p", None]})
+    >>> first_by_distinct(f, cases, "reason").to_list() == f.select(first(cases, "reason")).to_series().to_list()
+    True
+    """
+    values = [getattr(c, what) for c in cases]
+    dtype = pl.Float64 if what == "score" else pl.String
+    read = sorted({n for v in values if isinstance(v, pl.Expr) for n in v.meta.root_names()})
+    keys = frame.select(*read, case_of(cases, "_case"))
+    table = keys.unique().with_columns(_by_case(values, dtype, "_case", default).cast(dtype).alias("_value"))
+    return keys.join(table, on=[*read, "_case"], how="left", maintain_order="left", nulls_equal=True)["_value"]
+
+
 def first(cases: Sequence[Case], what: str, default: Value = None) -> pl.Expr:
     """`score` or `reason` of the first case that holds, straight from the conditions (no
     `case` column: for short lists used inside other expressions), else `default`."""

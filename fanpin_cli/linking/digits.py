@@ -92,6 +92,11 @@ class PairDigits:
     q2: np.ndarray
     swapped: np.ndarray
 
+    def take(self, keep: np.ndarray) -> PairDigits:
+        """The comparisons of the pairs `keep` (a boolean mask or positions) selects."""
+        return PairDigits(self.k[keep], self.ham[keep], self.ham_body[keep], self.q1[keep], self.q2[keep],
+                          self.swapped[keep])
+
     def columns(self) -> dict[str, np.ndarray]:
         """The arrays as named columns for a polars frame."""
         return {"k": self.k, "ham": self.ham, "ham_body": self.ham_body, "q1": self.q1,

@@ -9,13 +9,15 @@ else review. A village or township agreement counts the same everywhere (`PLACE`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from fanpin_cli.linking import candidates
 from fanpin_cli.linking.cases import Case, accepted, case_of, first, note, reason, score, scored
-from fanpin_cli.linking.digits import compare
+from fanpin_cli.linking.digits import PairDigits, compare
 from fanpin_cli.linking.frames import DECISION_SCHEMA, USABLE, empty_decisions
 from fanpin_cli.linking.name_similarity import (
     NAME_MISSING,
@@ -40,11 +42,19 @@ _R_COLS = ("status", "value", "digits", "known", "name_key", "name_pinyin", "nam
            "household_id")
 
 
-def pair_frame(pairs: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: Readings) -> pl.DataFrame:
-    """Pairs with both sides' attributes (`e_*`, `r_*`), digit comparison and name category."""
+def pair_frame(
+    pairs: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: Readings,
+    where: Callable[[PairDigits, np.ndarray], np.ndarray] | None = None,
+) -> pl.DataFrame:
+    """Pairs with both sides' attributes (`e_*`, `r_*`), digit comparison and name category.
+    `where(digits, eidx)`: keep only the pairs it marks (from their digit comparison alone, before
+    the rest of the frame is built)."""
     ei = pairs["eidx"].to_numpy()
     ri = pairs["ridx"].to_numpy()
     feats = compare(rd.e_mat, rd.r_mat, rd.e_known, rd.r_known, ei, ri)
+    if where is not None:
+        keep = where(feats, ei)
+        pairs, ei, ri, feats = pairs.filter(pl.Series(keep)), ei[keep], ri[keep], feats.take(keep)
     cols = [pairs["eidx"], pairs["ridx"]]
     cols += [e[c].gather(ei).alias(f"e_{c}") for c in _E_COLS]
     cols += [r[c].gather(ri).alias(f"r_{c}") for c in _R_COLS]
@@ -319,6 +329,14 @@ _REPAIR_EVIDENCE = (
 )
 
 
+def _may_repair(d: PairDigits, has_range: np.ndarray) -> np.ndarray:
+    """Pairs some scoring case of `REPAIR_CASES` may hold for, from the digits alone: every such
+    case needs a spreadsheet number (`_HAS_RANGE`), or 14+ digits compared with at most three
+    differences (A: two, or a swap in the body plus the check character; B, C: two at most).
+    The rest (most blocking candidates) are never scored."""
+    return has_range | ((d.k >= 14) & (d.ham <= 3))
+
+
 @dataclass(frozen=True)
 class RepairTier:
     """`id_repaired`: a faulty ID on either side, confirmed by name and birth date
@@ -335,7 +353,9 @@ class RepairTier:
         ]).unique()
         if pairs.is_empty():
             return Outcome(empty_decisions())
-        p = scored(pair_frame(pairs, run.e, run.r, run.rd), self.cases)
+        has_range = run.e["lo"].is_not_null().to_numpy()
+        p = scored(pair_frame(pairs, run.e, run.r, run.rd, where=lambda d, ei: _may_repair(d, has_range[ei])),
+                   self.cases)
         if p.is_empty():
             return Outcome(empty_decisions())
         p = p.with_columns(
