@@ -560,16 +560,22 @@ def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: P
             raise
         if progress:
             progress(STAGES[5])
-        try:
-            written = write_outputs(artifacts, stage, full_ids=full_ids, report=report[0] if report else None,
-                                    started=started, split=split)
-        except OSError as exc:
-            raise OutputError(f"写出结果失败：{describe_os_error(exc)}", file=str(out_dir)) from None
-        except RuntimeError as exc:  # the workbook process failed (e.g. the disk filled up)
-            raise OutputError(f"生成报表失败：{describe_os_error(OSError(0, str(exc)))}", file=str(out_dir)) from None
+        # What the history keeps of the run is reduced (masked, keyed) while the outputs are
+        # written; it is recorded only once they are in place.
+        with ThreadPoolExecutor(max_workers=1) as beside:
+            record = beside.submit(past.prepare, config, artifacts, out_dir) if past is not None else None
+            try:
+                written = write_outputs(artifacts, stage, full_ids=full_ids, report=report[0] if report else None,
+                                        started=started, split=split)
+            except OSError as exc:
+                raise OutputError(f"写出结果失败：{describe_os_error(exc)}", file=str(out_dir)) from None
+            except RuntimeError as exc:  # the workbook process failed (e.g. the disk filled up)
+                raise OutputError(f"生成报表失败：{describe_os_error(OSError(0, str(exc)))}",
+                                  file=str(out_dir)) from None
+            prepared = record.result() if record is not None else None
     outputs = [out_dir / p.relative_to(stage) for p in written]
     if past is not None:
-        past.record(config, artifacts, out_dir)
+        past.record(config, artifacts, out_dir, prepared=prepared)
     return RunResult(out_dir, artifacts.summary, artifacts, artifacts.summary.stages, outputs)
 
 

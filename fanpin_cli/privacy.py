@@ -146,8 +146,14 @@ def console_data(value: Any) -> Any:
 
 
 def mask_series(series: Any) -> Any:
-    """`mask_text` over a polars String Series: plain digit values vectorised, the few others
-    once per distinct value."""
+    """`mask_text` over a polars String Series, once per distinct value that could hold an ID
+    (a column repeats its values: reasons, 户编号, file names), plain digit values vectorised,
+    the few others in Python.
+
+    >>> import polars as pl
+    >>> mask_series(pl.Series(["433127199001011238", "户编号4331270400200004", None])).to_list()
+    ['433127***********8', '户编号4331270400200004', None]
+    """
     import polars as pl
 
     if series.dtype != pl.String:
@@ -157,28 +163,38 @@ def mask_series(series: Any) -> Any:
     long = (series.str.len_bytes() >= MIN_DIGITS).fill_null(False)
     if not long.any():
         return series
-    candidates = long.arg_true()
-    hit = (series.gather(candidates).str.count_matches(f"[{_DIGITS}]") >= MIN_DIGITS).fill_null(False)
-    if not hit.any():
+    distinct = series.filter(long).unique()
+    masked = _mask_distinct(distinct)
+    changed = (masked != distinct).fill_null(False)
+    if not changed.any():
         return series
-    idx = candidates.filter(hit)
-    values = series.gather(idx)
-    digits_only = values.str.contains(r"^[0-9]+[0-9Xx]$")
-    plain = digits_only & (values.str.len_chars().is_in([15, 18]) | values.str.contains(_BIRTH_WINDOW))
-    n = values.str.len_chars().cast(pl.Int64)
+    return series.replace(distinct.filter(changed), masked.filter(changed))
+
+
+def _mask_distinct(values: Any) -> Any:
+    """`mask_text` of each of `values` (texts of at least MIN_DIGITS bytes)."""
+    import polars as pl
+
+    hit = (values.str.count_matches(f"[{_DIGITS}]") >= MIN_DIGITS).fill_null(False)
+    if not hit.any():
+        return values
+    idx = hit.arg_true()
+    values_hit = values.gather(idx)
+    digits_only = values_hit.str.contains(r"^[0-9]+[0-9Xx]$")
+    plain = digits_only & (values_hit.str.len_chars().is_in([15, 18]) | values_hit.str.contains(_BIRTH_WINDOW))
+    n = values_hit.str.len_chars().cast(pl.Int64)
     masked = pl.select(
         pl.when(plain)
-        .then(values.str.slice(0, KEEP_HEAD) + pl.lit("*" * 64).str.slice(0, (n - KEEP_HEAD - 1).clip(0, 64))
-              + values.str.slice(-1, 1))
-        .otherwise(values)
+        .then(values_hit.str.slice(0, KEEP_HEAD) + pl.lit("*" * 64).str.slice(0, (n - KEEP_HEAD - 1).clip(0, 64))
+              + values_hit.str.slice(-1, 1))
+        .otherwise(values_hit)
     ).to_series()
     rest = ~digits_only  # digits only but not an ID (户编号): as they are
     if rest.any():
         ridx = rest.arg_true()
-        odd = values.gather(ridx)
-        table = {v: mask_text(v) for v in odd.unique().to_list()}
-        masked = masked.scatter(ridx, odd.replace_strict(table, return_dtype=pl.String))
-    return series.scatter(idx, masked)
+        odd = values_hit.gather(ridx)
+        masked = masked.scatter(ridx, pl.Series([mask_text(v) for v in odd.to_list()], dtype=pl.String))
+    return values.clone().scatter(idx, masked)  # scatter writes in place
 
 
 def mask_frame(frame: Any, *, skip: tuple[str, ...] = KEY_COLUMNS) -> Any:

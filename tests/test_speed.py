@@ -52,6 +52,19 @@ def test_mask_text_skips_only_runs_too_short_to_mask(text: str) -> None:
         assert privacy.mask_series(pl.Series([text, None])).to_list() == [reference, None]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.lists(_PIECES, max_size=8).map("".join)), max_size=30), st.data())
+def test_mask_series_once_per_distinct_value_equals_mask_text_per_cell(texts: list[str | None], data) -> None:
+    # Values repeat in a column (reasons, 户编号): masked once per distinct value, then put
+    # back in every row that holds it — the same as masking each cell on its own.
+    texts = [t for t in texts if t is None or len(t) <= 60]
+    column = texts + data.draw(st.lists(st.sampled_from(texts), max_size=20)) if texts else texts
+    want = [None if t is None else privacy.mask_text(t) for t in column]
+    series = pl.Series(column, dtype=pl.String)
+    assert privacy.mask_series(series).to_list() == want
+    assert series.to_list() == column  # the input is not changed
+
+
 def test_keyed_hash_is_plain_keyed_blake2b() -> None:
     key = b"k" * 32
     values = ["medical_enrollment\x1fid:433127199001011238", "", "张三", None]

@@ -3,7 +3,7 @@ run after `write_outputs`. Nothing here runs inside `compute`.
 
     hist = open_for_run(config)                        # None with --no-history
     artifacts = compute(config, history=hist.view)
-    write_outputs(artifacts, out_dir)
+    write_outputs(artifacts, out_dir)                  # meanwhile: hist.prepare(config, artifacts, out_dir)
     hist.record(config, artifacts, out_dir)            # one transaction
 """
 
@@ -32,9 +32,16 @@ class HistoryRun:
     settings: HistorySettings
     view: HistoryView
 
-    def record(self, config: Any, artifacts: Any, out_dir: Path) -> int:
-        """Write the run into the history (one transaction); returns its run_id."""
-        return record_run(self.settings.path, run_record(config, artifacts, out_dir, self.settings))
+    def record(self, config: Any, artifacts: Any, out_dir: Path, *, prepared: RunRecord | None = None) -> int:
+        """Write the run into the history (one transaction); returns its run_id. `prepared` is
+        `self.prepare(...)` of the same run, made earlier (e.g. while the outputs were written)."""
+        record = prepared if prepared is not None else self.prepare(config, artifacts, out_dir)
+        return record_run(self.settings.path, record)
+
+    def prepare(self, config: Any, artifacts: Any, out_dir: Path) -> RunRecord:
+        """What `record` writes (the run's tables reduced: keys, masked IDs, names); reads
+        nothing from the history file and writes nothing, so it can run beside the outputs."""
+        return run_record(config, artifacts, out_dir, self.settings)
 
 
 def open_for_run(config: Any, *, path: Path | None = None, out_dir: Path | None = None) -> HistoryRun:
