@@ -79,3 +79,16 @@ def test_person_keys_reused_from_the_roster_are_the_same_keys() -> None:
     known = keys.person_keys_known(roster, keys.person_key(roster, key))
     extract = pl.Series(["43312719900101123X", "110101200001011234", None, "433127199001011238"])
     assert keys.person_key(extract, key, known).to_list() == keys.person_key(extract, key).to_list()
+
+
+def test_allocator_gives_memory_back_unless_the_user_set_it() -> None:
+    # jemalloc (polars' allocator) reads its settings once, when polars is first loaded; polars
+    # puts its own defaults first and what is already set after them (the last setting wins).
+    code = "import fanpin_cli, os, polars; print(os.environ['_RJEM_MALLOC_CONF'])"
+    env = {k: v for k, v in __import__("os").environ.items() if k != "_RJEM_MALLOC_CONF"}
+    ours = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert ours.stdout.strip().endswith(",muzzy_decay_ms:0")
+    theirs = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            env=env | {"_RJEM_MALLOC_CONF": "muzzy_decay_ms:5000"})
+    assert theirs.stdout.strip().endswith(",muzzy_decay_ms:5000")
+    assert "muzzy_decay_ms:0" not in theirs.stdout
