@@ -13,6 +13,7 @@ can act on.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -351,33 +352,66 @@ def compute(
             return fn(item)
         return run
 
+    # Each file is read, prepared and linked in one task, so that the small files' work runs
+    # beside the big file's instead of waiting at the end of each stage; an extract waits for
+    # the roster (submitted first) only when it is ready to link. A stage's time is the sum of
+    # its files' times.
+    seconds = {name: 0.0 for name in STAGES[:3]}
+    count_lock = threading.Lock()
+
+    def timed(stage: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            with count_lock:
+                seconds[stage] += time.perf_counter() - started
+
+    def read_and_prepare(spec: InputSpec) -> tuple[LoadedFile, pl.DataFrame]:
+        say(f"{STAGES[0]}：{spec.source_file}")
+        loaded_file = timed(STAGES[0], load_input, spec)
+        return loaded_file, timed(STAGES[1], prepare, loaded_file.frame, ref)
+
+    def roster_side(spec: InputSpec) -> tuple[LoadedFile, pl.DataFrame, pl.DataFrame, Any, Any]:
+        loaded_file, frame = read_and_prepare(spec)
+        started = time.perf_counter()
+        keys = pl.DataFrame({
+            "roster_row": frame["source_row"].cast(pl.Int64),
+            "record_key": row_keys(frame, "roster", key),
+            "person_key": person_key(frame["id18"] if "id18" in frame.columns
+                                     else pl.Series([None] * frame.height, dtype=pl.String), key),
+        })
+        known_keys = person_keys_known(frame["id18"], keys["person_key"]) if "id18" in frame.columns else None
+        with count_lock:
+            seconds[STAGES[1]] += time.perf_counter() - started
+        # the roster's side of linking, made once for every extract
+        return loaded_file, frame, keys, known_keys, timed(STAGES[2], roster_index, frame)
+
+    def extract_side(spec: InputSpec) -> tuple[LoadedFile, pl.DataFrame, pl.DataFrame]:
+        loaded_file, frame = read_and_prepare(spec)
+        _, roster_frame, _, known_keys, index = roster_future.result()
+        say(f"{STAGES[2]}：{spec.source_file}")
+        links_file = timed(STAGES[2], lambda: _keyed_links(
+            link(roster_frame, frame, sector=spec.sector, index=index), frame, spec.sector, key, known_keys))
+        return loaded_file, frame, links_file
+
     say(STAGES[0])
-    loaded = list(pool.map(step(STAGES[0], lambda spec: spec.source_file, load_input), config.inputs))
-    roster_loaded, extracts_loaded = loaded[0], loaded[1:]
+    roster_future = pool.submit(roster_side, config.inputs[0])
+    try:
+        extracts_done = list(pool.map(extract_side, config.inputs[1:]))
+    except BaseException:
+        roster_future.result()  # the roster's own error first, as the files are listed
+        raise
+    roster_loaded, roster, roster_keys, known, _ = roster_future.result()
+    extracts_loaded = [lf for lf, _, _ in extracts_done]
+    loaded = [roster_loaded, *extracts_loaded]
+    prepared = [(lf, frame) for lf, frame, _ in extracts_done]
+    links_each = [lk for _, _, lk in extracts_done]
     statuses = rule_statuses(rules, [available(lf) for lf in loaded], config.rules)
     rule_infos = [RuleInfo(r.rule_id, r.title, r.level, _reason(statuses, r.rule_id)) for r in rules]
-    done(STAGES[0])
-
-    say(STAGES[1])
-    frames = list(pool.map(lambda lf: prepare(lf.frame, ref), loaded))
-    roster = frames[0]
-    prepared = list(zip(extracts_loaded, frames[1:], strict=True))
-    roster_keys = pl.DataFrame({
-        "roster_row": roster["source_row"].cast(pl.Int64),
-        "record_key": row_keys(roster, "roster", key),
-        "person_key": person_key(roster["id18"] if "id18" in roster.columns else pl.Series([None] * roster.height,
-                                                                                          dtype=pl.String), key),
-    })
-    known = person_keys_known(roster["id18"], roster_keys["person_key"]) if "id18" in roster.columns else None
-    done(STAGES[1])
-
-    say(STAGES[2])
-    index = roster_index(roster)  # the roster's side of linking, made once for every extract
-    links_each = list(pool.map(
-        lambda item: _keyed_links(link(roster, item[1], sector=item[0].sector, index=index), item[1],
-                                  item[0].sector, key, known),
-        prepared,
-    ))
+    frames = [roster, *(frame for _, frame in prepared)]
+    stages.extend(Stage(name, seconds[name]) for name in STAGES[:3])
+    clock[0] = time.perf_counter()
     persons = roster_keys.with_columns(
         *[(roster[c] if c in roster.columns else pl.Series(c, [None] * roster.height, dtype=pl.String)).cast(pl.String)
           for c in ("household_id", "name", "id_number")]
@@ -426,7 +460,7 @@ def compute(
         return result
 
     flag_future = pool.submit(flag_stage)
-    done(STAGES[2])
+    clock[0] = time.perf_counter()
 
     say(STAGES[3])
     issue_frames = list(pool.map(
