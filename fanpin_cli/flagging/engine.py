@@ -26,6 +26,7 @@ from fanpin_cli.flagging.kinds import KINDS, Context
 from fanpin_cli.flagging.model import Rule, effective_parameters, enabled_rules
 from fanpin_cli.flagging.unresolved import possible_records
 from fanpin_cli.idnum import age_at
+from fanpin_cli.tables import C
 
 FLAG_COLUMNS: tuple[str, ...] = (
     "household_id", "township", "village", "rule_id", "level", "roster_row", "person_name",
@@ -112,7 +113,9 @@ def _id_owners(persons: pl.DataFrame, evidence: dict[str, pl.DataFrame]) -> pl.S
         for frame in evidence.values():
             if "id18" not in frame.columns:
                 continue
-            hits = linked(frame).select(
+            # only the three columns it reads, before the filter (a sector is wide and long)
+            narrow = frame.select([c for c in (C.match_status, "roster_row", "id18") if c in frame.columns])
+            hits = linked(narrow).select(
                 pl.col("roster_row").cast(pl.Int64).alias("_roster_row"), pl.col("id18").alias("_id18")
             )
             found.append(hits.join(shared, on=["_roster_row", "_id18"], how="semi")["_roster_row"])

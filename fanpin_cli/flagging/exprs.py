@@ -75,6 +75,20 @@ def all_conditions(conds, params: dict, columns: list[str]) -> pl.Expr:
     return pl.all_horizontal([condition_expr(c, params, columns) for c in conds])
 
 
+def keep(frame: pl.DataFrame, mask: pl.Expr) -> pl.DataFrame:
+    """`frame.filter(mask)`, the mask computed first by a select: there polars evaluates a
+    subexpression used several times once (a date parsed for both window bounds), which a
+    filter predicate does not — half the time on a large sector.
+
+    >>> f = pl.DataFrame({"d": ["2026-01-05", "2025-01-05", None]})
+    >>> keep(f, window_expr(Window("d", 30), {}, ["d"], date(2026, 1, 31)))["d"].to_list()
+    ['2026-01-05']
+    """
+    if frame.height == 0:
+        return frame.filter(mask)
+    return frame.filter(frame.with_columns(mask.alias("__keep")).get_column("__keep"))
+
+
 def window_bounds(window: Window, params: dict, reference_date: date) -> tuple[date, date]:
     """(first day inside, last day inside): rows dated in (R − days, R]."""
     days = int(resolve(window.days, params))

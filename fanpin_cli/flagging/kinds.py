@@ -14,7 +14,7 @@ vocabulary: that lives in the YAML.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import polars as pl
@@ -27,6 +27,7 @@ from fanpin_cli.flagging.exprs import (
     column,
     item_expr,
     joined_items,
+    keep,
     money,
     param_text,
     resolve,
@@ -50,13 +51,20 @@ class Context:
     households: pl.DataFrame  # _hh, _township, _village, _head_name, _members
     evidence: dict[str, pl.DataFrame]
     reference_date: date
+    _rows: dict[tuple[str, str], pl.DataFrame] = field(default_factory=dict, repr=False)
 
     def has(self, sector: str) -> bool:
         return sector == "roster" or sector in self.evidence
 
     def rows(self, sector: str, status: str = LINKED) -> pl.DataFrame:
         """Evidence rows of `sector` in link state `status` (`fanpin_cli.evidence`) that point
-        at a roster person, with that person's household and place (from the roster) attached."""
+        at a roster person, with that person's household and place (from the roster) attached;
+        made once per sector and state, shared by every rule that reads them."""
+        if (sector, status) not in self._rows:
+            self._rows[sector, status] = self._join_rows(sector, status)
+        return self._rows[sector, status]
+
+    def _join_rows(self, sector: str, status: str) -> pl.DataFrame:
         frame = self.evidence.get(sector)
         people = self.persons.select(_PERSON_COLS)
         if frame is None or frame.height == 0 or C.match_status not in frame.columns:
@@ -88,8 +96,7 @@ def _show(rule: Rule) -> list[str]:
 def _filtered(rule: Rule, params: dict, ctx: Context, frame: pl.DataFrame, where=None) -> pl.DataFrame:
     cols = frame.columns
     conds = rule.where if where is None else where
-    keep = all_conditions(conds, params, cols) & window_expr(rule.window, params, cols, ctx.reference_date)
-    frame = frame.filter(keep)
+    frame = keep(frame, all_conditions(conds, params, cols) & window_expr(rule.window, params, cols, ctx.reference_date))
     if rule.roster_where and rule.kind != "missing_linked":
         ok = _roster_ok(rule.roster_where, params, ctx)
         frame = frame.join(ok, on="_roster_row", how="semi")
@@ -98,7 +105,7 @@ def _filtered(rule: Rule, params: dict, ctx: Context, frame: pl.DataFrame, where
 
 def _roster_ok(conds: tuple[Condition, ...], params: dict, ctx: Context) -> pl.DataFrame:
     p = ctx.persons
-    return p.filter(all_conditions(conds, params, p.columns)).select("_roster_row")
+    return keep(p, all_conditions(conds, params, p.columns)).select("_roster_row")
 
 
 def _window_placeholders(rule: Rule, params: dict, ctx: Context) -> list[pl.Expr]:
@@ -167,7 +174,7 @@ def _out(rule: Rule, frame: pl.DataFrame, ctx: Context) -> pl.DataFrame:
 
 def missing_linked(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
     p = ctx.persons
-    base = p.filter(all_conditions(rule.roster_where, params, p.columns))
+    base = keep(p, all_conditions(rule.roster_where, params, p.columns))
     linked = ctx.rows(rule.sector)
     hits = _filtered(rule, params, ctx, linked).select("_roster_row").unique()
     base = base.join(hits, on="_roster_row", how="anti")
@@ -176,10 +183,10 @@ def missing_linked(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
         if not ctx.has(ex.sector):
             continue
         rows = ctx.rows(ex.sector)
-        rows = rows.filter(all_conditions(ex.where, params, rows.columns)).select("_roster_row").unique()
+        rows = keep(rows, all_conditions(ex.where, params, rows.columns)).select("_roster_row").unique()
         base = base.join(rows, on="_roster_row", how="anti")
         pending = ctx.rows(ex.sector, "review")
-        pending = pending.filter(all_conditions(ex.where, params, pending.columns))
+        pending = keep(pending, all_conditions(ex.where, params, pending.columns))
         exempt_review.append(pending.with_columns(item_expr([], pending.columns).alias("_item")).select("_roster_row", "source_file", "source_row", "_item"))
     show = _show(rule)
     keys = base.select("_roster_row")
@@ -262,7 +269,7 @@ def household_all(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
     hh = p.group_by("_hh").agg(pl.col("_ok").all().alias("_all")).filter(pl.col("_all") & pl.col("_hh").is_not_null())
     ex = rule.none_linked
     linked = ctx.rows(ex.sector)
-    covered = linked.filter(all_conditions(ex.where, params, linked.columns)).select("_hh").unique()
+    covered = keep(linked, all_conditions(ex.where, params, linked.columns)).select("_hh").unique()
     hh = hh.join(covered, on="_hh", how="anti")
     members = _sorted(p.join(hh.select("_hh"), on="_hh", how="semi").with_columns(
         pl.col("_roster_row").alias("source_row")
@@ -286,7 +293,7 @@ def household_all(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
     ).agg(joined_items(pl.col("_item")).alias("_other"))
     # Review rows that would cover the household if a person confirms them: named, never used.
     pending = ctx.rows(ex.sector, "review")
-    pending = _sorted(pending.filter(all_conditions(ex.where, params, pending.columns)).join(grouped.select("_hh"), on="_hh", how="semi"))
+    pending = _sorted(keep(pending, all_conditions(ex.where, params, pending.columns)).join(grouped.select("_hh"), on="_hh", how="semi"))
     pending = pending.with_columns(item_expr(other_show, pending.columns, with_name=True).alias("_item")).group_by(
         "_hh", maintain_order=True
     ).agg(joined_items(pl.col("_item")).alias("_review"))
@@ -315,10 +322,10 @@ def unlinked_row(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
     if frame is None or frame.height == 0:
         return pl.DataFrame()
     cols = frame.columns
-    keep = pl.col(C.match_status).is_in(list(rule.status)) & all_conditions(rule.where, params, cols)
+    mask = pl.col(C.match_status).is_in(list(rule.status)) & all_conditions(rule.where, params, cols)
     if C.rejected in cols:
-        keep = keep & ~pl.col(C.rejected).fill_null(False)
-    rows = frame.filter(keep).sort(["source_file", "source_row"])
+        mask = mask & ~pl.col(C.rejected).fill_null(False)
+    rows = keep(frame, mask).sort(["source_file", "source_row"])
     rows = rows.with_columns(
         pl.lit(None, dtype=pl.String).alias("household_id"),
         column("township", cols).cast(pl.String).alias("township"),
@@ -342,7 +349,7 @@ def roster_match(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
             pl.col(f).fill_null(pl.col(f).sort_by("_head_rank").drop_nulls().first().over("_hh"))
             for f in HOUSEHOLD_FIELDS if f in p.columns
         )
-    rows = p.filter(all_conditions(rule.roster_where, params, p.columns)).with_columns(
+    rows = keep(p, all_conditions(rule.roster_where, params, p.columns)).with_columns(
         pl.col("_roster_row").alias("source_row")
     )
     show = list(rule.show) or list(dict.fromkeys(f for c in rule.roster_where for f in c.fields() if f not in ROSTER_VIRTUAL))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from fanpin_cli.flagging.exprs import all_conditions
+from fanpin_cli.flagging.exprs import all_conditions, keep
 from fanpin_cli.flagging.kinds import Context
 from fanpin_cli.flagging.model import Condition, Rule
 from fanpin_cli.linking.candidates import range_pairs
@@ -43,10 +43,7 @@ def candidates(rows: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema={"_roster_row": pl.Int64, "_where": pl.String})
     name_key = pl.col("name_key") if "name_key" in cols else pl.lit(None, dtype=pl.String)
     pinyin = pl.col("name_pinyin") if "name_pinyin" in cols else pl.lit(None, dtype=pl.String)
-    rejected = pl.col(C.rejected).fill_null(False) if C.rejected in cols else pl.lit(False)
-    open_rows = rows.filter(
-        pl.col(C.match_status).is_in(list(UNRESOLVED)) & pl.col("id_lo").is_not_null() & ~rejected
-    ).select(
+    open_rows = unresolved_rows(rows).select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("idx"),
         (pl.col("id_lo").cast(pl.Int64) // 10).alias("lo"),
         (pl.col("id_hi").cast(pl.Int64) // 10).alias("hi"),
@@ -71,8 +68,18 @@ def candidates(rows: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
     return pairs.filter(nameless | same).select(pl.col("ridx").alias("_roster_row"), "_where")
 
 
+def unresolved_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """The rows `candidates` reads: unresolved (review or unlinked), not rejected, with an ID
+    range (`rows` itself when it lacks the columns to tell)."""
+    cols = rows.columns
+    if not {"id_lo", C.match_status} <= set(cols):
+        return rows
+    rejected = pl.col(C.rejected).fill_null(False) if C.rejected in cols else pl.lit(False)
+    return rows.filter(pl.col(C.match_status).is_in(list(UNRESOLVED)) & pl.col("id_lo").is_not_null() & ~rejected)
+
+
 def _qualifying(frame: pl.DataFrame, where: tuple[Condition, ...], params: dict) -> pl.DataFrame:
-    return frame.filter(all_conditions(where, params, frame.columns)) if where else frame
+    return keep(frame, all_conditions(where, params, frame.columns)) if where else frame
 
 
 def possible_records(flags: pl.DataFrame, rules: list[Rule], params: dict, ctx: Context,
@@ -83,6 +90,7 @@ def possible_records(flags: pl.DataFrame, rules: list[Rule], params: dict, ctx: 
     if not absence or flags.height == 0:
         return flags
     found = []
+    open_rows: dict[str, pl.DataFrame] = {}  # per sector, once: the few rows candidates reads
     for rule in absence:
         sources: list[tuple[str, tuple[Condition, ...]]] = []
         if rule.kind == "missing_linked" and rule.sector:
@@ -94,7 +102,9 @@ def possible_records(flags: pl.DataFrame, rules: list[Rule], params: dict, ctx: 
             frame = ctx.evidence.get(sector)
             if frame is None or frame.height == 0:
                 continue
-            hits = candidates(_qualifying(frame, where, params[rule.id]), ctx.persons)
+            if sector not in open_rows:
+                open_rows[sector] = unresolved_rows(frame)
+            hits = candidates(_qualifying(open_rows[sector], where, params[rule.id]), ctx.persons)
             if hits.height:
                 found.append(hits.with_columns(pl.lit(rule.id).alias("rule_id")))
     if not found:
