@@ -191,6 +191,15 @@ def test_extract_check(sector, check_id, fail, near):
     assert rows_with(good, check_id) == [], good.select("check_id", "message").rows()
 
 
+def test_enroll_year_stale_only_without_a_row_of_this_year():
+    # 张小红 has a 2025 row and a 2026 row (not stale); 张小明 only 2025; the row without an ID is
+    # nobody's "this year" and stays stale.
+    frame = extract("medical_enrollment", name=["张小红", "张小红", "张小明", "王五"],
+                    id_number=[DAUGHTER, DAUGHTER, SON, None], enroll_status=["参保缴费"] * 4,
+                    enroll_year=["2025", "2026", "2025年度", "2025"])
+    assert rows_with(run(frame, "medical_enrollment"), "ENROLL_YEAR_STALE") == [4, 5]
+
+
 def test_extract_duplicates_report_the_repeat_only():
     frame = extract("disability", name=["张小红", "張小红", "张小明"], id_number=[DAUGHTER, f" {DAUGHTER}", SON])
     assert rows_with(run(frame, "disability"), "EXTRACT_DUPLICATE") == [3]

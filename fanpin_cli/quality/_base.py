@@ -47,7 +47,9 @@ def issues(
     spec = CHECK_INDEX[check_id]
     lf = frame.lazy()
     msg = pl.lit(message) if isinstance(message, str) else message
-    return lf.filter(mask.fill_null(False)).select(
+    # The mask as a column first: a select shares the subexpressions a mask repeats (a date
+    # parsed for two comparisons), a filter predicate evaluates each use.
+    return lf.with_columns(mask.fill_null(False).alias("__mask")).filter(pl.col("__mask")).select(
         col_or_null(lf, "source_file").cast(pl.String).alias("source_file"),
         col_or_null(lf, "source_row", pl.Int64).cast(pl.Int64).alias("source_row"),
         pl.lit(heading(headings, field)).alias("column"),
