@@ -328,6 +328,7 @@ def compute(
         scorecard,
         stocktake,
     )
+    from fanpin_cli.quality.scorecard import row_places
     from fanpin_cli.report import RuleInfo
 
     pool = executor or SerialExecutor()
@@ -473,12 +474,13 @@ def compute(
     headings = {"roster": roster_loaded.headings} | {lf.sector: lf.headings for lf in extracts_loaded}
     say(f"{STAGES[3]}：跨部门比对检查")
     issue_frames.append(check_cross(roster, evidence, reference_date=ref, headings=headings))
-    issues = attach_places(pl.concat(issue_frames, how="diagonal_relaxed"), roster, evidence)
+    places = row_places(roster, evidence)  # every row's household and place: issues and scorecards
+    issues = attach_places(pl.concat(issue_frames, how="diagonal_relaxed"), roster, evidence, places)
     file_sectors = {lf.source_file: lf.sector for lf in loaded}
     issues = ISSUES.conform(_issue_keys(issues, row_index, file_sectors, key))
     say(f"{STAGES[3]}：账账相符与质量评分")
     stock_counts, stock_lists = stocktake(roster, evidence)
-    cards = SCORECARD.conform(scorecard(roster, issues, evidence))
+    cards = SCORECARD.conform(scorecard(roster, issues, evidence, places))
     done(STAGES[3])
     say(STAGES[4])
     flagged = flag_future.result()
@@ -685,7 +687,9 @@ def _with_names(issues: pl.DataFrame, roster: pl.DataFrame, evidence: dict[str, 
              for f in (roster, *evidence.values()) if "name" in f.columns]
     if not names or issues.height == 0:
         return issues
-    lookup = pl.concat(names, how="vertical_relaxed").unique(["source_file", "source_row"], keep="first")
+    from fanpin_cli.quality.scorecard import first_per_row
+
+    lookup = first_per_row(pl.concat(names, how="vertical_relaxed"))
     return issues.drop("name", strict=False).join(lookup, on=["source_file", "source_row"], how="left",
                                                  maintain_order="left")
 
