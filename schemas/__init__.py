@@ -13,9 +13,8 @@ ids). `fanpin_cli.quality.schema_issues` turns the failure cases into quality-is
 
 from __future__ import annotations
 
-import pandera.polars as pa
-
 from ._common import AMOUNT_FIELDS, DATE_FIELDS, DOMAINS, SectorModel, count_value, year_value
+from ._pandera import SchemaErrors
 from .civil_affairs import CivilAffairsSchema
 from .disability import DisabilitySchema
 from .education import EducationSchema
@@ -25,7 +24,7 @@ from .medical_enrollment import MedicalEnrollmentSchema
 from .police import PoliceSchema
 from .roster import RosterSchema
 
-SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
+SCHEMAS: dict[str, type[SectorModel]] = {
     "roster": RosterSchema,
     "civil_affairs": CivilAffairsSchema,
     "medical_enrollment": MedicalEnrollmentSchema,
@@ -44,7 +43,7 @@ def required_fields(sector: str) -> tuple[str, ...]:
 
 
 __all__ = [
-    "AMOUNT_FIELDS", "DATE_FIELDS", "DOMAINS", "SCHEMAS", "SectorModel", "count_value", "required_fields",
+    "AMOUNT_FIELDS", "DATE_FIELDS", "DOMAINS", "SCHEMAS", "SchemaErrors", "SectorModel", "count_value", "required_fields",
     "year_value",
     "CivilAffairsSchema", "DisabilitySchema", "EducationSchema", "HousingSchema",
     "MedicalClaimsSchema", "MedicalEnrollmentSchema", "PoliceSchema", "RosterSchema",

@@ -8,9 +8,7 @@ built-in `isin` checks become `VALUE_NOT_ALLOWED` and `not_nullable` becomes `RE
 
 from __future__ import annotations
 
-import pandera.polars as pa
 import polars as pl
-from pandera.api.polars.types import PolarsData
 
 from fanpin_cli.values import (  # noqa: F401 (re-exported)
     AMOUNT_FIELDS,
@@ -22,6 +20,8 @@ from fanpin_cli.values import (  # noqa: F401 (re-exported)
     parse_date,
     year_value,
 )
+
+from ._pandera import PolarsData, pa
 
 # Allowed values of code-list fields live with the code vocabularies in `fanpin_cli.values`.
 # 健康状况 may list several states: "长期慢性病,残疾".

@@ -59,3 +59,33 @@ def test_unmapped_columns_and_absent_optional_columns_are_fine():
     frame = pl.DataFrame({"dereg_reason": ["死亡"], "备注": ["x"]})
     assert SCHEMAS["police"].validate(frame, lazy=True).height == 1
     assert "死亡" in DOMAINS["dereg_reason"]
+
+
+_LIGHT_IMPORT = """
+import json, sys
+import polars as pl
+from fanpin_cli.quality.schema import failure_cases
+frame = pl.DataFrame({"source_row": [2, 3, 4], "household_id": ["1", None, "3"], "relation": ["户主", "儿子", None],
+                      "household_size": ["3", "0", "x"], "health": ["健康", "残疾,良好", None],
+                      "income_per_capita": ["12,000元", "-1", "约3000"]})
+print(json.dumps({"cases": failure_cases(frame, "roster").sort("column", "index").rows(),
+                  "pandas": "pandas" in sys.modules}))
+"""
+
+
+def test_schemas_validate_the_same_without_pandas_loaded():
+    # A fresh process imports pandera without its pandas layer (schemas/_pandera.py); this test
+    # process imported pandera normally (with pandas where installed). Same failure cases.
+    import json
+    import subprocess
+    import sys
+
+    out = json.loads(subprocess.run([sys.executable, "-c", _LIGHT_IMPORT], capture_output=True, text=True,
+                                    check=True).stdout)
+    frame = pl.DataFrame({"source_row": [2, 3, 4], "household_id": ["1", None, "3"], "relation": ["户主", "儿子", None],
+                          "household_size": ["3", "0", "x"], "health": ["健康", "残疾,良好", None],
+                          "income_per_capita": ["12,000元", "-1", "约3000"]})
+    here = failure_cases(frame, "roster").sort("column", "index").rows()
+    assert [tuple(r) for r in out["cases"]] == here
+    assert {r[2] for r in here} >= {"not_nullable", "HH_SIZE_INVALID", "AMOUNT_INVALID", "VALUE_NOT_ALLOWED"}
+    assert out["pandas"] is False

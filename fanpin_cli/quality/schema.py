@@ -33,18 +33,16 @@ def _check_id(check: pl.Expr) -> pl.Expr:
 
 def failure_cases(frame: pl.DataFrame, sector: str) -> pl.DataFrame:
     """pandera's failure cases (`index` = row position in `frame`), or an empty frame."""
-    # pandera (and, where pandas is installed, its pandas layer) is imported on first use:
+    # pandera is imported on first use (without its pandas layer, see schemas/_pandera.py):
     # the report process and `fanpin --help` never need it.
-    import pandera.errors as pa_errors
-
-    from fanpin_cli.schemas import SCHEMAS
+    from fanpin_cli.schemas import SCHEMAS, SchemaErrors
 
     model = SCHEMAS[sector]
     known = [c for c in model.to_schema().columns if c in frame.columns]
     data = frame.select([pl.col(c).cast(pl.String) for c in known])
     try:
         model.validate(data, lazy=True)
-    except pa_errors.SchemaErrors as exc:
+    except SchemaErrors as exc:
         return exc.failure_cases.select(
             pl.col("failure_case").cast(pl.String), pl.col("column").cast(pl.String),
             pl.col("check").cast(pl.String), pl.col("index").cast(pl.Int64),
