@@ -77,12 +77,21 @@ _MISMATCH_SCHEMA = {
 }
 
 
+# Every column of a sector's frame that the stock-take reads.
+_READ = frozenset({
+    "source_file", "source_row", C.roster_row, C.match_status, C.match_method, "name", "name_key", "sex", "birth",
+    "birth_date", "township", "village", "reason",
+})
+
+
 def stocktake(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
     """Counts per sector (one row each, COUNT_COLUMNS) and the lists behind them:
     `matched`, `roster_only` (ROSTER_ONLY_LISTED sectors), `sector_only`, `mismatch`."""
     rv = _roster_view(roster)
     counts, matched, roster_only, sector_only, mismatch = [], [], [], [], []
-    for sector, frame in evidence.items():
+    for sector, wide in evidence.items():
+        # only the columns read here, before the rows are filtered and joined (a sector is wide)
+        frame = wide.select([c for c in wide.columns if c in _READ])
         status = col_or_null(frame, C.match_status)
         linked = frame.filter((status == "linked") & col_or_null(frame, "roster_row", pl.Int64).is_not_null())
         linked = linked.with_columns(pl.col("roster_row").cast(pl.Int64)).join(
