@@ -73,3 +73,28 @@ def test_the_engine_evaluates_a_kind_by_its_declaration(monkeypatch):
     kind = KINDS[rule.kind]
     monkeypatch.setitem(KINDS, rule.kind, replace(kind, evaluate=lambda rule, params, ctx: pl.DataFrame()))
     assert evaluate([rule], ROSTER, EVIDENCE, reference_date=R).height == 0
+
+
+def test_a_detail_names_a_sector_field_the_rule_neither_filters_nor_shows():
+    # The engine keeps only the sector fields the rules read (kinds.evidence_fields): a field
+    # named only in the detail template is one of them.
+    from fanpin_cli.flagging import parse_rules_text
+
+    text = """
+id: EDU_SCHOOL_SHOWN
+title: 在读学校
+level: blue
+scope: person
+kind: linked_match
+sector: education
+where:
+  - field: roll_status
+    in: [在读]
+detail: "就读于{school}（{grade}）"
+"""
+    (rule,) = parse_rules_text(text, "EDU_SCHOOL_SHOWN.yaml")
+    edu = EVIDENCE["education"].with_columns(
+        pl.Series("roll_status", ["在读", None]), pl.Series("school", ["城关小学", None]), pl.Series("grade", ["三年级", None])
+    )
+    flags = evaluate([rule], ROSTER, {"education": edu}, reference_date=R)
+    assert flags["detail"].to_list() == ["就读于城关小学（三年级）"]

@@ -22,7 +22,7 @@ from fanpin_cli.domain import head_rank
 from fanpin_cli.evidence import accepted, has_pending, linked
 from fanpin_cli.fields import SECTOR_TITLES
 from fanpin_cli.flagging.exprs import EMPTY_SHOWN, param_text
-from fanpin_cli.flagging.kinds import KINDS, Context
+from fanpin_cli.flagging.kinds import KINDS, Context, evidence_fields
 from fanpin_cli.flagging.model import Rule, effective_parameters, enabled_rules
 from fanpin_cli.flagging.unresolved import possible_records
 from fanpin_cli.idnum import age_at
@@ -58,8 +58,10 @@ def empty_flags() -> pl.DataFrame:
     return pl.DataFrame(schema=FLAG_SCHEMA)
 
 
-def build_context(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame], reference_date: date) -> Context:
-    """Roster persons with the engine's helper columns, household heads, evidence by sector."""
+def build_context(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame], reference_date: date,
+                  fields: frozenset[str] | None = None) -> Context:
+    """Roster persons with the engine's helper columns, household heads, evidence by sector
+    (`fields`: the only sector fields the rules read, `kinds.evidence_fields`)."""
     # Columns the engine reads that an unprepared roster may lack.
     roster = roster.with_columns(
         [pl.lit(None, dtype=pl.String).alias(c) for c in ("id18", "name_key") if c not in roster.columns]
@@ -102,7 +104,8 @@ def build_context(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame], refer
         )
     )
     persons = persons.join(households.select("_hh", "_township", "_village"), on="_hh", how="left")
-    return Context(persons=persons, households=households, evidence=dict(evidence), reference_date=reference_date)
+    return Context(persons=persons, households=households, evidence=dict(evidence), reference_date=reference_date,
+                   fields=fields)
 
 
 def _id_owners(persons: pl.DataFrame, evidence: dict[str, pl.DataFrame]) -> pl.Series:
@@ -192,7 +195,7 @@ def _evaluate_view(
     active: list[Rule], params: dict, roster: pl.DataFrame, evidence: dict[str, pl.DataFrame], reference_date: date
 ) -> tuple[pl.DataFrame, Context]:
     """The flags of `active` on one view of the evidence (all `confirmed`), and the context."""
-    ctx = build_context(roster, evidence, reference_date)
+    ctx = build_context(roster, evidence, reference_date, evidence_fields(active))
     frames = []
     for rule in active:
         hits = KINDS[rule.kind].evaluate(rule, params[rule.id], ctx)

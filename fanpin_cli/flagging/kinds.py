@@ -13,6 +13,7 @@ vocabulary: that lives in the YAML.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -51,6 +52,7 @@ class Context:
     households: pl.DataFrame  # _hh, _township, _village, _head_name, _members
     evidence: dict[str, pl.DataFrame]
     reference_date: date
+    fields: frozenset[str] | None = None  # the sector fields the rules read (None: every column)
     _rows: dict[tuple[str, str], pl.DataFrame] = field(default_factory=dict, repr=False)
 
     def has(self, sector: str) -> bool:
@@ -69,9 +71,35 @@ class Context:
         people = self.persons.select(_PERSON_COLS)
         if frame is None or frame.height == 0 or C.match_status not in frame.columns:
             return _empty_evidence(people)
+        if self.fields is not None:  # a sector is wide and long: only what the rules read is kept
+            frame = frame.select([c for c in frame.columns if c in self.fields or c in _ROW_BASE])
         frame = evidence_rows(frame, status)
         frame = frame.with_columns(pl.col("roster_row").cast(pl.Int64).alias("_roster_row"))
         return frame.join(people, on="_roster_row", how="inner")
+
+
+_ROW_BASE = frozenset({"source_file", "source_row", C.roster_row, C.match_status})
+
+
+def evidence_fields(rules: list[Rule]) -> frozenset[str]:
+    """Every field of a sector's rows that `rules` read: filters (their exemptions' too),
+    window date, amount, fields shown and detail placeholders.
+
+    >>> from fanpin_cli.flagging import bundled_rule
+    >>> sorted(evidence_fields([bundled_rule("MED_HIGH_OOP")]))[:4]
+    ['count', 'oop_line', 'out_of_pocket', 'rows']
+    """
+    found: set[str] = set()
+    for rule in rules:
+        conds = [*rule.where, *(c for e in rule.exempt_if_linked for c in e.where)]
+        if rule.none_linked is not None:
+            conds += rule.none_linked.where
+        for cond in conds:
+            found.update(cond.fields())
+        found.update(f for f in (rule.window.date if rule.window else None, rule.amount) if f)
+        found.update(rule.show)
+        found.update(name for _, name, _, _ in string.Formatter().parse(rule.detail or "") if name)
+    return frozenset(found)
 
 
 def _empty_evidence(people: pl.DataFrame) -> pl.DataFrame:
