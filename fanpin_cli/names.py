@@ -14,8 +14,11 @@ names cost one vectorized pass.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from functools import lru_cache
+from types import ModuleType
 
 import polars as pl
 
@@ -94,8 +97,27 @@ def pinyin_map(chars: list[str]) -> dict[str, str]:
         return _pinyin_map_locked(chars)
 
 
+def _load_pypinyin() -> ModuleType:
+    """pypinyin, imported without its phrase dictionary when it is not loaded yet
+    (`PYPINYIN_NO_PHRASES`, pypinyin's own switch): names are converted one character at a
+    time, where phrases never apply — every character U+3400–U+9FFF and U+F900–U+FAFF reads the
+    same either way (`tests/test_names.py`) — and the phrases cost ~0.25 s CPU to load."""
+    if "pypinyin" not in sys.modules:
+        before = os.environ.get("PYPINYIN_NO_PHRASES")
+        os.environ["PYPINYIN_NO_PHRASES"] = "1"
+        try:
+            import pypinyin  # noqa: F401
+        finally:
+            if before is None:
+                os.environ.pop("PYPINYIN_NO_PHRASES", None)
+            else:
+                os.environ["PYPINYIN_NO_PHRASES"] = before
+    return sys.modules["pypinyin"]
+
+
 def _pinyin_map_locked(chars: list[str]) -> dict[str, str]:
-    from pypinyin import Style, lazy_pinyin
+    pypinyin = _load_pypinyin()
+    Style, lazy_pinyin = pypinyin.Style, pypinyin.lazy_pinyin
 
     for c in chars:
         if c not in _PINYIN:

@@ -61,3 +61,17 @@ def test_key_file_is_created_once_private_and_reused(tmp_path):
     key = load_or_create_key(tmp_path)
     assert (tmp_path / KEY_FILE).stat().st_mode & 0o077 == 0
     assert load_or_create_key(tmp_path) == key == read_key(tmp_path, "x")
+
+
+def test_duplicates_found_through_hashes_are_exactly_the_duplicates():
+    """row_keys finds repeated rows by their 64-bit hashes first: the same rows as comparing
+    the texts (nulls, empty texts, near-equal texts and 5,000 distinct values with repeats)."""
+    from fanpin_cli.keys import _duplicated
+
+    values = [f"claims\x1fid:43312719900101{i % 4000:04d}\x1f" + ("" if i % 7 else " ") for i in range(5000)]
+    values += [None, None, "", "x", "X", "x "]
+    s = pl.Series(values)
+    assert _duplicated(s).to_list() == s.is_duplicated().to_list()
+    assert _duplicated(s).sum() > 1000
+    one = pl.Series(["only"])
+    assert _duplicated(one).to_list() == [False]

@@ -167,3 +167,36 @@ def test_prefix_and_other_raw_column() -> None:
 def test_non_string_column_is_cast() -> None:
     out = with_name_columns(pl.DataFrame({"name": [None, None]}, schema={"name": pl.Null}))
     assert out["name_norm"].to_list() == [None, None]
+
+
+def test_pinyin_without_phrase_dictionary_reads_every_character_alike() -> None:
+    """names.py loads pypinyin without its phrase dictionary (faster start); one character at
+    a time, every Han character it may be asked for reads as pypinyin with phrases reads it."""
+    import json
+    import subprocess
+    import sys
+
+    probe = (
+        "import json, sys\n"
+        "chars = [chr(c) for c in [*range(0x3400, 0xA000), *range(0xF900, 0xFB00)]]\n"
+        "if sys.argv[1] == 'fanpin':\n"
+        "    from fanpin_cli.names import pinyin_map\n"
+        "    out = pinyin_map(chars)\n"
+        "    assert sys.modules['pypinyin.constants'].PHRASES_DICT == {}\n"
+        "else:\n"
+        "    from pypinyin import Style, lazy_pinyin\n"
+        "    out = {}\n"
+        "    for c in chars:\n"
+        "        s = lazy_pinyin(c, style=Style.NORMAL, errors='default')\n"
+        "        out[c] = s[0].lower() if s else c\n"
+        "print(json.dumps(out))\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "PYPINYIN_NO_PHRASES"}
+    ours, full = (
+        json.loads(subprocess.run([sys.executable, "-c", probe, who], capture_output=True, text=True, check=True,
+                                  env=env).stdout)
+        for who in ("fanpin", "pypinyin")
+    )
+    assert len(ours) == 28160
+    assert ours == full
+    assert ours["张"] == "zhang" and ours["乐"] == full["乐"]

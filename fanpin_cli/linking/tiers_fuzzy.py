@@ -546,9 +546,15 @@ class RosterGapTier:
         if pairs.is_empty():
             return Outcome(empty_decisions())
         linked = run.decided.filter(pl.col("status") == "linked").select(pl.col("eidx").alias("idx"))
-        carriers = e.join(linked, on="idx", how="anti").group_by("name_pinyin").len("carriers")
+        p = pair_frame(pairs, e, r, run.rd)
+        # How many rows not linked to someone else carry each of these names (only these names counted).
+        names = p["e_name_pinyin"].unique().implode()
+        carriers = (
+            e.select("idx", "name_pinyin").filter(pl.col("name_pinyin").is_in(names))
+            .join(linked, on="idx", how="anti").group_by("name_pinyin").len("carriers")
+        )
         p = (
-            pair_frame(pairs, e, r, run.rd)
+            p
             .join(run.memo.get("gap.rows", lambda: r.select(
                 pl.col("idx").alias("ridx"), pl.col("row").alias("r_row"), pl.col("sex").alias("r_sex"))), on="ridx")
             .join(e.select(pl.col("idx").alias("eidx"), pl.col("sex").alias("e_sex")), on="eidx")
