@@ -230,6 +230,31 @@ def _clean_fast(raw: pl.Series) -> pl.Series:
     return raw.scatter(dirty, fixed)
 
 
+def _put_rows(frame: pl.DataFrame, mask: pl.Series, part: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with the columns of `part` (one row per row where `mask` holds, in order), null
+    on the other rows."""
+    if part.height == frame.height:
+        return frame.with_columns(part)
+    idx = mask.arg_true()
+    return frame.with_columns(
+        pl.Series(name, [], dtype=col.dtype).extend_constant(None, frame.height).scatter(idx, col)
+        if part.height else pl.lit(None, dtype=col.dtype).alias(name)
+        for name, col in part.to_dict().items()
+    )
+
+
+def _on_rows(frame: pl.DataFrame, mask: pl.Expr, exprs: dict[str, pl.Expr]) -> pl.DataFrame:
+    """`frame` with `exprs` computed only on the rows where `mask` holds, null on the others:
+    for expressions that are null on most rows anyway but cost time on every row.
+
+    >>> f = pl.DataFrame({"a": [1, None, 3]})
+    >>> _on_rows(f, pl.col("a") > 1, {"b": pl.col("a") * 10})["b"].to_list()
+    [None, None, 30]
+    """
+    m = frame.select(mask.fill_null(False)).to_series()
+    return _put_rows(frame, m, frame.filter(m).select(**exprs))
+
+
 def _number_like(clean: pl.Expr) -> pl.Expr:
     """18 digits that look printed from a spreadsheet number: an exact double or …000."""
     value = clean.cast(pl.Int64, strict=False)
@@ -301,16 +326,16 @@ def with_id_columns(
         c.str.slice(0, 17).alias(f"{p}_first17"),
     )
     # Expressions used several times below are materialized first: polars would evaluate an
-    # inlined one again at every use (check_char_of_int reads its value 18 times).
-    frame = frame.with_columns(
-        digits17(first17).alias(f"{p}_d17"),
-        sci_digits(c).alias(f"{p}_sci"),
-        c.str.extract(_SCI, 3).cast(pl.Int64, strict=False).alias(f"{p}_exp"),
-    )
-    frame = frame.with_columns(
-        check_char_of_int(pl.col(f"{p}_d17")).alias(f"{p}_check18"),
-    )
-    check_ok = c.str.slice(17, 1) == pl.col(f"{p}_check18")
+    # inlined one again at every use (check_char_of_int reads its value 18 times). Those that
+    # are null on most rows are computed only on the rows where they can be non-null
+    # (`_on_rows`): scientific notation, and the check of 18 digits ending in 000.
+    frame = _on_rows(frame, c.str.contains(_SCI), {
+        f"{p}_sci": sci_digits(c),
+        f"{p}_exp": c.str.extract(_SCI, 3).cast(pl.Int64, strict=False),
+    })
+    frame = _on_rows(frame, (form == "18") & c.str.ends_with("000"), {f"{p}_d17": digits17(first17)})
+    frame = _on_rows(frame, pl.col(f"{p}_d17").is_not_null(), {f"{p}_check18": check_char_of_int(pl.col(f"{p}_d17"))})
+    check_ok = c.str.slice(17, 1) == pl.col(f"{p}_check18")  # null where not computed: only 000 rows ask
     is18 = (form == "18") & c.str.contains(r"^[0-9]{18}$")
     # The value a spreadsheet number shows, with its significant digits (null: not a number).
     sci_value = pl.col(f"{p}_sci").cast(pl.Int64, strict=False)
@@ -343,16 +368,22 @@ def with_id_columns(
         ((exponent == 19).fill_null(False) | cert_long).alias(f"{p}_cert"),
     )
     w = pl.col(f"{p}_written")
+    # The rest of a spreadsheet number's reading (null without one), on its rows only.
+    number = frame.filter(w.is_not_null())
     # A program that writes ten or more digits writes all a spreadsheet holds (15 significant,
     # LibreOffice drops trailing zeros: 4.3312719791006E+017): fewer are a display format's.
-    frame = frame.with_columns(significant_digits(w).alias(f"{p}_sig"))
+    number = number.with_columns(significant_digits(w).alias(f"{p}_sig"))
     sig = pl.col(f"{p}_sig")
     precision = pl.when(w.is_null()).then(None).when(sig >= 10).then(pl.max_horizontal(sig, pl.lit(15))).otherwise(sig)
     precision = pl.when(pl.col(f"{p}_cert")).then(pl.min_horizontal(precision, pl.lit(16))).otherwise(precision)
-    frame = frame.with_columns(precision.alias(f"{p}_precision"))
+    number = number.with_columns(precision.alias(f"{p}_precision"))
     lo, hi = number_range(w, pl.col(f"{p}_precision"))
-    frame = frame.with_columns(lo.alias(f"{p}id_lo"), hi.alias(f"{p}id_hi"))
-    lo_c, hi_c = pl.col(f"{p}id_lo"), pl.col(f"{p}id_hi")
+    number = number.with_columns(lo.alias(f"{p}id_lo"), hi.alias(f"{p}id_hi"))
+    number = number.select(
+        f"{p}_precision", f"{p}id_lo", f"{p}id_hi",
+        common_prefix(pl.col(f"{p}id_lo"), pl.col(f"{p}id_hi")).alias(f"{p}_prefix"),
+    )
+    frame = _put_rows(frame, frame.select(w.is_not_null()).to_series(), number)
     frame = frame.with_columns(
         pl.when(w.is_not_null())
         .then(w.cast(pl.String).str.zfill(18))
@@ -362,7 +393,7 @@ def with_id_columns(
         .then(c.str.slice(0, 6) + pl.lit("19") + c.str.slice(6, 9))
         .alias(f"{p}_digits"),
         pl.when(w.is_not_null())
-        .then(common_prefix(lo_c, hi_c))
+        .then(pl.col(f"{p}_prefix"))
         .when(form.is_in(["18", "15"]))
         .then(pl.lit(18, dtype=pl.Int64))
         .when(form == "sci")
@@ -420,7 +451,7 @@ def with_id_columns(
         .alias(f"{p}id_region_known"),
     ).drop(f"{p}_form", f"{p}_first17", f"{p}_birth", f"{p}_check18", f"{p}_numcol", f"{p}_written",
            f"{p}_precision", f"{p}_digits", f"{p}_cert", f"{p}_d17", f"{p}_sci", f"{p}_exp", f"{p}_shown",
-           f"{p}_cert_long", f"{p}_sig")
+           f"{p}_cert_long", f"{p}_prefix")
 
 
 def first17_15(clean: pl.Expr) -> pl.Expr:
