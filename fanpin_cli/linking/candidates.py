@@ -61,6 +61,7 @@ def repair_pairs(e: pl.DataFrame, r: pl.DataFrame, memo: Memo | None = None) -> 
     e_bad = e.filter(~usable)
     r_use = _kept(memo, "repair.r_use", lambda: r.filter(usable & pl.col("name_pinyin").is_not_null()))
     r_bad = _kept(memo, "repair.r_bad", lambda: r.filter(~usable & (pl.col("known") > 0)))
+    e_usable = e.filter(usable) if r_bad.height and e_use.height else e.clear()
     for key in NAME_BLOCK_KEYS:
         bk = key_expr(key).alias("bk")
         if e_use.height and r_use.height:
@@ -79,7 +80,7 @@ def repair_pairs(e: pl.DataFrame, r: pl.DataFrame, memo: Memo | None = None) -> 
                 r.select(pl.col("idx").alias("ridx"), bk).drop_nulls("bk"), ["bk"], MAX_BLOCK))
             frames.append(left.join(right, on="bk").select("eidx", "ridx"))
         if r_bad.height and e_use.height:
-            left = e.filter(usable).select(pl.col("idx").alias("eidx"), bk).drop_nulls("bk")
+            left = e_usable.select(pl.col("idx").alias("eidx"), bk).drop_nulls("bk")
             right = _kept(memo, f"repair.bad.{key}", lambda bk=bk: r_bad.select(
                 pl.col("idx").alias("ridx"), bk).drop_nulls("bk"))
             frames.append(_small_blocks(left.join(right, on="bk"), ["ridx"], MAX_BLOCK * 4).select("eidx", "ridx"))

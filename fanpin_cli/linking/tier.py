@@ -119,12 +119,21 @@ class LinkRun:
         """A person normally has many rows of this sector."""
         return self.sector in REPEATING_SECTORS
 
-    def open_rows(self) -> pl.DataFrame:
-        """Extract rows no tier has decided yet (in the extract's order)."""
+    def open_rows(self, *columns: str, where: pl.Expr | None = None) -> pl.DataFrame:
+        """Extract rows no tier has decided yet (in the extract's order), and where `where`
+        holds if given; every column, or only `columns` (only those are copied)."""
         if self._open is None:
             self._open = np.ones(self.e.height, dtype=bool)
             self._open[self.decided["eidx"].to_numpy()] = False
-        return self.e.filter(pl.Series(self._open))
+        keep = pl.Series(self._open)
+        frame = self.e
+        if columns:
+            read = where.meta.root_names() if where is not None else []
+            frame = frame.select(list(dict.fromkeys([*columns, *read])))
+        if where is not None:
+            keep = keep & frame.select(where.fill_null(False)).to_series()
+        out = frame.filter(keep)
+        return out.select(columns) if columns else out
 
     def add(self, outcome: Outcome) -> None:
         """Record a tier's decisions (and namesake counts)."""

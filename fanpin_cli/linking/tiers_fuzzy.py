@@ -346,7 +346,7 @@ class RepairTier:
     cases: tuple[Case, ...] = REPAIR_CASES
 
     def decide(self, run: LinkRun) -> Outcome:
-        e_open = run.open_rows().filter(pl.col("known") > 0)
+        e_open = run.open_rows("idx", "status", "lo", "hi", "known", "digits", "name_pinyin", where=pl.col("known") > 0)
         pairs = pl.concat([
             candidates.repair_pairs(e_open.filter(pl.col("known") >= MIN_REPAIR_KNOWN), run.r, run.memo),
             candidates.range_pairs(e_open, run.r, run.memo),
@@ -414,7 +414,7 @@ class NameBirthTier:
     cases: tuple[Case, ...] = NAME_BIRTH_CASES
 
     def decide(self, run: LinkRun) -> Outcome:
-        pairs = candidates.name_birth_pairs(run.open_rows(), run.r, run.memo)
+        pairs = candidates.name_birth_pairs(run.open_rows("idx", "name_pinyin", "birth_any"), run.r, run.memo)
         if pairs.is_empty():
             return Outcome(empty_decisions())
         p = pair_frame(pairs, run.e, run.r, run.rd).with_columns(case_of(self.cases))
@@ -481,7 +481,8 @@ class NameOnlyTier:
     cases: tuple[Case, ...] = NAME_ONLY_CASES
 
     def decide(self, run: LinkRun) -> Outcome:
-        rows = run.open_rows().filter(pl.col("birth_any").is_null() & pl.col("name_pinyin").is_not_null())
+        rows = run.open_rows("idx", "name_pinyin", "village",
+                             where=pl.col("birth_any").is_null() & pl.col("name_pinyin").is_not_null())
         pairs = candidates.name_only_pairs(rows, run.r, run.memo)
         if not run.repeating and not pairs.is_empty():
             taken = run.decided.filter(pl.col("status") == "linked").select("ridx").unique()
@@ -539,7 +540,7 @@ class RosterGapTier:
     def decide(self, run: LinkRun) -> Outcome:
         r, e = run.r, run.e
         gaps = run.memo.get("gap.roster", lambda: _gap_roster(r))
-        rows = run.open_rows().filter(pl.col("name_pinyin").is_not_null())
+        rows = run.open_rows("idx", "name_pinyin", "village", where=pl.col("name_pinyin").is_not_null())
         if gaps.is_empty() or rows.is_empty():
             return Outcome(empty_decisions())
         pairs = candidates.name_only_pairs(rows, gaps, run.memo, tag="gap")

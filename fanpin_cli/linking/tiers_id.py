@@ -73,10 +73,10 @@ class IdTier:
     cases: tuple[Case, ...] = ID_CASES
 
     def decide(self, run: LinkRun) -> Outcome:
-        e, r = run.open_rows(), run.r
-        left = e.filter(pl.col("idkey").is_not_null()).select(
-            pl.col("idx").alias("eidx"), "idkey", "raw_id", "status", "name_key", "name_pinyin", "name_norm"
-        )
+        r = run.r
+        left = run.open_rows(
+            "idx", "idkey", "raw_id", "status", "name_key", "name_pinyin", "name_norm", where=pl.col("idkey").is_not_null()
+        ).rename({"idx": "eidx"})
         right = run.memo.get("id.right", lambda: r.filter(pl.col("idkey").is_not_null()).select(
             pl.col("idx").alias("ridx"), "idkey",
             pl.col("raw_id").alias("r_raw"), pl.col("status").alias("r_status"),
