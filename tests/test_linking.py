@@ -325,3 +325,34 @@ def test_repair_prefilter_drops_only_pairs_no_case_scores(roster):
     kept = scored(pair_frame(pairs, e, ri.r, rd, where=lambda d, ei: _may_repair(d, has_range[ei])), REPAIR_CASES)
     assert every.height > 10  # the cases do score many of these pairs
     assert sorted(every.select("eidx", "ridx", "score").rows()) == sorted(kept.select("eidx", "ridx", "score").rows())
+
+
+def test_tail_typo_column_equals_the_expression_on_every_pair(roster):
+    """`with_tail_typo` computes `_tail_typo_possible()` only on pairs with a spreadsheet-number
+    range: there it equals the expression on every (extract row, roster row) pair of the cases."""
+    from fanpin_cli.linking import roster_index
+    from fanpin_cli.linking.digits import digit_matrix
+    from fanpin_cli.linking.frames import view
+    from fanpin_cli.linking.tier import Readings
+    from fanpin_cli.linking.tiers_fuzzy import (
+        _out_of_range,
+        _tail_typo_possible,
+        pair_frame,
+        with_tail_typo,
+    )
+
+    cols = ("name", "id_number", "birth_date", "village")
+    rows = [{"name": c[1], "id_number": c[2], "birth_date": c[3], "village": c[4]} for c in CASES]
+    rows += [{"name": "符英", "id_number": v, "birth_date": None, "village": None}
+             for v in (FLOAT, FLOAT[:-3] + "000", "4.33127E+17", "4.33127201308183E+17")]
+    raw = pl.DataFrame({c: [r[c] for r in rows] for c in cols}, schema={c: pl.String for c in cols})
+    e, ri = view(prepare(raw, REF)), roster_index(roster)
+    rd = Readings(digit_matrix(e["digits"], e["known"]), ri.mat, e["known"].to_numpy(), ri.known)
+    pairs = e.select(pl.col("idx").alias("eidx")).join(ri.r.select(pl.col("idx").alias("ridx")), how="cross")
+    p = pair_frame(pairs, e, ri.r, rd)
+    ranged = p.filter(pl.col("e_lo").is_not_null())
+    every = ranged.select(_tail_typo_possible()).to_series().to_list()
+    assert with_tail_typo(p).filter(pl.col("e_lo").is_not_null())["tail_typo"].to_list() == every
+    assert ranged.height > 10 and any(every) and not all(every)
+    # Without a range the column is never read: the cases reading it are settled without it.
+    assert not p.filter(pl.col("e_lo").is_null()).select(_out_of_range().any()).item()

@@ -127,6 +127,27 @@ def _tail_typo_possible() -> pl.Expr:
     return pl.any_horizontal(options).fill_null(False)
 
 
+TAIL_TYPO = "tail_typo"  # the column `with_tail_typo` adds: `_tail_typo_possible()` of each pair
+
+
+def with_tail_typo(p: pl.DataFrame) -> pl.DataFrame:
+    """Pairs with column `tail_typo` (`_tail_typo_possible`: a large expression, read by several
+    cases), computed once and only on pairs whose extract ID was a spreadsheet number; False on
+    the others, where every case reading it is settled without it (`_TAIL_TYPO` needs
+    `_out_of_range`, `_NUMBER_ALLOWS` holds by `~_HAS_RANGE`: both need a range).
+
+    >>> f = pl.DataFrame({"e_lo": [None, 43312720130818240], "e_hi": [None, 43312720130818403],
+    ...                   "r_value": [43312720130818145] * 2, "k": [14, 14], "r_digits": ["433127201308181450"] * 2})
+    >>> with_tail_typo(f)["tail_typo"].to_list()
+    [False, True]
+    """
+    has = p["e_lo"].is_not_null()
+    out = pl.Series(TAIL_TYPO, np.zeros(p.height, dtype=bool))
+    if has.any():
+        out = out.scatter(has.arg_true(), p.filter(has).select(_tail_typo_possible()).to_series())
+    return p.with_columns(out)
+
+
 def _out_of_range() -> pl.Expr:
     """The extract's spreadsheet-number range excludes the roster's valid ID: someone else's
     (a typo in the digits the number lost cannot be told from a namesake born the same day)."""
@@ -371,7 +392,7 @@ class RepairTier:
 _HAS_BOTH = _k >= 6  # both sides have at least the region code
 _PREFIX_OK = _HAS_BOTH & (_ham == 0)
 # A spreadsheet number whose range excludes the roster ID but a typo in the digits it lost explains.
-_TAIL_TYPO = _out_of_range() & (_ham == 0) & _tail_typo_possible()
+_TAIL_TYPO = _out_of_range() & (_ham == 0) & pl.col(TAIL_TYPO)
 # A valid ID that differs, or a number whose range excludes the roster ID and no such typo explains.
 _DIFFERENT = (_HAS_BOTH & (_ham > 0) & _E_USE) | (_out_of_range() & ~_TAIL_TYPO)
 # A faulty ID (not a number) that differs in a few digits.
@@ -417,7 +438,7 @@ class NameBirthTier:
         pairs = candidates.name_birth_pairs(run.open_rows("idx", "name_pinyin", "birth_any"), run.r, run.memo)
         if pairs.is_empty():
             return Outcome(empty_decisions())
-        p = pair_frame(pairs, run.e, run.r, run.rd).with_columns(case_of(self.cases))
+        p = with_tail_typo(pair_frame(pairs, run.e, run.r, run.rd)).with_columns(case_of(self.cases))
         p = p.with_columns(
             score(self.cases),
             accepted(self.cases),
@@ -454,7 +475,7 @@ def _review_only(best: pl.DataFrame) -> pl.DataFrame:
 
 # A spreadsheet number still says who it is not: its certain digits and its range must allow the
 # candidate (up to one typo in the digits it lost).
-_NUMBER_ALLOWS = ~_HAS_RANGE | ((_ham == 0) & (~_out_of_range() | _tail_typo_possible()))
+_NUMBER_ALLOWS = ~_HAS_RANGE | ((_ham == 0) & (~_out_of_range() | pl.col(TAIL_TYPO)))
 
 NAME_ONLY_CASES: tuple[Case, ...] = (
     Case("name_not_equal", _cat < NAME_SAME, None),  # a homophone alone is too weak
@@ -489,7 +510,7 @@ class NameOnlyTier:
             pairs = pairs.join(taken, on="ridx", how="anti")
         if pairs.is_empty():
             return Outcome(empty_decisions())
-        p = scored(pair_frame(pairs, run.e, run.r, run.rd), self.cases)
+        p = scored(with_tail_typo(pair_frame(pairs, run.e, run.r, run.rd)), self.cases)
         if p.is_empty():
             return Outcome(empty_decisions())
         best = (
