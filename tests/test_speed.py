@@ -92,3 +92,21 @@ def test_allocator_gives_memory_back_unless_the_user_set_it() -> None:
                             env=env | {"_RJEM_MALLOC_CONF": "muzzy_decay_ms:5000"})
     assert theirs.stdout.strip().endswith(",muzzy_decay_ms:5000")
     assert "muzzy_decay_ms:0" not in theirs.stdout
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="0123456789Xx.E+ -张", max_size=40),
+                          st.integers(0, 1100).map(lambda n: "1" * n)), max_size=20))
+def test_mask_id_stars_cut_from_a_run_equal_stars_one_by_one(values: list[str | None]) -> None:
+    from fanpin_cli.idnum import mask_id
+
+    text = pl.col("v")
+    n = text.str.len_chars().cast(pl.Int64)
+    one_by_one = pl.lit("*").repeat_by((n - 7).clip(lower_bound=0)).list.join("")
+    frame = pl.DataFrame({"v": values}, schema={"v": pl.String})
+    ours = frame.select(mask_id(text)).to_series().to_list()
+    long = frame.select(
+        pl.when(n >= 14).then(text.str.slice(0, 6) + one_by_one + text.str.slice(-1, 1))).to_series().to_list()
+    for value, got, want in zip(values, ours, long, strict=True):
+        if want is not None and not (value or "").strip()[1:2] == ".":  # not E-notation
+            assert got == want
