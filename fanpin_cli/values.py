@@ -188,12 +188,22 @@ def parse_date(raw: pl.Expr) -> pl.Expr:
     """A date from `2012-03-05`, `2012/3/5`, `2012.3.5`, `20120305`, `2012年3月5日`,
     `2012-03-05 00:00:00` or an Excel serial number (`40973`); null if none fits.
     """
-    text = (
+    return text_date(date_text(raw))
+
+
+def date_text(raw: pl.Expr) -> pl.Expr:
+    """The text `parse_date` reads a date from: NFKC, stripped, the time of day removed (many
+    rows share one: `text_date` of each distinct text is the whole parse)."""
+    return (
         raw.cast(pl.String)
         .str.normalize("NFKC")
         .str.strip_chars()
         .str.replace(r"[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$", "")
     )
+
+
+def text_date(text: pl.Expr) -> pl.Expr:
+    """The date of a `date_text` (see `parse_date`)."""
     ymd = text.str.extract_groups(r"^([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?$")
     y = ymd.struct.field("1").cast(pl.Int32, strict=False)
     m = ymd.struct.field("2").cast(pl.Int32, strict=False)

@@ -98,3 +98,20 @@ detail: "就读于{school}（{grade}）"
     )
     flags = evaluate([rule], ROSTER, {"education": edu}, reference_date=R)
     assert flags["detail"].to_list() == ["就读于城关小学（三年级）"]
+
+
+def test_window_parsed_once_per_distinct_day_agrees_with_the_expression():
+    # kinds._filtered uses exprs.window_mask (each distinct date text parsed once); the rule
+    # language's definition is exprs.window_expr: the same rows on every form a date comes in.
+    from fanpin_cli.flagging.exprs import window_expr, window_mask
+    from fanpin_cli.flagging.model import Window
+
+    texts = ["2026-11-30 08:00", "2026-11-30 17:45:10", None, "去年", "20260101", "２０２６年１月５日", "2026-02-30",
+             "46000", " 2026/6/6 ", "2025-11-30", "2025-12-01T09:00", "2026.11.31"]
+    frame = pl.DataFrame({"settle_date": texts})
+    window = Window("settle_date", 365)
+    expected = frame.select(window_expr(window, {}, frame.columns, R)).to_series().to_list()
+    assert window_mask(frame, window, {}, R).to_list() == expected
+    assert expected.count(True) == 7
+    # a file without the date column: no row is inside
+    assert window_mask(pl.DataFrame({"x": [1, 2]}), window, {}, R).to_list() == [False, False]

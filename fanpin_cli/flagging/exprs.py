@@ -16,7 +16,7 @@ import polars as pl
 
 from fanpin_cli.fields import FIELD_TITLES
 from fanpin_cli.flagging.model import Condition, ParamRef, Window
-from fanpin_cli.values import parse_amount, parse_date
+from fanpin_cli.values import date_text, parse_amount, parse_date, text_date
 
 _INVISIBLE = r"[\s\u00a0\u3000\u200b\u200c\u200d\u2060\ufeff]"
 EMPTY_SHOWN = "（空）"
@@ -101,6 +101,25 @@ def window_expr(window: Window | None, params: dict, columns: list[str], referen
     first, last = window_bounds(window, params, reference_date)
     when = parse_date(column(window.date, columns))
     return ((when >= pl.lit(first)) & (when <= pl.lit(last))).fill_null(False)
+
+
+def window_mask(frame: pl.DataFrame, window: Window | None, params: dict, reference_date: date) -> pl.Series:
+    """`window_expr` evaluated on `frame`, each distinct date text parsed once (claims repeat
+    their settlement days; the time of day is dropped first).
+
+    >>> f = pl.DataFrame({"d": ["2026-01-05 08:00", "2026-01-05 09:30", "2025-01-05", None]})
+    >>> window_mask(f, Window("d", 30), {}, date(2026, 1, 31)).to_list()
+    [True, True, False, False]
+    """
+    if window is None:
+        return pl.Series("w", [True] * frame.height, dtype=pl.Boolean)
+    if frame.height == 0:
+        return pl.Series("w", [], dtype=pl.Boolean)
+    first, last = window_bounds(window, params, reference_date)
+    text = frame.with_columns(date_text(column(window.date, frame.columns)).alias("__t")).select(pl.col("__t").alias("t"))
+    days = text.unique().with_columns(text_date(pl.col("t")).alias("d"))
+    when = text.join(days, on="t", how="left", nulls_equal=True, maintain_order="left")["d"]
+    return ((when >= first) & (when <= last)).fill_null(False)
 
 
 def money(expr: pl.Expr) -> pl.Expr:

@@ -33,7 +33,7 @@ from fanpin_cli.flagging.exprs import (
     param_text,
     resolve,
     window_bounds,
-    window_expr,
+    window_mask,
 )
 from fanpin_cli.flagging.model import ROSTER_VIRTUAL, Condition, Rule
 from fanpin_cli.tables import C
@@ -124,7 +124,11 @@ def _show(rule: Rule) -> list[str]:
 def _filtered(rule: Rule, params: dict, ctx: Context, frame: pl.DataFrame, where=None) -> pl.DataFrame:
     cols = frame.columns
     conds = rule.where if where is None else where
-    frame = keep(frame, all_conditions(conds, params, cols) & window_expr(rule.window, params, cols, ctx.reference_date))
+    if rule.window is None:
+        frame = keep(frame, all_conditions(conds, params, cols))
+    else:
+        inside = window_mask(frame, rule.window, params, ctx.reference_date)
+        frame = keep(frame, all_conditions(conds, params, cols) & pl.lit(inside))
     if rule.roster_where and rule.kind != "missing_linked":
         ok = _roster_ok(rule.roster_where, params, ctx)
         frame = frame.join(ok, on="_roster_row", how="semi")
