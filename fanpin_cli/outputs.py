@@ -132,6 +132,7 @@ def _report_first(config: Any, flags: pl.DataFrame, review: pl.DataFrame, rule_c
                   split: str) -> Any:
     from fanpin_cli import __version__
     from fanpin_cli.report import ReportData
+    from fanpin_cli.report.sheets import check_titles
 
     return ReportData(
         county=config.county if full_ids else mask_text(config.county),
@@ -147,6 +148,7 @@ def _report_first(config: Any, flags: pl.DataFrame, review: pl.DataFrame, rule_c
         members=members,
         split=split,
         html=True,
+        check_titles=check_titles(),  # the report process then never imports the quality checks
     )
 
 

@@ -81,6 +81,9 @@ class ReportData:
     members: pl.DataFrame | None = None
     # "township" | "village" | "none": also write one workbook per area (report.split).
     split: str = "none"
+    # check_id → its Chinese name (None: read from the quality catalogue). Given by the run, so
+    # that the report process need not import the quality checks to name them.
+    check_titles: dict[str, str] | None = None
     # Also write summary.html beside the workbook (report.html).
     html: bool = False
     # The 乡镇 (or 乡镇村) a per-area workbook is for; "" for the county.

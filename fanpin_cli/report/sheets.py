@@ -14,7 +14,6 @@ from xlsxwriter.worksheet import Worksheet
 
 from fanpin_cli.evidence import EVIDENCE_STATUS_TITLES
 from fanpin_cli.fields import SECTOR_TITLES
-from fanpin_cli.quality.catalogue import CHECK_INDEX
 from fanpin_cli.report import charts
 from fanpin_cli.report.formats import TAB_COLOURS, Formats, column_width, display_width, sheet_ref
 from fanpin_cli.report.model import CANDIDATE_RULES, LEVEL_LABELS, ReportData, RuleInfo
@@ -206,10 +205,17 @@ class _Widths:
             self.by_col[col0 + j] = max(self.by_col.get(col0 + j, 0.0), w)
 
 
-def check_title(check_id: pl.Expr) -> pl.Expr:
-    """A check's Chinese name from the catalogue (the id itself when unknown)."""
-    titles = {c: spec.title for c, spec in CHECK_INDEX.items()}
-    return check_id.cast(pl.String).replace(titles)
+def check_titles() -> dict[str, str]:
+    """check_id → Chinese name, from the quality catalogue (imports the quality checks)."""
+    from fanpin_cli.quality.catalogue import CHECK_INDEX
+
+    return {c: spec.title for c, spec in CHECK_INDEX.items()}
+
+
+def check_title(check_id: pl.Expr, titles: dict[str, str] | None = None) -> pl.Expr:
+    """A check's Chinese name from `titles` (default: the catalogue; the id itself when
+    unknown)."""
+    return check_id.cast(pl.String).replace(check_titles() if titles is None else titles)
 
 
 def township_scores(scorecard: pl.DataFrame | None) -> pl.DataFrame | None:
@@ -246,13 +252,16 @@ def write_summary(
         Col("户人数", _households_persons(), min_width=12),
         Col(PENDING, _households_persons("pending_households", "pending_persons", status=False), min_width=14),
     ]
-    table = write_table(ws, fm, row + 1, cols, counts)
-    widths.add(table)
-    for i, (rule_id, title) in enumerate(counts.select(C.rule_id, "title").iter_rows()):
+    named = counts.select(C.rule_id, "title").rows()
+
+    def link(sheet_row: int, i: int) -> None:  # the rule's name opens its sheet
+        rule_id, title = named[i]
         target = sheet_of_rule.get(rule_id)
         if target:
-            ws.write_url(table.first_row + 1 + i, 1, sheet_ref(target), fm.link, string=title,
-                         tip=f"打开工作表「{target}」")
+            ws.write_url(sheet_row, 1, sheet_ref(target), fm.link, string=title, tip=f"打开工作表「{target}」")
+
+    table = write_table(ws, fm, row + 1, cols, counts, after_row=link)
+    widths.add(table)
     ws.write_string(table.last_row + 1, 0, PENDING_NOTE, fm.note)
     row = table.last_row + 3
 
@@ -347,7 +356,7 @@ def write_summary(
             .sort([order, pl.col("issues"), pl.col(C.check_id)], descending=[False, True, False])
         )
         cols = [
-            Col("检查项", check_title(pl.col(C.check_id)), max_width=40),
+            Col("检查项", check_title(pl.col(C.check_id), data.check_titles), max_width=40),
             Col("检查编号", pl.col(C.check_id)),
             Col("维度", pl.col(C.dimension)),
             Col("严重程度", pl.col(C.severity), SEVERITY),
@@ -483,7 +492,7 @@ def write_rule_sheet(
     ws: Worksheet, fm: Formats, rule: RuleInfo, rows: pl.DataFrame, data: ReportData
 ) -> None:
     cols = rule_columns(rows)
-    table = write_table(ws, fm, 0, cols, rows)
+    table = write_table(ws, fm, 0, cols, rows, columns=True)
     finish_table(ws, fm, table, cols)
     finish_feedback(ws, table, cols, VERDICT_CHOICES, FLAG_PROMPT)
     if rule.level in TAB_COLOURS:
@@ -504,7 +513,7 @@ def write_pending(ws: Worksheet, fm: Formats, rows: pl.DataFrame, data: ReportDa
         Col("规则", pl.col("title"), max_width=24, wrap=True),
         *rule_columns(rows),
     ]
-    table = write_table(ws, fm, 0, cols, rows)
+    table = write_table(ws, fm, 0, cols, rows, columns=True)
     finish_table(ws, fm, table, cols)
     finish_feedback(ws, table, cols, VERDICT_CHOICES, FLAG_PROMPT)
     ws.set_tab_color("#A6A6A6")
@@ -527,7 +536,7 @@ def write_candidates(ws: Worksheet, fm: Formats, rows: pl.DataFrame, data: Repor
         Col("说明", pl.col("detail"), max_width=50, wrap=True),
         *feedback_columns(rows),
     ]
-    table = write_table(ws, fm, 0, cols, rows)
+    table = write_table(ws, fm, 0, cols, rows, columns=True)
     finish_table(ws, fm, table, cols)
     finish_feedback(ws, table, cols, VERDICT_CHOICES, "核实是否应纳入监测：属实、不属实或已整改（已纳入）")
     ws.set_tab_color(TAB_COLOURS["blue"])
@@ -566,8 +575,6 @@ def write_review(ws: Worksheet, fm: Formats, review: pl.DataFrame, data: ReportD
         Col("备注", kind=INPUT, max_width=12),
         *([Col(RECORD, pl.col(C.record_key), narrow=True)] if has_key else []),
     ]
-    table = write_table(ws, fm, 0, cols, review)
-    assert table.frame is not None
     # Highlight the sector-side value wherever the two records disagree.
     index = {c.header: j for j, c in enumerate(cols)}
     pairs = [
@@ -577,12 +584,11 @@ def write_review(ws: Worksheet, fm: Formats, review: pl.DataFrame, data: ReportD
         (index["行业乡镇"], index["系统乡镇"]),
         (index["行业村"], index["系统村"]),
     ]
-    values = table.frame
+    differs = {}
     for j, k in pairs:
         a, b = pl.col(f"c{j}"), pl.col(f"c{k}")
-        differs = values.with_row_index("i").filter(a.is_not_null() & b.is_not_null() & (a != b))
-        for i, value in differs.select("i", f"c{j}").iter_rows():
-            ws.write_string(table.first_row + 1 + i, j, value, fm.diff)
+        differs[j] = (a.is_not_null() & b.is_not_null() & (a != b), fm.diff)
+    table = write_table(ws, fm, 0, cols, review, columns=True, highlight=differs)
     finish_table(ws, fm, table, cols)
     dropdown(ws, table, index[VERIFY], REVIEW_CHOICES, "两条记录是否为同一人？")
     _print_setup(ws, f"{data.county}{data.area} {data.period} 待核实匹配（请确认是否同一人）")
@@ -604,7 +610,7 @@ def write_quality(ws: Worksheet, fm: Formats, quality: pl.DataFrame, data: Repor
         Col("姓名", pl.col("name")),
         Col("户编号", pl.col(C.household_id)),
         Col("列", pl.col("column"), max_width=16, wrap=True),
-        Col("检查项", check_title(pl.col(C.check_id)), max_width=24, wrap=True),
+        Col("检查项", check_title(pl.col(C.check_id), data.check_titles), max_width=24, wrap=True),
         Col("检查编号", pl.col(C.check_id)),
         Col("维度", pl.col(C.dimension)),
         Col("严重程度", pl.col(C.severity), SEVERITY),
@@ -613,7 +619,7 @@ def write_quality(ws: Worksheet, fm: Formats, quality: pl.DataFrame, data: Repor
         Col("村", pl.col(C.village)),
         *feedback_columns(quality if keyed else pl.DataFrame()),
     ]
-    table = write_table(ws, fm, 0, cols, quality)
+    table = write_table(ws, fm, 0, cols, quality, columns=True)
     finish_table(ws, fm, table, cols)
     finish_feedback(ws, table, cols, VERDICT_CHOICES, "核实后选择：属实（数据确有问题）、不属实或已整改")
     _print_setup(ws, f"{data.county}{data.area} {data.period} 数据质量问题")
@@ -623,9 +629,9 @@ def write_quality(ws: Worksheet, fm: Formats, quality: pl.DataFrame, data: Repor
 # Generic frames: 质量评分, 账账相符
 
 
-def generic_columns(frame: pl.DataFrame, table: str) -> list[Col]:
+def generic_columns(frame: pl.DataFrame, table: str, titles: dict[str, str] | None = None) -> list[Col]:
     """One column per frame column: the heading declared for it in `tables.TABLES[table]`,
-    kind from the dtype."""
+    kind from the dtype (`titles`: as for `check_title`)."""
     cols = []
     for name, dtype in frame.schema.items():
         header = heading(table, name)
@@ -633,7 +639,7 @@ def generic_columns(frame: pl.DataFrame, table: str) -> list[Col]:
         if name == "sector":
             cols.append(Col(header, _sector_label(expr)))
         elif name == C.check_id:
-            cols.append(Col("检查项", check_title(expr), max_width=30))
+            cols.append(Col("检查项", check_title(expr, titles), max_width=30))
         elif name == C.evidence_status:
             cols.append(Col(header, expr.cast(pl.String).replace(EVIDENCE_STATUS_TITLES)))
         elif dtype in (pl.Date, pl.Datetime):
@@ -650,13 +656,15 @@ def generic_columns(frame: pl.DataFrame, table: str) -> list[Col]:
     return cols
 
 
-def write_generic(ws: Worksheet, fm: Formats, frame: pl.DataFrame, title: str, table: str) -> None:
-    """A declared table (`tables.TABLES[table]`) as one sheet with its Chinese headings."""
-    cols = generic_columns(frame, table)
+def write_generic(ws: Worksheet, fm: Formats, frame: pl.DataFrame, title: str, table: str,
+                  titles: dict[str, str] | None = None) -> None:
+    """A declared table (`tables.TABLES[table]`) as one sheet with its Chinese headings
+    (`titles`: check names, as for `check_title`)."""
+    cols = generic_columns(frame, table, titles)
     if not cols:
         ws.write_string(0, 0, "（无数据）", fm.note)
         return
-    table = write_table(ws, fm, 0, cols, frame)
+    table = write_table(ws, fm, 0, cols, frame, columns=True)
     finish_table(ws, fm, table, cols)
     _print_setup(ws, title)
 

@@ -1,7 +1,8 @@
-"""One rectangular table on a worksheet: header row + data rows written with `write_row`.
+"""One rectangular table on a worksheet: header row + data rows.
 
-Columns are described by `Col`; values are prepared in polars (casts, labels) and written row
-by row from `iter_rows()`, so 50,000 rows take a second or two. Text columns (IDs, 户编号, 组)
+Columns are described by `Col`; values are prepared in polars (casts, labels). In report.xlsx
+(a `constant_memory` workbook) the data rows are built as XML by polars (`rowxml`), elsewhere
+written row by row from `iter_rows()`; the cells are the same. Text columns (IDs, 户编号, 组)
 are cast to String before writing and therefore land as text cells, never as numbers.
 """
 
@@ -14,6 +15,7 @@ import polars as pl
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from fanpin_cli.report import rowxml
 from fanpin_cli.report.formats import Formats, column_width, display_width
 from fanpin_cli.report.model import LEVEL_LABELS, SEVERITY_LABELS
 
@@ -119,6 +121,23 @@ def _cell_formatter(col: Col, fm: Formats) -> Callable[[object], Format | None] 
     return None
 
 
+def _cells(values: pl.DataFrame, cols: list[Col], fm: Formats,
+           highlight: dict[int, tuple[pl.Expr, Format]]) -> list[rowxml.Cells]:
+    """How each column's cells land, for `rowxml.write_rows` (the same as `_cell_formatter`)."""
+    out = []
+    for j, col in enumerate(cols):
+        name, number = f"c{j}", col.kind in (INT, FLOAT, PERCENT)
+        mark, mark_format = highlight.get(j, (None, None))
+        if col.kind in (LEVEL, SEVERITY):
+            shown = values[name].drop_nulls().unique().to_list()
+            out.append(rowxml.Cells(name, formats={v: fm.for_level(v) for v in shown},
+                                    highlight=mark, highlight_format=mark_format))
+        else:
+            every = fm.percent if col.kind == PERCENT else fm.decimal if col.kind == FLOAT else None
+            out.append(rowxml.Cells(name, number=number, every=every, highlight=mark, highlight_format=mark_format))
+    return out
+
+
 def _row_writer(ws: Worksheet) -> Callable[[int, int, tuple], None]:
     """`ws.write_row` without its per-cell type dispatch for the common cells: text goes to
     `write_string`, numbers to `write_number`, None and "" are skipped (an unformatted blank
@@ -162,12 +181,23 @@ def write_table(
     frame: pl.DataFrame,
     *,
     col0: int = 0,
+    columns: bool = False,
+    highlight: dict[int, tuple[pl.Expr, Format]] | None = None,
+    after_row: Callable[[int, int], None] | None = None,
 ) -> Table:
     """Write header at `row0` and the rows of `frame` below it; returns where it ended.
 
-    Excel and WPS open at most 1,048,576 rows a sheet: longer tables are cut there, with a note
-    under the table (the CSV outputs always hold every row).
+    `columns`: set the columns' widths and text formats first (as `finish_table` does; in a
+    `constant_memory` workbook they must precede the cells to reach them). `highlight`: column
+    index → (boolean expression over the written values `c0, c1, …`, format) for the cells to
+    mark. `after_row(sheet_row, i)` runs after each data row (e.g. to put a link in it).
+
+    In a `constant_memory` workbook the data rows are built by polars (`rowxml`); elsewhere,
+    or with `after_row`, cell by cell. Excel and WPS open at most 1,048,576 rows a sheet:
+    longer tables are cut there, with a note under the table (the CSV outputs always hold
+    every row).
     """
+    highlight = highlight or {}
     values = _prepared(frame, cols)
     room = EXCEL_MAX_ROWS - (row0 + 1) - 1  # header row, and one row for the note
     cut = values.height - room if values.height > room else 0
@@ -180,64 +210,101 @@ def write_table(
     }
     for j, col in enumerate(cols):
         ws.write_string(row0, col0 + j, col.header, header_formats.get(col.header_format or "", fm.header))
+    widths = _widths(values, cols)
+    if columns:
+        set_columns(ws, fm, cols, widths, col0=col0)
+    lines = _row_lines(values, cols, widths)
+    cells = _cells(values, cols, fm, highlight)
+    if (values.height >= rowxml.MIN_ROWS and after_row is None and rowxml.available(ws)
+            and rowxml.supported(values, cells)):
+        rowxml.write_rows(ws, row0 + 1, col0, values, cells, lines, LINE_HEIGHT)
+    else:
+        if lines is not None:
+            for i, n in lines.to_frame("n").with_row_index("i").filter(pl.col("n") > 1).iter_rows():
+                ws.set_row(row0 + 1 + i, LINE_HEIGHT * n)
+        _write_cells(ws, fm, row0 + 1, col0, cols, values, highlight, after_row)
+    row = row0 + 1 + values.height
+    if cut:
+        ws.write_string(row, col0, f"（超出 Excel 行数上限，另有 {cut:,} 行未列出，请查看对应的 CSV 文件）", fm.note)
+    return Table(row0, row - 1, values.height, widths, values)
 
+
+def _write_cells(ws: Worksheet, fm: Formats, row: int, col0: int, cols: list[Col], values: pl.DataFrame,
+                 highlight: dict[int, tuple[pl.Expr, Format]],
+                 after_row: Callable[[int, int], None] | None) -> None:
+    """The data rows cell by cell: plain columns in runs through `write_row`, the formatted
+    ones once with their format (not written plain first and then again)."""
     formatted = [
         (j, fn) for j, col in enumerate(cols) if (fn := _cell_formatter(col, fm)) is not None
     ]
-    row = row0 + 1
+    marks = {}
+    if highlight:
+        masks = values.select(expr.fill_null(False).alias(f"m{j}") for j, (expr, _) in highlight.items())
+        marks = {j: (masks[f"m{j}"].to_list(), fmt) for j, (_, fmt) in highlight.items()}
     write_row = _row_writer(ws)
-    if not formatted:
-        for record in values.iter_rows():
+    write, write_string = ws.write, ws.write_string
+    special = dict(formatted) | dict.fromkeys(marks)
+    plain = [j for j in range(len(cols)) if j not in special]
+    runs = [(r[0], r[-1] + 1) for r in _runs(plain)]
+    for i, record in enumerate(values.iter_rows()):
+        if not special:
             write_row(row, col0, record)
-            row += 1
-    else:
-        # The plain columns in runs through `write_row`, the formatted ones once with their
-        # format (not written plain first and then again).
-        write = ws.write
-        plain = [j for j in range(len(cols)) if j not in dict(formatted)]
-        runs = [(r[0], r[-1] + 1) for r in _runs(plain)]
-        for record in values.iter_rows():
+        else:
             for a, b in runs:
                 write_row(row, col0 + a, record[a:b])
             for j, fn in formatted:
                 value = record[j]
-                if value is not None:
+                if j in marks and marks[j][0][i]:
+                    write_string(row, col0 + j, value, marks[j][1])
+                elif value is not None:
                     write(row, col0 + j, value, fn(value))
-            row += 1
-    if cut:
-        ws.write_string(row, col0, f"（超出 Excel 行数上限，另有 {cut:,} 行未列出，请查看对应的 CSV 文件）", fm.note)
-    widths = _widths(values, cols)
-    _row_heights(ws, row0 + 1, values, cols, widths)
-    return Table(row0, row - 1, values.height, widths, values)
+            for j, (mask, fmt) in marks.items():
+                if j in dict(formatted):
+                    continue
+                value = record[j]
+                if mask[i]:
+                    write_string(row, col0 + j, value, fmt)
+                elif value.__class__ is str:
+                    if value:
+                        write_string(row, col0 + j, value)
+                elif value is not None:
+                    write(row, col0 + j, value)
+        if after_row is not None:
+            after_row(row, i)
+        row += 1
 
 
-def _row_heights(ws: Worksheet, first: int, values: pl.DataFrame, cols: list[Col], widths: list[float]) -> None:
-    """Rows whose wrapped text needs more than one line get the height for it (Excel does not
-    grow rows of a file it opens; LibreOffice and WPS neither do for every row)."""
+def _row_lines(values: pl.DataFrame, cols: list[Col], widths: list[float]) -> pl.Series | None:
+    """Lines of wrapped text per row (None: no wrapped column). Rows that need more than one
+    get the height for them (Excel does not grow rows of a file it opens; LibreOffice and WPS
+    neither do for every row); at most MAX_LINES."""
     wrapped = [i for i, c in enumerate(cols) if c.wrap]
     if not wrapped or values.height == 0:
-        return
+        return None
     lines = []
     for i in wrapped:
         text = pl.col(f"c{i}").cast(pl.String).fill_null("")
         shown = (text.str.len_bytes() + text.str.len_chars()) / 2
         per_line = max(column_width(widths[i]) - 1.0, 4.0)
         lines.append((shown / per_line).ceil().clip(1, MAX_LINES))
-    tall = values.select(pl.max_horizontal(lines).cast(pl.Int64).alias("n")).with_row_index("i").filter(pl.col("n") > 1)
-    for i, n in tall.iter_rows():
-        ws.set_row(first + i, LINE_HEIGHT * n)
+    return values.select(pl.max_horizontal(lines).cast(pl.Int64).alias("n")).to_series()
+
+
+def set_columns(ws: Worksheet, fm: Formats, cols: list[Col], widths: list[float], *, col0: int = 0) -> None:
+    """Widths, and the text format on text columns (narrow ones: small grey text)."""
+    for j, (col, width) in enumerate(zip(cols, widths, strict=True)):
+        fmt = (fm.wrap if col.wrap else fm.text) if col.kind in (TEXT, INPUT, DATE) else None
+        if col.narrow:
+            ws.set_column(col0 + j, col0 + j, 12, fm.small)
+            continue
+        ws.set_column(col0 + j, col0 + j, column_width(width), fmt)
 
 
 def finish_table(
     ws: Worksheet, fm: Formats, table: Table, cols: list[Col], *, col0: int = 0
 ) -> None:
     """Widths, text format on text columns, frozen header and an autofilter over the data."""
-    for j, (col, width) in enumerate(zip(cols, table.widths, strict=True)):
-        fmt = (fm.wrap if col.wrap else fm.text) if col.kind in (TEXT, INPUT, DATE) else None
-        if col.narrow:
-            ws.set_column(col0 + j, col0 + j, 12, fm.small)
-            continue
-        ws.set_column(col0 + j, col0 + j, column_width(width), fmt)
+    set_columns(ws, fm, cols, table.widths, col0=col0)
     ws.freeze_panes(table.first_row + 1, 0)
     ws.autofilter(table.first_row, col0, table.last_row, col0 + len(cols) - 1)
     ws.repeat_rows(table.first_row)

@@ -24,6 +24,10 @@ WORKBOOK_OPTIONS = {
     "strings_to_urls": False,
     "strings_to_numbers": False,
     "nan_inf_to_errors": True,
+    # Rows are streamed to a temp file as they are finished (sheets are written top to bottom,
+    # column formats and row heights before their cells), never held as cell objects; strings
+    # are stored inline. `report.rowxml` writes the big tables' rows this way at polars speed.
+    "constant_memory": True,
 }
 
 
@@ -136,11 +140,12 @@ class ReportWriter:
         if data.scorecard is not None:
             sheets.write_generic(
                 wb.add_worksheet(sheets.SCORECARD), fm, data.scorecard,
-                f"{data.county} {data.period} 数据质量评分", "scorecard",
+                f"{data.county} {data.period} 数据质量评分", "scorecard", data.check_titles,
             )
         if data.stocktake is not None:
             sheets.write_generic(
                 wb.add_worksheet(sheets.STOCKTAKE), fm, data.stocktake,
                 f"{data.county} {data.period} 账账相符（监测系统与行业数据）", "stocktake_counts",
+                data.check_titles,
             )
         sheets.write_summary(self.summary_sheet, fm, data, self.flags, self.sheet_of_rule, wb)

@@ -1,0 +1,246 @@
+r"""A table's data rows as worksheet XML built by polars, for xlsxwriter's `constant_memory` mode.
+
+xlsxwriter stores each cell as a Python object and later writes its XML cell by cell: two thirds
+of a big report's writing time. In `constant_memory` mode a worksheet streams finished rows into
+a temp file (`ws.fh`); `write_rows` writes a whole block of rows there at once, the cells built
+as polars string expressions: the same XML xlsxwriter writes for each cell (inline string or
+number, the cell's format index, else its column's; row height attributes), so the workbook is
+cell for cell what the per-cell path writes. Strings that need xlsxwriter's rarer treatment
+(control characters, `_xHHHH_` runs, texts near Excel's 32,767-character limit) are escaped by
+xlsxwriter's own functions, one value at a time.
+
+It reads a few of xlsxwriter's internals (the row temp file, `previous_row`, `_write_row`);
+`available(ws)` says whether this worksheet has them, and `table.write_table` falls back to
+writing cell by cell where not (a workbook without `constant_memory`, another xlsxwriter).
+
+>>> _odd_text(" a<b\x01")
+'<is><t xml:space="preserve"> a&lt;b_x0001_</t></is>'
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+from dataclasses import dataclass
+
+import polars as pl
+from xlsxwriter.format import Format
+from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate, xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
+from xlsxwriter.xmlwriter import XMLwriter
+
+MIN_ROWS = 20        # smaller tables are written cell by cell (building the expressions costs more)
+CHUNK_ROWS = 10_000  # rows turned into one XML string at a time (bounds the memory it takes)
+_STRMAX = 32_767     # Excel's longest cell text, in UTF-16 units
+# Python's `\s` (xlsxwriter decides xml:space="preserve" with it): the characters for which
+# str.isspace() is true, as an explicit class (tests/test_report_rowxml.py checks the list).
+_SPACE_CLASS = (r"[\x{9}\x{A}\x{B}\x{C}\x{D}\x{1C}\x{1D}\x{1E}\x{1F}\x{20}\x{85}\x{A0}\x{1680}\x{2000}"
+                r"\x{2001}\x{2002}\x{2003}\x{2004}\x{2005}\x{2006}\x{2007}\x{2008}\x{2009}\x{200A}\x{2028}"
+                r"\x{2029}\x{202F}\x{205F}\x{3000}]")
+_PRESERVE = f"^{_SPACE_CLASS}|{_SPACE_CLASS}$"
+# What xlsxwriter's `_escape_control_characters` changes: left to it, value by value.
+_ODD = r"[\x00-\x08\x0B-\x1F\x{FFFE}\x{FFFF}]|_x[0-9a-fA-F]{4}_"
+_MAX_INT = 10**15    # integers below print the same with str() and xlsxwriter's "%.16G"
+
+
+@dataclass(frozen=True)
+class Cells:
+    """One column of a block: its values (a column of the prepared frame) and how they land.
+
+    `number`: the values are numbers (Int64/Float64), else strings. `formats`: value → Format
+    (None: the column's own), or `every` for every non-null cell. `highlight`: where this
+    boolean expression is true, `highlight_format` replaces the cell's format."""
+
+    name: str
+    number: bool = False
+    every: Format | None = None
+    formats: dict[str, Format | None] | None = None
+    highlight: pl.Expr | None = None
+    highlight_format: Format | None = None
+
+
+def available(ws: Worksheet) -> bool:
+    """Whether rows can be streamed into this worksheet's row file (constant_memory mode)."""
+    return bool(getattr(ws, "constant_memory", False)) and all(
+        hasattr(ws, a) for a in ("fh", "previous_row", "table", "row_info", "col_info", "_write_single_row",
+                                  "_write_row", "_check_dimensions", "dim_colmin")
+    )
+
+
+def supported(values: pl.DataFrame, cells: list[Cells]) -> bool:
+    """False when a numeric column holds what only xlsxwriter writes right (inf, huge ints)."""
+    checks = []
+    for c in cells:
+        if not c.number:
+            continue
+        col = pl.col(c.name)
+        if values.schema[c.name].is_float():
+            checks.append(col.is_infinite().any())
+        else:
+            checks.append((col.abs() >= _MAX_INT).any())
+    if not checks or values.height == 0:
+        return True
+    return not any(values.select(checks).row(0))
+
+
+def _style(fmt: Format | None) -> str:
+    return f' s="{fmt._get_xf_index()}"' if fmt is not None else ""
+
+
+def _escaped_text(name: str, rare: tuple[tuple[str, str], ...]) -> pl.Expr:
+    """`<is><t>…</t></is>` content exactly as xlsxwriter writes an inline string; `rare`: the
+    column's values that need `_odd_text`, with their XML."""
+    text = pl.col(name)
+    plain = text.str.replace_all("&", "&amp;", literal=True).str.replace_all("<", "&lt;", literal=True) \
+        .str.replace_all(">", "&gt;", literal=True)
+    keep = pl.when(text.str.contains(_PRESERVE)).then(pl.lit(' xml:space="preserve"')).otherwise(pl.lit(""))
+    common = pl.concat_str([pl.lit("<is><t"), keep, pl.lit(">"), plain, pl.lit("</t></is>")])
+    if not rare:
+        return common
+    odd = text.is_in([v for v, _ in rare])
+    return pl.when(odd).then(text.replace_strict(dict(rare), default=None, return_dtype=pl.String)).otherwise(common)
+
+
+def _rare(values: pl.DataFrame, names: list[str]) -> dict[str, list[str]]:
+    """Per text column, its distinct values that xlsxwriter treats specially (`_ODD`, long)."""
+    if not names or values.height == 0:
+        return {}
+    odd = [(pl.col(n).str.contains(_ODD) | (pl.col(n).str.len_chars() > _STRMAX // 2)).any().alias(n)
+           for n in names]
+    flagged = [n for n, hit in zip(names, values.select(odd).row(0), strict=True) if hit]
+    out = {}
+    for n in flagged:
+        text = pl.col(n)
+        out[n] = values.filter(text.str.contains(_ODD) | (text.str.len_chars() > _STRMAX // 2))[n].unique().to_list()
+    return out
+
+
+_ESCAPER = XMLwriter()
+
+
+def _odd_text(value: str) -> str:
+    """xlsxwriter's own treatment of one string (truncation, control characters, escapes)."""
+    if len(value) > _STRMAX // 2 and _utf16_len(value) > _STRMAX:
+        value = _utf16_truncate(value, _STRMAX)
+    value = _ESCAPER._escape_control_characters(value)
+    keep = ' xml:space="preserve"' if _preserve_whitespace(value) else ""
+    return f"<is><t{keep}>{_ESCAPER._escape_data(value)}</t></is>"
+
+
+def _cell(values: pl.DataFrame, ws: Worksheet, col: int, c: Cells, rare: list[str]) -> pl.Expr:
+    """The `<c>` element of every row of column `c` ("" where xlsxwriter writes no cell)."""
+    own = ws.col_info.get(col)
+    default = _style(own.column_format if own is not None else None)
+    if c.every is not None:
+        styles: tuple[tuple[str, str], ...] | str = _style(c.every)
+    elif c.formats:
+        styles = tuple(sorted((k, _style(f) if f is not None else default) for k, f in c.formats.items()))
+    else:
+        styles = default
+    shown: tuple[tuple[float, str], ...] | None = None
+    if c.number and values.schema[c.name].is_float():
+        shown = tuple((v, f"{v:.16G}") for v in values[c.name].drop_nulls().unique().to_list() if not math.isnan(v))
+    odd = tuple((v, _odd_text(v)) for v in rare)
+    if c.highlight is None:
+        return _cell_expr(xl_col_to_name(col), c.name, c.number, styles, default, shown, odd)
+    return _cell_expr.__wrapped__(xl_col_to_name(col), c.name, c.number, styles, default, shown, odd,
+                                  c.highlight, _style(c.highlight_format))
+
+
+@functools.lru_cache(maxsize=1024)
+def _cell_expr(letter: str, name: str, number: bool, styles: tuple[tuple[str, str], ...] | str, default: str,
+               shown: tuple[tuple[float, str], ...] | None, odd: tuple[tuple[str, str], ...],
+               highlight: pl.Expr | None = None, highlight_style: str = "") -> pl.Expr:
+    """`_cell`'s expression, built once per distinct column (building costs more than running
+    it on a township's few hundred rows): `styles` one ` s="…"` for every cell, or value →
+    ` s="…"` (`default` for others); `shown`: float → text; `odd`: text → XML (`_odd_text`)."""
+    value = pl.col(name)
+    if isinstance(styles, str):
+        style = pl.lit(styles)
+    else:
+        style = value.cast(pl.String).replace_strict(dict(styles), default=default, return_dtype=pl.String)
+    if highlight is not None:
+        style = pl.when(highlight).then(pl.lit(highlight_style)).otherwise(style)
+    ref = pl.concat_str([pl.lit(f'<c r="{letter}'), pl.col("_r"), pl.lit('"'), style])
+    if number:
+        text = value.cast(pl.String) if shown is None else \
+            value.replace_strict(dict(shown), default=None, return_dtype=pl.String)
+        body = pl.concat_str([ref, pl.lit("><v>"), text, pl.lit("</v></c>")])
+        return pl.when(value.is_not_null()).then(body).otherwise(pl.lit(""))
+    body = pl.concat_str([ref, pl.lit(' t="inlineStr">'), _escaped_text(name, odd), pl.lit("</c>")])
+    written = value.is_not_null() & (value != "")
+    if highlight is not None:  # a highlighted "" is written (as the per-cell path does)
+        written = value.is_not_null() & ((value != "") | highlight)
+    return pl.when(written).then(body).otherwise(pl.lit(""))
+
+
+def _row_tag(ws: Worksheet, row: int, *, empty: bool) -> tuple[str, str]:
+    """xlsxwriter's `<row …>` opening for `row` (with its height, if set), split around the
+    row number: (before, after)."""
+    saved, buffer = ws.fh, io.StringIO()
+    ws.fh = buffer
+    try:
+        ws._write_row(row, None, ws.row_info.get(row), empty_row=empty)
+    finally:
+        ws.fh = saved
+    text = buffer.getvalue()
+    marker = f' r="{row + 1}"'
+    head, tail = text.split(marker, 1)
+    return head + ' r="', '"' + tail
+
+
+@functools.lru_cache(maxsize=256)
+def _rows_expr(tags: tuple[tuple[int, tuple[str, str], tuple[str, str] | None], ...]) -> pl.Expr:
+    """Each row's XML from its cells `_x`, number `_r` and line count `_lines`: `tags` holds per
+    line count the `<row>` opening (before, after the number) and the empty-row form (None: a
+    row without cells is not written)."""
+    branches = []
+    for n, (head, tail), empty in tags:
+        full = pl.concat_str([pl.lit(head), pl.col("_r"), pl.lit(tail), pl.col("_x"), pl.lit("</row>")])
+        bare = pl.lit("") if empty is None else pl.concat_str([pl.lit(empty[0]), pl.col("_r"), pl.lit(empty[1])])
+        branches.append((pl.col("_lines") == n, pl.when(pl.col("_x") != "").then(full).otherwise(bare)))
+    expr = pl.when(branches[0][0]).then(branches[0][1])
+    for cond, value in branches[1:]:
+        expr = expr.when(cond).then(value)
+    return expr.otherwise(pl.lit(""))
+
+
+def write_rows(ws: Worksheet, first_row: int, col0: int, values: pl.DataFrame, cells: list[Cells],
+               lines: pl.Series | None = None, line_height: float = 15.0) -> None:
+    """Write `values` as the rows from `first_row` (0-based) into `ws` (see module docstring).
+    `lines`: text lines per row; a row of n > 1 lines is `line_height * n` points high (as
+    `ws.set_row` would make it). Rows above `first_row` must be complete: they are flushed."""
+    if values.height == 0:
+        return
+    if ws.previous_row < first_row:
+        ws._write_single_row(first_row)  # flush the header row; nothing of it stays pending
+    index = pl.int_range(pl.len(), dtype=pl.Int64)
+    frame = values.with_columns(
+        (index + (first_row + 1)).cast(pl.String).alias("_r"),
+        (lines.cast(pl.Int64) if lines is not None else pl.lit(1, dtype=pl.Int64)).alias("_lines"),
+    )
+    rare = _rare(values, [c.name for c in cells if not c.number])
+    cells_xml = pl.concat_str([_cell(values, ws, col0 + j, c, rare.get(c.name, [])) for j, c in enumerate(cells)])
+    # One <row> opening per distinct height (taken from xlsxwriter, with its attributes).
+    tags = []
+    for n, row in frame.select("_lines", (index + first_row).alias("i")).unique("_lines").sort("_lines").iter_rows():
+        if n != 1:  # one row of each height gets it from xlsxwriter, the tag is copied for the rest
+            ws.set_row(row, line_height * n)
+        empty = _row_tag(ws, row, empty=True) if n != 1 else None
+        tags.append((n, _row_tag(ws, row, empty=False), empty))
+    row_xml = _rows_expr(tuple(tags))
+    used: list[int] = []
+    for start in range(0, frame.height, CHUNK_ROWS):
+        part = frame.slice(start, CHUNK_ROWS).with_columns(cells_xml.alias("_x"))
+        xml = part.select(row_xml.str.join("").alias("x"), pl.col("_x").ne("").arg_true().alias("u").implode())
+        ws.fh.write(xml["x"].item())
+        found = xml["u"].item()
+        if len(found):
+            used += [start + int(found[0]), start + int(found[-1])]
+    if used:
+        # The sheet's dimensions, as writing these cells one by one would have set them.
+        nonempty = [j for j, c in enumerate(cells) if values[c.name].drop_nulls().len()] or [0]
+        ws._check_dimensions(first_row + min(used), col0 + min(nonempty))
+        ws._check_dimensions(first_row + max(used), col0 + max(nonempty))
+    ws.previous_row = first_row + values.height

@@ -1,0 +1,171 @@
+"""report.xlsx's data rows built by polars (`report.rowxml`) are the cells xlsxwriter writes one
+by one: same XML in a constant_memory workbook, same cells as the classic (shared strings)
+workbook, on text that needs xlsxwriter's rarer handling."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+from xlsxwriter.workbook import Workbook
+
+from fanpin_cli.report import rowxml, table
+from fanpin_cli.report.formats import Formats
+from fanpin_cli.report.table import FLOAT, INT, LEVEL, PERCENT, Col, finish_table, write_table
+from fanpin_cli.report.writer import WORKBOOK_OPTIONS
+
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _compare_workbooks():
+    spec = importlib.util.spec_from_file_location("compare_outputs", _ROOT / "benchmarks" / "compare_outputs.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["compare_outputs"] = module
+    spec.loader.exec_module(module)
+    return module.compare_workbooks
+
+
+def _frame(n: int = 60, *, rich_looking: bool = True, escape_looking: bool = True) -> pl.DataFrame:
+    """Real-looking rows plus every kind of text xlsxwriter treats specially."""
+    odd = [
+        "张三 & 李四 <户主>",          # XML escapes
+        " 前导空格", "尾随空格 ",        # xml:space="preserve"
+        "王五\u3000",                   # ideographic space at the end (Python's \s)
+        "控制\x01字符\x1f",             # control characters → _x0001_
+        "字面 _x0041_ 不是转义" if escape_looking else "字面 x0041",  # escaped as _x005F_x0041_
+        "非字符\ufffe",
+        "长" * 20_000,                  # > 16,383 characters, still within Excel's limit
+        "超" * 40_000,                  # cut at 32,767 UTF-16 units
+        "😀" * 17_000,                  # 34,000 UTF-16 units: cut without splitting a pair
+        "",
+        "<r>像富文本</r>" if rich_looking else "<r>",
+        "第一行\n第二行",
+    ]
+    names = [odd[i % len(odd)] if i % 3 == 0 else f"姓名{i}" for i in range(n)]
+    return pl.DataFrame({
+        "name": names,
+        "id": [None if i % 7 == 0 else f"43312720{i:02d}0101{i % 10}23X" for i in range(n)],
+        "row": [None if i % 5 == 0 else i * 1_000 + 3 for i in range(n)],
+        "score": [None if i % 4 == 0 else (i / 3 if i % 2 else -0.1 * i) for i in range(n)],
+        "share": [i / n for i in range(n)],
+        "level": [["red", "yellow", "blue", "green", None, ""][i % 6] for i in range(n)],
+        "detail": ["说明" * (i % 40) for i in range(n)],
+        "other": [names[i] if i % 2 else "不同" for i in range(n)],
+    })
+
+
+def _cols() -> list[Col]:
+    return [
+        Col("姓名", pl.col("name")),
+        Col("证件号码", pl.col("id")),
+        Col("行号", pl.col("row"), INT),
+        Col("匹配分", pl.col("score"), FLOAT),
+        Col("占比", pl.col("share"), PERCENT),
+        Col("预警等级", pl.col("level"), LEVEL),
+        Col("说明", pl.col("detail"), max_width=20, wrap=True),
+        Col("比对", pl.col("other")),
+        Col("核实结果", kind="input"),
+    ]
+
+
+def _write(path: Path, frame: pl.DataFrame, *, constant: bool) -> None:
+    options = dict(WORKBOOK_OPTIONS, constant_memory=constant)
+    wb = Workbook(str(path), options)
+    fm = Formats(wb)
+    for fmt in wb.formats:  # fixed format numbers in both files, whichever cell uses them first
+        fmt._get_xf_index()
+    ws = wb.add_worksheet("表")
+    ws.write_string(0, 0, "标题", fm.title)
+    cols = _cols()
+    differs = {0: ((pl.col("c0") != pl.col("c7")) & pl.col("c0").is_not_null(), fm.diff)}
+    t = write_table(ws, fm, 2, cols, frame, columns=True, highlight=differs)
+    ws.write_string(t.last_row + 1, 0, "合计", fm.total)
+    finish_table(ws, fm, t, cols)
+    wb.close()
+
+
+def _sheet_xml(path: Path) -> bytes:
+    with zipfile.ZipFile(path) as z:
+        return z.read("xl/worksheets/sheet1.xml")
+
+
+def test_polars_rows_are_the_xml_xlsxwriter_writes_cell_by_cell(tmp_path, monkeypatch):
+    # Not "<r>…</r>": xlsxwriter's constant_memory mode writes such a text as raw rich-text XML;
+    # the polars rows escape it, as the classic workbook does (next test).
+    frame = _frame(rich_looking=False)
+    monkeypatch.setattr(rowxml, "MIN_ROWS", 0)
+    _write(tmp_path / "fast.xlsx", frame, constant=True)
+    monkeypatch.setattr(rowxml, "MIN_ROWS", 10**9)
+    _write(tmp_path / "cells.xlsx", frame, constant=True)
+    fast, cells = _sheet_xml(tmp_path / "fast.xlsx"), _sheet_xml(tmp_path / "cells.xlsx")
+    assert b"_x0001_" in fast and b'xml:space="preserve"' in fast and b"&amp;" in fast
+    assert fast == cells
+
+
+def test_same_cells_as_the_classic_workbook(tmp_path, monkeypatch):
+    # openpyxl reads "_x005F_" back in shared strings but not in inline ones, and reads the
+    # classic file's "<r>…</r>" (written raw by xlsxwriter) as "": both are checked apart below.
+    frame = _frame(rich_looking=False, escape_looking=False)
+    monkeypatch.setattr(rowxml, "MIN_ROWS", 0)
+    _write(tmp_path / "fast.xlsx", frame, constant=True)
+    _write(tmp_path / "classic.xlsx", frame, constant=False)
+    assert _compare_workbooks()(tmp_path / "classic.xlsx", tmp_path / "fast.xlsx") == []
+    ws = openpyxl.load_workbook(tmp_path / "fast.xlsx")["表"]
+    texts = [ws.cell(r, 1).value for r in range(4, 4 + frame.height)]
+    assert "王五\u3000" in texts and any((t or "").startswith("控制") for t in texts)
+    assert max(len(t or "") for t in texts) == 32_767
+    assert ws.cell(4, 6).fill.fgColor.rgb.endswith("FFC7CE")  # 红 cell filled red
+    assert ws.row_dimensions[4 + 39].height > 15  # the long 说明 wraps onto several lines
+
+
+def test_escape_looking_and_rich_looking_text(tmp_path, monkeypatch):
+    frame = _frame()
+    monkeypatch.setattr(rowxml, "MIN_ROWS", 0)
+    _write(tmp_path / "fast.xlsx", frame, constant=True)
+    _write(tmp_path / "classic.xlsx", frame, constant=False)
+    with zipfile.ZipFile(tmp_path / "classic.xlsx") as z:
+        shared = z.read("xl/sharedStrings.xml").decode()
+    fast = _sheet_xml(tmp_path / "fast.xlsx").decode()
+    assert "字面 _x005F_x0041_ 不是转义" in shared and "字面 _x005F_x0041_ 不是转义" in fast
+    ws = openpyxl.load_workbook(tmp_path / "fast.xlsx")["表"]
+    assert "<r>像富文本</r>" in [ws.cell(r, 1).value for r in range(4, 4 + frame.height)]
+
+
+def test_cut_at_excel_rows_with_polars_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(rowxml, "MIN_ROWS", 0)
+    monkeypatch.setattr(table, "EXCEL_MAX_ROWS", 40)
+    frame = _frame(60)
+    wb = Workbook(str(tmp_path / "cut.xlsx"), WORKBOOK_OPTIONS)
+    fm = Formats(wb)
+    ws = wb.add_worksheet("表")
+    t = write_table(ws, fm, 0, _cols(), frame, columns=True)
+    wb.close()
+    assert t.n_rows == 38 and t.last_row == 38
+    ws = openpyxl.load_workbook(tmp_path / "cut.xlsx")["表"]
+    assert ws.cell(39, 3).value == 38 * 1_000 + 3 - 1_000  # last data row: frame row 37
+    assert "另有 22 行未列出" in ws.cell(40, 1).value
+
+
+@pytest.mark.parametrize("value", [float("inf"), 10**17])
+def test_numbers_polars_cannot_print_like_xlsxwriter_go_cell_by_cell(tmp_path, monkeypatch, value):
+    monkeypatch.setattr(rowxml, "MIN_ROWS", 0)
+    frame = pl.DataFrame({"v": [type(value)(1), type(value)(2), value] * 10})
+    kind = FLOAT if isinstance(value, float) else INT
+    wb = Workbook(str(tmp_path / "n.xlsx"), WORKBOOK_OPTIONS)
+    fm = Formats(wb)
+    ws = wb.add_worksheet("表")
+    write_table(ws, fm, 0, [Col("数", pl.col("v"), kind)], frame)
+    wb.close()
+    cell = openpyxl.load_workbook(tmp_path / "n.xlsx")["表"].cell(4, 1).value
+    assert cell == ("=1/0" if kind == FLOAT else value)  # inf: the error cell nan_inf_to_errors writes
+
+
+def test_space_class_is_pythons_whitespace():
+    spaces = {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()}
+    listed = {chr(int(h, 16)) for h in rowxml._SPACE_CLASS.strip("[]").replace("\\x{", " ").replace("}", "").split()}
+    assert listed == spaces
