@@ -80,3 +80,24 @@ def test_background_area_workbooks_equal_direct_ones(tmp_path):
     for rel in direct:
         assert _cells(tmp_path / "bg" / rel) == _cells(tmp_path / "direct" / rel)
     assert not list((tmp_path / "bg").glob(".*"))
+
+
+def test_streamed_rows_wait_beside_the_workbook_not_in_the_system_temp_folder(tmp_path, monkeypatch):
+    # constant_memory streams each sheet's rows into a temp file until the workbook closes:
+    # they belong in the run's (staging) folder, which a failed run removes, not in /tmp.
+    import tempfile
+
+    from fanpin_cli.report.writer import ReportWriter
+
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
+    out = tmp_path / "out"
+    out.mkdir()
+    first, _ = _split(_data())
+    writer = ReportWriter(out / "report.xlsx", first)
+    try:
+        assert list(system_tmp.iterdir()) == []
+        assert any(p.name != "report.xlsx" and not p.name.startswith(".report") for p in out.iterdir())
+    finally:
+        writer.workbook.close()

@@ -48,7 +48,9 @@ class ReportWriter:
         self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         self.workbook: Workbook | None = None
         with self._errors():
-            self.workbook = Workbook(str(self.tmp), WORKBOOK_OPTIONS)
+            # Streamed rows wait in temp files beside the workbook (the run's staging folder,
+            # removed with it), not in the system's temp folder.
+            self.workbook = Workbook(str(self.tmp), WORKBOOK_OPTIONS | {"tmpdir": str(self.path.parent)})
             self._start(data)
 
     def finish(self, data: ReportData) -> None:
