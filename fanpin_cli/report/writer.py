@@ -59,6 +59,7 @@ class ReportWriter:
             self._complete(data)
             workbook, self.workbook = self.workbook, None
             workbook.close()
+            _remove_row_files(workbook)
             os.replace(self.tmp, self.path)
             if data.html:
                 from fanpin_cli.report.html import write_html
@@ -72,11 +73,12 @@ class ReportWriter:
     def abort(self) -> None:
         """Drop the unfinished workbook (nothing is left on disk)."""
         if self.workbook is not None:
+            workbook, self.workbook = self.workbook, None
             try:
-                self.workbook.close()
+                workbook.close()
             except Exception:  # noqa: BLE001 - the file is deleted anyway
                 pass
-            self.workbook = None
+            _remove_row_files(workbook)
         self.tmp.unlink(missing_ok=True)
 
     @contextmanager
@@ -151,3 +153,17 @@ class ReportWriter:
                 data.check_titles,
             )
         sheets.write_summary(self.summary_sheet, fm, data, self.flags, self.sheet_of_rule, wb)
+
+
+def _remove_row_files(workbook: Workbook) -> None:
+    """Remove the temp files constant_memory streamed rows into: xlsxwriter removes each when it
+    copies it into the workbook, but not a sheet's that got no rows (closing an aborted
+    workbook, whose summary sheet is still empty)."""
+    for sheet in workbook.worksheets():
+        name = getattr(sheet, "row_data_filename", None)
+        if name:
+            handle = getattr(sheet, "row_data_fh", None)
+            if handle is not None and not handle.closed:
+                handle.close()
+            Path(name).unlink(missing_ok=True)
+
