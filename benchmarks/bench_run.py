@@ -56,7 +56,9 @@ def main() -> int:
     sizes = {p.name: p.stat().st_size for p in county.iterdir() if p.is_file()}
     floor_cmd = [sys.executable, str(HERE / "bench_floor.py"), str(config), "--out", str(args.out / "floor")]
     run_out = args.out / "run"
-    run_cmd = [args.python, "-m", "fanpin_cli.cli", "run", str(config), "--out", str(run_out), "--quiet"]
+    # -P: the working directory is not put on sys.path, so `--python` runs its own checkout
+    # (an editable install), never the fanpin_cli folder of the directory it is started from.
+    run_cmd = [args.python, "-P", "-m", "fanpin_cli.cli", "run", str(config), "--out", str(run_out), "--quiet"]
     env_note = os.environ.get("POLARS_MAX_THREADS", "default")
     floors, runs = [], []
     for i in range(args.repeat):
