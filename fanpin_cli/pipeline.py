@@ -165,6 +165,18 @@ def _evidence(
     return {s: f for s, f in merged.items() if f.height}
 
 
+def _roster_keys(roster: pl.DataFrame, key: bytes) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The roster's record and person keys by roster row, and its person keys by ID for the
+    extracts to reuse (`keys.person_keys_known`; None without IDs)."""
+    ids = roster["id18"] if "id18" in roster.columns else pl.Series([None] * roster.height, dtype=pl.String)
+    keys = pl.DataFrame({
+        "roster_row": roster["source_row"].cast(pl.Int64),
+        "record_key": row_keys(roster, "roster", key),
+        "person_key": person_key(ids, key),
+    })
+    return keys, person_keys_known(ids, keys["person_key"]) if "id18" in roster.columns else None
+
+
 def _keyed_links(link: pl.DataFrame, frame: pl.DataFrame, sector: str, key: bytes,
                  known: pl.DataFrame | None = None) -> pl.DataFrame:
     """A file's links with the row's name, ID, record_key and person_key (same row order);
@@ -375,16 +387,7 @@ def compute(
 
     def roster_side(spec: InputSpec) -> tuple[LoadedFile, pl.DataFrame, pl.DataFrame, Any, Any]:
         loaded_file, frame = read_and_prepare(spec)
-        started = time.perf_counter()
-        keys = pl.DataFrame({
-            "roster_row": frame["source_row"].cast(pl.Int64),
-            "record_key": row_keys(frame, "roster", key),
-            "person_key": person_key(frame["id18"] if "id18" in frame.columns
-                                     else pl.Series([None] * frame.height, dtype=pl.String), key),
-        })
-        known_keys = person_keys_known(frame["id18"], keys["person_key"]) if "id18" in frame.columns else None
-        with count_lock:
-            seconds[STAGES[1]] += time.perf_counter() - started
+        keys, known_keys = timed(STAGES[1], _roster_keys, frame, key)
         # the roster's side of linking, made once for every extract
         return loaded_file, frame, keys, known_keys, timed(STAGES[2], roster_index, frame)
 
@@ -597,7 +600,8 @@ def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: P
         if progress:
             progress(STAGES[5])
         # What the history keeps of the run is reduced (masked, keyed) while the outputs are
-        # written; it is recorded only once they are in place.
+        # written; it is recorded only once they are in place. Should the reduction fail, the
+        # outputs still go in place and `record` below makes it again and says why.
         with ThreadPoolExecutor(max_workers=1) as beside:
             record = beside.submit(past.prepare, config, artifacts, out_dir) if past is not None else None
             try:
@@ -608,7 +612,7 @@ def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: P
             except RuntimeError as exc:  # the workbook process failed (e.g. the disk filled up)
                 raise OutputError(f"生成报表失败：{describe_os_error(OSError(0, str(exc)))}",
                                   file=str(out_dir)) from None
-            prepared = record.result() if record is not None else None
+            prepared = record.result() if record is not None and record.exception() is None else None
     outputs = [out_dir / p.relative_to(stage) for p in written]
     if past is not None:
         past.record(config, artifacts, out_dir, prepared=prepared)

@@ -243,7 +243,9 @@ def _write_cells(ws: Worksheet, fm: Formats, row: int, col0: int, cols: list[Col
         marks = {j: (masks[f"m{j}"].to_list(), fmt) for j, (_, fmt) in highlight.items()}
     write_row = _row_writer(ws)
     write, write_string = ws.write, ws.write_string
-    special = dict(formatted) | dict.fromkeys(marks)
+    formats = dict(formatted)
+    marked_plain = [(j, mask, fmt) for j, (mask, fmt) in marks.items() if j not in formats]
+    special = formats | dict.fromkeys(marks)
     plain = [j for j in range(len(cols)) if j not in special]
     runs = [(r[0], r[-1] + 1) for r in _runs(plain)]
     for i, record in enumerate(values.iter_rows()):
@@ -258,9 +260,7 @@ def _write_cells(ws: Worksheet, fm: Formats, row: int, col0: int, cols: list[Col
                     write_string(row, col0 + j, value, marks[j][1])
                 elif value is not None:
                     write(row, col0 + j, value, fn(value))
-            for j, (mask, fmt) in marks.items():
-                if j in dict(formatted):
-                    continue
+            for j, mask, fmt in marked_plain:
                 value = record[j]
                 if mask[i]:
                     write_string(row, col0 + j, value, fmt)

@@ -230,3 +230,28 @@ def test_second_table_on_a_sheet_is_read_by_its_own_headings(tmp_path: Path) -> 
     assert result.stored == 2 and result.problems.height == 0
     got = load_view(db, "永顺县", "2026-12").verdicts.select("record_key", "verdict", "remark").rows()
     assert sorted(got) == [("F1", "属实", "已上报"), ("F2", "不属实", "等待核实")]
+
+
+def test_history_reduced_beside_the_outputs_failing_still_puts_them_in_place(tmp_path, monkeypatch) -> None:
+    # The run's record is reduced while the outputs are written; should that fail, the outputs
+    # are in place anyway and the error comes where the history is recorded, as it did when
+    # the reduction ran after them.
+    from fanpin_cli.config import load_config
+    from fanpin_cli.history.runner import HistoryRun
+    from fanpin_cli.pipeline import run_job
+    from fanpin_cli.resources import resource_dir
+
+    calls = []
+
+    def broken(self, config, artifacts, out_dir):
+        calls.append(out_dir)
+        raise RuntimeError("reduction failed")
+
+    monkeypatch.setattr(HistoryRun, "prepare", broken)
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="reduction failed"):
+        run_job(load_config(resource_dir("sample_data") / "fanpin.toml"), out, split="none",
+                history_path=tmp_path / "h.duckdb")
+    assert len(calls) == 2  # beside the outputs, then again when recording
+    assert (out / "links.csv").is_file() and (out / "report.xlsx").is_file()
+    assert not (tmp_path / "h.duckdb").exists()  # nothing recorded
