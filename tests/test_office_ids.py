@@ -127,28 +127,19 @@ def test_quality_says_stored_as_numbers_not_typing_mistakes(fmt: str) -> None:
     assert issues.filter(pl.col("check_id").is_in(["ID_INVALID_CHECKSUM", "ID_BAD_BIRTHDATE"])).is_empty()
 
 
-def write_config(folder: Path, fmt: str) -> Path:
+def county_config(folder: Path, roster: Path, extracts: dict[str, Path]) -> Path:
+    """A fanpin.toml in `folder` for `roster` and the extracts (sector → file), at REF."""
+    parts = [f'[run]\ncounty = "永顺县"\nperiod = "2026-11"\nreference_date = "{REF.isoformat()}"\n',
+             f'[roster]\npath = "{roster}"\n']
+    parts += [f'[[extracts]]\nsector = "{sector}"\npath = "{path}"\n' for sector, path in extracts.items()]
     config = folder / "fanpin.toml"
-    config.write_text(
-        f"""[run]
-county = "永顺县"
-period = "2026-11"
-reference_date = "{REF.isoformat()}"
-
-[roster]
-path = "{HERE / '监测对象.csv'}"
-
-[[extracts]]
-sector = "medical_enrollment"
-path = "{HERE / f'{ENROLL}.{fmt}'}"
-
-[[extracts]]
-sector = "police"
-path = "{HERE / f'{POLICE}.{fmt}'}"
-""",
-        encoding="utf-8",
-    )
+    config.write_text("\n".join(parts), encoding="utf-8")
     return config
+
+
+def write_config(folder: Path, fmt: str) -> Path:
+    return county_config(folder, HERE / "监测对象.csv", {"medical_enrollment": HERE / f"{ENROLL}.{fmt}",
+                                                        "police": HERE / f"{POLICE}.{fmt}"})
 
 
 @pytest.fixture(scope="module", params=FORMATS)

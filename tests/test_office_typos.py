@@ -19,6 +19,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from test_office_ids import county_config
 from typer.testing import CliRunner
 
 from fanpin_cli.cli import app
@@ -87,22 +88,7 @@ def test_typos_under_a_number_link_or_wait_for_a_person() -> None:
 @pytest.fixture(scope="module")
 def office_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("office-typos")
-    config = folder / "fanpin.toml"
-    config.write_text(
-        f"""[run]
-county = "永顺县"
-period = "2026-11"
-reference_date = "{REF.isoformat()}"
-
-[roster]
-path = "{HERE / '监测对象.csv'}"
-
-[[extracts]]
-sector = "medical_enrollment"
-path = "{HERE / '医保_参保登记.xlsx'}"
-""",
-        encoding="utf-8",
-    )
+    config = county_config(folder, HERE / "监测对象.csv", {"medical_enrollment": HERE / "医保_参保登记.xlsx"})
     out = folder / "out"
     result = CliRunner().invoke(app, ["run", str(config), "--out", str(out), "--no-history"])
     assert result.exit_code == 0, result.output
