@@ -330,7 +330,8 @@ def compute(
     `history.HistoryView` (tables read from the history before the run; never a connection):
     confirmed/rejected review pairs, exemptions, statuses and resolved flags.
     """
-    from fanpin_cli.flagging import evaluate, household_summary, load_rules
+    from fanpin_cli.domain import INSURANCE_RULE
+    from fanpin_cli.flagging import bundled_flags, evaluate, household_summary, load_rules
     from fanpin_cli.linking import link, roster_index
     from fanpin_cli.quality import (
         attach_places,
@@ -436,12 +437,22 @@ def compute(
     members = roster.select([c for c in ("household_id", "source_row", "township", "village") if c in roster.columns])
 
     rules_seconds: list[float] = []
+    # MED_UNINSURED's flags, for the cross check that shares the rule's definition (None:
+    # the run did not evaluate it as bundled, or failed; the check then evaluates it itself).
+    insurance: Future = Future()
 
     def flag_stage() -> FlagResult:
         from fanpin_cli.tables import FLAGS
 
         started = time.perf_counter()
-        flags = evaluate(rules, roster, evidence, reference_date=ref, overrides=dict(config.rules), statuses=statuses)
+        try:
+            flags = evaluate(rules, roster, evidence, reference_date=ref, overrides=dict(config.rules),
+                             statuses=statuses)
+            insurance.set_result(bundled_flags(flags, rules, INSURANCE_RULE, overrides=dict(config.rules),
+                                               statuses=statuses))
+        finally:
+            if not insurance.done():
+                insurance.set_result(None)
         keyed = FLAGS.conform(_flag_keys(_with_person(flags, roster, evidence), roster_keys, row_index, key))
         exempted = resolved = None
         if history is not None:
@@ -476,7 +487,8 @@ def compute(
     issue_frames += [lf.issues for lf in loaded if lf.issues is not None and lf.issues.height]  # found reading
     headings = {"roster": roster_loaded.headings} | {lf.sector: lf.headings for lf in extracts_loaded}
     say(f"{STAGES[3]}：跨部门比对检查")
-    issue_frames.append(check_cross(roster, evidence, reference_date=ref, headings=headings))
+    issue_frames.append(check_cross(roster, evidence, reference_date=ref, headings=headings,
+                                    insurance_flags=insurance.result()))
     places = row_places(roster, evidence)  # every row's household and place: issues and scorecards
     issues = attach_places(pl.concat(issue_frames, how="diagonal_relaxed"), roster, evidence, places)
     file_sectors = {lf.source_file: lf.sector for lf in loaded}

@@ -245,6 +245,40 @@ def test_insured_conflict_with_a_pending_review_is_a_warning():
     assert "待核实" in found["message"][1] and "待核实" not in found["message"][0]
 
 
+def test_insured_conflict_reuses_the_runs_own_med_uninsured_flags():
+    """The run's flags of MED_UNINSURED (evaluated as bundled, beside the other rules) give
+    the same INSURED_CONFLICT issues as the check's own evaluation, and are what it reads;
+    a run that changed the rule (disabled it, or a county rule file of the same id) has no
+    flags to lend (None) and the check evaluates the bundled rule itself."""
+    from dataclasses import replace
+
+    from fanpin_cli.coverage import Status
+    from fanpin_cli.flagging import bundled_flags, bundled_rule, evaluate, load_rules
+
+    enrolled = {"name": ["张大山", "李秀英", "张小明", "张小红"], "id_number": [HEAD, SPOUSE, SON, None]}
+    ev = {"medical_enrollment": evidence("medical_enrollment", [3, 4, 5, 6], ["linked", "linked", "linked", "review"],
+                                         enroll_status=["参保缴费", "正常参保", "暂停参保", "参保缴费"], **enrolled),
+          "police": evidence("police", [3], ["linked"], name=["张大山"], id_number=[HEAD], dereg_reason=["服役"])}
+    rules = load_rules()
+    flags = evaluate(rules, roster(), ev, reference_date=REF)
+    statuses = {r.id: Status() for r in rules}
+    lent = bundled_flags(flags, rules, "MED_UNINSURED", overrides={}, statuses=statuses)
+    assert lent is not None and set(lent["rule_id"]) == {"MED_UNINSURED"} and lent.height
+    own = check_cross(roster(), ev, reference_date=REF)
+    reused = check_cross(roster(), ev, reference_date=REF, insurance_flags=lent)
+    assert reused.equals(own) and rows_with(own, "INSURED_CONFLICT") == [5, 6]
+    # what is lent is what counts: no flags, no conflict
+    nothing = check_cross(roster(), ev, reference_date=REF, insurance_flags=lent.clear())
+    assert rows_with(nothing, "INSURED_CONFLICT") == []
+    # near misses: a run that did not evaluate the bundled rule as it is lends nothing
+    off = {"MED_UNINSURED": {"enabled": False}}
+    assert bundled_flags(flags, rules, "MED_UNINSURED", overrides=off, statuses=statuses) is None
+    county = [replace(bundled_rule("MED_UNINSURED"), where=()) if r.id == "MED_UNINSURED" else r for r in rules]
+    assert bundled_flags(flags, county, "MED_UNINSURED", overrides={}, statuses=statuses) is None
+    unread = statuses | {"MED_UNINSURED": Status("not_evaluated", "缺少医保参保登记")}
+    assert bundled_flags(flags, rules, "MED_UNINSURED", overrides={}, statuses=unread) is None
+
+
 def test_deceased_and_deregistered_listed():
     police = evidence("police", [3, 4, None], ["linked", "linked", "unlinked"], name=["张大山", "李秀英", "张小红"],
                       id_number=[HEAD, SPOUSE, DAUGHTER], dereg_reason=["死亡", "迁出", "死亡"],

@@ -6,7 +6,13 @@
 True
 """
 
-from fanpin_cli.flagging.engine import FLAG_COLUMNS, empty_flags, evaluate, skipped_rules
+from fanpin_cli.flagging.engine import (
+    FLAG_COLUMNS,
+    bundled_flags,
+    empty_flags,
+    evaluate,
+    skipped_rules,
+)
 from fanpin_cli.flagging.households import (
     area_summary,
     household_levels,
@@ -33,6 +39,7 @@ __all__ = [
     "Parameter",
     "Rule",
     "area_summary",
+    "bundled_flags",
     "bundled_rule",
     "effective_parameters",
     "empty_flags",

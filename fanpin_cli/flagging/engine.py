@@ -183,6 +183,34 @@ def evaluate(
     )
 
 
+def bundled_flags(flags: pl.DataFrame, rules: list[Rule], rule_id: str, *, overrides: dict | None,
+                  statuses: dict) -> pl.DataFrame | None:
+    """The flags of the bundled rule `rule_id` within `flags` (what `evaluate` gave for `rules`
+    with `overrides` and `statuses`), when that run evaluated it exactly as bundled — same
+    definition, enabled, its default parameters — so a check that shares the rule's definition
+    (`quality.check_cross`) need not evaluate it again; None otherwise. A rule's flags depend
+    on no other rule evaluated beside it.
+
+    >>> from fanpin_cli.flagging import load_rules
+    >>> from fanpin_cli.coverage import Status
+    >>> rules, ok = load_rules(), {"MED_UNINSURED": Status()}
+    >>> bundled_flags(empty_flags(), rules, "MED_UNINSURED", overrides=None, statuses=ok).height
+    0
+    >>> bundled_flags(empty_flags(), rules, "MED_UNINSURED", overrides={"MED_UNINSURED": {"enabled": False}},
+    ...               statuses=ok) is None
+    True
+    """
+    from fanpin_cli.flagging.loader import bundled_rule
+
+    bundled = bundled_rule(rule_id)
+    ran = enabled_rules([r for r in rules if r.id == rule_id], overrides)
+    status = statuses.get(rule_id)
+    if (ran != [bundled] or status is None or not status.evaluated
+            or effective_parameters(rules, overrides)[rule_id] != effective_parameters([bundled], None)[rule_id]):
+        return None
+    return flags.filter(pl.col("rule_id") == rule_id)
+
+
 def reads(rule: Rule) -> tuple[str, ...]:
     """Every sector whose links a rule reads (its own, exemptions, `none_linked`, `sectors`)."""
     found = [rule.primary_sector, *rule.sectors, *(e.sector for e in rule.exempt_if_linked)]

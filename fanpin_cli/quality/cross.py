@@ -37,9 +37,13 @@ def check_cross(
     *,
     reference_date: date,
     headings: dict[str, dict[str, str]] | None = None,
+    insurance_flags: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """INSURED_CONFLICT, NAME_ID_CONFLICT, DECEASED_LISTED, DEREG_LISTED,
-    HEALTH_DISABILITY_CONFLICT, SCHOOL_STATUS_CONFLICT (see catalogue)."""
+    HEALTH_DISABILITY_CONFLICT, SCHOOL_STATUS_CONFLICT (see catalogue).
+
+    `insurance_flags`: the bundled MED_UNINSURED rule's flags on these very frames, when the
+    caller has them already (`flagging.bundled_flags`); else the rule is evaluated here."""
     headings = headings or {}
     rh = headings.get("roster", {})
     parts: list[pl.LazyFrame] = []
@@ -48,9 +52,11 @@ def check_cross(
     if "medical_enrollment" in evidence and "insured" in roster.columns:
         # The MED_UNINSURED rule itself says who lacks an active enrollment; a flag that a
         # pending review could clear makes the conflict doubtful: a warning naming the match.
-        from fanpin_cli.flagging import bundled_rule, evaluate
+        flags = insurance_flags
+        if flags is None:
+            from fanpin_cli.flagging import bundled_rule, evaluate
 
-        flags = evaluate([bundled_rule(INSURANCE_RULE)], roster, evidence, reference_date=reference_date)
+            flags = evaluate([bundled_rule(INSURANCE_RULE)], roster, evidence, reference_date=reference_date)
         uninsured = flags.filter(pl.col(C.roster_row).is_not_null())
         confirmed = uninsured.filter(pl.col(C.evidence_status) == "confirmed")[C.roster_row]
         doubtful = uninsured.filter(pl.col(C.evidence_status) != "confirmed")[C.roster_row]
