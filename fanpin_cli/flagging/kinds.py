@@ -414,7 +414,9 @@ class Kind:
     `about_roster`: the flag is about a roster person or household (the template may name roster
     fields, else the sector's); `shows_roster`: its evidence items list roster fields;
     `absence`: it fires because no qualifying linked row was found, so it proves nothing about
-    a roster person whose own ID cannot be searched for (`engine._unsearchable`)."""
+    a roster person whose own ID cannot be searched for (`engine._unsearchable`);
+    `absent_from_sector`: the rows it finds missing are its own `sector`'s (matching `where`),
+    besides those its exemptions and `none_linked` name (`absence_sources`)."""
 
     name: str
     description: str
@@ -426,6 +428,23 @@ class Kind:
     about_roster: bool = False
     shows_roster: bool = False
     absence: bool = False
+    absent_from_sector: bool = False
+
+    def absence_sources(self, rule: Rule) -> list[tuple[str, tuple[Condition, ...]]]:
+        """(sector, `where`) of every kind of row whose absence makes the rule fire: an
+        unresolved row there may be the missing one (`unresolved.possible_records`).
+
+        >>> from fanpin_cli.flagging import bundled_rule
+        >>> [s for s, _ in KINDS["missing_linked"].absence_sources(bundled_rule("MED_UNINSURED"))]
+        ['medical_enrollment', 'police']
+        """
+        found: list[tuple[str, tuple[Condition, ...]]] = []
+        if self.absent_from_sector and rule.sector:
+            found.append((rule.sector, rule.where))
+        found += [(e.sector, e.where) for e in rule.exempt_if_linked]
+        if rule.none_linked is not None:
+            found.append((rule.none_linked.sector, rule.none_linked.where))
+        return found
 
 
 _WINDOW_PH = ("window_start", "window_end", "window_days")
@@ -433,7 +452,8 @@ _WINDOW_PH = ("window_start", "window_end", "window_days")
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("missing_linked", "roster person with no linked row of `sector` matching `where` (exempt if linked elsewhere)",
          scopes=("person",), required=("sector",), optional=("where", "roster_where", "exempt_if_linked", "show"),
-         placeholders=("age", "note", "rows"), evaluate=missing_linked, about_roster=True, absence=True),
+         placeholders=("age", "note", "rows"), evaluate=missing_linked, about_roster=True, absence=True,
+         absent_from_sector=True),
     Kind("amount_sum", "sum of `amount` over linked rows matching `where` in `window` ≥ `min_total`",
          scopes=("person", "household"), required=("sector", "amount", "min_total"), optional=("where", "window", "show"),
          placeholders=("total", "threshold", "count", "members", "rows", *_WINDOW_PH, "year"), evaluate=amount_sum),

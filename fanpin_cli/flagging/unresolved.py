@@ -25,7 +25,7 @@ from __future__ import annotations
 import polars as pl
 
 from fanpin_cli.flagging.exprs import all_conditions, keep
-from fanpin_cli.flagging.kinds import Context
+from fanpin_cli.flagging.kinds import KINDS, Context
 from fanpin_cli.flagging.model import Condition, Rule
 from fanpin_cli.linking.candidates import range_pairs
 from fanpin_cli.tables import C
@@ -35,15 +35,37 @@ NOTE = "（{}：证件号码被存为数字、后几位已丢失，该行可能�
 _NOTE_HEAD, _NOTE_TAIL = NOTE.split("{}")
 
 
+_NO_PAIRS = {"_open": pl.Int64, "_roster_row": pl.Int64, "_where": pl.String}
+
+
 def candidates(rows: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
     """(`_roster_row`, `_where`) for every roster person an unresolved number row may be:
     the person's ID lies in the row's range and the row has no name or the person's name."""
-    cols = rows.columns
-    if not {"id_lo", "id_hi", C.match_status} <= set(cols) or "id18" not in persons.columns:
-        return pl.DataFrame(schema={"_roster_row": pl.Int64, "_where": pl.String})
+    return _pairs(unresolved_rows(rows), _people(persons)).select("_roster_row", "_where")
+
+
+def _people(persons: pl.DataFrame) -> pl.DataFrame | None:
+    """The roster side of `candidates`: persons with an ID, its first 17 digits as a number
+    (None without an ID column)."""
+    if "id18" not in persons.columns:
+        return None
+    return persons.filter(pl.col("id18").is_not_null()).select(
+        pl.col("_roster_row").alias("idx"),
+        pl.col("id18").str.slice(0, 17).cast(pl.Int64, strict=False).alias("value"),
+        (pl.col("name_key") if "name_key" in persons.columns else pl.lit(None, dtype=pl.String)).alias("r_key"),
+        (pl.col("name_pinyin") if "name_pinyin" in persons.columns else pl.lit(None, dtype=pl.String)).alias("r_py"),
+    )
+
+
+def _pairs(open_rows: pl.DataFrame, people: pl.DataFrame | None) -> pl.DataFrame:
+    """(`_open`: position in `open_rows`, `_roster_row`, `_where`): `candidates` of rows that
+    are unresolved already (`unresolved_rows`)."""
+    cols = open_rows.columns
+    if not {"id_lo", "id_hi", C.match_status} <= set(cols) or people is None or open_rows.is_empty():
+        return pl.DataFrame(schema=_NO_PAIRS)
     name_key = pl.col("name_key") if "name_key" in cols else pl.lit(None, dtype=pl.String)
     pinyin = pl.col("name_pinyin") if "name_pinyin" in cols else pl.lit(None, dtype=pl.String)
-    open_rows = unresolved_rows(rows).select(
+    ranges = open_rows.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("idx"),
         (pl.col("id_lo").cast(pl.Int64) // 10).alias("lo"),
         (pl.col("id_hi").cast(pl.Int64) // 10).alias("hi"),
@@ -51,21 +73,15 @@ def candidates(rows: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
         pinyin.alias("e_py"),
         pl.format("{}第{}行", pl.col("source_file"), pl.col("source_row")).alias("_where"),
     )
-    people = persons.filter(pl.col("id18").is_not_null()).select(
-        pl.col("_roster_row").alias("idx"),
-        pl.col("id18").str.slice(0, 17).cast(pl.Int64, strict=False).alias("value"),
-        (pl.col("name_key") if "name_key" in persons.columns else pl.lit(None, dtype=pl.String)).alias("r_key"),
-        (pl.col("name_pinyin") if "name_pinyin" in persons.columns else pl.lit(None, dtype=pl.String)).alias("r_py"),
-    )
-    pairs = range_pairs(open_rows, people)
+    pairs = range_pairs(ranges, people)
     if pairs.is_empty():
-        return pl.DataFrame(schema={"_roster_row": pl.Int64, "_where": pl.String})
-    pairs = pairs.join(open_rows.rename({"idx": "eidx"}), on="eidx").join(
-        people.rename({"idx": "ridx"}), on="ridx"
-    )
+        return pl.DataFrame(schema=_NO_PAIRS)
+    pairs = pairs.join(ranges.rename({"idx": "eidx"}), on="eidx").join(people.rename({"idx": "ridx"}), on="ridx")
     nameless = pl.col("e_key").is_null() & pl.col("e_py").is_null()
     same = (pl.col("e_key") == pl.col("r_key")).fill_null(False) | (pl.col("e_py") == pl.col("r_py")).fill_null(False)
-    return pairs.filter(nameless | same).select(pl.col("ridx").alias("_roster_row"), "_where")
+    return pairs.filter(nameless | same).select(
+        pl.col("eidx").cast(pl.Int64).alias("_open"), pl.col("ridx").cast(pl.Int64).alias("_roster_row"), "_where"
+    )
 
 
 def unresolved_rows(rows: pl.DataFrame) -> pl.DataFrame:
@@ -85,28 +101,28 @@ def _qualifying(frame: pl.DataFrame, where: tuple[Condition, ...], params: dict)
 def possible_records(flags: pl.DataFrame, rules: list[Rule], params: dict, ctx: Context,
                      absence_kinds: tuple[str, ...]) -> pl.DataFrame:
     """`flags` with the absence flags of persons an unresolved number row may belong to made
-    `pending_review` (see module docstring); household flags when any member is such a person."""
+    `pending_review` (see module docstring); household flags when any member is such a person.
+    The search runs once per sector; each rule then keeps the rows its `where` counts."""
     absence = [r for r in rules if r.kind in absence_kinds]
     if not absence or flags.height == 0:
         return flags
     found = []
-    open_rows: dict[str, pl.DataFrame] = {}  # per sector, once: the few rows candidates reads
+    people = _people(ctx.persons)
+    searched: dict[str, tuple[pl.DataFrame, pl.DataFrame]] = {}  # sector → (open rows, their pairs)
     for rule in absence:
-        sources: list[tuple[str, tuple[Condition, ...]]] = []
-        if rule.kind == "missing_linked" and rule.sector:
-            sources.append((rule.sector, rule.where))
-        sources += [(e.sector, e.where) for e in rule.exempt_if_linked]
-        if rule.none_linked is not None:
-            sources.append((rule.none_linked.sector, rule.none_linked.where))
-        for sector, where in sources:
+        for sector, where in KINDS[rule.kind].absence_sources(rule):
             frame = ctx.evidence.get(sector)
             if frame is None or frame.height == 0:
                 continue
-            if sector not in open_rows:
-                open_rows[sector] = unresolved_rows(frame)
-            hits = candidates(_qualifying(open_rows[sector], where, params[rule.id]), ctx.persons)
-            if hits.height:
-                found.append(hits.with_columns(pl.lit(rule.id).alias("rule_id")))
+            if sector not in searched:
+                open_rows = unresolved_rows(frame)
+                searched[sector] = (open_rows, _pairs(open_rows, people))
+            open_rows, pairs = searched[sector]
+            if pairs.height and where:
+                kept = _qualifying(open_rows.with_row_index("_open"), where, params[rule.id])["_open"]
+                pairs = pairs.filter(pl.col("_open").is_in(kept.cast(pl.Int64).implode()))
+            if pairs.height:
+                found.append(pairs.select("_roster_row", "_where", pl.lit(rule.id).alias("rule_id")))
     if not found:
         return flags
     hits = pl.concat(found).join(ctx.persons.select("_roster_row", "_hh"), on="_roster_row", how="left")
