@@ -105,6 +105,26 @@ def detect_encoding(data: bytes, name: str | None = None) -> str:
         ) from exc
 
 
+def _detect_and_decode(data: bytes, original: bytes, name: str) -> tuple[str, str]:
+    """`detect_encoding` and the decoded text in one pass (the text is decoded once, not once
+    to detect and again to read). `data` is `original` with its line ends normalised (0x0D is
+    never part of a multi-byte character, so both decode alike); an error names the byte of
+    `original`, as `detect_encoding` does.
+
+    >>> _detect_and_decode("姓名".encode("gbk"), "姓名".encode("gbk"), "a.csv")
+    ('gb18030', '姓名')
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig", _decode(data, "utf-8-sig", name)
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return encoding, data.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+    encoding = detect_encoding(original, name)  # raises InputFileError naming the byte
+    return encoding, _decode(data, encoding, name)
+
+
 def _decode(data: bytes, encoding: str, name: str) -> str:
     try:
         return data.decode(encoding)
@@ -170,9 +190,11 @@ def _read_csv(
 ) -> tuple[list[str | None], pl.DataFrame, int, str]:
     """Return header cells, data rows (all text, positional columns), header line (1-based)
     and the encoding used."""
-    encoding = encoding or detect_encoding(data, name)
-    data = normalise_line_ends(data)
-    text = _decode(data, encoding, name)
+    original, data = data, normalise_line_ends(data)
+    if encoding:
+        text = _decode(data, encoding, name)
+    else:
+        encoding, text = _detect_and_decode(data, original, name)
     if text.startswith("\ufeff"):
         text = text[1:]
     head_lines = text.split("\n", HEADER_SCAN_ROWS + 1)[: HEADER_SCAN_ROWS + 1]
@@ -722,7 +744,7 @@ def load_file(
         raise InputFileError(f"未知的数据类别 {sector}（可选：{'、'.join(SECTORS)}）", file=source_file or path.name)
     name = source_file or path.name
     data = read_input_bytes(path, name)
-    if not data.strip():
+    if not data or data.isspace():  # (not data.strip(): no copy of a large file)
         raise InputFileError("文件是空的（0 字节或只有空白）", file=name)
     lookup = dict(alias_lookup(sector))
     lookup.update({heading_key(k): v for k, v in (columns or {}).items()})
