@@ -537,3 +537,33 @@ def test_mask_keeps_an_excel_damaged_id_readable_without_revealing_more():
     got = pl.select(mask_id(pl.Series(["4.33127E+17", "4.33127199001011E+17", "4.33127e17"]))).to_series().to_list()
     assert got == ["4.33127E+17", "4.33127…E+17", "4.33127E+17"]
     assert all("*" not in g for g in got)  # not "4.3******17"
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.none(), st.integers(0, 10**17 - 1)), max_size=40))
+def test_check_chars_agrees_with_the_expression(values):
+    """The numpy check characters (`check_chars`) equal GB 11643's for every 17-digit value, nulls kept."""
+    from fanpin_cli.idnum import check_chars
+
+    s = pl.Series("v", values, dtype=pl.Int64)
+    expected = [None if v is None else check_char_value(f"{v:017d}") for v in values]
+    assert check_chars(s).to_list() == expected
+
+
+def check_char_value(first17: str) -> str:
+    return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
+
+
+def test_a_file_reads_its_ids_alike_alone_or_beside_another():
+    """Whether a column was held as numbers is decided per file: a file whose IDs were printed
+    from spreadsheet numbers and one with typed IDs (one of which happens to be an exact
+    double) decode the same in one frame as each alone."""
+    typed = [f + check_char_value(f) for f in ("43312719900101123", "43312719800202124", "43312719750505123")]
+    as_doubles = [str(int(float(v[:17] + "5"))) for v in typed]  # what a reader prints for a number cell
+    a = pl.DataFrame({"source_file": ["a.csv"] * 3, "id_number": as_doubles})
+    b = pl.DataFrame({"source_file": ["b.csv"] * 3, "id_number": [as_doubles[0], typed[1], typed[2]]})
+    alone = pl.concat([with_id_columns(a, reference_date=REF), with_id_columns(b, reference_date=REF)])
+    together = with_id_columns(pl.concat([a, b]), reference_date=REF)
+    assert together.equals(alone)
+    assert together["id_status"].to_list()[:3] == ["excel_float"] * 3
+    assert together["id_status"].to_list()[4:] == ["valid", "valid"]
