@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from datetime import date  # noqa: F401 - the doctests use it
 from pathlib import Path
 
 import polars as pl
@@ -151,15 +152,26 @@ def _text(frame: pl.DataFrame, name: str, dtype: pl.DataType | None = None) -> p
     return pl.col(name).cast(pl.String).str.strip_chars().fill_null("")
 
 
-def _identity(frame: pl.DataFrame) -> pl.Expr:
-    """Who the row is about: the 18-digit ID, else the folded ID text, else name + birth."""
-    name_birth = pl.concat_str([pl.lit("nb:"), _text(frame, "name_key"), pl.lit(_SEP), _text(frame, "birth_any")])
-    id_clean = _text(frame, "id_clean")
-    return (
-        pl.when(_text(frame, "id18") != "").then(pl.concat_str([pl.lit("id:"), _text(frame, "id18")]))
+def _identity(frame: pl.DataFrame) -> pl.Series:
+    """Who the row is about: the 18-digit ID, else the folded ID text, else name + birth
+    (made only on the rows without an ID).
+
+    >>> f = pl.DataFrame({"id18": ["433127199001011238", None, None], "id_clean": [None, "123", None],
+    ...                   "name_key": ["张三", "李四", "王五"], "birth_any": [None, None, date(1990, 1, 1)]})
+    >>> _identity(f).to_list()
+    ['id:433127199001011238', 'raw:123', 'nb:王五\\x1f1990-01-01']
+    """
+    id18, id_clean = _text(frame, "id18"), _text(frame, "id_clean")
+    by_id = frame.with_columns(  # (with_columns: a literal is as long as the frame)
+        pl.when(id18 != "").then(pl.concat_str([pl.lit("id:"), id18]))
         .when(id_clean != "").then(pl.concat_str([pl.lit("raw:"), id_clean]))
-        .otherwise(name_birth)
-    )
+        .alias("_identity")
+    )["_identity"]
+    if by_id.null_count() == 0:
+        return by_id
+    rest = by_id.is_null()
+    name_birth = pl.concat_str([pl.lit("nb:"), _text(frame, "name_key"), pl.lit(_SEP), _text(frame, "birth_any")])
+    return by_id.scatter(rest.arg_true(), frame.filter(rest).with_columns(name_birth.alias("_identity"))["_identity"])
 
 
 def _duplicated(values: pl.Series) -> pl.Series:
@@ -183,7 +195,7 @@ def row_keys(frame: pl.DataFrame, sector: str, key: bytes) -> pl.Series:
         return pl.Series("record_key", [], dtype=pl.String)
     fields = [f for f in RECORD_FIELDS.get(sector, ()) if f in frame.columns]
     base = pl.concat_str(
-        [pl.lit(sector), _identity(frame), *[_text(frame, f) for f in fields]], separator=_SEP
+        [pl.lit(sector), pl.lit(_identity(frame)), *[_text(frame, f) for f in fields]], separator=_SEP
     )
     text = frame.select(base.alias("b"))["b"]
     dup = _duplicated(text)
