@@ -39,7 +39,16 @@ def normalize_name(raw: pl.Expr) -> pl.Expr:
 
     Empty results are null. Traditional characters are handled by `with_name_columns`.
     """
-    folded = raw.cast(pl.String).str.normalize("NFKC").str.strip_chars()
+    return _normalize_folded(_fold(raw))
+
+
+def _fold(raw: pl.Expr) -> pl.Expr:
+    """The first step of `normalize_name`: NFKC, trimmed."""
+    return raw.cast(pl.String).str.normalize("NFKC").str.strip_chars()
+
+
+def _normalize_folded(folded: pl.Expr) -> pl.Expr:
+    """The rest of `normalize_name` on a folded text (give it a column: it reads it four times)."""
     dotted = (
         pl.when(
             folded.str.contains(_SPACED_PARTS)
@@ -55,7 +64,7 @@ def normalize_name(raw: pl.Expr) -> pl.Expr:
         .str.strip_chars(MIDDLE_DOT)
         .str.to_uppercase()
     )
-    return pl.when(text.str.len_chars() > 0).then(text)
+    return text.replace("", None)  # empty → null (a when on its length would make the text twice)
 
 
 @lru_cache(maxsize=1)
@@ -136,7 +145,8 @@ def name_keys(values: pl.Series) -> pl.DataFrame:
     """One row per distinct value of `values`: the value plus its `name_norm`, `name_key`
     and `name_pinyin`.
     """
-    frame = values.unique().to_frame("raw").with_columns(normalize_name(pl.col("raw")).alias("name_norm"))
+    frame = values.unique().to_frame("raw").with_columns(_fold(pl.col("raw")).alias("name_norm"))
+    frame = frame.with_columns(_normalize_folded(pl.col("name_norm")).alias("name_norm"))
     chars = _distinct_chars(frame["name_norm"])
     frame = frame.with_columns(_replace_chars(pl.col("name_norm"), simplified_map(chars)).alias("name_norm"))
     frame = frame.with_columns(
