@@ -39,7 +39,7 @@ from fanpin_cli.errors import InputFileError
 from fanpin_cli.fields import FIELD_TITLES, REQUIRED_COLUMNS, SECTORS, alias_lookup, heading_key
 from fanpin_cli.filekind import NOT_EXCEL, Kind, sniff
 from fanpin_cli.nondata import find_non_data
-from fanpin_cli.sheetsize import MAX_CELLS, column_name, xlsx_sheet_size
+from fanpin_cli.sheetsize import MAX_CELLS, column_name, may_match, xlsx_sheet_size
 
 HEADER_SCAN_ROWS = 30
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
@@ -321,7 +321,11 @@ class LongNumbers:
         self.rows: list[int] = []
         self.written: list[str] = []
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes, text: pl.Series | None = None) -> None:
+        """Collect the chunk's long number cells; `text`: the chunk as `sheetsize.utf8_text`
+        makes it, to skip a chunk that holds none (most do)."""
+        if text is not None and not may_match(text, _LONG_NUMBER):
+            return
         for match in _LONG_NUMBER.finditer(data):
             start = data.rfind(b"<c ", max(0, match.start() - 200), match.start())
             cell = _CELL_ROW.match(data, start) if start >= 0 else None
@@ -494,7 +498,7 @@ def _pick_sheet(
 
 def check_xlsx_size(
     path: Path, sheet_index: int, name: str, sheet: str, limit: int = MAX_CELLS,
-    also: Callable[[bytes], None] | None = None,
+    also: Callable[[bytes, pl.Series | None], None] | None = None,
 ) -> None:
     """Refuse a sheet whose used range (A1 to its last cell holding a value) is too large to
     read, before the reader allocates it: one value typed far away (say at XFD1048576) would
