@@ -65,6 +65,31 @@ ID_CASES: tuple[Case, ...] = (
 )
 
 
+def _best_per_row(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Per extract row (`eidx`, ascending): its best pair (ok, then name category, then score,
+    then the first roster row), `n` its pairs and `n_top` those as good in ok and category. Only
+    the rows with several pairs (an ID on several roster rows: a few hundred) are sorted and grouped.
+
+    >>> p = pl.DataFrame({"eidx": [2, 1, 1], "ridx": [5, 7, 6], "ok": [True, True, True], "cat": [4, 4, 4],
+    ...                   "pscore": [100.0, 90.0, 90.0]})
+    >>> _best_per_row(p).select("eidx", "ridx", "n", "n_top").rows()
+    [(1, 6, 2, 2), (2, 5, 1, 1)]
+    """
+    many = pairs["eidx"].is_duplicated()
+    one = pairs.filter(~many).with_columns(pl.lit(1, dtype=pl.UInt32).alias("n"), pl.lit(1, dtype=pl.UInt32).alias("n_top"))
+    several = (
+        pairs.filter(many)
+        .sort(["eidx", "ok", "cat", "pscore", "ridx"], descending=[False, True, True, True, False])
+        .group_by("eidx", maintain_order=True)
+        .agg(
+            pl.all().first(),
+            pl.len().alias("n"),
+            ((_ok == _ok.first()) & (_cat == _cat.first())).sum().alias("n_top"),
+        )
+    )
+    return pl.concat([one, several.select(one.columns)], how="vertical_relaxed").sort("eidx")
+
+
 @dataclass(frozen=True)
 class IdTier:
     """Decisions for every extract row whose `idkey` is on the roster (`ID_CASES`)."""
@@ -107,17 +132,7 @@ class IdTier:
                 - _cat.replace_strict(_NAME_PENALTY, return_dtype=pl.Float64)
             ).alias("pscore"),
         )
-        best = (
-            pairs.sort(["eidx", "ok", "cat", "pscore", "ridx"], descending=[False, True, True, True, False])
-            .group_by("eidx", maintain_order=True)
-            .agg(
-                pl.all().first(),
-                pl.len().alias("n"),
-                ((_ok == _ok.first()) & (_cat == _cat.first())).sum().alias("n_top"),
-            )
-            .with_columns(case_of(self.cases))
-            .with_columns(accepted(self.cases))
-        )
+        best = _best_per_row(pairs).with_columns(case_of(self.cases)).with_columns(accepted(self.cases))
         linked = pl.col("accept")
         return Outcome(best.select(
             pl.col("eidx"),
