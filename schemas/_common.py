@@ -16,6 +16,7 @@ from fanpin_cli.values import (  # noqa: F401 (re-exported)
     DOMAINS,
     YES_NO,
     count_value,
+    dates_of,
     parse_amount,
     parse_date,
     year_value,
@@ -39,10 +40,9 @@ def amount_check(cls, data: PolarsData) -> pl.LazyFrame:
 
 
 def date_check(cls, data: PolarsData) -> pl.LazyFrame:
-    """Empty, or a date `values.parse_date` understands."""
-    return data.lazyframe.select(
-        (_text(data).is_null() | parse_date(_text(data)).is_not_null()).fill_null(False)
-    )
+    """Empty, or a date `values.parse_date` understands (each distinct date parsed once)."""
+    texts = data.lazyframe.select(_text(data)).collect().to_series()
+    return pl.LazyFrame({data.key: (texts.is_null() | dates_of(texts).is_not_null()).fill_null(False)})
 
 
 def count_check(cls, data: PolarsData) -> pl.LazyFrame:

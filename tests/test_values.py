@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from fanpin_cli.values import parse_amount, parse_date
+from fanpin_cli.values import dates_of, parse_amount, parse_date
 
 
 def column(values: list[str | None]) -> pl.DataFrame:
@@ -61,6 +61,19 @@ def test_parse_date(raw: str | None, expected: date | None) -> None:
 def test_parse_date_column_keeps_order() -> None:
     raw = ["2012-03-05", "x", "2012/3/5", None, "40973", "2012-02-30"]
     assert dates(raw) == [date(2012, 3, 5), None, date(2012, 3, 5), None, date(2012, 3, 5), None]
+
+
+def test_dates_once_per_distinct_text_agree_with_parse_date() -> None:
+    """`dates_of` (each distinct date text parsed once, the check and window path) gives what
+    `parse_date` gives row by row, in row order: every form of the table above, repeated,
+    shuffled, with times of day that make the raw texts distinct but the day the same."""
+    import random
+
+    forms = [p.values[0] for p in test_parse_date.pytestmark[0].args[1]]
+    raw = forms * 3 + [f"2026-11-{d:02d} {h}:{m:02d}" for d in (1, 30, 31) for h in (0, 9, 23) for m in (0, 59)]
+    random.Random(7).shuffle(raw)
+    assert dates_of(column(raw)["v"]).to_list() == dates(raw)
+    assert dates_of(column([])["v"]).to_list() == []
 
 
 @pytest.mark.parametrize(

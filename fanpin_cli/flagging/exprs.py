@@ -16,7 +16,7 @@ import polars as pl
 
 from fanpin_cli.fields import FIELD_TITLES
 from fanpin_cli.flagging.model import Condition, ParamRef, Window
-from fanpin_cli.values import date_text, parse_amount, parse_date, text_date
+from fanpin_cli.values import dates_of, parse_amount, parse_date
 
 _INVISIBLE = r"[\s\u00a0\u3000\u200b\u200c\u200d\u2060\ufeff]"
 EMPTY_SHOWN = "（空）"
@@ -116,9 +116,8 @@ def window_mask(frame: pl.DataFrame, window: Window | None, params: dict, refere
     if frame.height == 0:
         return pl.Series("w", [], dtype=pl.Boolean)
     first, last = window_bounds(window, params, reference_date)
-    text = frame.with_columns(date_text(column(window.date, frame.columns)).alias("__t")).select(pl.col("__t").alias("t"))
-    days = text.unique().with_columns(text_date(pl.col("t")).alias("d"))
-    when = text.join(days, on="t", how="left", nulls_equal=True, maintain_order="left")["d"]
+    # with_columns, not select: a missing date column (a null literal) stays one value per row
+    when = dates_of(frame.with_columns(column(window.date, frame.columns).cast(pl.String).alias("__t"))["__t"])
     return ((when >= first) & (when <= last)).fill_null(False)
 
 
