@@ -83,11 +83,14 @@ def test_background_area_workbooks_equal_direct_ones(tmp_path):
 
 
 def test_streamed_rows_wait_beside_the_workbook_not_in_the_system_temp_folder(tmp_path, monkeypatch):
-    # constant_memory streams each sheet's rows into a temp file until the workbook closes:
+    # constant_memory streams each sheet's rows into a temp file until a large workbook closes:
     # they belong in the run's (staging) folder, which a failed run removes, not in /tmp.
     import tempfile
 
+    from fanpin_cli.report import memrows
     from fanpin_cli.report.writer import ReportWriter
+
+    monkeypatch.setattr(memrows, "SMALL_ROWS", 0)  # every workbook counts as large
 
     system_tmp = tmp_path / "system-tmp"
     system_tmp.mkdir()

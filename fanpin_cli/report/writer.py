@@ -15,6 +15,7 @@ from xlsxwriter.workbook import Workbook
 from fanpin_cli.errors import FanpinError
 from fanpin_cli.report import sheets
 from fanpin_cli.report.formats import Formats, SheetNames
+from fanpin_cli.report.memrows import memory_workbook, small_workbook
 from fanpin_cli.report.model import CANDIDATE_RULES, ReportData
 from fanpin_cli.tables import C
 
@@ -29,6 +30,14 @@ WORKBOOK_OPTIONS = {
     # are stored inline. `report.rowxml` writes the big tables' rows this way at polars speed.
     "constant_memory": True,
 }
+
+
+def data_rows(data: ReportData) -> int:
+    """The data rows a workbook of `data` holds at least (its big tables), known when it starts:
+    the flags (rule sheets, 应纳未纳, 待核实 lists), the review queue and, once known, the quality
+    detail."""
+    detail = data.quality if data.quality_detail is None else data.quality_detail
+    return sum(f.height for f in (data.flags, data.review, detail) if f is not None)
 
 
 def write_report(path: Path, data: ReportData) -> None:
@@ -48,9 +57,12 @@ class ReportWriter:
         self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         self.workbook: Workbook | None = None
         with self._errors():
-            # Streamed rows wait in temp files beside the workbook (the run's staging folder,
-            # removed with it), not in the system's temp folder.
-            self.workbook = Workbook(str(self.tmp), WORKBOOK_OPTIONS | {"tmpdir": str(self.path.parent)})
+            if small_workbook(data_rows(data)):  # no temp files (memrows.py)
+                self.workbook = memory_workbook(str(self.tmp), WORKBOOK_OPTIONS)
+            else:
+                # Streamed rows wait in temp files beside the workbook (the run's staging folder,
+                # removed with it), not in the system's temp folder.
+                self.workbook = Workbook(str(self.tmp), WORKBOOK_OPTIONS | {"tmpdir": str(self.path.parent)})
             self._start(data)
 
     def finish(self, data: ReportData) -> None:
