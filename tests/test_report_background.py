@@ -104,3 +104,61 @@ def test_streamed_rows_wait_beside_the_workbook_not_in_the_system_temp_folder(tm
         assert any(p.name != "report.xlsx" and not p.name.startswith(".report") for p in out.iterdir())
     finally:
         writer.workbook.close()
+
+
+def test_two_writers_sharing_the_area_numbers_write_every_area_once(tmp_path):
+    """The parent and the child take area workbooks from one shared counter: together they
+    write each area exactly once, the same files as one writer alone."""
+    import itertools
+
+    from fanpin_cli.report.split import write_areas, write_split
+
+    data = _data()
+    write_split(tmp_path / "alone", data, "township")
+    (tmp_path / "shared").mkdir()
+    numbers = itertools.count()
+    taken: list[int] = []
+
+    def claim() -> int:
+        taken.append(next(numbers))
+        return taken[-1]
+
+    a = write_areas(tmp_path / "shared", data, "township", claim)
+    b = write_areas(tmp_path / "shared", data, "township", claim)  # finds nothing left
+    alone = sorted(p.name for p in (tmp_path / "alone" / "乡镇").iterdir())
+    assert a == len(alone) and b == 0 and len(alone) > 1
+    assert sorted(p.name for p in (tmp_path / "shared").iterdir()) == alone
+    for name in alone:
+        assert _cells(tmp_path / "shared" / name) == _cells(tmp_path / "alone" / "乡镇" / name)
+
+
+def test_child_takes_area_workbooks_when_it_is_free(tmp_path, monkeypatch):
+    """With a parent slow to write its areas, the child writes some of them after report.xlsx;
+    the folder is complete and published once."""
+    import time
+
+    from fanpin_cli.report import writer
+
+    data = replace(_data(), split="township")
+    first, rest = _split(data)
+    report = BackgroundReport(tmp_path / "report.xlsx", first)
+    real, by_parent = writer.write_report, []
+
+    def slow(path, area_data):  # the parent waits until the child has taken an area too
+        deadline = time.monotonic() + 300
+        while report._next_area.value < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        by_parent.append(path.name)
+        real(path, area_data)
+
+    monkeypatch.setattr(writer, "write_report", slow)
+    report.finish(**rest)
+    monkeypatch.undo()
+    (tmp_path / "direct").mkdir()
+    real(tmp_path / "direct" / "report.xlsx", data)
+    names = sorted(p.name for p in (tmp_path / "乡镇").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "direct" / "乡镇").iterdir())
+    assert 1 <= len(by_parent) < len(names)  # the child wrote the others
+    for name in names:
+        assert _cells(tmp_path / "乡镇" / name) == _cells(tmp_path / "direct" / "乡镇" / name)
+    assert not list(tmp_path.glob(".*"))

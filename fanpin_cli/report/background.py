@@ -3,8 +3,9 @@
 The workbook is pure-Python work (xlsxwriter). In a thread it competes for the interpreter
 lock with the quality checks; a child process runs it on the second core instead. It needs only
 the small frames (flags, review queue, quality detail), never the large extract frames. Once the
-quality checks are done the parent has little left to do, so it writes the per-area workbooks
-(乡镇/村 folder) itself while the child completes report.xlsx: the two run side by side.
+quality checks are done the parent writes the per-area workbooks (乡镇/村 folder) while the child
+completes report.xlsx; the child then takes per-area workbooks too (each process the next area
+not yet taken, a counter they share): the two run side by side to the end.
 
     report = BackgroundReport(path, first)   # rule sheets, 应纳未纳, 待核实匹配 start now
     ...                                      # quality checks run meanwhile
@@ -13,6 +14,7 @@ quality checks are done the parent has little left to do, so it writes the per-a
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 from dataclasses import replace
@@ -48,7 +50,15 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _child(path: str, first: ReportData, inbox: Any, outbox: Any, parent: int = 0) -> None:
+def _claim(counter: Any) -> int:
+    """The next area workbook to write (a number shared by the parent and the child)."""
+    with counter.get_lock():
+        number = counter.value
+        counter.value = number + 1
+    return number
+
+
+def _child(path: str, first: ReportData, inbox: Any, outbox: Any, parent: int = 0, counter: Any = None) -> None:
     import threading
 
     from fanpin_cli.report.writer import ReportWriter
@@ -58,12 +68,20 @@ def _child(path: str, first: ReportData, inbox: Any, outbox: Any, parent: int = 
 
     try:
         writer = ReportWriter(Path(path), first)
-        rest = inbox.get()
-        if rest is None:  # the job failed elsewhere
+        if first.split != "none":  # while the parent still checks quality: ready to write areas
+            import fanpin_cli.flagging.households  # noqa: F401
+            import fanpin_cli.report.split  # noqa: F401
+        message = inbox.get()
+        if message is None:  # the job failed elsewhere
             writer.abort()
             outbox.put(("aborted", ""))
             return
-        writer.finish(replace(first, **rest))
+        data = replace(first, **message["rest"])
+        writer.finish(data)
+        if message.get("areas") and counter is not None:
+            from fanpin_cli.report.split import write_areas
+
+            write_areas(Path(message["areas"]), data, message["by"], lambda: _claim(counter))
         outbox.put(("ok", str(_peak_mb())))
     except FanpinError as exc:
         outbox.put(("error", str(exc)))
@@ -78,8 +96,10 @@ class BackgroundReport:
         ctx = mp.get_context("spawn")  # never fork a process that runs polars threads
         self._inbox = ctx.Queue()
         self._outbox = ctx.Queue()
+        self._next_area = ctx.Value("i", 0)  # the next 乡镇/村 workbook, shared with the child
         self._process = ctx.Process(
-            target=_child, args=(str(path), first, self._inbox, self._outbox, os.getpid()), daemon=True
+            target=_child, args=(str(path), first, self._inbox, self._outbox, os.getpid(), self._next_area),
+            daemon=True,
         )
         self._process.start()
         self.path = Path(path)
@@ -87,32 +107,41 @@ class BackgroundReport:
 
     def finish(self, **rest: Any) -> int:
         """Send the remaining ReportData fields and wait for the workbook; returns the child's
-        peak memory in MB. The per-area workbooks are written here meanwhile. Raises
+        peak memory in MB. The per-area workbooks are written meanwhile, here and — once it has
+        finished report.xlsx — in the child, each taking the next area not yet taken. Raises
         FanpinError when a workbook cannot be written."""
-        from fanpin_cli.report.split import write_split
+        from fanpin_cli.report.split import FOLDERS, AreaFolder, write_areas
 
         data = replace(self._first, **rest)
-        self._inbox.put({**rest, "split": "none"})
+        areas = AreaFolder(self.path.parent, data.split) if data.split in FOLDERS else None
+        self._inbox.put({"rest": {**rest, "split": "none"}, "areas": str(areas.tmp) if areas else None,
+                         "by": data.split})
         try:
-            if data.split != "none":
-                write_split(self.path.parent, data, data.split)
+            if areas is not None:
+                write_areas(areas.tmp, replace(data, split="none"), data.split, lambda: _claim(self._next_area))
         except BaseException:
-            try:
-                self._outbox.get(timeout=_TIMEOUT)  # let the child finish report.xlsx, then raise
-            except Exception:  # noqa: BLE001 - queue.Empty or a dead child: the first error counts
-                pass
+            with contextlib.suppress(Exception):  # queue.Empty or a dead child: the first error counts
+                self._outbox.get(timeout=_TIMEOUT)  # let the child finish, then raise
             self._stop()
+            if areas is not None:
+                areas.discard()
             raise
         try:
             status, message = self._outbox.get(timeout=_TIMEOUT)
         except Exception as exc:  # noqa: BLE001 - queue.Empty or a dead child
             self._stop()
+            if areas is not None:
+                areas.discard()
             raise FanpinError("生成报表的子进程没有响应", file=self.path.name) from exc
         self._process.join()
+        if status != "ok" and areas is not None:
+            areas.discard()
         if status == "error":
             raise FanpinError(message)
         if status != "ok":
             raise RuntimeError(f"report.xlsx writer failed: {message}")
+        if areas is not None:
+            areas.publish()
         return int(message)
 
     def abort(self) -> None:

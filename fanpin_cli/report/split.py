@@ -17,10 +17,12 @@ workbook only.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -138,32 +140,57 @@ def subset(data: ReportData, by: str, area: tuple[str, ...],
     )
 
 
-def write_split(out_dir: Path, data: ReportData, by: str) -> list[Path]:
-    """Write one workbook per area into `out_dir/<乡镇|村>/`, replacing that folder as a whole
-    (a 乡镇 that has no rows this month leaves no stale workbook behind). Returns the files."""
-    from fanpin_cli.report.writer import write_report
+class AreaFolder:
+    """The `乡镇`/`村` folder being written: a temp folder beside it, swapped in as a whole by
+    `publish` (a 乡镇 that has no rows this month leaves no stale workbook behind)."""
 
-    if by not in FOLDERS:
-        return []
-    folder = out_dir / FOLDERS[by]
-    tmp = out_dir / f".{FOLDERS[by]}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    tmp.mkdir(parents=True)
-    try:
-        placed = _placed(data)
-        areas = _areas(data, by, placed)
-        names = []
-        for i, area in enumerate(areas, start=1):
-            name = area_file_name(i, len(areas), area, data.period)
-            write_report(tmp / name, subset(data, by, area, placed))
-            names.append(name)
+    def __init__(self, out_dir: Path, by: str) -> None:
+        self.folder = out_dir / FOLDERS[by]
+        self.tmp = out_dir / f".{FOLDERS[by]}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        self.tmp.mkdir(parents=True)
+
+    def publish(self) -> list[Path]:
+        """Replace the folder with the written one; returns its workbooks."""
+        names = sorted(p.name for p in self.tmp.iterdir())
         old = None
-        if folder.exists():
-            old = out_dir / f".{FOLDERS[by]}.old.{secrets.token_hex(4)}"
-            folder.rename(old)
-        tmp.rename(folder)
+        if self.folder.exists():
+            old = self.folder.parent / f".{self.folder.name}.old.{secrets.token_hex(4)}"
+            self.folder.rename(old)
+        self.tmp.rename(self.folder)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+        return [self.folder / n for n in names]
+
+    def discard(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def write_areas(folder: Path, data: ReportData, by: str, claim: Callable[[], int]) -> int:
+    """Write area workbooks into `folder`, each the one whose number `claim()` hands out, until
+    it hands out one past the last: two processes that share `claim` share the areas (each
+    computes the same list). Returns how many this call wrote."""
+    from fanpin_cli.report.writer import write_report
+
+    placed = _placed(data)
+    areas = _areas(data, by, placed)
+    written = 0
+    while (i := claim()) < len(areas):
+        name = area_file_name(i + 1, len(areas), areas[i], data.period)
+        write_report(folder / name, subset(data, by, areas[i], placed))
+        written += 1
+    return written
+
+
+def write_split(out_dir: Path, data: ReportData, by: str) -> list[Path]:
+    """Write one workbook per area into `out_dir/<乡镇|村>/`, replacing that folder as a whole.
+    Returns the files."""
+    if by not in FOLDERS:
+        return []
+    folder = AreaFolder(out_dir, by)
+    try:
+        numbers = itertools.count()
+        write_areas(folder.tmp, data, by, lambda: next(numbers))
+        return folder.publish()
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        folder.discard()
         raise
-    return [folder / n for n in names]
