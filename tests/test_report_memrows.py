@@ -9,7 +9,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
-
 from test_report import _data
 
 from fanpin_cli.report import memrows
