@@ -597,37 +597,45 @@ def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: P
     report: list[Any] = []
 
     # Every output is written into a staging folder beside out_dir and swapped in as a whole.
-    with staged_folder(out_dir) as stage:
-        def on_flags(result: FlagResult) -> None:
-            report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split))
+    pending = None
+    try:
+        with staged_folder(out_dir) as stage:
+            def on_flags(result: FlagResult) -> None:
+                report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split))
 
-        try:
-            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-                artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
-                                    history=past.view if past else None)
-        except BaseException:
-            for r in report:
-                r.abort()
-            raise
-        if progress:
-            progress(STAGES[5])
-        # What the history keeps of the run is reduced (masked, keyed) while the outputs are
-        # written; it is recorded only once they are in place. Should the reduction fail, the
-        # outputs still go in place and `record` below makes it again and says why.
-        with ThreadPoolExecutor(max_workers=1) as beside:
-            record = beside.submit(past.prepare, config, artifacts, out_dir) if past is not None else None
             try:
-                written = write_outputs(artifacts, stage, full_ids=full_ids, report=report[0] if report else None,
-                                        started=started, split=split)
-            except OSError as exc:
-                raise OutputError(f"写出结果失败：{describe_os_error(exc)}", file=str(out_dir)) from None
-            except RuntimeError as exc:  # the workbook process failed (e.g. the disk filled up)
-                raise OutputError(f"生成报表失败：{describe_os_error(OSError(0, str(exc)))}",
-                                  file=str(out_dir)) from None
-            prepared = record.result() if record is not None and record.exception() is None else None
-    outputs = [out_dir / p.relative_to(stage) for p in written]
-    if past is not None:
-        past.record(config, artifacts, out_dir, prepared=prepared)
+                with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                    artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
+                                        history=past.view if past else None)
+            except BaseException:
+                for r in report:
+                    r.abort()
+                raise
+            if progress:
+                progress(STAGES[5])
+            # The run's history record is reduced (masked, keyed) and written into the history
+            # file, in a transaction left open, while the outputs are written; it is committed
+            # only once they are in place (rolled back otherwise). Should that fail beside them,
+            # the outputs still go in place and `record` below makes it again and says why.
+            with ThreadPoolExecutor(max_workers=1) as beside:
+                record = beside.submit(past.stage, config, artifacts, out_dir) if past is not None else None
+                try:
+                    written = write_outputs(artifacts, stage, full_ids=full_ids,
+                                            report=report[0] if report else None, started=started, split=split)
+                except OSError as exc:
+                    raise OutputError(f"写出结果失败：{describe_os_error(exc)}", file=str(out_dir)) from None
+                except RuntimeError as exc:  # the workbook process failed (e.g. the disk filled up)
+                    raise OutputError(f"生成报表失败：{describe_os_error(OSError(0, str(exc)))}",
+                                      file=str(out_dir)) from None
+                finally:  # waits for the history beside, so that a failed run rolls it back
+                    pending = record.result() if record is not None and record.exception() is None else None
+        outputs = [out_dir / p.relative_to(stage) for p in written]
+        if past is not None:
+            committing, pending = pending, None
+            past.record(config, artifacts, out_dir, pending=committing)
+    finally:
+        if pending is not None:
+            pending.rollback()
     return RunResult(out_dir, artifacts.summary, artifacts, artifacts.summary.stages, outputs)
 
 

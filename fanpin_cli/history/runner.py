@@ -3,8 +3,8 @@ run after `write_outputs`. Nothing here runs inside `compute`.
 
     hist = open_for_run(config)                        # None with --no-history
     artifacts = compute(config, history=hist.view)
-    write_outputs(artifacts, out_dir)                  # meanwhile: hist.prepare(config, artifacts, out_dir)
-    hist.record(config, artifacts, out_dir)            # one transaction
+    write_outputs(artifacts, out_dir)                  # meanwhile: pending = hist.stage(config, artifacts, out_dir)
+    hist.record(config, artifacts, out_dir, pending=pending)  # commits the one transaction
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from fanpin_cli.tables import C
 
 from .reduce import history_tables
 from .settings import HistorySettings, history_settings
-from .store import RunRecord, record_run
+from .store import PendingRun, RunRecord, record_run
 from .view import HistoryView, load_view
 
 STATUS_COUNTS = {"新增": "new", "持续": "ongoing", "复发": "recurring"}
@@ -32,9 +32,13 @@ class HistoryRun:
     settings: HistorySettings
     view: HistoryView
 
-    def record(self, config: Any, artifacts: Any, out_dir: Path, *, prepared: RunRecord | None = None) -> int:
-        """Write the run into the history (one transaction); returns its run_id. `prepared` is
-        `self.prepare(...)` of the same run, made earlier (e.g. while the outputs were written)."""
+    def record(self, config: Any, artifacts: Any, out_dir: Path, *, prepared: RunRecord | None = None,
+               pending: PendingRun | None = None) -> int:
+        """Write the run into the history (one transaction); returns its run_id. `pending` is
+        `self.stage(...)` of the same run (written while the outputs were, committed now);
+        `prepared` is `self.prepare(...)`, made earlier (e.g. while the outputs were written)."""
+        if pending is not None:
+            return pending.commit()
         record = prepared if prepared is not None else self.prepare(config, artifacts, out_dir)
         return record_run(self.settings.path, record)
 
@@ -42,6 +46,12 @@ class HistoryRun:
         """What `record` writes (the run's tables reduced: keys, masked IDs, names); reads
         nothing from the history file and writes nothing, so it can run beside the outputs."""
         return run_record(config, artifacts, out_dir, self.settings)
+
+    def stage(self, config: Any, artifacts: Any, out_dir: Path) -> PendingRun:
+        """`prepare`, then write it into the history in a transaction left open: run beside
+        the outputs, it is committed by `record(..., pending=...)` once they are in place, or
+        rolled back (`PendingRun.rollback`). The history file is locked meanwhile."""
+        return PendingRun(self.settings.path, self.prepare(config, artifacts, out_dir))
 
 
 def open_for_run(config: Any, *, path: Path | None = None, out_dir: Path | None = None) -> HistoryRun:

@@ -12,6 +12,7 @@ DuckDB lets one process at a time open a file for writing: a second run waits up
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -40,6 +41,15 @@ class HistoryBusyError(HistoryError):
 @contextmanager
 def connect(path: Path, *, read_only: bool = False, wait_seconds: float = 20.0) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the history at `path` (created with its tables on first write use)."""
+    con = _open(path, read_only=read_only, wait_seconds=wait_seconds)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _open(path: Path, *, read_only: bool = False, wait_seconds: float = 20.0) -> duckdb.DuckDBPyConnection:
+    """`connect` without the context: the caller closes the connection."""
     if read_only and not path.exists():
         raise HistoryError("历史记录文件不存在（尚未运行过带历史记录的月度比对）", file=str(path))
     deadline = time.monotonic() + wait_seconds
@@ -62,9 +72,10 @@ def connect(path: Path, *, read_only: bool = False, wait_seconds: float = 20.0) 
         if not read_only:
             con.execute(DDL)
             con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
-        yield con
-    finally:
+    except BaseException:
         con.close()
+        raise
+    return con
 
 
 @dataclass
@@ -87,31 +98,81 @@ class RunRecord:
 def record_run(path: Path, run: RunRecord, *, wait_seconds: float = 20.0) -> int:
     """Write `run` into the history in one transaction; a run of the same county and period
     replaces the earlier one. Returns the new run_id. On any failure nothing is changed."""
-    with connect(path, wait_seconds=wait_seconds) as con:
-        con.execute("BEGIN TRANSACTION")
+    return PendingRun(path, run, wait_seconds=wait_seconds).commit()
+
+
+class PendingRun:
+    """`run` written into the history inside a transaction that is not yet committed: the
+    rows go in while the run's outputs are still being written, and count only once `commit`
+    is called after the outputs are in place (`rollback` otherwise: nothing changes). The
+    history file stays locked for other processes until then.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "h.duckdb"
+    >>> pending = PendingRun(path, RunRecord("永顺县", "2026-11", date(2026, 11, 30), "0"))
+    >>> pending.rollback()
+    >>> with connect(path) as con:
+    ...     con.execute("SELECT count(*) FROM runs").fetchall()[0][0]
+    0
+    """
+
+    def __init__(self, path: Path, run: RunRecord, *, wait_seconds: float = 20.0) -> None:
+        self._con: duckdb.DuckDBPyConnection | None = _open(path, wait_seconds=wait_seconds)
         try:
-            old = [r[0] for r in con.execute(
-                "SELECT run_id FROM runs WHERE county = ? AND period = ?", [run.county, run.period]
-            ).fetchall()]
-            for run_id in old:
-                for table in (*RUN_TABLES, "runs"):
-                    con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
-            run_id = con.execute("SELECT nextval('run_ids')").fetchall()[0][0]
-            con.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [run_id, run.county, run.period, run.reference_date, run.version, datetime.now(),
-                 run.config_file, run.out_dir, json.dumps(run.params, ensure_ascii=False, default=str),
-                 json.dumps(run.counts, ensure_ascii=False, default=str)],
-            )
-            frames = dict(run.tables)
-            if run.inputs is not None:
-                frames["run_inputs"] = run.inputs
-            for table, frame in frames.items():
-                insert_frame(con, table, frame.with_columns(pl.lit(run_id, pl.Int32).alias("run_id")))
+            self._con.execute("BEGIN TRANSACTION")
+            self.run_id = _write_run(self._con, run)
+        except BaseException:
+            self.rollback()
+            raise
+
+    def commit(self) -> int:
+        """Make the run count; returns its run_id."""
+        con, self._con = self._con, None
+        if con is None:
+            raise HistoryError("历史记录的写入已撤销，不能再提交")
+        try:
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
             raise
+        finally:
+            con.close()
+        return self.run_id
+
+    def rollback(self) -> None:
+        """Drop what was written (nothing changes); safe to call twice."""
+        con, self._con = self._con, None
+        if con is None:
+            return
+        try:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+        finally:
+            con.close()
+
+
+def _write_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> int:
+    """Delete the earlier run of the same county and period and insert `run` (inside the
+    caller's transaction); returns the new run_id."""
+    old = [r[0] for r in con.execute(
+        "SELECT run_id FROM runs WHERE county = ? AND period = ?", [run.county, run.period]
+    ).fetchall()]
+    for run_id in old:
+        for table in (*RUN_TABLES, "runs"):
+            con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+    run_id = con.execute("SELECT nextval('run_ids')").fetchall()[0][0]
+    con.execute(
+        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [run_id, run.county, run.period, run.reference_date, run.version, datetime.now(),
+         run.config_file, run.out_dir, json.dumps(run.params, ensure_ascii=False, default=str),
+         json.dumps(run.counts, ensure_ascii=False, default=str)],
+    )
+    frames = dict(run.tables)
+    if run.inputs is not None:
+        frames["run_inputs"] = run.inputs
+    for table, frame in frames.items():
+        insert_frame(con, table, frame.with_columns(pl.lit(run_id, pl.Int32).alias("run_id")))
     return int(run_id)
 
 

@@ -255,3 +255,70 @@ def test_history_reduced_beside_the_outputs_failing_still_puts_them_in_place(tmp
     assert len(calls) == 2  # beside the outputs, then again when recording
     assert (out / "links.csv").is_file() and (out / "report.xlsx").is_file()
     assert not (tmp_path / "h.duckdb").exists()  # nothing recorded
+
+
+def test_pending_run_counts_only_once_committed(tmp_path: Path) -> None:
+    # A run is written while its outputs are (`PendingRun`), seen by no one until committed.
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-10", [("F1", "MED_UNINSURED", 3, "无参保")]))
+    pending = store_mod.PendingRun(db, _run("2026-11", [("F2", "DIS_SEVERE", 4, "一级")]))
+    try:
+        with store_mod.connect(db) as con:  # another connection: the transaction is not visible
+            assert con.execute("SELECT period FROM runs").fetchall() == [("2026-10",)]
+    finally:
+        run_id = pending.commit()
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT period FROM runs ORDER BY period").fetchall() == [("2026-10",), ("2026-11",)]
+        assert con.execute("SELECT run_id FROM flags WHERE record_key = 'F2'").fetchall() == [(run_id,)]
+
+
+def test_pending_run_rolled_back_changes_nothing_and_frees_the_file(tmp_path: Path) -> None:
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-11", [("F1", "MED_UNINSURED", 3, "无参保")]))
+    pending = store_mod.PendingRun(db, _run("2026-11", [("F2", "DIS_SEVERE", 4, "一级")]))  # would replace it
+    pending.rollback()
+    pending.rollback()  # twice is harmless
+    with pytest.raises(store_mod.HistoryError):
+        pending.commit()
+    # Another process can write the file at once (the lock went with the connection).
+    code = f"import duckdb; c = duckdb.connect({str(db)!r}); print(c.execute('SELECT count(*) FROM flags').fetchone()[0])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "1"
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT record_key FROM flags").fetchall() == [("F1",)]
+
+
+def test_run_whose_outputs_fail_records_nothing(tmp_path, monkeypatch) -> None:
+    # The history is written beside the outputs but committed only once they are in place: a
+    # run that fails while writing them leaves the history as it was, and unlocked.
+    import fanpin_cli.outputs as outputs_mod
+    from fanpin_cli.config import load_config
+    from fanpin_cli.history.runner import HistoryRun
+    from fanpin_cli.pipeline import run_job
+    from fanpin_cli.resources import resource_dir
+
+    staged = []
+    real_stage = HistoryRun.stage
+
+    def stage(self, config, artifacts, out_dir):
+        staged.append(real_stage(self, config, artifacts, out_dir))
+        return staged[-1]
+
+    def broken(*args, **kwargs):
+        import time
+
+        deadline = time.monotonic() + 60
+        while not staged and time.monotonic() < deadline:  # the history is written meanwhile
+            time.sleep(0.05)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(HistoryRun, "stage", stage)
+    monkeypatch.setattr(outputs_mod, "write_outputs", broken)
+    db = tmp_path / "h.duckdb"
+    out = tmp_path / "out"
+    with pytest.raises(Exception, match="写出结果失败"):
+        run_job(load_config(resource_dir("sample_data") / "fanpin.toml"), out, split="none", history_path=db)
+    assert len(staged) == 1 and not (out / "links.csv").exists()
+    with duckdb.connect(str(db)) as con:  # not locked; nothing of the run in it
+        assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM links").fetchone()[0] == 0
