@@ -162,3 +162,37 @@ def test_child_takes_area_workbooks_when_it_is_free(tmp_path, monkeypatch):
     for name in names:
         assert _cells(tmp_path / "乡镇" / name) == _cells(tmp_path / "direct" / "乡镇" / name)
     assert not list(tmp_path.glob(".*"))
+
+
+def test_report_child_does_not_import_the_program_that_started_it(tmp_path):
+    """A spawned child re-imports the main module unless it is hidden while the child starts
+    (the CLI's imports would cost the child ~0.6 s): the script below notes every import of
+    itself; only the parent's must be there, and the workbook must still be written."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "main_script.py"
+    script.write_text(
+        "import os, sys\n"
+        "with open(os.environ['FANPIN_TEST_MARK'], 'a') as fh:\n"
+        "    fh.write(__name__ + '\\n')\n"
+        "if __name__ == '__main__':\n"
+        f"    sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "    from pathlib import Path\n"
+        "    from test_report_background import _data, _split\n"
+        "    from fanpin_cli.report.background import BackgroundReport\n"
+        "    first, rest = _split(_data())\n"
+        "    BackgroundReport(Path(sys.argv[1]) / 'report.xlsx', first).finish(**rest)\n"
+        "    print(__file__ == sys.argv[0], __spec__ is None)\n",
+        encoding="utf-8",
+    )
+    mark = tmp_path / "imports.txt"
+    (tmp_path / "out").mkdir()
+    env = dict(os.environ, FANPIN_TEST_MARK=str(mark))
+    res = subprocess.run([sys.executable, str(script), str(tmp_path / "out")], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["True", "True"]  # the main module's names are back afterwards
+    assert mark.read_text(encoding="utf-8").split() == ["__main__"]
+    assert (tmp_path / "out" / "report.xlsx").is_file()

@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,28 @@ def _watch_parent(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(0.2)
     os._exit(1)
+
+
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """While a child is spawned: the main module unnamed, so that the child does not import it
+    again. A spawned child otherwise re-runs the imports of the program that started it
+    (`fanpin_cli.cli`: typer, rich, every command's modules: ~0.6 s) before it can start the
+    workbook; it needs only this module (its target) and what the data it gets are made of."""
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    had_file = "__file__" in main.__dict__
+    saved_file, saved_spec = main.__dict__.get("__file__"), getattr(main, "__spec__", None)
+    main.__dict__.pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__spec__ = saved_spec
+        if had_file:
+            main.__file__ = saved_file
 
 
 def _claim(counter: Any) -> int:
@@ -101,7 +125,8 @@ class BackgroundReport:
             target=_child, args=(str(path), first, self._inbox, self._outbox, os.getpid(), self._next_area),
             daemon=True,
         )
-        self._process.start()
+        with _main_module_hidden():
+            self._process.start()
         self.path = Path(path)
         self._first = first
 
