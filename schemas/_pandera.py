@@ -2,9 +2,11 @@
 
 `import pandera` also imports pandas (and pyspark.pandas) when they are installed — the spark
 and test extras install them — which is most of its start-up time (2 s of 2.1 s here) and
-nothing the polars schemas use. While pandera itself is imported, this thread sees pandas and
-pyspark as absent (pandera's supported polars-only install, without the extras), unless they
-are loaded already; pandas stays importable for everyone else and afterwards.
+nothing the polars schemas use; likewise hypothesis (the test extra), for pandera's data
+synthesis strategies, which fanpin never uses (0.3–0.9 s of every run's start-up). While
+pandera itself is imported, this thread sees them as absent (pandera's supported polars-only
+install, without the extras), unless they are loaded already; they stay importable for
+everyone else and afterwards.
 
 >>> pa.DataFrameModel.__module__.startswith("pandera.api")
 True
@@ -17,7 +19,7 @@ import threading
 from importlib.abc import MetaPathFinder
 from typing import Any
 
-_UNUSED = ("pandas", "pyspark")
+_UNUSED = ("pandas", "pyspark", "hypothesis")
 
 
 class _Absent(MetaPathFinder):

@@ -69,7 +69,8 @@ frame = pl.DataFrame({"source_row": [2, 3, 4], "household_id": ["1", None, "3"],
                       "household_size": ["3", "0", "x"], "health": ["健康", "残疾,良好", None],
                       "income_per_capita": ["12,000元", "-1", "约3000"]})
 print(json.dumps({"cases": failure_cases(frame, "roster").sort("column", "index").rows(),
-                  "pandas": "pandas" in sys.modules}))
+                  "pandas": "pandas" in sys.modules, "hypothesis": "hypothesis" in sys.modules}))
+import hypothesis  # still importable for everyone else afterwards
 """
 
 
@@ -89,3 +90,4 @@ def test_schemas_validate_the_same_without_pandas_loaded():
     assert [tuple(r) for r in out["cases"]] == here
     assert {r[2] for r in here} >= {"not_nullable", "HH_SIZE_INVALID", "AMOUNT_INVALID", "VALUE_NOT_ALLOWED"}
     assert out["pandas"] is False
+    assert out["hypothesis"] is False  # pandera's data synthesis (the test extra) not loaded either
