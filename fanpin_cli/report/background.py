@@ -18,6 +18,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +28,7 @@ from fanpin_cli.errors import FanpinError
 from fanpin_cli.report.model import ReportData
 
 _TIMEOUT = 1800  # seconds; a workbook that takes longer has gone wrong
+_SPAWNING = threading.Lock()
 
 
 def _peak_mb() -> int:
@@ -58,10 +60,17 @@ def _main_module_hidden() -> Iterator[None]:
     again. A spawned child otherwise re-runs the imports of the program that started it
     (`fanpin_cli.cli`: typer, rich, every command's modules: ~0.6 s) before it can start the
     workbook; it needs only this module (its target) and what the data it gets are made of."""
-    main = sys.modules.get("__main__")
-    if main is None:
-        yield
-        return
+    with _SPAWNING:  # one at a time: a second thread would save (and restore) the hidden state
+        main = sys.modules.get("__main__")
+        if main is None:
+            yield
+            return
+        with _hidden(main):
+            yield
+
+
+@contextlib.contextmanager
+def _hidden(main: Any) -> Iterator[None]:
     had_file = "__file__" in main.__dict__
     saved_file, saved_spec = main.__dict__.get("__file__"), getattr(main, "__spec__", None)
     main.__dict__.pop("__file__", None)
