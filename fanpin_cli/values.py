@@ -149,19 +149,22 @@ def normalize_codes(frame: pl.DataFrame) -> pl.DataFrame:
     >>> normalize_codes(f).rows()
     [('男', '是'), ('女', '否'), ('女', '是'), (None, None), ('x', '是')]
     """
-    exprs = []
+    columns = []
     for field, codes in CODES.items():
         if field not in frame.columns:
             continue
         known = {k: v for k, v in codes.items()}
-        key = code_key(pl.col(field))
+        key = code_key(pl.col("v"))
         if field == "relation":
-            key = _relation_code(key)
+            key = _relation_code(key)  # (reads the whole column: the same on its distinct values)
         mapped = key.replace_strict(known, default=None, return_dtype=pl.String)
-        exprs.append(
-            pl.when(key.is_in(list(known))).then(mapped).otherwise(pl.col(field).cast(pl.String)).alias(field)
+        # once per distinct written value (a code column holds a handful), then looked up
+        values = frame[field].cast(pl.String)
+        table = values.unique().drop_nulls().to_frame("v").with_columns(
+            pl.when(key.is_in(list(known))).then(mapped).otherwise(pl.col("v")).alias("w")
         )
-    return frame.with_columns(exprs) if exprs else frame
+        columns.append(values.replace(table["v"], table["w"]).alias(field))
+    return frame.with_columns(columns) if columns else frame
 
 
 def _relation_code(key: pl.Expr) -> pl.Expr:

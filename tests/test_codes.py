@@ -10,6 +10,8 @@ from datetime import date
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from make_ids import make_id
 
 from fanpin_cli.prepare import prepare
@@ -111,3 +113,24 @@ def test_relation_codes_feed_the_household_and_sex_checks() -> None:
     found = checks(prepare(raw, REF))
     assert found.get("REL_SEX_CONFLICT") == [6]
     assert "HH_NO_HEAD" not in found and "VALUE_NOT_ALLOWED" not in found
+
+
+_WRITTEN = ["1", "2", "0", "9", "10", "30", " 男 ", "女性", "ｙ", "N", "√", "×", "是", "否", "户主", "x", "", None]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(*[st.sampled_from(_WRITTEN)] * 3), min_size=1, max_size=30))
+def test_codes_looked_up_per_distinct_value_read_as_row_by_row(rows) -> None:
+    """normalize_codes works once per distinct written value; every cell reads as the
+    row-by-row expression reads it (the relation's one-digit rule looks at the whole column)."""
+    from fanpin_cli.values import CODES, _relation_code, code_key
+
+    frame = pl.DataFrame(rows, schema={"sex": pl.String, "relation": pl.String, "insured": pl.String}, orient="row")
+    expected = []
+    for field in frame.columns:
+        key = code_key(pl.col(field))
+        key = _relation_code(key) if field == "relation" else key
+        known = CODES[field]
+        mapped = key.replace_strict(known, default=None, return_dtype=pl.String)
+        expected.append(pl.when(key.is_in(list(known))).then(mapped).otherwise(pl.col(field)).alias(field))
+    assert normalize_codes(frame).equals(frame.with_columns(expected))
