@@ -32,6 +32,7 @@ from fanpin_cli.domain import head_rank, household_heads
 from fanpin_cli.fields import SECTOR_TITLES
 from fanpin_cli.keys import combine, person_key, person_keys_known, read_key, row_keys
 from fanpin_cli.loaders import LoadedFile, load_file
+from fanpin_cli.memory import release_unused
 from fanpin_cli.outputs import write_csv, write_json
 from fanpin_cli.prepare import prepare
 from fanpin_cli.privacy import mask_data, mask_frame
@@ -384,6 +385,7 @@ def compute(
     def read_and_prepare(spec: InputSpec) -> tuple[LoadedFile, pl.DataFrame]:
         say(f"{STAGES[0]}：{spec.source_file}")
         loaded_file = timed(STAGES[0], load_input, spec)
+        release_unused()  # the reader's buffers (calamine, GBK decoding) go back, not kept for reuse
         return loaded_file, timed(STAGES[1], prepare, loaded_file.frame, ref)
 
     def roster_side(spec: InputSpec) -> tuple[LoadedFile, pl.DataFrame, pl.DataFrame, Any, Any]:
@@ -394,20 +396,22 @@ def compute(
 
     def extract_side(spec: InputSpec) -> tuple[LoadedFile, pl.DataFrame, pl.DataFrame]:
         loaded_file, frame = read_and_prepare(spec)
-        _, roster_frame, _, known_keys, index = roster_future.result()
+        _, roster_frame, _, known_keys, index = roster_side_done[0].result()
         say(f"{STAGES[2]}：{spec.source_file}")
         links_file = timed(STAGES[2], lambda: _keyed_links(
             link(roster_frame, frame, sector=spec.sector, index=index), frame, spec.sector, key, known_keys))
         return loaded_file, frame, links_file
 
     say(STAGES[0])
-    roster_future = pool.submit(roster_side, config.inputs[0])
+    roster_side_done = [pool.submit(roster_side, config.inputs[0])]
     try:
         extracts_done = list(pool.map(extract_side, config.inputs[1:]))
     except BaseException:
-        roster_future.result()  # the roster's own error first, as the files are listed
+        roster_side_done[0].result()  # the roster's own error first, as the files are listed
         raise
-    roster_loaded, roster, roster_keys, known, _ = roster_future.result()
+    roster_loaded, roster, roster_keys, known = roster_side_done[0].result()[:4]
+    roster_side_done.clear()  # the roster index (view, digit matrix, memo) is not needed after linking
+    release_unused()  # what linking made and dropped
     extracts_loaded = [lf for lf, _, _ in extracts_done]
     loaded = [roster_loaded, *extracts_loaded]
     prepared = [(lf, frame) for lf, frame, _ in extracts_done]
@@ -496,6 +500,8 @@ def compute(
     say(f"{STAGES[3]}：账账相符与质量评分")
     stock_counts, stock_lists = stocktake(roster, evidence)
     cards = SCORECARD.conform(scorecard(roster, issues, evidence, places))
+    del places, issue_frames  # every row's place: not needed after the scorecards
+    release_unused()
     done(STAGES[3])
     say(STAGES[4])
     flagged = flag_future.result()
