@@ -1,4 +1,5 @@
-"""Hand memory the run no longer uses back to the operating system.
+"""Hold less memory: hand what the run no longer uses back to the operating system, and keep
+a repeated text once.
 
 Reading an .xlsx (fastexcel/calamine), decoding a GBK text file and the linking's
 intermediate frames free a lot of memory that C `malloc` keeps for reuse; on a shared county
@@ -8,6 +9,14 @@ is still in use, so it only changes how much memory the process holds, never a r
 
 >>> release_unused() in (True, False)
 True
+
+A column of a few long texts repeated on a million rows (the links' Chinese reasons) holds
+every row's own copy; `shared_text` gives back the same values, each distinct text stored once
+(polars' string views of the rows point at it): ~16 bytes a row instead of ~100.
+
+>>> s = pl.Series("reason", ["证件号码与花名册一致", None, "证件号码与花名册一致"])
+>>> shared_text(s).equals(s)
+True
 """
 
 from __future__ import annotations
@@ -16,6 +25,8 @@ import ctypes
 import sys
 from functools import cache
 from typing import Any
+
+import polars as pl
 
 
 @cache
@@ -37,3 +48,15 @@ def release_unused() -> bool:
     """Return the C heap's free pages to the operating system; True when some were."""
     libc = _libc()
     return bool(libc.malloc_trim(0)) if libc is not None else False
+
+
+def shared_text(column: pl.Series, *, most: float = 0.25) -> pl.Series:
+    """`column` (String) with equal values sharing one copy of their bytes: same values, same
+    dtype, same name. Left as it is when more than `most` of its rows are distinct (nothing
+    to share) or when it is not text."""
+    if column.dtype != pl.String or column.len() == 0:
+        return column
+    values = column.drop_nulls().unique(maintain_order=True)
+    if values.len() > most * column.len():
+        return column
+    return values.gather(column.cast(pl.Enum(values)).to_physical()).alias(column.name)

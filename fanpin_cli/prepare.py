@@ -55,6 +55,14 @@ def with_certificate_fields(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# What only linking and the single-file quality checks read of a prepared frame: the ID's raw
+# readings and the unfolded name. The pipeline drops them from the evidence the rules, cross
+# checks and stock-take share (`pipeline.compute`), so they go once those two stages are done.
+LINKING_ONLY: tuple[str, ...] = (
+    "id_clean", "id_digits", "id_known", "id_expected_check", "id_region", "id_region_known", "name_norm",
+)
+
+
 def prepare(frame: pl.DataFrame, reference_date: date) -> pl.DataFrame:
     """Add id_*, name_*, `birth` and `birth_any` columns (see module docstring), and the
     certificate fields of 残疾人证号 (`with_certificate_fields`). Code fields are rewritten into
