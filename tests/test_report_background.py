@@ -196,3 +196,40 @@ def test_report_child_does_not_import_the_program_that_started_it(tmp_path):
     assert res.stdout.split() == ["True", "True"]  # the main module's names are back afterwards
     assert mark.read_text(encoding="utf-8").split() == ["__main__"]
     assert (tmp_path / "out" / "report.xlsx").is_file()
+
+
+def test_area_folder_that_cannot_be_made_ends_the_waiting_child(tmp_path, monkeypatch):
+    """The 乡镇 folder cannot be made (disk full, permissions): the error reaches the caller and
+    the child, which was waiting for the rest of the data, is ended — not left running."""
+    from fanpin_cli.report import split
+
+    first, rest = _split(replace(_data(), split="township"))
+    report = BackgroundReport(tmp_path / "report.xlsx", first)
+
+    def fail(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(split, "AreaFolder", fail)
+    with pytest.raises(OSError):
+        report.finish(**rest)
+    assert not report._process.is_alive()
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_parent_failing_on_an_area_leaves_the_child_no_area_to_write(tmp_path, monkeypatch):
+    """The main process fails on a 乡镇 workbook: the child is handed no further area (it would
+    otherwise write every remaining one before the error is told) and nothing is published."""
+    from fanpin_cli.report import split
+
+    first, rest = _split(replace(_data(), split="township"))
+    report = BackgroundReport(tmp_path / "report.xlsx", first)
+
+    def fail(*_args, **_kwargs):
+        raise FanpinError("乡镇工作簿写入失败")
+
+    monkeypatch.setattr(split, "write_areas", fail)
+    with pytest.raises(FanpinError):
+        report.finish(**rest)
+    assert report._next_area.value >= 1 << 30
+    assert not report._process.is_alive()
+    assert not [p for p in tmp_path.rglob("*") if p.suffix == ".xlsx" and p.parent != tmp_path]

@@ -83,6 +83,9 @@ def _hidden(main: Any) -> Iterator[None]:
             main.__file__ = saved_file
 
 
+_NO_AREA = 1 << 30  # past any area list: what `_claim` hands out once the parent has failed
+
+
 def _claim(counter: Any) -> int:
     """The next area workbook to write (a number shared by the parent and the child)."""
     with counter.get_lock():
@@ -147,13 +150,19 @@ class BackgroundReport:
         from fanpin_cli.report.split import FOLDERS, AreaFolder, write_areas
 
         data = replace(self._first, **rest)
-        areas = AreaFolder(self.path.parent, data.split) if data.split in FOLDERS else None
+        try:
+            areas = AreaFolder(self.path.parent, data.split) if data.split in FOLDERS else None
+        except BaseException:  # the folder cannot be made: the child, still waiting, is ended
+            self.abort()
+            raise
         self._inbox.put({"rest": {**rest, "split": "none"}, "areas": str(areas.tmp) if areas else None,
                          "by": data.split})
         try:
             if areas is not None:
                 write_areas(areas.tmp, replace(data, split="none"), data.split, lambda: _claim(self._next_area))
         except BaseException:
+            with self._next_area.get_lock():  # no area left for the child: it only ends its workbook
+                self._next_area.value = _NO_AREA
             with contextlib.suppress(Exception):  # queue.Empty or a dead child: the first error counts
                 self._outbox.get(timeout=_TIMEOUT)  # let the child finish, then raise
             self._stop()
