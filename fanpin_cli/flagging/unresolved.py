@@ -16,7 +16,7 @@ they were the person's (the rule's `where`, e.g. 参保状态 终止参保) are 
 ...     "source_row": [7]})
 >>> people = pl.DataFrame({"_roster_row": [3, 4], "id18": ["433127195809181522", "433127195809191522"],
 ...     "name_key": ["毛小艳", "毛小艳"], "name_pinyin": ["maoxiaoyan", "maoxiaoyan"]})
->>> candidates(row, people)["_roster_row"].to_list()
+>>> candidates(unresolved_rows(row), roster_side(people))["_roster_row"].to_list()
 [3]
 """
 
@@ -38,13 +38,7 @@ _NOTE_HEAD, _NOTE_TAIL = NOTE.split("{}")
 _NO_PAIRS = {"_open": pl.Int64, "_roster_row": pl.Int64, "_where": pl.String}
 
 
-def candidates(rows: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
-    """(`_roster_row`, `_where`) for every roster person an unresolved number row may be:
-    the person's ID lies in the row's range and the row has no name or the person's name."""
-    return _pairs(unresolved_rows(rows), _people(persons)).select("_roster_row", "_where")
-
-
-def _people(persons: pl.DataFrame) -> pl.DataFrame | None:
+def roster_side(persons: pl.DataFrame) -> pl.DataFrame | None:
     """The roster side of `candidates`: persons with an ID, its first 17 digits as a number
     (None without an ID column)."""
     if "id18" not in persons.columns:
@@ -57,9 +51,10 @@ def _people(persons: pl.DataFrame) -> pl.DataFrame | None:
     )
 
 
-def _pairs(open_rows: pl.DataFrame, people: pl.DataFrame | None) -> pl.DataFrame:
-    """(`_open`: position in `open_rows`, `_roster_row`, `_where`): `candidates` of rows that
-    are unresolved already (`unresolved_rows`)."""
+def candidates(open_rows: pl.DataFrame, people: pl.DataFrame | None) -> pl.DataFrame:
+    """(`_open`: position in `open_rows`, `_roster_row`, `_where`) for every roster person
+    (`roster_side`) an unresolved number row (`unresolved_rows`) may be: the person's ID lies
+    in the row's range and the row has no name or the person's name."""
     cols = open_rows.columns
     if not {"id_lo", "id_hi", C.match_status} <= set(cols) or people is None or open_rows.is_empty():
         return pl.DataFrame(schema=_NO_PAIRS)
@@ -107,7 +102,7 @@ def possible_records(flags: pl.DataFrame, rules: list[Rule], params: dict, ctx: 
     if not absence or flags.height == 0:
         return flags
     found = []
-    people = _people(ctx.persons)
+    people = roster_side(ctx.persons)
     searched: dict[str, tuple[pl.DataFrame, pl.DataFrame]] = {}  # sector → (open rows, their pairs)
     for rule in absence:
         for sector, where in KINDS[rule.kind].absence_sources(rule):
@@ -116,7 +111,7 @@ def possible_records(flags: pl.DataFrame, rules: list[Rule], params: dict, ctx: 
                 continue
             if sector not in searched:
                 open_rows = unresolved_rows(frame)
-                searched[sector] = (open_rows, _pairs(open_rows, people))
+                searched[sector] = (open_rows, candidates(open_rows, people))
             open_rows, pairs = searched[sector]
             if pairs.height and where:
                 kept = _qualifying(open_rows.with_row_index("_open"), where, params[rule.id])["_open"]
