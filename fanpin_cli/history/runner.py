@@ -32,15 +32,12 @@ class HistoryRun:
     settings: HistorySettings
     view: HistoryView
 
-    def record(self, config: Any, artifacts: Any, out_dir: Path, *, prepared: RunRecord | None = None,
-               pending: PendingRun | None = None) -> int:
+    def record(self, config: Any, artifacts: Any, out_dir: Path, *, pending: PendingRun | None = None) -> int:
         """Write the run into the history (one transaction); returns its run_id. `pending` is
-        `self.stage(...)` of the same run (written while the outputs were, committed now);
-        `prepared` is `self.prepare(...)`, made earlier (e.g. while the outputs were written)."""
+        `self.stage(...)` of the same run (written while the outputs were, committed now)."""
         if pending is not None:
             return pending.commit()
-        record = prepared if prepared is not None else self.prepare(config, artifacts, out_dir)
-        return record_run(self.settings.path, record)
+        return record_run(self.settings.path, self.prepare(config, artifacts, out_dir))
 
     def prepare(self, config: Any, artifacts: Any, out_dir: Path) -> RunRecord:
         """What `record` writes (the run's tables reduced: keys, masked IDs, names); reads

@@ -95,8 +95,6 @@ def _claim(counter: Any) -> int:
 
 
 def _child(path: str, first: ReportData, inbox: Any, outbox: Any, parent: int = 0, counter: Any = None) -> None:
-    import threading
-
     from fanpin_cli.report.writer import ReportWriter
 
     if parent:

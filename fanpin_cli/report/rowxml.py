@@ -142,7 +142,7 @@ def _cell(values: pl.DataFrame, ws: Worksheet, col: int, c: Cells, rare: list[st
     if c.number and values.schema[c.name].is_float():
         shown = tuple((v, f"{v:.16G}") for v in values[c.name].drop_nulls().unique().to_list() if not math.isnan(v))
     odd = tuple((v, _odd_text(v)) for v in rare)
-    if c.highlight is None:
+    if c.highlight is None and shown is None:  # a float column's own values: not worth keeping
         return _cell_expr(xl_col_to_name(col), c.name, c.number, styles, default, shown, odd)
     return _cell_expr.__wrapped__(xl_col_to_name(col), c.name, c.number, styles, default, shown, odd,
                                   c.highlight, _style(c.highlight_format))
