@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from datetime import date  # noqa: F401 - the doctests use it
 from pathlib import Path
 
 import polars as pl
@@ -156,6 +155,7 @@ def _identity(frame: pl.DataFrame) -> pl.Series:
     """Who the row is about: the 18-digit ID, else the folded ID text, else name + birth
     (made only on the rows without an ID).
 
+    >>> from datetime import date
     >>> f = pl.DataFrame({"id18": ["433127199001011238", None, None], "id_clean": [None, "123", None],
     ...                   "name_key": ["张三", "李四", "王五"], "birth_any": [None, None, date(1990, 1, 1)]})
     >>> _identity(f).to_list()

@@ -153,17 +153,14 @@ def normalize_codes(frame: pl.DataFrame) -> pl.DataFrame:
     for field, codes in CODES.items():
         if field not in frame.columns:
             continue
-        known = {k: v for k, v in codes.items()}
-        key = code_key(pl.col("v"))
+        text = pl.col(field).cast(pl.String)
+        key = code_key(text)
         if field == "relation":
             key = _relation_code(key)  # (reads the whole column: the same on its distinct values)
-        mapped = key.replace_strict(known, default=None, return_dtype=pl.String)
+        mapped = key.replace_strict(codes, default=None, return_dtype=pl.String)
         # once per distinct written value (a code column holds a handful), then looked up
-        values = frame[field].cast(pl.String)
-        table = values.unique().drop_nulls().to_frame("v").with_columns(
-            pl.when(key.is_in(list(known))).then(mapped).otherwise(pl.col("v")).alias("w")
-        )
-        columns.append(values.replace(table["v"], table["w"]).alias(field))
+        rewrite = pl.when(key.is_in(list(codes))).then(mapped).otherwise(text)
+        columns.append(per_value(frame, field, rewrite, pl.String).alias(field))
     return frame.with_columns(columns) if columns else frame
 
 
@@ -194,16 +191,32 @@ def parse_date(raw: pl.Expr) -> pl.Expr:
     return text_date(date_text(raw))
 
 
+def per_value(frame: pl.DataFrame, name: str, expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """`expr` (over column `name` of `frame`) worked out once per distinct value and mapped
+    back; a typed null if the frame has no such column. For costly per-row work on columns
+    that repeat their values (codes, dates).
+
+    >>> f = pl.DataFrame({"c": ["a", "b", "a", None]})
+    >>> f.select(per_value(f, "c", pl.col("c").str.to_uppercase(), pl.String)).to_series().to_list()
+    ['A', 'B', 'A', None]
+    """
+    if name not in frame.columns:
+        return pl.lit(None, dtype=dtype)
+    values = frame.select(pl.col(name).drop_nulls().unique()).to_series()
+    mapped = values.to_frame().select(expr.cast(dtype)).to_series()
+    return pl.col(name).replace_strict(values, mapped, default=None, return_dtype=dtype)
+
+
 def dates_of(texts: pl.Series) -> pl.Series:
-    """`parse_date` of each text, each distinct date text parsed once: rows repeat their days
-    (a settlement's time of day is dropped first), and the parse is most of the cost.
+    """`parse_date` of each text, each distinct date text parsed once (`per_value`): rows
+    repeat their days (a settlement's time of day is dropped first), and the parse is most of
+    the cost.
 
     >>> dates_of(pl.Series(["2026-01-05 08:00", "2026-01-05 09:30", "20250105", None])).to_list()
     [datetime.date(2026, 1, 5), datetime.date(2026, 1, 5), datetime.date(2025, 1, 5), None]
     """
     text = texts.to_frame("t").select(date_text(pl.col("t")))
-    days = text.unique().with_columns(text_date(pl.col("t")).alias("d"))
-    return text.join(days, on="t", how="left", nulls_equal=True, maintain_order="left")["d"].alias(texts.name)
+    return text.select(per_value(text, "t", text_date(pl.col("t")), pl.Date)).to_series().alias(texts.name)
 
 
 def date_text(raw: pl.Expr) -> pl.Expr:

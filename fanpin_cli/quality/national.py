@@ -27,7 +27,15 @@ import polars as pl
 
 from fanpin_cli.errors import ConfigError
 from fanpin_cli.idnum import age_at
-from fanpin_cli.values import HEALTHY, NO, NOT_IN_SCHOOL, YES, health_states, school_stage
+from fanpin_cli.values import (
+    HEALTHY,
+    NO,
+    NOT_IN_SCHOOL,
+    YES,
+    health_states,
+    per_value,
+    school_stage,
+)
 
 FUPING = "Gzuwkj/fuping"
 STUDENT_STAGES: tuple[str, ...] = ("学前", "小学", "初中", "高中", "高等", "研究生")
@@ -43,17 +51,6 @@ def fuping_source(*rule_ids: str) -> str:
     """
     files = "、".join(f"rules/{r}.py" for r in rule_ids)
     return f"{FUPING} {files}（全国防返贫监测信息系统导出数据校验规则）"
-
-
-def _per_value(frame: pl.DataFrame, name: str, expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """`expr` (over column `name`) worked out once per distinct value and mapped back; a typed
-    null if the frame has no such column. Code columns hold a handful of distinct values."""
-    if name not in frame.columns:
-        return pl.lit(None, dtype=dtype)
-    values = frame.select(pl.col(name).drop_nulls().unique()).to_series()
-    mapped = pl.DataFrame({name: values}).select(expr.cast(dtype)).to_series()
-    return pl.col(name).replace_strict(dict(zip(values.to_list(), mapped.to_list(), strict=True)),
-                                       default=None, return_dtype=dtype)
 
 
 def _col(frame_columns: set[str], name: str, dtype: pl.DataType = pl.String) -> pl.Expr:
@@ -96,11 +93,11 @@ class Person:
         return frame.with_columns(
             age_at(born, reference_date).alias("__nat_age"),
             _col(cols, "labor_skill").alias("__nat_labor"),
-            _per_value(frame, "health", states.list.len().eq(1) & states.list.first().eq(HEALTHY), pl.Boolean)
+            per_value(frame, "health", states.list.len().eq(1) & states.list.first().eq(HEALTHY), pl.Boolean)
             .fill_null(False).alias("__nat_healthy"),
-            _per_value(frame, "health", states.list.len().eq(0), pl.Boolean)
+            per_value(frame, "health", states.list.len().eq(0), pl.Boolean)
             .fill_null(True).alias("__nat_health_empty"),
-            _per_value(frame, "school_status", school_stage(pl.col("school_status")), pl.String).alias("__nat_stage"),
+            per_value(frame, "school_status", school_stage(pl.col("school_status")), pl.String).alias("__nat_stage"),
             _col(cols, "school_status").is_null().alias("__nat_school_empty"),
             _col(cols, "insured").alias("__nat_resident"),
             _col(cols, "employee_insured").alias("__nat_employee"),
