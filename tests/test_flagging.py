@@ -632,3 +632,71 @@ def test_evidence_status_only_where_a_review_changes_the_outcome():
     )}
     flags = run("MED_UNINSURED", ros, ev)
     assert flagged_rows(flags) == [3] and flags["evidence_status"].to_list() == ["confirmed"]
+
+
+# -- the accepted view, evaluated only where the pending rows reach ------------------------
+
+class _Everywhere:
+    """A `PendingReach` that reaches everything: the accepted view on the whole evidence."""
+
+    def __init__(self, evidence):
+        self.evidence = evidence
+
+    @classmethod
+    def of(cls, roster, evidence):
+        return cls(evidence)
+
+    def touches(self):
+        return pl.lit(True)
+
+
+def _pending_households_roster_and_evidence():
+    """Five households; pending rows of several sectors land in four of them, beside linked rows
+    and beside members another rule flags; one pending 民政 row is a CIV_CANDIDATE row (a row
+    flag that accepting clears), another 民政 row no one's (a row flag it cannot change)."""
+    ros = roster({}, {"household_id": "H0", "relation": "配偶"}, {}, {"household_id": "H2", "relation": "之子", "birth": "20150301"},
+                 {}, {"labor_skill": "无劳动力"})
+    ev = {
+        "medical_enrollment": extract(
+            "medical_enrollment", ros,
+            {"to": 0, "enroll_status": "参保缴费"},
+            {"to": 1, "enroll_status": "参保缴费", "status": "review"},   # would clear 人1's MED_UNINSURED
+            {"to": 2, "enroll_status": "暂停参保"},
+            {"to": 4, "enroll_status": "参保缴费"},
+            {"to": 5, "enroll_status": "终止参保", "status": "review"},   # changes nothing
+        ),
+        "police": extract("police", ros, {"to": 3, "dereg_reason": "死亡", "status": "review"}),  # would exempt
+        "civil_affairs": extract(
+            "civil_affairs", ros,
+            {"to": 4, "aid_type": "临时救助", "aid_status": "已发放", "aid_date": "2026-10-01",
+             "status": "review"},   # would create
+            {"to": 2, "aid_type": "特困供养", "aid_status": "在保", "status": "review"},  # CIV_CANDIDATE row
+            {"to": None, "name": "外人", "aid_type": "低保", "aid_status": "在保"},
+        ),
+    }
+    return ros, ev
+
+
+def test_accepted_view_only_where_pending_rows_reach_gives_the_same_flags(monkeypatch):
+    """The accepted view is evaluated on the households the pending rows point into (and the
+    pending rows themselves): every flag and evidence status is what the accepted view over
+    the whole evidence gives — on hand-made households and on the sample county."""
+    import fanpin_cli
+    from fanpin_cli.config import load_config
+    from fanpin_cli.flagging import engine
+    from fanpin_cli.resources import resource_dir
+
+    def sample_flags() -> pl.DataFrame:
+        return fanpin_cli.compute(load_config(resource_dir("sample_data") / "fanpin.toml"), key=b"k" * 32).flags
+
+    ros, ev = _pending_households_roster_and_evidence()
+    rules = load_rules()
+    reached = evaluate(rules, ros, ev, reference_date=R)
+    sample = sample_flags()
+    monkeypatch.setattr(engine, "PendingReach", _Everywhere)
+    assert reached.equals(evaluate(rules, ros, ev, reference_date=R))
+    assert sample.equals(sample_flags())
+    # not vacuous: flags that accepting would clear (both), and flags it would create (hand-made)
+    created = [pending(f)["detail"].str.starts_with(engine.CREATED_NOTE) for f in (reached, sample)]
+    assert created[0].any() and all((~c).any() for c in created)
+    assert confirmed(reached).height and confirmed(sample).height
