@@ -16,7 +16,7 @@ from datetime import date
 import polars as pl
 
 from fanpin_cli.domain import is_head, person_sex
-from fanpin_cli.values import DATE_FIELDS, dates_of, parse_amount, year_value
+from fanpin_cli.values import DATE_FIELDS, dates_of, parse_amount, per_value, year_value
 
 from ._base import col_or_null, issues, person_age
 
@@ -142,6 +142,27 @@ def roster_extra(frame: pl.DataFrame, headings: dict[str, str], reference_date: 
     return parts
 
 
+def _stale_enrollment(frame: pl.DataFrame, this_year: int) -> pl.Series:
+    """Per row: an enrollment of another year whose person (ID) has no row of `this_year` in
+    the file. Only the persons of other-year rows are looked up among this year's rows (a few
+    percent of a 1M-row file: 0.7 → 0.13 s against a set of every current person); the year is
+    read once per distinct text.
+
+    >>> f = pl.DataFrame({"enroll_year": ["2025", "2026年", "2025", "2024年度", None],
+    ...                   "id18": ["A", "A", "B", None, "C"]})
+    >>> _stale_enrollment(f, 2026).to_list()
+    [False, False, True, True, False]
+    """
+    rows = frame.select(
+        pl.coalesce(col_or_null(frame, "id18"), col_or_null(frame, "id_clean")).alias("p"),
+        per_value(frame, "enroll_year", year_value(pl.col("enroll_year")), pl.Int64).alias("y"),
+    )
+    other = pl.col("y").is_not_null() & (pl.col("y") != this_year)
+    elsewhere = rows.filter(other).select(pl.col("p").drop_nulls().unique())
+    current = rows.filter(pl.col("y") == this_year).join(elsewhere, on="p", how="semi")["p"]
+    return rows.select(other & (pl.col("p").is_null() | ~pl.col("p").is_in(current.implode()))).to_series()
+
+
 def file_extra(frame: pl.DataFrame, sector: str, headings: dict[str, str], reference_date: date) -> list[pl.LazyFrame]:
     """Extra checks that apply to any file (DATE_IN_FUTURE) or to one extract sector."""
     h = headings
@@ -157,12 +178,9 @@ def file_extra(frame: pl.DataFrame, sector: str, headings: dict[str, str], refer
             )
     if sector == "medical_enrollment" and "enroll_year" in cols:
         year = year_value(pl.col("enroll_year"))
-        person = pl.coalesce(col_or_null(frame, "id18"), col_or_null(frame, "id_clean"))
-        # a person with a row of this year (a set lookup: half the time of a window on 1M rows)
-        has_current = person.is_in(person.filter(year == reference_date.year).implode())
-        stale = year.is_not_null() & (year != reference_date.year) & (person.is_null() | ~has_current)
+        stale = _stale_enrollment(frame, reference_date.year)
         parts.append(
-            issues(frame, stale, "ENROLL_YEAR_STALE", "enroll_year",
+            issues(frame, pl.lit(stale), "ENROLL_YEAR_STALE", "enroll_year",
                    pl.format("参保年度为{}，不是本年度（{}），且本表无此人本年度参保记录，请核实本年度参保情况",
                              year, pl.lit(reference_date.year)), h)
         )
