@@ -7,6 +7,9 @@ ID: the least work any matching job does) and `fanpin run`. Best of `--repeat` f
 the ratio fanpin / floor by wall and by CPU time, each side's peak memory (the whole process
 tree at one moment: fanpin's main process plus its report.xlsx process) and the load average.
 `--python` runs fanpin with another interpreter (another checkout's venv: before/after).
+Every fanpin round is a county's first month with history: the county's history file (and its
+sidecar files) is removed before each round, so that rounds, sessions and before/after runs
+measure the same work, and no round reads what an earlier one recorded.
 
     python benchmarks/bench_run.py [--households 50000] [--seed 1] [--repeat 3]
 """
@@ -60,9 +63,15 @@ def main() -> int:
     # (an editable install), never the fanpin_cli folder of the directory it is started from.
     run_cmd = [args.python, "-P", "-m", "fanpin_cli.cli", "run", str(config), "--out", str(run_out), "--quiet"]
     env_note = os.environ.get("POLARS_MAX_THREADS", "default")
+    from fanpin_cli.config import load_config
+    from fanpin_cli.history.settings import history_settings
+
+    history = history_settings(load_config(config)).path
     floors, runs = [], []
     for i in range(args.repeat):
         floors.append(run_measured(floor_cmd))
+        for leftover in (history, *history.parent.glob(history.name + ".*")):
+            leftover.unlink(missing_ok=True)  # a first month, every round
         runs.append(run_measured(run_cmd))
         f, r = floors[-1], runs[-1]
         print(f"round {i + 1}: floor {f['wall']:.2f} s (CPU {f['cpu']:.2f} s), fanpin {r['wall']:.2f} s "
