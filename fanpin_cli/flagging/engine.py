@@ -219,7 +219,7 @@ class PendingReach:
         row = "roster_row" if "roster_row" in roster.columns else "source_row"
         waiting = [pending(f).select(pl.col("roster_row").cast(pl.Int64),
                                      (_ROW_TEXT if "source_file" in f.columns else pl.lit(None, pl.String)).alias("_at"))
-                   for f in evidence.values() if {"roster_row", "match_status"} <= set(f.columns)]
+                   for f in evidence.values() if {"roster_row", C.match_status} <= set(f.columns)]
         waiting = pl.concat(waiting) if waiting else pl.DataFrame(schema={"roster_row": pl.Int64, "_at": pl.String})
         people = roster.select(pl.col(row).cast(pl.Int64).alias("roster_row"),
                                (pl.col("household_id").cast(pl.String) if "household_id" in roster.columns
@@ -229,7 +229,7 @@ class PendingReach:
                              waiting["roster_row"]]).unique()
         narrowed = {
             sector: frame.filter(pl.col("roster_row").cast(pl.Int64).is_in(persons.implode()))
-            if {"roster_row", "match_status"} <= set(frame.columns) else frame
+            if {"roster_row", C.match_status} <= set(frame.columns) else frame
             for sector, frame in evidence.items()
         }
         return cls(narrowed, persons, households, waiting["_at"].unique())
