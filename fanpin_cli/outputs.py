@@ -129,7 +129,9 @@ def mask_table(name: str, frame: pl.DataFrame, *, full_ids: bool = False) -> pl.
 
 def _report_first(config: Any, flags: pl.DataFrame, review: pl.DataFrame, rule_counts: pl.DataFrame,
                   area_counts: pl.DataFrame, rules: list[Any], full_ids: bool, members: pl.DataFrame | None,
-                  split: str) -> Any:
+                  split: str, quality_detail: pl.DataFrame | None) -> Any:
+    """What the workbook can start with: the flags, the review queue and the 数据质量 list (its
+    rows count when the workbook decides whether it is small enough to stay in memory)."""
     from fanpin_cli import __version__
     from fanpin_cli.report import ReportData
     from fanpin_cli.report.sheets import check_titles
@@ -145,6 +147,7 @@ def _report_first(config: Any, flags: pl.DataFrame, review: pl.DataFrame, rule_c
         area_counts=area_counts,
         quality=pl.DataFrame(),
         review=mask_table("review", review, full_ids=full_ids),
+        quality_detail=quality_detail if full_ids or quality_detail is None else mask_frame(quality_detail),
         members=members,
         split=split,
         html=True,
@@ -159,7 +162,7 @@ def start_workbook(config: Any, flagged: Any, out_dir: Path, *, full_ids: bool =
     from fanpin_cli.report.background import start_report
 
     first = _report_first(config, flagged.flags, flagged.review, flagged.rule_counts, flagged.area_counts,
-                          flagged.rules, full_ids, flagged.members, split)
+                          flagged.rules, full_ids, flagged.members, split, flagged.quality_detail)
     return start_report(out_dir / "report.xlsx", first)
 
 
@@ -170,7 +173,6 @@ def _workbook_rest(artifacts: Any, full_ids: bool) -> dict[str, Any]:
     notes = file_notes([i.to_dict() for i in artifacts.summary.inputs])
     return {
         "quality": shown(artifacts.issues),
-        "quality_detail": shown(artifacts.quality_detail),
         "scorecard": shown(artifacts.scorecard),
         "stocktake": shown(artifacts.stocktake_counts),
         "links_by_sector": shown(artifacts.link_counts) if artifacts.link_counts.height else None,
@@ -203,7 +205,8 @@ def write_outputs(
     if report is None:
         config = _ConfigView(summary)
         first = _report_first(config, artifacts.flags, artifacts.review, artifacts.rule_counts,
-                              artifacts.area_counts, artifacts.rules, full_ids, artifacts.members, split)
+                              artifacts.area_counts, artifacts.rules, full_ids, artifacts.members, split,
+                              artifacts.quality_detail)
         report = InlineReport(out_dir / "report.xlsx", first)
     names = CSV_TABLES + (("resolved", "exempted") if summary.history is not None else ())
     try:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,9 @@ class FlagResult:
     members: pl.DataFrame  # roster persons: household_id, source_row, township, village
     exempted: pl.DataFrame | None = None  # tables.EXEMPTED (with a history)
     resolved: pl.DataFrame | None = None  # tables.RESOLVED (with a history)
+    # The 数据质量 list (issues with names, IDs full), set once the quality checks are done:
+    # the workbook counts its rows when it decides whether to stay in memory.
+    quality_detail: pl.DataFrame | None = None
 
 
 class SerialExecutor(Executor):
@@ -409,9 +413,9 @@ def compute(
         # the roster's side of linking, made once for every extract
         return loaded_file, frame, keys, known_keys, timed(STAGES[2], roster_index, frame)
 
-    def extract_side(spec: InputSpec) -> tuple[LoadedFile, pl.DataFrame, pl.DataFrame]:
+    def extract_side(roster_done: Future, spec: InputSpec) -> tuple[LoadedFile, pl.DataFrame, pl.DataFrame]:
         loaded_file, frame = read_and_prepare(spec)
-        _, roster_frame, _, known_keys, index = roster_side_done[0].result()
+        _, roster_frame, _, known_keys, index = roster_done.result()
         say(f"{STAGES[2]}：{spec.source_file}")
         links_file = timed(STAGES[2], lambda: _keyed_links(
             link(roster_frame, frame, sector=spec.sector, index=index), frame, spec.sector, key, known_keys))
@@ -419,14 +423,14 @@ def compute(
         return loaded_file, frame, links_file.with_columns(shared_text(links_file["reason"]))
 
     say(STAGES[0])
-    roster_side_done = [pool.submit(roster_side, config.inputs[0])]
+    roster_done = pool.submit(roster_side, config.inputs[0])
     try:
-        extracts_done = list(pool.map(extract_side, config.inputs[1:]))
+        extracts_done = list(pool.map(partial(extract_side, roster_done), config.inputs[1:]))
     except BaseException:
-        roster_side_done[0].result()  # the roster's own error first, as the files are listed
+        roster_done.result()  # the roster's own error first, as the files are listed
         raise
-    roster_loaded, roster, roster_keys, known = roster_side_done[0].result()[:4]
-    roster_side_done.clear()  # the roster index (view, digit matrix, memo) is not needed after linking
+    roster_loaded, roster, roster_keys, known = roster_done.result()[:4]
+    del roster_done  # with it the roster index (view, digit matrix, memo): not needed after linking
     release_unused()  # what linking made and dropped
     extracts_loaded = [lf for lf, _, _ in extracts_done]
     loaded = [roster_loaded, *extracts_loaded]
@@ -514,17 +518,19 @@ def compute(
     places = row_places(roster, evidence)  # every row's household and place: issues and scorecards
     issues = pl.concat(issue_frames, how="diagonal_relaxed")
     # the places of the rows with an issue (a join onto every row's place held +400 MB)
-    issues = attach_places(issues, roster, evidence, _rows_of([places], issues, "household_id", "township", "village"))
+    issues = attach_places(issues, _rows_of([places], issues, "household_id", "township", "village"))
     file_sectors = {lf.source_file: lf.sector for lf in loaded}
     issues = ISSUES.conform(_issue_keys(issues, row_index, file_sectors, key))
     say(f"{STAGES[3]}：账账相符与质量评分")
     stock_counts, stock_lists = stocktake(roster, evidence)
-    cards = SCORECARD.conform(scorecard(roster, issues, evidence, places))
+    cards = SCORECARD.conform(scorecard(issues, places))
     del places, issue_frames  # every row's place: not needed after the scorecards
     release_unused()
     done(STAGES[3])
+    quality_detail = _with_names(_village_issues(issues, roster_loaded.source_file), roster, evidence)
     say(STAGES[4])
     flagged = flag_future.result()
+    flagged.quality_detail = quality_detail
     # Handed on only now: a workbook process started while the quality checks peak (scorecards,
     # stock-take) would hold its own memory at that moment too (50,000 households: tree peak
     # 2.18 → 1.82 GB), and on two cores it only competed with them for the CPU.
@@ -573,7 +579,7 @@ def compute(
         link_counts=link_counts,
         rule_counts=flagged.rule_counts,
         area_counts=flagged.area_counts,
-        quality_detail=_with_names(_village_issues(issues, roster_loaded.source_file), roster, evidence),
+        quality_detail=quality_detail,
         members=members,
         rules=rule_infos,
         resolved=flagged.resolved,

@@ -10,12 +10,13 @@ from fanpin_cli.quality import (
     CHECKS,
     DIMENSIONS,
     ISSUE_COLUMNS,
+    SEVERITIES,
     check_file,
     quality_summary,
     scorecard,
     stocktake,
 )
-from fanpin_cli.quality.scorecard import attach_places
+from fanpin_cli.quality.scorecard import attach_places, row_places
 
 
 def test_issue_frame_columns_and_headings():
@@ -55,7 +56,7 @@ def test_stocktake_counts_and_lists():
 def test_scorecard_grades_and_extract_attribution():
     ros = roster(id_number={1: "  "})  # one error row out of four roster rows
     issues = check_file(ros, "roster", headings={}, reference_date=REF)
-    card = scorecard(ros, issues)
+    card = scorecard(issues, row_places(ros))
     village = card.filter(pl.col("level") == "村").row(0, named=True)
     assert (village["rows"], village["error_rows"], village["grade"]) == (4, 1, "中")
     assert village["clean_rate"] == 0.75 and village["issues_完整性"] == 1 and village["rate_完整性"] == 0.25
@@ -68,11 +69,55 @@ def test_scorecard_grades_and_extract_attribution():
     ev_issue = pl.DataFrame({"source_file": ["police.csv"], "source_row": [2], "severity": ["error"],
                              "dimension": ["规范性"], "household_id": [None], "township": [None], "village": [None]},
                             schema_overrides={"household_id": pl.String, "township": pl.String, "village": pl.String})
-    placed = attach_places(ev_issue, ros, {"police": ev})
+    places = row_places(ros, {"police": ev})
+    placed = attach_places(ev_issue, places)
     assert placed["village"].to_list() == ["司城村"]
-    card = scorecard(ros, pl.concat([issues.select(ev_issue.columns), placed]), {"police": ev})
+    card = scorecard(pl.concat([issues.select(ev_issue.columns), placed]), places)
     village = card.filter(pl.col("level") == "村").row(0, named=True)
     assert (village["rows"], village["error_rows"]) == (6, 2)
+
+
+def test_scorecard_counts_every_row_once_per_village():
+    """The per-village counts (grouped on codes, issues placed by their rows only) against a
+    plain count of every row: rows without a place, rows with several issues, issues on rows
+    that no frame holds and file-level issues (no row) are all where they belong."""
+    import random
+
+    rng = random.Random(7)
+    towns = {"灵溪镇": ["司城村", "新村"], "石堤镇": ["石堤村"], None: [None]}
+    place_rows = []
+    for file in ("roster.xlsx", "police.csv"):
+        for row in range(2, 60):
+            town = rng.choice(list(towns))
+            place_rows.append((file, row, town, rng.choice(towns[town]) if town else None))
+    places = pl.DataFrame(place_rows, schema=["source_file", "source_row", "township", "village"], orient="row")
+    dims = ["规范性", "完整性", "准确性", "一致性", "时效性"]
+    issue_rows = [(rng.choice(["roster.xlsx", "police.csv"]), rng.randrange(2, 70), rng.choice(SEVERITIES),
+                   rng.choice(dims)) for _ in range(150)] + [("police.csv", None, "error", "规范性")]
+    issues = pl.DataFrame(issue_rows, schema=["source_file", "source_row", "severity", "dimension"], orient="row")
+    card = scorecard(issues, places)
+
+    def expected(town: str | None, village: str | None) -> tuple[int, int, int, float]:
+        def here(r: tuple) -> bool:
+            t, v = r[2] or "（未关联）", r[3] or "（未关联）"
+            return (town is None or t == town) and (village is None or v == village)
+
+        rows = {(r[0], r[1]) for r in place_rows if here(r)}
+        mine = [i for i in issue_rows if (i[0], i[1]) in rows]
+        errors = {(i[0], i[1]) for i in mine if i[2] == "error"}
+        timely = {(i[0], i[1]) for i in mine if i[3] == "时效性"}
+        return len(rows), len(errors), len(mine), len(timely) / len(rows)
+
+    got = {(r["level"], r["township"], r["village"]): (r["rows"], r["error_rows"], r["issues"], r["rate_时效性"])
+           for r in card.iter_rows(named=True)}
+    want = {("全县", "全县", "（合计）"): expected(None, None)}
+    for town, villages in towns.items():
+        t = town or "（未关联）"
+        want[("乡镇", t, "（合计）")] = expected(t, None)
+        for village in villages:
+            want[("村", t, village or "（未关联）")] = expected(t, village or "（未关联）")
+    assert got == want
+    assert sum(v[0] for k, v in got.items() if k[0] == "村") == places.height
 
 
 def test_grade_thresholds():

@@ -50,3 +50,35 @@ def test_small_workbook_makes_no_temp_file_and_equals_the_streamed_one(tmp_path,
 def test_large_workbook_streams_through_temp_files():
     assert memrows.small_workbook(memrows.SMALL_ROWS)
     assert not memrows.small_workbook(memrows.SMALL_ROWS + 1)
+
+
+def test_the_quality_list_counts_when_the_workbook_starts(tmp_path, monkeypatch):
+    """report.xlsx chooses memory or temp files when it starts, before `finish` brings the
+    rest: the 数据质量 list the run starts it with counts, so a county with few flags but a long
+    quality list does not build a large workbook in memory."""
+    from types import SimpleNamespace
+
+    from fanpin_cli.outputs import _report_first
+    from fanpin_cli.report.writer import ReportWriter
+
+    data = _data()
+    detail = pl.concat([data.quality] * 30)
+    config = SimpleNamespace(county=data.county, period=data.period, reference_date=data.reference_date)
+
+    def started(quality_detail: pl.DataFrame | None) -> bool:
+        """Whether the workbook started from the run's data keeps its rows in memory."""
+        first = _report_first(config, data.flags, data.review, data.rule_counts, data.area_counts, data.rules,
+                              False, None, "none", quality_detail)
+        writer = ReportWriter(tmp_path / "report.xlsx", first)
+        try:
+            return writer.workbook.worksheet_class is memrows.MemoryRowsWorksheet
+        finally:
+            writer.abort()
+
+    few = data.flags.height + data.review.height
+    monkeypatch.setattr(memrows, "SMALL_ROWS", few + detail.height - 1)
+    assert started(None)  # the flags and review queue alone are small
+    assert not started(detail)  # with the quality list they are not
+    first = _report_first(config, data.flags, data.review, data.rule_counts, data.area_counts, data.rules,
+                          False, None, "none", detail)
+    assert data_rows(first) == few + detail.height

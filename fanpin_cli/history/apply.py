@@ -96,6 +96,23 @@ def apply_link_verdicts(links: pl.DataFrame, roster: pl.DataFrame, view: History
     `roster`: the roster persons — `roster_row` (or `source_row`), `person_key`, `household_id`."""
     if links.height == 0 or "record_key" not in links.columns or "person_key" not in roster.columns:
         return links
+    # Only the rows a verdict names change: the joins below run on those, not on every row
+    # (the 1M-row file at 50,000 households), and their new values are written back in place.
+    named = pl.concat([view.confirmed_pairs["record_key"], view.rejected_pairs["record_key"]])
+    hit = links["record_key"].is_in(named.implode()).fill_null(False)
+    unchanged = links.with_columns(pl.col("match_score").cast(pl.Float64))
+    if not hit.any():
+        return unchanged
+    rows = hit.arg_true()
+    changed = _verdicts_applied(links.filter(hit), roster, view)
+    return unchanged.with_columns(
+        unchanged[c].clone().scatter(rows, changed[c])  # scatter writes in place: on a copy
+        for c in ("roster_row", "household_id", "match_status", "match_method", "match_score", "reason")
+    )
+
+
+def _verdicts_applied(links: pl.DataFrame, roster: pl.DataFrame, view: HistoryView) -> pl.DataFrame:
+    """`apply_link_verdicts` on rows that verdicts name (same rows, same order)."""
     persons = roster.select(
         _roster_row(roster).alias("_row"), person_identity(roster).alias("_pk"),
         (pl.col("household_id") if "household_id" in roster.columns else pl.lit(None, pl.String)).alias("_hh"),
@@ -231,10 +248,16 @@ def _resolved(
         on_roster_p = pl.col("person_key").is_in(known.implode()) | pl.col("person_key").is_null()
     if roster is not None and "household_id" in roster.columns:
         on_roster_h = pl.col("household_id").is_in(roster["household_id"].drop_nulls().implode()) | pl.col("household_id").is_null()
-    if links is not None and roster is not None and "person_key" in roster.columns and links.height:
-        pairs = links.filter(pl.col("match_status") == "linked").drop("person_key", strict=False).join(
-            roster.select(_roster_row(roster).alias("roster_row"), person_identity(roster).alias("person_key")),
-            on=pl.col("roster_row").cast(pl.Int64), how="inner",
+    # Only the persons of gone flags of `missing_rules` are looked up among the linked rows
+    # (not every link of the county joined to the roster).
+    wanted = gone.filter(pl.col("rule_id").is_in(list(missing_rules)))["person_key"].drop_nulls().unique()
+    if links is not None and roster is not None and "person_key" in roster.columns and links.height and wanted.len():
+        persons = roster.select(_roster_row(roster).alias("roster_row"), person_identity(roster).alias("person_key"))
+        persons = persons.filter(pl.col("person_key").is_in(wanted.implode()))
+        pairs = links.filter(
+            (pl.col("match_status") == "linked") & pl.col("roster_row").cast(pl.Int64).is_in(persons["roster_row"].implode())
+        ).select("sector", "roster_row").join(
+            persons, on=pl.col("roster_row").cast(pl.Int64), how="inner",
         ).select(pl.concat_str("sector", "person_key", separator="|").alias("k")).unique()["k"]
         linked_now = (pl.col("rule_id").is_in(list(missing_rules))
                       & pl.concat_str("sector", "person_key", separator="|").is_in(pairs.implode())).fill_null(False)

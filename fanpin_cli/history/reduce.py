@@ -40,15 +40,42 @@ def _roster_persons(roster: pl.DataFrame | None) -> pl.DataFrame:
     )
 
 
-def _with_person(frame: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
-    """Add the roster person of `roster_row` (person_key preferred over the frame's own)."""
+def _with_person(frame: pl.DataFrame, persons: pl.DataFrame,
+                 columns: tuple[str, ...] = ("person_key", "_r_name", "_r_masked")) -> pl.DataFrame:
+    """Add the roster person of `roster_row` (person_key preferred over the frame's own), only
+    `columns` of it. The lookup joins the one `roster_row` column, not the whole frame: on the
+    links (1.4M rows at 50,000 households) a join of every column copied them all (+850 MB).
+
+    >>> persons = pl.DataFrame({"roster_row": [3], "person_key": ["p3"], "_r_name": ["张三"], "_r_masked": ["x"]})
+    >>> f = pl.DataFrame({"roster_row": [3, None], "person_key": [None, "own"]})
+    >>> _with_person(f, persons, ("person_key",))["person_key"].to_list()
+    ['p3', 'own']
+    """
     if "roster_row" not in frame.columns:
         return frame
-    own = pl.col("person_key") if "person_key" in frame.columns else pl.lit(None, pl.String)
-    out = frame.with_columns(pl.col("roster_row").cast(pl.Int64), own.alias("_own_pk")).drop(
-        "person_key", strict=False
-    ).join(persons, on="roster_row", how="left", maintain_order="left")
-    return out.with_columns(pl.coalesce("person_key", "_own_pk").alias("person_key")).drop("_own_pk")
+    found = frame.select(pl.col("roster_row").cast(pl.Int64)).join(
+        persons.select("roster_row", *columns), on="roster_row", how="left", maintain_order="left")
+    own = frame["person_key"] if "person_key" in frame.columns else pl.lit(None, pl.String)
+    added = [found[c] for c in columns if c != "person_key"]
+    if "person_key" in columns:
+        added.append(pl.coalesce(found["person_key"], own).alias("person_key"))
+    return frame.with_columns(pl.col("roster_row").cast(pl.Int64), *added)
+
+
+# What the history keeps of a link (schema.py's `links`), taken from the run's links before
+# anything is added: the name and full ID are read once (person_name, masked_id), never kept.
+LINK_COLUMNS = ("record_key", "sector", "source_file", "source_row", "roster_row", "person_key", "household_id",
+                "match_method", "match_status", "match_score", "reason", "person_name")
+
+
+def _links_table(links: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
+    """The history's links: keys, the roster person, the row's name and masked ID."""
+    masked = mask_id(pl.col("id_number")) if "id_number" in links.columns else pl.lit(None, pl.String)
+    name = pl.col("name") if "name" in links.columns else pl.lit(None, pl.String)
+    f = links.select(*[c for c in LINK_COLUMNS if c in links.columns], masked.alias("masked_id"),
+                     name.alias("_name"))
+    f = _fill(_with_person(f, persons, ("person_key",)), "person_name", pl.col("_name")).drop("_name")
+    return scrub_text(f, ["reason"])
 
 
 def _fill(frame: pl.DataFrame, column: str, expr: pl.Expr) -> pl.DataFrame:
@@ -70,11 +97,7 @@ def history_tables(
     persons = _roster_persons(roster)
     out: dict[str, pl.DataFrame] = {}
     if links is not None and "record_key" in links.columns:
-        f = _with_person(links, persons)
-        f = _fill(f, "person_name", pl.col("name") if "name" in f.columns else pl.lit(None, pl.String))
-        masked = mask_id(pl.col("id_number")) if "id_number" in f.columns else pl.lit(None, pl.String)
-        f = f.with_columns(masked.alias("masked_id"))
-        out["links"] = scrub_text(f, ["reason"])
+        out["links"] = _links_table(links, persons)
     if flags is not None and "record_key" in flags.columns:
         f = _with_person(flags, persons)
         f = _fill(f, "masked_id", pl.col("_r_masked") if "_r_masked" in f.columns else pl.lit(None, pl.String))
@@ -88,8 +111,11 @@ def history_tables(
         # confirmed or rejected pair is applied to next month.
         f = review.drop("person_key", strict=False)
         if links is not None and "record_key" in links.columns and "row_key" not in f.columns:
+            # only the review items' rows of the links (not every link's key, then a join)
+            wanted = f.select("source_file", pl.col("source_row").cast(pl.Int64)).unique()
             rows = links.select("source_file", pl.col("source_row").cast(pl.Int64),
-                                pl.col("record_key").alias("row_key")).unique(["source_file", "source_row"])
+                                pl.col("record_key").alias("row_key")).join(
+                wanted, on=["source_file", "source_row"], how="semi").unique(["source_file", "source_row"])
             f = f.with_columns(pl.col("source_row").cast(pl.Int64)).join(
                 rows, on=["source_file", "source_row"], how="left", maintain_order="left")
         f = _with_person(f, persons)

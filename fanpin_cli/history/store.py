@@ -176,15 +176,21 @@ def _write_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> int:
     return int(run_id)
 
 
+INSERT_ROWS = 200_000  # rows of a frame inserted at once (`insert_frame`)
+
+
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     """Insert the columns of `frame` that `table` has (by name); others stay null."""
     if frame.height == 0:
         return
     columns = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
     present = [c for c in columns if c in frame.columns]
-    staged = _ArrowStream(frame.select(present))  # noqa: F841 - read by DuckDB's replacement scan
     names = ", ".join(present)
-    con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM staged")
+    # A slice at a time: DuckDB reads each through its own Arrow copy of the rows, so the
+    # copies of a large table (the links, 1.4M rows at 50,000 households) never exist at once.
+    for part in frame.select(present).iter_slices(INSERT_ROWS):
+        staged = _ArrowStream(part)  # noqa: F841 - read by DuckDB's replacement scan
+        con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM staged")
 
 
 class _ArrowStream:

@@ -7,7 +7,8 @@ API used by the pipeline and `fanpin validate`:
   system's roster rules, thresholds from the config's `[rules]`) on a prepared frame;
 - `check_cross(roster, evidence, reference_date=...)` — roster vs linked extracts;
 - `stocktake(roster, evidence)` — counts and lists per sector;
-- `scorecard(roster, issues, evidence)` — per 乡镇/村 grades; `attach_places` fills the
+- `scorecard(issues, places)` — per 乡镇/村 grades (`places`: `scorecard.row_places(roster,
+  evidence)`, every row's household and place); `attach_places(issues, places)` fills the
   township/village of extract issues through the links;
 - `quality_summary(issues)` — the quality part of summary.json;
 - `CHECKS` / `CHECK_INDEX` — the catalogue.
