@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from fanpin_cli.regions import region_codes
+from fanpin_cli.rows import on_rows
 
 WEIGHTS: tuple[int, ...] = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
@@ -271,31 +272,6 @@ def _clean_fast(raw: pl.Series) -> pl.Series:
     return raw.scatter(dirty, fixed)
 
 
-def _put_rows(frame: pl.DataFrame, mask: pl.Series, part: pl.DataFrame) -> pl.DataFrame:
-    """`frame` with the columns of `part` (one row per row where `mask` holds, in order), null
-    on the other rows."""
-    if part.height == frame.height:
-        return frame.with_columns(part)
-    idx = mask.arg_true()
-    return frame.with_columns(
-        pl.Series(name, [], dtype=col.dtype).extend_constant(None, frame.height).scatter(idx, col)
-        if part.height else pl.lit(None, dtype=col.dtype).alias(name)
-        for name, col in part.to_dict().items()
-    )
-
-
-def _on_rows(frame: pl.DataFrame, mask: pl.Expr, exprs: dict[str, pl.Expr]) -> pl.DataFrame:
-    """`frame` with `exprs` computed only on the rows where `mask` holds, null on the others:
-    for expressions that are null on most rows anyway but cost time on every row.
-
-    >>> f = pl.DataFrame({"a": [1, None, 3]})
-    >>> _on_rows(f, pl.col("a") > 1, {"b": pl.col("a") * 10})["b"].to_list()
-    [None, None, 30]
-    """
-    m = frame.select(mask.fill_null(False)).to_series()
-    return _put_rows(frame, m, frame.filter(m).select(**exprs))
-
-
 def _one_value(values: pl.Series) -> bool:
     """True when every value is the same non-null one (a frame read from one file)."""
     return values.null_count() == 0 and (values.len() == 0 or bool((values == values[0]).all()))
@@ -375,13 +351,13 @@ def with_id_columns(
     # Expressions used several times below are materialized first: polars would evaluate an
     # inlined one again at every use (check_char_of_int reads its value 18 times). Those that
     # are null on most rows are computed only on the rows where they can be non-null
-    # (`_on_rows`): scientific notation, and the check of 18 digits ending in 000.
-    frame = _on_rows(frame, c.str.contains(_SCI), {
+    # (`rows.on_rows`): scientific notation, and the check of 18 digits ending in 000.
+    frame = on_rows(frame, c.str.contains(_SCI), {
         f"{p}_sci": sci_digits(c),
         f"{p}_exp": c.str.extract(_SCI, 3).cast(pl.Int64, strict=False),
     })
-    frame = _on_rows(frame, (form == "18") & c.str.ends_with("000"), {f"{p}_d17": digits17(first17)})
-    frame = _on_rows(frame, pl.col(f"{p}_d17").is_not_null(), {f"{p}_check18": check_char_of_int(pl.col(f"{p}_d17"))})
+    frame = on_rows(frame, (form == "18") & c.str.ends_with("000"), {f"{p}_d17": digits17(first17)})
+    frame = on_rows(frame, pl.col(f"{p}_d17").is_not_null(), {f"{p}_check18": check_char_of_int(pl.col(f"{p}_d17"))})
     check_ok = c.str.slice(17, 1) == pl.col(f"{p}_check18")  # null where not computed: only 000 rows ask
     is18 = (form == "18") & c.str.contains(r"^[0-9]{18}$")
     # The value a spreadsheet number shows, with its significant digits (null: not a number).
@@ -416,21 +392,23 @@ def with_id_columns(
     )
     w = pl.col(f"{p}_written")
     # The rest of a spreadsheet number's reading (null without one), on its rows only.
-    number = frame.filter(w.is_not_null())
-    # A program that writes ten or more digits writes all a spreadsheet holds (15 significant,
-    # LibreOffice drops trailing zeros: 4.3312719791006E+017): fewer are a display format's.
-    number = number.with_columns(significant_digits(w).alias(f"{p}_sig"))
     sig = pl.col(f"{p}_sig")
     precision = pl.when(w.is_null()).then(None).when(sig >= 10).then(pl.max_horizontal(sig, pl.lit(15))).otherwise(sig)
     precision = pl.when(pl.col(f"{p}_cert")).then(pl.min_horizontal(precision, pl.lit(16))).otherwise(precision)
-    number = number.with_columns(precision.alias(f"{p}_precision"))
     lo, hi = number_range(w, pl.col(f"{p}_precision"))
-    number = number.with_columns(lo.alias(f"{p}id_lo"), hi.alias(f"{p}id_hi"))
-    number = number.select(
-        f"{p}_precision", f"{p}id_lo", f"{p}id_hi",
-        common_prefix(pl.col(f"{p}id_lo"), pl.col(f"{p}id_hi")).alias(f"{p}_prefix"),
-    )
-    frame = _put_rows(frame, frame.select(w.is_not_null()).to_series(), number)
+
+    def number_reading(number: pl.DataFrame) -> pl.DataFrame:
+        # A program that writes ten or more digits writes all a spreadsheet holds (15 significant,
+        # LibreOffice drops trailing zeros: 4.3312719791006E+017): fewer are a display format's.
+        number = number.with_columns(significant_digits(w).alias(f"{p}_sig"))
+        number = number.with_columns(precision.alias(f"{p}_precision"))
+        number = number.with_columns(lo.alias(f"{p}id_lo"), hi.alias(f"{p}id_hi"))
+        return number.select(
+            f"{p}_precision", f"{p}id_lo", f"{p}id_hi",
+            common_prefix(pl.col(f"{p}id_lo"), pl.col(f"{p}id_hi")).alias(f"{p}_prefix"),
+        )
+
+    frame = on_rows(frame, w.is_not_null(), number_reading)
     frame = frame.with_columns(
         pl.when(w.is_not_null())
         .then(w.cast(pl.String).str.zfill(18))
