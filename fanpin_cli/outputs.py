@@ -18,7 +18,6 @@ from typing import Any, BinaryIO
 
 import polars as pl
 
-from fanpin_cli.idnum import mask_id
 from fanpin_cli.notes import file_notes
 from fanpin_cli.privacy import mask_data, mask_frame, mask_text
 from fanpin_cli.tables import C
@@ -93,6 +92,9 @@ def write_json(data: Any, path: Path) -> None:
 
 def mask_columns(frame: pl.DataFrame, columns: Iterable[str], *, full_ids: bool = False) -> pl.DataFrame:
     """Mask the ID columns present in `frame` (unless `full_ids`)."""
+    # imported here: the report process imports this module (atomic_write) but never needs idnum
+    from fanpin_cli.idnum import mask_id
+
     if full_ids:
         return frame
     present = [c for c in columns if c in frame.columns]
@@ -119,6 +121,8 @@ def mask_table(name: str, frame: pl.DataFrame, *, full_ids: bool = False) -> pl.
         return frame
     frame = mask_frame(mask_columns(frame, ID_COLUMNS.get(name, ())))
     if name == "stocktake" and "field" in frame.columns:
+        from fanpin_cli.idnum import mask_id
+
         ids = pl.col("field") == C.id_number
         frame = frame.with_columns(
             [pl.when(ids).then(mask_id(pl.col(c))).otherwise(pl.col(c)).alias(c)

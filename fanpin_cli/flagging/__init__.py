@@ -1,34 +1,44 @@
 """Flag rules as data: `rules/*.yaml` → `Rule` objects (`loader.py`, kinds declared in
 `kinds.py`) → flags (`engine.py`; see docs/ARCHITECTURE.md).
 
+>>> from fanpin_cli.flagging import load_rules
 >>> rules = load_rules()          # the bundled rules/ folder
 >>> len(rules) >= 12
 True
 """
 
-from fanpin_cli.flagging.engine import (
-    FLAG_COLUMNS,
-    bundled_flags,
-    empty_flags,
-    evaluate,
-    skipped_rules,
-)
-from fanpin_cli.flagging.households import (
-    area_summary,
-    household_levels,
-    household_summary,
-    rule_summary,
-)
-from fanpin_cli.flagging.kinds import KINDS, Kind
-from fanpin_cli.flagging.loader import bundled_rule, load_rule_file, load_rules, parse_rules_text
-from fanpin_cli.flagging.model import (
-    LEVEL_TITLES,
-    LEVELS,
-    Parameter,
-    Rule,
-    effective_parameters,
-    enabled_rules,
-)
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Where each public name lives: imported on first use (PEP 562), so that a process needing one
+# small module (the report process: `flagging.households`) does not import the engine, and with
+# it linking and numpy (~0.2 s at start).
+_SOURCES: dict[str, str] = {
+    "FLAG_COLUMNS": "engine",
+    "KINDS": "kinds",
+    "Kind": "kinds",
+    "LEVELS": "model",
+    "LEVEL_TITLES": "model",
+    "Parameter": "model",
+    "Rule": "model",
+    "area_summary": "households",
+    "bundled_flags": "engine",
+    "bundled_rule": "loader",
+    "effective_parameters": "model",
+    "empty_flags": "engine",
+    "enabled_rules": "model",
+    "evaluate": "engine",
+    "household_levels": "households",
+    "household_summary": "households",
+    "load_rule_file": "loader",
+    "load_rules": "loader",
+    "parse_rules_text": "loader",
+    "rule_summary": "households",
+    "skipped_rules": "engine",
+}
+
 
 __all__ = [
     "FLAG_COLUMNS",
@@ -53,3 +63,17 @@ __all__ = [
     "rule_summary",
     "skipped_rules",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module on first use."""
+    module = _SOURCES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_SOURCES])
