@@ -31,6 +31,8 @@ from pathlib import Path
 
 import polars as pl
 
+from fanpin_cli.rows import on_rows
+
 KEY_FILE = "fanpin.key"
 KEY_BYTES = 32
 DIGEST = 8  # bytes → 16 hex characters
@@ -169,9 +171,8 @@ def _identity(frame: pl.DataFrame) -> pl.Series:
     )["_identity"]
     if by_id.null_count() == 0:
         return by_id
-    rest = by_id.is_null()
     name_birth = pl.concat_str([pl.lit("nb:"), _text(frame, "name_key"), pl.lit(_SEP), _text(frame, "birth_any")])
-    return by_id.scatter(rest.arg_true(), frame.filter(rest).with_columns(name_birth.alias("_identity"))["_identity"])
+    return on_rows(frame.with_columns(by_id), by_id.is_null(), {"_identity": name_birth})["_identity"]
 
 
 def _duplicated(values: pl.Series) -> pl.Series:

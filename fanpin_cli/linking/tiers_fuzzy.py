@@ -29,6 +29,7 @@ from fanpin_cli.linking.name_similarity import (
 )
 from fanpin_cli.linking.reasons import id_part, position, status_zh
 from fanpin_cli.linking.tier import LinkRun, Outcome, Readings
+from fanpin_cli.rows import on_rows
 
 TIE_MARGIN = 2.0  # a runner-up within this many points makes the choice a review
 # Certain leading digits an extract reading needs for the repair tier's blocking: region, year,
@@ -141,11 +142,8 @@ def with_tail_typo(p: pl.DataFrame) -> pl.DataFrame:
     >>> with_tail_typo(f)["tail_typo"].to_list()
     [False, True]
     """
-    has = p["e_lo"].is_not_null()
-    out = pl.Series(TAIL_TYPO, np.zeros(p.height, dtype=bool))
-    if has.any():
-        out = out.scatter(has.arg_true(), p.filter(has).select(_tail_typo_possible()).to_series())
-    return p.with_columns(out)
+    return on_rows(p.with_columns(pl.lit(False).alias(TAIL_TYPO)), pl.col("e_lo").is_not_null(),
+                   {TAIL_TYPO: _tail_typo_possible()})
 
 
 def _out_of_range() -> pl.Expr:
