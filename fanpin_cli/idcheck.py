@@ -79,7 +79,7 @@ def read_id_values(arg: str) -> list[str]:
         loaded = load_file(path, "roster", required=("id_number",))
         return loaded.frame["id_number"].fill_null("").to_list()
     data = path.read_bytes()
-    from fanpin_cli.loaders import detect_encoding
+    from fanpin_cli.loaders import decode_text
 
-    text = data.decode(detect_encoding(data, path.name))
+    text = decode_text(data, path.name)[1]
     return [line.strip() for line in text.splitlines() if line.strip()]

@@ -82,36 +82,13 @@ class LoadedFile:
         return self.headings.get(canonical, FIELD_TITLES.get(canonical, canonical))
 
 
-def detect_encoding(data: bytes, name: str | None = None) -> str:
-    """`utf-8-sig`, `utf-8` or `gb18030` (a superset of GBK and GB2312).
+def decode_text(data: bytes, name: str | None = None, *, original: bytes | None = None) -> tuple[str, str]:
+    """The encoding — `utf-8-sig`, `utf-8` or `gb18030` (a superset of GBK and GB2312) — and
+    the text, decoded once. `original`: the bytes as the file holds them when `data` is them
+    with line ends normalised (0x0D is never part of a multi-byte character, so both decode
+    alike): an error then names the byte of the file.
 
-    >>> detect_encoding("姓名".encode("gbk"))
-    'gb18030'
-    """
-    if data.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    try:
-        data.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        data.decode("gb18030")
-        return "gb18030"
-    except UnicodeDecodeError as exc:
-        raise InputFileError(
-            f"无法识别文件编码（不是 UTF-8 或 GBK/GB18030，位置 {exc.start} 字节），请另存为 UTF-8 或 GBK 的 CSV",
-            file=name,
-        ) from exc
-
-
-def _detect_and_decode(data: bytes, original: bytes, name: str) -> tuple[str, str]:
-    """`detect_encoding` and the decoded text in one pass (the text is decoded once, not once
-    to detect and again to read). `data` is `original` with its line ends normalised (0x0D is
-    never part of a multi-byte character, so both decode alike); an error names the byte of
-    `original`, as `detect_encoding` does.
-
-    >>> _detect_and_decode("姓名".encode("gbk"), "姓名".encode("gbk"), "a.csv")
+    >>> decode_text("姓名".encode("gbk"))
     ('gb18030', '姓名')
     """
     if data.startswith(b"\xef\xbb\xbf"):
@@ -119,13 +96,20 @@ def _detect_and_decode(data: bytes, original: bytes, name: str) -> tuple[str, st
     for encoding in ("utf-8", "gb18030"):
         try:
             return encoding, data.decode(encoding)
-        except UnicodeDecodeError:
-            pass
-    encoding = detect_encoding(original, name)  # raises InputFileError naming the byte
-    return encoding, _decode(data, encoding, name)
+        except UnicodeDecodeError as exc:
+            error = exc
+    if original is not None:
+        try:
+            original.decode("gb18030")
+        except UnicodeDecodeError as exc:
+            error = exc
+    raise InputFileError(
+        f"无法识别文件编码（不是 UTF-8 或 GBK/GB18030，位置 {error.start} 字节），请另存为 UTF-8 或 GBK 的 CSV",
+        file=name,
+    ) from error
 
 
-def _decode(data: bytes, encoding: str, name: str) -> str:
+def _decode(data: bytes, encoding: str, name: str | None) -> str:
     try:
         return data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
@@ -194,7 +178,7 @@ def _read_csv(
     if encoding:
         text = _decode(data, encoding, name)
     else:
-        encoding, text = _detect_and_decode(data, original, name)
+        encoding, text = decode_text(data, name, original=original)
     if text.startswith("\ufeff"):
         text = text[1:]
     head_lines = text.split("\n", HEADER_SCAN_ROWS + 1)[: HEADER_SCAN_ROWS + 1]
@@ -566,7 +550,7 @@ def _read_markup(
     try:
         if kind == "html":
             grids: list[tuple[str, list[list[str | None]]]] = [
-                ("", read_html(data, lambda b: _decode(b, encoding or detect_encoding(b, name), name), max_cells=MAX_CELLS))
+                ("", read_html(data, lambda b: _decode(b, encoding, name) if encoding else decode_text(b, name)[1], max_cells=MAX_CELLS))
             ]
         else:
             grids = read_spreadsheetml(data, max_cells=MAX_CELLS)

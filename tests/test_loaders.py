@@ -25,7 +25,7 @@ import xlsxwriter
 import xlwt
 
 from fanpin_cli.errors import InputFileError
-from fanpin_cli.loaders import detect_encoding, load_file, map_headings
+from fanpin_cli.loaders import decode_text, load_file, map_headings
 from fanpin_cli.prepare import prepare
 
 REF = date(2026, 11, 30)
@@ -560,10 +560,17 @@ def test_unreadable_file_is_input_file_error(name: str, content: bytes, tmp_path
     assert sha256(path) == before
 
 
-def test_detect_encoding_rejects_bytes_that_are_neither_utf8_nor_gbk() -> None:
+def test_decode_text_rejects_bytes_that_are_neither_utf8_nor_gbk() -> None:
     with pytest.raises(InputFileError) as err:
-        detect_encoding(b"\xff\xfe\xfd\x80\x80")
+        decode_text(b"\xff\xfe\xfd\x80\x80")
     assert "编码" in str(err.value)
+
+
+def test_decode_text_names_the_byte_of_the_file_not_of_its_normalised_copy() -> None:
+    original = "姓名\r\n张三\r\n".encode("gbk") + b"\xff\xfe"
+    with pytest.raises(InputFileError) as err:
+        decode_text(original.replace(b"\r\n", b"\n"), "a.csv", original=original)
+    assert f"位置 {len(original) - 2} 字节" in str(err.value)
 
 
 @pytest.mark.parametrize(
@@ -576,8 +583,8 @@ def test_detect_encoding_rejects_bytes_that_are_neither_utf8_nor_gbk() -> None:
         (b"name,id", "utf-8"),
     ],
 )
-def test_detect_encoding(data: bytes, encoding: str) -> None:
-    assert detect_encoding(data) == encoding
+def test_decode_text(data: bytes, encoding: str) -> None:
+    assert decode_text(data) == (encoding, data.decode(encoding))
 
 
 def test_missing_file_and_unknown_sector(tmp_path: Path) -> None:
