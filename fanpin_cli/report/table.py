@@ -57,6 +57,7 @@ class Table:
     n_rows: int
     widths: list[float] = field(default_factory=list)  # display columns per table column
     frame: pl.DataFrame | None = None  # the values written (columns c0, c1, …)
+    columns_set: bool = False  # widths and text formats already set (`write_table(columns=True)`)
 
 
 def ensure_columns(frame: pl.DataFrame | None, names: list[str]) -> pl.DataFrame:
@@ -111,30 +112,37 @@ def _widths(values: pl.DataFrame, cols: list[Col]) -> list[float]:
     return out
 
 
+_BY_VALUE = (LEVEL, SEVERITY)  # kinds whose cells take their format from their value (`Formats.for_level`)
+
+
+def _every_format(col: Col, fm: Formats) -> Format | None:
+    """The format of every cell of a column of a kind not `_BY_VALUE` (None: unformatted)."""
+    return fm.percent if col.kind == PERCENT else fm.decimal if col.kind == FLOAT else None
+
+
 def _cell_formatter(col: Col, fm: Formats) -> Callable[[object], Format | None] | None:
-    if col.kind in (LEVEL, SEVERITY):
-        return lambda value: fm.for_level(value)  # type: ignore[arg-type]
-    if col.kind == PERCENT:
-        return lambda value: fm.percent
-    if col.kind == FLOAT:
-        return lambda value: fm.decimal
-    return None
+    """A cell's format from its value, for the cell-by-cell writer (None: unformatted column)."""
+    if col.kind in _BY_VALUE:
+        return fm.for_level  # type: ignore[return-value]
+    every = _every_format(col, fm)
+    return None if every is None else lambda value: every
 
 
 def _cells(values: pl.DataFrame, cols: list[Col], fm: Formats,
            highlight: dict[int, tuple[pl.Expr, Format]]) -> list[rowxml.Cells]:
-    """How each column's cells land, for `rowxml.write_rows` (the same as `_cell_formatter`)."""
+    """How each column's cells land, for `rowxml.write_rows` (the formats `_cell_formatter`
+    gives, as `rowxml` takes them: per distinct value, or one for the column)."""
     out = []
     for j, col in enumerate(cols):
         name, number = f"c{j}", col.kind in (INT, FLOAT, PERCENT)
         mark, mark_format = highlight.get(j, (None, None))
-        if col.kind in (LEVEL, SEVERITY):
+        if col.kind in _BY_VALUE:
             shown = values[name].drop_nulls().unique().to_list()
             out.append(rowxml.Cells(name, formats={v: fm.for_level(v) for v in shown},
                                     highlight=mark, highlight_format=mark_format))
         else:
-            every = fm.percent if col.kind == PERCENT else fm.decimal if col.kind == FLOAT else None
-            out.append(rowxml.Cells(name, number=number, every=every, highlight=mark, highlight_format=mark_format))
+            out.append(rowxml.Cells(name, number=number, every=_every_format(col, fm), highlight=mark,
+                                    highlight_format=mark_format))
     return out
 
 
@@ -214,9 +222,9 @@ def write_table(
     if columns:
         set_columns(ws, fm, cols, widths, col0=col0)
     lines = _row_lines(values, cols, widths)
-    cells = _cells(values, cols, fm, highlight)
-    if (values.height >= rowxml.MIN_ROWS and after_row is None and rowxml.available(ws)
-            and rowxml.supported(values, cells)):
+    fast = values.height >= rowxml.MIN_ROWS and after_row is None and rowxml.available(ws)
+    cells = _cells(values, cols, fm, highlight) if fast else []
+    if fast and rowxml.supported(values, cells):
         rowxml.write_rows(ws, row0 + 1, col0, values, cells, lines, LINE_HEIGHT)
     else:
         if lines is not None:
@@ -226,7 +234,7 @@ def write_table(
     row = row0 + 1 + values.height
     if cut:
         ws.write_string(row, col0, f"（超出 Excel 行数上限，另有 {cut:,} 行未列出，请查看对应的 CSV 文件）", fm.note)
-    return Table(row0, row - 1, values.height, widths, values)
+    return Table(row0, row - 1, values.height, widths, values, columns_set=columns)
 
 
 def _write_cells(ws: Worksheet, fm: Formats, row: int, col0: int, cols: list[Col], values: pl.DataFrame,
@@ -303,8 +311,10 @@ def set_columns(ws: Worksheet, fm: Formats, cols: list[Col], widths: list[float]
 def finish_table(
     ws: Worksheet, fm: Formats, table: Table, cols: list[Col], *, col0: int = 0
 ) -> None:
-    """Widths, text format on text columns, frozen header and an autofilter over the data."""
-    set_columns(ws, fm, cols, table.widths, col0=col0)
+    """Widths and text format on text columns (unless `write_table` set them), frozen header
+    and an autofilter over the data."""
+    if not table.columns_set:
+        set_columns(ws, fm, cols, table.widths, col0=col0)
     ws.freeze_panes(table.first_row + 1, 0)
     ws.autofilter(table.first_row, col0, table.last_row, col0 + len(cols) - 1)
     ws.repeat_rows(table.first_row)
