@@ -175,7 +175,9 @@ def _mask_distinct(values: Any) -> Any:
     """`mask_text` of each of `values` (texts of at least MIN_DIGITS bytes)."""
     import polars as pl
 
-    hit = (values.str.count_matches(f"[{_DIGITS}]") >= MIN_DIGITS).fill_null(False)
+    # Only a value holding a run `mask_text` masks can change (texts with dates and amounts,
+    # whose digits add up to MIN_DIGITS without a run that long, never go to Python).
+    hit = values.str.contains(_LONG_RUN.pattern).fill_null(False)
     if not hit.any():
         return values
     idx = hit.arg_true()

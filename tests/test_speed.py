@@ -6,12 +6,12 @@ import subprocess
 import sys
 
 
-def _modules_after(code: str) -> set[str]:
+def _modules_after(code: str, *, whole: bool = False) -> set[str]:
     out = subprocess.run(
         [sys.executable, "-c", f"{code}\nimport sys\nprint(' '.join(sorted(sys.modules)))"],
         capture_output=True, text=True, check=True,
     )
-    return {m.split(".")[0] for m in out.stdout.split()}
+    return set(out.stdout.split()) if whole else {m.split(".")[0] for m in out.stdout.split()}
 
 
 def test_report_process_imports_no_validation_stack() -> None:
@@ -23,6 +23,17 @@ def test_report_process_imports_no_validation_stack() -> None:
     )
     assert "xlsxwriter" in loaded
     assert not loaded & {"pandera", "pandas", "pyspark"}
+
+
+def test_report_process_imports_neither_rule_engine_nor_linking() -> None:
+    # What the child imports for the per-area workbooks (flagging.households) and summary.html
+    # (outputs.atomic_write_bytes) brings neither the rule engine, linking nor numpy along.
+    loaded = _modules_after(
+        "import fanpin_cli.report.background, fanpin_cli.report.writer, fanpin_cli.report.split, "
+        "fanpin_cli.report.html, fanpin_cli.flagging.households", whole=True,
+    )
+    assert "fanpin_cli.flagging.households" in loaded
+    assert not loaded & {"fanpin_cli.flagging.engine", "fanpin_cli.linking", "fanpin_cli.idnum", "numpy"}
 
 
 # ---- shortcuts that must not change a single output value ------------------------------------
@@ -38,7 +49,7 @@ from fanpin_cli import keys, privacy  # noqa: E402
 _PIECES = st.sampled_from([
     "0", "1", "9", "4", "０", "３", " ", "-", ".", "\u3000", "x", "X", "ｘ", "年", "结算", "，", "元",
     "433127199001011238", "4331270400200004", "43312719900101123812", "2026-11-30", " 2026-05-01 2026-06-01",
-    "4331 2719 9001 0112 3X", "４３３１２７１９９００１０１１２３８",
+    "4331 2719 9001 0112 3X", "４３３１２７１９９００１０１１２３８", "37,467.20", "第6882行", "12:30:04",
 ])
 
 
