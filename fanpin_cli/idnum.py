@@ -213,21 +213,6 @@ def sex_from_digits(digits: pl.Expr) -> pl.Expr:
     )
 
 
-_STAR_RUN = 1024
-
-
-def _stars(count: pl.Expr) -> pl.Expr:
-    """`count` stars (a non-negative Int64 expression).
-
-    >>> pl.select(_stars(pl.lit(3, dtype=pl.Int64))).item(), pl.select(_stars(pl.lit(1030, dtype=pl.Int64))).item() == "*" * 1030
-    ('***', True)
-    """
-    return (
-        pl.when(count <= _STAR_RUN).then(pl.lit("*" * _STAR_RUN).str.slice(0, count))
-        .otherwise(pl.lit("*").repeat_by(count).list.join(""))
-    )
-
-
 def mask_id(value: pl.Expr) -> pl.Expr:
     """Mask an ID column's value for output: `433127***********8` (first 6 and the last
     character kept: the sequence digits stay hidden, so a birth date shown beside it does not
@@ -252,14 +237,12 @@ def mask_id(value: pl.Expr) -> pl.Expr:
         pl.lit("E+"), sci.struct.field("3"),
     )
     n = text.str.len_chars().cast(pl.Int64)
-    # Every branch is evaluated on every row: clip the star counts so that short values do
-    # not ask for a negative count. Stars are cut from a long run of them (a list per row
-    # costs ten times more); a value longer than that run gets its stars one by one.
-    stars_long = _stars((n - 7).clip(lower_bound=0))
-    stars_mid = _stars((n - 4).clip(lower_bound=0))
-    long = text.str.slice(0, 6) + stars_long + text.str.slice(-1, 1)
-    mid = text.str.slice(0, 3) + stars_mid + text.str.slice(-1, 1)
-    return pl.when(mantissa.is_not_null()).then(shown_sci).when(n >= 14).then(long).when(n >= 7).then(mid).otherwise(text)
+    # One masked form for both lengths (every branch is evaluated on every row): 14+ characters
+    # keep 6 + 1, 7–13 keep 3 + 1; the kept head is padded with stars to all but the last (the
+    # length clipped: a value too short to mask, which keeps its text, asks for no negative one).
+    keep = pl.when(n >= 14).then(pl.lit(6, dtype=pl.Int64)).otherwise(pl.lit(3, dtype=pl.Int64))
+    masked = text.str.slice(0, keep).str.pad_end((n - 1).clip(lower_bound=0), "*") + text.str.slice(-1, 1)
+    return pl.when(mantissa.is_not_null()).then(shown_sci).when(n >= 7).then(masked).otherwise(text)
 
 
 def _clean_fast(raw: pl.Series) -> pl.Series:

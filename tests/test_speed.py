@@ -108,7 +108,7 @@ def test_allocator_gives_memory_back_unless_the_user_set_it() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.one_of(st.none(), st.text(alphabet="0123456789Xx.E+ -张", max_size=40),
                           st.integers(0, 1100).map(lambda n: "1" * n)), max_size=20))
-def test_mask_id_stars_cut_from_a_run_equal_stars_one_by_one(values: list[str | None]) -> None:
+def test_mask_id_padded_stars_equal_stars_one_by_one(values: list[str | None]) -> None:
     from fanpin_cli.idnum import mask_id
 
     text = pl.col("v")
