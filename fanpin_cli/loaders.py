@@ -19,6 +19,7 @@ sheet's size is checked before it is read (`sheetsize`).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import errno
 import hashlib
@@ -93,7 +94,9 @@ def decode_text(data: bytes, name: str | None = None, *, original: bytes | None 
     """
     if data.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig", _decode(data, "utf-8-sig", name)
-    for encoding in ("utf-8", "gb18030"):
+    # A file whose first 64 KB are not UTF-8 is not tried as UTF-8 whole: a failed attempt
+    # costs as much as a decoding (and its error holds a copy of the file).
+    for encoding in ("utf-8", "gb18030") if _may_be_utf8(data[:_SNIFF]) else ("gb18030",):
         try:
             return encoding, data.decode(encoding)
         except UnicodeDecodeError as exc:
@@ -107,6 +110,22 @@ def decode_text(data: bytes, name: str | None = None, *, original: bytes | None 
         f"无法识别文件编码（不是 UTF-8 或 GBK/GB18030，位置 {error.start} 字节），请另存为 UTF-8 或 GBK 的 CSV",
         file=name,
     ) from error
+
+
+_SNIFF = 64 << 10
+
+
+def _may_be_utf8(head: bytes) -> bool:
+    """Whether `head`, the start of a file, is UTF-8 (a character cut at its end allowed).
+
+    >>> _may_be_utf8("姓名".encode()[:-1]), _may_be_utf8("姓名".encode("gbk"))
+    (True, False)
+    """
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decode(data: bytes, encoding: str, name: str | None) -> str:

@@ -566,6 +566,17 @@ def test_decode_text_rejects_bytes_that_are_neither_utf8_nor_gbk() -> None:
     assert "编码" in str(err.value)
 
 
+def test_decode_text_reads_gbk_found_only_after_a_long_ascii_start() -> None:
+    # the first 64 KB decide only whether UTF-8 is tried at all: GBK further on is still found
+    data = b"name,id\n" * 10_000 + "张三,433127199001011238\n".encode("gbk")
+    assert decode_text(data) == ("gb18030", data.decode("gb18030"))
+
+
+def test_decode_text_reads_utf8_with_a_character_cut_by_the_first_64_kb() -> None:
+    data = b"a" * (64 * 1024 - 1) + "张三\n".encode()
+    assert decode_text(data) == ("utf-8", data.decode())
+
+
 def test_decode_text_names_the_byte_of_the_file_not_of_its_normalised_copy() -> None:
     original = "姓名\r\n张三\r\n".encode("gbk") + b"\xff\xfe"
     with pytest.raises(InputFileError) as err:
