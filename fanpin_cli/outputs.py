@@ -160,14 +160,22 @@ def _report_first(config: Any, flags: pl.DataFrame, review: pl.DataFrame, rule_c
 
 
 def start_workbook(config: Any, flagged: Any, out_dir: Path, *, full_ids: bool = False,
-                   split: str = C.township) -> Any:
+                   split: str = C.township, started: Any = None) -> Any:
     """Start report.xlsx (+ summary.html, per-area workbooks) in a child process from the flags
-    (pipeline.FlagResult)."""
+    (pipeline.FlagResult); `started`: the process `prestart_workbook` started for it."""
     from fanpin_cli.report.background import start_report
 
     first = _report_first(config, flagged.flags, flagged.review, flagged.rule_counts, flagged.area_counts,
                           flagged.rules, full_ids, flagged.members, split, flagged.quality_detail)
-    return start_report(out_dir / "report.xlsx", first)
+    return start_report(out_dir / "report.xlsx", first, started)
+
+
+def prestart_workbook(out_dir: Path) -> Any:
+    """The report.xlsx process started before the run reads anything (None where processes
+    cannot be started): `start_workbook(..., started=)` gives it its data."""
+    from fanpin_cli.report.background import prestart_report
+
+    return prestart_report(out_dir / "report.xlsx")
 
 
 def _workbook_rest(artifacts: Any, full_ids: bool) -> dict[str, Any]:

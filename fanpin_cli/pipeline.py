@@ -611,17 +611,18 @@ def run_job(
     itself into it, in one transaction, after its outputs are written."""
     from fanpin_cli.keys import load_or_create_key
     from fanpin_cli.outdir import output_folder
-    from fanpin_cli.outputs import start_workbook, write_outputs
+    from fanpin_cli.outputs import prestart_workbook, start_workbook, write_outputs
 
     with output_folder(out_dir):  # checked, locked against a second run, leftovers removed
         return _run_locked(config, out_dir, full_ids=full_ids, progress=progress, split=split, history=history,
                            history_path=history_path, load_or_create_key=load_or_create_key,
-                           start_workbook=start_workbook, write_outputs=write_outputs)
+                           start_workbook=start_workbook, write_outputs=write_outputs,
+                           prestart_workbook=prestart_workbook)
 
 
 def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: Progress | None, split: str,
                 history: bool, history_path: Path | None, load_or_create_key: Any, start_workbook: Any,
-                write_outputs: Any) -> RunResult:
+                write_outputs: Any, prestart_workbook: Any = None) -> RunResult:
     from fanpin_cli.outdir import OutputError, describe_os_error, staged_folder
 
     started = time.perf_counter()
@@ -637,15 +638,18 @@ def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: P
     pending = None
     try:
         with staged_folder(out_dir) as stage:
+            # the workbook's process starts now, beside the reading, and gets its data later
+            ahead = prestart_workbook(stage) if prestart_workbook is not None else None
+
             def on_flags(result: FlagResult) -> None:
-                report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split))
+                report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split, started=ahead))
 
             try:
                 with ThreadPoolExecutor(max_workers=WORKERS) as pool:
                     artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
                                         history=past.view if past else None)
             except BaseException:
-                for r in report:
+                for r in report or ([ahead] if ahead is not None else []):
                     r.abort()
                 raise
             if progress:

@@ -233,3 +233,28 @@ def test_parent_failing_on_an_area_leaves_the_child_no_area_to_write(tmp_path, m
     assert report._next_area.value >= 1 << 30
     assert not report._process.is_alive()
     assert not [p for p in tmp_path.rglob("*") if p.suffix == ".xlsx" and p.parent != tmp_path]
+
+
+def test_prestarted_process_given_its_data_later_writes_the_same_workbook(tmp_path):
+    from fanpin_cli.report.background import prestart_report, start_report
+
+    data = _data()
+    write_report(tmp_path / "direct.xlsx", data)
+    first, rest = _split(data)
+    ahead = prestart_report(tmp_path / "report.xlsx")
+    assert ahead is not None
+    assert not (tmp_path / "report.xlsx").exists()  # nothing written before its data come
+    report = start_report(tmp_path / "report.xlsx", first, ahead)
+    assert report is ahead
+    report.finish(**rest)
+    assert _cells(tmp_path / "report.xlsx") == _cells(tmp_path / "direct.xlsx")
+
+
+def test_prestarted_process_aborted_before_its_data_ends_and_leaves_nothing(tmp_path):
+    from fanpin_cli.report.background import prestart_report
+
+    ahead = prestart_report(tmp_path / "report.xlsx")
+    ahead.abort()
+    assert not ahead._process.is_alive()
+    assert ahead._process.exitcode == 0  # it ended on its own (told by the inbox), not killed
+    assert list(tmp_path.iterdir()) == []
