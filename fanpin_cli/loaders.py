@@ -40,7 +40,7 @@ from fanpin_cli.errors import InputFileError
 from fanpin_cli.fields import FIELD_TITLES, REQUIRED_COLUMNS, SECTORS, alias_lookup, heading_key
 from fanpin_cli.filekind import NOT_EXCEL, Kind, sniff
 from fanpin_cli.nondata import find_non_data
-from fanpin_cli.sheetsize import MAX_CELLS, column_name, may_match, xlsx_sheet_size
+from fanpin_cli.sheetsize import MAX_CELLS, ChunkScan, column_name, xlsx_sheet_size
 
 HEADER_SCAN_ROWS = 30
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
@@ -320,14 +320,16 @@ class LongNumbers:
     [7]
     """
 
+    pattern = _LONG_NUMBER
+
     def __init__(self) -> None:
         self.rows: list[int] = []
         self.written: list[str] = []
 
-    def feed(self, data: bytes, text: pl.Series | None = None) -> None:
-        """Collect the chunk's long number cells; `text`: the chunk as `sheetsize.utf8_text`
-        makes it, to skip a chunk that holds none (most do)."""
-        if text is not None and not may_match(text, _LONG_NUMBER):
+    def feed(self, data: bytes, may: bool = True) -> None:
+        """Collect the chunk's long number cells; `may` False: the chunk surely holds none
+        (`sheetsize.may_match`; most do not), so it is not scanned."""
+        if not may:
             return
         for match in _LONG_NUMBER.finditer(data):
             start = data.rfind(b"<c ", max(0, match.start() - 200), match.start())
@@ -501,11 +503,11 @@ def _pick_sheet(
 
 def check_xlsx_size(
     path: Path, sheet_index: int, name: str, sheet: str, limit: int = MAX_CELLS,
-    also: Callable[[bytes, pl.Series | None], None] | None = None,
+    also: ChunkScan | None = None,
 ) -> None:
     """Refuse a sheet whose used range (A1 to its last cell holding a value) is too large to
     read, before the reader allocates it: one value typed far away (say at XFD1048576) would
-    otherwise make it claim hundreds of GB and kill the process. `also` is given each chunk
+    otherwise make it claim hundreds of GB and kill the process. `also` is fed each chunk
     of the sheet XML read on the way (see `LongNumbers`)."""
     try:
         with zipfile.ZipFile(path) as zf:
@@ -543,7 +545,7 @@ def _read_excel(
     def load(idx: int) -> tuple[pl.DataFrame, int]:
         if kind == "xlsx":  # one pass over the sheet XML: its size, and its long number cells
             collector = LongNumbers()
-            check_xlsx_size(path, idx, name, names[idx], also=collector.feed)
+            check_xlsx_size(path, idx, name, names[idx], also=collector)
             numbers[idx] = collector.frame()
         try:
             raw = reader.load_sheet(idx, header_row=None, dtypes="string").to_polars()

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import polars as pl
 
@@ -119,26 +119,44 @@ def utf8_text(data: bytes) -> pl.Series | None:
         return None
 
 
-def may_match(text: pl.Series | None, pattern: re.Pattern[bytes]) -> bool:
-    """False only when `text` (`utf8_text` of a chunk) surely holds no match of `pattern`: then
-    the chunk need not be scanned by `re` (whose matches, with their bytes, stay the answer)."""
+def may_match(text: pl.Series | None, *patterns: re.Pattern[bytes]) -> list[bool]:
+    """For each pattern, False only when `text` (`utf8_text` of a chunk) surely holds no match
+    of it: then the chunk need not be scanned by `re` (whose matches, with their bytes, stay
+    the answer). One polars call for all the patterns (each call copies the chunk).
+
+    >>> may_match(utf8_text(b'<v>1</v>'), re.compile(rb"<v>"), re.compile(rb"<f>"))
+    [True, False]
+    """
     if text is None:
-        return True
+        return [True] * len(patterns)
     try:
-        return bool(text.str.contains(pattern.pattern.decode("ascii")).item())
+        found = text.to_frame("t").select(
+            pl.col("t").str.contains(p.pattern.decode("ascii")).alias(f"p{i}") for i, p in enumerate(patterns)
+        ).row(0)
     except (pl.exceptions.PolarsError, UnicodeDecodeError):
-        return True
+        return [True] * len(patterns)
+    return [bool(f) for f in found]
+
+
+class ChunkScan(Protocol):
+    """Another scan of the sheet XML done in the same pass (e.g. `loaders.LongNumbers`)."""
+
+    pattern: re.Pattern[bytes]  # what it looks for: a chunk without a match is not given to `re`
+
+    def feed(self, data: bytes, may: bool = True) -> None:
+        """One chunk; `may` False when the chunk surely holds no match of `pattern`."""
 
 
 def xlsx_sheet_size(
-    path: Path | zipfile.ZipFile, part: str, limit: int = MAX_CELLS, also: Callable[[bytes, pl.Series | None], None] | None = None
+    path: Path | zipfile.ZipFile, part: str, limit: int = MAX_CELLS, also: ChunkScan | None = None
 ) -> SheetSize:
     """The used size of worksheet `part` (e.g. `xl/worksheets/sheet1.xml`) of an .xlsx file.
 
     Cheap when the sheet's `<dimension>` is honest and within `limit` (the usual case: only
-    cells beyond it are matched); otherwise the bound grows chunk by chunk from A1. `also` gets every chunk read
-    (consecutive chunks overlap by 512 bytes) and its `utf8_text`, for another scan of the XML in
-    the same pass. A chunk is scanned by `re` only where polars finds a match in it (`may_match`).
+    cells beyond it are matched); otherwise the bound grows chunk by chunk from A1. `also` is fed
+    every chunk read (consecutive chunks overlap by 512 bytes), for another scan of the XML in
+    the same pass. A chunk is scanned by `re` only where polars finds a match in it (`may_match`,
+    for both scans at once).
     """
     zf = path if isinstance(path, zipfile.ZipFile) else zipfile.ZipFile(path)
     with zf.open(part) as fh:
@@ -156,11 +174,11 @@ def xlsx_sheet_size(
         tail = b""
         while chunk := fh.read(_CHUNK):
             data = tail + chunk
-            text = utf8_text(data)
-            if also is not None:
-                also(data, text)
             beyond = beyond_pattern(rows, cols)
-            for match in (beyond.finditer(data) if may_match(text, beyond) else ()):
+            hits = may_match(utf8_text(data), beyond, *([also.pattern] if also is not None else []))
+            if also is not None:
+                also.feed(data, hits[1])
+            for match in (beyond.finditer(data) if hits[0] else ()):
                 if match.group(0).endswith(b"/>") or not _VALUE.match(data, match.end()):
                     continue  # a cell with formatting only: the reader skips it
                 letters, row = (match.group("c"), match.group("r")) if match.group("c") else (match.group("c2"), match.group("r2"))

@@ -36,7 +36,7 @@ ROWS = [
 def _scan(path: Path) -> tuple[sheetsize.SheetSize, list[tuple[int, str]]]:
     numbers = LongNumbers()
     with zipfile.ZipFile(path) as zf:
-        size = xlsx_sheet_size(zf, PART, also=numbers.feed)
+        size = xlsx_sheet_size(zf, PART, also=numbers)
     return size, sorted(numbers.frame().select("source_row", "written").rows())
 
 
