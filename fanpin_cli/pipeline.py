@@ -660,6 +660,7 @@ def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: P
             # the outputs still go in place and `record` below makes it again and says why.
             with ThreadPoolExecutor(max_workers=1) as beside:
                 record = beside.submit(past.stage, config, artifacts, out_dir) if past is not None else None
+                written = None
                 try:
                     written = write_outputs(artifacts, stage, full_ids=full_ids,
                                             report=report[0] if report else None, started=started, split=split)
@@ -669,6 +670,9 @@ def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: P
                     raise OutputError(f"生成报表失败：{describe_os_error(OSError(0, str(exc)))}",
                                       file=str(out_dir)) from None
                 finally:  # waits for the history beside, so that a failed run rolls it back
+                    if written is None:  # a report process still waiting for its data is ended
+                        for r in report:
+                            r.abort()
                     pending = record.result() if record is not None and record.exception() is None else None
         outputs = [out_dir / p.relative_to(stage) for p in written]
         if past is not None:

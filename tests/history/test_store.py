@@ -316,9 +316,14 @@ def test_run_whose_outputs_fail_records_nothing(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(outputs_mod, "write_outputs", broken)
     db = tmp_path / "h.duckdb"
     out = tmp_path / "out"
+    import multiprocessing
+
+    before = set(multiprocessing.active_children())
     with pytest.raises(Exception, match="写出结果失败"):
         run_job(load_config(resource_dir("sample_data") / "fanpin.toml"), out, split="none", history_path=db)
     assert len(staged) == 1 and not (out / "links.csv").exists()
+    # the report.xlsx process, waiting for data the failed writing never sent, is ended
+    assert set(multiprocessing.active_children()) <= before
     with duckdb.connect(str(db)) as con:  # not locked; nothing of the run in it
         assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM links").fetchone()[0] == 0
