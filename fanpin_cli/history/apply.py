@@ -49,6 +49,26 @@ def evidence_text(detail: str) -> str:
     return head + sep + "；".join(sorted(rest.split("；")))
 
 
+# The same patterns for polars' (Rust) regex: Python's `\s` on text also takes the separators
+# \x1c–\x1f, which Unicode's White_Space (Rust's `\s`) does not.
+_ROW_REF_RS = r"[^\s\x1c-\x1f：；（，,]+ 第\d+行[，,]?"
+_REVIEW_NOTE_RS = r"（另有待核实匹配：[^）]*）"
+
+
+def evidence_texts(texts: pl.Series) -> pl.Series:
+    """`evidence_text` of every value, by polars (no Python per value).
+
+    >>> evidence_texts(pl.Series(["危房未改造：住建.xlsx 第9行，鉴定等级：D级；住建.xlsx 第3行，鉴定等级：C级"])).item()
+    '危房未改造：鉴定等级：C级；鉴定等级：D级'
+    """
+    text = pl.col("t").str.replace_all(_ROW_REF_RS, "").str.replace_all(_REVIEW_NOTE_RS, "")
+    parts = text.str.splitn("：", 2)
+    head, rest = parts.struct.field("field_0"), parts.struct.field("field_1")
+    items = rest.str.split("；").list.sort().list.join("；")
+    out = pl.when(rest.is_null()).then(head).otherwise(pl.concat_str(head, pl.lit("："), items))
+    return texts.to_frame("t").select(out.alias(texts.name)).to_series()
+
+
 def evidence_key(flags: pl.DataFrame) -> pl.Series:
     """A fingerprint of each flag's evidence (rule, sector and `evidence_text` of the detail):
     it changes when what the rule saw changes (amounts, statuses, dates), not when files are
@@ -61,7 +81,9 @@ def evidence_key(flags: pl.DataFrame) -> pl.Series:
     if not parts:
         return pl.Series("evidence_key", [None] * flags.height, dtype=pl.String)
     text = flags.select(pl.concat_str(parts, separator="\x1f").alias("t"))["t"]
-    table = {v: hashlib.sha256(evidence_text(v).encode("utf-8")).hexdigest()[:16] for v in text.unique().to_list()}
+    distinct = text.unique()
+    table = {v: hashlib.sha256(e.encode("utf-8")).hexdigest()[:16]
+             for v, e in zip(distinct.to_list(), evidence_texts(distinct).to_list(), strict=True)}
     return text.replace_strict(table, return_dtype=pl.String).alias("evidence_key")
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from fanpin_cli.history import HistoryView, apply_flag_history, apply_link_verdicts
 from fanpin_cli.history.view import FIRST_SCHEMA, FLAG_SCHEMA, PAIR_SCHEMA, VERDICT_SCHEMA
@@ -123,3 +125,23 @@ def test_resolved_reasons() -> None:
     assert reasons["F1"] == "本月医保参保登记数据已有该人员的关联记录"
     assert reasons["F2"] == "村（社区）反馈已整改（2026-12-02）"
     assert reasons["F3"] == "该人员已不在监测对象名单"
+
+
+# Pieces of flag details (file names, row references, review notes, items) and the characters
+# where the two regex engines could part: whitespace Python's `\s` takes and Unicode's does not
+# (\x1c–\x1f; \x1f separates rule, sector and detail in the key's text), full-width space,
+# digits of other scripts, separators at the ends.
+_PIECES = ["住建.xlsx", "医保 参保.csv", " 第", "第", "12", "行", "，", ",", "：", "；", "（另有待核实匹配：",
+           "张三", "）", "（", "鉴定等级", "D级", "\x1f", "\x1c", " ", "\u3000", "\t", "٣", "无参保", ""]
+
+
+@settings(max_examples=400, deadline=None)
+@example(["MED\x1fmedical\x1f无参保：医保.csv 第12行", "张三\x1c住建.xlsx 第3行，鉴定等级：D级；\u3000 第٣行"])
+@given(st.lists(st.lists(st.sampled_from(_PIECES), max_size=14).map("".join), min_size=1, max_size=20))
+def test_evidence_texts_equal_evidence_text(details: list[str]) -> None:
+    """The vectorised reduction of flag details (polars regex) gives what the documented
+    per-value one (Python re) gives, so evidence keys — and the exemptions that compare them
+    across months — do not change."""
+    from fanpin_cli.history.apply import evidence_text, evidence_texts
+
+    assert evidence_texts(pl.Series(details)).to_list() == [evidence_text(d) for d in details]
