@@ -81,7 +81,11 @@ def test_keyed_hash_is_plain_keyed_blake2b() -> None:
     values = ["medical_enrollment\x1fid:433127199001011238", "", "张三", None]
     want = [None if v is None else hashlib.blake2b(v.encode(), key=key, digest_size=keys.DIGEST).hexdigest()
             for v in values]
-    assert keys._hash_list(values, key) == want
+    series = pl.Series(values, dtype=pl.String)
+    assert keys._hash_texts(series, key).to_list() == want
+    assert keys._hash_texts(series, key, batch=1).to_list() == want  # batches end anywhere
+    assert keys._hash_texts(series.drop_nulls(), key, batch=2).to_list() == [w for w in want if w is not None]
+    assert keys._hash_texts(series.clear(), key).to_list() == []
 
 
 def test_person_keys_reused_from_the_roster_are_the_same_keys() -> None:
