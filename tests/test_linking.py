@@ -305,25 +305,29 @@ def test_shared_roster_index_gives_the_same_links(roster):
 
 
 def test_repair_prefilter_drops_only_pairs_no_case_scores(roster):
-    """`_may_repair` (digits alone, before the pair frame is built) keeps every pair that some
-    case of REPAIR_CASES scores: checked on every (extract row, roster row) pair of the cases."""
+    """`_may_repair` (from digits, statuses and ranges alone, before the pair frame is built)
+    keeps every pair that some case of REPAIR_CASES scores: checked on every (extract row, roster
+    row) pair of the cases and of IDs held as spreadsheet numbers; it does drop pairs."""
     from fanpin_cli.linking import roster_index
     from fanpin_cli.linking.cases import scored
     from fanpin_cli.linking.digits import digit_matrix
     from fanpin_cli.linking.frames import view
-    from fanpin_cli.linking.tier import Readings
-    from fanpin_cli.linking.tiers_fuzzy import REPAIR_CASES, _may_repair, pair_frame
+    from fanpin_cli.linking.tier import LinkRun, Readings
+    from fanpin_cli.linking.tiers_fuzzy import REPAIR_CASES, _repair_filter, pair_frame
 
     cols = ("name", "id_number", "birth_date", "village")
     rows = [{"name": c[1], "id_number": c[2], "birth_date": c[3], "village": c[4]} for c in CASES]
+    numbers = (FLOAT, FLOAT[:-3] + "000", "4.33127E+17", "4.33127201308183E+17", "4.33127201308811E+17")
+    rows += [{"name": n, "id_number": v, "birth_date": None, "village": None} for n in ("符英", "符瑛") for v in numbers]
     raw = pl.DataFrame({c: [r[c] for r in rows] for c in cols}, schema={c: pl.String for c in cols})
     e, ri = view(prepare(raw, REF)), roster_index(roster)
     rd = Readings(digit_matrix(e["digits"], e["known"]), ri.mat, e["known"].to_numpy(), ri.known)
     pairs = e.select(pl.col("idx").alias("eidx")).join(ri.r.select(pl.col("idx").alias("ridx")), how="cross")
     every = scored(pair_frame(pairs, e, ri.r, rd), REPAIR_CASES)
-    has_range = e["lo"].is_not_null().to_numpy()
-    kept = scored(pair_frame(pairs, e, ri.r, rd, where=lambda d, ei: _may_repair(d, has_range[ei])), REPAIR_CASES)
-    assert every.height > 10  # the cases do score many of these pairs
+    kept_pairs = pairs.filter(_repair_filter(LinkRun(e, ri.r, rd, "police"))(pairs))
+    kept = scored(pair_frame(kept_pairs, e, ri.r, rd), REPAIR_CASES)
+    assert every.height > 10 and every.filter(pl.col("e_lo").is_not_null()).height > 3  # many pairs do score
+    assert kept_pairs.height < pairs.height / 2
     assert sorted(every.select("eidx", "ridx", "score").rows()) == sorted(kept.select("eidx", "ridx", "score").rows())
 
 

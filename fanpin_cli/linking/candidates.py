@@ -50,11 +50,22 @@ def _small_blocks(frame: pl.DataFrame, on: list[str], limit: int) -> pl.DataFram
     return frame.filter(pl.len().over(on) <= limit)
 
 
-def repair_pairs(e: pl.DataFrame, r: pl.DataFrame, memo: Memo | None = None) -> pl.DataFrame:
+def repair_pairs(
+    e: pl.DataFrame, r: pl.DataFrame, memo: Memo | None = None,
+    keep: Callable[[pl.DataFrame], pl.Series] | None = None,
+) -> pl.DataFrame:
     """Pairs for the `id_repaired` tier: `e` holds the open extract rows with an ID reading.
-    `memo`: keeps the roster's side of each join for the next extract (see `_kept`)."""
+    `memo`: keeps the roster's side of each join for the next extract (see `_kept`). `keep`:
+    of each join's pairs (`eidx`, `ridx`), those it marks, applied as each join is made: a
+    county-wide name or birth-date block proposes pairs that grow with the square of the
+    county, of which few are worth more, and they are never held together."""
     usable = pl.col("status").is_in(USABLE)
     frames: list[pl.DataFrame] = []
+
+    def add(pairs: pl.DataFrame) -> None:
+        pairs = pairs.select("eidx", "ridx")
+        frames.append(pairs.filter(keep(pairs)) if keep is not None and pairs.height else pairs)
+
     # Spreadsheet numbers (a range) join on name keys too: a typo in their certain digits
     # breaks the ID keys, and their check character is gone.
     e_use = e.filter((usable | pl.col("lo").is_not_null()) & pl.col("name_pinyin").is_not_null())
@@ -71,19 +82,20 @@ def repair_pairs(e: pl.DataFrame, r: pl.DataFrame, memo: Memo | None = None) -> 
             left = rows.select(pl.col("idx").alias("eidx"), "name_pinyin", bk).drop_nulls("bk")
             right = _kept(memo, f"repair.name.{key}", lambda bk=bk: r_use.select(
                 pl.col("idx").alias("ridx"), "name_pinyin", bk).drop_nulls("bk"))
-            frames.append(left.join(right, on=["name_pinyin", "bk"]).select("eidx", "ridx"))
+            add(left.join(right, on=["name_pinyin", "bk"]))
     for key in BLOCK_KEYS:
         bk = key_expr(key).alias("bk")
         if e_bad.height:
             left = e_bad.select(pl.col("idx").alias("eidx"), bk).drop_nulls("bk")
             right = _kept(memo, f"repair.id.{key}", lambda bk=bk: _small_blocks(
                 r.select(pl.col("idx").alias("ridx"), bk).drop_nulls("bk"), ["bk"], MAX_BLOCK))
-            frames.append(left.join(right, on="bk").select("eidx", "ridx"))
+            add(left.join(right, on="bk"))
         if r_bad.height and e_use.height:
             left = e_usable.select(pl.col("idx").alias("eidx"), bk).drop_nulls("bk")
             right = _kept(memo, f"repair.bad.{key}", lambda bk=bk: r_bad.select(
                 pl.col("idx").alias("ridx"), bk).drop_nulls("bk"))
-            frames.append(_small_blocks(left.join(right, on="bk"), ["ridx"], MAX_BLOCK * 4).select("eidx", "ridx"))
+            # (the block is counted on all of the join's pairs, before `keep`)
+            add(_small_blocks(left.join(right, on="bk"), ["ridx"], MAX_BLOCK * 4))
     if not frames:
         return _empty()
     return pl.concat(frames).unique().cast(_PAIR_SCHEMA)

@@ -103,6 +103,30 @@ class PairDigits:
                 "q2": self.q2, "swapped": self.swapped}
 
 
+def near(
+    e_mat: np.ndarray, r_mat: np.ndarray, e_known: np.ndarray, r_known: np.ndarray,
+    e_idx: np.ndarray, r_idx: np.ndarray, chunk: int = 250_000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`k` and `ham` of `compare` alone (positions compared, differences among them), for
+    pairs `(e_idx[i], r_idx[i])`: the cheap test that picks the few pairs worth comparing in
+    full out of the many a blocking join proposes.
+
+    >>> m = digit_matrix(pl.Series(["433127199001011238", "4331271990010"]), pl.Series([18, 13]))
+    >>> k, ham = near(m, m, np.array([18, 13]), np.array([18, 13]), np.array([0, 1, 0]), np.array([0, 0, 1]))
+    >>> k.tolist(), ham.tolist()
+    ([18, 13, 13], [0, 0, 0])
+    """
+    n = e_idx.size
+    k = np.minimum(e_known[e_idx], r_known[r_idx]).astype(np.int16)
+    ham = np.empty(n, dtype=np.int16)
+    pos = np.arange(ID_LEN, dtype=np.int16)
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        diff = (e_mat[e_idx[lo:hi]] != r_mat[r_idx[lo:hi]]) & (pos[None, :] < k[lo:hi, None])
+        ham[lo:hi] = diff.sum(axis=1)
+    return k, ham
+
+
 def compare(
     e_mat: np.ndarray, r_mat: np.ndarray, e_known: np.ndarray, r_known: np.ndarray,
     e_idx: np.ndarray, r_idx: np.ndarray, chunk: int = 1_000_000,

@@ -17,7 +17,7 @@ import polars as pl
 
 from fanpin_cli.linking import candidates
 from fanpin_cli.linking.cases import Case, accepted, case_of, first, note, reason, score, scored
-from fanpin_cli.linking.digits import PairDigits, compare
+from fanpin_cli.linking.digits import compare, near
 from fanpin_cli.linking.frames import DECISION_SCHEMA, USABLE, empty_decisions
 from fanpin_cli.linking.name_similarity import (
     NAME_MISSING,
@@ -43,19 +43,11 @@ _R_COLS = ("status", "value", "digits", "known", "name_key", "name_pinyin", "nam
            "household_id")
 
 
-def pair_frame(
-    pairs: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: Readings,
-    where: Callable[[PairDigits, np.ndarray], np.ndarray] | None = None,
-) -> pl.DataFrame:
-    """Pairs with both sides' attributes (`e_*`, `r_*`), digit comparison and name category.
-    `where(digits, eidx)`: keep only the pairs it marks (from their digit comparison alone, before
-    the rest of the frame is built)."""
+def pair_frame(pairs: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: Readings) -> pl.DataFrame:
+    """Pairs with both sides' attributes (`e_*`, `r_*`), digit comparison and name category."""
     ei = pairs["eidx"].to_numpy()
     ri = pairs["ridx"].to_numpy()
     feats = compare(rd.e_mat, rd.r_mat, rd.e_known, rd.r_known, ei, ri)
-    if where is not None:
-        keep = where(feats, ei)
-        pairs, ei, ri, feats = pairs.filter(pl.Series(keep)), ei[keep], ri[keep], feats.take(keep)
     cols = [pairs["eidx"], pairs["ridx"]]
     cols += [e[c].gather(ei).alias(f"e_{c}") for c in _E_COLS]
     cols += [r[c].gather(ri).alias(f"r_{c}") for c in _R_COLS]
@@ -348,12 +340,43 @@ _REPAIR_EVIDENCE = (
 )
 
 
-def _may_repair(d: PairDigits, has_range: np.ndarray) -> np.ndarray:
-    """Pairs some scoring case of `REPAIR_CASES` may hold for, from the digits alone: every such
-    case needs a spreadsheet number (`_HAS_RANGE`), or 14+ digits compared with at most three
-    differences (A: two, or a swap in the body plus the check character; B, C: two at most).
-    The rest (most blocking candidates) are never scored."""
-    return has_range | ((d.k >= 14) & (d.ham <= 3))
+def _may_repair(
+    k: np.ndarray, ham: np.ndarray, has_range: np.ndarray, both_usable: np.ndarray, in_range: np.ndarray,
+    has_value: np.ndarray,
+) -> np.ndarray:
+    """Pairs some scoring case of `REPAIR_CASES` may hold for, from what numpy tells cheaply (`k`
+    positions compared, `ham` differences: `digits.near`; both IDs usable; the roster's value in
+    the extract's range; a roster value): the rest (most blocking candidates) are never scored.
+
+    - a spreadsheet number (`_HAS_RANGE`): every case needs a roster value, and the value in its
+      range (R) or one or two differing certain digits (T, two digits, one digit and the tail);
+    - else A needs both IDs usable and at most three differences (two, or a swap in the body plus
+      the check character); B and C need 14+ digits compared and at most two (one, or a swap).
+    """
+    ranged = has_value & (in_range | (ham == 1) | (ham == 2))
+    plain = (k >= 14) & ((ham <= 2) | ((ham == 3) & both_usable))
+    return np.where(has_range, ranged, plain)
+
+
+def _repair_filter(run: LinkRun) -> Callable[[pl.DataFrame], pl.Series]:
+    """`_may_repair` of a frame of pairs (`eidx`, `ridx`) of `run`, as a boolean Series: applied to
+    each blocking join's pairs as they are made, so the many it drops are never kept together."""
+    rd, e, r = run.rd, run.e, run.r
+    usable = pl.col("status").is_in(USABLE).fill_null(False)
+    e_use, r_use = e.select(usable).to_series().to_numpy(), r.select(usable).to_series().to_numpy()
+    has_range = e["lo"].is_not_null().to_numpy()
+    lo, hi = e["lo"].fill_null(0).to_numpy(), e["hi"].fill_null(-1).to_numpy()
+    has_value = r["value"].is_not_null().to_numpy()
+    value = r["value"].fill_null(0).to_numpy()
+
+    def keep(pairs: pl.DataFrame) -> pl.Series:
+        ei, ri = pairs["eidx"].to_numpy(), pairs["ridx"].to_numpy()
+        k, ham = near(rd.e_mat, rd.r_mat, rd.e_known, rd.r_known, ei, ri)
+        v = value[ri]
+        return pl.Series(_may_repair(k, ham, has_range[ei], e_use[ei] & r_use[ri], (v >= lo[ei]) & (v <= hi[ei]),
+                                     has_value[ri]))
+
+    return keep
 
 
 @dataclass(frozen=True)
@@ -366,15 +389,15 @@ class RepairTier:
 
     def decide(self, run: LinkRun) -> Outcome:
         e_open = run.open_rows("idx", "status", "lo", "hi", "known", "digits", "name_pinyin", where=pl.col("known") > 0)
+        # range pairs all have a range (`_may_repair` keeps them)
         pairs = pl.concat([
-            candidates.repair_pairs(e_open.filter(pl.col("known") >= MIN_REPAIR_KNOWN), run.r, run.memo),
+            candidates.repair_pairs(e_open.filter(pl.col("known") >= MIN_REPAIR_KNOWN), run.r, run.memo,
+                                    keep=_repair_filter(run)),
             candidates.range_pairs(e_open, run.r, run.memo),
         ]).unique()
         if pairs.is_empty():
             return Outcome(empty_decisions())
-        has_range = run.e["lo"].is_not_null().to_numpy()
-        p = scored(pair_frame(pairs, run.e, run.r, run.rd, where=lambda d, ei: _may_repair(d, has_range[ei])),
-                   self.cases)
+        p = scored(pair_frame(pairs, run.e, run.r, run.rd), self.cases)
         if p.is_empty():
             return Outcome(empty_decisions())
         p = p.with_columns(
