@@ -7,9 +7,10 @@ ID: the least work any matching job does) and `fanpin run`. Best of `--repeat` f
 the ratio fanpin / floor by wall and by CPU time, each side's peak memory (the whole process
 tree at one moment: fanpin's main process plus its report.xlsx process) and the load average.
 `--python` runs fanpin with another interpreter (another checkout's venv: before/after).
-Every fanpin round is a county's first month with history: the county's history file (and its
-sidecar files) is removed before each round, so that rounds, sessions and before/after runs
-measure the same work, and no round reads what an earlier one recorded.
+Every fanpin round is a county's first month with history: the history a round writes beside the
+config is removed before the next, so that rounds, sessions and before/after runs measure the
+same work. A history already there (a real county's) is moved aside first and put back at the
+end.
 
     python benchmarks/bench_run.py [--households 50000] [--seed 1] [--repeat 3]
 """
@@ -36,6 +37,17 @@ def run_measured(cmd: list[str]) -> dict:
     if info["rc"] != 0:
         raise SystemExit(f"command failed ({info['rc']}): {' '.join(cmd)}\n{info['out']}\n{info['err']}")
     return info
+
+
+def _history_files(history: Path) -> list[Path]:
+    """The history file and its sidecars (DuckDB's .wal, fanpin's lock), those that exist."""
+    return [p for p in (history, *history.parent.glob(history.name + ".*"))
+            if p.exists() and not p.name.endswith(".bench-saved")]
+
+
+def _round_line(i: int, f: dict, r: dict) -> None:
+    print(f"round {i + 1}: floor {f['wall']:.2f} s (CPU {f['cpu']:.2f} s), fanpin {r['wall']:.2f} s "
+          f"(CPU {r['cpu']:.2f} s, peak {r['peak_tree_mb']:,.0f} MB), load {r['load_before']:.1f}", flush=True)
 
 
 def main() -> int:
@@ -67,15 +79,22 @@ def main() -> int:
     from fanpin_cli.history.settings import history_settings
 
     history = history_settings(load_config(config)).path
+    saved = [(p, p.with_name(p.name + ".bench-saved")) for p in _history_files(history)]
+    for p, aside in saved:
+        p.rename(aside)
     floors, runs = [], []
-    for i in range(args.repeat):
-        floors.append(run_measured(floor_cmd))
-        for leftover in (history, *history.parent.glob(history.name + ".*")):
-            leftover.unlink(missing_ok=True)  # a first month, every round
-        runs.append(run_measured(run_cmd))
-        f, r = floors[-1], runs[-1]
-        print(f"round {i + 1}: floor {f['wall']:.2f} s (CPU {f['cpu']:.2f} s), fanpin {r['wall']:.2f} s "
-              f"(CPU {r['cpu']:.2f} s, peak {r['peak_tree_mb']:,.0f} MB), load {r['load_before']:.1f}", flush=True)
+    try:
+        for i in range(args.repeat):
+            floors.append(run_measured(floor_cmd))
+            for leftover in _history_files(history):
+                leftover.unlink()  # a first month, every round
+            runs.append(run_measured(run_cmd))
+            _round_line(i, floors[-1], runs[-1])
+    finally:
+        for leftover in _history_files(history):
+            leftover.unlink()
+        for p, aside in saved:
+            aside.rename(p)
     floor_best = min(f["wall"] for f in floors)
     run_best = min(r["wall"] for r in runs)
     floor_cpu = min(f["cpu"] for f in floors)

@@ -623,7 +623,7 @@ def run_job(
 def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: Progress | None, split: str,
                 history: bool, history_path: Path | None, load_or_create_key: Any, start_workbook: Any,
                 write_outputs: Any, prestart_workbook: Any = None) -> RunResult:
-    from fanpin_cli.outdir import OutputError, describe_os_error, staged_folder
+    from fanpin_cli.outdir import staged_folder
 
     started = time.perf_counter()
     past = None
@@ -640,40 +640,15 @@ def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: P
         with staged_folder(out_dir) as stage:
             # the workbook's process starts now, beside the reading, and gets its data later
             ahead = prestart_workbook(stage) if prestart_workbook is not None else None
-
-            def on_flags(result: FlagResult) -> None:
-                report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split, started=ahead))
-
+            written = None
             try:
-                with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-                    artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
-                                        history=past.view if past else None)
-            except BaseException:
-                for r in report or ([ahead] if ahead is not None else []):
-                    r.abort()
-                raise
-            if progress:
-                progress(STAGES[5])
-            # The run's history record is reduced (masked, keyed) and written into the history
-            # file, in a transaction left open, while the outputs are written; it is committed
-            # only once they are in place (rolled back otherwise). Should that fail beside them,
-            # the outputs still go in place and `record` below makes it again and says why.
-            with ThreadPoolExecutor(max_workers=1) as beside:
-                record = beside.submit(past.stage, config, artifacts, out_dir) if past is not None else None
-                written = None
-                try:
-                    written = write_outputs(artifacts, stage, full_ids=full_ids,
-                                            report=report[0] if report else None, started=started, split=split)
-                except OSError as exc:
-                    raise OutputError(f"写出结果失败：{describe_os_error(exc)}", file=str(out_dir)) from None
-                except RuntimeError as exc:  # the workbook process failed (e.g. the disk filled up)
-                    raise OutputError(f"生成报表失败：{describe_os_error(OSError(0, str(exc)))}",
-                                      file=str(out_dir)) from None
-                finally:  # waits for the history beside, so that a failed run rolls it back
-                    if written is None:  # a report process still waiting for its data is ended
-                        for r in report:
-                            r.abort()
-                    pending = record.result() if record is not None and record.exception() is None else None
+                written, artifacts, pending = _compute_and_write(
+                    config, stage, out_dir, report, ahead, past, key=key, full_ids=full_ids, progress=progress,
+                    split=split, started=started, start_workbook=start_workbook, write_outputs=write_outputs)
+            finally:
+                if written is None:  # the run failed anywhere: a report process waiting for data is ended
+                    for r in report or ([ahead] if ahead is not None else []):
+                        r.abort()
         outputs = [out_dir / p.relative_to(stage) for p in written]
         if past is not None:
             committing, pending = pending, None
@@ -682,6 +657,43 @@ def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: P
         if pending is not None:
             pending.rollback()
     return RunResult(out_dir, artifacts.summary, artifacts, artifacts.summary.stages, outputs)
+
+
+def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: list[Any], ahead: Any, past: Any, *,
+                       key: bytes, full_ids: bool, progress: Progress | None, split: str, started: float,
+                       start_workbook: Any, write_outputs: Any) -> tuple[list[Path], RunArtifacts, Any]:
+    """`compute`, then the outputs written into `stage` with the history staged beside them:
+    the written files, the artifacts and the history's open transaction (None without one)."""
+    from fanpin_cli.outdir import OutputError, describe_os_error
+
+    def on_flags(result: FlagResult) -> None:
+        report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split, started=ahead))
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
+                            history=past.view if past else None)
+    if progress:
+        progress(STAGES[5])
+    # The run's history record is reduced (masked, keyed) and written into the history
+    # file, in a transaction left open, while the outputs are written; it is committed
+    # only once they are in place (rolled back otherwise). Should that fail beside them,
+    # the outputs still go in place and `record` below makes it again and says why.
+    written = None
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        record = beside.submit(past.stage, config, artifacts, out_dir) if past is not None else None
+        try:
+            written = write_outputs(artifacts, stage, full_ids=full_ids,
+                                    report=report[0] if report else None, started=started, split=split)
+        except OSError as exc:
+            raise OutputError(f"写出结果失败：{describe_os_error(exc)}", file=str(out_dir)) from None
+        except RuntimeError as exc:  # the workbook process failed (e.g. the disk filled up)
+            raise OutputError(f"生成报表失败：{describe_os_error(OSError(0, str(exc)))}",
+                              file=str(out_dir)) from None
+        finally:  # waits for the history beside, so that a failed run rolls it back
+            pending = record.result() if record is not None and record.exception() is None else None
+            if written is None and pending is not None:
+                pending.rollback()
+    return written, artifacts, pending
 
 
 def _link_totals(links: pl.DataFrame) -> list[dict[str, Any]]:

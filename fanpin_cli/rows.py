@@ -33,12 +33,18 @@ def on_rows(frame: pl.DataFrame, mask: pl.Expr | pl.Series, compute: Compute) ->
     [None, 3, None]
     >>> on_rows(f, pl.col("a") > 5, {"a": pl.lit(0)})["a"].to_list()  # no row: nothing changes
     [1, 2, 3]
+    >>> on_rows(f.head(1), pl.col("a") > 5, {"b": pl.lit(7)})["b"].to_list()  # a literal, no row chosen
+    [None]
+    >>> on_rows(f, pl.col("a") >= 2, {"b": pl.lit(7)})["b"].to_list()
+    [None, 7, 7]
     """
     chosen = (frame.select(mask) if isinstance(mask, pl.Expr) else pl.DataFrame([mask])).to_series()
     chosen = chosen.fill_null(False)
     part = frame.filter(chosen)
-    made = part.select(**compute) if isinstance(compute, Mapping) else compute(part)
-    if made.height == frame.height:
+    # with_columns, not select: a literal is one value per chosen row (a select of only
+    # literals gives one row whatever the number of rows)
+    made = part.with_columns(**compute).select(list(compute)) if isinstance(compute, Mapping) else compute(part)
+    if chosen.all():
         return frame.with_columns(made)
     idx = chosen.arg_true()
     columns = []

@@ -258,3 +258,26 @@ def test_prestarted_process_aborted_before_its_data_ends_and_leaves_nothing(tmp_
     assert not ahead._process.is_alive()
     assert ahead._process.exitcode == 0  # it ended on its own (told by the inbox), not killed
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fails_at", ["读取数据", "写出结果"])
+def test_a_run_failing_anywhere_ends_its_report_process(tmp_path, fails_at):
+    """The report process starts before the run reads anything; a run that fails before it
+    hands the process its data (reading, or between the checks and the writing) ends it, and
+    no output appears."""
+    import multiprocessing
+
+    from fanpin_cli.config import load_config
+    from fanpin_cli.pipeline import run_job
+    from fanpin_cli.resources import resource_dir
+
+    def progress(stage: str) -> None:
+        if stage == fails_at:
+            raise KeyboardInterrupt  # as Ctrl-C there would
+
+    before = set(multiprocessing.active_children())
+    with pytest.raises(KeyboardInterrupt):
+        run_job(load_config(resource_dir("sample_data") / "fanpin.toml"), tmp_path / "out", split="none",
+                history=False, progress=progress)
+    assert set(multiprocessing.active_children()) <= before
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
