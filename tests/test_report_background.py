@@ -250,6 +250,24 @@ def test_prestarted_process_given_its_data_later_writes_the_same_workbook(tmp_pa
     assert _cells(tmp_path / "report.xlsx") == _cells(tmp_path / "direct.xlsx")
 
 
+def test_prestarted_process_that_died_before_its_data_is_replaced(tmp_path):
+    """A process started ahead that ended while the run read and linked (killed, out of
+    memory) is not handed the data — nobody would read them and the run would wait for its
+    workbook until the timeout: a new process writes the same workbook."""
+    from fanpin_cli.report.background import prestart_report, start_report
+
+    data = _data()
+    write_report(tmp_path / "direct.xlsx", data)
+    first, rest = _split(data)
+    ahead = prestart_report(tmp_path / "report.xlsx")
+    ahead._process.kill()
+    ahead._process.join(timeout=30)
+    report = start_report(tmp_path / "report.xlsx", first, ahead)
+    assert report is not ahead
+    report.finish(**rest)
+    assert _cells(tmp_path / "report.xlsx") == _cells(tmp_path / "direct.xlsx")
+
+
 def test_prestarted_process_aborted_before_its_data_ends_and_leaves_nothing(tmp_path):
     from fanpin_cli.report.background import prestart_report
 

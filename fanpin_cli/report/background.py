@@ -209,10 +209,16 @@ class BackgroundReport:
             self._process.join(timeout=30)
         self._stop()
 
+    def alive(self) -> bool:
+        """Whether the child process is still running."""
+        return self._process.is_alive()
+
     def _stop(self) -> None:
         if self._process.is_alive():
             self._process.terminate()
             self._process.join(timeout=10)
+        # data put for a child that is gone must not hold this process at exit
+        self._inbox.cancel_join_thread()
 
 
 class InlineReport:
@@ -237,8 +243,10 @@ def start_report(path: Path, first: ReportData, started: BackgroundReport | None
     """A BackgroundReport (`started` by `prestart_report`, given `first` now), or an
     InlineReport where processes cannot be started."""
     if started is not None:
-        started.begin(first)
-        return started
+        if started.alive():
+            started.begin(first)
+            return started
+        started.abort()  # it ended while the run read and linked (killed, out of memory): a new one
     try:
         return BackgroundReport(path, first)
     except (OSError, RuntimeError, ValueError):  # e.g. a sandbox without process creation
