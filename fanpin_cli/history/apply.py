@@ -23,6 +23,7 @@ from datetime import date
 import polars as pl
 
 from fanpin_cli.fields import SECTOR_TITLES
+from fanpin_cli.rows import on_rows
 
 from .view import FLAG_FALSE, FLAG_FIXED, HistoryView
 
@@ -125,12 +126,8 @@ def apply_link_verdicts(links: pl.DataFrame, roster: pl.DataFrame, view: History
     unchanged = links.with_columns(pl.col("match_score").cast(pl.Float64))
     if not hit.any():
         return unchanged
-    rows = hit.arg_true()
-    changed = _verdicts_applied(links.filter(hit), roster, view)
-    return unchanged.with_columns(
-        unchanged[c].clone().scatter(rows, changed[c])  # scatter writes in place: on a copy
-        for c in ("roster_row", "household_id", "match_status", "match_method", "match_score", "reason")
-    )
+    changed = ("roster_row", "household_id", "match_status", "match_method", "match_score", "reason")
+    return on_rows(unchanged, hit, lambda part: _verdicts_applied(part, roster, view).select(changed))
 
 
 def _verdicts_applied(links: pl.DataFrame, roster: pl.DataFrame, view: HistoryView) -> pl.DataFrame:
