@@ -40,29 +40,7 @@ _SOURCES: dict[str, str] = {
 }
 
 
-__all__ = [
-    "FLAG_COLUMNS",
-    "KINDS",
-    "LEVELS",
-    "LEVEL_TITLES",
-    "Kind",
-    "Parameter",
-    "Rule",
-    "area_summary",
-    "bundled_flags",
-    "bundled_rule",
-    "effective_parameters",
-    "empty_flags",
-    "enabled_rules",
-    "evaluate",
-    "household_levels",
-    "household_summary",
-    "load_rule_file",
-    "load_rules",
-    "parse_rules_text",
-    "rule_summary",
-    "skipped_rules",
-]
+__all__ = sorted(_SOURCES)
 
 
 def __getattr__(name: str) -> Any:
