@@ -50,14 +50,15 @@ def evidence_text(detail: str) -> str:
     return head + sep + "；".join(sorted(rest.split("；")))
 
 
-# The same patterns for polars' (Rust) regex: Python's `\s` on text also takes the separators
-# \x1c–\x1f, which Unicode's White_Space (Rust's `\s`) does not.
-_ROW_REF_RS = r"[^\s\x1c-\x1f：；（，,]+ 第\d+行[，,]?"
-_REVIEW_NOTE_RS = r"（另有待核实匹配：[^）]*）"
+# The same patterns for polars' (Rust) regex, made from them: Python's `\s` on text also takes
+# the separators \x1c–\x1f, which Unicode's White_Space (Rust's `\s`) does not.
+_ROW_REF_RS = _ROW_REF.pattern.replace(r"\s", r"\s\x1c-\x1f")
+_REVIEW_NOTE_RS = _REVIEW_NOTE.pattern
 
 
 def evidence_texts(texts: pl.Series) -> pl.Series:
-    """`evidence_text` of every value, by polars (no Python per value).
+    """`evidence_text` of every value, by polars (no Python per value; `evidence_text` is the
+    definition, and the oracle of the property test).
 
     >>> evidence_texts(pl.Series(["危房未改造：住建.xlsx 第9行，鉴定等级：D级；住建.xlsx 第3行，鉴定等级：C级"])).item()
     '危房未改造：鉴定等级：C级；鉴定等级：D级'
