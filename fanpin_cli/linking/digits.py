@@ -103,6 +103,8 @@ class PairDigits:
                 "q2": self.q2, "swapped": self.swapped}
 
 
+_POSITIONS = np.arange(ID_LEN, dtype=np.int16)
+
 def near(
     e_mat: np.ndarray, r_mat: np.ndarray, e_known: np.ndarray, r_known: np.ndarray,
     e_idx: np.ndarray, r_idx: np.ndarray, chunk: int = 250_000,
@@ -117,14 +119,24 @@ def near(
     ([18, 13, 13], [0, 0, 0])
     """
     n = e_idx.size
-    k = np.minimum(e_known[e_idx], r_known[r_idx]).astype(np.int16)
+    k = np.empty(n, dtype=np.int16)
     ham = np.empty(n, dtype=np.int16)
-    pos = np.arange(ID_LEN, dtype=np.int16)
     for lo in range(0, n, chunk):
         hi = min(n, lo + chunk)
-        diff = (e_mat[e_idx[lo:hi]] != r_mat[r_idx[lo:hi]]) & (pos[None, :] < k[lo:hi, None])
+        k[lo:hi], _, _, diff = _differing(e_mat, r_mat, e_known, r_known, e_idx[lo:hi], r_idx[lo:hi])
         ham[lo:hi] = diff.sum(axis=1)
     return k, ham
+
+
+def _differing(
+    e_mat: np.ndarray, r_mat: np.ndarray, e_known: np.ndarray, r_known: np.ndarray,
+    e_idx: np.ndarray, r_idx: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For pairs `(e_idx[i], r_idx[i])`: positions compared (`k`, the shorter known part),
+    both sides' digit rows and where they differ among the compared positions."""
+    a, b = e_mat[e_idx], r_mat[r_idx]
+    k = np.minimum(e_known[e_idx], r_known[r_idx]).astype(np.int16)
+    return k, a, b, (a != b) & (_POSITIONS[None, :] < k[:, None])
 
 
 def compare(
@@ -135,13 +147,9 @@ def compare(
     n = e_idx.size
     out = {name: np.empty(n, dtype=np.int16) for name in ("k", "ham", "ham_body", "q1", "q2")}
     swapped = np.zeros(n, dtype=bool)
-    pos = np.arange(ID_LEN, dtype=np.int16)
     for lo in range(0, n, chunk):
         hi = min(n, lo + chunk)
-        a = e_mat[e_idx[lo:hi]]
-        b = r_mat[r_idx[lo:hi]]
-        k = np.minimum(e_known[e_idx[lo:hi]], r_known[r_idx[lo:hi]]).astype(np.int16)
-        diff = (a != b) & (pos[None, :] < k[:, None])
+        k, a, b, diff = _differing(e_mat, r_mat, e_known, r_known, e_idx[lo:hi], r_idx[lo:hi])
         ham = diff.sum(axis=1)
         has1 = ham >= 1
         q1 = np.where(has1, diff.argmax(axis=1), -1)
