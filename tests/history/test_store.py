@@ -327,3 +327,16 @@ def test_run_whose_outputs_fail_records_nothing(tmp_path, monkeypatch) -> None:
     with duckdb.connect(str(db)) as con:  # not locked; nothing of the run in it
         assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM links").fetchone()[0] == 0
+
+
+def test_what_the_history_keeps_of_a_link_is_its_links_table() -> None:
+    # reduce.LINK_COLUMNS picks the run's link columns before anything is added; a column added
+    # to the links table but not there would silently stay empty.
+    from fanpin_cli.history.reduce import LINK_COLUMNS
+    from fanpin_cli.history.schema import DDL
+
+    with duckdb.connect() as con:
+        con.execute(DDL)
+        table = {r[0] for r in con.execute("DESCRIBE links").fetchall()}
+    # run_id is the run's; masked_id is made from the ID; roster_row only finds the person
+    assert table == (set(LINK_COLUMNS) - {"roster_row"}) | {"run_id", "masked_id"}
