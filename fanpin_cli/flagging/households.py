@@ -27,10 +27,10 @@ def count_text(households: pl.Expr, persons: pl.Expr) -> pl.Expr:
     )
 
 
-def _members(roster: pl.DataFrame) -> pl.DataFrame:
+def _members(roster: pl.DataFrame, by: tuple[str, ...] = ()) -> pl.DataFrame:
     row = "roster_row" if "roster_row" in roster.columns else "source_row"
     return roster.select(
-        pl.col("household_id").cast(pl.String), pl.col(row).cast(pl.Int64).alias("roster_row")
+        *by, pl.col("household_id").cast(pl.String), pl.col(row).cast(pl.Int64).alias("roster_row")
     ).filter(pl.col("household_id").is_not_null())
 
 
@@ -48,30 +48,33 @@ def pending(flags: pl.DataFrame) -> pl.DataFrame:
     return flags.filter(pl.col("evidence_status") == "pending_review")
 
 
-def _counts(flags: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
-    """rule_id, households, persons of `flags`."""
-    per_rule = flagged_persons(flags, roster).group_by("rule_id").agg(
+def _counts(flags: pl.DataFrame, roster: pl.DataFrame, by: tuple[str, ...] = ()) -> pl.DataFrame:
+    """rule_id, households, persons of `flags` (per `by` group and rule)."""
+    keys = [*by, "rule_id"]
+    per_rule = flagged_persons(flags, roster, by).group_by(keys).agg(
         pl.col("household_id").n_unique().alias("households"),
         pl.col("roster_row").n_unique().alias("persons"),
     )
-    loose = flags.filter(pl.col("household_id").is_null()).group_by("rule_id").agg(pl.len().alias("loose"))
-    return per_rule.join(loose, on="rule_id", how="full", coalesce=True).select(
-        "rule_id",
+    loose = flags.filter(pl.col("household_id").is_null()).group_by(keys).agg(pl.len().alias("loose"))
+    return per_rule.join(loose, on=keys, how="full", coalesce=True).select(
+        *keys,
         pl.col("households").fill_null(0).cast(pl.Int64),
         (pl.col("persons").fill_null(0) + pl.col("loose").fill_null(0)).cast(pl.Int64).alias("persons"),
     )
 
 
-def flagged_persons(flags: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+def flagged_persons(flags: pl.DataFrame, roster: pl.DataFrame, by: tuple[str, ...] = ()) -> pl.DataFrame:
     """(rule_id, level, household_id, roster_row) for every person a flag covers: the flagged
-    person, or every roster member of a flagged household."""
+    person, or every roster member of a flagged household. `by`: columns of both frames that
+    a flag and its household's members must share (an area: as if each area's flags and
+    roster were counted alone), kept in front."""
     person = flags.filter(pl.col("roster_row").is_not_null()).select(
-        "rule_id", "level", "household_id", "roster_row"
+        *by, "rule_id", "level", "household_id", "roster_row"
     )
     household = (
         flags.filter(pl.col("roster_row").is_null() & pl.col("household_id").is_not_null())
-        .select("rule_id", "level", "household_id")
-        .join(_members(roster), on="household_id", how="inner")
+        .select(*by, "rule_id", "level", "household_id")
+        .join(_members(roster, by), on=[*by, "household_id"], how="inner")
     )
     return pl.concat([person, household.select(person.columns)], how="vertical").unique()
 
@@ -81,21 +84,24 @@ def household_summary(flags: pl.DataFrame, roster: pl.DataFrame) -> tuple[pl.Dat
     return rule_summary(flags, roster), area_summary(flags, roster)
 
 
-def rule_summary(flags: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+def rule_summary(flags: pl.DataFrame, roster: pl.DataFrame, by: tuple[str, ...] = ()) -> pl.DataFrame:
     """Per rule: `rule_id, title, level, households, persons, count_text` ("X户Y人") of the
     confirmed flags, and `pending_households, pending_persons` of the pending ones; ordered by
     level (red first) then rule id. Extract-only rows (no household) count as persons with
-    households = 0."""
-    meta = flags.group_by("rule_id").agg(pl.col("title").first(), pl.col("level").first())
-    pend = _counts(pending(flags), roster).rename({"households": "pending_households", "persons": "pending_persons"})
+    households = 0. `by`: columns of both frames (an area) to count apart, as if each group's
+    flags and roster were summarised alone; they come first in the result."""
+    keys = [*by, "rule_id"]
+    meta = flags.group_by(keys).agg(pl.col("title").first(), pl.col("level").first())
+    pend = _counts(pending(flags), roster, by).rename({"households": "pending_households", "persons": "pending_persons"})
     return (
-        meta.join(_counts(confirmed(flags), roster), on="rule_id", how="left")
-        .join(pend, on="rule_id", how="left")
+        meta.join(_counts(confirmed(flags), roster, by), on=keys, how="left")
+        .join(pend, on=keys, how="left")
         .with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in ("households", "persons", "pending_households", "pending_persons"))
         .with_columns(count_text(pl.col("households"), pl.col("persons")).alias("count_text"))
         .with_columns(pl.col("level").replace_strict(LEVEL_RANK, default=0).alias("_rank"))
         .sort(["_rank", "rule_id"], descending=[True, False])
-        .select("rule_id", "title", "level", "households", "persons", "count_text", "pending_households", "pending_persons")
+        .select(*by, "rule_id", "title", "level", "households", "persons", "count_text", "pending_households",
+                "pending_persons")
     )
 
 

@@ -29,8 +29,10 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from xlsxwriter.workbook import Workbook
+from xlsxwriter.workbook import Workbook as _XlsxWorkbook
 from xlsxwriter.worksheet import Worksheet
+
+from fanpin_cli.report.zipping import Workbook
 
 SMALL_ROWS = 20_000  # data rows at most for a workbook written without temp files (~20 MB of XML)
 
@@ -66,7 +68,7 @@ class MemoryRowsWorksheet(Worksheet):
 
 def supported() -> bool:
     """Whether this xlsxwriter has the internals `MemoryRowsWorksheet` replaces."""
-    return all(hasattr(Worksheet, name) for name in _NEEDED) and hasattr(Workbook, "worksheet_class")
+    return all(hasattr(Worksheet, name) for name in _NEEDED) and hasattr(_XlsxWorkbook, "worksheet_class")
 
 
 def small_workbook(rows: int) -> bool:

@@ -240,7 +240,7 @@ def write_rows(ws: Worksheet, first_row: int, col0: int, values: pl.DataFrame, c
             used += [start + int(found[0]), start + int(found[-1])]
     if used:
         # The sheet's dimensions, as writing these cells one by one would have set them.
-        nonempty = [j for j, c in enumerate(cells) if values[c.name].drop_nulls().len()] or [0]
+        nonempty = [j for j, c in enumerate(cells) if values[c.name].null_count() < values.height] or [0]
         ws._check_dimensions(first_row + min(used), col0 + min(nonempty))
         ws._check_dimensions(first_row + max(used), col0 + max(nonempty))
     ws.previous_row = first_row + values.height

@@ -98,46 +98,80 @@ def _placed(data: ReportData) -> dict[str, pl.DataFrame | None]:
 def subset(data: ReportData, by: str, area: tuple[str, ...],
            placed: dict[str, pl.DataFrame | None] | None = None) -> ReportData:
     """The ReportData of one area: only its rows; counts recomputed for them. `placed`:
-    `_placed(data)`, when the caller cuts several areas from the same data."""
-    placed = placed if placed is not None else _placed(data)
-    keep = pl.col("_t") == area[0]
-    if by == C.village:
-        keep = keep & (pl.col("_v") == area[1])
+    `_placed(data)`, when the caller has it (`AreaCuts` cuts every area at once)."""
+    return AreaCuts(data, by, placed).subset(area)
 
-    def cut(name: str) -> pl.DataFrame | None:
-        frame = placed[name]
-        return None if frame is None else frame.filter(keep).drop("_t", "_v")
 
-    flags = cut("flags")
-    assert flags is not None
-    members = cut("members")
-    rule_counts = pl.DataFrame()
-    if members is not None:
-        from fanpin_cli.flagging.households import rule_summary
+class AreaCuts:
+    """Every area's rows of `data`, cut once: each placed frame split by area in one pass
+    (`partition_by`, row order kept) and the per-rule counts of every area computed together
+    (`rule_summary` by area), instead of filtering and counting each frame once per area.
+    `subset(area)` is then the area's ReportData."""
 
-        rule_counts = rule_summary(flags, members)
-    scorecard = data.scorecard
-    if scorecard is not None and C.township in scorecard.columns:
-        scorecard = scorecard.filter(pl.col(C.township) == area[0])
-        if by == C.village and C.village in scorecard.columns:
-            scorecard = scorecard.filter(pl.col(C.village) == area[1])
-    return replace(
-        data,
-        area="".join(a for a in area if a not in (UNKNOWN_TOWNSHIP, UNKNOWN_VILLAGE)) or "".join(area),
-        flags=flags,
-        rule_counts=rule_counts,
-        area_counts=cut("area_counts") if data.area_counts is not None else data.area_counts,
-        quality=cut("quality") if data.quality is not None else data.quality,
-        quality_detail=cut("quality_detail"),
-        review=cut("review") if data.review is not None else data.review,
-        scorecard=scorecard,
-        stocktake=None,
-        links_by_sector=None,
-        members=members,
-        resolved=cut("resolved"),
-        split="none",
-        html=False,
-    )
+    def __init__(self, data: ReportData, by: str, placed: dict[str, pl.DataFrame | None] | None = None) -> None:
+        self.data, self.by = data, by
+        placed = placed if placed is not None else _placed(data)
+        self.keys = ["_t"] if by == C.township else ["_t", "_v"]
+        self.parts: dict[str, dict[tuple[str, ...], pl.DataFrame]] = {}
+        self.empty: dict[str, pl.DataFrame] = {}
+        for name, frame in placed.items():
+            if frame is not None:
+                kept = frame.drop([c for c in ("_t", "_v") if c not in self.keys])
+                self.parts[name] = kept.partition_by(self.keys, as_dict=True, maintain_order=True,
+                                                     include_key=False)
+                self.empty[name] = frame.clear().drop("_t", "_v")
+        self.counts: dict[tuple[str, ...], pl.DataFrame] | None = None
+        members = placed["members"]
+        if members is not None:
+            from fanpin_cli.flagging.households import rule_summary
+
+            flags = placed["flags"]
+            assert flags is not None
+            counts = rule_summary(flags, members, tuple(self.keys))
+            self.counts = counts.partition_by(self.keys, as_dict=True, maintain_order=True, include_key=False)
+            self.no_counts = counts.clear().drop(self.keys)
+        scorecard = data.scorecard
+        self.scores: dict[tuple[str, ...], pl.DataFrame] | None = None
+        if scorecard is not None and C.township in scorecard.columns:
+            score_keys = [C.township] + ([C.village] if by == C.village and C.village in scorecard.columns else [])
+            self.scores = scorecard.partition_by(score_keys, as_dict=True, maintain_order=True)
+            self.score_keys = len(score_keys)
+
+    def cut(self, name: str, area: tuple[str, ...]) -> pl.DataFrame | None:
+        """The rows of placed frame `name` in `area` (None: the data have no such frame)."""
+        if name not in self.parts:
+            return None
+        return self.parts[name].get(area, self.empty[name])
+
+    def subset(self, area: tuple[str, ...]) -> ReportData:
+        """The ReportData of one area (see `subset`)."""
+        data, cut = self.data, (lambda name: self.cut(name, area))
+        flags = cut("flags")
+        assert flags is not None
+        rule_counts = pl.DataFrame()
+        if self.counts is not None:
+            rule_counts = self.counts.get(area, self.no_counts)
+        scorecard = data.scorecard
+        if self.scores is not None:
+            assert scorecard is not None
+            scorecard = self.scores.get(area[: self.score_keys], scorecard.clear())
+        return replace(
+            data,
+            area="".join(a for a in area if a not in (UNKNOWN_TOWNSHIP, UNKNOWN_VILLAGE)) or "".join(area),
+            flags=flags,
+            rule_counts=rule_counts,
+            area_counts=cut("area_counts") if data.area_counts is not None else data.area_counts,
+            quality=cut("quality") if data.quality is not None else data.quality,
+            quality_detail=cut("quality_detail"),
+            review=cut("review") if data.review is not None else data.review,
+            scorecard=scorecard,
+            stocktake=None,
+            links_by_sector=None,
+            members=cut("members"),
+            resolved=cut("resolved"),
+            split="none",
+            html=False,
+        )
 
 
 class AreaFolder:
@@ -173,10 +207,12 @@ def write_areas(folder: Path, data: ReportData, by: str, claim: Callable[[], int
 
     placed = _placed(data)
     areas = _areas(data, by, placed)
+    cuts: AreaCuts | None = None
     written = 0
     while (i := claim()) < len(areas):
+        cuts = cuts or AreaCuts(data, by, placed)  # not made by a process that finds no area left
         name = area_file_name(i + 1, len(areas), areas[i], data.period)
-        write_report(folder / name, subset(data, by, areas[i], placed))
+        write_report(folder / name, cuts.subset(areas[i]))
         written += 1
     return written
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import polars as pl
 from xlsxwriter.exceptions import XlsxWriterException
-from xlsxwriter.workbook import Workbook
 
 from fanpin_cli.errors import FanpinError
 from fanpin_cli.report import sheets
 from fanpin_cli.report.formats import Formats, SheetNames
 from fanpin_cli.report.memrows import memory_workbook, small_workbook
 from fanpin_cli.report.model import CANDIDATE_RULES, ReportData
+from fanpin_cli.report.zipping import Workbook
 from fanpin_cli.tables import C
 
 WORKBOOK_OPTIONS = {
