@@ -41,6 +41,7 @@ _SPACE_CLASS = (r"[\x{9}\x{A}\x{B}\x{C}\x{D}\x{1C}\x{1D}\x{1E}\x{1F}\x{20}\x{85}
 _PRESERVE = f"^{_SPACE_CLASS}|{_SPACE_CLASS}$"
 # What xlsxwriter's `_escape_control_characters` changes: left to it, value by value.
 _ODD = r"[\x00-\x08\x0B-\x1F\x{FFFE}\x{FFFF}]|_x[0-9a-fA-F]{4}_"
+_ESCAPED = "[&<>]"   # what XML text escapes
 _MAX_INT = 10**15    # integers below print the same with str() and xlsxwriter's "%.16G"
 
 
@@ -68,47 +69,76 @@ def available(ws: Worksheet) -> bool:
     )
 
 
-def supported(values: pl.DataFrame, cells: list[Cells]) -> bool:
-    """False when a numeric column holds what only xlsxwriter writes right (inf, huge ints)."""
-    checks = []
-    for c in cells:
-        if not c.number:
-            continue
-        col = pl.col(c.name)
-        if values.schema[c.name].is_float():
-            checks.append(col.is_infinite().any())
+def check_exprs(schema: pl.Schema, cells: list[Cells]) -> list[pl.Expr]:
+    """What `supported` and `write_rows` must know of the values, as aggregations a caller can
+    run in its own query (`found`: their results by name, `row(0, named=True)`)."""
+    return _check_exprs(tuple((c.name, c.number, c.number and schema[c.name].is_float()) for c in cells))
+
+
+@functools.lru_cache(maxsize=256)
+def _check_exprs(columns: tuple[tuple[str, bool, bool], ...]) -> list[pl.Expr]:
+    exprs = []
+    for name, number, is_float in columns:
+        col = pl.col(name)
+        if not number:  # a text xlsxwriter treats specially (`_rare`); one to escape or keep spaces of
+            exprs.append((col.str.contains(_ODD) | (col.str.len_chars() > _STRMAX // 2)).any().alias(f"_odd:{name}"))
+            exprs.append(col.str.contains(_ESCAPED).any().alias(f"_esc:{name}"))
+            exprs.append(col.str.contains(_PRESERVE).any().alias(f"_pre:{name}"))
+        elif is_float:
+            exprs.append(col.is_infinite().any().alias(f"_big:{name}"))
         else:
-            checks.append((col.abs() >= _MAX_INT).any())
-    if not checks or values.height == 0:
+            exprs.append((col.abs() >= _MAX_INT).any().alias(f"_big:{name}"))
+    return exprs
+
+
+def _found(values: pl.DataFrame, cells: list[Cells], found: dict[str, object] | None) -> dict[str, object]:
+    if found is not None or values.height == 0:
+        return found or {}
+    exprs = check_exprs(values.schema, cells)
+    return values.select(exprs).row(0, named=True) if exprs else {}
+
+
+def supported(values: pl.DataFrame, cells: list[Cells], found: dict[str, object] | None = None) -> bool:
+    """False when a numeric column holds what only xlsxwriter writes right (inf, huge ints).
+    `found`: the results of `check_exprs` when the caller has them."""
+    if values.height == 0:
         return True
-    return not any(values.select(checks).row(0))
+    found = _found(values, [c for c in cells if c.number], found)
+    return not any(found.get(f"_big:{c.name}") for c in cells if c.number)
 
 
 def _style(fmt: Format | None) -> str:
     return f' s="{fmt._get_xf_index()}"' if fmt is not None else ""
 
 
-def _escaped_text(name: str, rare: tuple[tuple[str, str], ...]) -> pl.Expr:
+def _escaped_text(name: str, rare: tuple[tuple[str, str], ...], escape: bool = True, spaced: bool = True) -> pl.Expr:
     """`<is><t>…</t></is>` content exactly as xlsxwriter writes an inline string; `rare`: the
-    column's values that need `_odd_text`, with their XML."""
+    column's values that need `_odd_text`, with their XML. `escape`/`spaced` False: no value
+    holds & < > / needs its spaces kept (the steps that would change nothing are left out)."""
     text = pl.col(name)
-    plain = text.str.replace_all("&", "&amp;", literal=True).str.replace_all("<", "&lt;", literal=True) \
-        .str.replace_all(">", "&gt;", literal=True)
-    keep = pl.when(text.str.contains(_PRESERVE)).then(pl.lit(' xml:space="preserve"')).otherwise(pl.lit(""))
-    common = pl.concat_str([pl.lit("<is><t"), keep, pl.lit(">"), plain, pl.lit("</t></is>")])
+    plain = text
+    if escape:
+        plain = text.str.replace_all("&", "&amp;", literal=True).str.replace_all("<", "&lt;", literal=True) \
+            .str.replace_all(">", "&gt;", literal=True)
+    if spaced:
+        keep = pl.when(text.str.contains(_PRESERVE)).then(pl.lit(' xml:space="preserve"')).otherwise(pl.lit(""))
+        common = pl.concat_str([pl.lit("<is><t"), keep, pl.lit(">"), plain, pl.lit("</t></is>")])
+    else:
+        common = pl.concat_str([pl.lit("<is><t>"), plain, pl.lit("</t></is>")])
     if not rare:
         return common
     odd = text.is_in([v for v, _ in rare])
     return pl.when(odd).then(text.replace_strict(dict(rare), default=None, return_dtype=pl.String)).otherwise(common)
 
 
-def _rare(values: pl.DataFrame, names: list[str]) -> dict[str, list[str]]:
-    """Per text column, its distinct values that xlsxwriter treats specially (`_ODD`, long)."""
-    if not names or values.height == 0:
+def _rare(values: pl.DataFrame, cells: list[Cells], found: dict[str, object] | None = None) -> dict[str, list[str]]:
+    """Per text column, its distinct values that xlsxwriter treats specially (`_ODD`, long);
+    `found`: as for `supported`."""
+    texts = [c for c in cells if not c.number]
+    if not texts or values.height == 0:
         return {}
-    odd = [(pl.col(n).str.contains(_ODD) | (pl.col(n).str.len_chars() > _STRMAX // 2)).any().alias(n)
-           for n in names]
-    flagged = [n for n, hit in zip(names, values.select(odd).row(0), strict=True) if hit]
+    found = _found(values, texts, found)
+    flagged = [c.name for c in texts if found.get(f"_odd:{c.name}")]
     out = {}
     for n in flagged:
         text = pl.col(n)
@@ -128,8 +158,13 @@ def _odd_text(value: str) -> str:
     return f"<is><t{keep}>{_ESCAPER._escape_data(value)}</t></is>"
 
 
-def _cell(values: pl.DataFrame, ws: Worksheet, col: int, c: Cells, rare: list[str]) -> pl.Expr:
-    """The `<c>` element of every row of column `c` ("" where xlsxwriter writes no cell)."""
+def _cell(values: pl.DataFrame, ws: Worksheet, col: int, c: Cells, rare: list[str],
+          found: dict[str, object] | None = None) -> pl.Expr:
+    """The `<c>` element of every row of column `c` ("" where xlsxwriter writes no cell);
+    `found`: as for `supported` (None: every text escaped and checked for spaces)."""
+    escape = spaced = True
+    if found is not None and not c.number:
+        escape, spaced = bool(found.get(f"_esc:{c.name}", True)), bool(found.get(f"_pre:{c.name}", True))
     own = ws.col_info.get(col)
     default = _style(own.column_format if own is not None else None)
     if c.every is not None:
@@ -143,18 +178,20 @@ def _cell(values: pl.DataFrame, ws: Worksheet, col: int, c: Cells, rare: list[st
         shown = tuple((v, f"{v:.16G}") for v in values[c.name].drop_nulls().unique().to_list() if not math.isnan(v))
     odd = tuple((v, _odd_text(v)) for v in rare)
     if c.highlight is None and shown is None:  # a float column's own values: not worth keeping
-        return _cell_expr(xl_col_to_name(col), c.name, c.number, styles, default, shown, odd)
-    return _cell_expr.__wrapped__(xl_col_to_name(col), c.name, c.number, styles, default, shown, odd,
-                                  c.highlight, _style(c.highlight_format))
+        return _cell_expr(xl_col_to_name(col), c.name, c.number, styles, default, shown, odd, escape, spaced)
+    return _cell_expr.__wrapped__(xl_col_to_name(col), c.name, c.number, styles, default, shown, odd, escape,
+                                  spaced, c.highlight, _style(c.highlight_format))
 
 
 @functools.lru_cache(maxsize=1024)
 def _cell_expr(letter: str, name: str, number: bool, styles: tuple[tuple[str, str], ...] | str, default: str,
                shown: tuple[tuple[float, str], ...] | None, odd: tuple[tuple[str, str], ...],
+               escape: bool = True, spaced: bool = True,
                highlight: pl.Expr | None = None, highlight_style: str = "") -> pl.Expr:
     """`_cell`'s expression, built once per distinct column (building costs more than running
     it on a township's few hundred rows): `styles` one ` s="…"` for every cell, or value →
-    ` s="…"` (`default` for others); `shown`: float → text; `odd`: text → XML (`_odd_text`)."""
+    ` s="…"` (`default` for others); `shown`: float → text; `odd`: text → XML (`_odd_text`);
+    `escape`, `spaced`: as for `_escaped_text`."""
     value = pl.col(name)
     if isinstance(styles, str):
         style = pl.lit(styles)
@@ -168,7 +205,7 @@ def _cell_expr(letter: str, name: str, number: bool, styles: tuple[tuple[str, st
             value.replace_strict(dict(shown), default=None, return_dtype=pl.String)
         body = pl.concat_str([ref, pl.lit("><v>"), text, pl.lit("</v></c>")])
         return pl.when(value.is_not_null()).then(body).otherwise(pl.lit(""))
-    body = pl.concat_str([ref, pl.lit(' t="inlineStr">'), _escaped_text(name, odd), pl.lit("</c>")])
+    body = pl.concat_str([ref, pl.lit(' t="inlineStr">'), _escaped_text(name, odd, escape, spaced), pl.lit("</c>")])
     written = value.is_not_null() & (value != "")
     if highlight is not None:  # a highlighted "" is written (as the per-cell path does)
         written = value.is_not_null() & ((value != "") | highlight)
@@ -207,10 +244,12 @@ def _rows_expr(tags: tuple[tuple[int, tuple[str, str], tuple[str, str] | None], 
 
 
 def write_rows(ws: Worksheet, first_row: int, col0: int, values: pl.DataFrame, cells: list[Cells],
-               lines: pl.Series | None = None, line_height: float = 15.0) -> None:
+               lines: pl.Series | pl.Expr | None = None, line_height: float = 15.0, *,
+               found: dict[str, object] | None = None) -> None:
     """Write `values` as the rows from `first_row` (0-based) into `ws` (see module docstring).
-    `lines`: text lines per row; a row of n > 1 lines is `line_height * n` points high (as
-    `ws.set_row` would make it). Rows above `first_row` must be complete: they are flushed."""
+    `lines`: text lines per row (or an expression over `values` giving them); a row of n > 1
+    lines is `line_height * n` points high (as `ws.set_row` would make it). Rows above
+    `first_row` must be complete: they are flushed. `found`: as for `supported`."""
     if values.height == 0:
         return
     if ws.previous_row < first_row:
@@ -220,11 +259,14 @@ def write_rows(ws: Worksheet, first_row: int, col0: int, values: pl.DataFrame, c
         (index + (first_row + 1)).cast(pl.String).alias("_r"),
         (lines.cast(pl.Int64) if lines is not None else pl.lit(1, dtype=pl.Int64)).alias("_lines"),
     )
-    rare = _rare(values, [c.name for c in cells if not c.number])
-    cells_xml = pl.concat_str([_cell(values, ws, col0 + j, c, rare.get(c.name, [])) for j, c in enumerate(cells)])
+    found = _found(values, cells, found)
+    rare = _rare(values, cells, found)
+    cells_xml = pl.concat_str([_cell(values, ws, col0 + j, c, rare.get(c.name, []), found)
+                               for j, c in enumerate(cells)])
     # One <row> opening per distinct height (taken from xlsxwriter, with its attributes).
     tags = []
-    for n, row in frame.select("_lines", (index + first_row).alias("i")).unique("_lines").sort("_lines").iter_rows():
+    heights = frame.select("_lines", (index + first_row).alias("i")).unique("_lines").sort("_lines")
+    for n, row in heights.iter_rows():
         if n != 1:  # one row of each height gets it from xlsxwriter, the tag is copied for the rest
             ws.set_row(row, line_height * n)
         empty = _row_tag(ws, row, empty=True) if n != 1 else None

@@ -8,7 +8,8 @@ are cast to String before writing and therefore land as text cells, never as num
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -87,19 +88,30 @@ def _prepared(frame: pl.DataFrame, cols: list[Col]) -> pl.DataFrame:
         else:
             expr = col.expr.cast(pl.Float64, strict=False).fill_nan(None)
         exprs.append(expr.alias(f"c{i}"))
-    # with_columns broadcasts literals to the frame's height (select would not).
+    values = frame.select(exprs)  # one query: literals broadcast to the columns' height
+    if values.height == frame.height:
+        return values
+    # Only literals (one row): with_columns broadcasts them to the frame's height.
     return frame.with_columns(exprs).select([f"c{i}" for i in range(len(cols))])
 
 
-def _widths(values: pl.DataFrame, cols: list[Col]) -> list[float]:
+@functools.lru_cache(maxsize=64)
+def _width_exprs(n: int) -> list[pl.Expr]:
+    """The widest text of each of `n` columns `c0, c1, …` (expressions built once per n)."""
     exprs = []
-    for i in range(len(cols)):
+    for i in range(n):
         text = pl.col(f"c{i}").cast(pl.String)
         exprs.append(((text.str.len_bytes() + text.str.len_chars()) / 2).max().alias(f"c{i}"))
-    maxima = values.select(exprs).row(0) if values.height else [None] * len(cols)
+    return exprs
+
+
+def _widths(values: pl.DataFrame, cols: list[Col], maxima: Sequence[object] | None = None) -> list[float]:
+    """Each column's width: its widest text (`maxima`, when already computed) within its bounds."""
+    if maxima is None:
+        maxima = values.select(_width_exprs(len(cols))).row(0) if values.height else [None] * len(cols)
     out = []
     for col, data_width in zip(cols, maxima, strict=True):
-        data = float(data_width or 0)
+        data = float(data_width or 0)  # type: ignore[arg-type]
         if col.kind == PERCENT:
             data = 7.0
         elif col.kind == INPUT:
@@ -218,15 +230,20 @@ def write_table(
     }
     for j, col in enumerate(cols):
         ws.write_string(row0, col0 + j, col.header, header_formats.get(col.header_format or "", fm.header))
-    widths = _widths(values, cols)
-    if columns:
-        set_columns(ws, fm, cols, widths, col0=col0)
-    lines = _row_lines(values, cols, widths)
     fast = values.height >= rowxml.MIN_ROWS and after_row is None and rowxml.available(ws)
     cells = _cells(values, cols, fm, highlight) if fast else []
-    if fast and rowxml.supported(values, cells):
-        rowxml.write_rows(ws, row0 + 1, col0, values, cells, lines, LINE_HEIGHT)
+    # The widths and what rowxml must know of the values, in one query.
+    found: dict[str, object] = {}
+    if values.height:
+        found = values.select(_width_exprs(len(cols)) + rowxml.check_exprs(values.schema, cells)).row(0, named=True)
+    widths = _widths(values, cols, [found.get(f"c{i}") for i in range(len(cols))])
+    if columns:
+        set_columns(ws, fm, cols, widths, col0=col0)
+    if fast and rowxml.supported(values, cells, found):
+        rowxml.write_rows(ws, row0 + 1, col0, values, cells, _row_lines_expr(values, cols, widths), LINE_HEIGHT,
+                          found=found)
     else:
+        lines = _row_lines(values, cols, widths)
         if lines is not None:
             for i, n in lines.to_frame("n").with_row_index("i").filter(pl.col("n") > 1).iter_rows():
                 ws.set_row(row0 + 1 + i, LINE_HEIGHT * n)
@@ -286,16 +303,27 @@ def _row_lines(values: pl.DataFrame, cols: list[Col], widths: list[float]) -> pl
     """Lines of wrapped text per row (None: no wrapped column). Rows that need more than one
     get the height for them (Excel does not grow rows of a file it opens; LibreOffice and WPS
     neither do for every row); at most MAX_LINES."""
+    expr = _row_lines_expr(values, cols, widths)
+    return None if expr is None else values.select(expr).to_series()
+
+
+def _row_lines_expr(values: pl.DataFrame, cols: list[Col], widths: list[float]) -> pl.Expr | None:
+    """`_row_lines` as an expression over the values (None: no wrapped column or no rows)."""
     wrapped = [i for i, c in enumerate(cols) if c.wrap]
     if not wrapped or values.height == 0:
         return None
+    return _lines_expr(tuple((i, max(column_width(widths[i]) - 1.0, 4.0)) for i in wrapped))
+
+
+@functools.lru_cache(maxsize=256)
+def _lines_expr(per_line: tuple[tuple[int, float], ...]) -> pl.Expr:
+    """Lines per row of the wrapped columns `c{i}` at `per_line` display columns a line."""
     lines = []
-    for i in wrapped:
+    for i, width in per_line:
         text = pl.col(f"c{i}").cast(pl.String).fill_null("")
         shown = (text.str.len_bytes() + text.str.len_chars()) / 2
-        per_line = max(column_width(widths[i]) - 1.0, 4.0)
-        lines.append((shown / per_line).ceil().clip(1, MAX_LINES))
-    return values.select(pl.max_horizontal(lines).cast(pl.Int64).alias("n")).to_series()
+        lines.append((shown / width).ceil().clip(1, MAX_LINES))
+    return pl.max_horizontal(lines).cast(pl.Int64).alias("n")
 
 
 def set_columns(ws: Worksheet, fm: Formats, cols: list[Col], widths: list[float], *, col0: int = 0) -> None:
