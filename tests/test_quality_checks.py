@@ -316,3 +316,27 @@ def test_every_catalogued_check_is_exercised():
     } | {c.check_id for c in NATIONAL_CHECKS}  # tests/test_quality_national.py, one case each at least
     tested |= {"HEADING_DUPLICATE", "ROW_RAGGED"}  # found while reading: tests/faults/test_readers.py
     assert {c.check_id for c in CHECKS} - tested == set()
+
+
+def test_bad_birthdate_beside_a_failed_check_character():
+    # The check character is wrong AND the date (13th month) impossible: both are reported; a
+    # wrong check character on a possible date is only ID_INVALID_CHECKSUM; a clean ID neither.
+    bad_date = make_id("19721302", "022")
+    wrong_check = bad_date[:17] + ("0" if bad_date[17] != "0" else "1")
+    good_date = make_id("19720202", "022")
+    wrong_check_good_date = good_date[:17] + ("0" if good_date[17] != "0" else "1")
+    issues = run_roster(roster(id_number={1: wrong_check, 2: wrong_check_good_date}))
+    assert rows_with(issues, "ID_INVALID_CHECKSUM") == [4, 5]
+    assert rows_with(issues, "ID_BAD_BIRTHDATE") == [4]
+
+
+def test_extract_duplicates_need_every_key_equal():
+    # medical_claims: the same person on the same day with the same amounts is a repeat; a
+    # second settlement of the same person with other amounts is not; another person's rows
+    # are compared among themselves only.
+    frame = extract("medical_claims", name=["张小红", "张小红", "张小红", "张小明", "张小明"],
+                    id_number=[DAUGHTER, DAUGHTER, DAUGHTER, SON, SON],
+                    settle_date=["2026-05-01", "2026-05-01", "2026-05-01", "2026-05-01", "2026-06-01"],
+                    total_cost=["100", "100", "250", "100", "100"], fund_paid=["60", "60", "150", "60", "60"],
+                    out_of_pocket=["40", "40", "100", "40", "40"])
+    assert rows_with(run(frame, "medical_claims"), "EXTRACT_DUPLICATE") == [3]

@@ -42,10 +42,26 @@ def issues(
     field: str,
     message: pl.Expr | str,
     headings: dict[str, str] | None = None,
+    *,
+    within: pl.Expr | None = None,
 ) -> pl.LazyFrame:
-    """One issue row per row of `frame` where `mask` is true (null counts as false)."""
+    """One issue row per row of `frame` where `mask` is true (null counts as false).
+
+    `within`: a cheap condition that every row `mask` is true on also meets; the rows outside
+    it are dropped before the costly `mask` is worked out (an ID's birth date parsed only on
+    the few IDs that failed their check). A window (`over`) in `mask` then sees only these rows:
+    `within` must keep every row of each group it looks at.
+
+    >>> f = pl.DataFrame({"source_row": [2, 3, 4], "id18": ["1", "2", "1"]})
+    >>> repeat = pl.col("source_row") != pl.col("source_row").min().over("id18")
+    >>> issues(f, repeat, "EXTRACT_DUPLICATE", "id_number", "重复",
+    ...        within=pl.col("id18").is_duplicated()).collect()["source_row"].to_list()
+    [4]
+    """
     spec = CHECK_INDEX[check_id]
     lf = frame.lazy()
+    if within is not None:
+        lf = lf.filter(within.fill_null(False))
     msg = pl.lit(message) if isinstance(message, str) else message
     # The mask as a column first: a select shares the subexpressions a mask repeats (a date
     # parsed for two comparisons), a filter predicate evaluates each use.

@@ -15,7 +15,7 @@ from datetime import date
 
 import polars as pl
 
-from fanpin_cli.domain import is_head, person_sex
+from fanpin_cli.domain import head_of, person_sex
 from fanpin_cli.values import DATE_FIELDS, dates_of, parse_amount, per_value, year_value
 
 from ._base import col_or_null, issues, person_age
@@ -47,7 +47,7 @@ def _household_reference(frame: pl.DataFrame, value: pl.Expr, name: str) -> pl.D
     work = frame.select(
         pl.col("household_id"),
         value.alias("__v"),
-        is_head(col_or_null(frame, "relation")).alias("__head"),
+        head_of(frame).alias("__head"),
     ).filter(pl.col("household_id").is_not_null() & pl.col("__v").is_not_null())
     return (
         work.group_by("household_id", "__v")
@@ -71,7 +71,7 @@ def roster_extra(frame: pl.DataFrame, headings: dict[str, str], reference_date: 
     age = person_age(frame, reference_date)
     sex = person_sex(frame)
     rel = col_or_null(frame, "relation")
-    head = is_head(rel)
+    head = head_of(frame)
     hid = col_or_null(frame, "household_id")
     in_hh = hid.is_not_null()
 
@@ -196,8 +196,10 @@ def file_extra(frame: pl.DataFrame, sector: str, headings: dict[str, str], refer
         first_row = pl.col("source_row").min().over(keys)
         repeat = pl.col("id18").is_not_null() & (pl.col("source_row") != first_row)
         parts.append(
+            # a repeat shares its ID with an earlier row: only IDs met twice need the window
             issues(frame, repeat, "EXTRACT_DUPLICATE", "id_number",
-                   pl.format("与本表第{}行是同一人的重复记录，请删除重复行或核实", first_row), h)
+                   pl.format("与本表第{}行是同一人的重复记录，请删除重复行或核实", first_row), h,
+                   within=pl.col("id18").is_duplicated())
         )
     if sector == "disability" and "id_number" in cols:
         raw = pl.col("id_number").str.normalize("NFKC").str.replace_all(r"[\s'\-]", "").str.to_uppercase()

@@ -51,9 +51,8 @@ def id_issues(
     st = pl.col("id_status")
     clean = pl.col("id_clean")
     # A failed check leaves the birth digits readable; a number keeps them only when certain.
-    damaged = (
-        (st == "bad_checksum") | (st.is_in(NUMBER_STATUSES) & (pl.col("id_known") >= 14))
-    ) & birth_from_digits(pl.col("id_digits").str.normalize("NFKC"), reference_date).is_null()
+    readable = (st == "bad_checksum") | (st.is_in(NUMBER_STATUSES) & (pl.col("id_known") >= 14))
+    damaged = readable & birth_from_digits(pl.col("id_digits").str.normalize("NFKC"), reference_date).is_null()
     bad_birth = (st == "bad_birthdate") | damaged
     h = headings
     parts = [
@@ -68,7 +67,8 @@ def id_issues(
                          pl.col("id_expected_check").fill_null("?"), clean.str.slice(17, 1).fill_null("?")), h),
         issues(frame, bad_birth, "ID_BAD_BIRTHDATE", "id_number",
                pl.format("证件号码中的出生日期「{}」不存在或晚于基准日，" + _FIX,
-                         pl.col("id_digits").str.slice(6, 8).fill_null("")), h),
+                         pl.col("id_digits").str.slice(6, 8).fill_null("")), h,
+               within=(st == "bad_birthdate") | readable),
         # Not a typing mistake: the spreadsheet kept 15 significant digits or fewer (or a double).
         issues(frame, st.is_in(NUMBER_STATUSES), "ID_EXCEL_MANGLED", "id_number",
                pl.format("证件号码被表格软件存为数字，后几位已丢失（仅前{}位可信），不是录入错误："

@@ -10,7 +10,7 @@ from datetime import date
 
 import polars as pl
 
-from fanpin_cli.domain import is_head, person_sex
+from fanpin_cli.domain import head_of, person_sex
 from fanpin_cli.values import count_value
 
 from ._base import issues, person_age
@@ -46,7 +46,7 @@ def roster_issues(frame: pl.DataFrame, headings: dict[str, str], reference_date:
     hid = pl.col("household_id")
     in_hh = hid.is_not_null()
     if {"household_id", "relation"} <= cols:
-        head = is_head(pl.col("relation"))
+        head = head_of(frame)
         heads = head.cast(pl.Int32).sum().over("household_id")
         parts.append(
             issues(frame, in_hh & (heads == 0), "HH_NO_HEAD", "relation",
