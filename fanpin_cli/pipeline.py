@@ -46,6 +46,7 @@ from fanpin_cli.tables import (
     STOCKTAKE,
     STOCKTAKE_COUNTS,
 )
+from fanpin_cli.tasks import Task, run_tasks
 
 Progress = Callable[[str], None]
 FlagHook = Callable[["FlagResult"], None]
@@ -413,9 +414,10 @@ def compute(
         # the roster's side of linking, made once for every extract
         return loaded_file, frame, keys, known_keys, timed(STAGES[2], roster_index, frame)
 
-    def extract_side(roster_done: Future, spec: InputSpec) -> tuple[LoadedFile, pl.DataFrame, pl.DataFrame]:
-        loaded_file, frame = read_and_prepare(spec)
-        _, roster_frame, _, known_keys, index = roster_done.result()
+    def extract_side(spec: InputSpec, roster_done: tuple, read: tuple[LoadedFile, pl.DataFrame],
+                     ) -> tuple[LoadedFile, pl.DataFrame, pl.DataFrame]:
+        loaded_file, frame = read
+        _, roster_frame, _, known_keys, index = roster_done
         say(f"{STAGES[2]}：{spec.source_file}")
         links_file = timed(STAGES[2], lambda: _keyed_links(
             link(roster_frame, frame, sector=spec.sector, index=index), frame, spec.sector, key, known_keys))
@@ -423,14 +425,22 @@ def compute(
         return loaded_file, frame, links_file.with_columns(shared_text(links_file["reason"]))
 
     say(STAGES[0])
-    roster_done = pool.submit(roster_side, config.inputs[0])
-    try:
-        extracts_done = list(pool.map(partial(extract_side, roster_done), config.inputs[1:]))
-    except BaseException:
-        roster_done.result()  # the roster's own error first, as the files are listed
-        raise
-    roster_loaded, roster, roster_keys, known = roster_done.result()[:4]
-    del roster_done  # with it the roster index (view, digit matrix, memo): not needed after linking
+    # The roster first, then every extract read and prepared, the biggest first; an extract is
+    # linked as soon as it and the roster are ready, before the next file is read (no worker
+    # waits for the roster while a file is left to read).
+    extracts = config.inputs[1:]
+    tasks = [Task("roster", partial(roster_side, config.inputs[0]), rank=(1, 0))]
+    for i, spec in enumerate(extracts):
+        size = -_file_size(spec.path)
+        tasks.append(Task(f"read{i}", partial(read_and_prepare, spec), rank=(1, 1, size)))
+        tasks.append(Task(f"link{i}", partial(extract_side, spec), needs=("roster", f"read{i}"), rank=(0, size)))
+    done_tasks = run_tasks(pool, tasks, limit=WORKERS)
+    # errors as the files are listed: the roster's own first
+    for name in ("roster", *(f"link{i}" for i in range(len(extracts)))):
+        done_tasks[name].result()
+    roster_loaded, roster, roster_keys, known = done_tasks["roster"].result()[:4]
+    extracts_done = [done_tasks[f"link{i}"].result() for i in range(len(extracts))]
+    del done_tasks, tasks  # with them the roster index (view, digit matrix, memo): not needed after linking
     release_unused()  # what linking made and dropped
     extracts_loaded = [lf for lf, _, _ in extracts_done]
     loaded = [roster_loaded, *extracts_loaded]
@@ -694,6 +704,14 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
             if written is None and pending is not None:
                 pending.rollback()
     return written, artifacts, pending
+
+
+def _file_size(path: Path) -> int:
+    """`path`'s size in bytes (0 if it cannot be read: reading it then says why)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _link_totals(links: pl.DataFrame) -> list[dict[str, Any]]:

@@ -1,0 +1,85 @@
+"""Tasks that wait for other tasks, run on an executor with no worker ever blocked waiting.
+
+`compute` reads every file, then links each extract once the roster is ready. Run as one task
+per file (read, then wait for the roster, then link), a worker sat idle while the roster was
+still being read, and the biggest file started late. Here a task is handed to the executor
+only when the tasks it needs are done, at most `limit` at once, the ready task with the
+lowest `rank` first (`compute`: linking before reading, bigger files first).
+
+>>> from concurrent.futures import ThreadPoolExecutor
+>>> order = []
+>>> def step(name, value=0):
+...     def fn(*needed):
+...         order.append(name)
+...         return value + sum(needed)
+...     return fn
+>>> tasks = [Task("a", step("a", 1), rank=(1,)), Task("b", step("b", 2), rank=(1,)),
+...          Task("ab", step("ab"), needs=("a", "b"), rank=(0,)), Task("c", step("c", 5), rank=(2,))]
+>>> with ThreadPoolExecutor(max_workers=1) as pool:
+...     done = run_tasks(pool, tasks, limit=1)
+>>> done["ab"].result(), order
+(3, ['a', 'b', 'ab', 'c'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Task:
+    """`fn(*results of needs)`, started once every task named in `needs` is done; among the
+    ready tasks, the lowest `rank` starts first."""
+
+    name: str
+    fn: Callable[..., Any]
+    needs: tuple[str, ...] = ()
+    rank: tuple[Any, ...] = ()
+
+
+def run_tasks(pool: Executor, tasks: Sequence[Task], *, limit: int) -> dict[str, Future]:
+    """Run `tasks` on `pool`, at most `limit` at once; returns every task's future once all
+    are done. A task whose need failed is not started: its future holds that need's error.
+    Every task runs (or is skipped) even after a failure, so that the caller can report the
+    errors in its own order.
+
+    >>> from fanpin_cli.pipeline import SerialExecutor
+    >>> def boom():
+    ...     raise ValueError("unreadable")
+    >>> done = run_tasks(SerialExecutor(), [Task("read", boom), Task("link", lambda r: r, needs=("read",))], limit=2)
+    >>> type(done["link"].exception()).__name__, str(done["link"].exception())
+    ('ValueError', 'unreadable')
+    """
+    names = {t.name for t in tasks}
+    unknown = {n for t in tasks for n in t.needs} - names
+    if unknown:
+        raise ValueError(f"tasks need unknown tasks: {sorted(unknown)}")
+    futures: dict[str, Future] = {}
+    waiting = list(tasks)
+    running: set[Future] = set()
+    while waiting or running:
+        ready = sorted((t for t in waiting if all(n in futures and futures[n].done() for n in t.needs)),
+                       key=lambda t: t.rank)
+        for task in ready:
+            failed = next((futures[n] for n in task.needs if futures[n].exception() is not None), None)
+            if failed is None and len(running) >= limit:
+                continue
+            waiting.remove(task)
+            if failed is not None:
+                skipped: Future = Future()
+                skipped.set_exception(failed.exception())
+                futures[task.name] = skipped
+                continue
+            future = pool.submit(task.fn, *[futures[n].result() for n in task.needs])
+            futures[task.name] = future
+            if not future.done():
+                running.add(future)
+        if running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            running -= finished
+        elif waiting and not any(all(n in futures for n in t.needs) for t in waiting):
+            raise ValueError(f"tasks wait for each other: {sorted(t.name for t in waiting)}")
+    return futures
