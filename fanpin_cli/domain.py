@@ -147,7 +147,7 @@ def qualifying(rule_id: str, frame: pl.DataFrame) -> pl.DataFrame:
     from fanpin_cli.flagging.exprs import all_conditions
 
     rule = bundled_rule(rule_id)
-    return frame.filter(all_conditions(rule.where, rule.defaults(), frame.columns))
+    return frame.filter(all_conditions(rule.where, rule.defaults(), frame))
 
 
 @cache

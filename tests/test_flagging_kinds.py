@@ -13,6 +13,8 @@ from make_ids import make_id
 from fanpin_cli.fields import SECTORS, aliases
 from fanpin_cli.flagging import KINDS, effective_parameters, evaluate, load_rules
 from fanpin_cli.flagging.engine import build_context
+from fanpin_cli.flagging.exprs import condition_expr
+from fanpin_cli.flagging.model import Condition
 from fanpin_cli.prepare import prepare
 
 R = date(2026, 11, 30)
@@ -115,3 +117,24 @@ def test_window_parsed_once_per_distinct_day_agrees_with_the_expression():
     assert expected.count(True) == 7
     # a file without the date column: no row is inside
     assert window_mask(pl.DataFrame({"x": [1, 2]}), window, {}, R).to_list() == [False, False]
+
+
+@pytest.mark.parametrize("cond", [
+    Condition(field="s", op="in", values=("参保缴费", "C级")),
+    Condition(field="s", op="not_in", values=("参保缴费",)),
+    Condition(field="s", op="empty", empty=True),
+    Condition(field="s", op="empty", empty=False),
+    Condition(field="missing", op="in", values=("参保缴费",)),
+    Condition(any_of=(Condition(field="s", op="in", values=("C级",)), Condition(field="s", op="empty", empty=True))),
+])
+@pytest.mark.parametrize("distinct", [5, 2000])
+def test_text_conditions_looked_up_per_value_match_every_row(cond, distinct):
+    # a frame large enough for the per-value lookup (few distinct values), and one with so many
+    # distinct values that every row is worked out: both as the row-by-row expression says
+    written = ["参保缴费", " 参保缴费", "ｃ 级", "暂停", None, "", "\u3000"]
+    values = [written[i % len(written)] if i % 3 else f"其他{i % distinct}" for i in range(3000)]
+    frame = pl.DataFrame({"s": values}, schema={"s": pl.String})
+    by_frame = frame.select(condition_expr(cond, {}, frame)).to_series()
+    by_rows = frame.select(condition_expr(cond, {}, frame.columns)).to_series()
+    assert by_frame.null_count() == 0
+    assert by_frame.equals(by_rows)

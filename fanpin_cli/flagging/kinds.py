@@ -122,13 +122,12 @@ def _show(rule: Rule) -> list[str]:
 
 
 def _filtered(rule: Rule, params: dict, ctx: Context, frame: pl.DataFrame, where=None) -> pl.DataFrame:
-    cols = frame.columns
     conds = rule.where if where is None else where
     if rule.window is None:
-        frame = keep(frame, all_conditions(conds, params, cols))
+        frame = keep(frame, all_conditions(conds, params, frame))
     else:
         inside = window_mask(frame, rule.window, params, ctx.reference_date)
-        frame = keep(frame, all_conditions(conds, params, cols) & pl.lit(inside))
+        frame = keep(frame, all_conditions(conds, params, frame) & pl.lit(inside))
     if rule.roster_where and rule.kind != "missing_linked":
         ok = _roster_ok(rule.roster_where, params, ctx)
         frame = frame.join(ok, on="_roster_row", how="semi")
@@ -137,7 +136,7 @@ def _filtered(rule: Rule, params: dict, ctx: Context, frame: pl.DataFrame, where
 
 def _roster_ok(conds: tuple[Condition, ...], params: dict, ctx: Context) -> pl.DataFrame:
     p = ctx.persons
-    return keep(p, all_conditions(conds, params, p.columns)).select("_roster_row")
+    return keep(p, all_conditions(conds, params, p)).select("_roster_row")
 
 
 def _window_placeholders(rule: Rule, params: dict, ctx: Context) -> list[pl.Expr]:
@@ -206,7 +205,7 @@ def _out(rule: Rule, frame: pl.DataFrame, ctx: Context) -> pl.DataFrame:
 
 def missing_linked(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
     p = ctx.persons
-    base = keep(p, all_conditions(rule.roster_where, params, p.columns))
+    base = keep(p, all_conditions(rule.roster_where, params, p))
     linked = ctx.rows(rule.sector)
     hits = _filtered(rule, params, ctx, linked).select("_roster_row").unique()
     base = base.join(hits, on="_roster_row", how="anti")
@@ -215,10 +214,10 @@ def missing_linked(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
         if not ctx.has(ex.sector):
             continue
         rows = ctx.rows(ex.sector)
-        rows = keep(rows, all_conditions(ex.where, params, rows.columns)).select("_roster_row").unique()
+        rows = keep(rows, all_conditions(ex.where, params, rows)).select("_roster_row").unique()
         base = base.join(rows, on="_roster_row", how="anti")
         pending = ctx.rows(ex.sector, "review")
-        pending = keep(pending, all_conditions(ex.where, params, pending.columns))
+        pending = keep(pending, all_conditions(ex.where, params, pending))
         exempt_review.append(pending.with_columns(item_expr([], pending.columns).alias("_item")).select("_roster_row", "source_file", "source_row", "_item"))
     show = _show(rule)
     keys = base.select("_roster_row")
@@ -297,11 +296,11 @@ def linked_count(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
 
 
 def household_all(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
-    p = ctx.persons.with_columns(all_conditions(rule.roster_where, params, ctx.persons.columns).alias("_ok"))
+    p = ctx.persons.with_columns(all_conditions(rule.roster_where, params, ctx.persons).alias("_ok"))
     hh = p.group_by("_hh").agg(pl.col("_ok").all().alias("_all")).filter(pl.col("_all") & pl.col("_hh").is_not_null())
     ex = rule.none_linked
     linked = ctx.rows(ex.sector)
-    covered = keep(linked, all_conditions(ex.where, params, linked.columns)).select("_hh").unique()
+    covered = keep(linked, all_conditions(ex.where, params, linked)).select("_hh").unique()
     hh = hh.join(covered, on="_hh", how="anti")
     members = _sorted(p.join(hh.select("_hh"), on="_hh", how="semi").with_columns(
         pl.col("_roster_row").alias("source_row")
@@ -325,7 +324,7 @@ def household_all(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
     ).agg(joined_items(pl.col("_item")).alias("_other"))
     # Review rows that would cover the household if a person confirms them: named, never used.
     pending = ctx.rows(ex.sector, "review")
-    pending = _sorted(keep(pending, all_conditions(ex.where, params, pending.columns)).join(grouped.select("_hh"), on="_hh", how="semi"))
+    pending = _sorted(keep(pending, all_conditions(ex.where, params, pending)).join(grouped.select("_hh"), on="_hh", how="semi"))
     pending = pending.with_columns(item_expr(other_show, pending.columns, with_name=True).alias("_item")).group_by(
         "_hh", maintain_order=True
     ).agg(joined_items(pl.col("_item")).alias("_review"))
@@ -354,7 +353,7 @@ def unlinked_row(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
     if frame is None or frame.height == 0:
         return pl.DataFrame()
     cols = frame.columns
-    mask = pl.col(C.match_status).is_in(list(rule.status)) & all_conditions(rule.where, params, cols)
+    mask = pl.col(C.match_status).is_in(list(rule.status)) & all_conditions(rule.where, params, frame)
     if C.rejected in cols:
         mask = mask & ~pl.col(C.rejected).fill_null(False)
     rows = keep(frame, mask).sort(["source_file", "source_row"])
@@ -381,7 +380,7 @@ def roster_match(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
             pl.col(f).fill_null(pl.col(f).sort_by("_head_rank").drop_nulls().first().over("_hh"))
             for f in HOUSEHOLD_FIELDS if f in p.columns
         )
-    rows = keep(p, all_conditions(rule.roster_where, params, p.columns)).with_columns(
+    rows = keep(p, all_conditions(rule.roster_where, params, p)).with_columns(
         pl.col("_roster_row").alias("source_row")
     )
     show = list(rule.show) or list(dict.fromkeys(f for c in rule.roster_where for f in c.fields() if f not in ROSTER_VIRTUAL))

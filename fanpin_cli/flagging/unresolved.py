@@ -90,7 +90,7 @@ def unresolved_rows(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _qualifying(frame: pl.DataFrame, where: tuple[Condition, ...], params: dict) -> pl.DataFrame:
-    return keep(frame, all_conditions(where, params, frame.columns)) if where else frame
+    return keep(frame, all_conditions(where, params, frame)) if where else frame
 
 
 def possible_records(flags: pl.DataFrame, rules: list[Rule], params: dict, ctx: Context,
