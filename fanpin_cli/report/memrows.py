@@ -27,6 +27,8 @@ are missing (another xlsxwriter), `memory_workbook` says so and the temp files a
 from __future__ import annotations
 
 import io
+import os
+import shutil
 from typing import Any
 
 from xlsxwriter.workbook import Workbook as _XlsxWorkbook
@@ -64,6 +66,36 @@ class MemoryRowsWorksheet(Worksheet):
         self.fh.write(self.row_data_fh.getvalue())
         self.row_data_fh = io.StringIO()
         self._xml_end_tag("sheetData")
+
+
+class FileRowsWorksheet(Worksheet):
+    """A constant_memory worksheet (rows in a temp file) whose rows are copied into its part as
+    bytes: xlsxwriter reads them back as text and writes them again (decoding and encoding every
+    row of a large workbook once more for nothing)."""
+
+    def _write_optimized_sheet_data(self) -> None:
+        source = getattr(getattr(self, "row_data_fh", None), "buffer", None)
+        target = getattr(self.fh, "buffer", None)
+        if self.dim_rowmin is None or source is None or target is None or not getattr(self, "row_data_filename", None):
+            super()._write_optimized_sheet_data()
+            return
+        self._xml_start_tag("sheetData")
+        self.fh.flush()
+        self.row_data_fh.flush()
+        source.seek(0)
+        shutil.copyfileobj(source, target, 1 << 20)
+        self.row_data_fh.close()
+        os.unlink(self.row_data_filename)
+        self._xml_end_tag("sheetData")
+
+
+def file_workbook(path: str, options: dict[str, Any]) -> Workbook:
+    """A Workbook with `options` whose constant_memory rows wait in temp files
+    (`FileRowsWorksheet`)."""
+    workbook = Workbook(path, options)
+    if supported():
+        workbook.worksheet_class = FileRowsWorksheet
+    return workbook
 
 
 def supported() -> bool:

@@ -265,18 +265,26 @@ def write_rows(ws: Worksheet, first_row: int, col0: int, values: pl.DataFrame, c
                                for j, c in enumerate(cells)])
     # One <row> opening per distinct height (taken from xlsxwriter, with its attributes).
     tags = []
-    heights = frame.select("_lines", (index + first_row).alias("i")).unique("_lines").sort("_lines")
-    for n, row in heights.iter_rows():
+    first: dict[int, int] = {}  # line count → its first row
+    for i, n in enumerate(frame["_lines"].to_list()):
+        first.setdefault(n, i)
+    for n, i in sorted(first.items()):
+        row = first_row + i
         if n != 1:  # one row of each height gets it from xlsxwriter, the tag is copied for the rest
             ws.set_row(row, line_height * n)
         empty = _row_tag(ws, row, empty=True) if n != 1 else None
         tags.append((n, _row_tag(ws, row, empty=False), empty))
     row_xml = _rows_expr(tuple(tags))
     used: list[int] = []
+    raw = getattr(ws.fh, "buffer", None)  # a text file's bytes (not a StringIO)
     for start in range(0, frame.height, CHUNK_ROWS):
         part = frame.slice(start, CHUNK_ROWS).with_columns(cells_xml.alias("_x"))
         xml = part.select(row_xml.str.join("").alias("x"), pl.col("_x").ne("").arg_true().alias("u").implode())
-        ws.fh.write(xml["x"].item())
+        if raw is None:
+            ws.fh.write(xml["x"].item())
+        else:  # a row file: its UTF-8 bytes as polars holds them (no Python text decoded and encoded again)
+            ws.fh.flush()
+            raw.write(xml["x"].cast(pl.Binary).item())
         found = xml["u"].item()
         if len(found):
             used += [start + int(found[0]), start + int(found[-1])]

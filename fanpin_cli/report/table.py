@@ -141,21 +141,36 @@ def _cell_formatter(col: Col, fm: Formats) -> Callable[[object], Format | None] 
 
 
 def _cells(values: pl.DataFrame, cols: list[Col], fm: Formats,
-           highlight: dict[int, tuple[pl.Expr, Format]]) -> list[rowxml.Cells]:
+           highlight: dict[int, tuple[pl.Expr, Format]], found: dict[str, object] | None = None) -> list[rowxml.Cells]:
     """How each column's cells land, for `rowxml.write_rows` (the formats `_cell_formatter`
-    gives, as `rowxml` takes them: per distinct value, or one for the column)."""
+    gives, as `rowxml` takes them: per distinct value, or one for the column). `found`: the
+    results of `_distinct_exprs`, when the caller has them."""
     out = []
     for j, col in enumerate(cols):
         name, number = f"c{j}", col.kind in (INT, FLOAT, PERCENT)
         mark, mark_format = highlight.get(j, (None, None))
         if col.kind in _BY_VALUE:
-            shown = values[name].drop_nulls().unique().to_list()
+            key = f"_u:{name}"
+            shown = found[key] if found is not None and key in found else values[name].drop_nulls().unique().to_list()
             out.append(rowxml.Cells(name, formats={v: fm.for_level(v) for v in shown},
                                     highlight=mark, highlight_format=mark_format))
         else:
             out.append(rowxml.Cells(name, number=number, every=_every_format(col, fm), highlight=mark,
                                     highlight_format=mark_format))
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _kind_cells(kinds: tuple[str, ...]) -> list[rowxml.Cells]:
+    """Columns `c0, c1, …` of `kinds` as `rowxml.check_exprs` takes them (names, numbers)."""
+    return [rowxml.Cells(f"c{j}", number=kind in (INT, FLOAT, PERCENT)) for j, kind in enumerate(kinds)]
+
+
+@functools.lru_cache(maxsize=256)
+def _distinct_exprs(kinds: tuple[str, ...]) -> list[pl.Expr]:
+    """The distinct values of the columns whose cells take their format from their value."""
+    return [pl.col(f"c{j}").drop_nulls().unique().implode().alias(f"_u:c{j}")
+            for j, kind in enumerate(kinds) if kind in _BY_VALUE]
 
 
 def _row_writer(ws: Worksheet) -> Callable[[int, int, tuple], None]:
@@ -231,11 +246,15 @@ def write_table(
     for j, col in enumerate(cols):
         ws.write_string(row0, col0 + j, col.header, header_formats.get(col.header_format or "", fm.header))
     fast = values.height >= rowxml.MIN_ROWS and after_row is None and rowxml.available(ws)
-    cells = _cells(values, cols, fm, highlight) if fast else []
     # The widths and what rowxml must know of the values, in one query.
     found: dict[str, object] = {}
     if values.height:
-        found = values.select(_width_exprs(len(cols)) + rowxml.check_exprs(values.schema, cells)).row(0, named=True)
+        exprs = _width_exprs(len(cols))
+        if fast:
+            kinds = tuple(col.kind for col in cols)
+            exprs = exprs + rowxml.check_exprs(values.schema, _kind_cells(kinds)) + _distinct_exprs(kinds)
+        found = values.select(exprs).row(0, named=True)
+    cells = _cells(values, cols, fm, highlight, found) if fast else []
     widths = _widths(values, cols, [found.get(f"c{i}") for i in range(len(cols))])
     if columns:
         set_columns(ws, fm, cols, widths, col0=col0)
@@ -245,8 +264,9 @@ def write_table(
     else:
         lines = _row_lines(values, cols, widths)
         if lines is not None:
-            for i, n in lines.to_frame("n").with_row_index("i").filter(pl.col("n") > 1).iter_rows():
-                ws.set_row(row0 + 1 + i, LINE_HEIGHT * n)
+            for i, n in enumerate(lines.to_list()):
+                if n > 1:
+                    ws.set_row(row0 + 1 + i, LINE_HEIGHT * n)
         _write_cells(ws, fm, row0 + 1, col0, cols, values, highlight, after_row)
     row = row0 + 1 + values.height
     if cut:

@@ -14,7 +14,7 @@ from xlsxwriter.exceptions import XlsxWriterException
 from fanpin_cli.errors import FanpinError
 from fanpin_cli.report import sheets
 from fanpin_cli.report.formats import Formats, SheetNames
-from fanpin_cli.report.memrows import memory_workbook, small_workbook
+from fanpin_cli.report.memrows import file_workbook, memory_workbook, small_workbook
 from fanpin_cli.report.model import CANDIDATE_RULES, ReportData
 from fanpin_cli.report.zipping import Workbook
 from fanpin_cli.tables import C
@@ -62,7 +62,7 @@ class ReportWriter:
             else:
                 # Streamed rows wait in temp files beside the workbook (the run's staging folder,
                 # removed with it), not in the system's temp folder.
-                self.workbook = Workbook(str(self.tmp), WORKBOOK_OPTIONS | {"tmpdir": str(self.path.parent)})
+                self.workbook = file_workbook(str(self.tmp), WORKBOOK_OPTIONS | {"tmpdir": str(self.path.parent)})
             self._start(data)
 
     def finish(self, data: ReportData) -> None:
