@@ -488,11 +488,36 @@ def sort_flags(flags: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def write_rule_sheets(fm: Formats, rule_sheets: list[tuple[Worksheet, RuleInfo]], flags: pl.DataFrame,
+                      data: ReportData) -> None:
+    """Every rule's sheet (`write_rule_sheet`) from `flags` (every rule's rows, in order): the
+    tables written together (`batch.write_tables`), each with the columns its own rows call for."""
+    from fanpin_cli.report.batch import write_tables
+
+    with_history: set[str] = set()
+    if "status" in flags.columns and flags.height:
+        counted = flags.group_by(C.rule_id).agg(pl.col("status").is_not_null().any())
+        with_history = {r for r, any_status in counted.iter_rows() if any_status}
+    by_columns: dict[bool, list[tuple[Worksheet, RuleInfo]]] = {}
+    for ws, rule in rule_sheets:
+        by_columns.setdefault(rule.rule_id in with_history, []).append((ws, rule))
+    for history, group in by_columns.items():
+        cols = rule_columns(flags if history else flags.clear())
+        tables = write_tables(fm, cols, flags, C.rule_id, [(ws, rule.rule_id) for ws, rule in group], columns=True)
+        for (ws, rule), table in zip(group, tables, strict=True):
+            _finish_rule_sheet(ws, fm, rule, table, cols, data)
+
+
 def write_rule_sheet(
     ws: Worksheet, fm: Formats, rule: RuleInfo, rows: pl.DataFrame, data: ReportData
 ) -> None:
     cols = rule_columns(rows)
     table = write_table(ws, fm, 0, cols, rows, columns=True)
+    _finish_rule_sheet(ws, fm, rule, table, cols, data)
+
+
+def _finish_rule_sheet(ws: Worksheet, fm: Formats, rule: RuleInfo, table: Table, cols: list[Col],
+                       data: ReportData) -> None:
     finish_table(ws, fm, table, cols)
     finish_feedback(ws, table, cols, VERDICT_CHOICES, FLAG_PROMPT)
     if rule.level in TAB_COLOURS:

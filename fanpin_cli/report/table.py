@@ -70,6 +70,16 @@ def ensure_columns(frame: pl.DataFrame | None, names: list[str]) -> pl.DataFrame
 
 
 def _prepared(frame: pl.DataFrame, cols: list[Col]) -> pl.DataFrame:
+    exprs = _prepared_exprs(cols)
+    values = frame.select(exprs)  # one query: literals broadcast to the columns' height
+    if values.height == frame.height:
+        return values
+    # Only literals (one row): with_columns broadcasts them to the frame's height.
+    return frame.with_columns(exprs).select([f"c{i}" for i in range(len(cols))])
+
+
+def _prepared_exprs(cols: list[Col]) -> list[pl.Expr]:
+    """The values written, `c0, c1, …`, one expression per column."""
     exprs: list[pl.Expr] = []
     for i, col in enumerate(cols):
         if col.expr is None or col.kind == INPUT:
@@ -88,11 +98,7 @@ def _prepared(frame: pl.DataFrame, cols: list[Col]) -> pl.DataFrame:
         else:
             expr = col.expr.cast(pl.Float64, strict=False).fill_nan(None)
         exprs.append(expr.alias(f"c{i}"))
-    values = frame.select(exprs)  # one query: literals broadcast to the columns' height
-    if values.height == frame.height:
-        return values
-    # Only literals (one row): with_columns broadcasts them to the frame's height.
-    return frame.with_columns(exprs).select([f"c{i}" for i in range(len(cols))])
+    return exprs
 
 
 @functools.lru_cache(maxsize=64)
@@ -238,13 +244,7 @@ def write_table(
     cut = values.height - room if values.height > room else 0
     if cut:
         values = values.head(room)
-    header_formats = {
-        "sector": fm.header_sector,
-        "roster": fm.header_roster,
-        **fm.header_level,
-    }
-    for j, col in enumerate(cols):
-        ws.write_string(row0, col0 + j, col.header, header_formats.get(col.header_format or "", fm.header))
+    write_headers(ws, fm, row0, cols, col0=col0)
     fast = values.height >= rowxml.MIN_ROWS and after_row is None and rowxml.available(ws)
     # The widths and what rowxml must know of the values, in one query.
     found: dict[str, object] = {}
@@ -272,6 +272,17 @@ def write_table(
     if cut:
         ws.write_string(row, col0, f"（超出 Excel 行数上限，另有 {cut:,} 行未列出，请查看对应的 CSV 文件）", fm.note)
     return Table(row0, row - 1, values.height, widths, values, columns_set=columns)
+
+
+def write_headers(ws: Worksheet, fm: Formats, row0: int, cols: list[Col], *, col0: int = 0) -> None:
+    """The table's header row at `row0`."""
+    header_formats = {
+        "sector": fm.header_sector,
+        "roster": fm.header_roster,
+        **fm.header_level,
+    }
+    for j, col in enumerate(cols):
+        ws.write_string(row0, col0 + j, col.header, header_formats.get(col.header_format or "", fm.header))
 
 
 def _write_cells(ws: Worksheet, fm: Formats, row: int, col0: int, cols: list[Col], values: pl.DataFrame,

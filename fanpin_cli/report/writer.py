@@ -134,16 +134,9 @@ class ReportWriter:
         self.summary_sheet = wb.add_worksheet(sheets.SUMMARY)
         waiting = pl.col(C.evidence_status).fill_null("confirmed") == "pending_review"
         confirmed, pending = flags.filter(~waiting), flags.filter(waiting)
-        by_rule = {
-            key[0]: part
-            for key, part in confirmed.partition_by(C.rule_id, as_dict=True, maintain_order=True).items()
-        }
-        empty = flags.clear()
-        for rule in rules:
-            if rule.rule_id in CANDIDATE_RULES:
-                continue
-            ws = wb.add_worksheet(sheet_of_rule[rule.rule_id])
-            sheets.write_rule_sheet(ws, fm, rule, by_rule.get(rule.rule_id, empty), data)
+        rule_sheets = [(wb.add_worksheet(sheet_of_rule[rule.rule_id]), rule)
+                       for rule in rules if rule.rule_id not in CANDIDATE_RULES]
+        sheets.write_rule_sheets(fm, rule_sheets, confirmed, data)
         sheets.write_pending(wb.add_worksheet(sheets.PENDING), fm, pending, data)
         candidates = confirmed.filter(pl.col(C.rule_id).is_in(list(CANDIDATE_RULES)))
         sheets.write_candidates(wb.add_worksheet(sheets.CANDIDATES), fm, candidates, data)
