@@ -103,23 +103,25 @@ def subset(data: ReportData, by: str, area: tuple[str, ...],
 
 
 class AreaCuts:
-    """Every area's rows of `data`, cut once: each placed frame split by area in one pass
-    (`partition_by`, row order kept) and the per-rule counts of every area computed together
-    (`rule_summary` by area), instead of filtering and counting each frame once per area.
-    `subset(area)` is then the area's ReportData."""
+    """Every area's rows of `data`, found once: each placed frame's row numbers grouped by area
+    in one pass (row order kept) and the per-rule counts of every area computed together
+    (`rule_summary` by area), instead of filtering and counting each frame once per area; an
+    area's rows are taken (gathered) when its workbook is written, so that no more than one
+    area's copy of the rows is held at a time. `subset(area)` is then the area's ReportData."""
 
     def __init__(self, data: ReportData, by: str, placed: dict[str, pl.DataFrame | None] | None = None) -> None:
         self.data, self.by = data, by
         placed = placed if placed is not None else _placed(data)
         self.keys = ["_t"] if by == C.township else ["_t", "_v"]
-        self.parts: dict[str, dict[tuple[str, ...], pl.DataFrame]] = {}
-        self.empty: dict[str, pl.DataFrame] = {}
+        self.frames: dict[str, pl.DataFrame] = {}
+        self.rows: dict[str, dict[tuple[str, ...], pl.Series]] = {}
         for name, frame in placed.items():
             if frame is not None:
-                kept = frame.drop([c for c in ("_t", "_v") if c not in self.keys])
-                self.parts[name] = kept.partition_by(self.keys, as_dict=True, maintain_order=True,
-                                                     include_key=False)
-                self.empty[name] = frame.clear().drop("_t", "_v")
+                self.frames[name] = frame.drop("_t", "_v")
+                numbers = frame.select(*self.keys, pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"))
+                grouped = numbers.group_by(self.keys).agg("_i")  # each area's rows, in order
+                lists = grouped["_i"]
+                self.rows[name] = {tuple(key): lists[j] for j, key in enumerate(grouped.select(self.keys).rows())}
         self.counts: dict[tuple[str, ...], pl.DataFrame] | None = None
         members = placed["members"]
         if members is not None:
@@ -139,9 +141,10 @@ class AreaCuts:
 
     def cut(self, name: str, area: tuple[str, ...]) -> pl.DataFrame | None:
         """The rows of placed frame `name` in `area` (None: the data have no such frame)."""
-        if name not in self.parts:
+        if name not in self.frames:
             return None
-        return self.parts[name].get(area, self.empty[name])
+        frame, rows = self.frames[name], self.rows[name].get(area)
+        return frame.clear() if rows is None else frame[rows]
 
     def subset(self, area: tuple[str, ...]) -> ReportData:
         """The ReportData of one area (see `subset`)."""
