@@ -40,6 +40,8 @@ def on_rows(frame: pl.DataFrame, mask: pl.Expr | pl.Series, compute: Compute) ->
     """
     chosen = (frame.select(mask) if isinstance(mask, pl.Expr) else pl.DataFrame([mask])).to_series()
     chosen = chosen.fill_null(False)
+    if frame.height and not chosen.any() and isinstance(compute, Mapping) and all(n in frame.columns for n in compute):
+        return frame  # no row chosen, no new column: nothing changes (planning a large expression alone costs ms)
     part = frame.filter(chosen)
     # with_columns, not select: a literal is one value per chosen row (a select of only
     # literals gives one row whatever the number of rows)

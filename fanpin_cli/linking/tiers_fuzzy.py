@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from fanpin_cli.linking import candidates
+from fanpin_cli.linking import candidates, typos
 from fanpin_cli.linking.cases import Case, accepted, case_of, first, note, reason, score, scored
 from fanpin_cli.linking.digits import compare, near
 from fanpin_cli.linking.frames import DECISION_SCHEMA, USABLE, empty_decisions
@@ -29,7 +29,6 @@ from fanpin_cli.linking.name_similarity import (
 )
 from fanpin_cli.linking.reasons import id_part, position, status_zh
 from fanpin_cli.linking.tier import LinkRun, Outcome, Readings
-from fanpin_cli.rows import on_rows
 
 TIE_MARGIN = 2.0  # a runner-up within this many points makes the choice a review
 # Certain leading digits an extract reading needs for the repair tier's blocking: region, year,
@@ -44,18 +43,20 @@ _R_COLS = ("status", "value", "digits", "known", "name_key", "name_pinyin", "nam
 
 
 def pair_frame(pairs: pl.DataFrame, e: pl.DataFrame, r: pl.DataFrame, rd: Readings) -> pl.DataFrame:
-    """Pairs with both sides' attributes (`e_*`, `r_*`), digit comparison and name category."""
+    """Pairs with both sides' attributes (`e_*`, `r_*`), digit comparison, name category and
+    `TYPO_IN_RANGE`."""
     ei = pairs["eidx"].to_numpy()
     ri = pairs["ridx"].to_numpy()
     feats = compare(rd.e_mat, rd.r_mat, rd.e_known, rd.r_known, ei, ri)
-    cols = [pairs["eidx"], pairs["ridx"]]
-    cols += [e[c].gather(ei).alias(f"e_{c}") for c in _E_COLS]
-    cols += [r[c].gather(ri).alias(f"r_{c}") for c in _R_COLS]
-    frame = pl.DataFrame(cols).with_columns(
-        *(pl.Series(name, values) for name, values in feats.columns().items())
-    )
+    # one gather per side (a polars call per column cost more than the gathers on small files)
+    frame = pl.concat([
+        pairs.select("eidx", "ridx"),
+        e.select([pl.col(c).gather(pairs["eidx"]).alias(f"e_{c}") for c in _E_COLS]),
+        r.select([pl.col(c).gather(pairs["ridx"]).alias(f"r_{c}") for c in _R_COLS]),
+        pl.DataFrame(feats.columns()),
+    ], how="horizontal")
     return frame.with_columns(name_category(frame, "e_name_key", "r_name_key", "e_name_pinyin", "r_name_pinyin")
-                              .alias("cat"))
+                              .alias("cat"), pl.Series(TYPO_IN_RANGE, typos.typo_in_range(frame)))
 
 
 def _agree(a: str, b: str) -> pl.Expr:
@@ -101,6 +102,11 @@ def _typo_in_range() -> pl.Expr:
     ).fill_null(False)
 
 
+# The column the repair tier adds to its pairs: `_typo_in_range()` of each pair, computed once
+# (in numpy: `typos.typo_in_range`) and read by its cases.
+TYPO_IN_RANGE = "typo_in_range"
+
+
 def _tail_typo_possible() -> pl.Expr:
     """One wrong digit (or one adjacent swap) among the digits a spreadsheet number lost would
     bring the roster ID into its range: the two cannot be told apart from a namesake."""
@@ -125,7 +131,8 @@ TAIL_TYPO = "tail_typo"  # the column `with_tail_typo` adds: `_tail_typo_possibl
 
 def with_tail_typo(p: pl.DataFrame) -> pl.DataFrame:
     """Pairs with column `tail_typo` (`_tail_typo_possible`: a large expression, read by several
-    cases), computed once and only on pairs whose extract ID was a spreadsheet number; False on
+    cases), computed once (in numpy: `typos.tail_typo_possible`) and only on pairs whose extract
+    ID was a spreadsheet number; False on
     the others, where every case reading it is settled without it (`_TAIL_TYPO` needs
     `_out_of_range`, `_NUMBER_ALLOWS` holds by `~_HAS_RANGE`: both need a range).
 
@@ -134,8 +141,7 @@ def with_tail_typo(p: pl.DataFrame) -> pl.DataFrame:
     >>> with_tail_typo(f)["tail_typo"].to_list()
     [False, True]
     """
-    return on_rows(p.with_columns(pl.lit(False).alias(TAIL_TYPO)), pl.col("e_lo").is_not_null(),
-                   {TAIL_TYPO: _tail_typo_possible()})
+    return p.with_columns(pl.Series(TAIL_TYPO, typos.tail_typo_possible(p)))
 
 
 def _out_of_range() -> pl.Expr:
@@ -234,7 +240,7 @@ _CASE_B = _FULL & ~(_E_USE & _R_USE) & ((_ham <= 1) | _SWAP18) & _BIRTH_OK
 # it may have come from (`idnum.number_range`; rounding may carry into earlier digits).
 _CASE_R = _HAS_RANGE & _in_range().fill_null(False) & _HAS_VALUE & _BIRTH_OK
 # T: a number whose range holds the roster ID once one typo in its certain digits is undone.
-_CASE_T = _HAS_RANGE & _typo_in_range() & _HAS_VALUE & _BIRTH_OK
+_CASE_T = _HAS_RANGE & pl.col(TYPO_IN_RANGE) & _HAS_VALUE & _BIRTH_OK
 # C: only leading digits known on the roster side (or in an extract ID without a range).
 _CASE_C = ~_HAS_RANGE & ~_FULL & (_k >= 14) & _BIRTH_OK
 # A number without a name, or with one character different: accepted only from a narrow range (a
@@ -257,10 +263,10 @@ _WHO = (
     .otherwise(pl.lit("证件号码"))
 )
 _NUMBER_FAULT = (  # R, T: a spreadsheet number
-    pl.when((_ham == 2) & pl.col("swapped") & _typo_in_range())
+    pl.when((_ham == 2) & pl.col("swapped") & pl.col(TYPO_IN_RANGE))
     .then(pl.format("证件号码{}，且第{}、{}位疑似前后颠倒，改正后花名册证件号码在其可能取值范围内",
                     status_zh(pl.col("e_status")), position(_q1), position(_q2)))
-    .when((_ham > 0) & _typo_in_range())
+    .when((_ham > 0) & pl.col(TYPO_IN_RANGE))
     .then(pl.format("证件号码{}，且第{}位（{}）疑似录入错误，改正后花名册证件号码在其可能取值范围内",
                     status_zh(pl.col("e_status")), position(_q1), id_part(_q1)))
     .when(_ham == 1)
