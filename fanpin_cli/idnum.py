@@ -281,6 +281,24 @@ def numeric_column(clean: pl.Expr, group: pl.Expr | None = None) -> pl.Expr:
     return test if group is None else test.over(group)
 
 
+def numeric_file(clean: pl.Series) -> bool:
+    """`numeric_column` of one file's folded IDs, as one answer: the 18-digit values read as
+    numbers only where they are 18 digits, and only when there are two or more of them.
+
+    >>> numeric_file(pl.Series(["433127201309269000", "433127199001011000", "433127199001011238"]))
+    True
+    >>> numeric_file(pl.Series(["433127199001011238", None]))
+    False
+    """
+    is18 = clean.str.contains(r"^[0-9]{18}$").fill_null(False)
+    n18 = int(is18.sum())
+    if n18 < 2:  # fewer than two 18-digit values: fewer than two look like numbers
+        return False
+    digits = clean.filter(is18)
+    nlike = int(pl.select(_number_like(pl.lit(digits)).fill_null(False).sum()).item())
+    return nlike >= 2 and nlike * 2 >= n18
+
+
 def with_id_columns(
     frame: pl.DataFrame,
     raw: str = "id_number",
@@ -315,6 +333,8 @@ def with_id_columns(
     # per file; a frame of one file is one group (no window over a million rows)
     group = pl.col("source_file") if "source_file" in frame.columns and not _one_value(frame["source_file"]) else None
     frame = frame.with_columns(_clean_fast(frame[raw]).alias(f"{p}id_clean"))
+    # one file: whether its column was held as numbers is one answer, found once
+    numbers = numeric_file(frame[f"{p}id_clean"]) if group is None else None
     frame = frame.with_columns(
         pl.when(c.is_null())
         .then(pl.lit("missing"))
@@ -328,7 +348,7 @@ def with_id_columns(
         .then(pl.lit("15"))
         .otherwise(pl.lit("other"))
         .alias(f"{p}_form"),
-        numeric_column(c, group).alias(f"{p}_numcol"),
+        (numeric_column(c, group) if group is not None else pl.lit(numbers)).alias(f"{p}_numcol"),
         c.str.slice(0, 17).alias(f"{p}_first17"),
     )
     # Expressions used several times below are materialized first: polars would evaluate an
@@ -345,7 +365,9 @@ def with_id_columns(
     is18 = (form == "18") & c.str.contains(r"^[0-9]{18}$")
     # The value a spreadsheet number shows, with its significant digits (null: not a number).
     sci_value = pl.col(f"{p}_sci").cast(pl.Int64, strict=False)
-    typed = (c.str.ends_with("000") & ~check_ok) | (pl.col(f"{p}_numcol") & _number_like(c))
+    typed = (c.str.ends_with("000") & ~check_ok)
+    if numbers is not False:  # (False & anything is False: a typed column needs no number test)
+        typed = typed | (pl.col(f"{p}_numcol") & _number_like(c))
     as_number = is18 & (number_cell | typed if has_cell else typed).fill_null(False)
     # A 20-digit 残疾人证号 (ID + category + grade) held as a number: the ID is its first 18
     # digits; the last two, and the precision of a double that large, are gone.
@@ -397,8 +419,6 @@ def with_id_columns(
         .then(w.cast(pl.String).str.zfill(18))
         .when(form == "18")
         .then(c)
-        .when(form == "15")
-        .then(c.str.slice(0, 6) + pl.lit("19") + c.str.slice(6, 9))
         .alias(f"{p}_digits"),
         pl.when(w.is_not_null())
         .then(pl.col(f"{p}_prefix"))
@@ -408,6 +428,8 @@ def with_id_columns(
         .then(pl.lit(0, dtype=pl.Int64))
         .alias(f"{p}id_known"),
     )
+    # a 15-digit ID's upgraded digits, made on its rows only (a branch is computed on every row)
+    frame = on_rows(frame, w.is_null() & (form == "15"), {f"{p}_digits": first17_15(c)})
     digits = pl.col(f"{p}_digits")
     frame = frame.with_columns(
         digits17(digits.str.slice(0, 17)).alias(f"{p}_d17"),
@@ -418,7 +440,7 @@ def with_id_columns(
         _plausible_birth(pl.col(f"{p}_birth"), reference_date).alias(f"{p}_birth"),
     )
     born_ok = pl.col(f"{p}_birth").is_not_null()
-    check_ok = c.str.slice(17, 1) == expected
+    check_ok = c.str.ends_with(expected)  # (= its 18th character, where it is read: 18 characters)
     # A spreadsheet number is named by how many digits survived: fewer than 15 (a display
     # format's scientific notation), 15 (what a spreadsheet keeps), more (a double's digits).
     kept = pl.col(f"{p}_precision")
@@ -443,10 +465,8 @@ def with_id_columns(
         .then(pl.lit("bad_birthdate"))
         .otherwise(pl.lit("bad_format"))
     )
-    frame = frame.with_columns(
-        status.alias(f"{p}id_status"),
-        pl.when(form == "15").then(first17_15(c) + expected).otherwise(digits).alias(f"{p}id_digits"),
-    )
+    frame = on_rows(frame.with_columns(status.alias(f"{p}id_status"), digits.alias(f"{p}id_digits")), form == "15",
+                    {f"{p}id_digits": first17_15(c) + expected})
     st = pl.col(f"{p}id_status")
     known = pl.col(f"{p}id_known")
     out_digits = pl.col(f"{p}id_digits")

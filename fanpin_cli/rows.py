@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+import numpy as np
 import polars as pl
 
 Compute = Mapping[str, pl.Expr] | Callable[[pl.DataFrame], pl.DataFrame]
@@ -48,13 +49,22 @@ def on_rows(frame: pl.DataFrame, mask: pl.Expr | pl.Series, compute: Compute) ->
     made = part.with_columns(**compute).select(list(compute)) if isinstance(compute, Mapping) else compute(part)
     if chosen.all():
         return frame.with_columns(made)
-    idx = chosen.arg_true()
+    if made.height == 0:  # no row chosen: the columns it has keep their values, new ones are null
+        return frame.with_columns([pl.lit(None, dtype=v.dtype).alias(n) for n, v in made.to_dict().items()
+                                   if n not in frame.columns])
+    # The made rows put at their places in one gather (null elsewhere), then merged in one call:
+    # a polars call per column cost more than the work on small files.
+    at = np.full(frame.height, -1, dtype=np.int64)
+    at[chosen.arg_true().to_numpy()] = np.arange(made.height, dtype=np.int64)
+    where = pl.Series("at", at)
+    placed = made.select(pl.all().gather(pl.when(where >= 0).then(where)))
     columns = []
-    for name, values in made.to_dict().items():
-        if name in frame.columns:
-            columns.append(frame[name].scatter(idx, values) if made.height else frame[name])
-        elif made.height:
-            columns.append(pl.Series(name, [], dtype=values.dtype).extend_constant(None, frame.height).scatter(idx, values))
-        else:
-            columns.append(pl.lit(None, dtype=values.dtype).alias(name))
+    for name in made.columns:
+        new = placed[name]
+        if name not in frame.columns:
+            columns.append(new)
+        elif new.dtype == frame.schema[name]:
+            columns.append(pl.when(chosen).then(new).otherwise(pl.col(name)).alias(name))
+        else:  # another type: put in place as scatter does it
+            columns.append(frame[name].scatter(chosen.arg_true(), made[name]))
     return frame.with_columns(columns)
