@@ -19,6 +19,7 @@ import polars as pl
 
 from fanpin_cli.idnum import with_id_columns
 from fanpin_cli.names import with_name_columns
+from fanpin_cli.rows import on_rows
 from fanpin_cli.values import normalize_codes, parse_date
 
 # 第二代残疾人证号: 18-digit ID + category (1–7) + grade (1–4).
@@ -44,15 +45,18 @@ def with_certificate_fields(frame: pl.DataFrame) -> pl.DataFrame:
     cert = pl.col("id_number").cast(pl.String).str.replace_all(r"\s", "").str.to_uppercase()
     if "id_number_cell" in frame.columns:  # a number cell lost the last digits: nothing to read
         cert = pl.when(pl.col("id_number_cell") != "number").then(cert)
-    if not frame.select(cert.str.contains(_CERT).any()).item():
+    # only cells of 20+ bytes can hold one: the rest keep their fields as they are (read on those rows only)
+    long = pl.col("id_number").cast(pl.String).str.len_bytes() >= 20
+    if not frame.filter(long).select(cert.str.contains(_CERT).any()).item():
         return frame
     derived = {
         "disability_type": cert.str.extract(_CERT, 1).replace_strict(DISABILITY_TYPES, default=None),
         "disability_grade": cert.str.extract(_CERT, 2).replace_strict(DISABILITY_GRADES, default=None),
     }
-    return frame.with_columns(
-        [(pl.coalesce(pl.col(c), expr) if c in frame.columns else expr).alias(c) for c, expr in derived.items()]
-    )
+    typed = {c: pl.String for c in derived if c not in frame.columns}
+    return on_rows(frame.with_columns([pl.lit(None, dtype=t).alias(c) for c, t in typed.items()]), long, {
+        c: (pl.coalesce(pl.col(c), expr) if c not in typed else expr) for c, expr in derived.items()
+    })
 
 
 # What only linking and the single-file quality checks read of a prepared frame: the ID's raw
