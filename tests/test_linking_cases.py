@@ -135,3 +135,27 @@ def test_link_runs_the_tiers_it_lists(roster, monkeypatch):
     assert link(roster, rows, sector="civil_affairs")["match_method"].to_list() == ["id_repaired"]
     monkeypatch.setattr(linking, "TIERS", (IdTier(),))
     assert link(roster, rows, sector="civil_affairs")["match_status"].to_list() == ["unlinked"]
+
+
+def test_by_case_rows_equals_the_chain_on_long_frames(monkeypatch):
+    """On a frame long enough to be computed case by case, every value (score, reason with
+    formatted words, note with its default) equals the one when/then chain's."""
+    import polars as pl
+
+    import fanpin_cli.linking.cases as cases_mod
+    from fanpin_cli.linking.cases import Case, by_case_rows, case_of, note, reason, score
+
+    cases = (
+        Case("big", pl.col("x") > 7, pl.col("x") * 1.5, accept=True, reason=pl.format("大{}", pl.col("x"))),
+        Case("none", pl.col("x") == 7, None, reason="不计"),
+        Case("mid", pl.col("x") > 3, 50.0, reason=pl.format("中{}/{}", pl.col("x"), pl.col("y")), note="；需核实"),
+        Case("low", pl.col("x") >= 0, 10.0, reason="小"),
+    )
+    f = pl.DataFrame({"x": [i % 11 - 1 for i in range(200)], "y": [None if i % 3 else f"y{i}" for i in range(200)]})
+    f = f.with_columns(case_of(cases))
+    assert f["case"].null_count() > 0  # rows no case holds (x = -1)
+    monkeypatch.setattr(cases_mod, "CASE_ROWS", 10)
+    for what, chain in (("score", score(cases)), ("reason", reason(cases)), ("note", note(cases))):
+        got = by_case_rows(f, cases, what)
+        want = f.select(chain).to_series()
+        assert got.to_list() == want.to_list() and got.dtype == want.dtype and got.name == want.name

@@ -111,6 +111,39 @@ def note(cases: Sequence[Case], case: str = CASE) -> pl.Expr:
     return _by_case([c.note for c in cases], pl.String, case, default="").alias("note")
 
 
+# From this many rows on, `by_case_rows` computes each case's value on its own rows only.
+CASE_ROWS = 20_000
+
+
+def by_case_rows(frame: pl.DataFrame, cases: Sequence[Case], what: str, case: str = CASE) -> pl.Series:
+    """`score(cases)` / `reason(cases)` / `note(cases)` (`what`) of every row of `frame`, which
+    has the `case` column. A when/then chain computes every branch on every row (each case's
+    formatted reason on a row that another case decides); on a long frame each value is
+    computed on the rows of its cases only and put in place.
+
+    >>> cases = (Case("a", pl.col("x") > 1, 1.0, reason=pl.format("x={}", pl.col("x"))),
+    ...          Case("b", pl.lit(True), 0.0, reason="other"))
+    >>> f = pl.DataFrame({"x": list(range(5))}).with_columns(case_of(cases))
+    >>> by_case_rows(f, cases, "reason").to_list() == f.select(reason(cases)).to_series().to_list()
+    True
+    """
+    whole = {"score": score, "reason": reason, "note": note}[what](cases, case)
+    if frame.height < CASE_ROWS:
+        return frame.select(whole).to_series()
+    dtype = pl.Float64 if what == "score" else pl.String
+    default = "" if what == "note" else None
+    codes = frame[case]
+    out = pl.Series(what, [default], dtype=dtype).extend_constant(default, frame.height - 1)
+    for i, c in enumerate(cases):
+        value = getattr(c, what)
+        rows = (codes == i).fill_null(False)
+        if value is None or not rows.any():
+            continue
+        made = frame.filter(rows).with_columns(_lit(value, dtype).cast(dtype).alias("_v"))["_v"]
+        out = out.scatter(rows.arg_true(), made)
+    return out.alias(what)
+
+
 def first_by_distinct(frame: pl.DataFrame, cases: Sequence[Case], what: str, default: Value = None) -> pl.Series:
     """`first(cases, what, default)` on every row of `frame`, each value computed once per
     distinct combination of the deciding case and the columns the values read (their

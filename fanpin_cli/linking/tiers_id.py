@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from fanpin_cli.linking.cases import Case, accepted, case_of, reason, score
+from fanpin_cli.linking.cases import Case, accepted, by_case_rows, case_of, score
 from fanpin_cli.linking.frames import DECISION_SCHEMA, empty_decisions
 from fanpin_cli.linking.name_similarity import (
     NAME_DIFFERENT,
@@ -140,7 +140,7 @@ class IdTier:
             pl.col("method"),
             score(self.cases),
             pl.when(linked).then(pl.lit("linked")).otherwise(pl.lit("review")).alias("status"),
-            reason(self.cases),
+            by_case_rows(best, self.cases, "reason"),  # (every linked row: each case's words on its rows only)
             (~linked & ((_cat == NAME_DIFFERENT) | pl.col("mixup"))).alias("conflict"),
             pl.lit(False).alias("weak"),
         ).cast(DECISION_SCHEMA))
