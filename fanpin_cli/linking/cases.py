@@ -22,7 +22,7 @@ evaluated on every pair at once, never row by row in Python.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -54,8 +54,26 @@ def _lit(value: Value, dtype: type[pl.DataType]) -> pl.Expr:
     return value if isinstance(value, pl.Expr) else pl.lit(value, dtype=dtype)
 
 
+_MADE: dict[tuple[int, str, str], tuple[Sequence[Case], pl.Expr]] = {}
+
+
+def _once(cases: Sequence[Case], what: str, column: str, make: Callable[[], pl.Expr]) -> pl.Expr:
+    """The expression `make()` of `cases`, built once per list of cases (a tier's cases are
+    constants; each `link()` asked for them again, thousands of Python calls on small files).
+    The list itself is kept beside it, so its id is never another list's."""
+    key = (id(cases), what, column)
+    made = _MADE.get(key)
+    if made is None or made[0] is not cases:
+        made = _MADE[key] = (cases, make())
+    return made[1]
+
+
 def case_of(cases: Sequence[Case], name: str = CASE) -> pl.Expr:
     """The index of the first case whose condition holds (null conditions do not hold), as `name`."""
+    return _once(cases, "case_of", name, lambda: _case_of(cases, name))
+
+
+def _case_of(cases: Sequence[Case], name: str) -> pl.Expr:
     chain = pl.when(cases[0].when).then(pl.lit(0, dtype=pl.Int16))
     for i, case in enumerate(cases[1:], start=1):
         chain = chain.when(case.when).then(pl.lit(i, dtype=pl.Int16))
@@ -82,7 +100,8 @@ def _by_case(values: Sequence[Value], dtype: type[pl.DataType], case: str, defau
 
 def score(cases: Sequence[Case], case: str = CASE) -> pl.Expr:
     """The deciding case's score (Float64; null: no case holds, or the case names no candidate)."""
-    return _by_case([c.score for c in cases], pl.Float64, case).cast(pl.Float64).alias("score")
+    return _once(cases, "score", case,
+                 lambda: _by_case([c.score for c in cases], pl.Float64, case).cast(pl.Float64).alias("score"))
 
 
 def scored(pairs: pl.DataFrame, cases: Sequence[Case]) -> pl.DataFrame:
@@ -97,18 +116,19 @@ def scored(pairs: pl.DataFrame, cases: Sequence[Case]) -> pl.DataFrame:
 
 def accepted(cases: Sequence[Case], case: str = CASE) -> pl.Expr:
     """True when the deciding case lets the pair be linked without a person."""
-    keep = [i for i, c in enumerate(cases) if c.accept]
-    return pl.col(case).is_in(keep).fill_null(False).alias("accept")
+    return _once(cases, "accepted", case, lambda: pl.col(case).is_in(
+        [i for i, c in enumerate(cases) if c.accept]).fill_null(False).alias("accept"))
 
 
 def reason(cases: Sequence[Case], case: str = CASE) -> pl.Expr:
     """The deciding case's Chinese reason (null when no case holds)."""
-    return _by_case([c.reason for c in cases], pl.String, case).alias("reason")
+    return _once(cases, "reason", case, lambda: _by_case([c.reason for c in cases], pl.String, case).alias("reason"))
 
 
 def note(cases: Sequence[Case], case: str = CASE) -> pl.Expr:
     """The deciding case's note ("" when it has none)."""
-    return _by_case([c.note for c in cases], pl.String, case, default="").alias("note")
+    return _once(cases, "note", case,
+                 lambda: _by_case([c.note for c in cases], pl.String, case, default="").alias("note"))
 
 
 # From this many rows on, `by_case_rows` computes each case's value on its own rows only.
