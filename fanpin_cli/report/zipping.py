@@ -4,8 +4,8 @@ An .xlsx is a zip of XML parts. xlsxwriter deflates them at zlib's default level
 households the parts of report.xlsx and the 乡镇 workbooks hold ~140 MB of XML, and deflating it
 was about a second of CPU, the largest single cost of writing them after the cells. Level 1 takes
 about 40% of that time; the files are about 30% larger (report.xlsx 6.6 → 8.5 MB, a 乡镇 workbook
-0.39 → 0.49 MB at 50,000 households), the same parts byte for byte inside (a deflate level is not
-recorded in the file: Excel, WPS and LibreOffice read every level alike).
+0.37 → 0.46 MB on average at 50,000 households) and hold the same parts byte for byte (a reader
+inflates every level alike: Excel, WPS and LibreOffice open them as before).
 
 xlsxwriter has no setting for it: `Workbook` zips through the `ZipFile` its module imported, so
 `Workbook._store_workbook` swaps in `LevelZipFile` (under a lock, put back after) for the
