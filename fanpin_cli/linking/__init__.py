@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from fanpin_cli.linking.cases import Case, first_by_distinct
+from fanpin_cli.linking.cases import Case, firsts_by_distinct
 from fanpin_cli.linking.digits import digit_matrix
 from fanpin_cli.linking.frames import (
     DECISION_SCHEMA,
@@ -156,10 +156,7 @@ def _assemble(
         pl.col("rejected") & pl.col("match_status").is_null()
     )
     # Why nothing was found: formatted once per distinct case and the columns its words read.
-    out = out.with_columns(
-        first_by_distinct(out, UNLINKED_CASES, "score").alias("_u_score"),
-        first_by_distinct(out, UNLINKED_CASES, "reason").alias("_u_reason"),
-    )
+    out = out.with_columns(firsts_by_distinct(out, UNLINKED_CASES, {"_u_score": "score", "_u_reason": "reason"}))
     unlinked = pl.col("match_status").is_null()
     return out.select(
         pl.lit(sector, dtype=pl.String).alias("sector"),

@@ -175,12 +175,30 @@ def first_by_distinct(frame: pl.DataFrame, cases: Sequence[Case], what: str, def
     >>> first_by_distinct(f, cases, "reason").to_list() == f.select(first(cases, "reason")).to_series().to_list()
     True
     """
-    values = [getattr(c, what) for c in cases]
-    dtype = pl.Float64 if what == "score" else pl.String
-    read = sorted({n for v in values if isinstance(v, pl.Expr) for n in v.meta.root_names()})
+    return firsts_by_distinct(frame, cases, {"_value": what}, default)["_value"]
+
+
+def firsts_by_distinct(frame: pl.DataFrame, cases: Sequence[Case], whats: dict[str, str],
+                       default: Value = None) -> pl.DataFrame:
+    """`first_by_distinct` of several values at once (`whats`: column name → "score" /
+    "reason"), found in one pass over `frame`: one table of the distinct combinations and one
+    join back, instead of one each.
+
+    >>> cases = (Case("a", pl.col("x") > 1, pl.col("x") * 1.0, reason=pl.format("x={}", pl.col("y"))),
+    ...          Case("b", pl.lit(True), 0.0, reason="other"))
+    >>> f = pl.DataFrame({"x": [2, 0, 3, 5], "y": ["p", None, "p", None]})
+    >>> firsts_by_distinct(f, cases, {"s": "score", "r": "reason"}).rows()
+    [(2.0, 'x=p'), (0.0, 'other'), (3.0, 'x=p'), (5.0, None)]
+    """
+    values = {name: [getattr(c, what) for c in cases] for name, what in whats.items()}
+    dtypes = {name: pl.Float64 if what == "score" else pl.String for name, what in whats.items()}
+    read = sorted({n for vs in values.values() for v in vs if isinstance(v, pl.Expr) for n in v.meta.root_names()})
     keys = frame.select(*read, case_of(cases, "_case"))
-    table = keys.unique().with_columns(_by_case(values, dtype, "_case", default).cast(dtype).alias("_value"))
-    return keys.join(table, on=[*read, "_case"], how="left", maintain_order="left", nulls_equal=True)["_value"]
+    table = keys.unique().with_columns(
+        _by_case(vs, dtypes[name], "_case", default).cast(dtypes[name]).alias(name) for name, vs in values.items()
+    )
+    joined = keys.join(table, on=[*read, "_case"], how="left", maintain_order="left", nulls_equal=True)
+    return joined.select(list(whats))
 
 
 def first(cases: Sequence[Case], what: str, default: Value = None) -> pl.Expr:
