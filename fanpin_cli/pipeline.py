@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -52,6 +52,8 @@ Progress = Callable[[str], None]
 FlagHook = Callable[["FlagResult"], None]
 
 WORKERS = 2
+# A file of this many rows is checked after the rules are evaluated, not beside them (`compute`).
+APART_ROWS = 500_000
 STAGES = ("读取数据", "证件与姓名规范化", "比对关联", "数据质量检查", "预警规则", "写出结果")
 
 
@@ -362,7 +364,7 @@ def compute(
         scorecard,
         stocktake,
     )
-    from fanpin_cli.quality.scorecard import row_places
+    from fanpin_cli.quality.scorecard import row_places, village_rows
     from fanpin_cli.report import RuleInfo
 
     pool = executor or SerialExecutor()
@@ -513,27 +515,43 @@ def compute(
     clock[0] = time.perf_counter()
 
     say(STAGES[3])
-    issue_frames = list(pool.map(
-        step(STAGES[3], lambda item: item[0].source_file,
-             lambda item: check_file(item[1], item[0].sector, headings=item[0].headings, reference_date=ref,
-                                     overrides=dict(config.rules))),
-        zip(loaded, frames, strict=True),
-    ))
-    del frames  # the extracts' linking-only columns go with them
+    # The rule evaluation and the largest file's checks make this stage's largest temporaries:
+    # side by side they held ~1 GB more at once at 200,000 households. A file of APART_ROWS rows
+    # or more is checked once the rules are evaluated (the other files' checks run meanwhile).
+    heights = [frame.height for frame in frames]
+    largest = max(range(1, len(heights)), key=heights.__getitem__, default=0)
+    apart = largest if largest and heights[largest] >= APART_ROWS else None
+
+    def checked(item: tuple[int, LoadedFile, pl.DataFrame]) -> pl.DataFrame:
+        i, lf, frame = item
+        if i == apart:
+            wait([insurance])  # set once `evaluate` is done (or failed)
+        return check_file(frame, lf.sector, headings=lf.headings, reference_date=ref, overrides=dict(config.rules))
+
+    items = sorted(((i, lf, frame) for i, (lf, frame) in enumerate(zip(loaded, frames, strict=True))),
+                   key=lambda item: item[0] == apart)  # the one set apart last: it may wait
+    checked_frames = dict(zip([i for i, _, _ in items], pool.map(
+        step(STAGES[3], lambda item: item[1].source_file, checked), items), strict=True))
+    issue_frames = [checked_frames[i] for i in range(len(loaded))]
+    del checked_frames, items, frames  # the extracts' linking-only columns go with them
     issue_frames += [lf.issues for lf in loaded if lf.issues is not None and lf.issues.height]  # found reading
     headings = {"roster": roster_loaded.headings} | {lf.sector: lf.headings for lf in extracts_loaded}
     say(f"{STAGES[3]}：跨部门比对检查")
     issue_frames.append(check_cross(roster, evidence, reference_date=ref, headings=headings,
                                     insurance_flags=insurance.result()))
-    places = row_places(roster, evidence)  # every row's household and place: issues and scorecards
     issues = pl.concat(issue_frames, how="diagonal_relaxed")
-    # the places of the rows with an issue (a join onto every row's place held +400 MB)
+    # The places of the rows with an issue only (issues and scorecards); the rows per village
+    # counted frame by frame (every row's place: 6.4M rows, ~1 GB at 200,000 households), unless
+    # two input files share a name (a row is then counted once, as `row_places` keeps it).
+    distinct = len({lf.source_file for lf in loaded}) == len(loaded)
+    places = row_places(roster, evidence, rows=issues if distinct else None)
+    per_village = village_rows(roster, evidence) if distinct else None
     issues = attach_places(issues, _rows_of([places], issues, "household_id", "township", "village"))
     file_sectors = {lf.source_file: lf.sector for lf in loaded}
     issues = ISSUES.conform(_issue_keys(issues, row_index, file_sectors, key))
     say(f"{STAGES[3]}：账账相符与质量评分")
-    stock_counts, stock_lists = stocktake(roster, evidence)
-    cards = SCORECARD.conform(scorecard(issues, places))
+    stock_counts, stock_lists = stocktake(roster, evidence, lists=tuple(STOCKTAKE_KINDS))
+    cards = SCORECARD.conform(scorecard(issues, places, per_village))
     del places, issue_frames  # every row's place: not needed after the scorecards
     release_unused()
     done(STAGES[3])

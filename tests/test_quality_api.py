@@ -16,7 +16,7 @@ from fanpin_cli.quality import (
     scorecard,
     stocktake,
 )
-from fanpin_cli.quality.scorecard import attach_places, row_places
+from fanpin_cli.quality.scorecard import attach_places, row_places, village_rows
 
 
 def test_issue_frame_columns_and_headings():
@@ -51,6 +51,10 @@ def test_stocktake_counts_and_lists():
     mis = lists["mismatch"].row(0, named=True)
     assert (mis["attribute"], mis["extract_value"], mis["roster_value"]) == ("姓名", "王秀英", "李秀英")
     assert lists["sector_only"]["name"].to_list() == ["赵六"]
+    # only the lists asked for are made; the counts stay the same
+    fewer, some = stocktake(ros, {"medical_enrollment": enr}, lists=("roster_only", "mismatch"))
+    assert fewer.equals(counts) and some["sector_only"].is_empty() and some["matched"].is_empty()
+    assert some["mismatch"].equals(lists["mismatch"]) and some["roster_only"].equals(lists["roster_only"])
 
 
 def test_scorecard_grades_and_extract_attribution():
@@ -120,6 +124,53 @@ def test_scorecard_counts_every_row_once_per_village():
     assert sum(v[0] for k, v in got.items() if k[0] == "村") == places.height
 
 
+def test_rows_per_village_without_every_rows_place():
+    """`village_rows` counts frame by frame what grouping every row's place (`row_places`)
+    counts, and the scorecard from it and the places of the issue rows only is the same:
+    linked rows under their roster person's village (a roster row missing from the roster
+    under none), review and unlinked rows under their own 乡镇/村 or none, a sector without
+    place columns, null places."""
+    import random
+
+    rng = random.Random(11)
+    towns = [("灵溪镇", "司城村"), ("灵溪镇", "新村"), ("石堤镇", "石堤村"), ("石堤镇", None), (None, None)]
+    n = 80
+    places = [rng.choice(towns) for _ in range(n)]
+    ros = pl.DataFrame({"source_file": ["roster.xlsx"] * n, "source_row": list(range(3, 3 + n)),
+                        "household_id": [f"H{i // 3}" for i in range(n)],
+                        "township": [p[0] for p in places], "village": [p[1] for p in places]})
+
+    def sector(file: str, rows: int, own_places: bool) -> pl.DataFrame:
+        status = [rng.choice(["linked", "linked", "review", "unlinked", None]) for _ in range(rows)]
+        frame = pl.DataFrame({
+            "source_file": [file] * rows, "source_row": list(range(2, 2 + rows)),
+            "roster_row": [rng.choice([None, 1000, *range(3, 3 + n)]) for _ in range(rows)],
+            "match_status": status,
+        }, schema_overrides={"roster_row": pl.Int64, "match_status": pl.String})
+        if own_places:
+            own = [rng.choice(towns) for _ in range(rows)]
+            frame = frame.with_columns(pl.Series("township", [p[0] for p in own]),
+                                       pl.Series("village", [p[1] for p in own]))
+        return frame
+
+    evidence_ = {"civil_affairs": sector("民政.csv", 150, True), "police": sector("公安.csv", 90, False)}
+    every = row_places(ros, evidence_)
+    filled = [pl.col(c).fill_null("（未关联）") for c in ("township", "village")]
+    want = every.select(filled).group_by("township", "village").len("rows")
+    got = village_rows(ros, evidence_)
+    assert got.sort("township", "village").equals(want.sort("township", "village"))
+    assert got["rows"].sum() == ros.height + 150 + 90
+    dims = ["规范性", "完整性", "准确性", "一致性", "时效性"]
+    issues = pl.DataFrame([(rng.choice(["roster.xlsx", "民政.csv", "公安.csv"]), rng.randrange(2, 160),
+                            rng.choice(SEVERITIES), rng.choice(dims)) for _ in range(120)],
+                          schema=["source_file", "source_row", "severity", "dimension"], orient="row")
+    some = row_places(ros, evidence_, rows=issues)
+    assert some.height < every.height
+    assert some.equals(every.join(issues.select("source_file", "source_row"), on=["source_file", "source_row"],
+                                  how="semi", maintain_order="left"))
+    assert scorecard(issues, some, got).equals(scorecard(issues, every))
+
+
 def test_grade_thresholds():
     from fanpin_cli.quality import grade
 
@@ -135,3 +186,4 @@ def test_quality_summary():
     }
     assert summary["by_dimension"]["完整性"] >= 1 and set(summary["by_dimension"]) == set(DIMENSIONS)
     assert summary["rows_with_errors"] == 2
+

@@ -158,6 +158,7 @@ def evaluate(
     flags, ctx = _evaluate_view(active, params, roster, evidence, reference_date)
     flags = _unsearchable(flags, active, ctx)
     flags = possible_records(flags, active, params, ctx, ABSENCE_KINDS)
+    del ctx  # its persons and rows go before the accepted view makes its own (~+0.5 GB at 200,000 households)
     doubtful = [r for r in active if has_pending(evidence, set(reads(r)))]
     if doubtful:
         ids = [r.id for r in doubtful]

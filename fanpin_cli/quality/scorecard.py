@@ -27,31 +27,90 @@ def grade(rate: pl.Expr) -> pl.Expr:
     return out
 
 
-def row_places(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame] | None = None) -> pl.DataFrame:
-    """Every row of the roster and the extracts with its household_id, township and village."""
-    base = roster.select(
-        pl.col("source_file").cast(pl.String), pl.col("source_row").cast(pl.Int64),
-        col_or_null(roster, "household_id").alias("household_id"),
-        col_or_null(roster, "township").alias("township"), col_or_null(roster, "village").alias("village"),
-    )
-    frames = [base]
+def row_places(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame] | None = None,
+               rows: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Every row of the roster and the extracts with its household_id, township and village
+    (an extract row linked to a roster person takes the person's; `rows`: only the rows it
+    names by `source_file`, `source_row`, e.g. those with an issue, in the frames' order).
+
+    >>> roster = pl.DataFrame({"source_file": ["r"] * 2, "source_row": [2, 3], "household_id": ["H1", "H2"],
+    ...                        "township": ["镇"] * 2, "village": ["甲", "乙"]})
+    >>> ev = pl.DataFrame({"source_file": ["e", "e"], "source_row": [2, 3], "roster_row": [3, None],
+    ...                    "match_status": ["linked", "unlinked"], "village": ["丙", "丁"]})
+    >>> row_places(roster, {"x": ev}, rows=pl.DataFrame({"source_file": ["e"], "source_row": [2]})).rows()
+    [('e', 2, 'H2', '镇', '乙')]
+    """
+    keys = None
+    if rows is not None:
+        keys = rows.select(pl.col("source_file").cast(pl.String), pl.col("source_row").cast(pl.Int64)).unique()
+
+    def only(frame: pl.DataFrame) -> pl.DataFrame:
+        if keys is None:
+            return frame
+        return frame.join(keys, on=["source_file", "source_row"], how="semi", maintain_order="left")
+
+    base = _roster_places(roster)
+    frames = [only(base)]
     places = base.select(
         pl.col("source_row").alias(C.roster_row), pl.col("household_id").alias("__h"),
         pl.col("township").alias("__t"), pl.col("village").alias("__v"),
     )
     for frame in (evidence or {}).values():
         linked = (col_or_null(frame, C.match_status) == "linked").fill_null(False)
-        ev = frame.select(
+        ev = only(frame.select(
             pl.col("source_file").cast(pl.String), pl.col("source_row").cast(pl.Int64),
             pl.when(linked).then(col_or_null(frame, C.roster_row, pl.Int64).cast(pl.Int64)).alias(C.roster_row),
             col_or_null(frame, "township").alias("__own_t"), col_or_null(frame, "village").alias("__own_v"),
-        ).join(places, on=C.roster_row, how="left", maintain_order="left")
+        )).join(places, on=C.roster_row, how="left", maintain_order="left")
         frames.append(ev.select(
             "source_file", "source_row", pl.col("__h").alias("household_id"),
             pl.when(pl.col(C.roster_row).is_not_null()).then(pl.col("__t")).otherwise(pl.col("__own_t")).alias("township"),
             pl.when(pl.col(C.roster_row).is_not_null()).then(pl.col("__v")).otherwise(pl.col("__own_v")).alias("village"),
         ))
     return first_per_row(pl.concat(frames, how="vertical_relaxed"))
+
+
+def _roster_places(roster: pl.DataFrame) -> pl.DataFrame:
+    return roster.select(
+        pl.col("source_file").cast(pl.String), pl.col("source_row").cast(pl.Int64),
+        col_or_null(roster, "household_id").alias("household_id"),
+        col_or_null(roster, "township").alias("township"), col_or_null(roster, "village").alias("village"),
+    )
+
+
+def village_rows(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame] | None = None) -> pl.DataFrame:
+    """Rows per 乡镇/村 (`township`, `village`, `rows`; null places as "（未关联）"), placed as
+    `row_places` places them, counted frame by frame on a few groups: the same counts as
+    grouping `row_places(roster, evidence)` without every row's place (6.4M rows at 200,000
+    households). Only when no row is in two frames or twice in one (no two input files of
+    the same name); `row_places` keeps the first of such rows.
+
+    >>> roster = pl.DataFrame({"source_file": ["r"] * 2, "source_row": [2, 3], "township": ["镇"] * 2,
+    ...                        "village": ["甲", "乙"]})
+    >>> ev = pl.DataFrame({"source_file": ["e"] * 3, "source_row": [2, 3, 4], "roster_row": [3, 2, None],
+    ...                    "match_status": ["linked", "review", "unlinked"], "village": ["丙", "丁", None]})
+    >>> village_rows(roster, {"x": ev}).sort("village").rows()
+    [('（未关联）', '丁', 1), ('镇', '乙', 2), ('镇', '甲', 1), ('（未关联）', '（未关联）', 1)]
+    """
+    area = ["township", "village"]
+    person = _roster_places(roster).select(pl.col("source_row").alias(C.roster_row), *area)
+    parts = [person.group_by(area).len("rows")]
+    for frame in (evidence or {}).values():
+        linked = (col_or_null(frame, C.match_status) == "linked").fill_null(False)
+        row = pl.when(linked).then(col_or_null(frame, C.roster_row, pl.Int64).cast(pl.Int64))
+        groups = frame.select(
+            row.alias(C.roster_row),
+            *[pl.when(row.is_null()).then(col_or_null(frame, c)).alias(c) for c in area],
+        ).group_by(C.roster_row, *area).len("rows")
+        own = groups.filter(pl.col(C.roster_row).is_null()).select(*area, "rows")
+        theirs = groups.filter(pl.col(C.roster_row).is_not_null()).select(C.roster_row, "rows").join(
+            person, on=C.roster_row, how="left").select(*area, "rows")
+        parts += [own, theirs]
+    filled = [pl.col(c).fill_null(UNATTRIBUTED) for c in area]
+    return (
+        pl.concat(parts, how="vertical_relaxed").with_columns(filled)
+        .group_by(area).agg(pl.col("rows").sum().cast(pl.UInt32))
+    )
 
 
 def first_per_row(frame: pl.DataFrame) -> pl.DataFrame:
@@ -92,9 +151,11 @@ def attach_places(issues: pl.DataFrame, places: pl.DataFrame) -> pl.DataFrame:
     ).drop("__h", "__t", "__v")
 
 
-def scorecard(issues: pl.DataFrame, places: pl.DataFrame) -> pl.DataFrame:
+def scorecard(issues: pl.DataFrame, places: pl.DataFrame, rows: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per village, per township (village = "（合计）") and the county ("全县")
-    (`places`: `row_places(roster, evidence)`, every row counted once).
+    (`places`: `row_places(roster, evidence)`, every row counted once; or, with `rows` =
+    `village_rows(roster, evidence)` giving the rows per village, only the places of the rows
+    with an issue).
 
     Columns: level, township, village, rows, error_rows, clean_rate, grade, issues, errors,
     warnings, infos, then per dimension `issues_<维度>` and `rate_<维度>` (rows with an issue of
@@ -113,7 +174,7 @@ def scorecard(issues: pl.DataFrame, places: pl.DataFrame) -> pl.DataFrame:
     """
     area = ["township", "village"]
     filled = [pl.col(c).fill_null(UNATTRIBUTED) for c in area]
-    counts = (
+    counts = rows if rows is not None else (
         places.select([f.cast(pl.Categorical) for f in filled]).group_by(area).len("rows")
         .with_columns(pl.col(area).cast(pl.String))
     )

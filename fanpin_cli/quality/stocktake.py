@@ -84,9 +84,15 @@ _READ = frozenset({
 })
 
 
-def stocktake(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
+LISTS = ("matched", "roster_only", "sector_only", "mismatch")
+
+
+def stocktake(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame], *,
+              lists: tuple[str, ...] = LISTS) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
     """Counts per sector (one row each, COUNT_COLUMNS) and the lists behind them:
-    `matched`, `roster_only` (ROSTER_ONLY_LISTED sectors), `sector_only`, `mismatch`."""
+    `matched`, `roster_only` (ROSTER_ONLY_LISTED sectors), `sector_only`, `mismatch`; only
+    those named in `lists` are made (the others are empty): `matched` and `sector_only` hold
+    most rows of every sector (the monthly job lists them in links.csv instead)."""
     rv = _roster_view(roster)
     counts, matched, roster_only, sector_only, mismatch = [], [], [], [], []
     for sector, wide in evidence.items():
@@ -97,50 +103,56 @@ def stocktake(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame]) -> tuple[
         linked = linked.with_columns(pl.col("roster_row").cast(pl.Int64)).join(
             rv, on="roster_row", how="left", maintain_order="left"
         )
-        unlinked = frame.filter(status.is_null() | (status == "unlinked"))
+        unlinked_rows = status.is_null() | (status == "unlinked")
         persons = linked.select("roster_row").unique()
         missing = rv.join(persons, on="roster_row", how="anti")
         mis = _mismatches(sector, linked)
+        counted = frame.with_columns(unlinked_rows.alias("__u"), (status == "review").alias("__r")).select(
+            pl.col("__u").sum(), pl.col("__r").sum()).row(0)
         counts.append({
             "sector": sector,
             "extract_rows": frame.height,
             "linked_rows": linked.height,
-            "review_rows": frame.filter(status == "review").height,
-            "unlinked_rows": unlinked.height,
+            "review_rows": counted[1],
+            "unlinked_rows": counted[0],
             "matched_persons": persons.height,
             "matched_households": linked["r_household_id"].drop_nulls().n_unique(),
             "roster_only_persons": missing.height,
             "roster_only_households": missing["r_household_id"].drop_nulls().n_unique(),
-            "sector_only_rows": unlinked.height,
+            "sector_only_rows": counted[0],
             "mismatch_rows": mis.select("source_file", "source_row").unique().height,
         })
-        matched.append(linked.select(
-            pl.lit(sector).alias("sector"), pl.col("source_file"), pl.col("source_row").cast(pl.Int64),
-            "roster_row", pl.col("r_household_id").alias("household_id"),
-            pl.col("r_township").alias("township"), pl.col("r_village").alias("village"),
-            pl.col("r_name").alias("name"), col_or_null(linked, C.match_method).alias(C.match_method),
-        ))
-        if sector in ROSTER_ONLY_LISTED:
+        if "matched" in lists:
+            matched.append(linked.select(
+                pl.lit(sector).alias("sector"), pl.col("source_file"), pl.col("source_row").cast(pl.Int64),
+                "roster_row", pl.col("r_household_id").alias("household_id"),
+                pl.col("r_township").alias("township"), pl.col("r_village").alias("village"),
+                pl.col("r_name").alias("name"), col_or_null(linked, C.match_method).alias(C.match_method),
+            ))
+        if sector in ROSTER_ONLY_LISTED and "roster_only" in lists:
             roster_only.append(missing.select(
                 pl.lit(sector).alias("sector"), "roster_row", pl.col("r_household_id").alias("household_id"),
                 pl.col("r_township").alias("township"), pl.col("r_village").alias("village"),
                 pl.col("r_name").alias("name"),
             ))
-        sector_only.append(unlinked.select(
-            pl.lit(sector).alias("sector"), pl.col("source_file"), pl.col("source_row").cast(pl.Int64),
-            col_or_null(unlinked, "name").alias("name"), col_or_null(unlinked, "township").alias("township"),
-            col_or_null(unlinked, "village").alias("village"), col_or_null(unlinked, "reason").alias("reason"),
-        ))
-        mismatch.append(mis)
+        if "sector_only" in lists:
+            unlinked = frame.filter(unlinked_rows)
+            sector_only.append(unlinked.select(
+                pl.lit(sector).alias("sector"), pl.col("source_file"), pl.col("source_row").cast(pl.Int64),
+                col_or_null(unlinked, "name").alias("name"), col_or_null(unlinked, "township").alias("township"),
+                col_or_null(unlinked, "village").alias("village"), col_or_null(unlinked, "reason").alias("reason"),
+            ))
+        if "mismatch" in lists:
+            mismatch.append(mis)
     count_frame = pl.DataFrame(counts, schema={c: (pl.String if c == "sector" else pl.Int64) for c in COUNT_COLUMNS})
-    lists = {
+    made = {
         "matched": _concat(matched),
         "roster_only": _concat(roster_only, {"sector": pl.String, "roster_row": pl.Int64, "household_id": pl.String,
                                              "township": pl.String, "village": pl.String, "name": pl.String}),
         "sector_only": _concat(sector_only),
         "mismatch": _concat(mismatch, _MISMATCH_SCHEMA),
     }
-    return count_frame, lists
+    return count_frame, made
 
 
 def _concat(frames: list[pl.DataFrame], schema: dict | None = None) -> pl.DataFrame:
