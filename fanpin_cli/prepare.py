@@ -20,7 +20,7 @@ import polars as pl
 from fanpin_cli.idnum import with_id_columns
 from fanpin_cli.names import with_name_columns
 from fanpin_cli.rows import on_rows
-from fanpin_cli.values import normalize_codes, parse_date
+from fanpin_cli.values import DATE_FIELDS, dates_of, normalize_codes, parsed_date_name
 
 # 第二代残疾人证号: 18-digit ID + category (1–7) + grade (1–4).
 _CERT = r"^[0-9]{17}[0-9X]([1-7])([1-4])$"
@@ -79,7 +79,12 @@ def prepare(frame: pl.DataFrame, reference_date: date) -> pl.DataFrame:
     frame = with_certificate_fields(frame)
     frame = with_id_columns(frame, "id_number", reference_date=reference_date)
     frame = with_name_columns(frame, "name")
-    birth = parse_date(pl.col("birth_date")) if "birth_date" in frame.columns else pl.lit(None, dtype=pl.Date)
-    return frame.with_columns(birth.alias("birth")).with_columns(
+    # every date field parsed once here, each distinct text once (`values.dates_of`); the
+    # schema, DATE_IN_FUTURE and the rules' windows read the parsed column (`values.date_values`)
+    dates = [dates_of(frame.get_column(f).cast(pl.String)).alias(parsed_date_name(f))
+             for f in DATE_FIELDS if f in frame.columns]
+    if "birth_date" not in frame.columns:
+        dates.append(pl.lit(None, dtype=pl.Date).alias("birth"))
+    return frame.with_columns(dates).with_columns(
         pl.coalesce(pl.col("birth"), pl.col("id_birth")).alias("birth_any")
     )

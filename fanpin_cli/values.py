@@ -219,6 +219,32 @@ def dates_of(texts: pl.Series) -> pl.Series:
     return text.select(per_value(text, "t", text_date(pl.col("t")), pl.Date)).to_series().alias(texts.name)
 
 
+def parsed_date_name(field: str) -> str:
+    """The column `prepare` keeps the dates of date field `field` in (`birth` for 出生日期):
+    parsed once, read by the schema's DATE_INVALID, DATE_IN_FUTURE and the rules' windows.
+
+    >>> parsed_date_name("settle_date"), parsed_date_name("birth_date")
+    ('settle_date_parsed', 'birth')
+    """
+    return "birth" if field == "birth_date" else f"{field}_parsed"
+
+
+def date_values(frame: pl.DataFrame, field: str) -> pl.Series:
+    """The dates of `frame`'s column `field`: the column `prepare` parsed them into when the
+    frame has it, else parsed now (`dates_of`); nulls where no date could be read.
+
+    >>> f = pl.DataFrame({"settle_date": ["2026-01-05 08:00", "x"]})
+    >>> date_values(f, "settle_date").to_list()
+    [datetime.date(2026, 1, 5), None]
+    """
+    parsed = parsed_date_name(field)
+    if parsed in frame.columns:
+        return frame.get_column(parsed).alias(field)
+    if field not in frame.columns:
+        return pl.Series(field, [None] * frame.height, dtype=pl.Date)
+    return dates_of(frame.get_column(field).cast(pl.String))
+
+
 def date_text(raw: pl.Expr) -> pl.Expr:
     """The text `parse_date` reads a date from: NFKC, stripped, the time of day removed (many
     rows share one: `text_date` of each distinct text is the whole parse)."""

@@ -16,9 +16,11 @@ from fanpin_cli.values import (  # noqa: F401 (re-exported)
     DOMAINS,
     YES_NO,
     count_value,
+    date_values,
     dates_of,
     parse_amount,
     parse_date,
+    parsed_date_name,
     year_value,
 )
 
@@ -41,8 +43,10 @@ def amount_check(cls, data: PolarsData) -> pl.LazyFrame:
 
 def date_check(cls, data: PolarsData) -> pl.LazyFrame:
     """Empty, or a date `values.parse_date` understands (each distinct date parsed once)."""
-    texts = data.lazyframe.select(_text(data)).collect().to_series()
-    return pl.LazyFrame({data.key: (texts.is_null() | dates_of(texts).is_not_null()).fill_null(False)})
+    frame = data.lazyframe.select(_text(data), *([pl.col(parsed)] if (parsed := parsed_date_name(data.key))
+                                                  in data.lazyframe.collect_schema().names() else [])).collect()
+    texts = frame.get_column(data.key)
+    return pl.LazyFrame({data.key: (texts.is_null() | date_values(frame, data.key).is_not_null()).fill_null(False)})
 
 
 def count_check(cls, data: PolarsData) -> pl.LazyFrame:

@@ -17,7 +17,7 @@ import polars as pl
 
 from fanpin_cli.fields import FIELD_TITLES
 from fanpin_cli.flagging.model import Condition, ParamRef, Window
-from fanpin_cli.values import dates_of, parse_amount, parse_date
+from fanpin_cli.values import date_values, dates_of, parse_amount, parse_date, parsed_date_name
 
 _INVISIBLE = r"[\s\u00a0\u3000\u200b\u200c\u200d\u2060\ufeff]"
 EMPTY_SHOWN = "（空）"
@@ -155,8 +155,10 @@ def window_mask(frame: pl.DataFrame, window: Window | None, params: dict, refere
     if frame.height == 0:
         return pl.Series("w", [], dtype=pl.Boolean)
     first, last = window_bounds(window, params, reference_date)
-    # with_columns, not select: a missing date column (a null literal) stays one value per row
-    when = dates_of(frame.with_columns(column(window.date, frame.columns).cast(pl.String).alias("__t"))["__t"])
+    if parsed_date_name(window.date) in frame.columns:  # parsed once by `prepare`
+        when = date_values(frame, window.date)
+    else:  # with_columns, not select: a missing date column (a null literal) stays one value per row
+        when = dates_of(frame.with_columns(column(window.date, frame.columns).cast(pl.String).alias("__t"))["__t"])
     return ((when >= first) & (when <= last)).fill_null(False)
 
 

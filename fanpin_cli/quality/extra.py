@@ -16,7 +16,7 @@ from datetime import date
 import polars as pl
 
 from fanpin_cli.domain import head_of, person_sex
-from fanpin_cli.values import DATE_FIELDS, dates_of, parse_amount, per_value, year_value
+from fanpin_cli.values import DATE_FIELDS, date_values, parse_amount, per_value, year_value
 
 from ._base import col_or_null, issues, person_age
 
@@ -170,7 +170,7 @@ def file_extra(frame: pl.DataFrame, sector: str, headings: dict[str, str], refer
     parts: list[pl.LazyFrame] = []
     for field in DATE_FIELDS:
         if field in cols:
-            later = (dates_of(frame[field].cast(pl.String)) > reference_date).fill_null(False)
+            later = (date_values(frame, field) > reference_date).fill_null(False)
             parts.append(
                 issues(frame, pl.lit(later), "DATE_IN_FUTURE", field,
                        pl.format("{}「{}」晚于基准日{}，请核对日期", pl.lit(h.get(field) or field),

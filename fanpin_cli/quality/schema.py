@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from fanpin_cli.values import DOMAINS
+from fanpin_cli.values import DATE_FIELDS, DOMAINS, parsed_date_name
 
 from ._base import CONTEXT, col_or_null, heading, issues
 
@@ -39,7 +39,9 @@ def failure_cases(frame: pl.DataFrame, sector: str) -> pl.DataFrame:
 
     model = SCHEMAS[sector]
     known = [c for c in model.to_schema().columns if c in frame.columns]
-    data = frame.select([pl.col(c).cast(pl.String) for c in known])
+    # beside the texts, the dates `prepare` parsed (DATE_INVALID reads them: `date_check`)
+    parsed = [parsed_date_name(c) for c in known if c in DATE_FIELDS and parsed_date_name(c) in frame.columns]
+    data = frame.select([pl.col(c).cast(pl.String) for c in known] + parsed)
     try:
         model.validate(data, lazy=True)
     except SchemaErrors as exc:
