@@ -96,3 +96,17 @@ def test_dates_once_per_distinct_text_agree_with_parse_date() -> None:
 )
 def test_parse_amount(raw: str | None, expected: float | None) -> None:
     assert amounts([raw]) == [expected]
+
+
+def test_prepare_keeps_each_date_field_parsed_as_parse_date_reads_it():
+    from fanpin_cli.prepare import prepare
+    from fanpin_cli.values import date_values, parsed_date_name
+
+    texts = ["2026-01-05 08:30", "2026/1/5", "２０２６年１月５日", "46027", "20260230", "去年", None, ""]
+    frame = pl.DataFrame({"source_row": list(range(2, 2 + len(texts))), "settle_date": texts,
+                          "birth_date": texts}, schema_overrides={"settle_date": pl.String, "birth_date": pl.String})
+    prepared = prepare(frame, date(2026, 11, 30))
+    for field in ("settle_date", "birth_date"):
+        expected = frame.select(parse_date(pl.col(field))).to_series()
+        assert prepared[parsed_date_name(field)].equals(expected.alias(parsed_date_name(field)))
+        assert date_values(prepared, field).equals(date_values(frame, field))
