@@ -37,6 +37,7 @@ from fanpin_cli.flagging.exprs import (
 )
 from fanpin_cli.flagging.model import ROSTER_VIRTUAL, Condition, Rule
 from fanpin_cli.tables import C
+from fanpin_cli.values import parsed_date_name
 
 OUT_COLS: tuple[str, ...] = (
     "household_id", "township", "village", "roster_row", "person_name", "source_file", "source_row",
@@ -97,6 +98,8 @@ def evidence_fields(rules: list[Rule]) -> frozenset[str]:
         for cond in conds:
             found.update(cond.fields())
         found.update(f for f in (rule.window.date if rule.window else None, rule.amount) if f)
+        if rule.window:  # the window's dates as `prepare` parsed them
+            found.add(parsed_date_name(rule.window.date))
         found.update(rule.show)
         found.update(name for _, name, _, _ in string.Formatter().parse(rule.detail or "") if name)
     return frozenset(found)
