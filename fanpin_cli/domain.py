@@ -81,7 +81,21 @@ def head_of(frame: pl.DataFrame) -> pl.Expr:
 
 def head_rank(relation: pl.Expr) -> pl.Expr:
     """0 for a household head, 1 for other members: sort by (rank, row) and the head comes first."""
-    return pl.when(is_head(relation)).then(pl.lit(0, dtype=pl.Int32)).otherwise(pl.lit(1, dtype=pl.Int32))
+    return _rank(is_head(relation))
+
+
+def head_rank_of(frame: pl.DataFrame) -> pl.Expr:
+    """`head_rank` of `frame`'s 与户主关系, worked out once per distinct value (`head_of`).
+
+    >>> f = pl.DataFrame({"relation": ["配偶", "户主", None]})
+    >>> f.select(head_rank_of(f)).to_series().to_list()
+    [1, 0, 1]
+    """
+    return _rank(head_of(frame))
+
+
+def _rank(head: pl.Expr) -> pl.Expr:
+    return pl.when(head).then(pl.lit(0, dtype=pl.Int32)).otherwise(pl.lit(1, dtype=pl.Int32))
 
 
 def household_heads(roster: pl.DataFrame, *, household: str = "household_id", row: str = "source_row") -> pl.DataFrame:
@@ -95,7 +109,7 @@ def household_heads(roster: pl.DataFrame, *, household: str = "household_id", ro
     """
     return (
         roster.filter(pl.col(household).is_not_null())
-        .select(pl.col(household).cast(pl.String), pl.col(row).cast(pl.Int64), head_rank(_col(roster, "relation")).alias("_rank"))
+        .select(pl.col(household).cast(pl.String), pl.col(row).cast(pl.Int64), head_rank_of(roster).alias("_rank"))
         .sort(["_rank", row])
         .group_by(household, maintain_order=True)
         .agg(pl.col(row).first())

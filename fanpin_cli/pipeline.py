@@ -29,7 +29,7 @@ from fanpin_cli import __version__
 from fanpin_cli.artifacts import InputSummary, RuleSummary, RunArtifacts, RunSummary, Stage
 from fanpin_cli.config import InputSpec, RunConfig
 from fanpin_cli.coverage import available, input_coverage, rule_statuses
-from fanpin_cli.domain import head_rank, household_heads
+from fanpin_cli.domain import head_rank_of, household_heads
 from fanpin_cli.fields import SECTOR_TITLES
 from fanpin_cli.keys import combine, person_key, person_keys_known, read_key, row_keys
 from fanpin_cli.loaders import LoadedFile, load_file
@@ -273,7 +273,7 @@ def _with_person(
     if "name" in roster.columns:
         named = (
             roster.filter(pl.col("household_id").is_not_null())
-            .sort(head_rank(pl.col("relation") if "relation" in roster.columns else pl.lit(None, dtype=pl.String)), "source_row")
+            .sort(head_rank_of(roster), "source_row")
             .unique(["household_id", "name"], keep="first", maintain_order=True)
             .select(pl.col("household_id").cast(pl.String), pl.col("name").alias("person_name"),
                     pl.col("source_row").alias("_named"))

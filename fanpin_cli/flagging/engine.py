@@ -19,7 +19,7 @@ from datetime import date
 
 import polars as pl
 
-from fanpin_cli.domain import head_rank
+from fanpin_cli.domain import head_rank_of
 from fanpin_cli.evidence import accepted, has_pending, linked, pending
 from fanpin_cli.fields import SECTOR_TITLES
 from fanpin_cli.flagging.exprs import EMPTY_SHOWN, param_text
@@ -83,7 +83,7 @@ def build_context(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame], refer
         col("household_id").cast(pl.String).alias("_hh"),
         col("name").cast(pl.String).alias("_person_name"),
         pl.coalesce(age_at(born_id, reference_date), age_at(born_any, reference_date), col("id_age", pl.Int32)).alias("_age"),
-        head_rank(col("relation")).alias("_head_rank"),
+        head_rank_of(roster).alias("_head_rank"),
         (col("id18").is_not_null() & (col("name_key").n_unique().over(col("id18")) > 1)).alias("_id_shared"),
     )
     # A shared ID still dates the row that sector rows carrying that very ID are linked to.
@@ -94,11 +94,14 @@ def build_context(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame], refer
         (shared | col("id18").is_null()).alias("_unsearchable"),
     )
     households = (
-        persons.sort(["_head_rank", "_roster_row"])
+        # only the columns it reads are sorted (the persons frame is the whole roster, ~40 columns)
+        persons.select("_hh", "_head_rank", "_roster_row", "_person_name",
+                       col("township").cast(pl.String).alias("__t"), col("village").cast(pl.String).alias("__v"))
+        .sort(["_head_rank", "_roster_row"])
         .group_by("_hh", maintain_order=True)
         .agg(
-            col("township").drop_nulls().first().cast(pl.String).alias("_township"),
-            col("village").drop_nulls().first().cast(pl.String).alias("_village"),
+            pl.col("__t").drop_nulls().first().alias("_township"),
+            pl.col("__v").drop_nulls().first().alias("_village"),
             pl.col("_person_name").first().alias("_head_name"),
             pl.col("_roster_row").first().alias("_head_row"),
             pl.len().alias("_members"),
