@@ -269,8 +269,13 @@ def amount_sum(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
     from fanpin_cli.values import parse_amount
 
     rows = rows.with_columns(parse_amount(amount).alias("_amount")).filter(pl.col("_amount").is_not_null())
-    grouped = _group(rule, rows, [pl.col("_amount").sum().alias("_total")])
     threshold = float(resolve(rule.min_total, params))
+    # Only the persons (households) whose total can reach the line have their items built (a
+    # cent below it kept: the exact sum and test are _group's, in its order of rows).
+    key = "_hh" if rule.scope == "household" else "_roster_row"
+    near = rows.group_by(key).agg(pl.col("_amount").sum().alias("_near")).filter(pl.col("_near") >= threshold - 0.01)
+    rows = rows.join(near.select(key), on=key, how="semi", nulls_equal=True)
+    grouped = _group(rule, rows, [pl.col("_amount").sum().alias("_total")])
     grouped = grouped.filter(pl.col("_total") >= threshold)
     grouped = grouped.with_columns(
         money(pl.col("_total")).alias("_ph_total"),
