@@ -108,8 +108,8 @@ def household_heads(roster: pl.DataFrame, *, household: str = "household_id", ro
     [('1', 3), ('2', 4), ('3', 6)]
     """
     return (
-        roster.filter(pl.col(household).is_not_null())
-        .select(pl.col(household).cast(pl.String), pl.col(row).cast(pl.Int64), head_rank_of(roster).alias("_rank"))
+        roster.select(pl.col(household).cast(pl.String), pl.col(row).cast(pl.Int64), head_rank_of(roster).alias("_rank"))
+        .filter(pl.col(household).is_not_null())  # after the select: only three columns are copied
         .sort(["_rank", row])
         .group_by(household, maintain_order=True)
         .agg(pl.col(row).first())

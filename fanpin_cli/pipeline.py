@@ -271,12 +271,13 @@ def _with_person(
     shown = out.join(household_heads(roster).rename({"source_row": "_head"}), on="household_id", how="left",
                      maintain_order="left")
     if "name" in roster.columns:
-        named = (
-            roster.filter(pl.col("household_id").is_not_null())
-            .sort(head_rank_of(roster), "source_row")
-            .unique(["household_id", "name"], keep="first", maintain_order=True)
-            .select(pl.col("household_id").cast(pl.String), pl.col("name").alias("person_name"),
-                    pl.col("source_row").alias("_named"))
+        named = (  # the three columns it reads first: the roster is ~40 columns wide
+            roster.select(pl.col("household_id").cast(pl.String), pl.col("name").alias("person_name"),
+                          pl.col("source_row").alias("_named"), head_rank_of(roster).alias("_rank"))
+            .filter(pl.col("household_id").is_not_null())
+            .sort("_rank", "_named")
+            .unique(["household_id", "person_name"], keep="first", maintain_order=True)
+            .drop("_rank")
         )
         shown = shown.join(named, on=["household_id", "person_name"], how="left", maintain_order="left")
     else:
