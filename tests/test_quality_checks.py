@@ -340,3 +340,29 @@ def test_extract_duplicates_need_every_key_equal():
                     total_cost=["100", "100", "250", "100", "100"], fund_paid=["60", "60", "150", "60", "60"],
                     out_of_pocket=["40", "40", "100", "40", "40"])
     assert rows_with(run(frame, "medical_claims"), "EXTRACT_DUPLICATE") == [3]
+
+
+def messages_of(issues: pl.DataFrame, check_id: str) -> list[str]:
+    return issues.filter(pl.col("check_id") == check_id).sort("source_row")["message"].to_list()
+
+
+def test_messages_count_the_whole_household_and_file_not_only_the_issue_rows():
+    # One member of four writes 家庭人数 5: the message counts the household's 4 records.
+    issues = run_roster(roster(household_size={2: "5"}))
+    assert messages_of(issues, "HH_SIZE_MISMATCH") == [
+        "家庭人数填5人，但本户（户编号4331270100100001）实有4条成员记录，请核对家庭人数或补录/删除成员"]
+    # A son born before the head: the message names the head's year (the head is no issue row).
+    older_son = make_id("19650303", "033")
+    issues = run_roster(roster(id_number={2: older_son}))
+    assert messages_of(issues, "REL_AGE_CONFLICT") == [
+        "与户主关系为「之子」，但本人1965年出生、户主1970年出生，长幼关系不符，请核对"]
+    # Two heads among four: the count is of the household's heads.
+    issues = run_roster(roster(relation={1: "户主"}))
+    assert messages_of(issues, "HH_MULTI_HEAD") == ["户编号4331270100100001有2名户主，一户只能有一名户主，请核实与户主关系"] * 2
+
+
+def test_a_repeat_names_the_first_row_of_its_person():
+    frame = extract("disability", name=["张小明", "张小红", "张小红", "张小红"], id_number=[SON, DAUGHTER, DAUGHTER, DAUGHTER])
+    issues = run(frame, "disability")
+    assert rows_with(issues, "EXTRACT_DUPLICATE") == [4, 5]
+    assert messages_of(issues, "EXTRACT_DUPLICATE") == ["与本表第3行是同一人的重复记录，请删除重复行或核实"] * 2

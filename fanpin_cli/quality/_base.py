@@ -44,8 +44,14 @@ def issues(
     headings: dict[str, str] | None = None,
     *,
     within: pl.Expr | None = None,
+    whole: dict[str, pl.Expr] | None = None,
 ) -> pl.LazyFrame:
     """One issue row per row of `frame` where `mask` is true (null counts as false).
+
+    `message` is worked out on the issue rows only: a window (`over`) in it would see only the
+    other issue rows of its group. What a message needs from the whole file (the household's
+    member count, the head's birth year, a repeat's first row) goes in `whole`: columns made
+    before the rows are filtered, read by name in `message`.
 
     `within`: a cheap condition that every row `mask` is true on also meets; the rows outside
     it are dropped before the costly `mask` is worked out (an ID's birth date parsed only on
@@ -57,6 +63,10 @@ def issues(
     >>> issues(f, repeat, "EXTRACT_DUPLICATE", "id_number", "重复",
     ...        within=pl.col("id18").is_duplicated()).collect()["source_row"].to_list()
     [4]
+    >>> first = pl.col("source_row").min().over("id18")
+    >>> issues(f, repeat, "EXTRACT_DUPLICATE", "id_number", pl.format("与第{}行重复", pl.col("__first")),
+    ...        whole={"__first": first}).collect()["message"].to_list()
+    ['与第2行重复']
     """
     spec = CHECK_INDEX[check_id]
     lf = frame.lazy()
@@ -65,7 +75,8 @@ def issues(
     msg = pl.lit(message) if isinstance(message, str) else message
     # The mask as a column first: a select shares the subexpressions a mask repeats (a date
     # parsed for two comparisons), a filter predicate evaluates each use.
-    return lf.with_columns(mask.fill_null(False).alias("__mask")).filter(pl.col("__mask")).select(
+    made = [mask.fill_null(False).alias("__mask"), *(expr.alias(name) for name, expr in (whole or {}).items())]
+    return lf.with_columns(made).filter(pl.col("__mask")).select(
         col_or_null(lf, "source_file").cast(pl.String).alias("source_file"),
         col_or_null(lf, "source_row", pl.Int64).cast(pl.Int64).alias("source_row"),
         pl.lit(heading(headings, field)).alias("column"),

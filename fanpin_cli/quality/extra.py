@@ -101,7 +101,8 @@ def roster_extra(frame: pl.DataFrame, headings: dict[str, str], reference_date: 
         parts.append(
             issues(frame, bad, "REL_AGE_CONFLICT", "relation",
                    pl.format("与户主关系为「{}」，但本人{}年出生、户主{}年出生，长幼关系不符，请核对",
-                             rel, born.dt.year(), head_born.dt.year()), h)
+                             rel, born.dt.year(), pl.col("__head_born").dt.year()), h,
+                   whole={"__head_born": head_born})  # the head is not an issue row
         )
     if "income_per_capita" in cols:
         income = parse_amount(pl.col("income_per_capita"))
@@ -198,8 +199,8 @@ def file_extra(frame: pl.DataFrame, sector: str, headings: dict[str, str], refer
         parts.append(
             # a repeat shares its ID with an earlier row: only IDs met twice need the window
             issues(frame, repeat, "EXTRACT_DUPLICATE", "id_number",
-                   pl.format("与本表第{}行是同一人的重复记录，请删除重复行或核实", first_row), h,
-                   within=pl.col("id18").is_duplicated())
+                   pl.format("与本表第{}行是同一人的重复记录，请删除重复行或核实", pl.col("__first")), h,
+                   within=pl.col("id18").is_not_null() & pl.col("id18").is_duplicated(), whole={"__first": first_row})  # the first row is no issue
         )
     if sector == "disability" and "id_number" in cols:
         raw = pl.col("id_number").str.normalize("NFKC").str.replace_all(r"[\s'\-]", "").str.to_uppercase()

@@ -88,7 +88,8 @@ def id_issues(
         parts.append(
             issues(frame, dup, "ID_DUPLICATE", "id_number",
                    pl.format("证件号码在本表出现{}次（第{}行），一人只能登记一次，请核实是否重复录入或号码错误",
-                             pl.len().over("id18"), rows), h)
+                             pl.col("__times"), pl.col("__rows")), h,
+                   within=pl.col("id18").is_not_null() & pl.col("id18").is_duplicated(), whole={"__times": pl.len().over("id18"), "__rows": rows})
         )
     return parts
 

@@ -48,13 +48,16 @@ def roster_issues(frame: pl.DataFrame, headings: dict[str, str], reference_date:
     if {"household_id", "relation"} <= cols:
         head = head_of(frame)
         heads = head.cast(pl.Int32).sum().over("household_id")
+        # the household's counts from every member (`whole`), not only from its issue rows
         parts.append(
             issues(frame, in_hh & (heads == 0), "HH_NO_HEAD", "relation",
-                   pl.format("户编号{}的{}名成员中没有户主，请核实并指定一名户主", hid, pl.len().over("household_id")), h)
+                   pl.format("户编号{}的{}名成员中没有户主，请核实并指定一名户主", hid, pl.col("__members")), h,
+                   whole={"__members": pl.len().over("household_id")})
         )
         parts.append(
             issues(frame, in_hh & (heads > 1) & head, "HH_MULTI_HEAD", "relation",
-                   pl.format("户编号{}有{}名户主，一户只能有一名户主，请核实与户主关系", hid, heads), h)
+                   pl.format("户编号{}有{}名户主，一户只能有一名户主，请核实与户主关系", hid, pl.col("__heads")), h,
+                   whole={"__heads": heads})
         )
     if {"household_id", "household_size"} <= cols:
         size = household_size_value()
@@ -62,7 +65,8 @@ def roster_issues(frame: pl.DataFrame, headings: dict[str, str], reference_date:
         parts.append(
             issues(frame, in_hh & size.is_not_null() & (size != members), "HH_SIZE_MISMATCH", "household_size",
                    pl.format("家庭人数填{}人，但本户（户编号{}）实有{}条成员记录，请核对家庭人数或补录/删除成员",
-                             size, hid, members), h)
+                             size, hid, pl.col("__members")), h,
+                   whole={"__members": members})
         )
     if "relation" in cols:
         implied = relation_sex()
