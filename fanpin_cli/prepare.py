@@ -53,9 +53,13 @@ def with_certificate_fields(frame: pl.DataFrame) -> pl.DataFrame:
         "disability_type": cert.str.extract(_CERT, 1).replace_strict(DISABILITY_TYPES, default=None),
         "disability_grade": cert.str.extract(_CERT, 2).replace_strict(DISABILITY_GRADES, default=None),
     }
-    typed = {c: pl.String for c in derived if c not in frame.columns}
-    return on_rows(frame.with_columns([pl.lit(None, dtype=t).alias(c) for c, t in typed.items()]), long, {
-        c: (pl.coalesce(pl.col(c), expr) if c not in typed else expr) for c, expr in derived.items()
+    # Text columns on every row first, as a coalesce over every row made them (a column of
+    # codes read as numbers, or of nulls only, takes the words), then the long cells' words.
+    missing = [c for c in derived if c not in frame.columns]
+    texts = [pl.lit(None, dtype=pl.String).alias(c) for c in missing]
+    texts += [pl.col(c).cast(pl.String) for c in derived if c not in missing and frame.schema[c] != pl.String]
+    return on_rows(frame.with_columns(texts), long, {
+        c: (expr if c in missing else pl.coalesce(pl.col(c), expr)) for c, expr in derived.items()
     })
 
 
