@@ -44,7 +44,7 @@ def run_tasks(pool: Executor, tasks: Sequence[Task], *, limit: int) -> dict[str,
     """Run `tasks` on `pool`, at most `limit` at once; returns every task's future once all
     are done. A task whose need failed is not started: its future holds that need's error.
     Every task runs (or is skipped) even after a failure, so that the caller can report the
-    errors in its own order.
+    errors in its own order; an interruption (KeyboardInterrupt, SystemExit) is raised at once.
 
     >>> from fanpin_cli.pipeline import SerialExecutor
     >>> def boom():
@@ -53,6 +53,8 @@ def run_tasks(pool: Executor, tasks: Sequence[Task], *, limit: int) -> dict[str,
     >>> type(done["link"].exception()).__name__, str(done["link"].exception())
     ('ValueError', 'unreadable')
     """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
     names = {t.name for t in tasks}
     unknown = {n for t in tasks for n in t.needs} - names
     if unknown:
@@ -75,11 +77,24 @@ def run_tasks(pool: Executor, tasks: Sequence[Task], *, limit: int) -> dict[str,
                 continue
             future = pool.submit(task.fn, *[futures[n].result() for n in task.needs])
             futures[task.name] = future
-            if not future.done():
+            if future.done():
+                _stop_if_interrupted(future)
+            else:
                 running.add(future)
         if running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             running -= finished
+            for future in finished:
+                _stop_if_interrupted(future)
         elif waiting and not any(all(n in futures for n in t.needs) for t in waiting):
             raise ValueError(f"tasks wait for each other: {sorted(t.name for t in waiting)}")
     return futures
+
+
+def _stop_if_interrupted(future: Future) -> None:
+    """Ctrl-C (or SystemExit) inside a task stops the run at once: not a file's error, which the
+    caller reports in its order once every task has run (an executor that runs tasks on the
+    calling thread hands it over in the future)."""
+    error = future.exception()
+    if error is not None and not isinstance(error, Exception):
+        raise error

@@ -174,3 +174,29 @@ def test_write_outputs_masks_ids(tmp_path, artifacts):
     full = {i for i in full if len(i) == 18}
     text = "".join(p.read_text(encoding="utf-8-sig") for p in out.glob("*.csv"))
     assert full and not [i for i in full if i in text]
+
+
+@pytest.mark.parametrize(("broken", "reported"), [
+    # the roster's own error first, whatever else fails
+    (("监测对象信息.xlsx", "残联_持证残疾人.csv"), "监测对象信息.xlsx"),
+    # then the extracts as the config lists them: the big enrollment file (read first) is listed
+    # before the small disability file, which fails first
+    (("医保_参保登记.csv", "残联_持证残疾人.csv"), "医保_参保登记.csv"),
+    (("残联_持证残疾人.csv",), "残联_持证残疾人.csv"),
+])
+def test_errors_are_reported_as_the_files_are_listed(tmp_path, broken, reported):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fanpin_cli.errors import FanpinError
+
+    county = tmp_path / "county"
+    county.mkdir()
+    for f in SAMPLE.iterdir():
+        if f.is_file():
+            (county / f.name).write_bytes(f.read_bytes())
+    for name in broken:  # no heading the sector knows
+        (county / name).write_bytes(b"\x50\x4b\x03\x04 not a workbook" if name.endswith(".xlsx") else "甲,乙\n1,2\n".encode())
+    config = load_config(county / "fanpin.toml")
+    with ThreadPoolExecutor(max_workers=2) as pool, pytest.raises(FanpinError) as caught:
+        fanpin_cli.compute(config, executor=pool, key=KEY)
+    assert reported in str(caught.value) or caught.value.file == reported

@@ -1,0 +1,89 @@
+"""tasks.run_tasks: tasks handed to an executor once what they need is done."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from fanpin_cli.pipeline import SerialExecutor
+from fanpin_cli.tasks import Task, run_tasks
+
+
+def recorder():
+    order: list[str] = []
+
+    def step(name: str, *, fail: BaseException | None = None, pause: float = 0.0):
+        def fn(*needed):
+            order.append(name)
+            time.sleep(pause)
+            if fail is not None:
+                raise fail
+            return name
+        return fn
+    return order, step
+
+
+def test_ready_tasks_start_by_rank_and_a_task_waits_for_what_it_needs():
+    order, step = recorder()
+    tasks = [Task("read_small", step("read_small"), rank=(1, 0)), Task("read_big", step("read_big"), rank=(1, -5)),
+             Task("link_big", step("link_big"), needs=("read_big",), rank=(0,)),
+             Task("link_small", step("link_small"), needs=("read_small",), rank=(0,))]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        done = run_tasks(pool, tasks, limit=1)
+    # the big file first; its linking before the next read; the small file's last
+    assert order == ["read_big", "link_big", "read_small", "link_small"]
+    assert {name: f.result() for name, f in done.items()} == {t.name: t.name for t in tasks}
+
+
+def test_never_more_than_limit_at_once():
+    lock, running, most = threading.Lock(), [0], [0]
+
+    def work(*_):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.02)
+        with lock:
+            running[0] -= 1
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        run_tasks(pool, [Task(f"t{i}", work) for i in range(8)], limit=2)
+    assert most[0] == 2
+
+
+@pytest.mark.parametrize("executor", [SerialExecutor, lambda: ThreadPoolExecutor(max_workers=2)])
+def test_a_failed_need_skips_its_dependants_and_every_other_task_still_runs(executor):
+    order, step = recorder()
+    tasks = [Task("roster", step("roster")), Task("read0", step("read0", fail=ValueError("文件无法读取"))),
+             Task("read1", step("read1")), Task("link0", step("link0"), needs=("roster", "read0")),
+             Task("link1", step("link1"), needs=("roster", "read1"))]
+    pool = executor()
+    try:
+        done = run_tasks(pool, tasks, limit=2)
+    finally:
+        pool.shutdown()
+    assert "link0" not in order and {"roster", "read1", "link1"} <= set(order)
+    assert str(done["link0"].exception()) == "文件无法读取"
+    assert done["link1"].result() == "link1"
+
+
+def test_an_interruption_stops_at_once():
+    order, step = recorder()
+    tasks = [Task("roster", step("roster", fail=KeyboardInterrupt()), rank=(0,)),
+             Task("read0", step("read0"), rank=(1,)), Task("read1", step("read1"), rank=(2,))]
+    with pytest.raises(KeyboardInterrupt):
+        run_tasks(SerialExecutor(), tasks, limit=2)
+    assert order == ["roster"]
+
+
+@pytest.mark.parametrize(("tasks", "limit", "says"), [
+    ([Task("a", lambda: 1)], 0, "limit"),
+    ([Task("a", lambda b: b, needs=("b",))], 1, "unknown"),
+    ([Task("a", lambda b: b, needs=("b",)), Task("b", lambda a: a, needs=("a",))], 1, "wait for each other"),
+])
+def test_bad_task_lists_are_refused(tasks, limit, says):
+    with pytest.raises(ValueError, match=says):
+        run_tasks(SerialExecutor(), tasks, limit=limit)
