@@ -390,10 +390,7 @@ def compute(
             return fn(item)
         return run
 
-    # Each file is read, prepared and linked in one task, so that the small files' work runs
-    # beside the big file's instead of waiting at the end of each stage; an extract waits for
-    # the roster (submitted first) only when it is ready to link. A stage's time is the sum of
-    # its files' times.
+    # A stage's time is the sum of its files' times (files are read and linked side by side).
     seconds = {name: 0.0 for name in STAGES[:3]}
     count_lock = threading.Lock()
 

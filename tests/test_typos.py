@@ -1,7 +1,8 @@
 """`linking.typos` computes the two spreadsheet-number facts of a pair exactly as their polars
 definitions (`tiers_fuzzy._typo_in_range`, `_tail_typo_possible`) do, on pairs made to hit
 their edges: ranges around the roster value, one or two differing digits, swaps, digits that
-are missing, not digits (X, ~) or short texts, nulls in every column."""
+are missing, not digits (X, ~) or short texts, null texts (the digit counts, differences and
+swaps that `compare` makes are never null)."""
 
 from __future__ import annotations
 

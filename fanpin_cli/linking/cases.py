@@ -139,7 +139,8 @@ def by_case_rows(frame: pl.DataFrame, cases: Sequence[Case], what: str, case: st
     """`score(cases)` / `reason(cases)` / `note(cases)` (`what`) of every row of `frame`, which
     has the `case` column. A when/then chain computes every branch on every row (each case's
     formatted reason on a row that another case decides); on a long frame each value is
-    computed on the rows of its cases only and put in place.
+    computed on the rows of its cases only and put in place — so a case's value must be worked
+    out row by row (a window or an aggregation in it would see only that case's rows).
 
     >>> cases = (Case("a", pl.col("x") > 1, 1.0, reason=pl.format("x={}", pl.col("x"))),
     ...          Case("b", pl.lit(True), 0.0, reason="other"))
@@ -164,25 +165,13 @@ def by_case_rows(frame: pl.DataFrame, cases: Sequence[Case], what: str, case: st
     return out.alias(what)
 
 
-def first_by_distinct(frame: pl.DataFrame, cases: Sequence[Case], what: str, default: Value = None) -> pl.Series:
-    """`first(cases, what, default)` on every row of `frame`, each value computed once per
-    distinct combination of the deciding case and the columns the values read (their
-    `meta.root_names()`): for long frames whose values are formatted texts of a few columns.
-
-    >>> cases = (Case("a", pl.col("x") > 1, 0.0, reason=pl.format("x={}", pl.col("y"))),
-    ...          Case("b", pl.lit(True), 0.0, reason="other"))
-    >>> f = pl.DataFrame({"x": [2, 0, 3, 5], "y": ["p", None, "p", None]})
-    >>> first_by_distinct(f, cases, "reason").to_list() == f.select(first(cases, "reason")).to_series().to_list()
-    True
-    """
-    return firsts_by_distinct(frame, cases, {"_value": what}, default)["_value"]
-
-
 def firsts_by_distinct(frame: pl.DataFrame, cases: Sequence[Case], whats: dict[str, str],
                        default: Value = None) -> pl.DataFrame:
-    """`first_by_distinct` of several values at once (`whats`: column name → "score" /
-    "reason"), found in one pass over `frame`: one table of the distinct combinations and one
-    join back, instead of one each.
+    """`first(cases, what, default)` of several values at once (`whats`: column name → "score" /
+    "reason") on every row of `frame`, each value computed once per distinct combination of the
+    deciding case and the columns the values read (their `meta.root_names()`): for long frames
+    whose values are formatted texts of a few columns; one table of the distinct combinations
+    and one join back.
 
     >>> cases = (Case("a", pl.col("x") > 1, pl.col("x") * 1.0, reason=pl.format("x={}", pl.col("y"))),
     ...          Case("b", pl.lit(True), 0.0, reason="other"))

@@ -265,10 +265,9 @@ def write_rows(ws: Worksheet, first_row: int, col0: int, values: pl.DataFrame, c
                                for j, c in enumerate(cells)])
     # One <row> opening per distinct height (taken from xlsxwriter, with its attributes).
     tags = []
-    first: dict[int, int] = {}  # line count → its first row
-    for i, n in enumerate(frame["_lines"].to_list()):
-        first.setdefault(n, i)
-    for n, i in sorted(first.items()):
+    heights = frame.select(pl.col("_lines").unique(maintain_order=True).alias("n"),
+                           pl.col("_lines").arg_unique().alias("i"))  # line count → its first row
+    for n, i in sorted(heights.iter_rows()):
         row = first_row + i
         if n != 1:  # one row of each height gets it from xlsxwriter, the tag is copied for the rest
             ws.set_row(row, line_height * n)

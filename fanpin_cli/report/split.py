@@ -95,13 +95,6 @@ def _placed(data: ReportData) -> dict[str, pl.DataFrame | None]:
     }
 
 
-def subset(data: ReportData, by: str, area: tuple[str, ...],
-           placed: dict[str, pl.DataFrame | None] | None = None) -> ReportData:
-    """The ReportData of one area: only its rows; counts recomputed for them. `placed`:
-    `_placed(data)`, when the caller has it (`AreaCuts` cuts every area at once)."""
-    return AreaCuts(data, by, placed).subset(area)
-
-
 class AreaCuts:
     """Every area's rows of `data`, found once: each placed frame's row numbers grouped by area
     in one pass (row order kept) and the per-rule counts of every area computed together
