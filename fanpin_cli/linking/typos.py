@@ -60,6 +60,12 @@ def _ranged(p: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]:
     return rows, p[rows] if rows.size < p.height else p
 
 
+def _bounds(q: pl.DataFrame) -> tuple[np.ndarray, ...]:
+    """The extract's range (e_lo, e_hi) and the roster value (r_value) of pairs, each with where
+    it is set: lo, lo_ok, hi, hi_ok, value, value_ok."""
+    return (*_values(q["e_lo"]), *_values(q["e_hi"]), *_values(q["r_value"]))
+
+
 def typo_in_range(p: pl.DataFrame) -> np.ndarray:
     """`tiers_fuzzy._typo_in_range()` of every pair of `p` (columns e_lo, e_hi, r_value, q1,
     q2, ham, k, swapped, e_digits, r_digits), False where it is null."""
@@ -67,9 +73,7 @@ def typo_in_range(p: pl.DataFrame) -> np.ndarray:
     rows, q = _ranged(p)
     if rows.size == 0:
         return out
-    lo, lo_ok = _values(q["e_lo"])
-    hi, hi_ok = _values(q["e_hi"])
-    value, value_ok = _values(q["r_value"])
+    lo, lo_ok, hi, hi_ok, value, value_ok = _bounds(q)
     q1, q2 = q["q1"].to_numpy().astype(np.int64), q["q2"].to_numpy().astype(np.int64)
     ham, k = q["ham"].to_numpy(), q["k"].to_numpy().astype(np.int64)
     swapped = q["swapped"].to_numpy()
@@ -104,9 +108,7 @@ def tail_typo_possible(p: pl.DataFrame) -> np.ndarray:
     rows, q = _ranged(p)
     if rows.size == 0:
         return out
-    lo, lo_ok = _values(q["e_lo"])
-    hi, hi_ok = _values(q["e_hi"])
-    value, value_ok = _values(q["r_value"])
+    lo, lo_ok, hi, hi_ok, value, value_ok = _bounds(q)
     k = q["k"].to_numpy().astype(np.int64)
     r = _digits(q["r_digits"])
     found = np.zeros(rows.size, dtype=bool)
