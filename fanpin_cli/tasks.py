@@ -77,10 +77,13 @@ def run_tasks(pool: Executor, tasks: Sequence[Task], *, limit: int) -> dict[str,
                 continue
             future = pool.submit(task.fn, *[futures[n].result() for n in task.needs])
             futures[task.name] = future
-            if future.done():
-                _stop_if_interrupted(future)
-            else:
+            if not future.done():
                 running.add(future)
+                continue
+            # done already (a serial executor, or a quick task): what it made ready may rank
+            # before the rest of this list
+            _stop_if_interrupted(future)
+            break
         if running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             running -= finished
