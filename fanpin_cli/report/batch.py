@@ -23,7 +23,6 @@ from fanpin_cli.report.formats import Formats, column_width
 from fanpin_cli.report.table import (
     _BY_VALUE,
     LINE_HEIGHT,
-    MAX_LINES,
     Col,
     Table,
     _cells,
@@ -31,6 +30,7 @@ from fanpin_cli.report.table import (
     _prepared_exprs,
     _width_exprs,
     _widths,
+    line_count,
     set_columns,
     write_headers,
     write_table,
@@ -86,11 +86,9 @@ def write_tables(fm: Formats, cols: list[Col], frame: pl.DataFrame, key: str,
     if wrapped:
         lines = []
         for m, i in enumerate(wrapped):
-            text = pl.col(f"c{i}").cast(pl.String).fill_null("")
-            shown = (text.str.len_bytes() + text.str.len_chars()) / 2
             width = pl.col("_k").replace_strict({k: p[m] for k, p in per_line.items()}, default=4.0,
                                                 return_dtype=pl.Float64)
-            lines.append((shown / width).ceil().clip(1, MAX_LINES))
+            lines.append(line_count(pl.col(f"c{i}"), width))
         line_expr = pl.max_horizontal(lines).cast(pl.Int64)
     else:
         line_expr = pl.lit(1, dtype=pl.Int64)
@@ -150,18 +148,10 @@ def write_tables(fm: Formats, cols: list[Col], frame: pl.DataFrame, key: str,
         if k not in per_key:
             continue
         text, u0, u1 = xml[k]
-        raw = getattr(ws.fh, "buffer", None)
-        if raw is None:
-            ws.fh.write(text)
-        else:
-            ws.fh.flush()
-            raw.write(text.encode("utf-8"))
-        if u0 is not None:
-            st = per_key[k]
-            nonempty = [j for j in range(n) if st[f"_nn:c{j}"]] or [0]
-            ws._check_dimensions(row0 + 1 + u0, min(nonempty))
-            ws._check_dimensions(row0 + 1 + u1, max(nonempty))
-        ws.previous_row = row0 + 1 + per_key[k]["_len"]
+        rowxml.emit(ws, text)
+        st = per_key[k]
+        nonempty = [j for j in range(n) if st[f"_nn:c{j}"]] or [0]
+        rowxml.close_rows(ws, row0 + 1, st["_len"], None if u0 is None else (u0, u1), nonempty)
     return tables
 
 

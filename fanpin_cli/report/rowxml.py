@@ -275,21 +275,33 @@ def write_rows(ws: Worksheet, first_row: int, col0: int, values: pl.DataFrame, c
         tags.append((n, _row_tag(ws, row, empty=False), empty))
     row_xml = _rows_expr(tuple(tags))
     used: list[int] = []
-    raw = getattr(ws.fh, "buffer", None)  # a text file's bytes (not a StringIO)
     for start in range(0, frame.height, CHUNK_ROWS):
         part = frame.slice(start, CHUNK_ROWS).with_columns(cells_xml.alias("_x"))
         xml = part.select(row_xml.str.join("").alias("x"), pl.col("_x").ne("").arg_true().alias("u").implode())
-        if raw is None:
-            ws.fh.write(xml["x"].item())
-        else:  # a row file: its UTF-8 bytes as polars holds them (no Python text decoded and encoded again)
-            ws.fh.flush()
-            raw.write(xml["x"].cast(pl.Binary).item())
+        emit(ws, xml["x"])
         found = xml["u"].item()
         if len(found):
             used += [start + int(found[0]), start + int(found[-1])]
-    if used:
-        # The sheet's dimensions, as writing these cells one by one would have set them.
-        nonempty = [j for j, c in enumerate(cells) if values[c.name].null_count() < values.height] or [0]
-        ws._check_dimensions(first_row + min(used), col0 + min(nonempty))
-        ws._check_dimensions(first_row + max(used), col0 + max(nonempty))
-    ws.previous_row = first_row + values.height
+    nonempty = [col0 + j for j, c in enumerate(cells) if values[c.name].null_count() < values.height] or [col0]
+    close_rows(ws, first_row, values.height, (min(used), max(used)) if used else None, nonempty)
+
+
+def emit(ws: Worksheet, xml: str | pl.Series) -> None:
+    """Rows' XML (a text, or a one-text Series) into the sheet's row file: a file's UTF-8 bytes
+    as polars holds them (no Python text decoded and encoded again), or text to a StringIO."""
+    raw = getattr(ws.fh, "buffer", None)
+    if raw is None:
+        ws.fh.write(xml if isinstance(xml, str) else xml.item())
+    else:
+        ws.fh.flush()
+        raw.write(xml.encode("utf-8") if isinstance(xml, str) else xml.cast(pl.Binary).item())
+
+
+def close_rows(ws: Worksheet, first_row: int, height: int, used: tuple[int, int] | None, nonempty: list[int]) -> None:
+    """After `height` rows from `first_row`: the sheet's dimensions (the first and last rows
+    with a cell, `used`, and the columns with one, `nonempty`) and its last row, as writing the
+    cells one by one would have set them."""
+    if used is not None:
+        ws._check_dimensions(first_row + used[0], min(nonempty))
+        ws._check_dimensions(first_row + used[1], max(nonempty))
+    ws.previous_row = first_row + height

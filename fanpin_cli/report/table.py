@@ -101,14 +101,20 @@ def _prepared_exprs(cols: list[Col]) -> list[pl.Expr]:
     return exprs
 
 
+def shown_width(text: pl.Expr) -> pl.Expr:
+    """A text's width in display columns: a CJK character (3 UTF-8 bytes) counts 2, ASCII 1."""
+    return (text.str.len_bytes() + text.str.len_chars()) / 2
+
+
+def line_count(text: pl.Expr, per_line: pl.Expr | float) -> pl.Expr:
+    """Lines a wrapped text takes at `per_line` display columns a line (1 to MAX_LINES)."""
+    return (shown_width(text.cast(pl.String).fill_null("")) / per_line).ceil().clip(1, MAX_LINES)
+
+
 @functools.lru_cache(maxsize=64)
 def _width_exprs(n: int) -> list[pl.Expr]:
     """The widest text of each of `n` columns `c0, c1, …` (expressions built once per n)."""
-    exprs = []
-    for i in range(n):
-        text = pl.col(f"c{i}").cast(pl.String)
-        exprs.append(((text.str.len_bytes() + text.str.len_chars()) / 2).max().alias(f"c{i}"))
-    return exprs
+    return [shown_width(pl.col(f"c{i}").cast(pl.String)).max().alias(f"c{i}") for i in range(n)]
 
 
 def _widths(values: pl.DataFrame, cols: list[Col], maxima: Sequence[object] | None = None) -> list[float]:
@@ -349,11 +355,7 @@ def _row_lines_expr(values: pl.DataFrame, cols: list[Col], widths: list[float]) 
 @functools.lru_cache(maxsize=256)
 def _lines_expr(per_line: tuple[tuple[int, float], ...]) -> pl.Expr:
     """Lines per row of the wrapped columns `c{i}` at `per_line` display columns a line."""
-    lines = []
-    for i, width in per_line:
-        text = pl.col(f"c{i}").cast(pl.String).fill_null("")
-        shown = (text.str.len_bytes() + text.str.len_chars()) / 2
-        lines.append((shown / width).ceil().clip(1, MAX_LINES))
+    lines = [line_count(pl.col(f"c{i}"), width) for i, width in per_line]
     return pl.max_horizontal(lines).cast(pl.Int64).alias("n")
 
 
