@@ -68,12 +68,30 @@ LINK_COLUMNS = ("record_key", "sector", "source_file", "source_row", "roster_row
                 "match_method", "match_status", "match_score", "reason", "person_name")
 
 
+# The links the history keeps: those that point at a roster person (a person's timeline lists
+# them). An unlinked row is a person outside the roster (most of a 医保 file: the county's whole
+# population); nothing reads them back, and keeping their names and masked IDs month after month
+# would hold personal data of people the office does not monitor.
+KEPT_LINK_STATUSES = ("linked", "review")
+
+
 def _links_table(links: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
-    """The history's links: keys, the roster person, the row's name and masked ID."""
+    """The history's links: keys, the roster person, the row's name and masked ID, for the rows
+    linked to a roster person or waiting in the review queue (`KEPT_LINK_STATUSES`).
+
+    >>> persons = _roster_persons(None)
+    >>> links = pl.DataFrame({"record_key": ["a", "b", "c"], "match_status": ["linked", "unlinked", "review"],
+    ...                       "roster_row": [1, None, 2], "name": ["甲", "乙", "丙"]})
+    >>> _links_table(links, persons)["record_key"].to_list()
+    ['a', 'c']
+    """
     masked = mask_id(pl.col("id_number")) if "id_number" in links.columns else pl.lit(None, pl.String)
     name = pl.col("name") if "name" in links.columns else pl.lit(None, pl.String)
-    f = links.select(*[c for c in LINK_COLUMNS if c in links.columns], masked.alias("masked_id"),
-                     name.alias("_name"))
+    kept = links.lazy()
+    if "match_status" in links.columns:  # filtered before anything is masked or copied
+        kept = kept.filter(pl.col("match_status").is_in(KEPT_LINK_STATUSES))
+    f = kept.select(*[c for c in LINK_COLUMNS if c in links.columns], masked.alias("masked_id"),
+                    name.alias("_name")).collect()
     f = _fill(_with_person(f, persons, ("person_key",)), "person_name", pl.col("_name")).drop("_name")
     return scrub_text(f, ["reason"])
 

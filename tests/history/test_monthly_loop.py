@@ -290,6 +290,22 @@ def test_history_holds_no_full_id(loop: dict) -> None:
     assert not any(i.encode() in raw for i in list(ids)[:500])
 
 
+def test_history_keeps_only_links_to_roster_persons(loop: dict) -> None:
+    """The history keeps a month's links that point at a roster person (linked, or waiting in
+    the review queue), each once; rows of people outside the roster are not kept."""
+    db = loop["county"] / "fanpin-history.duckdb"
+    links = _csv(loop["m3"], "links.csv")
+    kept = links.filter(pl.col("match_status").is_in(["linked", "review"]))
+    assert kept.height and links.height > kept.height  # the month has both kinds
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = pl.DataFrame(con.execute(
+            "SELECT l.record_key, l.match_status FROM links l JOIN runs r USING (run_id) WHERE r.period = ?",
+            [PERIODS[2]]).fetchall(), schema=["record_key", "match_status"], orient="row")
+    assert set(rows["match_status"].to_list()) <= {"linked", "review"}
+    assert rows.height == kept.height
+    assert sorted(rows["record_key"].to_list()) == sorted(kept["record_key"].to_list())
+
+
 def test_killed_run_leaves_history_unchanged(loop: dict, tmp_path: Path) -> None:
     db = loop["county"] / "fanpin-history.duckdb"
     before = _tables_digest(db)
