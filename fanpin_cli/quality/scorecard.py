@@ -43,11 +43,14 @@ def row_places(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame] | None = 
     keys = None
     if rows is not None:
         keys = rows.select(pl.col("source_file").cast(pl.String), pl.col("source_row").cast(pl.Int64)).unique()
+        numbers = keys["source_row"].unique().implode()
 
     def only(frame: pl.DataFrame) -> pl.DataFrame:
         if keys is None:
             return frame
-        return frame.join(keys, on=["source_file", "source_row"], how="semi", maintain_order="left")
+        # the row numbers alone first (integers), then the pairs on the few rows left
+        return frame.filter(pl.col("source_row").is_in(numbers)).join(
+            keys, on=["source_file", "source_row"], how="semi", maintain_order="left")
 
     base = _roster_places(roster)
     frames = [only(base)]
@@ -98,14 +101,13 @@ def village_rows(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame] | None 
     for frame in (evidence or {}).values():
         linked = (col_or_null(frame, C.match_status) == "linked").fill_null(False)
         row = pl.when(linked).then(col_or_null(frame, C.roster_row, pl.Int64).cast(pl.Int64))
-        groups = frame.select(
-            row.alias(C.roster_row),
-            *[pl.when(row.is_null()).then(col_or_null(frame, c)).alias(c) for c in area],
-        ).group_by(C.roster_row, *area).len("rows")
-        own = groups.filter(pl.col(C.roster_row).is_null()).select(*area, "rows")
-        theirs = groups.filter(pl.col(C.roster_row).is_not_null()).select(C.roster_row, "rows").join(
-            person, on=C.roster_row, how="left").select(*area, "rows")
-        parts += [own, theirs]
+        rows = frame.lazy().select(row.alias(C.roster_row), *[col_or_null(frame, c).alias(c) for c in area])
+        # a row linked to a person counts by the person's number, the others by their own place
+        # (two groupings on one key each: half the time of one on all three)
+        own = rows.filter(pl.col(C.roster_row).is_null()).group_by(area).len("rows")
+        theirs = rows.filter(pl.col(C.roster_row).is_not_null()).group_by(C.roster_row).len("rows").join(
+            person.lazy(), on=C.roster_row, how="left").select(*area, "rows")
+        parts += pl.collect_all([own, theirs])
     filled = [pl.col(c).fill_null(UNATTRIBUTED) for c in area]
     return (
         pl.concat(parts, how="vertical_relaxed").with_columns(filled)
