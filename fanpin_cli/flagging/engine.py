@@ -20,7 +20,7 @@ from datetime import date
 import polars as pl
 
 from fanpin_cli.domain import head_rank_of
-from fanpin_cli.evidence import accepted, has_pending, linked, pending
+from fanpin_cli.evidence import LINKED, accepted, has_pending, pending
 from fanpin_cli.fields import SECTOR_TITLES
 from fanpin_cli.flagging.exprs import EMPTY_SHOWN, param_text
 from fanpin_cli.flagging.kinds import KINDS, Context, evidence_fields
@@ -117,15 +117,17 @@ def _id_owners(persons: pl.DataFrame, evidence: dict[str, pl.DataFrame]) -> pl.S
     shared = persons.filter(pl.col("_id_shared")).select("_roster_row", pl.col("id18").alias("_id18"))
     found = [pl.Series("_roster_row", [], dtype=pl.Int64)]
     if shared.height:
+        rows = shared["_roster_row"].unique().implode()
         for frame in evidence.values():
-            if "id18" not in frame.columns:
+            if "id18" not in frame.columns or C.match_status not in frame.columns or "roster_row" not in frame.columns:
                 continue
-            # only the three columns it reads, before the filter (a sector is wide and long)
-            narrow = frame.select([c for c in (C.match_status, "roster_row", "id18") if c in frame.columns])
-            hits = linked(narrow).select(
-                pl.col("roster_row").cast(pl.Int64).alias("_roster_row"), pl.col("id18").alias("_id18")
-            )
-            found.append(hits.join(shared, on=["_roster_row", "_id18"], how="semi")["_roster_row"])
+            # the three columns it reads; the rows linked to a person whose ID is shared (a test
+            # on integers) before the (row, ID) pairs (a sector is wide and long, shared IDs few)
+            row = pl.col("roster_row").cast(pl.Int64)
+            hits = frame.lazy().filter(
+                (pl.col(C.match_status) == LINKED) & row.is_not_null() & row.is_in(rows)
+            ).select(row.alias("_roster_row"), pl.col("id18").alias("_id18"))
+            found.append(hits.join(shared.lazy(), on=["_roster_row", "_id18"], how="semi").collect()["_roster_row"])
     return pl.concat(found).unique()
 
 
