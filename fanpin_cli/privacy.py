@@ -146,9 +146,7 @@ def console_data(value: Any) -> Any:
 
 
 def mask_series(series: Any) -> Any:
-    """`mask_text` over a polars String Series, once per distinct value that could hold an ID
-    (a column repeats its values: reasons, 户编号, file names), plain digit values vectorised,
-    the few others in Python.
+    """`mask_text` over a polars String Series (`mask_frame` of the one column).
 
     >>> import polars as pl
     >>> mask_series(pl.Series(["433127199001011238", "户编号4331270400200004", None])).to_list()
@@ -158,52 +156,67 @@ def mask_series(series: Any) -> Any:
 
     if series.dtype != pl.String:
         return series
-    # A text of fewer bytes than MIN_DIGITS cannot hold that many digits: only the longer
-    # ones are counted (most cells, names and codes, never are).
-    long = (series.str.len_bytes() >= MIN_DIGITS).fill_null(False)
-    if not long.any():
-        return series
-    distinct = series.filter(long).unique()
-    masked = _mask_distinct(distinct)
-    changed = (masked != distinct).fill_null(False)
-    if not changed.any():
-        return series
-    return series.replace(distinct.filter(changed), masked.filter(changed))
+    return mask_frame(series.to_frame(), skip=()).to_series()
 
 
-def _mask_distinct(values: Any) -> Any:
-    """`mask_text` of each of `values` (texts of at least MIN_DIGITS bytes)."""
-    import polars as pl
+_DIGITS_ONLY = r"^[0-9]+[0-9Xx]$"
+_PLAIN = re.compile("[0-9]+[0-9Xx]")  # the same test, for `re.fullmatch`
 
-    # Only a value holding a run `mask_text` masks can change (texts with dates and amounts,
-    # whose digits add up to MIN_DIGITS without a run that long, never go to Python).
-    hit = values.str.contains(_LONG_RUN.pattern).fill_null(False)
-    if not hit.any():
-        return values
-    idx = hit.arg_true()
-    values_hit = values.gather(idx)
-    digits_only = values_hit.str.contains(r"^[0-9]+[0-9Xx]$")
-    plain = digits_only & (values_hit.str.len_chars().is_in([15, 18]) | values_hit.str.contains(_BIRTH_WINDOW))
-    n = values_hit.str.len_chars().cast(pl.Int64)
-    masked = pl.select(
-        pl.when(plain)
-        .then(values_hit.str.slice(0, KEEP_HEAD) + pl.lit("*" * 64).str.slice(0, (n - KEEP_HEAD - 1).clip(0, 64))
-              + values_hit.str.slice(-1, 1))
-        .otherwise(values_hit)
-    ).to_series()
-    rest = ~digits_only  # digits only but not an ID (户编号): as they are
-    if rest.any():
-        ridx = rest.arg_true()
-        odd = values_hit.gather(ridx)
-        masked = masked.scatter(ridx, pl.Series([mask_text(v) for v in odd.to_list()], dtype=pl.String))
-    return values.clone().scatter(idx, masked)  # scatter writes in place
+
+def _plain_masked(value: str) -> str:
+    """An ID written as digits alone (maybe a final X): its first KEEP_HEAD digits and its last
+    character, the others `*` (at most 64).
+
+    >>> _plain_masked("433127199001011238"), _plain_masked("43312719900101123812")
+    ('433127***********8', '433127*************2')
+    """
+    return value[:KEEP_HEAD] + "*" * max(0, min(len(value) - KEEP_HEAD - 1, 64)) + value[-1:]
 
 
 def mask_frame(frame: Any, *, skip: tuple[str, ...] = KEY_COLUMNS) -> Any:
-    """Every String column of a polars frame through `mask_series` (key columns left alone)."""
+    """Every String column of a polars frame masked as `mask_text` masks each cell (key
+    columns left alone), worked out once per distinct value that could hold an ID.
+
+    One query finds, for every column at once, the distinct values holding a run
+    `mask_text` masks: IDs written as digits alone (masked as `_plain_masked`) and texts with
+    other characters (masked by `mask_text`, in Python). Digits alone that are no ID (户编号)
+    and every shorter or run-free text — most cells: names, codes, dates, amounts — stay as
+    they are without reaching Python. A second query puts the masked values in (two polars
+    calls per frame, not one per column and step: the calls wait for the interpreter lock
+    while the workbooks are written beside them).
+
+    >>> import polars as pl
+    >>> frame = pl.DataFrame({"a": ["433127199001011238", "张三"], "b": ["证号433127199001011238", None],
+    ...                       "c": ["4331270400200004", "2026-11-30 2026-12-01"], "n": [1, 2]})
+    >>> mask_frame(frame).rows()
+    [('433127***********8', '证号433127***********8', '4331270400200004', 1), ('张三', None, '2026-11-30 2026-12-01', 2)]
+    """
     import polars as pl
 
     cols = [c for c, t in frame.schema.items() if t == pl.String and c not in skip]
-    if not cols:
+    if not cols or frame.height == 0:
         return frame
-    return frame.with_columns([mask_series(frame[c]) for c in cols])
+    # A text of fewer bytes than MIN_DIGITS cannot hold that many digits. The distinct values
+    # are made (as lists) before they are tested: a `unique()` has no fixed order, so a test
+    # written on it must not evaluate it a second time.
+    found = (
+        frame.lazy()
+        .select([pl.col(c).filter(pl.col(c).str.len_bytes() >= MIN_DIGITS).unique().implode() for c in cols])
+        .select([pl.col(c).list.eval(pl.element().filter(_may_change(pl.element()))) for c in cols])
+        .collect().row(0)
+    )
+    replace = []
+    for c, values in zip(cols, found, strict=True):
+        masked = [(v, _plain_masked(v) if _PLAIN.fullmatch(v) else mask_text(v)) for v in values or ()]
+        changed = [(old, new) for old, new in masked if old != new]
+        if changed:
+            replace.append(pl.col(c).replace([old for old, _ in changed], [new for _, new in changed]))
+    return frame.with_columns(replace) if replace else frame
+
+
+def _may_change(values: Any) -> Any:
+    """Whether `mask_text` could change each of `values` (texts): it holds a run of
+    MIN_DIGITS digits and is not digits alone that are no ID (户编号)."""
+    digits = values.str.contains(_DIGITS_ONLY)
+    plain = digits & (values.str.len_chars().is_in([15, 18]) | values.str.contains(_BIRTH_WINDOW))
+    return values.str.contains(_LONG_RUN.pattern) & (plain | ~digits)

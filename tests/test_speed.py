@@ -76,6 +76,26 @@ def test_mask_series_once_per_distinct_value_equals_mask_text_per_cell(texts: li
     assert series.to_list() == column  # the input is not changed
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.lists(_PIECES, max_size=8).map("".join)),
+                          st.one_of(st.none(), st.lists(_PIECES, max_size=4).map("".join))), max_size=25))
+def test_mask_frame_masks_every_text_column_as_mask_text_does_each_cell(rows: list[tuple]) -> None:
+    # Every column of a frame is searched in one query; each text column still comes out as
+    # mask_text of each of its cells, the key column and the numbers as they were.
+    rows = [(a, b) for a, b in rows if (a is None or len(a) <= 60) and (b is None or len(b) <= 60)]
+    texts = [a for a, _ in rows]
+    frame = pl.DataFrame({
+        "reason": texts, "household_id": [b for _, b in rows], "record_key": texts,
+        "n": list(range(len(rows))),
+    }, schema={"reason": pl.String, "household_id": pl.String, "record_key": pl.String, "n": pl.Int64})
+    masked = privacy.mask_frame(frame)
+    assert masked.columns == frame.columns and masked.dtypes == frame.dtypes
+    for column in ("reason", "household_id"):
+        assert masked[column].to_list() == [None if t is None else privacy.mask_text(t) for t in frame[column]]
+    assert masked["record_key"].to_list() == texts  # a key column is never masked
+    assert masked["n"].to_list() == frame["n"].to_list()
+
+
 def test_keyed_hash_is_plain_keyed_blake2b() -> None:
     key = b"k" * 32
     values = ["medical_enrollment\x1fid:433127199001011238", "", "张三", None]
