@@ -170,12 +170,13 @@ def start_workbook(config: Any, flagged: Any, out_dir: Path, *, full_ids: bool =
     return start_report(out_dir / "report.xlsx", first, started)
 
 
-def prestart_workbook(out_dir: Path) -> Any:
+def prestart_workbook(out_dir: Path | None = None) -> Any:
     """The report.xlsx process started before the run reads anything (None where processes
-    cannot be started): `start_workbook(..., started=)` gives it its data."""
+    cannot be started): `start_workbook(..., started=)` gives it its data (and the folder,
+    when `out_dir` is None: the process may start before the run's folder exists)."""
     from fanpin_cli.report.background import prestart_report
 
-    return prestart_report(out_dir / "report.xlsx")
+    return prestart_report(None if out_dir is None else out_dir / "report.xlsx")
 
 
 def _workbook_rest(artifacts: Any, full_ids: bool) -> dict[str, Any]:

@@ -632,13 +632,17 @@ def run_job(
     split: str = "township",
     history: bool = True,
     history_path: Path | None = None,
+    workbook_process: Any = None,
 ) -> RunResult:
     """Run the whole monthly job and write every output into `out_dir` (`split`: also one
     workbook per 乡镇 "township" or 村 "village", or "none"): `compute` on two
     threads (polars and fastexcel release the GIL) with report.xlsx started in a child
     process once the flags and quality checks exist, then `write_outputs`. With `history` (the default)
     the run reads the history file (`[history] path`, or `history_path`) first and records
-    itself into it, in one transaction, after its outputs are written."""
+    itself into it, in one transaction, after its outputs are written. `workbook_process`: the
+    report.xlsx process the caller started earlier (`outputs.prestart_workbook()`, beside its
+    own start); else it is started here. The run ends it if it fails; a caller whose run fails
+    before this is called ends it with `abort()`."""
     from fanpin_cli.keys import load_or_create_key
     from fanpin_cli.outdir import output_folder
     from fanpin_cli.outputs import prestart_workbook, start_workbook, write_outputs
@@ -647,12 +651,12 @@ def run_job(
         return _run_locked(config, out_dir, full_ids=full_ids, progress=progress, split=split, history=history,
                            history_path=history_path, load_or_create_key=load_or_create_key,
                            start_workbook=start_workbook, write_outputs=write_outputs,
-                           prestart_workbook=prestart_workbook)
+                           prestart_workbook=prestart_workbook, workbook_process=workbook_process)
 
 
 def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: Progress | None, split: str,
                 history: bool, history_path: Path | None, load_or_create_key: Any, start_workbook: Any,
-                write_outputs: Any, prestart_workbook: Any = None) -> RunResult:
+                write_outputs: Any, prestart_workbook: Any = None, workbook_process: Any = None) -> RunResult:
     from fanpin_cli.outdir import staged_folder
 
     started = time.perf_counter()
@@ -669,7 +673,9 @@ def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: P
     try:
         with staged_folder(out_dir) as stage:
             # the workbook's process starts now, beside the reading, and gets its data later
-            ahead = prestart_workbook(stage) if prestart_workbook is not None else None
+            ahead = workbook_process
+            if ahead is None and prestart_workbook is not None:
+                ahead = prestart_workbook(stage)
             written = None
             try:
                 written, artifacts, pending = _compute_and_write(

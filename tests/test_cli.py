@@ -191,6 +191,18 @@ def test_run_missing_config_exits_1(tmp_path: Path) -> None:
     _one_line_chinese_error(result, "找不到配置文件")
 
 
+def test_run_failing_before_it_reads_ends_the_report_process_it_started(tmp_path: Path) -> None:
+    # `run` starts report.xlsx's process before it reads the config: a config that fails
+    # ends that process too (none is left waiting for data), as a finished run does.
+    import multiprocessing
+
+    before = set(multiprocessing.active_children())
+    result = invoke("run", str(tmp_path / "fanpin.toml"), "--out", str(tmp_path / "out"))
+    _one_line_chinese_error(result, "找不到配置文件")
+    assert set(multiprocessing.active_children()) <= before
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_id_quoted_in_an_error_is_masked(tmp_path):
     """A parser error may quote the offending row; the console still never shows a full ID."""
     from fanpin_cli.errors import InputFileError

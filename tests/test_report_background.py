@@ -250,6 +250,28 @@ def test_prestarted_process_given_its_data_later_writes_the_same_workbook(tmp_pa
     assert _cells(tmp_path / "report.xlsx") == _cells(tmp_path / "direct.xlsx")
 
 
+def test_process_started_before_its_folder_is_known_writes_where_it_is_told(tmp_path):
+    # `fanpin run` starts the process before the run's (staging) folder exists: the path
+    # comes with the first data.
+    from fanpin_cli.report.background import prestart_report, start_report
+
+    data = replace(_data(), split="township")
+    (tmp_path / "direct").mkdir()
+    write_report(tmp_path / "direct" / "report.xlsx", data)
+    first, rest = _split(data)
+    ahead = prestart_report()
+    assert ahead is not None
+    (tmp_path / "bg").mkdir()
+    report = start_report(tmp_path / "bg" / "report.xlsx", first, ahead)
+    assert report is ahead
+    report.finish(**rest)
+    direct = sorted(p.relative_to(tmp_path / "direct") for p in (tmp_path / "direct").rglob("*.xlsx"))
+    assert len(direct) > 1
+    assert sorted(p.relative_to(tmp_path / "bg") for p in (tmp_path / "bg").rglob("*.xlsx")) == direct
+    for rel in direct:
+        assert _cells(tmp_path / "bg" / rel) == _cells(tmp_path / "direct" / rel)
+
+
 def test_prestarted_process_that_died_before_its_data_is_replaced(tmp_path):
     """A process started ahead that ended while the run read and linked (killed, out of
     memory) is not handed the data — nobody would read them and the run would wait for its

@@ -20,10 +20,13 @@ from .apply import person_identity
 
 def scrub_text(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     """Mask ID-shaped numbers inside the free-text `columns` present in `frame`
-    (`privacy.mask_series`, the one masking function)."""
-    from fanpin_cli.privacy import mask_series
+    (`privacy.mask_frame`, the one masking function, all columns in one query)."""
+    from fanpin_cli.privacy import mask_frame
 
-    return frame.with_columns([mask_series(frame[c].cast(pl.String)) for c in columns if c in frame.columns])
+    present = [c for c in columns if c in frame.columns]
+    if not present:
+        return frame
+    return frame.with_columns(mask_frame(frame.select(pl.col(c).cast(pl.String) for c in present), skip=()))
 
 
 def _roster_persons(roster: pl.DataFrame | None) -> pl.DataFrame:

@@ -13,8 +13,10 @@ not yet taken, a counter they share): the two run side by side to the end.
 
 A run starts the process before it reads anything (`prestart_report`) and hands it `first`
 once the flags exist (`begin`): its start (a new interpreter importing polars and xlsxwriter,
-~0.3 s) is then done beside the reading instead of at the end of the run, where the parent
-waits for the workbook. Until then it holds only its imports (~55 MB).
+~0.4 s CPU) is then done beside the parent's own start (`fanpin run` starts it before it
+imports the pipeline and reads the config; where the workbook goes is said with `first`)
+instead of at the end of the run, where the parent waits for the workbook. Until then it holds
+only its imports (~55 MB).
 """
 
 from __future__ import annotations
@@ -99,7 +101,8 @@ def _claim(counter: Any) -> int:
     return number
 
 
-def _child(path: str, first: ReportData | None, inbox: Any, outbox: Any, parent: int = 0, counter: Any = None) -> None:
+def _child(path: str | None, first: ReportData | None, inbox: Any, outbox: Any, parent: int = 0,
+           counter: Any = None) -> None:
     from fanpin_cli.report.writer import ReportWriter
 
     if parent:
@@ -109,11 +112,12 @@ def _child(path: str, first: ReportData | None, inbox: Any, outbox: Any, parent:
         if first is None or first.split != "none":  # ready to write areas before the data come
             import fanpin_cli.flagging.households  # noqa: F401
             import fanpin_cli.report.split  # noqa: F401
-        if first is None:  # started ahead (`prestart_report`): the first data come by the inbox
-            first = inbox.get()
-            if first is None:  # the job failed before the flags existed
+        if first is None:  # started ahead (`prestart_report`): the path and first data come by the inbox
+            given = inbox.get()
+            if given is None:  # the job failed before the flags existed
                 outbox.put(("aborted", ""))
                 return
+            path, first = given
         writer = ReportWriter(Path(path), first)
         message = inbox.get()
         if message is None:  # the job failed elsewhere
@@ -136,26 +140,32 @@ def _child(path: str, first: ReportData | None, inbox: Any, outbox: Any, parent:
 class BackgroundReport:
     """A report.xlsx being written by a child process (see module docstring)."""
 
-    def __init__(self, path: Path, first: ReportData | None) -> None:
-        """`first` None: the process starts and waits for `begin`."""
+    def __init__(self, path: Path | None, first: ReportData | None) -> None:
+        """`first` None: the process starts and waits for `begin` (which may say the path)."""
         ctx = mp.get_context("spawn")  # never fork a process that runs polars threads
         self._inbox = ctx.Queue()
         self._outbox = ctx.Queue()
         self._next_area = ctx.Value("i", 0)  # the next 乡镇/村 workbook, shared with the child
         self._process = ctx.Process(
-            target=_child, args=(str(path), first, self._inbox, self._outbox, os.getpid(), self._next_area),
+            target=_child, args=(None if path is None else str(path), first, self._inbox, self._outbox, os.getpid(),
+                                 self._next_area),
             daemon=True,
         )
         with _main_module_hidden():
             self._process.start()
-        self.path = Path(path)
+        self.path = None if path is None else Path(path)
         self._first = first
 
-    def begin(self, first: ReportData) -> None:
+    def begin(self, first: ReportData, path: Path | None = None) -> None:
         """Hand a process started without its first data (`prestart_report`) the flags and
-        review queue: it starts the workbook."""
+        review queue, and the workbook's `path` if it was not known at the start: it starts
+        the workbook."""
+        if path is not None:
+            self.path = Path(path)
+        if self.path is None:
+            raise ValueError("the workbook's path was given neither at the start nor now")
         self._first = first
-        self._inbox.put(first)
+        self._inbox.put((str(self.path), first))
 
     def finish(self, **rest: Any) -> int:
         """Send the remaining ReportData fields and wait for the workbook; returns the child's
@@ -244,7 +254,7 @@ def start_report(path: Path, first: ReportData, started: BackgroundReport | None
     InlineReport where processes cannot be started."""
     if started is not None:
         if started.alive():
-            started.begin(first)
+            started.begin(first, path)
             return started
         started.abort()  # it ended while the run read and linked (killed, out of memory): a new one
     try:
@@ -253,9 +263,10 @@ def start_report(path: Path, first: ReportData, started: BackgroundReport | None
         return InlineReport(path, first)
 
 
-def prestart_report(path: Path) -> BackgroundReport | None:
+def prestart_report(path: Path | None = None) -> BackgroundReport | None:
     """A BackgroundReport started ahead of its data (see module docstring; `start_report`
-    hands them over), or None where processes cannot be started."""
+    hands them over, with the path when it is None here), or None where processes cannot be
+    started."""
     try:
         return BackgroundReport(path, None)
     except (OSError, RuntimeError, ValueError):
