@@ -711,7 +711,7 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
     if progress:
         progress(STAGES[5])
     # The run's history record is reduced (masked, keyed) and written into the history
-    # file, in a transaction left open, while the outputs are written; it is committed
+    # file, not yet counted, while the outputs are written; it is committed
     # only once they are in place (rolled back otherwise). Should that fail beside them,
     # the outputs still go in place and `record` below makes it again and says why.
     written = None

@@ -4,7 +4,7 @@ run after `write_outputs`. Nothing here runs inside `compute`.
     hist = open_for_run(config)                        # None with --no-history
     artifacts = compute(config, history=hist.view)
     write_outputs(artifacts, out_dir)                  # meanwhile: pending = hist.stage(config, artifacts, out_dir)
-    hist.record(config, artifacts, out_dir, pending=pending)  # commits the one transaction
+    hist.record(config, artifacts, out_dir, pending=pending)  # makes the staged run count
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ class HistoryRun:
     view: HistoryView
 
     def record(self, config: Any, artifacts: Any, out_dir: Path, *, pending: PendingRun | None = None) -> int:
-        """Write the run into the history (one transaction); returns its run_id. `pending` is
-        `self.stage(...)` of the same run (written while the outputs were, committed now)."""
+        """Write the run into the history (nothing changes for readers on failure); returns its
+        run_id. `pending` is `self.stage(...)` of the same run (written while the outputs were,
+        committed now)."""
         if pending is not None:
             return pending.commit()
         return record_run(self.settings.path, self.prepare(config, artifacts, out_dir))
@@ -45,7 +46,7 @@ class HistoryRun:
         return run_record(config, artifacts, out_dir, self.settings)
 
     def stage(self, config: Any, artifacts: Any, out_dir: Path) -> PendingRun:
-        """`prepare`, then write it into the history in a transaction left open: run beside
+        """`prepare`, then write its rows into the history, not counted yet: run beside
         the outputs, it is committed by `record(..., pending=...)` once they are in place, or
         rolled back (`PendingRun.rollback`). The history file is locked meanwhile."""
         return PendingRun(self.settings.path, self.prepare(config, artifacts, out_dir))

@@ -1,6 +1,7 @@
 """The history file's tables (DuckDB DDL), created on first use.
 
-Every table is keyed by `run_id` (one row of `runs` per recorded run) or by `record_key`
+Every table is keyed by `run_id` (one row of `runs` per recorded run: a run's rows count only
+once `runs` names them; `staged_runs` lists those written but not yet named) or by `record_key`
 (the stable key of a link, flag, issue or review item). No column ever holds a full ID:
 persons are `person_key` (a keyed hash), `masked_id` and `person_name`.
 
@@ -56,6 +57,7 @@ CREATE TABLE IF NOT EXISTS review (
     extract_masked_id VARCHAR, roster_name VARCHAR, roster_masked_id VARCHAR, match_score DOUBLE,
     reason VARCHAR, row_key VARCHAR
 );
+CREATE TABLE IF NOT EXISTS staged_runs (run_id INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS verdicts (
     record_key VARCHAR NOT NULL, kind VARCHAR NOT NULL, verdict VARCHAR, in_vocabulary BOOLEAN,
     remark VARCHAR, verdict_date DATE, file VARCHAR, sheet VARCHAR, row_number BIGINT,

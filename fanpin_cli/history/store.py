@@ -1,4 +1,5 @@
-"""Open the history file (DuckDB) and write one run into it in a single transaction.
+"""Open the history file (DuckDB) and write one run into it: its rows beside the outputs, and
+the `runs` row that makes them count once the outputs are in place (`PendingRun`).
 
 DuckDB lets one process at a time open a file for writing: a second run waits up to
 `wait_seconds` for the first one's short write, then stops with `HistoryBusyError`.
@@ -96,16 +97,24 @@ class RunRecord:
 
 
 def record_run(path: Path, run: RunRecord, *, wait_seconds: float = 20.0) -> int:
-    """Write `run` into the history in one transaction; a run of the same county and period
-    replaces the earlier one. Returns the new run_id. On any failure nothing is changed."""
+    """Write `run` into the history (`PendingRun`, committed at once); a run of the same county
+    and period replaces the earlier one. Returns the new run_id. On any failure nothing is changed."""
     return PendingRun(path, run, wait_seconds=wait_seconds).commit()
 
 
 class PendingRun:
-    """`run` written into the history inside a transaction that is not yet committed: the
-    rows go in while the run's outputs are still being written, and count only once `commit`
-    is called after the outputs are in place (`rollback` otherwise: nothing changes). The
-    history file stays locked for other processes until then.
+    """`run` written into the history before it counts: the rows go in while the run's
+    outputs are still being written, and count only once `commit` is called after the outputs
+    are in place (`rollback` otherwise: nothing changes). The history file stays locked for
+    other processes until then.
+
+    Two transactions: the first (here, beside the outputs) writes the run's rows under a new
+    run_id that no `runs` row names yet — every reader finds a run's rows through `runs`, so
+    they are seen by no one — and DuckDB puts them into the file (compressing them) at once;
+    the second (`commit`) only replaces the county's earlier run of the same period and adds
+    the `runs` row, so that little is left for the end of the run. A run killed between the two
+    leaves rows that no run names; `staged_runs` lists them and the next recorded run removes
+    them.
 
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "h.duckdb"
@@ -118,11 +127,22 @@ class PendingRun:
 
     def __init__(self, path: Path, run: RunRecord, *, wait_seconds: float = 20.0) -> None:
         self._con: duckdb.DuckDBPyConnection | None = _open(path, wait_seconds=wait_seconds)
+        self._run = run
+        self._key = (str(path.resolve()), -1)
         try:
             self._con.execute("BEGIN TRANSACTION")
-            self.run_id = _write_run(self._con, run)
+            self.run_id = _write_rows(self._con, run)
+            self._key = (self._key[0], self.run_id)
+            _LIVE.add(self._key)
+            self._con.execute("COMMIT")
         except BaseException:
-            self.rollback()
+            con, self._con = self._con, None
+            _LIVE.discard(self._key)
+            try:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+            finally:
+                con.close()
             raise
 
     def commit(self) -> int:
@@ -131,12 +151,17 @@ class PendingRun:
         if con is None:
             raise HistoryError("历史记录的写入已撤销，不能再提交")
         try:
+            con.execute("BEGIN TRANSACTION")
+            _publish(con, self._run, self.run_id, self._key[0])
             con.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(duckdb.Error):
                 con.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):  # else the next recorded run removes them
+                _drop_rows(con, self.run_id)
             raise
         finally:
+            _LIVE.discard(self._key)
             con.close()
         return self.run_id
 
@@ -146,34 +171,62 @@ class PendingRun:
         if con is None:
             return
         try:
-            with contextlib.suppress(duckdb.Error):
-                con.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):  # else the next recorded run removes them
+                _drop_rows(con, self.run_id)
         finally:
+            _LIVE.discard(self._key)
             con.close()
 
 
-def _write_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> int:
-    """Delete the earlier run of the same county and period and insert `run` (inside the
-    caller's transaction); returns the new run_id."""
+# (history file, run_id) of the runs this process has written but not yet committed or dropped:
+# the rows of another process's killed run are removed by the next commit, never these.
+_LIVE: set[tuple[str, int]] = set()
+
+
+def _write_rows(con: duckdb.DuckDBPyConnection, run: RunRecord) -> int:
+    """Insert the rows of `run`'s tables under a new run_id (inside the caller's transaction)
+    and list it in `staged_runs`; returns the run_id. No `runs` row names it yet."""
+    run_id = con.execute("SELECT nextval('run_ids')").fetchall()[0][0]
+    frames = dict(run.tables)
+    if run.inputs is not None:
+        frames["run_inputs"] = run.inputs
+    for table, frame in frames.items():
+        insert_frame(con, table, frame.with_columns(pl.lit(run_id, pl.Int32).alias("run_id")))
+    con.execute("INSERT INTO staged_runs VALUES (?)", [run_id])
+    return int(run_id)
+
+
+def _publish(con: duckdb.DuckDBPyConnection, run: RunRecord, run_id: int, path: str) -> None:
+    """Inside the caller's transaction: delete the earlier run of the same county and period
+    and the rows of runs killed before they were committed, and add `run`'s `runs` row."""
     old = [r[0] for r in con.execute(
         "SELECT run_id FROM runs WHERE county = ? AND period = ?", [run.county, run.period]
     ).fetchall()]
-    for run_id in old:
-        for table in (*RUN_TABLES, "runs"):
-            con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
-    run_id = con.execute("SELECT nextval('run_ids')").fetchall()[0][0]
+    left = [r[0] for r in con.execute("SELECT run_id FROM staged_runs").fetchall()
+            if r[0] != run_id and (path, r[0]) not in _LIVE]
+    for old_id in (*old, *left):
+        for table in (*RUN_TABLES, "runs", "staged_runs"):
+            con.execute(f"DELETE FROM {table} WHERE run_id = ?", [old_id])
+    con.execute("DELETE FROM staged_runs WHERE run_id = ?", [run_id])
     con.execute(
         "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [run_id, run.county, run.period, run.reference_date, run.version, datetime.now(),
          run.config_file, run.out_dir, json.dumps(run.params, ensure_ascii=False, default=str),
          json.dumps(run.counts, ensure_ascii=False, default=str)],
     )
-    frames = dict(run.tables)
-    if run.inputs is not None:
-        frames["run_inputs"] = run.inputs
-    for table, frame in frames.items():
-        insert_frame(con, table, frame.with_columns(pl.lit(run_id, pl.Int32).alias("run_id")))
-    return int(run_id)
+
+
+def _drop_rows(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
+    """Delete the rows written for `run_id` (a run that will not be committed), in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in (*RUN_TABLES, "staged_runs"):
+            con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
 
 
 INSERT_ROWS = 200_000  # rows of a frame inserted at once (`insert_frame`)

@@ -288,6 +288,51 @@ def test_pending_run_rolled_back_changes_nothing_and_frees_the_file(tmp_path: Pa
         assert con.execute("SELECT record_key FROM flags").fetchall() == [("F1",)]
 
 
+def test_pending_rows_are_in_the_file_before_the_commit_but_read_by_no_one(tmp_path: Path) -> None:
+    # The rows go into the file while the outputs are written (the end of the run only adds
+    # the `runs` row); until then the view and the timeline read the history as it was.
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-10", [("F1", "MED_UNINSURED", 3, "无参保")]))
+    pending = store_mod.PendingRun(db, _run("2026-11", [("F2", "DIS_SEVERE", 4, "一级")]))
+    try:
+        with store_mod.connect(db) as con:
+            assert con.execute("SELECT count(*) FROM flags WHERE run_id = ?", [pending.run_id]).fetchone()[0] == 1
+            assert con.execute("SELECT period FROM runs").fetchall() == [("2026-10",)]
+        view = load_view(db, "永顺县", "2026-12")
+        assert view.previous_period == "2026-10"
+        assert view.previous_flags["record_key"].to_list() == ["F1"]
+    finally:
+        pending.commit()
+    assert load_view(db, "永顺县", "2026-12").previous_period == "2026-11"
+
+
+def test_rows_of_a_run_killed_before_its_commit_are_removed_by_the_next_run(tmp_path: Path) -> None:
+    # A run killed between writing its rows and committing them leaves rows that no run names:
+    # no reader sees them, and the next recorded run removes them.
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-10", [("F1", "MED_UNINSURED", 3, "无参保")]))
+    code = (
+        "import os, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from pathlib import Path\n"
+        "from test_store import _run\n"
+        "from fanpin_cli.history import store\n"
+        f"store.PendingRun(Path({str(db)!r}), _run('2026-11', [('F2', 'DIS_SEVERE', 4, '一级')]))\n"
+        "os._exit(0)  # killed before the commit\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT period FROM runs").fetchall() == [("2026-10",)]
+        assert con.execute("SELECT count(*) FROM flags").fetchone()[0] == 2  # F1 and the killed run's F2
+    assert load_view(db, "永顺县", "2026-12").previous_flags["record_key"].to_list() == ["F1"]
+    record_run(db, _run("2026-11", [("F3", "DIS_SEVERE", 3, "二级")]))
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert sorted(r[0] for r in con.execute("SELECT record_key FROM flags").fetchall()) == ["F1", "F3"]
+        assert con.execute("SELECT count(*) FROM staged_runs").fetchone()[0] == 0
+        named = con.execute("SELECT count(*) FROM links WHERE run_id NOT IN (SELECT run_id FROM runs)").fetchone()[0]
+        assert named == 0
+
+
 def test_run_whose_outputs_fail_records_nothing(tmp_path, monkeypatch) -> None:
     # The history is written beside the outputs but committed only once they are in place: a
     # run that fails while writing them leaves the history as it was, and unlocked.
