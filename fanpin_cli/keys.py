@@ -122,7 +122,7 @@ def _hash_texts(values: pl.Series, key: bytes, batch: int = HASH_BATCH) -> pl.Se
                   dtype=pl.String)
         for lo in range(0, values.len(), batch)
     ]
-    return pl.concat(parts) if parts else pl.Series(values.name, [], dtype=pl.String)
+    return pl.concat(parts, rechunk=True) if parts else pl.Series(values.name, [], dtype=pl.String)
 
 
 def _digest(values: pl.Series, key: bytes, known: pl.DataFrame | None = None) -> pl.Series:

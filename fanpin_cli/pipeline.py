@@ -482,7 +482,7 @@ def compute(
     # the run did not evaluate it as bundled, or failed; the check then evaluates it itself).
     insurance: Future = Future()
 
-    def flag_stage() -> FlagResult:
+    def flag_stage(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame]) -> FlagResult:
         from fanpin_cli.tables import FLAGS
 
         started = time.perf_counter()
@@ -513,7 +513,7 @@ def compute(
         rules_seconds.append(time.perf_counter() - started)
         return result
 
-    flag_future = pool.submit(flag_stage)
+    flag_future = pool.submit(flag_stage, roster, evidence)  # arguments: nothing holds them once it is done
     clock[0] = time.perf_counter()
 
     say(STAGES[3])
@@ -561,6 +561,19 @@ def compute(
     say(STAGES[4])
     flagged = flag_future.result()
     flagged.quality_detail = quality_detail
+    # What the summary reads of the input frames is taken now and the frames are let go before
+    # the workbook's process starts beside this one (200,000 households: ~2 GB of prepared rows
+    # and link columns were still held through the writing).
+    inputs = [_input_summary(roster_loaded, None, roster)] + [
+        _input_summary(lf, lk, fr) for (lf, fr), lk in zip(prepared, links_each, strict=True)
+    ]
+    for entry, lf in zip(inputs, loaded, strict=True):
+        coverage = input_coverage(lf, rules)
+        entry.columns, entry.missing_fields = coverage["columns"], coverage["missing_fields"]
+    link_totals = _link_totals(links_each)
+    inputs_available = [available(lf) for lf in loaded]
+    del evidence, prepared, roster, links_each, loaded, extracts_loaded, roster_loaded
+    release_unused()
     # Handed on only now: a workbook process started while the quality checks peak (scorecards,
     # stock-take) would hold its own memory at that moment too (50,000 households: tree peak
     # 2.18 → 1.82 GB), and on two cores it only competed with them for the CPU.
@@ -571,12 +584,6 @@ def compute(
     if rules_seconds:
         stages[-1] = Stage(STAGES[4], rules_seconds[0])
 
-    inputs = [_input_summary(roster_loaded, None, roster)] + [
-        _input_summary(lf, lk, fr) for (lf, fr), lk in zip(prepared, links_each, strict=True)
-    ]
-    for entry, lf in zip(inputs, loaded, strict=True):
-        coverage = input_coverage(lf, rules)
-        entry.columns, entry.missing_fields = coverage["columns"], coverage["missing_fields"]
     stock_counts = STOCKTAKE_COUNTS.conform(stock_counts)
     summary = RunSummary(
         version=__version__,
@@ -585,10 +592,10 @@ def compute(
         reference_date=ref.isoformat(),
         config=str(config.config_path.name),
         inputs=inputs,
-        links=_link_totals(links),
+        links=link_totals,
         rules=_rule_entries(rules, flagged.rule_counts, statuses),
         households_flagged=_level_totals(flagged.area_counts),
-        quality=_quality_with_statuses(quality_summary(issues), loaded, overrides=dict(config.rules)),
+        quality=_quality_with_statuses(quality_summary(issues), inputs_available, overrides=dict(config.rules)),
         stocktake=stock_counts.to_dicts(),
         scorecard=cards.to_dicts(),
         stages=stages,
@@ -740,16 +747,24 @@ def _file_size(path: Path) -> int:
         return 0
 
 
-def _link_totals(links: pl.DataFrame) -> list[dict[str, Any]]:
-    if links.height == 0:
-        return []
-    # grouped on the texts' codes: grouping the texts of 1.4M rows held +345 MB at 50,000 households
+def _link_totals(links: list[pl.DataFrame]) -> list[dict[str, Any]]:
+    """Rows per sector, match status and method, counted file by file (grouping the texts of
+    every links row at once held +345 MB at 50,000 households; their codes still +470 MB at
+    200,000) and summed.
+
+    >>> f = pl.DataFrame({"sector": ["police"] * 3, "match_status": ["linked", "linked", "unlinked"],
+    ...                   "match_method": ["id_exact", "id_exact", "none"]})
+    >>> _link_totals([f, f.head(1)])[0]
+    {'sector': 'police', 'match_status': 'linked', 'match_method': 'id_exact', 'rows': 3}
+    """
     keys = ("sector", "match_status", "match_method")
+    parts = [lk.group_by(keys).len("rows") for lk in links if lk.height]
+    if not parts:
+        return []
     return (
-        links.select(pl.col(keys).cast(pl.Categorical))
+        pl.concat(parts)
         .group_by(keys)
-        .len("rows")
-        .with_columns(pl.col(keys).cast(pl.String))
+        .agg(pl.col("rows").sum())
         .sort(keys)
         .to_dicts()
     )
@@ -762,17 +777,18 @@ def _reason(statuses: dict[str, Any] | None, rule_id: str) -> str | None:
 
 
 def _quality_with_statuses(
-    quality: dict[str, Any], loaded: list[LoadedFile], *, single: bool = False, overrides: dict | None = None,
+    quality: dict[str, Any], inputs: list[Any], *, single: bool = False, overrides: dict | None = None,
 ) -> dict[str, Any]:
-    """The quality summary with `status`/`reason` on every check of the catalogue."""
+    """The quality summary with `status`/`reason` on every check of the catalogue (`inputs`:
+    each input file as `coverage.Available`)."""
     from fanpin_cli.quality.status import check_statuses, with_statuses
 
-    statuses = check_statuses([available(lf) for lf in loaded], overrides)
+    statuses = check_statuses(inputs, overrides)
     if single:  # `fanpin validate`: only the checks that read this one file
         from fanpin_cli.quality import CHECK_INDEX
         from fanpin_cli.quality.status import applies_to
 
-        sector = loaded[0].sector
+        sector = inputs[0].sector
         statuses = {
             cid: s for cid, s in statuses.items()
             if CHECK_INDEX[cid].scope != "cross" and applies_to(cid, CHECK_INDEX[cid].scope, sector)
@@ -883,7 +899,7 @@ def validate_file(
         "version": __version__,
         "reference_date": ref.isoformat(),
         "inputs": [_input_summary(loaded, None, frame).to_dict() | input_coverage(loaded, load_rules())],
-        "quality": _quality_with_statuses(quality_summary(issues), [loaded], single=True),
+        "quality": _quality_with_statuses(quality_summary(issues), [available(loaded)], single=True),
         "elapsed_seconds": round(time.perf_counter() - started, 3),
     }
     if out_dir is not None:

@@ -75,3 +75,15 @@ def test_duplicates_found_through_hashes_are_exactly_the_duplicates():
     assert _duplicated(s).sum() > 1000
     one = pl.Series(["only"])
     assert _duplicated(one).to_list() == [False]
+
+
+def test_keys_made_in_batches_are_one_chunk():
+    """Keys hashed in batches come back as one piece: a column of many pieces beside columns of
+    one makes polars copy the whole frame at its next select (the links of 4M rows, ~1.8 GB)."""
+    from fanpin_cli.keys import _hash_texts
+
+    values = pl.Series("v", [f"43312719900101{i:04d}" for i in range(7)] + [None])
+    hashed = _hash_texts(values, b"k" * 32, batch=3)
+    assert hashed.n_chunks() == 1
+    assert hashed.to_list() == _hash_texts(values, b"k" * 32).to_list()
+    assert hashed[-1] is None
