@@ -200,3 +200,35 @@ def test_errors_are_reported_as_the_files_are_listed(tmp_path, broken, reported)
     with ThreadPoolExecutor(max_workers=2) as pool, pytest.raises(FanpinError) as caught:
         fanpin_cli.compute(config, executor=pool, key=KEY)
     assert reported in str(caught.value) or caught.value.file == reported
+
+
+def test_big_files_are_linked_one_after_another(monkeypatch, artifacts):
+    """Files of LINK_APART_BYTES or more are linked one at a time, the biggest first (two big
+    linkings side by side made the 200,000-household county's peak); same links as otherwise."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import fanpin_cli.linking as linking
+    from fanpin_cli import pipeline
+
+    monkeypatch.setattr(pipeline, "LINK_APART_BYTES", 0)  # every extract counts as big
+    real_link, lock, running, most, order = linking.link, threading.Lock(), [0], [0], []
+
+    def watched(roster, extract, **kw):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+            order.append(extract["source_file"][0])
+        try:
+            return real_link(roster, extract, **kw)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(linking, "link", watched)
+    config = _in_memory_config()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        out = fanpin_cli.compute(config, executor=pool, key=KEY)
+    assert most[0] == 1
+    sizes = {spec.source_file: spec.path.stat().st_size for spec in config.extracts}
+    assert order == sorted(sizes, key=lambda f: -sizes[f])
+    assert out.links.equals(artifacts.links)
