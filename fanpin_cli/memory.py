@@ -28,6 +28,8 @@ from typing import Any
 
 import polars as pl
 
+MOST_SHARED = 65_536  # distinct texts at most, for `shared_text` (each made once in Python)
+
 
 @cache
 def _libc() -> Any:
@@ -57,6 +59,9 @@ def shared_text(column: pl.Series, *, most: float = 0.25) -> pl.Series:
     if column.dtype != pl.String or column.len() == 0:
         return column
     values = column.drop_nulls().unique(maintain_order=True)
-    if values.len() > most * column.len():
+    if values.len() > min(most * column.len(), MOST_SHARED):
         return column
-    return values.gather(column.cast(pl.Enum(values)).to_physical()).alias(column.name)
+    # made again from Python texts: `unique` gives views into the column's own buffers, which
+    # would keep every row's bytes alive under the shared values
+    own = pl.Series(column.name, values.to_list(), dtype=pl.String)
+    return own.gather(column.cast(pl.Enum(own)).to_physical()).alias(column.name)

@@ -87,3 +87,4 @@ def test_keys_made_in_batches_are_one_chunk():
     assert hashed.n_chunks() == 1
     assert hashed.to_list() == _hash_texts(values, b"k" * 32).to_list()
     assert hashed[-1] is None
+
