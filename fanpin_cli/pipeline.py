@@ -46,7 +46,7 @@ from fanpin_cli.tables import (
     STOCKTAKE,
     STOCKTAKE_COUNTS,
 )
-from fanpin_cli.tasks import Task, run_tasks
+from fanpin_cli.tasks import Task, quick_handoffs, run_tasks
 
 Progress = Callable[[str], None]
 FlagHook = Callable[["FlagResult"], None]
@@ -664,7 +664,8 @@ def run_job(
     from fanpin_cli.outdir import output_folder
     from fanpin_cli.outputs import prestart_workbook, start_workbook, write_outputs
 
-    with output_folder(out_dir):  # checked, locked against a second run, leftovers removed
+    # the run's threads hand the interpreter lock on quickly (`tasks.quick_handoffs`)
+    with output_folder(out_dir), quick_handoffs():  # folder checked, locked, leftovers removed
         return _run_locked(config, out_dir, full_ids=full_ids, progress=progress, split=split, history=history,
                            history_path=history_path, load_or_create_key=load_or_create_key,
                            start_workbook=start_workbook, write_outputs=write_outputs,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 from fanpin_cli.pipeline import SerialExecutor
-from fanpin_cli.tasks import Task, run_tasks
+from fanpin_cli.tasks import SWITCH_INTERVAL, Task, quick_handoffs, run_tasks
 
 
 def recorder():
@@ -87,3 +89,39 @@ def test_an_interruption_stops_at_once():
 def test_bad_task_lists_are_refused(tasks, limit, says):
     with pytest.raises(ValueError, match=says):
         run_tasks(SerialExecutor(), tasks, limit=limit)
+
+
+def test_quick_handoffs_restores_the_interval_after_an_error_and_never_lengthens_it():
+    before = sys.getswitchinterval()
+    with pytest.raises(RuntimeError), quick_handoffs(0.0001):
+        assert sys.getswitchinterval() == pytest.approx(0.0001)
+        raise RuntimeError("x")
+    assert sys.getswitchinterval() == before
+    with quick_handoffs(before * 10):  # a longer interval is never set
+        assert sys.getswitchinterval() == before
+
+
+def test_a_run_hands_the_interpreter_lock_on_quickly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole job (its threads: reading, linking, workbooks, CSVs) runs with the short
+    switch interval, and the caller's is back afterwards."""
+    import shutil
+
+    import fanpin_cli.pipeline as pipeline
+    from fanpin_cli.config import load_config
+    from fanpin_cli.resources import resource_dir
+
+    county = tmp_path / "county"
+    shutil.copytree(resource_dir("sample_data"), county)
+    seen: list[float] = []
+    real = pipeline.compute
+
+    def recording(*args, **kwargs):
+        seen.append(sys.getswitchinterval())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "compute", recording)
+    before = sys.getswitchinterval()
+    pipeline.run_job(load_config(county / "fanpin.toml"), tmp_path / "out", history=False)
+    assert seen == [pytest.approx(min(before, SWITCH_INTERVAL))]
+    assert sys.getswitchinterval() == before
+    assert (tmp_path / "out" / "links.csv").exists()
