@@ -10,7 +10,10 @@ tree at one moment: fanpin's main process plus its report.xlsx process) and the 
 Every fanpin round is a county's first month with history: the history a round writes beside the
 config is removed before the next, so that rounds, sessions and before/after runs measure the
 same work. A history already there (a real county's) is moved aside first and put back at the
-end.
+end. fanpin's modules are compiled to bytecode first (`compileall`, as pip does when it installs
+a wheel, and as Python itself does at a checkout's first run): where PYTHONDONTWRITEBYTECODE is
+set (this project's machines set it) an editable checkout would otherwise compile all its
+modules again in every process of every round; `--no-compile` measures that.
 
     python benchmarks/bench_run.py [--households 50000] [--seed 1] [--repeat 3]
 """
@@ -39,6 +42,19 @@ def run_measured(cmd: list[str]) -> dict:
     return info
 
 
+def compile_package(python: str) -> str:
+    """Compile the `fanpin_cli` that `python` imports to bytecode (its __pycache__ folders);
+    returns the package folder."""
+    code = ("import compileall, importlib.util, pathlib, sys; "
+            "d = pathlib.Path(importlib.util.find_spec('fanpin_cli').origin).parent; "
+            "sys.exit(0 if compileall.compile_dir(d, quiet=1) else 1); ")
+    subprocess.run([python, "-P", "-c", code], check=True)
+    found = subprocess.run([python, "-P", "-c", "import importlib.util, pathlib; "
+                            "print(pathlib.Path(importlib.util.find_spec('fanpin_cli').origin).parent)"],
+                           capture_output=True, text=True, check=True)
+    return f"compiled {found.stdout.strip()}"
+
+
 def _history_files(history: Path) -> list[Path]:
     """The history file and its sidecars (DuckDB's .wal, fanpin's lock), those that exist."""
     return [p for p in (history, *history.parent.glob(history.name + ".*"))
@@ -59,6 +75,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/_out"))
     parser.add_argument("--python", default=sys.executable,
                         help="interpreter that runs fanpin (e.g. another checkout's venv, for before/after)")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="do not compile fanpin's modules to bytecode before the rounds")
     args = parser.parse_args()
     county = args.dir or Path(f"benchmarks/_data/county-{args.households}-{args.seed}")
     if not (county / "fanpin.toml").is_file():
@@ -75,6 +93,8 @@ def main() -> int:
     # (an editable install), never the fanpin_cli folder of the directory it is started from.
     run_cmd = [args.python, "-P", "-m", "fanpin_cli.cli", "run", str(config), "--out", str(run_out), "--quiet"]
     env_note = os.environ.get("POLARS_MAX_THREADS", "default")
+    if not args.no_compile:
+        print(f"bytecode: {compile_package(args.python)}", flush=True)
     from fanpin_cli.config import load_config
     from fanpin_cli.history.settings import history_settings
 
