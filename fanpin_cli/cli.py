@@ -61,7 +61,7 @@ def _split_option(value: str) -> str:
 
 def _run(config_path: Path, out: Path, full_ids: bool, quiet: bool, split: str = "township", *,
          history: bool = True, history_path: Path | None = None, ahead: Any = None) -> None:
-    """`ahead`: report.xlsx's process, started by `_main` (ended there too)."""
+    """`ahead`: report.xlsx's process, started by the command (`_report_process`, which ends it too)."""
     from fanpin_cli.config import check_outputs_apart, load_config
     from fanpin_cli.console import print_run_summary, stage_progress
     from fanpin_cli.pipeline import STAGES, run_job
@@ -100,7 +100,7 @@ def run(
     no_history: Annotated[bool, typer.Option("--no-history", help="不读取、不写入历史记录（fanpin-history.duckdb）")] = False,
 ) -> None:
     """运行月度比对：读取 → 校验 → 关联 → 预警 → 质量 → 报告。"""
-    _run(config, out, full_ids, quiet, split, history=not no_history, ahead=ctx.obj)
+    _run(config, out, full_ids, quiet, split, history=not no_history, ahead=_report_process(ctx))
 
 
 @app.command()
@@ -112,10 +112,11 @@ def demo(
     split: Annotated[str, typer.Option("--split", help=SPLIT_HELP, callback=_split_option)] = "township",
 ) -> None:
     """用自带的示例县数据（sample_data/）运行完整的月度比对。"""
+    ahead = _report_process(ctx)
     from fanpin_cli.resources import resource_dir
 
     # The demo keeps its own history inside its output folder (the sample data stay untouched).
-    _run(resource_dir("sample_data") / "fanpin.toml", out, full_ids, quiet, split, ahead=ctx.obj)
+    _run(resource_dir("sample_data") / "fanpin.toml", out, full_ids, quiet, split, ahead=ahead)
 
 
 @app.command()
@@ -362,26 +363,26 @@ def version_callback(value: bool) -> None:
 
 @app.callback()
 def _main(
-    ctx: typer.Context,
     version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True, help="显示版本")] = False,
 ) -> None:
     """防贫：行业部门数据比对、防返贫监测预警与数据质量检查。"""
-    rest = [*getattr(ctx, "protected_args", ()), *ctx.args]
-    if ctx.invoked_subcommand in _RUNS and not {"--help", "-h"} & set(rest):
-        # report.xlsx's process starts now, before the command's options are read: its start
-        # (a new interpreter's imports, ~0.4 s CPU) runs on the other core beside this
-        # process's own imports and config instead of beside the reading. The command takes
-        # it (`ctx.obj`); whatever happens, it is ended when the command ends (a no-op for a
-        # run that finished it).
-        from fanpin_cli.outputs import prestart_workbook
-
-        ahead = prestart_workbook()
-        if ahead is not None:
-            ctx.obj = ahead
-            ctx.call_on_close(ahead.abort)
 
 
-_RUNS = ("run", "demo")  # the commands that write report.xlsx
+REPORT_PROCESS = "fanpin.report_process"  # where `run`/`demo` keep report.xlsx's process (ctx.meta)
+
+
+def _report_process(ctx: typer.Context) -> Any:
+    """report.xlsx's process, started as soon as the command's options are read (a `--help` or
+    a usage error never gets here): its start (a new interpreter's imports, ~0.4 s CPU) runs on
+    the other core beside this process's own imports and config instead of beside the reading.
+    Whatever happens, it is ended when the command ends (a no-op for a run that finished it)."""
+    from fanpin_cli.outputs import prestart_workbook
+
+    ahead = prestart_workbook()
+    if ahead is not None:
+        ctx.meta[REPORT_PROCESS] = ahead
+        ctx.call_on_close(ahead.abort)
+    return ahead
 
 
 def main() -> None:

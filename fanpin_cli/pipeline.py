@@ -37,6 +37,7 @@ from fanpin_cli.memory import release_unused, shared_text
 from fanpin_cli.outputs import write_csv, write_json
 from fanpin_cli.prepare import LINKING_ONLY, prepare
 from fanpin_cli.privacy import mask_data, mask_frame
+from fanpin_cli.rows import named_rows
 from fanpin_cli.tables import (
     ISSUES,
     LINK_COUNTS,
@@ -215,15 +216,10 @@ def _rows_of(frames: Iterable[pl.DataFrame], wanted: pl.DataFrame, *columns: pl.
     >>> _rows_of([f], pl.DataFrame({"source_file": ["a"], "source_row": [3]}), "name").rows()
     [('a', 3, 'y')]
     """
-    on = ["source_file", "source_row"]
     keys = wanted.select(pl.col("source_file").cast(pl.String), pl.col("source_row").cast(pl.Int64)).unique()
-    # The row numbers alone first (a test on integers), then the pairs on what is left: the
-    # frames are long (the row index: 1.6M rows at 50,000 households), the rows wanted few.
-    numbers = keys["source_row"].unique().implode()
-    parts = [
-        f.lazy().select(pl.col("source_file").cast(pl.String), pl.col("source_row").cast(pl.Int64), *columns)
-        .filter(pl.col("source_row").is_in(numbers))
-        .join(keys.lazy(), on=on, how="semi", maintain_order="left")
+    parts = [  # the frames are long (the row index: 1.6M rows at 50,000 households), the rows wanted few
+        named_rows(f.lazy().select(pl.col("source_file").cast(pl.String), pl.col("source_row").cast(pl.Int64),
+                                   *columns), keys)
         for f in frames
     ]
     return pl.concat(pl.collect_all(parts), how="diagonal_relaxed")
@@ -656,7 +652,8 @@ def run_job(
     threads (polars and fastexcel release the GIL) with report.xlsx started in a child
     process once the flags and quality checks exist, then `write_outputs`. With `history` (the default)
     the run reads the history file (`[history] path`, or `history_path`) first and records
-    itself into it, in one transaction, after its outputs are written. `workbook_process`: the
+    itself into it: its rows written beside the outputs, counted once the outputs are in place
+    (`history.store.PendingRun`). `workbook_process`: the
     report.xlsx process the caller started earlier (`outputs.prestart_workbook()`, beside its
     own start); else it is started here. The run ends it if it fails; a caller whose run fails
     before this is called ends it with `abort()`."""
@@ -690,7 +687,7 @@ def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: P
     pending = None
     try:
         with staged_folder(out_dir) as stage:
-            # the workbook's process starts now, beside the reading, and gets its data later
+            # the workbook's process (started by the caller, else now, beside the reading) gets its data later
             ahead = workbook_process
             if ahead is None and prestart_workbook is not None:
                 ahead = prestart_workbook(stage)
@@ -717,7 +714,7 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
                        key: bytes, full_ids: bool, progress: Progress | None, split: str, started: float,
                        start_workbook: Any, write_outputs: Any) -> tuple[list[Path], RunArtifacts, Any]:
     """`compute`, then the outputs written into `stage` with the history staged beside them:
-    the written files, the artifacts and the history's open transaction (None without one)."""
+    the written files, the artifacts and the history's staged run (`PendingRun`; None without one)."""
     from fanpin_cli.outdir import OutputError, describe_os_error
 
     def on_flags(result: FlagResult) -> None:

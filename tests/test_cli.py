@@ -203,6 +203,37 @@ def test_run_failing_before_it_reads_ends_the_report_process_it_started(tmp_path
     assert not (tmp_path / "out").exists()
 
 
+class _FakeReportProcess:
+    def __init__(self) -> None:
+        self.aborted = 0
+
+    def abort(self) -> None:
+        self.aborted += 1
+
+
+@pytest.mark.parametrize("args, starts", [
+    (("run", "{cfg}", "--out", "{out}"), 1),  # started, then ended by the failing config
+    (("demo", "--help"), 0),
+    (("run", "--help"), 0),
+    (("run",), 0),  # a usage error (CONFIG missing): exit 2 before any process starts
+])
+def test_report_process_starts_only_for_a_run_that_reads_its_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], starts: int
+) -> None:
+    import fanpin_cli.outputs as outputs
+
+    started: list[_FakeReportProcess] = []
+
+    def fake(out_dir=None):  # noqa: ANN001, ANN202
+        started.append(_FakeReportProcess())
+        return started[-1]
+
+    monkeypatch.setattr(outputs, "prestart_workbook", fake)
+    invoke(*[a.format(cfg=tmp_path / "fanpin.toml", out=tmp_path / "out") for a in args])
+    assert len(started) == starts
+    assert all(p.aborted == 1 for p in started)  # ended when the command ended
+
+
 def test_an_id_quoted_in_an_error_is_masked(tmp_path):
     """A parser error may quote the offending row; the console still never shows a full ID."""
     from fanpin_cli.errors import InputFileError

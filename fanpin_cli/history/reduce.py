@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from fanpin_cli.evidence import LINKED, PENDING
 from fanpin_cli.idnum import mask_id
 
 from .apply import person_identity
@@ -75,7 +76,7 @@ LINK_COLUMNS = ("record_key", "sector", "source_file", "source_row", "roster_row
 # them). An unlinked row is a person outside the roster (most of a 医保 file: the county's whole
 # population); nothing reads them back, and keeping their names and masked IDs month after month
 # would hold personal data of people the office does not monitor.
-KEPT_LINK_STATUSES = ("linked", "review")
+KEPT_LINK_STATUSES = (LINKED, PENDING)
 
 
 def _links_table(links: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:

@@ -18,7 +18,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -98,7 +98,8 @@ class RunRecord:
 
 def record_run(path: Path, run: RunRecord, *, wait_seconds: float = 20.0) -> int:
     """Write `run` into the history (`PendingRun`, committed at once); a run of the same county
-    and period replaces the earlier one. Returns the new run_id. On any failure nothing is changed."""
+    and period replaces the earlier one. Returns the new run_id. On any failure readers see the
+    history as it was (rows already written are dropped, else removed by the next recorded run)."""
     return PendingRun(path, run, wait_seconds=wait_seconds).commit()
 
 
@@ -126,9 +127,11 @@ class PendingRun:
     """
 
     def __init__(self, path: Path, run: RunRecord, *, wait_seconds: float = 20.0) -> None:
-        self._con: duckdb.DuckDBPyConnection | None = _open(path, wait_seconds=wait_seconds)
-        self._run = run
         self._key = (str(path.resolve()), -1)
+        # what `commit` writes (the `runs` row): the run without its tables, which are in the
+        # file by then (kept, they would stay alive while the outputs are written)
+        self._run = replace(run, tables={}, inputs=None)
+        self._con: duckdb.DuckDBPyConnection | None = _open(path, wait_seconds=wait_seconds)
         try:
             self._con.execute("BEGIN TRANSACTION")
             self.run_id = _write_rows(self._con, run)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
+from .reduce import KEPT_LINK_STATUSES
 from .store import HistoryError, connect, query
 
 EVENT_COLUMNS = ["period", "event", "item", "status", "detail", "person_name", "masked_id", "household_id",
@@ -79,12 +80,13 @@ def timeline(
                    i.household_id, i.record_key
             FROM issues i JOIN runs r USING (run_id) WHERE r.county = ? AND i.{column} = ?
         """, params)
+        kept = ", ".join(f"'{status}'" for status in KEPT_LINK_STATUSES)  # the links the history keeps
         links = query(con, f"""
             SELECT r.period, '部门数据关联' AS event, l.sector AS item, l.match_status AS status,
                    l.source_file || ' 第' || CAST(l.source_row AS VARCHAR) || '行：' || coalesce(l.reason, '') AS detail,
                    l.person_name, l.masked_id, l.household_id
             FROM links l JOIN runs r USING (run_id)
-            WHERE r.county = ? AND l.{column} = ? AND l.match_status IN ('linked', 'review')
+            WHERE r.county = ? AND l.{column} = ? AND l.match_status IN ({kept})
         """, params)
         review = query(con, f"""
             SELECT r.period, '待核实匹配' AS event, v.sector AS item, v.reason AS detail,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from fanpin_cli.rows import named_rows
 from fanpin_cli.tables import C
 
 from ._base import col_or_null
@@ -43,14 +44,11 @@ def row_places(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame] | None = 
     keys = None
     if rows is not None:
         keys = rows.select(pl.col("source_file").cast(pl.String), pl.col("source_row").cast(pl.Int64)).unique()
-        numbers = keys["source_row"].unique().implode()
 
     def only(frame: pl.DataFrame) -> pl.DataFrame:
         if keys is None:
             return frame
-        # the row numbers alone first (integers), then the pairs on the few rows left
-        return frame.filter(pl.col("source_row").is_in(numbers)).join(
-            keys, on=["source_file", "source_row"], how="semi", maintain_order="left")
+        return named_rows(frame, keys).collect()
 
     base = _roster_places(roster)
     frames = [only(base)]

@@ -1,6 +1,6 @@
 """The history store on hand-made run tables: recording, the view of the past, the villages'
 answers read back from workbooks (also re-saved by LibreOffice), idempotence, conflicts,
-no full ID in the file, one transaction per run, a busy file."""
+no full ID in the file, a run counted only once committed (its rows staged before), a busy file."""
 
 from __future__ import annotations
 
@@ -331,6 +331,22 @@ def test_rows_of_a_run_killed_before_its_commit_are_removed_by_the_next_run(tmp_
         assert con.execute("SELECT count(*) FROM staged_runs").fetchone()[0] == 0
         named = con.execute("SELECT count(*) FROM links WHERE run_id NOT IN (SELECT run_id FROM runs)").fetchone()[0]
         assert named == 0
+
+
+def test_a_commit_keeps_the_staged_rows_of_another_run_of_this_process(tmp_path: Path) -> None:
+    # Two runs of one process staged on one file (e.g. two counties sharing a history path):
+    # the first one's commit removes rows no run names only if no live run of this process
+    # staged them; the second's rows survive and count once it commits.
+    db = tmp_path / "h.duckdb"
+    a = store_mod.PendingRun(db, _run("2026-10", [("FA", "MED_UNINSURED", 3, "无参保")]))
+    b = store_mod.PendingRun(db, _run("2026-11", [("FB", "DIS_SEVERE", 4, "一级")]))
+    a.commit()
+    with store_mod.connect(db) as con:
+        assert con.execute("SELECT count(*) FROM flags WHERE run_id = ?", [b.run_id]).fetchone()[0] == 1
+    b.commit()
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert sorted(con.execute("SELECT period FROM runs").fetchall()) == [("2026-10",), ("2026-11",)]
+        assert sorted(r[0] for r in con.execute("SELECT record_key FROM flags").fetchall()) == ["FA", "FB"]
 
 
 def test_run_whose_outputs_fail_records_nothing(tmp_path, monkeypatch) -> None:
