@@ -180,11 +180,13 @@ def _identity(frame: pl.DataFrame) -> pl.Series:
     >>> _identity(f).to_list()
     ['id:433127199001011238', 'raw:123', 'nb:王五\\x1f1990-01-01']
     """
-    id18, id_clean = _text(frame, "id18"), _text(frame, "id_clean")
+    # id18 and id_clean as `prepare` makes them: null or folded text (no blank, no padding), so
+    # the first that is not null decides (concat_str is null where its column is): no strip or
+    # comparison of a million texts, no branch made on every row.
+    parts = [pl.concat_str([pl.lit(tag), pl.col(c).cast(pl.String)]) for tag, c in (("id:", "id18"), ("raw:", "id_clean"))
+             if c in frame.columns]
     by_id = frame.with_columns(  # (with_columns: a literal is as long as the frame)
-        pl.when(id18 != "").then(pl.concat_str([pl.lit("id:"), id18]))
-        .when(id_clean != "").then(pl.concat_str([pl.lit("raw:"), id_clean]))
-        .alias("_identity")
+        (pl.coalesce(parts) if parts else pl.lit(None, dtype=pl.String)).alias("_identity")
     )["_identity"]
     if by_id.null_count() == 0:
         return by_id

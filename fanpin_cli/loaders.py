@@ -200,7 +200,8 @@ def _read_csv(
         encoding, text = decode_text(data, name, original=original)
     if text.startswith("\ufeff"):
         text = text[1:]
-    head_lines = text.split("\n", HEADER_SCAN_ROWS + 1)[: HEADER_SCAN_ROWS + 1]
+    # the first lines only: a split of the whole text would copy all of it (~0.1 s per 50 MB)
+    head_lines = text[:_line_offset(text, HEADER_SCAN_ROWS + 1)].split("\n")[: HEADER_SCAN_ROWS + 1]
     separator = _sniff_separator(max(head_lines[:HEADER_SCAN_ROWS], key=len) if head_lines else "")
     if header_row is None:
         parsed = list(csv.reader(io.StringIO("\n".join(head_lines[:HEADER_SCAN_ROWS])), delimiter=separator))
@@ -211,12 +212,12 @@ def _read_csv(
     else:
         header_line = header_row
     offset = _line_offset(text, header_line - 1)
-    body = text[offset:]
+    # The body as UTF-8 bytes from `start` of `buf`, never copied as text (~0.1 s per 50 MB).
     if encoding in ("utf-8", "utf-8-sig"):  # already UTF-8: hand polars the original bytes
-        start = len(text[:offset].encode("utf-8")) + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
-        raw = memoryview(data)[start:]
+        buf, start = data, len(text[:offset].encode("utf-8")) + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
     else:
-        raw = body.encode("utf-8")
+        buf, start = text.encode("utf-8"), len(text[:offset].encode("utf-8"))
+    raw = memoryview(buf)[start:]
 
     def read(width: int | None = None) -> pl.DataFrame:
         wide = {"schema": {f"c{i}": pl.String for i in range(width)}, "missing_columns": "insert"} if width else {}
@@ -230,7 +231,7 @@ def _read_csv(
             if "more fields" not in str(exc):
                 raise
             # rows longer than the header: read them whole (reported as ROW_RAGGED, never cut)
-            frame = read(max(map(len, csv.reader(io.StringIO(body), delimiter=separator))))
+            frame = read(max(map(len, csv.reader(io.StringIO(text[offset:]), delimiter=separator))))
     except pl.exceptions.PolarsError as exc:
         raise InputFileError(f"CSV 格式无法解析：{str(exc).splitlines()[0]}", file=name) from exc
     if frame.height == 0:
@@ -238,7 +239,7 @@ def _read_csv(
     header = list(frame.row(0))
     frame = frame.slice(1)
     frame.columns = [f"c{i}" for i in range(frame.width)]
-    rows = _csv_row_numbers(body, frame.height, header_line, separator, name)
+    rows = _csv_row_numbers(buf, start, lambda: text[offset:], frame.height, header_line, separator, name)
     return header, frame.with_columns(pl.Series("source_row", rows, dtype=pl.Int64)), header_line, encoding
 
 
@@ -265,13 +266,21 @@ def _line_offset(text: str, skip: int) -> int:
     return pos
 
 
-def _csv_row_numbers(body: str, n_rows: int, header_line: int, separator: str, name: str) -> range | list[int]:
-    """Row numbers of the data rows. Fast path: one line per row; otherwise ask `csv`."""
-    lines = body.count("\n") + (0 if body.endswith("\n") else 1)
+def _csv_row_numbers(buf: bytes, start: int, body: Callable[[], str], n_rows: int, header_line: int, separator: str,
+                     name: str) -> range | list[int]:
+    """Row numbers of the data rows, the body being `buf[start:]` (UTF-8; `body()` gives it as
+    text). Fast path: one line per row (counted in the bytes); otherwise ask `csv`.
+
+    >>> list(_csv_row_numbers(b"title\\nh,n\\n\\xe5\\xbc\\xa0,1\\n", 6, lambda: "h,n\\n\\u5f20,1\\n", 1, 2, ",", "f.csv"))
+    [3]
+    >>> _csv_row_numbers(b'h,n\\n"a\\nb",1\\nc,2', 0, lambda: 'h,n\\n"a\\nb",1\\nc,2', 2, 1, ",", "f.csv")
+    [2, 4]
+    """
+    lines = buf.count(b"\n", start) + (0 if buf.endswith(b"\n", start) else 1)
     if lines - 1 == n_rows:
         return range(header_line + 1, header_line + 1 + n_rows)
     numbers: list[int] = []
-    reader = csv.reader(io.StringIO(body), delimiter=separator)
+    reader = csv.reader(io.StringIO(body()), delimiter=separator)
     next_start = 1
     for i, _ in enumerate(reader):
         if i > 0:
@@ -402,12 +411,16 @@ def _mark_number_ids(frame: pl.DataFrame, numbers: pl.DataFrame | None) -> pl.Da
         return frame
     if numbers is None:
         return frame.with_columns(pl.lit("unknown").alias("id_number_cell"))
+    if numbers.height == 0:  # (the usual case: no join over every row)
+        return frame.with_columns(pl.lit("text").alias("id_number_cell"))
     as_float = pl.col("id_number").str.strip_chars().cast(pl.Float64, strict=False)
     hits = numbers.with_columns(pl.lit("number").alias("id_number_cell"))
+    joined = frame.with_columns(as_float.alias("value")).join(
+        hits, on=["source_row", "value"], how="left", maintain_order="left")
+    if numbers.select("source_row", "value").is_duplicated().any():  # a row met twice: its first kept
+        joined = joined.unique(subset=["source_row"], keep="first", maintain_order=True)
     return (
-        frame.with_columns(as_float.alias("value"))
-        .join(hits, on=["source_row", "value"], how="left", maintain_order="left")
-        .unique(subset=["source_row"], keep="first", maintain_order=True)
+        joined
         .with_columns(
             pl.coalesce("written", "id_number").alias("id_number"),
             pl.col("id_number_cell").fill_null("text"),

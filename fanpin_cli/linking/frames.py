@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from fanpin_cli.domain import person_sex, place_key
+from fanpin_cli.values import per_value
 
 USABLE: tuple[str, ...] = ("valid", "legacy_15")
 # 18 digits present, but the ID is wrong somewhere: candidates for repair.
@@ -74,8 +75,9 @@ def view(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("name_norm"),
         birth.alias("birth"),
         pl.col("birth_any"),
-        place_key(text("township")).alias("township"),
-        place_key(text("village")).alias("village"),
+        # each distinct place name once (a county has a few hundred)
+        per_value(frame, "township", place_key(pl.col("township")), pl.String).alias("township"),
+        per_value(frame, "village", place_key(pl.col("village")), pl.String).alias("village"),
         # Compared on the 17 leading digits: the check character may be X, which no number holds.
         (lo.cast(pl.Int64) // 10).alias("lo"),
         (hi.cast(pl.Int64) // 10).alias("hi"),
