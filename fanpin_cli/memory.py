@@ -54,8 +54,9 @@ def release_unused() -> bool:
 
 def shared_text(column: pl.Series, *, most: float = 0.25) -> pl.Series:
     """`column` (String) with equal values sharing one copy of their bytes: same values, same
-    dtype, same name. Left as it is when more than `most` of its rows are distinct (nothing
-    to share) or when it is not text."""
+    dtype, same name. Left as it is when more than `most` of its rows, or more than
+    MOST_SHARED values, are distinct (nothing to share; each shared value is made once in
+    Python), or when it is not text."""
     if column.dtype != pl.String or column.len() == 0:
         return column
     values = column.drop_nulls().unique(maintain_order=True)

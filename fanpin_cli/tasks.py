@@ -24,6 +24,7 @@ lowest `rank` first (`compute`: linking before reading, bigger files first).
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from contextlib import contextmanager
@@ -125,9 +126,19 @@ def quick_handoffs(interval: float = SWITCH_INTERVAL) -> Iterator[None]:
     >>> sys.getswitchinterval() == before
     True
     """
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(min(before, interval))
+    with _HANDOFFS_LOCK:  # blocks in several threads (run_job is public): the first sets, the last restores
+        if not _HANDOFFS:
+            _HANDOFFS.append(sys.getswitchinterval())
+            sys.setswitchinterval(min(_HANDOFFS[0], interval))
+        _HANDOFFS.append(interval)
     try:
         yield
     finally:
-        sys.setswitchinterval(before)
+        with _HANDOFFS_LOCK:
+            _HANDOFFS.pop()
+            if len(_HANDOFFS) == 1:
+                sys.setswitchinterval(_HANDOFFS.pop())
+
+
+_HANDOFFS_LOCK = threading.Lock()
+_HANDOFFS: list[float] = []  # the interval before the first open block, then one entry per open block

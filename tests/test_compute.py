@@ -9,6 +9,7 @@ import os
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import polars as pl
@@ -219,6 +220,7 @@ def test_big_files_are_linked_one_after_another(monkeypatch, artifacts):
             most[0] = max(most[0], running[0])
             order.append(extract["source_file"][0])
         try:
+            time.sleep(0.05)  # long enough that two linkings allowed side by side would overlap
             return real_link(roster, extract, **kw)
         finally:
             with lock:

@@ -88,3 +88,29 @@ def test_keys_made_in_batches_are_one_chunk():
     assert hashed.to_list() == _hash_texts(values, b"k" * 32).to_list()
     assert hashed[-1] is None
 
+
+
+def test_a_blank_looking_id_cell_keys_the_row_by_name_and_birth_and_padding_changes_nothing():
+    """The identity a row key is made of reads `prepare`'s id18 / id_clean as null or folded
+    text: an ID cell that only looks filled (spaces, an apostrophe, a zero-width or full-width
+    space) keys the row by name and birth as an empty cell does, and a padded ID as the ID."""
+    cells = ["", " ", "'", "\u200b", "\u3000", None]
+    raw = pl.DataFrame({
+        "source_file": ["a.csv"] * (len(cells) + 2),
+        "source_row": list(range(2, len(cells) + 4)),
+        "name": ["李四"] * len(cells) + ["张三", "张三"],
+        "id_number": [*cells, ID, f" {ID}\u3000"],
+        "birth_date": ["1990-01-01"] * len(cells) + [None, None],
+        "settle_date": ["2026-03-01"] * (len(cells) + 2),
+        "out_of_pocket": ["50"] * (len(cells) + 2),
+        "diagnosis": ["骨折"] * (len(cells) + 2),
+    })
+    frame = prepare(raw, date(2026, 11, 30))
+    for column in ("id18", "id_clean"):
+        texts = frame[column].drop_nulls()
+        assert (texts.str.len_chars() > 0).all() and (texts == texts.str.strip_chars()).all()
+    from fanpin_cli.keys import _identity
+
+    who = _identity(frame).to_list()
+    assert set(who[: len(cells)]) == {"nb:李四\x1f1990-01-01"}  # every blank-looking cell: name and birth
+    assert who[-2:] == [f"id:{ID}", f"id:{ID}"]  # the padded ID is the ID itself

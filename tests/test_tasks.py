@@ -101,6 +101,35 @@ def test_quick_handoffs_restores_the_interval_after_an_error_and_never_lengthens
         assert sys.getswitchinterval() == before
 
 
+def test_quick_handoffs_in_two_threads_restore_the_interval_once_both_are_done():
+    # A ends before B: the interval stays short for B, and the caller's comes back after B.
+    before = sys.getswitchinterval()
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen: dict[str, float] = {}
+
+    def a() -> None:
+        with quick_handoffs(0.0005):
+            a_in.set()
+            b_in.wait(5)
+        a_out.set()
+
+    def b() -> None:
+        a_in.wait(5)
+        with quick_handoffs(0.0005):
+            b_in.set()
+            a_out.wait(5)
+            seen["b after a"] = sys.getswitchinterval()
+        seen["after both"] = sys.getswitchinterval()
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert seen == {"b after a": pytest.approx(min(before, 0.0005)), "after both": before}
+    assert sys.getswitchinterval() == before
+
+
 def test_a_run_hands_the_interpreter_lock_on_quickly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The whole job (its threads: reading, linking, workbooks, CSVs) runs with the short
     switch interval, and the caller's is back afterwards."""
