@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import polars as pl
 
+from fanpin_cli.tables import C
+
 Compute = Mapping[str, pl.Expr] | Callable[[pl.DataFrame], pl.DataFrame]
 
 
@@ -70,7 +72,7 @@ def on_rows(frame: pl.DataFrame, mask: pl.Expr | pl.Series, compute: Compute) ->
     return frame.with_columns(columns)
 
 
-ROW_KEY = ("source_file", "source_row")
+ROW_KEY = (C.source_file, C.source_row)
 
 
 def named_rows(frame: pl.DataFrame | pl.LazyFrame, keys: pl.DataFrame) -> pl.LazyFrame:
@@ -82,6 +84,6 @@ def named_rows(frame: pl.DataFrame | pl.LazyFrame, keys: pl.DataFrame) -> pl.Laz
     >>> named_rows(f, pl.DataFrame({"source_file": ["a"], "source_row": [2]})).collect()["x"].to_list()
     [1]
     """
-    numbers = keys["source_row"].unique().implode()
-    return (frame.lazy().filter(pl.col("source_row").is_in(numbers))
+    numbers = keys[C.source_row].unique().implode()
+    return (frame.lazy().filter(pl.col(C.source_row).is_in(numbers))
             .join(keys.lazy(), on=list(ROW_KEY), how="semi", maintain_order="left"))
