@@ -37,7 +37,7 @@ from fanpin_cli.memory import release_unused, shared_text
 from fanpin_cli.outputs import write_csv, write_json
 from fanpin_cli.prepare import LINKING_ONLY, prepare
 from fanpin_cli.privacy import mask_data, mask_frame
-from fanpin_cli.rows import named_rows
+from fanpin_cli.rows import named_rows, row_keys_of
 from fanpin_cli.tables import (
     ISSUES,
     LINK_COUNTS,
@@ -216,7 +216,7 @@ def _rows_of(frames: Iterable[pl.DataFrame], wanted: pl.DataFrame, *columns: pl.
     >>> _rows_of([f], pl.DataFrame({"source_file": ["a"], "source_row": [3]}), "name").rows()
     [('a', 3, 'y')]
     """
-    keys = wanted.select(pl.col("source_file").cast(pl.String), pl.col("source_row").cast(pl.Int64)).unique()
+    keys = row_keys_of(wanted)
     parts = [  # the frames are long (the row index: 1.6M rows at 50,000 households), the rows wanted few
         named_rows(f.lazy().select(pl.col("source_file").cast(pl.String), pl.col("source_row").cast(pl.Int64),
                                    *columns), keys)

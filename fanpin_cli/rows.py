@@ -75,6 +75,11 @@ def on_rows(frame: pl.DataFrame, mask: pl.Expr | pl.Series, compute: Compute) ->
 ROW_KEY = (C.source_file, C.source_row)
 
 
+def row_keys_of(rows: pl.DataFrame) -> pl.DataFrame:
+    """The distinct (`source_file` String, `source_row` Int64) of `rows`: the `keys` of `named_rows`."""
+    return rows.select(pl.col(C.source_file).cast(pl.String), pl.col(C.source_row).cast(pl.Int64)).unique()
+
+
 def named_rows(frame: pl.DataFrame | pl.LazyFrame, keys: pl.DataFrame) -> pl.LazyFrame:
     """The rows of `frame` whose (`source_file`, `source_row`) are among `keys`' (String,
     Int64; unique), in `frame`'s order: the row numbers alone are tested first (integers), the

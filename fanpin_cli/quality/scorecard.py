@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from fanpin_cli.rows import named_rows
+from fanpin_cli.rows import named_rows, row_keys_of
 from fanpin_cli.tables import C
 
 from ._base import col_or_null
@@ -43,7 +43,7 @@ def row_places(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame] | None = 
     """
     keys = None
     if rows is not None:
-        keys = rows.select(pl.col("source_file").cast(pl.String), pl.col("source_row").cast(pl.Int64)).unique()
+        keys = row_keys_of(rows)
 
     def only(frame: pl.DataFrame) -> pl.DataFrame:
         if keys is None:
