@@ -418,8 +418,8 @@ def compute(
         # the roster's side of linking, made once for every extract
         return loaded_file, frame, keys, known_keys, timed(STAGES[2], roster_index, frame)
 
-    def extract_side(spec: InputSpec, roster_done: tuple, read: tuple[LoadedFile, pl.DataFrame],
-                     *_after: Any) -> tuple[LoadedFile, pl.DataFrame, pl.DataFrame]:
+    def extract_side(spec: InputSpec, roster_done: tuple,
+                     read: tuple[LoadedFile, pl.DataFrame]) -> tuple[LoadedFile, pl.DataFrame, pl.DataFrame]:
         loaded_file, frame = read
         _, roster_frame, _, known_keys, index = roster_done
         say(f"{STAGES[2]}：{spec.source_file}")
@@ -434,7 +434,8 @@ def compute(
     # waits for the roster while a file is left to read).
     # Two big files are not linked side by side (each linking holds ~0.5 KB a row beside the
     # frames): a file of LINK_APART_BYTES or more is linked after the next bigger such file,
-    # while the other worker reads and links the smaller ones.
+    # while the other worker reads and links the smaller ones. Order only (`after`): when the
+    # bigger file fails, the smaller is still linked and fails, or not, on its own.
     extracts = config.inputs[1:]
     sizes = [_file_size(spec.path) for spec in extracts]
     big = sorted((i for i, size in enumerate(sizes) if size >= LINK_APART_BYTES), key=lambda i: -sizes[i])
@@ -442,8 +443,8 @@ def compute(
     tasks = [Task("roster", partial(roster_side, config.inputs[0]), rank=(1, 0))]
     for i, spec in enumerate(extracts):
         tasks.append(Task(f"read{i}", partial(read_and_prepare, spec), rank=(1, 1, -sizes[i])))
-        tasks.append(Task(f"link{i}", partial(extract_side, spec), needs=("roster", f"read{i}", *after.get(i, ())),
-                          rank=(0, -sizes[i])))
+        tasks.append(Task(f"link{i}", partial(extract_side, spec), needs=("roster", f"read{i}"),
+                          after=after.get(i, ()), rank=(0, -sizes[i])))
     done_tasks = run_tasks(pool, tasks, limit=WORKERS)
     # errors as the files are listed: the roster's own first
     for name in ("roster", *(f"link{i}" for i in range(len(extracts)))):

@@ -4,7 +4,9 @@
 per file (read, then wait for the roster, then link), a worker sat idle while the roster was
 still being read, and the biggest file started late. Here a task is handed to the executor
 only when the tasks it needs are done, at most `limit` at once, the ready task with the
-lowest `rank` first (`compute`: linking before reading, bigger files first).
+lowest `rank` first (`compute`: linking before reading, bigger files first). A task can also
+wait for tasks only to come `after` them, whatever became of them (`compute` links two big files
+one after the other: the second is linked, and reported on, even when the first failed).
 
 >>> from concurrent.futures import ThreadPoolExecutor
 >>> order = []
@@ -34,19 +36,28 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Task:
-    """`fn(*results of needs)`, started once every task named in `needs` is done; among the
-    ready tasks, the lowest `rank` starts first."""
+    """`fn(*results of needs)`, started once every task named in `needs` or `after` is done;
+    among the ready tasks, the lowest `rank` starts first. `needs` are data: a failed need skips
+    the task with the need's error. `after` is order only: those tasks' results (or errors) are
+    neither passed nor carried over."""
 
     name: str
     fn: Callable[..., Any]
     needs: tuple[str, ...] = ()
     rank: tuple[Any, ...] = ()
+    after: tuple[str, ...] = ()
+
+    @property
+    def waits_for(self) -> tuple[str, ...]:
+        """Every task that must be done before this one starts."""
+        return (*self.needs, *self.after)
 
 
 def run_tasks(pool: Executor, tasks: Sequence[Task], *, limit: int) -> dict[str, Future]:
     """Run `tasks` on `pool`, at most `limit` at once; returns every task's future once all
-    are done. A task whose need failed is not started: its future holds that need's error.
-    Every task runs (or is skipped) even after a failure, so that the caller can report the
+    are done. A task whose need failed is not started: its future holds that need's error; a
+    task that only comes `after` a failed task runs all the same, with its own result. Every
+    task runs (or is skipped) even after a failure, so that the caller can report the
     errors in its own order; an interruption (KeyboardInterrupt, SystemExit) is raised at once.
 
     >>> from fanpin_cli.pipeline import SerialExecutor
@@ -55,18 +66,21 @@ def run_tasks(pool: Executor, tasks: Sequence[Task], *, limit: int) -> dict[str,
     >>> done = run_tasks(SerialExecutor(), [Task("read", boom), Task("link", lambda r: r, needs=("read",))], limit=2)
     >>> type(done["link"].exception()).__name__, str(done["link"].exception())
     ('ValueError', 'unreadable')
+    >>> done = run_tasks(SerialExecutor(), [Task("big", boom), Task("small", lambda: "linked", after=("big",))], limit=1)
+    >>> done["small"].result()
+    'linked'
     """
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
     names = {t.name for t in tasks}
-    unknown = {n for t in tasks for n in t.needs} - names
+    unknown = {n for t in tasks for n in t.waits_for} - names
     if unknown:
         raise ValueError(f"tasks need unknown tasks: {sorted(unknown)}")
     futures: dict[str, Future] = {}
     waiting = list(tasks)
     running: set[Future] = set()
     while waiting or running:
-        ready = sorted((t for t in waiting if all(n in futures and futures[n].done() for n in t.needs)),
+        ready = sorted((t for t in waiting if all(n in futures and futures[n].done() for n in t.waits_for)),
                        key=lambda t: t.rank)
         for task in ready:
             failed = next((futures[n] for n in task.needs if futures[n].exception() is not None), None)
@@ -92,7 +106,7 @@ def run_tasks(pool: Executor, tasks: Sequence[Task], *, limit: int) -> dict[str,
             running -= finished
             for future in finished:
                 _stop_if_interrupted(future)
-        elif waiting and not any(all(n in futures for n in t.needs) for t in waiting):
+        elif waiting and not any(all(n in futures for n in t.waits_for) for t in waiting):
             raise ValueError(f"tasks wait for each other: {sorted(t.name for t in waiting)}")
     return futures
 

@@ -203,6 +203,31 @@ def test_run_failing_before_it_reads_ends_the_report_process_it_started(tmp_path
     assert not (tmp_path / "out").exists()
 
 
+def test_run_with_an_unreadable_roster_names_it_once_and_no_extract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every extract's linking needs the roster: its error is said once, under the roster's name
+    (not once per extract, nor under an extract's), even with the extracts linked one after
+    another and one of them unreadable too."""
+    from fanpin_cli import pipeline
+    from fanpin_cli.resources import resource_dir
+
+    monkeypatch.setattr(pipeline, "LINK_APART_BYTES", 0)  # every extract counts as big: one chain
+    county = tmp_path / "county"
+    county.mkdir()
+    sample = resource_dir("sample_data")
+    for f in sample.iterdir():
+        if f.is_file():
+            (county / f.name).write_bytes(f.read_bytes())
+    (county / "监测对象信息.xlsx").write_bytes(b"\x50\x4b\x03\x04 not a workbook")
+    (county / "医保_参保登记.csv").write_bytes("甲,乙\n1,2\n".encode("gbk"))
+    out = tmp_path / "out"
+    result = invoke("run", str(county / "fanpin.toml"), "--out", str(out))
+    _one_line_chinese_error(result, "监测对象信息.xlsx")
+    assert result.stderr.count("监测对象信息.xlsx") == 1
+    extracts = [f.name for f in sample.iterdir() if f.suffix in (".csv", ".xlsx") and f.name != "监测对象信息.xlsx"]
+    assert len(extracts) == 7 and not [name for name in extracts if name in result.stdout + result.stderr]
+    assert not out.exists() or not any(out.iterdir())  # no output written
+
+
 class _FakeReportProcess:
     def __init__(self) -> None:
         self.aborted = 0

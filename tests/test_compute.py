@@ -234,3 +234,74 @@ def test_big_files_are_linked_one_after_another(monkeypatch, artifacts):
     sizes = {spec.source_file: spec.path.stat().st_size for spec in config.extracts}
     assert order == sorted(sizes, key=lambda f: -sizes[f])
     assert out.links.equals(artifacts.links)
+
+
+ENROLL, CLAIMS = "医保_参保登记.csv", "医保_结算明细.csv"  # the sample's two biggest extracts
+
+
+@pytest.mark.parametrize(("fails", "reported"), [
+    # the biggest file cannot be read (a 600 KB CSV without a heading the sector knows)
+    ({ENROLL: "read"}, ENROLL),
+    # the biggest file fails while it is linked
+    ({ENROLL: "link"}, ENROLL),
+    # both fail while linked: the first listed (the smaller, linked after the other) with its own error
+    ({ENROLL: "link", CLAIMS: "link"}, CLAIMS),
+], ids=["bigger unreadable", "bigger fails linking", "both fail linking"])
+def test_a_big_file_that_fails_neither_skips_nor_speaks_for_the_big_files_after_it(
+        tmp_path, monkeypatch, fails, reported):
+    """Big files are linked one after another (`after` in the task graph: order only). When the
+    first of them fails, each after it is still linked on its own, one at a time, and the error
+    raised (the first in the config's order) is the failing file's own."""
+    import dataclasses
+    from concurrent.futures import ThreadPoolExecutor
+
+    import fanpin_cli.linking as linking
+    from fanpin_cli import pipeline
+    from fanpin_cli.errors import FanpinError, InputFileError
+
+    county = tmp_path / "county"
+    county.mkdir()
+    for f in SAMPLE.iterdir():
+        if f.is_file():
+            (county / f.name).write_bytes(f.read_bytes())
+    for name, how in fails.items():
+        if how == "read":
+            (county / name).write_bytes(("甲,乙\n" + "1,2\n" * 150_000).encode("gbk"))
+    config = load_config(county / "fanpin.toml")
+    # the smaller file listed first: an error carried over from the bigger one would be raised first
+    listed = {spec.source_file: spec for spec in config.extracts}
+    extracts = [listed[CLAIMS], listed[ENROLL], *(s for s in config.extracts if s.source_file not in (CLAIMS, ENROLL))]
+    config = dataclasses.replace(config, extracts=extracts)
+    sizes = {spec.source_file: spec.path.stat().st_size for spec in extracts}
+    assert max(sizes, key=sizes.get) == ENROLL and sizes[ENROLL] > sizes[CLAIMS] > max(
+        size for name, size in sizes.items() if name not in (ENROLL, CLAIMS))
+
+    monkeypatch.setattr(pipeline, "LINK_APART_BYTES", 0)  # every extract counts as big: one chain
+    real_link, lock, running, most, linked = linking.link, threading.Lock(), [0], [0], {}
+
+    def watched(roster, extract, **kw):
+        source = extract["source_file"][0]
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(0.05)  # long enough that two linkings allowed side by side would overlap
+            if fails.get(source) == "link":
+                raise InputFileError(f"关联失败（{source}）", file=source)
+            links = real_link(roster, extract, **kw)
+            linked[source] = (extract.height, links.height)
+            return links
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(linking, "link", watched)
+    with ThreadPoolExecutor(max_workers=2) as pool, pytest.raises(FanpinError) as caught:
+        fanpin_cli.compute(config, executor=pool, key=KEY)
+    assert caught.value.file == reported
+    if fails[reported] == "link":
+        assert caught.value.message == f"关联失败（{reported}）"
+    # every other file linked, one at a time, every row of it
+    assert set(linked) == set(sizes) - set(fails)
+    assert all(rows == links for rows, links in linked.values())
+    assert most[0] == 1

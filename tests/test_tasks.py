@@ -72,6 +72,114 @@ def test_a_failed_need_skips_its_dependants_and_every_other_task_still_runs(exec
     assert done["link1"].result() == "link1"
 
 
+def spans():
+    """Tasks that log their start (`name>`) and end (`name<`), pausing between, and may fail."""
+    log: list[str] = []
+    lock = threading.Lock()
+
+    def step(name: str, *, fail: str | None = None, pause: float = 0.02):
+        def fn(*needed):
+            with lock:
+                log.append(f"{name}>")
+            time.sleep(pause)
+            with lock:
+                log.append(f"{name}<")
+            if fail is not None:
+                raise ValueError(fail)
+            return (name, *needed)
+        return fn
+    return log, step
+
+
+# (case, tasks as (name, needs, after, fails with), what each task's future holds: its result,
+# or the text of its error). Built like compute's graph: read{i} → link{i}, link_small after link_big.
+AFTER_CASES = [
+    ("the task before failed: the one after still runs, with its own result",
+     [("big", (), (), "大文件无法关联"), ("small", (), ("big",), None)],
+     {"big": "大文件无法关联", "small": ("small",)}),
+    ("the task before was skipped (its need failed): the one after still runs",
+     [("read_big", (), (), "大文件无法读取"), ("link_big", ("read_big",), (), None),
+      ("read_small", (), (), None), ("link_small", ("read_small",), ("link_big",), None)],
+     {"read_big": "大文件无法读取", "link_big": "大文件无法读取", "read_small": ("read_small",),
+      "link_small": ("link_small", ("read_small",))}),
+    ("both fail: each future holds its own error, not the one before's",
+     [("big", (), (), "大文件无法关联"), ("small", (), ("big",), "小文件无法关联")],
+     {"big": "大文件无法关联", "small": "小文件无法关联"}),
+    ("a failed data need still skips the task with the need's error, whatever came before",
+     [("link_big", (), (), None), ("read_small", (), (), "小文件无法读取"),
+      ("link_small", ("read_small",), ("link_big",), None)],
+     {"link_big": ("link_big",), "read_small": "小文件无法读取", "link_small": "小文件无法读取"}),
+    ("only needs are passed as arguments, never what came before",
+     [("a", (), (), None), ("b", (), (), None), ("c", ("a",), ("b",), None)],
+     {"a": ("a",), "b": ("b",), "c": ("c", ("a",))}),
+]
+
+
+@pytest.mark.parametrize("executor", [SerialExecutor, lambda: ThreadPoolExecutor(max_workers=2)],
+                         ids=["serial", "two threads"])
+@pytest.mark.parametrize(("case", "spec", "expected"), AFTER_CASES, ids=[c[0] for c in AFTER_CASES])
+def test_a_task_after_another_waits_for_it_but_not_for_its_outcome(executor, case, spec, expected):
+    log, step = spans()
+    tasks = [Task(name, step(name, fail=fail), needs=needs, after=after) for name, needs, after, fail in spec]
+    pool = executor()
+    try:
+        done = run_tasks(pool, tasks, limit=2)
+    finally:
+        pool.shutdown()
+    held = {name: str(f.exception()) if f.exception() is not None else f.result() for name, f in done.items()}
+    assert held == expected, case
+    for task in tasks:  # started only once what it waits for has ended (or was skipped)
+        if f"{task.name}>" in log:
+            for before in task.waits_for:
+                assert f"{before}>" not in log or log.index(f"{before}<") < log.index(f"{task.name}>"), (task.name, log)
+    skipped = {t.name for t in tasks if any(done[n].exception() is not None for n in t.needs)}
+    assert {e[:-1] for e in log if e.endswith(">")} == {t.name for t in tasks} - skipped
+
+
+def test_tasks_after_a_failed_one_keep_their_rank():
+    # compute's graph on one worker: the big file's linking fails; the small file's (after it)
+    # still comes as soon as its read is done, before a later-ranked read.
+    order, step = recorder()
+    tasks = [Task("read_big", step("read_big"), rank=(1, -3)), Task("read_small", step("read_small"), rank=(1, -2)),
+             Task("read_tiny", step("read_tiny"), rank=(1, -1)),
+             Task("link_big", step("link_big", fail=ValueError("x")), needs=("read_big",), rank=(0, -3)),
+             Task("link_small", step("link_small"), needs=("read_small",), after=("link_big",), rank=(0, -2)),
+             Task("link_tiny", step("link_tiny"), needs=("read_tiny",), rank=(0, -1))]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        done = run_tasks(pool, tasks, limit=1)
+    assert order == ["read_big", "link_big", "read_small", "link_small", "read_tiny", "link_tiny"]
+    assert done["link_small"].result() == "link_small"
+
+
+def test_a_chain_of_failing_tasks_never_runs_more_than_limit_at_once_nor_two_of_the_chain():
+    lock, running, most, chain_running, chain_most = threading.Lock(), [0], [0], [0], [0]
+
+    def work(i: int):
+        def fn(*_):
+            in_chain = i % 2 == 0
+            with lock:
+                running[0] += 1
+                chain_running[0] += in_chain
+                most[0] = max(most[0], running[0])
+                chain_most[0] = max(chain_most[0], chain_running[0])
+            time.sleep(0.02)
+            with lock:
+                running[0] -= 1
+                chain_running[0] -= in_chain
+            if i % 4 == 0:
+                raise ValueError(f"t{i}")
+            return i
+        return fn
+
+    # even tasks form a chain (each after the one before), every other one of them failing
+    tasks = [Task(f"t{i}", work(i), after=(f"t{i - 2}",) if i % 2 == 0 and i else ()) for i in range(10)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        done = run_tasks(pool, tasks, limit=3)
+    assert most[0] == 3 and chain_most[0] == 1
+    assert [str(done[f"t{i}"].exception() or done[f"t{i}"].result()) for i in range(10)] == [
+        f"t{i}" if i % 4 == 0 else str(i) for i in range(10)]
+
+
 def test_an_interruption_stops_at_once():
     order, step = recorder()
     tasks = [Task("roster", step("roster", fail=KeyboardInterrupt()), rank=(0,)),
@@ -85,6 +193,9 @@ def test_an_interruption_stops_at_once():
     ([Task("a", lambda: 1)], 0, "limit"),
     ([Task("a", lambda b: b, needs=("b",))], 1, "unknown"),
     ([Task("a", lambda b: b, needs=("b",)), Task("b", lambda a: a, needs=("a",))], 1, "wait for each other"),
+    ([Task("a", lambda: 1, after=("b",))], 1, "unknown"),
+    ([Task("a", lambda: 1, after=("b",)), Task("b", lambda a: a, needs=("a",))], 1, "wait for each other"),
+    ([Task("a", lambda: 1, after=("a",))], 1, "wait for each other"),
 ])
 def test_bad_task_lists_are_refused(tasks, limit, says):
     with pytest.raises(ValueError, match=says):
