@@ -14,6 +14,7 @@ available the files are moved one by one, each atomically.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -94,9 +95,12 @@ def remove_leftovers(out: Path) -> list[Path]:
 @contextmanager
 def output_folder(out: Path) -> Iterator[Path]:
     """Check `out`, take its lock (a second run on the same folder stops with a clear message),
-    remove leftovers of killed runs; the lock is released when the run ends or dies."""
+    remove leftovers of killed runs; the lock is released when the run ends or dies. A folder
+    this call created is removed again if the run leaves it empty (it failed before its outputs
+    went in): a failed run leaves the disk as it found it, apart from the hidden lock file."""
     import fcntl
 
+    created = not (out.exists() or out.is_symlink())
     out = check_output_folder(out)
     lock_path = out.parent / f".{out.resolve().name}{LOCK_SUFFIX}"
     try:
@@ -113,6 +117,9 @@ def output_folder(out: Path) -> Iterator[Path]:
         remove_stale_stages(out)
         yield out
     finally:
+        if created:
+            with contextlib.suppress(OSError):  # not empty: the run's outputs are in it
+                out.rmdir()
         os.close(fd)  # releases the lock (also when the process is killed)
 
 

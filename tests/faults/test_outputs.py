@@ -89,3 +89,24 @@ def test_leftover_temp_files_are_removed(county, tmp_path):
     result = runner.invoke(app, ["run", str(county), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert not list(Path(out).rglob("*.tmp"))
+
+
+@pytest.mark.parametrize("existed", [False, True])
+def test_a_failed_run_leaves_the_output_folder_as_it_found_it(county, tmp_path, existed):
+    import shutil
+
+    from fanpin_cli.config import load_config
+
+    broken = tmp_path / "broken"
+    shutil.copytree(county.parent, broken)
+    roster = load_config(broken / county.name).inputs[0].path
+    roster.write_bytes(b"not a workbook")  # the run fails reading it, before any output exists
+    out = tmp_path / "new" / "out"
+    if existed:
+        out.mkdir(parents=True)
+    result = runner.invoke(app, ["run", str(broken / county.name), "--out", str(out)])
+    assert result.exit_code == 1 and result.output.strip().startswith("错误：") and roster.name in result.output
+    if existed:  # the clerk's own (empty) folder stays
+        assert out.is_dir() and not list(out.iterdir())
+    else:  # no empty folder left behind where none was
+        assert not out.exists()
