@@ -701,6 +701,8 @@ def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: P
                 if written is None:  # the run failed anywhere: a report process waiting for data is ended
                     for r in report or ([ahead] if ahead is not None else []):
                         r.abort()
+            if pending is not None:  # killed once the outputs are in place, the run still counts
+                pending.ready(stage / "summary.json", out_dir)
         outputs = [out_dir / p.relative_to(stage) for p in written]
         if past is not None:
             committing, pending = pending, None

@@ -18,7 +18,7 @@ from fanpin_cli.outputs import write_csv
 
 from .feedback import import_feedback
 from .settings import history_settings
-from .store import HistoryError
+from .store import HistoryBusyError, HistoryError, settle
 from .timeline import EVENT_TITLES, RUN_TITLES, list_runs, timeline, write_timeline_workbook
 
 PROBLEM_TITLES = {"file": "文件", "sheet": "工作表", "row_number": "行号", "record_key": "记录编号",
@@ -86,6 +86,12 @@ def run_history(
 
     config = load_config(config_path)
     settings = history_settings(config)
+    try:  # a run that died once its outputs were in place is shown as counted
+        settle(settings.path)
+    except HistoryBusyError:
+        raise
+    except HistoryError:  # a file this user may only read: shown as it is
+        pass
     runs = list_runs(settings.path, config.county)
     if household is None and id_number is None and name is None:
         frame, titles, title = runs, RUN_TITLES, f"{config.county} 运行记录（{settings.path.name}）"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from .store import HistoryError, connect, insert_frame, query
+from .store import HistoryError, connect, insert_frame, query, settle_open
 from .view import VOCABULARY
 
 KEY_HEADING, VERDICT_HEADING = "记录编号", "核实结果"
@@ -177,6 +177,7 @@ def import_feedback(
             problems.append(frame.select(*ROW_SCHEMA, pl.lit(text).alias("problem")))
 
     with connect(history_path, wait_seconds=wait_seconds) as con:
+        settle_open(con, history_path)  # a run that died once its lists were in place counts
         known = _known_records(con, county)
         problem(rows.filter(pl.col("record_key").is_null()), PROBLEM_NO_KEY)
         keyed = rows.filter(pl.col("record_key").is_not_null())

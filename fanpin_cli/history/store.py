@@ -14,6 +14,7 @@ DuckDB lets one process at a time open a file for writing: a second run waits up
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -114,8 +115,10 @@ class PendingRun:
     they are seen by no one — and DuckDB puts them into the file (compressing them) at once;
     the second (`commit`) only replaces the county's earlier run of the same period and adds
     the `runs` row, so that little is left for the end of the run. A run killed between the two
-    leaves rows that no run names; `staged_runs` lists them and the next recorded run removes
-    them.
+    leaves rows that no run names; `staged_runs` lists them, and whatever opens the history
+    next for the county's work (`settle`: a run's view, a feedback import, `fanpin history`)
+    removes them — unless the run had put its outputs in place (`ready`, just before the swap):
+    then the outputs are the run's, and it is counted as `commit` would have.
 
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "h.duckdb"
@@ -147,6 +150,24 @@ class PendingRun:
             finally:
                 con.close()
             raise
+
+    def ready(self, summary: Path, out_dir: Path) -> bool:
+        """Say what the run is about to put in place, just before its outputs are swapped in:
+        its `runs` row and the digest of `summary`, the summary.json that becomes
+        `out_dir`/summary.json. Should the run die after the swap and before `commit`, `settle`
+        finds that file in place and counts the run; if it died before the swap, the file
+        there is another run's and the rows are removed. False if it could not be said (the
+        outputs still go in place; `commit` then says what fails)."""
+        if self._con is None:
+            return False
+        placed = {"summary": str(out_dir.resolve() / summary.name), "sha256": _digest(summary),
+                  "run": _run_row(self._run, datetime.now())}
+        try:
+            self._con.execute("UPDATE staged_runs SET placed = ? WHERE run_id = ?",
+                              [json.dumps(placed, ensure_ascii=False), self.run_id])
+        except duckdb.Error:
+            return False
+        return True
 
     def commit(self) -> int:
         """Make the run count; returns its run_id."""
@@ -182,8 +203,75 @@ class PendingRun:
 
 
 # (history file, run_id) of the runs this process has written but not yet committed or dropped:
-# the rows of another process's killed run are removed by the next commit, never these.
+# `settle` leaves these alone (the staged runs it settles are of processes that died).
 _LIVE: set[tuple[str, int]] = set()
+
+
+def settle(path: Path, *, wait_seconds: float = 20.0) -> list[int]:
+    """Settle the runs that died after staging their rows (`settle_open`); nothing when the
+    file does not exist. Returns the run_ids counted."""
+    if not path.exists():
+        return []
+    with connect(path, wait_seconds=wait_seconds) as con:
+        return settle_open(con, path)
+
+
+def settle_open(con: duckdb.DuckDBPyConnection, path: Path) -> list[int]:
+    """On an open (writable) connection to the history at `path`: count each run that died
+    after putting its outputs in place (`PendingRun.ready`: its summary.json is still there),
+    remove the rows of every other run that died before its commit; the runs this process is
+    writing are left alone. Writes nothing when no run is staged. Returns the run_ids counted."""
+    if not con.execute("SELECT count(*) FROM staged_runs").fetchall()[0][0]:
+        return []
+    con.execute("BEGIN TRANSACTION")
+    try:
+        counted = _settle(con, str(path.resolve()))
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
+    return counted
+
+
+def _settle(con: duckdb.DuckDBPyConnection, path: str, keep: int | None = None) -> list[int]:
+    """`settle_open` inside the caller's transaction (`keep`: the caller's own staged run)."""
+    counted = []
+    for run_id, placed in con.execute("SELECT run_id, placed FROM staged_runs ORDER BY run_id").fetchall():
+        if run_id == keep or (path, run_id) in _LIVE:
+            continue
+        info = json.loads(placed) if placed else None
+        if info is not None and _digest(Path(info["summary"])) == info["sha256"]:
+            _add_run(con, run_id, info["run"])
+            counted.append(run_id)
+        else:
+            _delete_run(con, run_id)
+    return counted
+
+
+def _digest(path: Path) -> str | None:
+    """sha256 of the file at `path` (None if it cannot be read)."""
+    try:
+        with path.open("rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+RUN_COLUMNS = ("county", "period", "reference_date", "version", "recorded_at", "config_file", "out_dir",
+               "params", "counts")
+
+
+def _run_row(run: RunRecord, recorded_at: datetime) -> dict[str, str]:
+    """`run`'s row of `runs` (but its run_id) as texts, for `_add_run` now or after the run died.
+
+    >>> _run_row(RunRecord("永顺县", "2026-11", date(2026, 11, 30), "0"), datetime(2026, 12, 1))["recorded_at"]
+    '2026-12-01T00:00:00'
+    """
+    return {"county": run.county, "period": run.period, "reference_date": run.reference_date.isoformat(),
+            "version": run.version, "recorded_at": recorded_at.isoformat(), "config_file": run.config_file,
+            "out_dir": run.out_dir, "params": json.dumps(run.params, ensure_ascii=False, default=str),
+            "counts": json.dumps(run.counts, ensure_ascii=False, default=str)}
 
 
 def _write_rows(con: duckdb.DuckDBPyConnection, run: RunRecord) -> int:
@@ -195,28 +283,37 @@ def _write_rows(con: duckdb.DuckDBPyConnection, run: RunRecord) -> int:
         frames["run_inputs"] = run.inputs
     for table, frame in frames.items():
         insert_frame(con, table, frame.with_columns(pl.lit(run_id, pl.Int32).alias("run_id")))
-    con.execute("INSERT INTO staged_runs VALUES (?)", [run_id])
+    con.execute("INSERT INTO staged_runs (run_id) VALUES (?)", [run_id])
     return int(run_id)
 
 
 def _publish(con: duckdb.DuckDBPyConnection, run: RunRecord, run_id: int, path: str) -> None:
+    """Inside the caller's transaction: settle the runs that died before their commit
+    (`settle_open`), then replace the county's earlier run of the same period with `run`."""
+    _settle(con, path, keep=run_id)
+    _add_run(con, run_id, _run_row(run, datetime.now()))
+
+
+def _add_run(con: duckdb.DuckDBPyConnection, run_id: int, row: dict[str, str]) -> None:
     """Inside the caller's transaction: delete the earlier run of the same county and period
-    and the rows of runs killed before they were committed, and add `run`'s `runs` row."""
+    and add the `runs` row of the staged run `run_id` (`row` as `_run_row` makes it)."""
     old = [r[0] for r in con.execute(
-        "SELECT run_id FROM runs WHERE county = ? AND period = ?", [run.county, run.period]
+        "SELECT run_id FROM runs WHERE county = ? AND period = ?", [row["county"], row["period"]]
     ).fetchall()]
-    left = [r[0] for r in con.execute("SELECT run_id FROM staged_runs").fetchall()
-            if r[0] != run_id and (path, r[0]) not in _LIVE]
-    for old_id in (*old, *left):
-        for table in (*RUN_TABLES, "runs", "staged_runs"):
-            con.execute(f"DELETE FROM {table} WHERE run_id = ?", [old_id])
+    for old_id in old:
+        _delete_run(con, old_id)
     con.execute("DELETE FROM staged_runs WHERE run_id = ?", [run_id])
     con.execute(
-        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [run_id, run.county, run.period, run.reference_date, run.version, datetime.now(),
-         run.config_file, run.out_dir, json.dumps(run.params, ensure_ascii=False, default=str),
-         json.dumps(run.counts, ensure_ascii=False, default=str)],
+        f"INSERT INTO runs (run_id, {', '.join(RUN_COLUMNS)}) "
+        "VALUES (?, ?, ?, CAST(? AS DATE), ?, CAST(? AS TIMESTAMP), ?, ?, ?, ?)",
+        [run_id, *(row[c] for c in RUN_COLUMNS)],
     )
+
+
+def _delete_run(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
+    """Inside the caller's transaction: every row of `run_id`, counted or staged."""
+    for table in (*RUN_TABLES, "runs", "staged_runs"):
+        con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
 
 
 def _drop_rows(con: duckdb.DuckDBPyConnection, run_id: int) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from .store import connect, query
+from .store import connect, query, settle_open
 
 MATCH_YES, MATCH_NO = "是同一人", "不是同一人"
 FLAG_TRUE, FLAG_FALSE, FLAG_FIXED = "属实", "不属实", "已整改"
@@ -70,10 +70,12 @@ def _typed(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
 
 
 def load_view(path: Path, county: str, period: str, *, wait_seconds: float = 20.0) -> HistoryView:
-    """Read the view of `county` before `period` from the history file (empty if none)."""
+    """Read the view of `county` before `period` from the history file (empty if none), once
+    the runs that died before their commit are settled (`store.settle_open`)."""
     if not path.exists():
         return HistoryView.empty(county, period)
     with connect(path, wait_seconds=wait_seconds) as con:
+        settle_open(con, path)
         found = con.execute(
             "SELECT run_id, period FROM runs WHERE county = ? AND period < ? ORDER BY period DESC LIMIT 1",
             [county, period],

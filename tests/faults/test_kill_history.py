@@ -1,15 +1,17 @@
 """A real `fanpin run` killed (SIGKILL to its whole process group, the report.xlsx process
 too) while it writes its outputs — its history rows already staged in the file beside them
-("write"), or still being inserted by the transaction that stages them ("staging") — or while
-it computes ("compute"): the history reads as it did before, through the readers that `fanpin
+("write") — or while it computes ("compute"): the history reads as it did before, through the readers that `fanpin
 history`, `fanpin feedback` and the next month's run use; the output folder holds the
 previous run's outputs unchanged, no half-written file in place; and the next run succeeds and
-removes what the killed one left (its staged rows, its staging folder).
+removes what the killed one left (its staged rows, its staging folder). Killed in the moment
+after its outputs went in place ("swapped"), the run counts: the history says what the folder
+holds.
 
 The kill lands at a chosen point, not after a delay: the run is started through a small
 wrapper (`python -c`, then the CLI's own `main`) that holds it there and says so through a
 file: a CSV half-written into the staging folder once the history's rows are staged, the
-staging transaction after its links, or the linking of the first file."""
+linking of the first file, or the swap. (Killed inside the transaction that stages the rows:
+tests/history/test_monthly_loop.py.)"""
 
 from __future__ import annotations
 
@@ -48,13 +50,13 @@ HISTORY = "fanpin-history.duckdb"
 HELD = "flags.csv"  # the output the run is held in, half-written (links.csv is written before it)
 
 # Runs the CLI as `python -m fanpin_cli.cli` does, held at one point until it is killed:
-# argv[1] the point ("compute", "staging" or "write"), argv[2] the file that says it is there, argv[3]
+# argv[1] the point ("compute", "write" or "swapped"), argv[2] the file that says it is there, argv[3]
 # the output held half-written, then the CLI's arguments.
 WRAPPER = """
 import io, sys, threading, time
 from pathlib import Path
-from fanpin_cli import linking, outputs
-from fanpin_cli.history import runner, store
+from fanpin_cli import linking, outdir, outputs
+from fanpin_cli.history import runner
 
 point, ready, HELD = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 
@@ -85,12 +87,13 @@ def atomic_write(path, write):
     return real_write(path, half)
 outputs.atomic_write = atomic_write
 
-real_insert = store.insert_frame
-def insert_frame(con, table, frame):
-    real_insert(con, table, frame)
-    if point == "staging" and table == "links":  # inside the history's staging transaction
+real_exchange = outdir._exchange
+def exchange(stage, out):
+    done = real_exchange(stage, out)
+    if point == "swapped" and done:  # the outputs are in place, the run not yet counted
         hold()
-store.insert_frame = insert_frame
+    return done
+outdir._exchange = exchange
 
 real_link = linking.link
 def link(*args, **kwargs):
@@ -278,16 +281,18 @@ def test_run_killed_while_writing_outputs_leaves_history_and_outputs_as_before(m
     assert len(stages) == 1 and (stages[0] / "links.csv").is_file()
     half = list(stages[0].glob(f".{HELD}.*.tmp"))
     assert len(half) == 1 and half[0].stat().st_size > 0  # the kill landed while the outputs were written
-
-    # The history reads as after month 1; the folder holds month 1's outputs, nothing else.
-    _assert_same(_history_as_read(config2, month1.households), month1.history)
-    assert _files(out) == month1.files
-    staged = _staged(config2)  # though the killed run's rows are in the file
+    staged = _staged(config2)
     assert len(staged) == 1, "the killed run's rows were not staged: the kill landed elsewhere"
     (killed_id, rows), = staged.items()
     assert rows["links"] > 0 and rows["flags"] > 0
 
-    # The next run succeeds and removes what the killed one left.
+    # The history reads as after month 1 (the first to open it for writing, here `fanpin
+    # history`, removes the killed run's rows); the folder holds month 1's outputs, nothing else.
+    _assert_same(_history_as_read(config2, month1.households), month1.history)
+    assert _files(out) == month1.files
+    assert _staged(config2) == {} and _unnamed_rows(history) == {}
+
+    # The next run succeeds and removes the rest of what the killed one left.
     done = runner.invoke(app, ["run", str(config2), "--out", str(out), "-q"])
     assert done.exit_code == 0, done.output
     assert _staged(config2) == {} and _unnamed_rows(history) == {}
@@ -309,14 +314,39 @@ def test_run_killed_while_writing_outputs_leaves_history_and_outputs_as_before(m
     assert (out / "mine.txt").read_text(encoding="utf-8") == "a clerk's own notes"
 
 
-@pytest.mark.parametrize("point", ["compute", "staging"])
-def test_run_killed_before_its_history_is_staged_leaves_history_and_outputs_as_before(
-    month1: Month1, county: Path, point: str
-) -> None:
-    # "compute": after linking its first file; "staging": its outputs written into the staging
-    # folder, its history rows half-inserted by the transaction that stages them.
+def test_run_killed_while_computing_leaves_history_and_outputs_as_before(month1: Month1, county: Path) -> None:
     config2 = county / "county" / f"fanpin-{MONTH2}.toml"
-    _run_killed(point, config2, county / "out", county / "held")
+    _run_killed("compute", config2, county / "out", county / "held")  # after linking its first file
     _assert_same(_history_as_read(config2, month1.households), month1.history)
     assert _files(county / "out") == month1.files
-    assert _staged(config2) == {} and _unnamed_rows(county / "county" / HISTORY) == {}  # died with the run
+    assert _staged(config2) == {} and _unnamed_rows(county / "county" / HISTORY) == {}
+
+
+def test_run_killed_once_its_outputs_are_in_place_counts_in_the_history(month1: Month1, county: Path) -> None:
+    # Killed right after its staging folder was swapped in as the output folder, before the
+    # `runs` row was added: the outputs are month 2's, whole; the history must not go on
+    # saying month 1 (the villages answer month 2's lists; month 3 compares with month 2).
+    config2 = county / "county" / f"fanpin-{MONTH2}.toml"
+    out, history = county / "out", county / "county" / HISTORY
+    _run_killed("swapped", config2, out, county / "held")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["period"] == MONTH2 and not list(out.rglob("*.tmp"))
+    assert (out / "mine.txt").read_text(encoding="utf-8") == "a clerk's own notes"
+    flags2 = pl.read_csv(out / "flags.csv", infer_schema_length=0)
+
+    # The next command that opens the history (here `fanpin history`) finds month 2 recorded.
+    shown = runner.invoke(app, ["history", str(config2)])
+    assert shown.exit_code == 0, shown.output
+    county_name = load_config(config2).county
+    runs = list_runs(history, county_name)
+    assert runs["period"].to_list() == [MONTH2, MONTH1]
+    assert runs.filter(pl.col("period") == MONTH2)["flags"].item() == flags2.height
+    assert _canon(runs.filter(pl.col("period") == MONTH1)) == _canon(month1.runs)
+    assert _staged(config2) == {} and _unnamed_rows(history) == {}
+    month3 = load_view(history, county_name, "2027-01")
+    assert month3.previous_period == MONTH2
+    assert sorted(month3.previous_flags["record_key"]) == sorted(flags2["record_key"])
+    view = load_view(history, county_name, MONTH2)  # month 1 as before
+    for f in fields(view):
+        value = getattr(view, f.name)
+        assert (_canon(value) if isinstance(value, pl.DataFrame) else value) == month1.history[f"view {MONTH2} {f.name}"]

@@ -1,0 +1,125 @@
+"""Runs that died between staging their history rows and committing them (`store.settle`):
+one that had already put its outputs in place counts (its summary.json is there), one that had
+not is removed; a live run of this process is left alone; a history file made before
+`staged_runs.placed` existed opens and records."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from fanpin_cli.history import load_view, record_run
+from fanpin_cli.history import store as store_mod
+from fanpin_cli.history.schema import DDL, RUN_TABLES
+
+from .test_store import _run
+
+HERE = Path(__file__).parent
+
+
+def _die_after_staging(db: Path, period: str, flag: str, stage: Path, out: Path, *, swapped: bool) -> None:
+    """In a child process: stage a run of `period` (one flag `flag`), write its summary.json into
+    `stage`, mark it ready to be put in place at `out`, swap `stage` in as `out` if `swapped`,
+    and die (os._exit: no rollback, no commit)."""
+    code = (
+        "import os, sys\n"
+        f"sys.path.insert(0, {str(HERE)!r})\n"
+        "from pathlib import Path\n"
+        "from test_store import _run\n"
+        "from fanpin_cli.history import store\n"
+        f"stage, out = Path({str(stage)!r}), Path({str(out)!r})\n"
+        f"pending = store.PendingRun(Path({str(db)!r}), _run({period!r}, [({flag!r}, 'DIS_SEVERE', 4, '一级')]))\n"
+        "stage.mkdir()\n"
+        f"(stage / 'summary.json').write_text('{{\"period\": \"{period}\", \"pid\": %d}}' % os.getpid())\n"
+        "pending.ready(stage / 'summary.json', out)\n"
+        f"if {swapped!r}:\n"
+        "    os.rename(out, stage.with_name('old')) if out.exists() else None\n"
+        "    os.rename(stage, out)\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def _periods(db: Path) -> list[str]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return [r[0] for r in con.execute("SELECT period FROM runs ORDER BY period").fetchall()]
+
+
+def _left(db: Path) -> tuple[int, int]:
+    """(staged runs, rows of any run table that no `runs` row names)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        staged = con.execute("SELECT count(*) FROM staged_runs").fetchone()[0]
+        unnamed = sum(con.execute(f"SELECT count(*) FROM {t} WHERE run_id NOT IN (SELECT run_id FROM runs)")
+                      .fetchone()[0] for t in RUN_TABLES)
+    return staged, unnamed
+
+
+def _out_with_summary(tmp_path: Path, text: str) -> Path:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.json").write_text(text)
+    return out
+
+
+def test_run_that_died_once_its_outputs_were_in_place_counts(tmp_path: Path) -> None:
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-10", [("F1", "MED_UNINSURED", 3, "无参保")]))
+    record_run(db, _run("2026-11", [("F0", "MED_UNINSURED", 3, "无参保")]))
+    out = _out_with_summary(tmp_path, '{"period": "2026-11", "earlier": true}')
+    _die_after_staging(db, "2026-11", "F2", tmp_path / ".out.stage", out, swapped=True)
+    assert _periods(db) == ["2026-10", "2026-11"] and _left(db)[0] == 1  # not counted yet
+
+    (counted,) = store_mod.settle(db)  # what the next run, feedback import or `fanpin history` does first
+    assert _periods(db) == ["2026-10", "2026-11"] and _left(db) == (0, 0)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT run_id, county, reference_date FROM runs WHERE period = '2026-11'").fetchall() == [
+            (counted, "永顺县", _run("2026-11", []).reference_date)]
+        assert sorted(r[0] for r in con.execute("SELECT record_key FROM flags").fetchall()) == ["F1", "F2"]
+    assert load_view(db, "永顺县", "2026-12").previous_flags["record_key"].to_list() == ["F2"]  # it replaced F0's run
+    assert store_mod.settle(db) == []  # nothing left to settle
+
+
+@pytest.mark.parametrize("out_summary", ['{"period": "2026-10"}', None])
+def test_run_that_died_before_its_outputs_were_in_place_is_removed(tmp_path: Path, out_summary: str | None) -> None:
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-10", [("F1", "MED_UNINSURED", 3, "无参保")]))
+    # the output folder still holds the previous run's outputs, or none (a first run into it)
+    out = _out_with_summary(tmp_path, out_summary) if out_summary is not None else tmp_path / "out"
+    _die_after_staging(db, "2026-11", "F2", tmp_path / ".out.stage", out, swapped=False)
+    assert _left(db)[0] == 1
+    # the first to open the history for the county's work removes it (here a run's view)
+    assert load_view(db, "永顺县", "2026-12").previous_flags["record_key"].to_list() == ["F1"]
+    assert _periods(db) == ["2026-10"] and _left(db) == (0, 0)
+
+
+def test_live_run_of_this_process_is_not_settled(tmp_path: Path) -> None:
+    db = tmp_path / "h.duckdb"
+    out = tmp_path / "out"
+    pending = store_mod.PendingRun(db, _run("2026-11", [("F2", "DIS_SEVERE", 4, "一级")]))
+    try:
+        out.mkdir()
+        (out / "summary.json").write_text("{}")
+        pending.ready(out / "summary.json", out)  # as if already swapped in
+        assert store_mod.settle(db) == []
+        assert load_view(db, "永顺县", "2026-12").previous_period is None
+    finally:
+        run_id = pending.commit()
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT run_id, period FROM runs").fetchall() == [(run_id, "2026-11")]
+    assert _left(db) == (0, 0)
+
+
+def test_history_file_made_before_placed_existed_opens_and_records(tmp_path: Path) -> None:
+    db = tmp_path / "h.duckdb"
+    old_ddl = DDL.replace("ALTER TABLE staged_runs ADD COLUMN IF NOT EXISTS placed VARCHAR;\n", "")
+    assert old_ddl != DDL
+    with duckdb.connect(str(db)) as con:  # session 8's file, with a killed run's staged rows
+        con.execute(old_ddl)
+        con.execute("INSERT INTO flags (run_id, record_key) VALUES (7, 'F9')")
+        con.execute("INSERT INTO staged_runs VALUES (7)")
+    record_run(db, _run("2026-11", [("F2", "DIS_SEVERE", 4, "一级")]))
+    assert _periods(db) == ["2026-11"] and _left(db) == (0, 0)
