@@ -1,5 +1,9 @@
 """The `fanpin` command line (Typer). Each command parses options, calls one library function
 and maps FanpinError to exit code 1 with a one-line Chinese reason; usage errors exit 2.
+Whatever else escapes a command (`_Commands`, `main`) ends it with one line too: an error that
+is no FanpinError becomes an `InternalError` (exit 3) whose details go to a crash report
+(`crash.py`, in the folder the command names with `_crash_reports_into`); Ctrl-C prints 已中断
+(exit 130).
 """
 
 from __future__ import annotations
@@ -7,16 +11,41 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from fanpin_cli import __version__
-from fanpin_cli.errors import FanpinError
+from fanpin_cli.errors import FanpinError, InternalError
 from fanpin_cli.tables import C
+
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
+# What click itself turns into an exit code or a usage message (typer.BadParameter's module is
+# click's, or typer's copy of it, whichever this typer uses).
+CLICK_OWN: tuple[type[BaseException], ...] = (
+    typer.Exit, typer.Abort, sys.modules[typer.BadParameter.__module__].ClickException)
+
+
+class _Commands(TyperGroup):
+    """fanpin's commands: an error that escapes a command's own mapping (no FanpinError: a
+    library's error, a bug) or Ctrl-C ends the command with one line, never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CLICK_OWN:
+            raise  # exit codes, usage errors
+        except FanpinError as error:
+            _fail(error)
+        except Exception as error:  # noqa: BLE001 - said in one line, details in a crash report
+            _fail(InternalError.of(error))
+        except KeyboardInterrupt:
+            raise typer.Exit(code=_say_interrupted()) from None
+
 
 app = typer.Typer(
     name="fanpin",
@@ -24,6 +53,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Commands,
 )
 # Rich assumes 80 columns when output is not a terminal (cron, pipes): give tables room.
 SEVERITY_TEXT = {"error": "错误", "warning": "警告", "info": "提示"}
@@ -31,12 +61,48 @@ out_console = Console(width=None if sys.stdout.isatty() else 140)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 
-def _fail(error: FanpinError) -> None:
+def _fail(error: FanpinError) -> NoReturn:
+    raise typer.Exit(code=_say_failure(error))
+
+
+def _say_failure(error: FanpinError) -> int:
+    """Print `error` as one masked line (an InternalError: with where its crash report went);
+    its exit code."""
     # escape: messages name config tables such as [run] and [[extracts]], which rich would eat
     from fanpin_cli.privacy import console_text
 
-    err_console.print(f"[bold red]错误：[/bold red]{escape(console_text(str(error)))}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=error.exit_code)
+    text = str(error)
+    if isinstance(error, InternalError):
+        text += _crash_report(error)
+    err_console.print(f"[bold red]错误：[/bold red]{escape(console_text(text))}", highlight=False, soft_wrap=True)
+    return error.exit_code
+
+
+def _crash_report(error: InternalError) -> str:
+    """Write `error`'s crash report where the command said (`_crash_reports_into`); what the
+    console line adds about it."""
+    from fanpin_cli.crash import write_report
+
+    path = write_report(error, _CRASH_REPORTS["folders"], full_ids=_CRASH_REPORTS["full_ids"])
+    if path is None:
+        return "。详细信息无法写入文件（没有可写的文件夹）"
+    return f"。详细信息已写入 {path}，请把这个文件发给技术支持"
+
+
+def _crash_reports_into(*folders: Path | None, full_ids: bool = False) -> None:
+    """Where this command's crash report goes (the first of `folders` that takes it; then the
+    current folder) and whether it may hold full IDs (`--full-ids`)."""
+    _CRASH_REPORTS.update(folders=[f.absolute() for f in folders if f is not None], full_ids=full_ids)
+
+
+# The running command's `_crash_reports_into` (set anew by each invocation, `_main`).
+_CRASH_REPORTS: dict[str, Any] = {"folders": [], "full_ids": False}
+
+
+def _say_interrupted() -> int:
+    """Ctrl-C: one short line; exit code 130."""
+    err_console.print("已中断", highlight=False)
+    return EXIT_INTERRUPTED
 
 
 def _parse_date(text: str | None) -> date | None:
@@ -62,6 +128,8 @@ def _split_option(value: str) -> str:
 def _run(config_path: Path, out: Path, full_ids: bool, quiet: bool, split: str = "township", *,
          history: bool = True, history_path: Path | None = None, ahead: Any = None) -> None:
     """`ahead`: report.xlsx's process, started by the command (`_report_process`, which ends it too)."""
+    # a crash report beside the output folder, else beside the config
+    _crash_reports_into(out.absolute().parent, config_path.absolute().parent, full_ids=full_ids)
     from fanpin_cli.config import check_outputs_apart, load_config
     from fanpin_cli.console import print_run_summary, stage_progress
     from fanpin_cli.pipeline import STAGES, run_job
@@ -135,6 +203,7 @@ def province(
 
     if engine not in ENGINES:
         raise typer.BadParameter(f"未知的运行方式 {engine}（可选：{'、'.join(ENGINES)}）", param_hint="--engine")
+    _crash_reports_into(out.absolute().parent, config.absolute().parent, full_ids=full_ids)
     try:
         with err_console.status("全省运行…") as status:
             say = (lambda _m: None) if quiet else (lambda m: status.update(f"全省运行：{m}"))
@@ -179,6 +248,7 @@ def validate(
     from fanpin_cli.fields import sector_choices, sector_key
     from fanpin_cli.pipeline import validate_file
 
+    _crash_reports_into(out.absolute().parent if out is not None else None)
     key = sector_key(sector)
     if key is None:
         _usage(f"--sector「{sector}」不是已知的数据类别（可选：{sector_choices()}）")
@@ -270,6 +340,7 @@ def synth(
     """生成一个模拟县（监测对象 + 各行业数据 + 标准答案），用于测试和演示。"""
     from fanpin_cli.synth import generate_county
 
+    _crash_reports_into(out.absolute().parent)
     if months is not None:
         from fanpin_cli.synth.months import generate_months
 
@@ -296,6 +367,7 @@ def ids(
     """检查证件号码：是否有效、错在哪里、出生日期、性别、地区、15位升18位。"""
     from fanpin_cli.idcheck import explain_ids, read_id_values
 
+    _crash_reports_into(full_ids=full_ids)
     try:
         items = [v for arg in values for v in read_id_values(arg)]
         from fanpin_cli.privacy import console_text
@@ -327,6 +399,7 @@ def feedback(
     """导入村（社区）返回的核实结果（按“记录编号”匹配），供下月比对使用。"""
     from fanpin_cli.history.commands import run_feedback
 
+    _crash_reports_into(config.absolute().parent)
     try:
         run_feedback(config, files, verdict_date=_parse_date(verdict_date), report=report, console=out_console)
     except FanpinError as error:
@@ -344,6 +417,7 @@ def history(
     """查看历史：各月运行记录，或某户、某人的时间线（预警、核实结果、关联、数据质量）。"""
     from fanpin_cli.history.commands import run_history
 
+    _crash_reports_into(out.absolute().parent if out is not None else None, config.absolute().parent)
     try:
         run_history(config, household=household, id_number=id_number, name=name, out=out, console=out_console)
     except FanpinError as error:
@@ -366,6 +440,7 @@ def _main(
     version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True, help="显示版本")] = False,
 ) -> None:
     """防贫：行业部门数据比对、防返贫监测预警与数据质量检查。"""
+    _crash_reports_into()  # until the command says where (a CliRunner runs many in one process)
 
 
 REPORT_PROCESS = "fanpin.report_process"  # where `run`/`demo` keep report.xlsx's process (ctx.meta)
@@ -386,12 +461,17 @@ def _report_process(ctx: typer.Context) -> Any:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. Whatever escaped the commands' own mapping (`_Commands`):
+    one line, never a traceback."""
+    _crash_reports_into()
     try:
         app()
     except FanpinError as error:  # a library error that escaped a command
-        err_console.print(f"错误：{escape(str(error))}", highlight=False)
-        sys.exit(error.exit_code)
+        sys.exit(_say_failure(error))
+    except Exception as error:  # noqa: BLE001 - said in one line, details in a crash report
+        sys.exit(_say_failure(InternalError.of(error)))
+    except KeyboardInterrupt:
+        sys.exit(_say_interrupted())
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@
 
 `compute` reads the input files and writes nothing: no thread pool or child process inside
 (the caller passes an executor). Everything here raises `FanpinError` for problems the user
-can act on.
+can act on; anything else that goes wrong in a stage (a library's error on an odd file, memory
+that ran out, a bug) is raised as an `InternalError` naming the stage and the file, the
+original chained.
 
     artifacts = compute(load_config(Path("fanpin.toml")))
     artifacts.flags.filter(pl.col("level") == "red")
@@ -30,6 +32,7 @@ from fanpin_cli.artifacts import InputSummary, RuleSummary, RunArtifacts, RunSum
 from fanpin_cli.config import InputSpec, RunConfig
 from fanpin_cli.coverage import available, input_coverage, rule_statuses
 from fanpin_cli.domain import head_rank_of, household_heads
+from fanpin_cli.errors import FanpinError, InternalError, internal_errors
 from fanpin_cli.fields import SECTOR_TITLES
 from fanpin_cli.keys import combine, person_key, person_keys_known, read_key, row_keys
 from fanpin_cli.loaders import LoadedFile, load_file
@@ -398,35 +401,38 @@ def compute(
     seconds = {name: 0.0 for name in STAGES[:3]}
     count_lock = threading.Lock()
 
-    def timed(stage: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def timed(stage: str, file: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """`fn(*args, **kwargs)`, its time counted to `stage`, its unexpected errors blamed on `file`."""
         started = time.perf_counter()
         try:
-            return fn(*args, **kwargs)
+            with internal_errors(stage, file):
+                return fn(*args, **kwargs)
         finally:
             with count_lock:
                 seconds[stage] += time.perf_counter() - started
 
     def read_and_prepare(spec: InputSpec) -> tuple[LoadedFile, pl.DataFrame]:
         say(f"{STAGES[0]}：{spec.source_file}")
-        loaded_file = timed(STAGES[0], load_input, spec)
+        loaded_file = timed(STAGES[0], spec.source_file, load_input, spec)
         release_unused()  # the reader's buffers (calamine, GBK decoding) go back, not kept for reuse
-        return loaded_file, timed(STAGES[1], prepare, loaded_file.frame, ref)
+        return loaded_file, timed(STAGES[1], spec.source_file, prepare, loaded_file.frame, ref)
 
     def roster_side(spec: InputSpec) -> tuple[LoadedFile, pl.DataFrame, pl.DataFrame, Any, Any]:
         loaded_file, frame = read_and_prepare(spec)
-        keys, known_keys = timed(STAGES[1], _roster_keys, frame, key)
+        keys, known_keys = timed(STAGES[1], spec.source_file, _roster_keys, frame, key)
         # the roster's side of linking, made once for every extract
-        return loaded_file, frame, keys, known_keys, timed(STAGES[2], roster_index, frame)
+        return loaded_file, frame, keys, known_keys, timed(STAGES[2], spec.source_file, roster_index, frame)
 
     def extract_side(spec: InputSpec, roster_done: tuple,
                      read: tuple[LoadedFile, pl.DataFrame]) -> tuple[LoadedFile, pl.DataFrame, pl.DataFrame]:
         loaded_file, frame = read
         _, roster_frame, _, known_keys, index = roster_done
         say(f"{STAGES[2]}：{spec.source_file}")
-        links_file = timed(STAGES[2], lambda: _keyed_links(
+        links_file = timed(STAGES[2], spec.source_file, lambda: _keyed_links(
             link(roster_frame, frame, sector=spec.sector, index=index), frame, spec.sector, key, known_keys))
         # a few Chinese reasons on every row: each stored once (~100 MB less per million rows)
-        return loaded_file, frame, links_file.with_columns(shared_text(links_file["reason"]))
+        with internal_errors(STAGES[2], spec.source_file):
+            return loaded_file, frame, links_file.with_columns(shared_text(links_file["reason"]))
 
     say(STAGES[0])
     # The roster first, then every extract read and prepared, the biggest first; an extract is
@@ -489,6 +495,7 @@ def compute(
     # the run did not evaluate it as bundled, or failed; the check then evaluates it itself).
     insurance: Future = Future()
 
+    @internal_errors(STAGES[4])
     def flag_stage(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame]) -> FlagResult:
         from fanpin_cli.tables import FLAGS
 
@@ -535,7 +542,8 @@ def compute(
         i, lf, frame = item
         if i == apart:
             wait([insurance])  # set once `evaluate` is done (or failed)
-        return check_file(frame, lf.sector, headings=lf.headings, reference_date=ref, overrides=dict(config.rules))
+        with internal_errors(STAGES[3], lf.source_file):
+            return check_file(frame, lf.sector, headings=lf.headings, reference_date=ref, overrides=dict(config.rules))
 
     items = sorted(((i, lf, frame) for i, (lf, frame) in enumerate(zip(loaded, frames, strict=True))),
                    key=lambda item: item[0] == apart)  # the one set apart last: it may wait
@@ -545,24 +553,25 @@ def compute(
     del checked_frames, items, frames  # the extracts' linking-only columns go with them
     issue_frames += [lf.issues for lf in loaded if lf.issues is not None and lf.issues.height]  # found reading
     headings = {"roster": roster_loaded.headings} | {lf.sector: lf.headings for lf in extracts_loaded}
-    say(f"{STAGES[3]}：跨部门比对检查")
-    issue_frames.append(check_cross(roster, evidence, reference_date=ref, headings=headings,
-                                    insurance_flags=insurance.result()))
-    issues = pl.concat(issue_frames, how="diagonal_relaxed")
-    # The places of the rows with an issue only (issues and scorecards); the rows per village
-    # counted frame by frame (every row's place: 6.4M rows, ~1 GB at 200,000 households), unless
-    # two input files share a name (a row is then counted once, as `row_places` keeps it).
-    distinct = len({lf.source_file for lf in loaded}) == len(loaded)
-    places = row_places(roster, evidence, rows=issues if distinct else None)
-    per_village = village_rows(roster, evidence) if distinct else None
-    issues = attach_places(issues, _rows_of([places], issues, "household_id", "township", "village"))
-    file_sectors = {lf.source_file: lf.sector for lf in loaded}
-    issues = ISSUES.conform(_issue_keys(issues, row_index, file_sectors, key))
-    say(f"{STAGES[3]}：账账相符与质量评分")
-    stock_counts, stock_lists = stocktake(roster, evidence, lists=tuple(STOCKTAKE_KINDS))
-    cards = SCORECARD.conform(scorecard(issues, places, per_village))
-    del places, issue_frames  # every row's place: not needed after the scorecards
-    release_unused()
+    with internal_errors(STAGES[3]):  # the checks across files: no one file to blame
+        say(f"{STAGES[3]}：跨部门比对检查")
+        issue_frames.append(check_cross(roster, evidence, reference_date=ref, headings=headings,
+                                        insurance_flags=insurance.result()))
+        issues = pl.concat(issue_frames, how="diagonal_relaxed")
+        # The places of the rows with an issue only (issues and scorecards); the rows per village
+        # counted frame by frame (every row's place: 6.4M rows, ~1 GB at 200,000 households), unless
+        # two input files share a name (a row is then counted once, as `row_places` keeps it).
+        distinct = len({lf.source_file for lf in loaded}) == len(loaded)
+        places = row_places(roster, evidence, rows=issues if distinct else None)
+        per_village = village_rows(roster, evidence) if distinct else None
+        issues = attach_places(issues, _rows_of([places], issues, "household_id", "township", "village"))
+        file_sectors = {lf.source_file: lf.sector for lf in loaded}
+        issues = ISSUES.conform(_issue_keys(issues, row_index, file_sectors, key))
+        say(f"{STAGES[3]}：账账相符与质量评分")
+        stock_counts, stock_lists = stocktake(roster, evidence, lists=tuple(STOCKTAKE_KINDS))
+        cards = SCORECARD.conform(scorecard(issues, places, per_village))
+        del places, issue_frames  # every row's place: not needed after the scorecards
+        release_unused()
     done(STAGES[3])
     quality_detail = _with_names(_village_issues(issues, roster_loaded.source_file), roster, evidence)
     say(STAGES[4])
@@ -743,6 +752,10 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
         except RuntimeError as exc:  # the workbook process failed (e.g. the disk filled up)
             raise OutputError(f"生成报表失败：{describe_os_error(OSError(0, str(exc)))}",
                               file=str(out_dir)) from None
+        except FanpinError:
+            raise
+        except Exception as exc:  # a library's error or a bug while writing: said as such
+            raise InternalError.of(exc, stage=STAGES[5]) from exc
         finally:  # waits for the history beside, so that a failed run rolls it back
             pending = record.result() if record is not None and record.exception() is None else None
             if written is None and pending is not None:
@@ -892,11 +905,14 @@ def validate_file(
     """Load and check one file; write quality_issues.csv and summary.json when `out_dir` is set."""
     started = time.perf_counter()
     ref = reference_date or date.today()
-    loaded = load_file(path, sector, sheet=sheet, header_row=header_row, encoding=encoding)
+    with internal_errors(STAGES[0], path.name):
+        loaded = load_file(path, sector, sheet=sheet, header_row=header_row, encoding=encoding)
     from fanpin_cli.quality import check_file, quality_summary
 
-    frame = prepare(loaded.frame, ref)
-    issues = check_file(frame, sector, headings=loaded.headings, reference_date=ref)
+    with internal_errors(STAGES[1], loaded.source_file):
+        frame = prepare(loaded.frame, ref)
+    with internal_errors(STAGES[3], loaded.source_file):
+        issues = check_file(frame, sector, headings=loaded.headings, reference_date=ref)
     if loaded.issues is not None and loaded.issues.height:  # found while reading the file
         issues = pl.concat([loaded.issues, issues], how="diagonal_relaxed").sort("source_row", maintain_order=True)
     key = read_key(path.parent, path.name)

@@ -1,0 +1,101 @@
+"""Crash reports: an unexpected error's details, in a file the clerk can send to whoever supports
+fanpin, while the console shows one Chinese line (`cli`).
+
+The report holds the command line, fanpin's, Python's and the libraries' versions and the whole
+traceback (the original exception's too), every text masked as every output is
+(`privacy.mask_text`: an error message may quote a cell's ID) unless the command ran with
+`--full-ids`. It is written into the first of the given folders that takes it (the command
+chooses: the folder that holds its output folder, else its config's), else the current folder,
+else the system's temporary folder.
+
+>>> import tempfile
+>>> try:
+...     raise ValueError("第3行 433127199001011238 无法转换")
+... except ValueError as exc:
+...     path = write_report(exc, [Path(tempfile.mkdtemp())], argv=["fanpin", "run", "x.toml"])
+>>> text = path.read_text(encoding="utf-8")
+>>> path.name.startswith("fanpin-error-"), "433127***********8 无法转换" in text, "199001011238" in text
+(True, True, False)
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import sys
+import tempfile
+import traceback
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+
+from fanpin_cli import __version__
+from fanpin_cli.privacy import mask_text
+
+LIBRARIES = ("polars", "fastexcel", "duckdb", "xlsxwriter", "typer", "pyarrow")
+
+
+def report_text(error: BaseException, *, argv: Sequence[str] | None = None, full_ids: bool = False,
+                now: datetime | None = None) -> str:
+    """The report's text: what failed, where it ran, the traceback (masked unless `full_ids`)."""
+    moment = (now or datetime.now().astimezone()).isoformat(timespec="seconds")
+    lines = [
+        "fanpin 错误报告：请把这个文件发给技术支持" + ("" if full_ids else "（证件号码已打码）"),
+        f"时间：{moment}",
+        f"命令：{shlex.join(list(argv if argv is not None else sys.argv))}",
+        f"错误：{error}",
+        f"fanpin {__version__}；Python {platform.python_version()}；" + "；".join(_versions(LIBRARIES)),
+        f"系统：{platform.platform()}；CPU {os.cpu_count()} 核",
+        "",
+        "".join(traceback.format_exception(error)),
+    ]
+    text = "\n".join(lines)
+    return text if full_ids else mask_text(text)
+
+
+def write_report(error: BaseException, folders: Iterable[Path], *, argv: Sequence[str] | None = None,
+                 full_ids: bool = False) -> Path | None:
+    """Write `report_text` into `fanpin-error-<time>.txt` in the first folder that takes it
+    (`folders`, the current folder, the system's temporary folder); its path, or None when no
+    folder did."""
+    now = datetime.now().astimezone()
+    text = report_text(error, argv=argv, full_ids=full_ids, now=now)
+    stamp = now.strftime("%Y%m%d-%H%M%S")
+    for folder in [*folders, *_current_folder(), Path(tempfile.gettempdir())]:
+        for n in range(1, 100):
+            path = folder / (f"fanpin-error-{stamp}.txt" if n == 1 else f"fanpin-error-{stamp}-{n}.txt")
+            try:
+                fh = path.open("x", encoding="utf-8")
+            except FileExistsError:
+                continue
+            except OSError:
+                break  # this folder does not take it: the next one
+            try:
+                with fh:
+                    fh.write(text)
+            except OSError:  # e.g. the disk is full: no half report left behind
+                path.unlink(missing_ok=True)
+                break
+            return path.absolute()
+    return None
+
+
+def _current_folder() -> list[Path]:
+    """The current folder (none if it was removed meanwhile)."""
+    try:
+        return [Path.cwd()]
+    except OSError:
+        return []
+
+
+def _versions(names: Iterable[str]) -> list[str]:
+    """`name version` of each installed library (`name 未安装` otherwise)."""
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} 未安装")
+    return found
