@@ -149,8 +149,8 @@ def run_county(job: CountyJob, out_root: Path, *, slices: list[Slice] | None = N
                split: str = "township", executor: Executor | None = None) -> CountyOutcome:
     """Run one county into `DIR/<县>/` and its table partitions; never raises a FanpinError
     (it becomes the outcome's `error`). The history view comes with the job (`with_history`,
-    None: no history); the month is recorded into the county's history file here, after its
-    outputs. `executor` runs the county's per-file work (default: one after another on this
+    None: no history); the month is recorded into the county's history file here as `fanpin
+    run` records it: staged beside its outputs, counted once they are in place. `executor` runs the county's per-file work (default: one after another on this
     thread, as in a Spark task)."""
     started = time.perf_counter()
     outcome = CountyOutcome(job.county, job.given)
@@ -215,11 +215,11 @@ def _compute_and_write(config: RunConfig, out_dir: Path, restore: list[tuple[str
                        *, key: bytes, full_ids: bool, split: str, past: Any,
                        executor: Executor | None) -> tuple[dict[str, pl.DataFrame], dict[str, Any], pl.DataFrame]:
     """The county's job as `fanpin run` does it (`compute` with the history view → `write_outputs`
-    → history record): its tables as written (IDs masked unless `full_ids`), summary.json's
+    with the history rows staged beside → `ready` → swap → commit): its tables as written (IDs masked unless `full_ids`), summary.json's
     content, and its links with the rows' IDs (in memory only). The county's history file is
     its own (beside its config), so each task records only its own."""
     from fanpin_cli.outdir import output_folder, staged_folder
-    from fanpin_cli.outputs import mask_table, write_outputs
+    from fanpin_cli.outputs import mask_table
     from fanpin_cli.pipeline import compute
     from fanpin_cli.tables import TABLES
 
@@ -227,16 +227,51 @@ def _compute_and_write(config: RunConfig, out_dir: Path, restore: list[tuple[str
     artifacts = compute(config, executor=executor, key=key, history=past.view if past else None)
     _restore_artifacts(artifacts, restore)
     _describe_slices(artifacts.summary, slices)
-    # As `fanpin run`: the county folder locked, its outputs swapped in as a whole.
-    with output_folder(out_dir), staged_folder(out_dir) as stage:
-        write_outputs(artifacts, stage, full_ids=full_ids, started=started, split=split)
-    if past is not None:
-        past.record(config, artifacts, out_dir)
+    # As `fanpin run`: the county folder locked, its outputs swapped in as a whole; the month's
+    # history rows staged beside the writing, marked ready just before the swap (killed after
+    # it, the month still counts), committed after it, rolled back if anything fails before.
+    pending = None
+    with output_folder(out_dir):
+        try:
+            with staged_folder(out_dir) as stage:
+                pending = _write_staged(config, artifacts, stage, out_dir, past, full_ids=full_ids, started=started,
+                                        split=split)
+                if pending is not None:
+                    pending.ready(stage / "summary.json", out_dir)
+            if past is not None:
+                committing, pending = pending, None
+                past.record(config, artifacts, out_dir, pending=committing)
+        finally:
+            if pending is not None:
+                pending.rollback()
     tables = {
         name: TABLES[name].for_csv(mask_table(name, getattr(artifacts, name), full_ids=full_ids))
         for name in TABLE_NAMES
     }
     return tables, artifacts.summary.to_dict(), artifacts.links
+
+
+def _write_staged(config: RunConfig, artifacts: Any, stage: Path, out_dir: Path, past: Any, *, full_ids: bool,
+                  started: float, split: str) -> Any:
+    """`write_outputs` into `stage` with the month's history rows staged beside (`past.stage`
+    on a second thread, as `fanpin run` does): the staged run (`PendingRun`), or None without a
+    history or when staging failed (`past.record` after the swap then makes it again and says
+    why). A failed writing rolls the staged rows back and raises its error."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fanpin_cli.outputs import write_outputs
+
+    written = False
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        record = beside.submit(past.stage, config, artifacts, out_dir) if past is not None else None
+        try:
+            write_outputs(artifacts, stage, full_ids=full_ids, started=started, split=split)
+            written = True
+        finally:  # waits for the history beside, so that a failed writing rolls it back
+            pending = record.result() if record is not None and record.exception() is None else None
+            if not written and pending is not None:
+                pending.rollback()
+    return pending
 
 
 def open_rows(county: str, links: pl.DataFrame, reference_date: date) -> pl.DataFrame:
