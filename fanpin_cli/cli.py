@@ -20,7 +20,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from fanpin_cli import __version__
-from fanpin_cli.errors import FanpinError, InternalError
+from fanpin_cli.errors import INTERRUPTIONS, FanpinError, InternalError
 from fanpin_cli.tables import C
 
 EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
@@ -41,10 +41,12 @@ class _Commands(TyperGroup):
             raise  # exit codes, usage errors
         except FanpinError as error:
             _fail(error)
-        except Exception as error:  # noqa: BLE001 - said in one line, details in a crash report
-            _fail(InternalError.of(error))
         except KeyboardInterrupt:
             raise typer.Exit(code=_say_interrupted()) from None
+        except INTERRUPTIONS:
+            raise
+        except BaseException as error:  # a library's error, a panic in Rust code, a bug: one line + crash report
+            _fail(InternalError.of(error))
 
 
 app = typer.Typer(
@@ -468,10 +470,12 @@ def main() -> None:
         app()
     except FanpinError as error:  # a library error that escaped a command
         sys.exit(_say_failure(error))
-    except Exception as error:  # noqa: BLE001 - said in one line, details in a crash report
-        sys.exit(_say_failure(InternalError.of(error)))
     except KeyboardInterrupt:
         sys.exit(_say_interrupted())
+    except INTERRUPTIONS:
+        raise
+    except BaseException as error:  # a library's error, a panic in Rust code, a bug: one line + crash report
+        sys.exit(_say_failure(InternalError.of(error)))
 
 
 if __name__ == "__main__":

@@ -76,6 +76,10 @@ class RuleFileError(FanpinError):
     """A rule YAML file under rules/ (or given by the user) is wrong; names the rule id."""
 
 
+# What stops a command rather than fails it: raised as they are (Ctrl-C: 已中断, exit 130).
+# Everything else is an error, BaseExceptions included: a panic inside polars or fastexcel (Rust
+# code through pyo3) arrives as `pyo3_runtime.PanicException`, which is no Exception.
+INTERRUPTIONS: tuple[type[BaseException], ...] = (KeyboardInterrupt, SystemExit, GeneratorExit)
 # README (性能与准确率): a run's peak memory, whole process tree.
 MEMORY_ADVICE = ("内存不足，请关闭其他程序后重试，或换内存更大的电脑运行（5 万户约需 2 GB，20 万户约需 6 GB）；"
                  "若这个文件比平时大得多，检查是否多导出了无关的行或列")
@@ -134,7 +138,7 @@ class InternalError(FanpinError):
 
 @contextmanager
 def internal_errors(stage: str, file: str | None = None) -> Iterator[None]:
-    """Within the block, an exception that is no FanpinError (nor an interruption: Ctrl-C,
+    """Within the block, an exception that is no FanpinError (nor one of `INTERRUPTIONS`: Ctrl-C,
     SystemExit) is raised again as an `InternalError` naming `stage` and `file`, chained to it.
     A FanpinError (an InternalError from an inner block too) passes as it is.
 
@@ -147,7 +151,7 @@ def internal_errors(stage: str, file: str | None = None) -> Iterator[None]:
     """
     try:
         yield
-    except FanpinError:
+    except (FanpinError, *INTERRUPTIONS):
         raise
-    except Exception as exc:
+    except BaseException as exc:  # a PanicException too (see INTERRUPTIONS)
         raise InternalError.of(exc, stage=stage, file=file) from exc

@@ -33,6 +33,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from fanpin_cli.errors import INTERRUPTIONS
+
 
 @dataclass(frozen=True)
 class Task:
@@ -112,11 +114,12 @@ def run_tasks(pool: Executor, tasks: Sequence[Task], *, limit: int) -> dict[str,
 
 
 def _stop_if_interrupted(future: Future) -> None:
-    """Ctrl-C (or SystemExit) inside a task stops the run at once: not a file's error, which the
-    caller reports in its order once every task has run (an executor that runs tasks on the
-    calling thread hands it over in the future)."""
+    """Ctrl-C (or SystemExit: `errors.INTERRUPTIONS`) inside a task stops the run at once: not a
+    file's error, which the caller reports in its order once every task has run (an executor that
+    runs tasks on the calling thread hands it over in the future). A panic in Rust code (pyo3's
+    PanicException, no Exception either) is a file's error like any other."""
     error = future.exception()
-    if error is not None and not isinstance(error, Exception):
+    if isinstance(error, INTERRUPTIONS):
         raise error
 
 

@@ -189,6 +189,19 @@ def test_an_interruption_stops_at_once():
     assert order == ["roster"]
 
 
+def test_a_panic_is_a_tasks_error_not_an_interruption():
+    """pyo3's PanicException (a panic in polars' or fastexcel's Rust code) is no Exception, but
+    no Ctrl-C either: the other tasks run, and the panic waits in its task's future."""
+    import polars as pl
+
+    order, step = recorder()
+    panic = pl.exceptions.PanicException("called `Option::unwrap()` on a `None` value")
+    tasks = [Task("roster", step("roster", fail=panic), rank=(0,)),
+             Task("read0", step("read0"), rank=(1,)), Task("read1", step("read1"), rank=(2,))]
+    done = run_tasks(SerialExecutor(), tasks, limit=2)
+    assert order == ["roster", "read0", "read1"] and done["roster"].exception() is panic
+
+
 @pytest.mark.parametrize(("tasks", "limit", "says"), [
     ([Task("a", lambda: 1)], 0, "limit"),
     ([Task("a", lambda b: b, needs=("b",))], 1, "unknown"),
