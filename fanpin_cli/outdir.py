@@ -97,7 +97,8 @@ def output_folder(out: Path) -> Iterator[Path]:
     """Check `out`, take its lock (a second run on the same folder stops with a clear message),
     remove leftovers of killed runs; the lock is released when the run ends or dies. A folder
     this call created is removed again if the run leaves it empty (it failed before its outputs
-    went in): a failed run leaves the disk as it found it, apart from the hidden lock file."""
+    went in): no empty output folder is left where there was none (the hidden lock file beside
+    it, and parent folders made for it, stay)."""
     import fcntl
 
     created = not (out.exists() or out.is_symlink())
@@ -107,17 +108,21 @@ def output_folder(out: Path) -> Iterator[Path]:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise OutputError(f"无法创建锁文件：{describe_os_error(exc)}", file=str(lock_path)) from None
+    locked = False
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise OutputError("另一个 fanpin 正在写入这个输出文件夹，请等它结束后再运行，或换一个 --out",
                               file=str(out)) from None
+        locked = True
         remove_leftovers(out)
         remove_stale_stages(out)
         yield out
     finally:
-        if created:
+        # only under the lock: a run that did not get it may have seen the folder missing
+        # too, but it is the other run's now
+        if created and locked:
             with contextlib.suppress(OSError):  # not empty: the run's outputs are in it
                 out.rmdir()
         os.close(fd)  # releases the lock (also when the process is killed)

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fanpin_cli.cli import app
+from fanpin_cli.errors import FanpinError
 from fanpin_cli.outdir import LOCK_SUFFIX, output_folder
 
 from .hostile import FORMULAS, hostile_county
@@ -92,7 +93,7 @@ def test_leftover_temp_files_are_removed(county, tmp_path):
 
 
 @pytest.mark.parametrize("existed", [False, True])
-def test_a_failed_run_leaves_the_output_folder_as_it_found_it(county, tmp_path, existed):
+def test_a_failed_run_leaves_no_empty_output_folder_where_there_was_none(county, tmp_path, existed):
     import shutil
 
     from fanpin_cli.config import load_config
@@ -110,3 +111,23 @@ def test_a_failed_run_leaves_the_output_folder_as_it_found_it(county, tmp_path, 
         assert out.is_dir() and not list(out.iterdir())
     else:  # no empty folder left behind where none was
         assert not out.exists()
+
+
+def test_a_run_that_finds_the_folder_locked_leaves_the_other_runs_new_folder(tmp_path, monkeypatch):
+    import fanpin_cli.outdir as outdir
+
+    out = tmp_path / "new"
+    first = outdir.output_folder(out)
+    real_check = outdir.check_output_folder
+
+    def check(path):  # the second run saw the folder missing; the first makes it and locks it now
+        monkeypatch.setattr(outdir, "check_output_folder", real_check)
+        first.__enter__()
+        return real_check(path)
+
+    monkeypatch.setattr(outdir, "check_output_folder", check)
+    with pytest.raises(FanpinError, match="另一个 fanpin 正在写入"), outdir.output_folder(out):
+        pass
+    assert out.is_dir()  # the second run's failure did not remove the first run's folder
+    first.__exit__(None, None, None)
+    assert not out.exists()  # the first run left it empty: removed as it ends
