@@ -26,10 +26,10 @@ import time
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-import openpyxl
 import polars as pl
 import pytest
 from typer.testing import CliRunner
+from villages import answer_workbook
 
 from fanpin_cli.cli import app
 from fanpin_cli.config import load_config
@@ -109,23 +109,6 @@ main()
 """
 
 
-def _answer(book: Path, dst: Path, answers: dict[str, str]) -> None:
-    """Type 核实结果 into a fanpin workbook as a village does (rows found by 记录编号)."""
-    wb = openpyxl.load_workbook(book)
-    found = set()
-    for ws in wb.worksheets:
-        cols: dict[str, int] = {}
-        for row in ws.iter_rows():
-            texts = [c.value for c in row]
-            if "记录编号" in texts:
-                cols = {t: i for i, t in enumerate(texts) if isinstance(t, str)}
-            elif cols and texts[cols["记录编号"]] in answers:
-                row[cols["核实结果"]].value = answers[texts[cols["记录编号"]]]
-                found.add(texts[cols["记录编号"]])
-    assert found == set(answers)
-    wb.save(dst)
-
-
 @dataclass
 class Month1:
     """A county after month 1, as its history read and its output folder held then."""
@@ -152,8 +135,8 @@ def month1(tmp_path_factory: pytest.TempPathFactory) -> Month1:
     answered = flags.filter(pl.col("rule_id") == "MED_UNINSURED").head(1)
     other = flags.filter(pl.col("rule_id") != "MED_UNINSURED").head(1)
     assert answered.height == other.height == 1 and review.height
-    _answer(root / "out" / "report.xlsx", root / "answers.xlsx",
-            {answered["record_key"][0]: "不属实", review["record_key"][0]: "是同一人"})
+    answers = {answered["record_key"][0]: ("不属实", None), review["record_key"][0]: ("是同一人", None)}
+    assert answer_workbook(root / "out" / "report.xlsx", root / "answers.xlsx", answers) == set(answers)
     fb = runner.invoke(app, ["feedback", str(config), str(root / "answers.xlsx"), "--date", "2026-12-05"])
     assert fb.exit_code == 0 and "新保存核实结果 2 条" in fb.output, fb.output
     (root / "out" / "mine.txt").write_text("a clerk's own notes", encoding="utf-8")

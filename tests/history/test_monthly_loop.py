@@ -24,6 +24,7 @@ import openpyxl
 import polars as pl
 import pytest
 from typer.testing import CliRunner
+from villages import answer_workbook
 
 from fanpin_cli.cli import app
 from fanpin_cli.synth.months import generate_months
@@ -43,33 +44,6 @@ def _run(county: Path, period: str, out: Path) -> Path:
 
 def _csv(folder: Path, name: str) -> pl.DataFrame:
     return pl.read_csv(folder / name, infer_schema_length=0)
-
-
-def _answer(src: Path, dst: Path, answers: dict[str, tuple[str, str | None]]) -> set[str]:
-    """Type answers into a fanpin workbook as a village does: find each row by its 记录编号 and
-    fill 核实结果 (and 整改情况). Returns the keys it found."""
-    wb = openpyxl.load_workbook(src)
-    found: set[str] = set()
-    for ws in wb.worksheets:
-        cols: dict[str, int] = {}
-        for row in ws.iter_rows():
-            texts = [c.value for c in row]
-            if "记录编号" in texts:
-                cols = {t: i for i, t in enumerate(texts) if isinstance(t, str)}
-                continue
-            if not cols:
-                continue
-            key = texts[cols["记录编号"]] if cols["记录编号"] < len(texts) else None
-            if key in answers:
-                verdict, remark = answers[key]
-                row[cols["核实结果"]].value = verdict
-                note = cols.get("整改情况", cols.get("备注"))
-                if remark and note is not None:
-                    row[note].value = remark
-                found.add(key)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(dst)
-    return found
 
 
 def _resave(files: list[Path], out_dir: Path) -> list[Path]:
@@ -138,11 +112,11 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> dict:
     town_answers = {k: ("不属实", "已复核等级") for k in short["record_key"]}
     town_answers |= {k: ("不是同一人", None) for k in other}
     county_book = feedback / "county" / "report.xlsx"
-    found = _answer(m1 / "report.xlsx", county_book, county_answers)
+    found = answer_workbook(m1 / "report.xlsx", county_book, county_answers)
     assert found == set(county_answers)
     towns, in_towns = [], set()
     for book in sorted((m1 / "乡镇").glob("*.xlsx")):
-        got = _answer(book, feedback / "towns" / book.name, town_answers)
+        got = answer_workbook(book, feedback / "towns" / book.name, town_answers)
         if got:
             towns.append(feedback / "towns" / book.name)
             in_towns |= got
