@@ -83,15 +83,13 @@ def _say_failure(error: FanpinError) -> int:
 def _crash_report(error: InternalError) -> str:
     """Write `error`'s crash report where the command said (`_crash_reports_into`); what the
     console line adds about it."""
-    from fanpin_cli.crash import write_report
+    from fanpin_cli.crash import report_note, write_report
 
     try:
         path = write_report(error, _CRASH_REPORTS["folders"], full_ids=_CRASH_REPORTS["full_ids"])
     except Exception:  # noqa: BLE001 - the one line is said all the same
         path = None
-    if path is None:
-        return "。详细信息无法写入文件（没有可写的文件夹）"
-    return f"。详细信息已写入 {path}，请把这个文件发给技术支持"
+    return report_note(path)
 
 
 def _crash_reports_into(*folders: Path | None, full_ids: bool = False) -> None:

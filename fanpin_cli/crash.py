@@ -6,7 +6,8 @@ traceback (the original exception's too), every text masked as every output is
 (`privacy.mask_text`: an error message may quote a cell's ID) unless the command ran with
 `--full-ids`. It is written into the first of the given folders that takes it (the command
 chooses: the folder that holds its output folder, else its config's), else the current folder,
-else the system's temporary folder.
+else the system's temporary folder. A report about one part of the job (a county of a province
+run) says which in its name: `fanpin-error-<县>-<time>.txt`.
 
 >>> import tempfile
 >>> try:
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shlex
 import sys
 import tempfile
@@ -34,15 +36,19 @@ from pathlib import Path
 from fanpin_cli import __version__
 from fanpin_cli.privacy import mask_text
 
+# Characters a file name cannot hold on some system (Windows' list, control characters, spaces).
+UNSAFE_IN_NAMES = re.compile(r'[\\/:*?"<>|\s\x00-\x1f]')
 LIBRARIES = ("polars", "fastexcel", "duckdb", "xlsxwriter", "typer", "pyarrow")
 
 
 def report_text(error: BaseException, *, argv: Sequence[str] | None = None, full_ids: bool = False,
-                now: datetime | None = None) -> str:
-    """The report's text: what failed, where it ran, the traceback (masked unless `full_ids`)."""
+                now: datetime | None = None, label: str | None = None) -> str:
+    """The report's text: what failed (in `label`, e.g. a county, if given), where it ran, the
+    traceback (masked unless `full_ids`)."""
     moment = (now or datetime.now().astimezone()).isoformat(timespec="seconds")
     lines = [
-        "fanpin 错误报告：请把这个文件发给技术支持" + ("" if full_ids else "（证件号码已打码）"),
+        "fanpin 错误报告" + (f"（{label}）" if label else "") + "：请把这个文件发给技术支持"
+        + ("" if full_ids else "（证件号码已打码）"),
         f"时间：{moment}",
         f"命令：{shlex.join(list(argv if argv is not None else sys.argv))}",
         f"错误：{error}",
@@ -56,13 +62,13 @@ def report_text(error: BaseException, *, argv: Sequence[str] | None = None, full
 
 
 def write_report(error: BaseException, folders: Iterable[Path], *, argv: Sequence[str] | None = None,
-                 full_ids: bool = False) -> Path | None:
-    """Write `report_text` into `fanpin-error-<time>.txt` in the first folder that takes it
-    (`folders`, the current folder, the system's temporary folder); its path, or None when no
-    folder did."""
+                 full_ids: bool = False, label: str | None = None) -> Path | None:
+    """Write `report_text` into `fanpin-error-<time>.txt` (`fanpin-error-<label>-<time>.txt`
+    with a `label`) in the first folder that takes it (`folders`, the current folder, the
+    system's temporary folder); its path, or None when no folder did."""
     now = datetime.now().astimezone()
-    text = report_text(error, argv=argv, full_ids=full_ids, now=now)
-    stamp = now.strftime("%Y%m%d-%H%M%S")
+    text = report_text(error, argv=argv, full_ids=full_ids, now=now, label=label)
+    stamp = ("" if not label else f"{UNSAFE_IN_NAMES.sub('_', label)}-") + now.strftime("%Y%m%d-%H%M%S")
     for folder in [*folders, *_current_folder(), Path(tempfile.gettempdir())]:
         for n in range(1, 100):
             path = folder / (f"fanpin-error-{stamp}.txt" if n == 1 else f"fanpin-error-{stamp}-{n}.txt")
@@ -80,6 +86,17 @@ def write_report(error: BaseException, folders: Iterable[Path], *, argv: Sequenc
                 break
             return path.absolute()
     return None
+
+
+def report_note(path: Path | None) -> str:
+    """What the one-line error adds about its report (`write_report`'s path, None: not written).
+
+    >>> report_note(None)
+    '。详细信息无法写入文件（没有可写的文件夹）'
+    """
+    if path is None:
+        return "。详细信息无法写入文件（没有可写的文件夹）"
+    return f"。详细信息已写入 {path}，请把这个文件发给技术支持"
 
 
 def _current_folder() -> list[Path]:

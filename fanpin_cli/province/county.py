@@ -2,8 +2,12 @@
 `DIR/<县>/`, plus what the province needs back (its summary, the rows its own roster did not
 take, for cross-county matching) and its Parquet table partitions.
 
-A county that fails yields its Chinese error instead; it never stops the others. The function
-is the same under both engines (the Spark engine calls it inside a task).
+A county that fails yields its Chinese error instead; it never stops the others (only Ctrl-C
+does: `errors.INTERRUPTIONS`). An unexpected error (no FanpinError: a library's error, a panic
+in Rust code, a bug) is said as `fanpin run` says it — file and stage where known, never the
+exception's text — and its masked traceback goes to a crash report named after the county in
+the province's output folder (`county_failure`). The function is the same under both engines
+(the Spark engine calls it inside a task).
 """
 
 from __future__ import annotations
@@ -20,7 +24,13 @@ from typing import Any
 import polars as pl
 
 from fanpin_cli.config import RunConfig
-from fanpin_cli.errors import ConfigError, FanpinError, mask_ids_in_text
+from fanpin_cli.errors import (
+    INTERRUPTIONS,
+    ConfigError,
+    FanpinError,
+    InternalError,
+    mask_ids_in_text,
+)
 from fanpin_cli.province.config import ProvinceExtract
 from fanpin_cli.province.ids import id_readings
 from fanpin_cli.province.sources import ExtractOrigin, restore_rows, write_slice
@@ -168,12 +178,38 @@ def run_county(job: CountyJob, out_root: Path, *, slices: list[Slice] | None = N
             _write_partition(frame, table_dir(out_root, name, job.county), job.county)
         outcome.summary = summary
         outcome.open_rows = open_rows(job.county, links, job.config.reference_date)
-    except FanpinError as error:
-        outcome.error = str(error)
-    except Exception as error:  # noqa: BLE001 - one county's bug must not stop the province
-        outcome.error = mask_ids_in_text(f"运行出错（{type(error).__name__}：{error}）")
+    except INTERRUPTIONS:
+        raise  # Ctrl-C stops the province, not one county
+    except BaseException as error:  # noqa: BLE001 - a panic too: one county must not stop the province
+        outcome.error = county_failure(error, job.county, out_root, full_ids=full_ids)
     outcome.seconds = round(time.perf_counter() - started, 3)
     return outcome
+
+
+def county_failure(error: BaseException, county: str, out_root: Path, *, full_ids: bool = False) -> str:
+    """The county's line for `error` (masked): a FanpinError as it is; anything else as an
+    `InternalError` (an InternalError of `compute` names its file and stage) whose crash report
+    (`crash.write_report`, masked unless `full_ids`) goes into the province's output folder as
+    `fanpin-error-<县>-<time>.txt`, the line saying where.
+
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp())
+    >>> county_failure(ConfigError("找不到文件", file="a.csv"), "永顺县", out)
+    'a.csv：找不到文件'
+    >>> line = county_failure(KeyError("433127199001011238"), "永顺县", out)
+    >>> line.startswith("程序内部错误（KeyError）。详细信息已写入 "), [p.name[:17] for p in out.iterdir()]
+    (True, ['fanpin-error-永顺县-'])
+    """
+    from fanpin_cli.crash import report_note, write_report
+
+    if isinstance(error, FanpinError) and not isinstance(error, InternalError):
+        return str(error)
+    internal = error if isinstance(error, InternalError) else InternalError.of(error)
+    try:
+        path = write_report(internal, [out_root.absolute()], full_ids=full_ids, label=county)
+    except Exception:  # noqa: BLE001 - the county's line is said all the same
+        path = None
+    return mask_ids_in_text(str(internal) + report_note(path))
 
 
 def _with_slices(config: RunConfig, slices: list[Slice], folder: Path) -> tuple[RunConfig, list[tuple[str, pl.Series]]]:
@@ -256,10 +292,13 @@ def _write_staged(config: RunConfig, artifacts: Any, stage: Path, out_dir: Path,
     """`write_outputs` into `stage` with the month's history rows staged beside (`past.stage`
     on a second thread, as `fanpin run` does): the staged run (`PendingRun`), or None without a
     history or when staging failed (`past.record` after the swap then makes it again and says
-    why). A failed writing rolls the staged rows back and raises its error."""
+    why). A failed writing rolls the staged rows back and raises its error (as `fanpin run`
+    does: an OSError as an OutputError, anything else unexpected as an InternalError of 写出结果)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from fanpin_cli.outdir import OutputError, describe_os_error
     from fanpin_cli.outputs import write_outputs
+    from fanpin_cli.pipeline import STAGES
 
     written = False
     with ThreadPoolExecutor(max_workers=1) as beside:
@@ -267,6 +306,12 @@ def _write_staged(config: RunConfig, artifacts: Any, stage: Path, out_dir: Path,
         try:
             write_outputs(artifacts, stage, full_ids=full_ids, started=started, split=split)
             written = True
+        except OSError as exc:  # as `fanpin run` says it: the system's reason, the county's folder
+            raise OutputError(f"写出结果失败：{describe_os_error(exc)}", file=str(out_dir)) from None
+        except (FanpinError, *INTERRUPTIONS):
+            raise
+        except BaseException as exc:  # a library's error, a panic in Rust code, a bug while writing
+            raise InternalError.of(exc, stage=STAGES[5]) from exc
         finally:  # waits for the history beside, so that a failed writing rolls it back
             pending = record.result() if record is not None and record.exception() is None else None
             if not written and pending is not None:

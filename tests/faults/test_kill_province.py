@@ -202,7 +202,7 @@ def test_county_whose_outputs_cannot_be_written_rolls_its_staged_rows_back(month
     history, folder = root / "county" / HISTORY, root / "out" / month1.county
     result = run_province(_province(root, f"fanpin-{MONTH2}.toml"), root / "out")
     (outcome,) = result.engine.outcomes
-    assert not outcome.ok and "No space left on device" in outcome.error
+    assert not outcome.ok and outcome.error.endswith("写出结果失败：磁盘空间已满")
     assert result.summary["totals"]["counties_failed"] == 1
     assert _staged(history) == {} and _unnamed_rows(history) == {}
     assert _files(folder) == month1.files
