@@ -94,7 +94,7 @@ def _crash_report(error: InternalError) -> str:
 
 def _crash_reports_into(*folders: Path | None, full_ids: bool = False) -> None:
     """Where this command's crash report goes (the first of `folders` that takes it; then the
-    current folder) and whether it may hold full IDs (`--full-ids`)."""
+    current folder). (`full_ids` is handed on, yet a crash report is masked always.)"""
     _CRASH_REPORTS.update(folders=[f.absolute() for f in folders if f is not None], full_ids=full_ids)
 
 
@@ -129,10 +129,12 @@ def _split_option(value: str) -> str:
 
 
 def _run(config_path: Path, out: Path, full_ids: bool, quiet: bool, split: str = "township", *,
-         history: bool = True, history_path: Path | None = None, ahead: Any = None) -> None:
+         history: bool = True, history_path: Path | None = None, ahead: Any = None,
+         reports_beside_config: bool = True) -> None:
     """`ahead`: report.xlsx's process, started by the command (`_report_process`, which ends it too)."""
-    # a crash report beside the output folder, else beside the config
-    _crash_reports_into(out.absolute().parent, config_path.absolute().parent, full_ids=full_ids)
+    # a crash report beside the output folder, else beside the config (not the demo's, inside fanpin)
+    beside_config = [config_path.absolute().parent] if reports_beside_config else []
+    _crash_reports_into(out.absolute().parent, *beside_config, full_ids=full_ids)
     from fanpin_cli.config import check_outputs_apart, load_config
     from fanpin_cli.console import print_run_summary, stage_progress
     from fanpin_cli.pipeline import STAGES, run_job
@@ -187,7 +189,8 @@ def demo(
     from fanpin_cli.resources import resource_dir
 
     # The demo keeps its own history inside its output folder (the sample data stay untouched).
-    _run(resource_dir("sample_data") / "fanpin.toml", out, full_ids, quiet, split, ahead=ahead)
+    _run(resource_dir("sample_data") / "fanpin.toml", out, full_ids, quiet, split, ahead=ahead,
+         reports_beside_config=False)
 
 
 @app.command()

@@ -32,7 +32,7 @@ from fanpin_cli.artifacts import InputSummary, RuleSummary, RunArtifacts, RunSum
 from fanpin_cli.config import InputSpec, RunConfig
 from fanpin_cli.coverage import available, input_coverage, rule_statuses
 from fanpin_cli.domain import head_rank_of, household_heads
-from fanpin_cli.errors import FanpinError, InternalError, internal_errors
+from fanpin_cli.errors import INTERRUPTIONS, FanpinError, InternalError, internal_errors
 from fanpin_cli.fields import SECTOR_TITLES
 from fanpin_cli.keys import combine, person_key, person_keys_known, read_key, row_keys
 from fanpin_cli.loaders import LoadedFile, load_file
@@ -752,9 +752,9 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
         except RuntimeError as exc:  # the workbook process failed (e.g. the disk filled up)
             raise OutputError(f"生成报表失败：{describe_os_error(OSError(0, str(exc)))}",
                               file=str(out_dir)) from None
-        except FanpinError:
+        except (FanpinError, *INTERRUPTIONS):
             raise
-        except Exception as exc:  # a library's error or a bug while writing: said as such
+        except BaseException as exc:  # a library's error, a panic in Rust code or a bug while writing
             raise InternalError.of(exc, stage=STAGES[5]) from exc
         finally:  # waits for the history beside, so that a failed run rolls it back
             pending = record.result() if record is not None and record.exception() is None else None

@@ -91,6 +91,81 @@ def mask_text(text: str) -> str:
     return _LONG_RUN.sub(_mask_run, text)
 
 
+# `mask_thoroughly`: what hides an ID's digits from `mask_text` in text nobody shaped for a
+# reader (a library's message, a repr of bytes, a path). Escapes of characters (JSON's
+# \uff14, Python's \U0001…, bytes' \xef\xbc\x94 when they make UTF-8 text) are decoded,
+# NULs (UTF-16 text read as bytes: b'4\x003\x00…') dropped; then digits count as one run
+# across at most `LOOSE_GAP` of the characters that split numbers in paths, lists and lines
+# (`_LOOSE_SEPARATORS`: _ / \ , TAB, newline, quotes, spaces, . and -).
+LOOSE_GAP = 4
+_LOOSE_SEPARATORS = "[ \t\r\n._/\\\\,'\"\\-\u00a0\u3000]"
+_CHAR_ESCAPE = re.compile(r"\\+(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8}))")
+_BYTE_ESCAPES = re.compile(r"(?:\\+x[0-9a-fA-F]{2})+")
+_LOOSE_RUN = re.compile(
+    f"[{_DIGITS}](?:{_LOOSE_SEPARATORS}{{0,{LOOSE_GAP}}}[{_DIGITS}])*(?:{_LOOSE_SEPARATORS}{{0,2}}[xXｘＸ](?![^\\W_]))?"
+)
+_WHITESPACE = re.compile(r"(\s+)")
+
+
+def mask_thoroughly(text: str) -> str:
+    """`mask_text` of `text` with its escapes decoded and NULs dropped, then every run of
+    digits split by a few separators (`LOOSE_GAP`) masked when its digits together look like
+    an ID: for text that is sent away (crash reports), where masking too much costs nothing.
+    A run of dates split by spaces is looked at date by date, as `mask_text` does.
+
+    >>> mask_thoroughly(repr("433127199001011238".encode("utf-16-le")))
+    "b'433127***********8'"
+    >>> import json
+    >>> mask_thoroughly("/data/433127_199001011238.xlsx；" + json.dumps("４３３１２７１９９００１０１１２３８"))
+    '/data/433127_***********8.xlsx；"４３３１２７***********８"'
+    >>> mask_thoroughly("['433127', '199001011238'] 户编号 4331270400200004 2026-11-30 2026-12-01")
+    "['433127', '***********8'] 户编号 4331270400200004 2026-11-30 2026-12-01"
+    """
+    if not isinstance(text, str):
+        return text
+    text = _BYTE_ESCAPES.sub(_decoded_bytes, _CHAR_ESCAPE.sub(_decoded_char, text)).replace("\x00", "")
+    return _LOOSE_RUN.sub(_mask_loose_run, mask_text(text))
+
+
+def _decoded_char(match: re.Match[str]) -> str:
+    """A \\uXXXX or \\UXXXXXXXX escape's character (a surrogate, or no character: as it was)."""
+    code = int(match.group(1) or match.group(2), 16)
+    return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else match.group(0)
+
+
+def _decoded_bytes(match: re.Match[str]) -> str:
+    """\\xNN escapes without their NULs, as the UTF-8 text they make if they do (and it is
+    printable), else as they were."""
+    escapes = [e for e in re.findall(r"\\+x[0-9a-fA-F]{2}", match.group(0)) if e[-2:] != "00"]
+    try:
+        decoded = bytes(int(e[-2:], 16) for e in escapes).decode("utf-8")
+    except UnicodeDecodeError:
+        return "".join(escapes)
+    return decoded if decoded.isprintable() else "".join(escapes)
+
+
+def _mask_loose_run(match: re.Match[str]) -> str:
+    run = match.group(0)
+    if _DATE.search(run) and _WHITESPACE.search(run):
+        # dates in a row ("2026-05-01 2026-06-01"): each date alone, the digits between dates together
+        masked, between = [], ""
+        for part in _WHITESPACE.split(run):
+            if part.isspace() or not _DATE.search(part):
+                between += part
+                continue
+            masked += [_LOOSE_RUN.sub(_mask_loose_run, between), _LOOSE_RUN.sub(_mask_loose_run, part)]
+            between = ""
+        return "".join([*masked, _LOOSE_RUN.sub(_mask_loose_run, between)])
+    positions = [i for i, ch in enumerate(run) if _DIGIT.match(ch)]
+    if len(positions) < MIN_DIGITS:
+        return run
+    last = run[-1].translate(_WIDE)
+    if not looks_like_id("".join(run[i] for i in positions).translate(_WIDE) + (last if last in "xX" else "")):
+        return run
+    hide = set(positions[KEEP_HEAD:]) - {len(run) - 1}
+    return "".join("*" if i in hide else ch for i, ch in enumerate(run))
+
+
 # JSON keys whose values are hex digests (a file's sha256, keyed hashes): a digest may hold a
 # run of 15 or 18 decimal digits by chance, which is not an ID and must stay as it is.
 DIGEST_KEYS: frozenset[str] = frozenset({"sha256", "file_sha256", *KEY_COLUMNS})

@@ -189,8 +189,8 @@ def run_county(job: CountyJob, out_root: Path, *, slices: list[Slice] | None = N
 def county_failure(error: BaseException, county: str, out_root: Path, *, full_ids: bool = False) -> str:
     """The county's line for `error` (masked): a FanpinError as it is; anything else as an
     `InternalError` (an InternalError of `compute` names its file and stage) whose crash report
-    (`crash.write_report`, masked unless `full_ids`) goes into the province's output folder as
-    `fanpin-error-<县>-<time>.txt`, the line saying where.
+    (`crash.write_report`, masked always) goes into the province's output folder as
+    `fanpin-error-<县>_<time>.txt`, the line saying where.
 
     >>> import tempfile
     >>> out = Path(tempfile.mkdtemp())
@@ -198,7 +198,7 @@ def county_failure(error: BaseException, county: str, out_root: Path, *, full_id
     'a.csv：找不到文件'
     >>> line = county_failure(KeyError("433127199001011238"), "永顺县", out)
     >>> line.startswith("程序内部错误（KeyError）。详细信息已写入 "), [p.name[:17] for p in out.iterdir()]
-    (True, ['fanpin-error-永顺县-'])
+    (True, ['fanpin-error-永顺县_'])
     """
     from fanpin_cli.crash import report_note, write_report
 

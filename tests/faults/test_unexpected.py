@@ -6,20 +6,24 @@ from __future__ import annotations
 
 import errno
 import importlib
+import json
 import os
+import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from fanpin_cli import cli
+from fanpin_cli import cli, crash
 from fanpin_cli.errors import FanpinError, InputFileError
 from fanpin_cli.resources import resource_dir
 
@@ -79,10 +83,10 @@ CASES = {
     # a polars error quoting a full ID, while linking one extract
     "link": Case(lambda: _link_fails(_polars_error),
                  ("医保_参保登记.csv（比对关联）", "程序内部错误（polars ComputeError）"), "ComputeError"),
-    # --full-ids: the crash report holds the ID as it was (the console line never does)
+    # --full-ids: the crash report, meant to be sent, is masked all the same (the console line too)
     "link_full_ids": Case(lambda: _link_fails(_polars_error),
                           ("医保_参保登记.csv（比对关联）", "程序内部错误"), "ComputeError",
-                          options=("--full-ids",), report_ids=ID),
+                          options=("--full-ids",)),
     # memory ran out reading one file: what to do about it
     "read_memory": Case(lambda: _failing("fanpin_cli.pipeline", "load_input", MemoryError,
                                          lambda spec: spec.source_file == "民政_救助名单.csv"),
@@ -106,6 +110,10 @@ CASES = {
     "writing": Case(lambda: _failing("fanpin_cli.outputs", "write_outputs",
                                      lambda: TypeError("unhashable type: 'list'"), _always),
                     ("错误：写出结果：", "程序内部错误（TypeError）"), "TypeError"),
+    # a panic in Rust code while the outputs are written (no Exception): the stage all the same
+    "writing_panic": Case(lambda: _failing("fanpin_cli.outputs", "write_outputs",
+                                           lambda: pl.exceptions.PanicException("index out of bounds"), _always),
+                          ("错误：写出结果：", "程序内部错误（pyo3_runtime PanicException）"), "PanicException"),
     # a bug after the job (in the command itself): an internal error, no stage to name
     "after_the_job": Case(lambda: _failing("fanpin_cli.console", "print_run_summary",
                                            lambda: ValueError(f"bad cell {ID}"), _always),
@@ -136,14 +144,14 @@ def test_unexpected_error_is_one_masked_line_and_a_crash_report(name, county, tm
     reports = list(out.parent.glob("fanpin-error-*.txt"))
     assert len(reports) == 1 and str(reports[0]) in line, (reports, line)
     assert not list(tmp_path.glob("fanpin-error-*"))
+    if os.name == "posix":  # the clerk's own to read: it may name files and places
+        assert stat.S_IMODE(reports[0].stat().st_mode) == 0o600
     text = reports[0].read_text(encoding="utf-8")
     assert "Traceback (most recent call last)" in text and case.raised in text
     assert "fanpin 0." in text and "Python 3." in text and "polars " in text
-    if case.raised == "ComputeError":  # the polars message is there, its ID as the options say
+    if case.raised == "ComputeError":  # the polars message is there, its ID masked
         assert case.report_ids in text
-        assert (HIDDEN in text) == (case.report_ids == ID)
-    else:
-        assert HIDDEN not in text
+    assert HIDDEN not in text
 
 
 def test_interrupted_run_says_so_and_writes_no_report(county, tmp_path, monkeypatch):
@@ -160,12 +168,16 @@ def test_interrupted_run_says_so_and_writes_no_report(county, tmp_path, monkeypa
 def test_ctrl_c_of_a_real_run(county, tmp_path):
     """A real SIGINT while a file is linked (the main thread waits for the workers): the run
     stops with 已中断, exit 130, no traceback and no crash report."""
+    # one SIGINT only (files are linked by several threads): a second one could land while the
+    # first is being handled and end the run some other way
     script = (
-        "import os, signal, time\n"
+        "import os, signal, threading, time\n"
         "import fanpin_cli.linking as linking\n"
         "real = linking.link\n"
+        "once = threading.Lock()\n"
         "def link(*a, **k):\n"
-        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    if once.acquire(blocking=False):\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
         "    time.sleep(0.5)\n"
         "    return real(*a, **k)\n"
         "linking.link = link\n"
@@ -217,3 +229,85 @@ def test_compute_blames_the_file_and_stage(error, kind, file, stage, county, mon
         assert HIDDEN not in str(raised)
     else:
         assert raised.exit_code == 1 and str(raised) == "医保_参保登记.csv：文件已损坏"
+
+
+_WIDE = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def test_crash_report_masks_ids_hidden_from_plain_masking(tmp_path):
+    """A message may quote an ID in forms `mask_text` alone does not see: UTF-16 text as bytes
+    (Excel's "Unicode text" export) or with its NULs, JSON and UTF-8 escapes, digits split by
+    `_` `/` `\\` `,` TAB, newline or a list's quotes. The report (under --full-ids too) shows
+    none of the hidden digits, in any of these forms."""
+    wide = ID.translate(_WIDE)
+    forms = [
+        repr(ID.encode("utf-16-le")), ID.encode("utf-16-be").decode("latin-1"), json.dumps(wide),
+        "".join(f"\\u{ord(c):04x}" for c in ID), repr(wide.encode()),
+        f"/data/{ID[:6]}_{ID[6:]}.xlsx", f"{ID[:6]}/{ID[6:10]}/{ID[10:]}", f"C:\\县\\{ID[:6]}\\{ID[6:]}.csv",
+        f"{ID[:6]},{ID[6:14]},{ID[14:]}", f"{ID[:6]}\t{ID[6:]}", f"{ID[:6]}\r\n{ID[6:]}", repr([ID[:6], ID[6:]]),
+    ]
+    # how the hidden digits would read in each escaped form
+    leaks = [repr(HIDDEN.encode("utf-16-le"))[2:-1], HIDDEN.encode("utf-16-be").decode("latin-1"),
+             json.dumps(HIDDEN.translate(_WIDE))[1:-1], "".join(f"\\u{ord(c):04x}" for c in HIDDEN),
+             repr(HIDDEN.translate(_WIDE).encode())[2:-1]]
+    try:
+        raise ValueError("；".join(forms) + "；户编号 4331270400200004；2026-11-30 2026-12-01")
+    except ValueError as exc:
+        path = crash.write_report(exc, [tmp_path], full_ids=True,
+                                  argv=["fanpin", "run", f"/data/{ID[:6]}_{ID[6:]}/fanpin.toml", "--full-ids"])
+    text = path.read_text(encoding="utf-8")
+    assert HIDDEN not in re.sub(r"\D", "", text.translate(str.maketrans("０１２３４５６７８９", "0123456789")))
+    assert not [leak for leak in leaks if leak in text]
+    assert "\x00" not in text
+    # what support needs stays: the message's shape, the region code and the last digit; the
+    # household number and dates, which are no IDs
+    assert f"/data/{ID[:6]}_{'*' * 11}{ID[-1]}.xlsx" in text and f"{wide[:6]}{'*' * 11}{wide[-1]}" in text
+    assert "户编号 4331270400200004；2026-11-30 2026-12-01" in text
+
+
+class _OneSecond(datetime):
+    """Every report of the test made in the same second."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return datetime(2026, 11, 30, 8, 30, 15, tzinfo=tz or timezone(timedelta(hours=8)))
+
+
+def test_two_reports_in_one_second_are_each_named_in_their_line(tmp_path, monkeypatch, capsys):
+    """The second report of a second gets its own name, and the console line names it as it
+    is: no run of digits in the name is long enough to be masked."""
+    def app():
+        raise RuntimeError("escaped")
+
+    monkeypatch.setattr(crash, "datetime", _OneSecond)
+    monkeypatch.setattr(cli, "app", app)
+    monkeypatch.chdir(tmp_path)
+    named = []
+    for _ in range(2):
+        with pytest.raises(SystemExit):
+            cli.main()
+        line = capsys.readouterr().err.strip()
+        found = re.search(r"详细信息已写入 (.+?)，请把这个文件发给技术支持", line)
+        assert found, line
+        named.append(Path(found.group(1)))
+    assert all(path.is_file() for path in named), named
+    assert sorted(named) == sorted(tmp_path.glob("fanpin-error-*.txt")) and named[0] != named[1]
+
+
+def test_demo_keeps_crash_reports_out_of_its_sample_data(tmp_path, monkeypatch):
+    """`demo` runs the sample county inside fanpin's own install: when the folder beside its
+    output does not take the report, it goes to the current folder, never into the package."""
+    sample = resource_dir("sample_data")
+    before = set(sample.glob("fanpin-error-*"))
+    monkeypatch.setattr(*_failing("fanpin_cli.config", "load_config", lambda: ValueError("bug"), _always))
+    monkeypatch.chdir(tmp_path)
+    try:  # the folder meant to hold the output folder does not exist yet: no report there
+        result = runner.invoke(cli.app, ["demo", "--out", str(tmp_path / "not-yet" / "out"), "--quiet"])
+        written = set(sample.glob("fanpin-error-*")) - before
+    finally:
+        for path in set(sample.glob("fanpin-error-*")) - before:
+            path.unlink()
+    assert result.exit_code == 3, result.output
+    assert not written
+    reports = list(tmp_path.glob("fanpin-error-*.txt"))
+    assert len(reports) == 1 and str(reports[0]) in result.output

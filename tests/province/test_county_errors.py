@@ -62,10 +62,10 @@ def _entries(out: Path) -> dict[str, dict[str, object]]:
 
 def _the_report(out: Path, line: str) -> str:
     """The failing county's one crash report, named in its line; its text."""
-    reports = sorted(out.glob(f"fanpin-error-{FAILING}-*.txt"))
+    reports = sorted(out.glob(f"fanpin-error-{FAILING}_*.txt"))
     assert len(reports) == 1, reports
     assert f"详细信息已写入 {reports[0]}，请把这个文件发给技术支持" in line
-    assert not list(out.glob(f"fanpin-error-{FINE}-*")) and not list(out.parent.glob("fanpin-error-*"))
+    assert not list(out.glob(f"fanpin-error-{FINE}_*")) and not list(out.parent.glob("fanpin-error-*"))
     return reports[0].read_text(encoding="utf-8")
 
 
@@ -103,15 +103,12 @@ def test_linking_error_fails_the_county_with_its_crash_report(full_ids, two_coun
     text = _the_report(out, line)
     assert "Traceback (most recent call last)" in text and "ComputeError" in text and FAILING in text
     assert "fanpin 0." in text and "polars " in text
-    if full_ids:  # the crash report holds the ID as it was (the province's outputs never do)
-        assert ID in text
-    else:
-        assert MASKED in text and HIDDEN not in text
+    assert MASKED in text and HIDDEN not in text  # under --full-ids too: the report is meant to be sent
     for name in ("province_summary.json",):
         assert HIDDEN not in (out / name).read_text(encoding="utf-8")
     wb = openpyxl.load_workbook(out / "province.xlsx", read_only=True)
     cells = [str(v) for row in wb["全省汇总"].iter_rows(values_only=True) for v in row if v]
-    assert any(f"fanpin-error-{FAILING}-" in c and "（比对关联）" in c for c in cells)
+    assert any(f"fanpin-error-{FAILING}_" in c and "（比对关联）" in c for c in cells)
 
 
 def test_panic_while_a_countys_outputs_are_written_fails_that_county_only(two_counties, tmp_path, monkeypatch):
