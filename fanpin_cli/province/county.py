@@ -37,6 +37,7 @@ from fanpin_cli.province.sources import ExtractOrigin, restore_rows, write_slice
 from fanpin_cli.tables import C
 
 TABLE_NAMES = ("links", "flags", "issues")
+HISTORY_STAGE = "读取历史记录"  # a county's history view, read on the driver before its job
 OPEN_SCHEMA = {
     "county": pl.String, "sector": pl.String, "source_file": pl.String, "source_row": pl.Int64,
     "id18": pl.String, C.match_status: pl.String,
@@ -149,10 +150,12 @@ def with_history(job: CountyJob, out_root: Path) -> CountyJob:
 
     try:
         return replace(job, history=open_for_run(job.config, out_dir=county_dir(out_root, job.county)))
-    except FanpinError as error:
-        return replace(job, config=None, error=str(error))
-    except Exception as error:  # noqa: BLE001 - one county's history must not stop the province
-        return replace(job, config=None, error=mask_ids_in_text(f"历史记录无法读取（{type(error).__name__}：{error}）"))
+    except INTERRUPTIONS:
+        raise
+    except BaseException as error:  # noqa: BLE001 - one county's history must not stop the province
+        if not isinstance(error, FanpinError):
+            error = InternalError.of(error, stage=HISTORY_STAGE)
+        return replace(job, config=None, error=county_failure(error, job.county, out_root))
 
 
 def run_county(job: CountyJob, out_root: Path, *, slices: list[Slice] | None = None, full_ids: bool = False,
@@ -186,11 +189,11 @@ def run_county(job: CountyJob, out_root: Path, *, slices: list[Slice] | None = N
     return outcome
 
 
-def county_failure(error: BaseException, county: str, out_root: Path, *, full_ids: bool = False) -> str:
+def county_failure(error: BaseException, county: str, out_root: Path | None, *, full_ids: bool = False) -> str:
     """The county's line for `error` (masked): a FanpinError as it is; anything else as an
     `InternalError` (an InternalError of `compute` names its file and stage) whose crash report
     (`crash.write_report`, masked always) goes into the province's output folder as
-    `fanpin-error-<县>_<time>.txt`, the line saying where.
+    `fanpin-error-<县>_<time>.txt` (`out_root` None: the current folder), the line saying where.
 
     >>> import tempfile
     >>> out = Path(tempfile.mkdtemp())
@@ -206,7 +209,10 @@ def county_failure(error: BaseException, county: str, out_root: Path, *, full_id
         return str(error)
     internal = error if isinstance(error, InternalError) else InternalError.of(error)
     try:
-        path = write_report(internal, [out_root.absolute()], full_ids=full_ids, label=county)
+        if out_root is not None:  # (the histories are read before the province makes its folder)
+            out_root.mkdir(parents=True, exist_ok=True)
+        path = write_report(internal, [out_root.absolute()] if out_root is not None else [], full_ids=full_ids,
+                            label=county)
     except Exception:  # noqa: BLE001 - the county's line is said all the same
         path = None
     return mask_ids_in_text(str(internal) + report_note(path))

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import polars as pl
 
-from fanpin_cli.errors import FanpinError
-from fanpin_cli.pipeline import WORKERS, load_input
-from fanpin_cli.province.county import CountyJob, CountyOutcome, Slice, run_county
+from fanpin_cli.errors import INTERRUPTIONS, FanpinError, internal_errors
+from fanpin_cli.pipeline import STAGES, WORKERS, load_input
+from fanpin_cli.province.county import CountyJob, CountyOutcome, Slice, county_failure, run_county
 from fanpin_cli.province.cross import cross_matches
 from fanpin_cli.province.ids import ROSTER_INDEX_SCHEMA, assign_rows, id_readings, roster_index
 from fanpin_cli.province.plan import Plan
@@ -23,16 +23,22 @@ from fanpin_cli.province.sources import load_extract, origin_of
 from fanpin_cli.province.split import SplitStats, split_stats, unassigned_rows
 
 
-def index_county(job: CountyJob) -> tuple[CountyJob, pl.DataFrame]:
-    """The county's roster index; a roster that cannot be read fails the county here."""
+def index_county(job: CountyJob, out_root: Path | None = None, *,
+                 full_ids: bool = False) -> tuple[CountyJob, pl.DataFrame]:
+    """The county's roster index; a roster that cannot be read fails the county here, an
+    unexpected error too (a library's error, a panic in Rust code: `county_failure`, its crash
+    report in `out_root`), never the province."""
     empty = pl.DataFrame(schema=ROSTER_INDEX_SCHEMA)
     if job.config is None:
         return job, empty
     try:
-        roster = load_input(job.config.roster)
-    except FanpinError as error:
-        return replace(job, config=None, error=str(error)), empty
-    return job, roster_index(job.county, roster.frame, job.config.reference_date)
+        with internal_errors(STAGES[0], job.config.roster.source_file):
+            roster = load_input(job.config.roster)
+        return job, roster_index(job.county, roster.frame, job.config.reference_date)
+    except INTERRUPTIONS:
+        raise
+    except BaseException as error:  # noqa: BLE001 - one county's roster must not stop the province
+        return replace(job, config=None, error=county_failure(error, job.county, out_root, full_ids=full_ids)), empty
 
 
 def run_local(plan: Plan, out_dir: Path, *, full_ids: bool = False, split: str = "township",
@@ -41,7 +47,7 @@ def run_local(plan: Plan, out_dir: Path, *, full_ids: bool = False, split: str =
     on `WORKERS` threads; its history view, if any, read beforehand into its job)."""
     say = progress or (lambda _msg: None)
     say("读取各县花名册")
-    indexed = [index_county(job) for job in plan.jobs]
+    indexed = [index_county(job, out_dir, full_ids=full_ids) for job in plan.jobs]
     jobs = [job for job, _ in indexed]
     index = pl.concat([idx for _, idx in indexed], how="vertical_relaxed")
     ref = next((j.config.reference_date for j in jobs if j.config is not None), None)

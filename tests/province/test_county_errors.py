@@ -147,3 +147,54 @@ def test_ctrl_c_in_a_county_stops_the_province(two_counties, tmp_path, monkeypat
     assert result.output.strip().splitlines()[-1] == "已中断"
     assert not (out / FINE).exists() and not (out / "province_summary.json").exists()
     assert not list(tmp_path.rglob("fanpin-error-*"))
+
+
+def test_panic_reading_a_countys_roster_fails_that_county_only(two_counties, tmp_path, monkeypatch):
+    """The roster index, made before any county runs (the province extracts are split by it):
+    a panic in the workbook reader there once ended the whole province."""
+    from fanpin_cli.province import local
+
+    real = local.load_input
+
+    def load_input(spec):
+        if spec.path.parent.name == FAILING:
+            raise pl.exceptions.PanicException(f"index out of bounds: {ID}")
+        return real(spec)
+
+    monkeypatch.setattr(local, "load_input", load_input)
+    out = tmp_path / "out"
+    result = _province(two_counties, out)
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output and HIDDEN not in result.output
+    entries = _entries(out)
+    _the_others_finish(out, entries)
+    line = entries[FAILING]["error"]
+    assert line.startswith("监测对象信息.xlsx（读取数据）：程序内部错误（pyo3_runtime PanicException）。详细信息已写入 "), line
+    text = _the_report(out, line)
+    assert "PanicException" in text and MASKED in text and HIDDEN not in text
+
+
+def test_unexpected_error_reading_a_countys_history_fails_that_county_only(built, tmp_path, monkeypatch):
+    """The history views are read on the driver before the province's folder exists: the county
+    fails with its line and a report (in the folder, made for it); the other's view is read."""
+    from fanpin_cli.config import load_config
+    from fanpin_cli.history import runner as history_runner
+    from fanpin_cli.province.county import CountyJob, with_history
+
+    real = history_runner.open_for_run
+
+    def open_for_run(config, **kwargs):
+        if config.county == FAILING:
+            raise pl.exceptions.ComputeError(f"bad key {ID}")
+        return real(config, **kwargs)
+
+    monkeypatch.setattr(history_runner, "open_for_run", open_for_run)
+    out = tmp_path / "not yet made"
+    jobs = {name: CountyJob(name, f"{name}/fanpin.toml", load_config(built["folders"][name] / "fanpin.toml"))
+            for name in (FAILING, FINE)}
+    failed, fine = with_history(jobs[FAILING], out), with_history(jobs[FINE], out)
+    assert fine.config is not None and fine.history is not None and fine.error is None
+    assert failed.config is None and failed.history is None
+    assert failed.error.startswith("读取历史记录：程序内部错误（polars ComputeError）。详细信息已写入 "), failed.error
+    text = _the_report(out, failed.error)
+    assert "ComputeError" in text and MASKED in text and HIDDEN not in text
