@@ -9,7 +9,7 @@ of killed runs removed; every failure a one-line Chinese `OutputError`.
 The swap exchanges the two folders in one system call (Linux `renameat2(RENAME_EXCHANGE)`);
 entries of the folder that fanpin does not write (a user's own files, the sample county's
 history) are carried into the new folder first as hard links. Where the exchange is not
-available the files are moved one by one, each atomically.
+available the files are moved one by one, each atomically, summary.json last.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from fanpin_cli.errors import FanpinError
 
 LOCK_SUFFIX = ".fanpin-lock"
 STAGE_MARK = ".fanpin-new-"
+SUMMARY = "summary.json"  # moved last where the folders cannot be exchanged at once (`commit_folder`)
 
 
 class OutputError(FanpinError):
@@ -219,11 +220,15 @@ def commit_folder(stage: Path, out: Path) -> None:
         if _exchange(stage, out):
             shutil.rmtree(stage, ignore_errors=True)  # now the previous run's folder
             return
-        for name in owned:  # one by one: outputs this run did not write go first
+        # One by one: outputs this run did not write go first, and the old summary.json; the
+        # new one comes last, so that the folder holds a summary.json only once every other
+        # file is in place (the history counts a run killed after its swap by finding it:
+        # `history.store.PendingRun.ready`).
+        for name in owned:
             old = out / name
-            if not (stage / name).exists() and (old.exists() or old.is_symlink()):
+            if (name == SUMMARY or not (stage / name).exists()) and (old.exists() or old.is_symlink()):
                 shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
-        for entry in stage.iterdir():
+        for entry in sorted(stage.iterdir(), key=lambda e: e.name == SUMMARY):
             target = out / entry.name
             if entry.is_dir() and target.is_dir() and not target.is_symlink():
                 shutil.rmtree(target)

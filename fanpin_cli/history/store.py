@@ -118,7 +118,9 @@ class PendingRun:
     leaves rows that no run names; `staged_runs` lists them, and whatever opens the history
     next for the county's work (`settle`: a run's view, a feedback import, `fanpin history`)
     removes them — unless the run had put its outputs in place (`ready`, just before the swap):
-    then the outputs are the run's, and it is counted as `commit` would have.
+    then the outputs are the run's, and it is counted as `commit` would have. The same holds for
+    a run of this process that fails after its swap: `commit` and `rollback` leave its rows
+    staged for `settle` then.
 
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "h.duckdb"
@@ -134,6 +136,7 @@ class PendingRun:
         # what `commit` writes (the `runs` row): the run without its tables, which are in the
         # file by then (kept, they would stay alive while the outputs are written)
         self._run = replace(run, tables={}, inputs=None)
+        self._placed: dict[str, Any] | None = None  # what `ready` said it puts in place
         self._con: duckdb.DuckDBPyConnection | None = _open(path, wait_seconds=wait_seconds)
         try:
             self._con.execute("BEGIN TRANSACTION")
@@ -156,18 +159,29 @@ class PendingRun:
         its `runs` row and the digest of `summary`, the summary.json that becomes
         `out_dir`/summary.json. Should the run die after the swap and before `commit`, `settle`
         finds that file in place and counts the run; if it died before the swap, the file
-        there is another run's and the rows are removed. False if it could not be said (the
-        outputs still go in place; `commit` then says what fails)."""
+        there is another run's and the rows are removed. Once said and swapped in, the outputs
+        are the run's: an error or Ctrl-C after the swap (in `commit`, or `rollback` called for
+        it) leaves the staged run for `settle` to count. False if it could not be said (`summary`
+        unreadable, the history not writable: the outputs still go in place; `commit` then says
+        what fails)."""
         if self._con is None:
             return False
-        placed = {"summary": str(out_dir.resolve() / summary.name), "sha256": _digest(summary),
+        sha256 = _digest(summary)
+        if sha256 is None:  # with no digest `settle` could never tell whose summary.json is there
+            return False
+        placed = {"summary": str(out_dir.resolve() / summary.name), "sha256": sha256,
                   "run": _run_row(self._run, datetime.now())}
         try:
             self._con.execute("UPDATE staged_runs SET placed = ? WHERE run_id = ?",
                               [json.dumps(placed, ensure_ascii=False), self.run_id])
         except duckdb.Error:
             return False
+        self._placed = placed
         return True
+
+    def _swapped_in(self) -> bool:
+        """Whether the outputs `ready` announced are in place (their summary.json is there)."""
+        return self._placed is not None and _in_place(self._placed) is True
 
     def commit(self) -> int:
         """Make the run count; returns its run_id."""
@@ -181,8 +195,9 @@ class PendingRun:
         except BaseException:
             with contextlib.suppress(duckdb.Error):
                 con.execute("ROLLBACK")
-            with contextlib.suppress(duckdb.Error):  # else the next recorded run removes them
-                _drop_rows(con, self.run_id)
+            if not self._swapped_in():  # else the outputs are the run's: `settle` counts it
+                with contextlib.suppress(duckdb.Error):  # else the next open removes them
+                    _drop_rows(con, self.run_id)
             raise
         finally:
             _LIVE.discard(self._key)
@@ -190,13 +205,16 @@ class PendingRun:
         return self.run_id
 
     def rollback(self) -> None:
-        """Drop what was written (nothing changes); safe to call twice."""
+        """Drop what was written (nothing changes); safe to call twice. Once the outputs `ready`
+        announced are in place (the run failed after its swap) nothing is dropped: they are the
+        run's, and the next `settle` counts it."""
         con, self._con = self._con, None
         if con is None:
             return
         try:
-            with contextlib.suppress(duckdb.Error):  # else the next recorded run removes them
-                _drop_rows(con, self.run_id)
+            if not self._swapped_in():
+                with contextlib.suppress(duckdb.Error):  # else the next open removes them
+                    _drop_rows(con, self.run_id)
         finally:
             _LIVE.discard(self._key)
             con.close()
@@ -219,8 +237,10 @@ def settle(path: Path, *, wait_seconds: float = 20.0) -> list[int]:
 def settle_open(con: duckdb.DuckDBPyConnection, path: Path) -> list[int]:
     """On an open (writable) connection to the history at `path`: count each run that died
     after putting its outputs in place (`PendingRun.ready`: its summary.json is still there),
-    remove the rows of every other run that died before its commit; the runs this process is
-    writing are left alone. Writes nothing when no run is staged. Returns the run_ids counted."""
+    remove the rows of every other run that died before its commit — one that never said what
+    it puts in place, or whose output folder holds another summary.json or none; a run whose
+    folder cannot be reached now (moved, unmounted) is left for a later open, as are the runs
+    this process is writing. Writes nothing when no run is staged. Returns the run_ids counted."""
     if not con.execute("SELECT count(*) FROM staged_runs").fetchall()[0][0]:
         return []
     con.execute("BEGIN TRANSACTION")
@@ -240,13 +260,38 @@ def _settle(con: duckdb.DuckDBPyConnection, path: str, keep: int | None = None) 
     for run_id, placed in con.execute("SELECT run_id, placed FROM staged_runs ORDER BY run_id").fetchall():
         if run_id == keep or (path, run_id) in _LIVE:
             continue
-        info = json.loads(placed) if placed else None
-        if info is not None and _digest(Path(info["summary"])) == info["sha256"]:
-            _add_run(con, run_id, info["run"])
+        state = _in_place(json.loads(placed)) if placed else False
+        if state:
+            _add_run(con, run_id, json.loads(placed)["run"])
             counted.append(run_id)
-        else:
+        elif state is False:
             _delete_run(con, run_id)
     return counted
+
+
+def _in_place(placed: dict[str, Any]) -> bool | None:
+    """Whether the summary.json a run said it puts in place (`PendingRun.ready`) is there: True
+    (the same digest), False (another file there, or none while its folder exists), None (the
+    folder or the file cannot be reached: cannot tell).
+
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> _in_place({"summary": str(out / "summary.json"), "sha256": "0"})
+    False
+    >>> _in_place({"summary": str(out / "gone" / "summary.json"), "sha256": "0"}) is None
+    True
+    """
+    summary = Path(placed["summary"])
+    try:
+        with summary.open("rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest() == placed["sha256"]
+    except FileNotFoundError:
+        try:
+            return False if summary.parent.is_dir() else None
+        except OSError:
+            return None
+    except OSError:
+        return None
 
 
 def _digest(path: Path) -> str | None:

@@ -87,8 +87,10 @@ def test_run_that_died_once_its_outputs_were_in_place_counts(tmp_path: Path) -> 
 def test_run_that_died_before_its_outputs_were_in_place_is_removed(tmp_path: Path, out_summary: str | None) -> None:
     db = tmp_path / "h.duckdb"
     record_run(db, _run("2026-10", [("F1", "MED_UNINSURED", 3, "无参保")]))
-    # the output folder still holds the previous run's outputs, or none (a first run into it)
+    # the output folder still holds the previous run's outputs, or none (a first run into it:
+    # the run created the folder, as `outdir.output_folder` does before anything is staged)
     out = _out_with_summary(tmp_path, out_summary) if out_summary is not None else tmp_path / "out"
+    out.mkdir(exist_ok=True)
     _die_after_staging(db, "2026-11", "F2", tmp_path / ".out.stage", out, swapped=False)
     assert _left(db)[0] == 1
     # the first to open the history for the county's work removes it (here a run's view)
@@ -123,3 +125,103 @@ def test_history_file_made_before_placed_existed_opens_and_records(tmp_path: Pat
         con.execute("INSERT INTO staged_runs VALUES (7)")
     record_run(db, _run("2026-11", [("F2", "DIS_SEVERE", 4, "一级")]))
     assert _periods(db) == ["2026-11"] and _left(db) == (0, 0)
+
+
+def test_run_whose_folder_cannot_be_reached_is_left_until_it_can(tmp_path: Path) -> None:
+    # The output folder on a USB stick or a share that is not there now: whose summary.json is
+    # in place cannot be told, so the run is neither counted nor removed until it is back.
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-10", [("F1", "MED_UNINSURED", 3, "无参保")]))
+    out = _out_with_summary(tmp_path, '{"period": "2026-10"}')
+    _die_after_staging(db, "2026-11", "F2", tmp_path / ".out.stage", out, swapped=True)
+    out.rename(tmp_path / "elsewhere")
+    assert store_mod.settle(db) == []
+    assert load_view(db, "永顺县", "2026-12").previous_period == "2026-10"
+    assert _periods(db) == ["2026-10"] and _left(db)[0] == 1  # still staged, rows kept
+    (tmp_path / "elsewhere").rename(out)
+    (counted,) = store_mod.settle(db)
+    assert _periods(db) == ["2026-10", "2026-11"] and _left(db) == (0, 0)
+    assert load_view(db, "永顺县", "2026-12").previous_flags["record_key"].to_list() == ["F2"]
+
+
+def _staged_and_swapped(db: Path, tmp_path: Path, period: str, *, swap: bool) -> tuple[store_mod.PendingRun, Path]:
+    """A live run of `period` (flag F2) staged, its summary.json written into a staging folder,
+    `ready`, and (`swap`) that folder put in place as out/ (month 1's out/ moved away)."""
+    out = _out_with_summary(tmp_path, '{"period": "2026-10"}')
+    stage = tmp_path / ".out.stage"
+    pending = store_mod.PendingRun(db, _run(period, [("F2", "DIS_SEVERE", 4, "一级")]))
+    stage.mkdir()
+    (stage / "summary.json").write_text(f'{{"period": "{period}"}}')
+    assert pending.ready(stage / "summary.json", out)
+    if swap:
+        out.rename(tmp_path / "old")
+        stage.rename(out)
+    return pending, out
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, duckdb.IOException])
+def test_commit_failing_after_the_swap_leaves_the_run_to_be_counted(tmp_path: Path, error: type,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C or a DuckDB error in the commit's transaction once the outputs are in place: the
+    # folder holds the run's outputs, so its staged rows are kept and the next open counts it.
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-10", [("F1", "MED_UNINSURED", 3, "无参保")]))
+    pending, _ = _staged_and_swapped(db, tmp_path, "2026-11", swap=True)
+
+    def publish(*args: object) -> None:
+        raise error("commit interrupted")
+
+    monkeypatch.setattr(store_mod, "_publish", publish)
+    with pytest.raises(error):
+        pending.commit()
+    monkeypatch.undo()
+    pending.rollback()  # as the callers' `finally` may: still nothing dropped
+    assert _periods(db) == ["2026-10"] and _left(db)[0] == 1
+    (counted,) = store_mod.settle(db)
+    assert counted == pending.run_id and _periods(db) == ["2026-10", "2026-11"] and _left(db) == (0, 0)
+    assert load_view(db, "永顺县", "2026-12").previous_flags["record_key"].to_list() == ["F2"]
+
+
+def test_rollback_after_the_swap_leaves_the_run_to_be_counted(tmp_path: Path) -> None:
+    # An error or Ctrl-C in the old folder's removal, after the swap: the caller rolls back.
+    db = tmp_path / "h.duckdb"
+    pending, _ = _staged_and_swapped(db, tmp_path, "2026-11", swap=True)
+    pending.rollback()
+    assert _periods(db) == [] and _left(db)[0] == 1
+    assert load_view(db, "永顺县", "2026-12").previous_period == "2026-11"  # the next open counts it
+    assert _left(db) == (0, 0)
+
+
+@pytest.mark.parametrize("how", ["rollback", "commit"])
+def test_failure_before_the_swap_still_drops_the_run(tmp_path: Path, how: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `ready` said, but the swap never happened (out/ holds month 10's summary.json): the rows
+    # are dropped at once, before any other open of the history.
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-10", [("F1", "MED_UNINSURED", 3, "无参保")]))
+    pending, out = _staged_and_swapped(db, tmp_path, "2026-11", swap=False)
+    if how == "rollback":
+        pending.rollback()
+    else:
+        def publish(*args: object) -> None:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(store_mod, "_publish", publish)
+        with pytest.raises(KeyboardInterrupt):
+            pending.commit()
+    assert _periods(db) == ["2026-10"] and _left(db) == (0, 0)
+    assert (out / "summary.json").read_text() == '{"period": "2026-10"}'
+
+
+def test_ready_without_a_readable_summary_is_not_said(tmp_path: Path) -> None:
+    # No digest, nothing to recognise the outputs by: `ready` says nothing (were it said, a run
+    # killed after it would count whenever out/ held no summary.json).
+    db = tmp_path / "h.duckdb"
+    out = tmp_path / "out"
+    out.mkdir()
+    pending = store_mod.PendingRun(db, _run("2026-11", [("F2", "DIS_SEVERE", 4, "一级")]))
+    try:
+        assert pending.ready(tmp_path / "missing" / "summary.json", out) is False
+        assert pending._con.execute("SELECT placed FROM staged_runs").fetchall() == [(None,)]
+    finally:
+        pending.rollback()
+    assert _left(db) == (0, 0)
