@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import polars as pl
 from rich.console import Console
 from rich.markup import escape
@@ -18,7 +19,7 @@ from fanpin_cli.outputs import write_csv
 
 from .feedback import import_feedback
 from .settings import history_settings
-from .store import HistoryBusyError, HistoryError, settle
+from .store import HistoryBusyError, HistoryError, connect, settle
 from .timeline import EVENT_TITLES, RUN_TITLES, list_runs, timeline, write_timeline_workbook
 
 PROBLEM_TITLES = {"file": "文件", "sheet": "工作表", "row_number": "行号", "record_key": "记录编号",
@@ -71,6 +72,25 @@ def _person_key(id_number: str, config_dir: Path) -> str:
     return person_key(id18, key).item()
 
 
+def _settle_if_staged(path: Path) -> None:
+    """Before showing the history: a run that died once its outputs were in place is shown as
+    counted (`store.settle`). Opened for writing only when a read-only look finds a staged run
+    (two viewers never wait on each other); a file this user may only read, or that cannot be
+    written now, is shown as it is.
+
+    >>> _settle_if_staged(Path("/nonexistent/h.duckdb"))
+    """
+    try:
+        with connect(path, read_only=True) as con:
+            staged = con.execute("SELECT count(*) FROM staged_runs").fetchall()[0][0]
+        if staged:
+            settle(path)
+    except HistoryBusyError:
+        raise
+    except (HistoryError, duckdb.Error):
+        pass
+
+
 def run_history(
     config_path: Path,
     *,
@@ -86,12 +106,7 @@ def run_history(
 
     config = load_config(config_path)
     settings = history_settings(config)
-    try:  # a run that died once its outputs were in place is shown as counted
-        settle(settings.path)
-    except HistoryBusyError:
-        raise
-    except HistoryError:  # a file this user may only read: shown as it is
-        pass
+    _settle_if_staged(settings.path)
     runs = list_runs(settings.path, config.county)
     if household is None and id_number is None and name is None:
         frame, titles, title = runs, RUN_TITLES, f"{config.county} 运行记录（{settings.path.name}）"
