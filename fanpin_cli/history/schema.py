@@ -1,8 +1,9 @@
 """The history file's tables (DuckDB DDL), created on first use.
 
 Every table is keyed by `run_id` (one row of `runs` per recorded run: a run's rows count only
-once `runs` names them; `staged_runs` lists those written but not yet named, and in `placed`
-what a run is putting in place just before its outputs are swapped in) or by `record_key`
+once `runs` names them; `staged_runs` lists those written but not yet named, and `placed_runs`
+what such a run is putting in place just before its outputs are swapped in — a table of its
+own, so that `staged_runs` stays as older fanpin versions write it) or by `record_key`
 (the stable key of a link, flag, issue or review item). No column ever holds a full ID:
 persons are `person_key` (a keyed hash), `masked_id` and `person_name`.
 
@@ -59,7 +60,7 @@ CREATE TABLE IF NOT EXISTS review (
     reason VARCHAR, row_key VARCHAR
 );
 CREATE TABLE IF NOT EXISTS staged_runs (run_id INTEGER PRIMARY KEY);
-ALTER TABLE staged_runs ADD COLUMN IF NOT EXISTS placed VARCHAR;
+CREATE TABLE IF NOT EXISTS placed_runs (run_id INTEGER PRIMARY KEY, placed VARCHAR);
 CREATE TABLE IF NOT EXISTS verdicts (
     record_key VARCHAR NOT NULL, kind VARCHAR NOT NULL, verdict VARCHAR, in_vocabulary BOOLEAN,
     remark VARCHAR, verdict_date DATE, file VARCHAR, sheet VARCHAR, row_number BIGINT,

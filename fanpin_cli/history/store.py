@@ -74,10 +74,31 @@ def _open(path: Path, *, read_only: bool = False, wait_seconds: float = 20.0) ->
         if not read_only:
             con.execute(DDL)
             con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+            _move_placed(con)
     except BaseException:
         con.close()
         raise
     return con
+
+
+def _move_placed(con: duckdb.DuckDBPyConnection) -> None:
+    """A file written by fanpin of f35c3fd (`staged_runs.placed`, which older versions'
+    `INSERT INTO staged_runs VALUES (?)` cannot fill): the column's values moved into
+    `placed_runs` and the column dropped, in one transaction. Writes nothing otherwise."""
+    if not con.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_catalog = current_database() "
+        "AND table_schema = 'main' AND table_name = 'staged_runs' AND column_name = 'placed'"
+    ).fetchall()[0][0]:
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("INSERT OR REPLACE INTO placed_runs SELECT run_id, placed FROM staged_runs WHERE placed IS NOT NULL")
+        con.execute("ALTER TABLE staged_runs DROP COLUMN placed")
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
 
 
 @dataclass
@@ -172,8 +193,8 @@ class PendingRun:
         placed = {"summary": str(out_dir.resolve() / summary.name), "sha256": sha256,
                   "run": _run_row(self._run, datetime.now())}
         try:
-            self._con.execute("UPDATE staged_runs SET placed = ? WHERE run_id = ?",
-                              [json.dumps(placed, ensure_ascii=False), self.run_id])
+            self._con.execute("INSERT OR REPLACE INTO placed_runs VALUES (?, ?)",
+                              [self.run_id, json.dumps(placed, ensure_ascii=False)])
         except duckdb.Error:
             return False
         self._placed = placed
@@ -257,7 +278,11 @@ def settle_open(con: duckdb.DuckDBPyConnection, path: Path) -> list[int]:
 def _settle(con: duckdb.DuckDBPyConnection, path: str, keep: int | None = None) -> list[int]:
     """`settle_open` inside the caller's transaction (`keep`: the caller's own staged run)."""
     counted = []
-    for run_id, placed in con.execute("SELECT run_id, placed FROM staged_runs ORDER BY run_id").fetchall():
+    # what an older fanpin removed from staged_runs alone
+    con.execute("DELETE FROM placed_runs WHERE run_id NOT IN (SELECT run_id FROM staged_runs)")
+    for run_id, placed in con.execute(
+        "SELECT s.run_id, p.placed FROM staged_runs s LEFT JOIN placed_runs p USING (run_id) ORDER BY s.run_id"
+    ).fetchall():
         if run_id == keep or (path, run_id) in _LIVE:
             continue
         state = _in_place(json.loads(placed)) if placed else False
@@ -347,7 +372,8 @@ def _add_run(con: duckdb.DuckDBPyConnection, run_id: int, row: dict[str, str]) -
     ).fetchall()]
     for old_id in old:
         _delete_run(con, old_id)
-    con.execute("DELETE FROM staged_runs WHERE run_id = ?", [run_id])
+    for table in ("staged_runs", "placed_runs"):
+        con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
     con.execute(
         f"INSERT INTO runs (run_id, {', '.join(RUN_COLUMNS)}) "
         "VALUES (?, ?, ?, CAST(? AS DATE), ?, CAST(? AS TIMESTAMP), ?, ?, ?, ?)",
@@ -357,7 +383,7 @@ def _add_run(con: duckdb.DuckDBPyConnection, run_id: int, row: dict[str, str]) -
 
 def _delete_run(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
     """Inside the caller's transaction: every row of `run_id`, counted or staged."""
-    for table in (*RUN_TABLES, "runs", "staged_runs"):
+    for table in (*RUN_TABLES, "runs", "staged_runs", "placed_runs"):
         con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
 
 
@@ -365,7 +391,7 @@ def _drop_rows(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
     """Delete the rows written for `run_id` (a run that will not be committed), in one transaction."""
     con.execute("BEGIN TRANSACTION")
     try:
-        for table in (*RUN_TABLES, "staged_runs"):
+        for table in (*RUN_TABLES, "staged_runs", "placed_runs"):
             con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
         con.execute("COMMIT")
     except BaseException:

@@ -133,7 +133,8 @@ def _province_killed(point: str, root: Path) -> None:
 def _staged(history: Path) -> dict[int, str | None]:
     """`staged_runs` (read-only): run_id → what the run said it was putting in place."""
     with connect(history, read_only=True) as con:
-        return dict(con.execute("SELECT run_id, placed FROM staged_runs").fetchall())
+        return dict(con.execute(
+            "SELECT s.run_id, p.placed FROM staged_runs s LEFT JOIN placed_runs p USING (run_id)").fetchall())
 
 
 def test_county_job_killed_once_its_outputs_are_in_place_counts_in_the_history(month1: Month1, root: Path) -> None:

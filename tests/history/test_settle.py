@@ -1,12 +1,15 @@
 """Runs that died between staging their history rows and committing them (`store.settle`):
 one that had already put its outputs in place counts (its summary.json is there), one that had
 not is removed; a live run of this process is left alone; a history file made before
-`staged_runs.placed` existed opens and records."""
+`placed_runs` existed opens and records, one of f35c3fd (`staged_runs.placed`) is moved to
+`placed_runs`, and older fanpin versions can still stage a run in a file the new code opened."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -117,7 +120,7 @@ def test_live_run_of_this_process_is_not_settled(tmp_path: Path) -> None:
 
 def test_history_file_made_before_placed_existed_opens_and_records(tmp_path: Path) -> None:
     db = tmp_path / "h.duckdb"
-    old_ddl = DDL.replace("ALTER TABLE staged_runs ADD COLUMN IF NOT EXISTS placed VARCHAR;\n", "")
+    old_ddl = DDL.replace("CREATE TABLE IF NOT EXISTS placed_runs (run_id INTEGER PRIMARY KEY, placed VARCHAR);\n", "")
     assert old_ddl != DDL
     with duckdb.connect(str(db)) as con:  # session 8's file, with a killed run's staged rows
         con.execute(old_ddl)
@@ -221,7 +224,43 @@ def test_ready_without_a_readable_summary_is_not_said(tmp_path: Path) -> None:
     pending = store_mod.PendingRun(db, _run("2026-11", [("F2", "DIS_SEVERE", 4, "一级")]))
     try:
         assert pending.ready(tmp_path / "missing" / "summary.json", out) is False
-        assert pending._con.execute("SELECT placed FROM staged_runs").fetchall() == [(None,)]
+        assert pending._con.execute("SELECT count(*) FROM placed_runs").fetchall() == [(0,)]
     finally:
         pending.rollback()
     assert _left(db) == (0, 0)
+
+
+def test_history_file_of_f35c3fd_moves_placed_into_its_own_table(tmp_path: Path) -> None:
+    # Written by f35c3fd's fanpin (`placed` a column of staged_runs) with a run killed after its
+    # swap: opened by this version, the column is moved out and the run still counts.
+    db = tmp_path / "h.duckdb"
+    out = _out_with_summary(tmp_path, '{"period": "2026-11"}')
+    placed = {"summary": str(out.resolve() / "summary.json"),
+              "sha256": store_mod._digest(out / "summary.json"),
+              "run": store_mod._run_row(_run("2026-11", []), datetime(2026, 12, 1))}
+    f35c3fd_ddl = DDL.replace("CREATE TABLE IF NOT EXISTS placed_runs (run_id INTEGER PRIMARY KEY, placed VARCHAR);\n",
+                              "ALTER TABLE staged_runs ADD COLUMN IF NOT EXISTS placed VARCHAR;\n")
+    assert f35c3fd_ddl != DDL
+    with duckdb.connect(str(db)) as con:
+        con.execute(f35c3fd_ddl)
+        con.execute("INSERT INTO flags (run_id, record_key) VALUES (7, 'F7')")
+        con.execute("INSERT INTO staged_runs VALUES (7, ?)", [json.dumps(placed, ensure_ascii=False)])
+    assert store_mod.settle(db) == [7]
+    assert _periods(db) == ["2026-11"] and _left(db) == (0, 0)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert [r[0] for r in con.execute("DESCRIBE staged_runs").fetchall()] == ["run_id"]
+
+
+def test_older_fanpin_can_still_stage_a_run_in_a_file_this_version_opened(tmp_path: Path) -> None:
+    db = tmp_path / "h.duckdb"
+    pending = store_mod.PendingRun(db, _run("2026-11", [("F2", "DIS_SEVERE", 4, "一级")]))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.json").write_text("{}")
+    assert pending.ready(out / "summary.json", out)
+    pending.commit()
+    with duckdb.connect(str(db)) as con:  # what fanpin before f35c3fd does to stage and drop a run
+        con.execute("INSERT INTO staged_runs VALUES (?)", [42])
+        con.execute("DELETE FROM staged_runs WHERE run_id = ?", [42])
+    record_run(db, _run("2026-12", []))
+    assert _periods(db) == ["2026-11", "2026-12"] and _left(db) == (0, 0)
