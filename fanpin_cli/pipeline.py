@@ -682,7 +682,7 @@ def run_job(
 def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: Progress | None, split: str,
                 history: bool, history_path: Path | None, load_or_create_key: Any, start_workbook: Any,
                 write_outputs: Any, prestart_workbook: Any = None, workbook_process: Any = None) -> RunResult:
-    from fanpin_cli.outdir import staged_folder
+    from fanpin_cli.history.runner import swapped_in
 
     started = time.perf_counter()
     past = None
@@ -693,32 +693,24 @@ def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: P
     key = load_or_create_key(config.config_path.parent)
     report: list[Any] = []
 
-    # Every output is written into a staging folder beside out_dir and swapped in as a whole.
-    pending = None
-    try:
-        with staged_folder(out_dir) as stage:
-            # the workbook's process (started by the caller, else now, beside the reading) gets its data later
-            ahead = workbook_process
-            if ahead is None and prestart_workbook is not None:
-                ahead = prestart_workbook(stage)
-            written = None
-            try:
-                written, artifacts, pending = _compute_and_write(
-                    config, stage, out_dir, report, ahead, past, key=key, full_ids=full_ids, progress=progress,
-                    split=split, started=started, start_workbook=start_workbook, write_outputs=write_outputs)
-            finally:
-                if written is None:  # the run failed anywhere: a report process waiting for data is ended
-                    for r in report or ([ahead] if ahead is not None else []):
-                        r.abort()
-            if pending is not None:  # killed once the outputs are in place, the run still counts
-                pending.ready(stage / "summary.json", out_dir)
-        outputs = [out_dir / p.relative_to(stage) for p in written]
-        if past is not None:
-            committing, pending = pending, None
-            past.record(config, artifacts, out_dir, pending=committing)
-    finally:
-        if pending is not None:
-            pending.rollback()
+    # Every output is written into a staging folder beside out_dir and swapped in as a whole, the
+    # month's history record around the swap (`swapped_in`).
+    with swapped_in(out_dir, past, config) as placing:
+        # the workbook's process (started by the caller, else now, beside the reading) gets its data later
+        ahead = workbook_process
+        if ahead is None and prestart_workbook is not None:
+            ahead = prestart_workbook(placing.stage)
+        written = None
+        try:
+            written, placing.artifacts, placing.pending = _compute_and_write(
+                config, placing.stage, out_dir, report, ahead, past, key=key, full_ids=full_ids, progress=progress,
+                split=split, started=started, start_workbook=start_workbook, write_outputs=write_outputs)
+        finally:
+            if written is None:  # the run failed anywhere: a report process waiting for data is ended
+                for r in report or ([ahead] if ahead is not None else []):
+                    r.abort()
+    artifacts = placing.artifacts
+    outputs = [out_dir / p.relative_to(placing.stage) for p in written]
     return RunResult(out_dir, artifacts.summary, artifacts, artifacts.summary.stages, outputs)
 
 

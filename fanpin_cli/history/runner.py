@@ -9,6 +9,8 @@ run after `write_outputs`. Nothing here runs inside `compute`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,41 @@ class HistoryRun:
         the outputs, it is committed by `record(..., pending=...)` once they are in place, or
         rolled back (`PendingRun.rollback`). The history file is locked meanwhile."""
         return PendingRun(self.settings.path, self.prepare(config, artifacts, out_dir))
+
+
+@dataclass
+class Placing:
+    """What the block of `swapped_in` puts in place: the folder it writes the outputs into, the
+    month's history rows it staged beside them (None: no history, or staging failed) and the
+    run's artifacts (what `HistoryRun.record` writes when nothing was staged)."""
+
+    stage: Path
+    pending: PendingRun | None = None
+    artifacts: Any = None
+
+
+@contextmanager
+def swapped_in(out_dir: Path, past: HistoryRun | None, config: Any) -> Iterator[Placing]:
+    """A staging folder for a run's outputs, swapped in as `out_dir` when the block ends, and the
+    month's history record around the swap (`fanpin run` and the province's county jobs): the
+    rows the block staged are marked ready just before the swap (`PendingRun.ready`: killed after
+    it, the month still counts), committed after it (`record` writes them then if staging
+    failed), rolled back if anything fails before it. Call while holding `out_dir`'s lock."""
+    from fanpin_cli.outdir import staged_folder
+
+    placing = None
+    try:
+        with staged_folder(out_dir) as stage:
+            placing = Placing(stage)
+            yield placing
+            if placing.pending is not None:
+                placing.pending.ready(stage / "summary.json", out_dir)
+        if past is not None:
+            committing, placing.pending = placing.pending, None
+            past.record(config, placing.artifacts, out_dir, pending=committing)
+    finally:
+        if placing is not None and placing.pending is not None:
+            placing.pending.rollback()
 
 
 def open_for_run(config: Any, *, path: Path | None = None, out_dir: Path | None = None) -> HistoryRun:

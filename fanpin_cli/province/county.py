@@ -260,7 +260,8 @@ def _compute_and_write(config: RunConfig, out_dir: Path, restore: list[tuple[str
     with the history rows staged beside → `ready` → swap → commit): its tables as written (IDs masked unless `full_ids`), summary.json's
     content, and its links with the rows' IDs (in memory only). The county's history file is
     its own (beside its config), so each task records only its own."""
-    from fanpin_cli.outdir import output_folder, staged_folder
+    from fanpin_cli.history.runner import swapped_in
+    from fanpin_cli.outdir import output_folder
     from fanpin_cli.outputs import mask_table
     from fanpin_cli.pipeline import compute
     from fanpin_cli.tables import TABLES
@@ -272,20 +273,10 @@ def _compute_and_write(config: RunConfig, out_dir: Path, restore: list[tuple[str
     # As `fanpin run`: the county folder locked, its outputs swapped in as a whole; the month's
     # history rows staged beside the writing, marked ready just before the swap (killed after
     # it, the month still counts), committed after it, rolled back if anything fails before.
-    pending = None
-    with output_folder(out_dir):
-        try:
-            with staged_folder(out_dir) as stage:
-                pending = _write_staged(config, artifacts, stage, out_dir, past, full_ids=full_ids, started=started,
-                                        split=split)
-                if pending is not None:
-                    pending.ready(stage / "summary.json", out_dir)
-            if past is not None:
-                committing, pending = pending, None
-                past.record(config, artifacts, out_dir, pending=committing)
-        finally:
-            if pending is not None:
-                pending.rollback()
+    with output_folder(out_dir), swapped_in(out_dir, past, config) as placing:
+        placing.artifacts = artifacts
+        placing.pending = _write_staged(config, artifacts, placing.stage, out_dir, past, full_ids=full_ids,
+                                        started=started, split=split)
     tables = {
         name: TABLES[name].for_csv(mask_table(name, getattr(artifacts, name), full_ids=full_ids))
         for name in TABLE_NAMES
