@@ -86,20 +86,20 @@ def _crash_report(error: InternalError) -> str:
     from fanpin_cli.crash import report_note, write_report
 
     try:
-        path = write_report(error, _CRASH_REPORTS["folders"], full_ids=_CRASH_REPORTS["full_ids"])
+        path = write_report(error, _CRASH_REPORTS["folders"])
     except Exception:  # noqa: BLE001 - the one line is said all the same
         path = None
     return report_note(path)
 
 
-def _crash_reports_into(*folders: Path | None, full_ids: bool = False) -> None:
+def _crash_reports_into(*folders: Path | None) -> None:
     """Where this command's crash report goes (the first of `folders` that takes it; then the
-    current folder). (`full_ids` is handed on, yet a crash report is masked always.)"""
-    _CRASH_REPORTS.update(folders=[f.absolute() for f in folders if f is not None], full_ids=full_ids)
+    current folder; masked always, also under --full-ids)."""
+    _CRASH_REPORTS["folders"] = [f.absolute() for f in folders if f is not None]
 
 
 # The running command's `_crash_reports_into` (set anew by each invocation, `_main`).
-_CRASH_REPORTS: dict[str, Any] = {"folders": [], "full_ids": False}
+_CRASH_REPORTS: dict[str, Any] = {"folders": []}
 
 
 def _say_interrupted() -> int:
@@ -134,7 +134,7 @@ def _run(config_path: Path, out: Path, full_ids: bool, quiet: bool, split: str =
     """`ahead`: report.xlsx's process, started by the command (`_report_process`, which ends it too)."""
     # a crash report beside the output folder, else beside the config (not the demo's, inside fanpin)
     beside_config = [config_path.absolute().parent] if reports_beside_config else []
-    _crash_reports_into(out.absolute().parent, *beside_config, full_ids=full_ids)
+    _crash_reports_into(out.absolute().parent, *beside_config)
     from fanpin_cli.config import check_outputs_apart, load_config
     from fanpin_cli.console import print_run_summary, stage_progress
     from fanpin_cli.pipeline import STAGES, run_job
@@ -209,7 +209,7 @@ def province(
 
     if engine not in ENGINES:
         raise typer.BadParameter(f"未知的运行方式 {engine}（可选：{'、'.join(ENGINES)}）", param_hint="--engine")
-    _crash_reports_into(out.absolute().parent, config.absolute().parent, full_ids=full_ids)
+    _crash_reports_into(out.absolute().parent, config.absolute().parent)
     try:
         with err_console.status("全省运行…") as status:
             say = (lambda _m: None) if quiet else (lambda m: status.update(f"全省运行：{m}"))
@@ -373,7 +373,7 @@ def ids(
     """检查证件号码：是否有效、错在哪里、出生日期、性别、地区、15位升18位。"""
     from fanpin_cli.idcheck import explain_ids, read_id_values
 
-    _crash_reports_into(full_ids=full_ids)
+    _crash_reports_into()
     try:
         items = [v for arg in values for v in read_id_values(arg)]
         from fanpin_cli.privacy import console_text

@@ -45,10 +45,10 @@ UNSAFE_IN_NAMES = re.compile(r'[\\/:*?"<>|\s\x00-\x1f]')
 LIBRARIES = ("polars", "fastexcel", "duckdb", "xlsxwriter", "typer", "pyarrow")
 
 
-def report_text(error: BaseException, *, argv: Sequence[str] | None = None, full_ids: bool = False,
-                now: datetime | None = None, label: str | None = None) -> str:
+def report_text(error: BaseException, *, argv: Sequence[str] | None = None, now: datetime | None = None,
+                label: str | None = None) -> str:
     """The report's text: what failed (in `label`, e.g. a county, if given), where it ran, the
-    traceback, masked (`mask_thoroughly`) whatever `full_ids` says: the report is meant to be sent."""
+    traceback, masked (`mask_thoroughly`), also under --full-ids: the report is meant to be sent."""
     moment = (now or _now()).isoformat(timespec="seconds")
     lines = [
         "fanpin 错误报告" + (f"（{label}）" if label else "") + "：请把这个文件发给技术支持（证件号码已打码）",
@@ -64,13 +64,13 @@ def report_text(error: BaseException, *, argv: Sequence[str] | None = None, full
 
 
 def write_report(error: BaseException, folders: Iterable[Path], *, argv: Sequence[str] | None = None,
-                 full_ids: bool = False, label: str | None = None) -> Path | None:
-    """Write `report_text` (masked, `full_ids` or not) into `fanpin-error-<time>.txt`
+                 label: str | None = None) -> Path | None:
+    """Write `report_text` (masked) into `fanpin-error-<time>.txt`
     (`fanpin-error-<label>_<time>.txt` with a `label`), mode 600, in the first folder that takes
     it (`folders`, the current folder, the system's temporary folder); its path, or None when no
     folder did."""
     now = _now()
-    data = report_text(error, argv=argv, full_ids=full_ids, now=now, label=label).encode("utf-8")
+    data = report_text(error, argv=argv, now=now, label=label).encode("utf-8")
     # no digit run `mask_text` masks (cli's line shows it): `_` ends a run, as `-` does not
     stamp = ("" if not label else f"{UNSAFE_IN_NAMES.sub('_', label)}_") + now.strftime("%Y-%m-%d_%H-%M-%S")
     for folder in [*folders, *_current_folder(), Path(tempfile.gettempdir())]:

@@ -184,12 +184,12 @@ def run_county(job: CountyJob, out_root: Path, *, slices: list[Slice] | None = N
     except INTERRUPTIONS:
         raise  # Ctrl-C stops the province, not one county
     except BaseException as error:  # noqa: BLE001 - a panic too: one county must not stop the province
-        outcome.error = county_failure(error, job.county, out_root, full_ids=full_ids)
+        outcome.error = county_failure(error, job.county, out_root)
     outcome.seconds = round(time.perf_counter() - started, 3)
     return outcome
 
 
-def county_failure(error: BaseException, county: str, out_root: Path | None, *, full_ids: bool = False) -> str:
+def county_failure(error: BaseException, county: str, out_root: Path | None) -> str:
     """The county's line for `error` (masked): a FanpinError as it is; anything else as an
     `InternalError` (an InternalError of `compute` names its file and stage) whose crash report
     (`crash.write_report`, masked always) goes into the province's output folder as
@@ -211,8 +211,7 @@ def county_failure(error: BaseException, county: str, out_root: Path | None, *, 
     try:
         if out_root is not None:  # (the histories are read before the province makes its folder)
             out_root.mkdir(parents=True, exist_ok=True)
-        path = write_report(internal, [out_root.absolute()] if out_root is not None else [], full_ids=full_ids,
-                            label=county)
+        path = write_report(internal, [out_root.absolute()] if out_root is not None else [], label=county)
     except Exception:  # noqa: BLE001 - the county's line is said all the same
         path = None
     return mask_ids_in_text(str(internal) + report_note(path))

@@ -23,8 +23,7 @@ from fanpin_cli.province.sources import load_extract, origin_of
 from fanpin_cli.province.split import SplitStats, split_stats, unassigned_rows
 
 
-def index_county(job: CountyJob, out_root: Path | None = None, *,
-                 full_ids: bool = False) -> tuple[CountyJob, pl.DataFrame]:
+def index_county(job: CountyJob, out_root: Path | None = None) -> tuple[CountyJob, pl.DataFrame]:
     """The county's roster index; a roster that cannot be read fails the county here, an
     unexpected error too (a library's error, a panic in Rust code: `county_failure`, its crash
     report in `out_root`), never the province."""
@@ -38,7 +37,7 @@ def index_county(job: CountyJob, out_root: Path | None = None, *,
     except INTERRUPTIONS:
         raise
     except BaseException as error:  # noqa: BLE001 - one county's roster must not stop the province
-        return replace(job, config=None, error=county_failure(error, job.county, out_root, full_ids=full_ids)), empty
+        return replace(job, config=None, error=county_failure(error, job.county, out_root)), empty
 
 
 def run_local(plan: Plan, out_dir: Path, *, full_ids: bool = False, split: str = "township",
@@ -47,7 +46,7 @@ def run_local(plan: Plan, out_dir: Path, *, full_ids: bool = False, split: str =
     on `WORKERS` threads; its history view, if any, read beforehand into its job)."""
     say = progress or (lambda _msg: None)
     say("读取各县花名册")
-    indexed = [index_county(job, out_dir, full_ids=full_ids) for job in plan.jobs]
+    indexed = [index_county(job, out_dir) for job in plan.jobs]
     jobs = [job for job, _ in indexed]
     index = pl.concat([idx for _, idx in indexed], how="vertical_relaxed")
     ref = next((j.config.reference_date for j in jobs if j.config is not None), None)

@@ -140,13 +140,13 @@ RESULT_SCHEMA = {
 }
 
 
-def _index_task(jobs: dict[str, CountyJob], out_dir: str, full_ids: bool) -> Any:
+def _index_task(jobs: dict[str, CountyJob], out_dir: str) -> Any:
     def run(batches: Iterator[Any]) -> Iterator[Any]:
         from fanpin_cli.province.local import index_county
 
         for batch in batches:
             for county in batch.column(0).to_pylist():
-                job, index = index_county(jobs[county], Path(out_dir), full_ids=full_ids)
+                job, index = index_county(jobs[county], Path(out_dir))
                 if job.config is None:
                     index = pl.DataFrame({"county": [county], "error": [job.error]})
                 yield from to_arrow(index, INDEX_SCHEMA).to_batches()
@@ -289,7 +289,7 @@ def _run(spark: Any, plan: Plan, out_dir: Path, full_ids: bool, split: str, say:
     say("读取各县花名册（Spark）")
     names = spark.sparkContext.parallelize([(c,) for c in runnable], parts).toDF("county string")
     lean = {c: replace(job, history=None) for c, job in jobs.items()}  # rosters need no history
-    index_all = names.mapInArrow(_index_task(lean, str(out_dir), full_ids), spark_schema(INDEX_SCHEMA)).persist(StorageLevel.MEMORY_AND_DISK)
+    index_all = names.mapInArrow(_index_task(lean, str(out_dir)), spark_schema(INDEX_SCHEMA)).persist(StorageLevel.MEMORY_AND_DISK)
     for row in index_all.filter(F.col("error").isNotNull()).select("county", "error").collect():
         jobs[row["county"]] = replace(jobs[row["county"]], config=None, error=row["error"])
     index = index_all.filter(F.col("error").isNull()).drop("error")

@@ -253,7 +253,7 @@ def test_crash_report_masks_ids_hidden_from_plain_masking(tmp_path):
     try:
         raise ValueError("；".join(forms) + "；户编号 4331270400200004；2026-11-30 2026-12-01")
     except ValueError as exc:
-        path = crash.write_report(exc, [tmp_path], full_ids=True,
+        path = crash.write_report(exc, [tmp_path],
                                   argv=["fanpin", "run", f"/data/{ID[:6]}_{ID[6:]}/fanpin.toml", "--full-ids"])
     text = path.read_text(encoding="utf-8")
     assert HIDDEN not in re.sub(r"\D", "", text.translate(str.maketrans("０１２３４５６７８９", "0123456789")))
