@@ -719,8 +719,6 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
                        start_workbook: Any, write_outputs: Any) -> tuple[list[Path], RunArtifacts, Any]:
     """`compute`, then the outputs written into `stage` with the history staged beside them:
     the written files, the artifacts and the history's staged run (`PendingRun`; None without one)."""
-    from fanpin_cli.outdir import OutputError, describe_os_error
-
     def on_flags(result: FlagResult) -> None:
         report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split, started=ahead))
 
@@ -729,16 +727,29 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
                             history=past.view if past else None)
     if progress:
         progress(STAGES[5])
-    # The run's history record is reduced (masked, keyed) and written into the history
-    # file, not yet counted, while the outputs are written; it is committed
-    # only once they are in place (rolled back otherwise). Should that fail beside them,
-    # the outputs still go in place and `record` below makes it again and says why.
+    written, pending = write_beside_history(
+        lambda: write_outputs(artifacts, stage, full_ids=full_ids, report=report[0] if report else None,
+                              started=started, split=split),
+        past, config, artifacts, out_dir)
+    return written, artifacts, pending
+
+
+def write_beside_history(write: Callable[[], list[Path]], past: Any, config: RunConfig, artifacts: RunArtifacts,
+                         out_dir: Path) -> tuple[list[Path], Any]:
+    """`write()` (a run's outputs, into its staging folder) with the month's history rows staged
+    beside it on a second thread (`past.stage`: reduced, written into the history file, not yet
+    counted): the written files and the staged run (`PendingRun`; None without a history, or
+    when staging failed: `record` after the swap then makes it again and says why). A failed
+    writing rolls the staged rows back and is said as `fanpin run` says it: an OSError (or a
+    failed workbook process) as an OutputError naming `out_dir`, anything else unexpected as an
+    InternalError of 写出结果. `fanpin run` and the province's county jobs."""
+    from fanpin_cli.outdir import OutputError, describe_os_error
+
     written = None
     with ThreadPoolExecutor(max_workers=1) as beside:
         record = beside.submit(past.stage, config, artifacts, out_dir) if past is not None else None
         try:
-            written = write_outputs(artifacts, stage, full_ids=full_ids,
-                                    report=report[0] if report else None, started=started, split=split)
+            written = write()
         except OSError as exc:
             raise OutputError(f"写出结果失败：{describe_os_error(exc)}", file=str(out_dir)) from None
         except RuntimeError as exc:  # the workbook process failed (e.g. the disk filled up)
@@ -748,11 +759,11 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
             raise
         except BaseException as exc:  # a library's error, a panic in Rust code or a bug while writing
             raise InternalError.of(exc, stage=STAGES[5]) from exc
-        finally:  # waits for the history beside, so that a failed run rolls it back
+        finally:  # waits for the history beside, so that a failed writing rolls it back
             pending = record.result() if record is not None and record.exception() is None else None
             if written is None and pending is not None:
                 pending.rollback()
-    return written, artifacts, pending
+    return written, pending
 
 
 def _file_size(path: Path) -> int:

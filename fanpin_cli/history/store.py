@@ -308,8 +308,7 @@ def _in_place(placed: dict[str, Any]) -> bool | None:
     """
     summary = Path(placed["summary"])
     try:
-        with summary.open("rb") as fh:
-            return hashlib.file_digest(fh, "sha256").hexdigest() == placed["sha256"]
+        return _sha256(summary) == placed["sha256"]
     except FileNotFoundError:
         try:
             return False if summary.parent.is_dir() else None
@@ -319,11 +318,16 @@ def _in_place(placed: dict[str, Any]) -> bool | None:
         return None
 
 
+def _sha256(path: Path) -> str:
+    """sha256 of the file at `path` (hex); raises OSError when it cannot be read."""
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
 def _digest(path: Path) -> str | None:
-    """sha256 of the file at `path` (None if it cannot be read)."""
+    """`_sha256`, None if the file cannot be read."""
     try:
-        with path.open("rb") as fh:
-            return hashlib.file_digest(fh, "sha256").hexdigest()
+        return _sha256(path)
     except OSError:
         return None
 

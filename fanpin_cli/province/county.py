@@ -261,8 +261,8 @@ def _compute_and_write(config: RunConfig, out_dir: Path, restore: list[tuple[str
     its own (beside its config), so each task records only its own."""
     from fanpin_cli.history.runner import swapped_in
     from fanpin_cli.outdir import output_folder
-    from fanpin_cli.outputs import mask_table
-    from fanpin_cli.pipeline import compute
+    from fanpin_cli.outputs import mask_table, write_outputs
+    from fanpin_cli.pipeline import compute, write_beside_history
     from fanpin_cli.tables import TABLES
 
     started = time.perf_counter()
@@ -274,45 +274,14 @@ def _compute_and_write(config: RunConfig, out_dir: Path, restore: list[tuple[str
     # it, the month still counts), committed after it, rolled back if anything fails before.
     with output_folder(out_dir), swapped_in(out_dir, past, config) as placing:
         placing.artifacts = artifacts
-        placing.pending = _write_staged(config, artifacts, placing.stage, out_dir, past, full_ids=full_ids,
-                                        started=started, split=split)
+        _, placing.pending = write_beside_history(
+            lambda: write_outputs(artifacts, placing.stage, full_ids=full_ids, started=started, split=split),
+            past, config, artifacts, out_dir)
     tables = {
         name: TABLES[name].for_csv(mask_table(name, getattr(artifacts, name), full_ids=full_ids))
         for name in TABLE_NAMES
     }
     return tables, artifacts.summary.to_dict(), artifacts.links
-
-
-def _write_staged(config: RunConfig, artifacts: Any, stage: Path, out_dir: Path, past: Any, *, full_ids: bool,
-                  started: float, split: str) -> Any:
-    """`write_outputs` into `stage` with the month's history rows staged beside (`past.stage`
-    on a second thread, as `fanpin run` does): the staged run (`PendingRun`), or None without a
-    history or when staging failed (`past.record` after the swap then makes it again and says
-    why). A failed writing rolls the staged rows back and raises its error (as `fanpin run`
-    does: an OSError as an OutputError, anything else unexpected as an InternalError of 写出结果)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from fanpin_cli.outdir import OutputError, describe_os_error
-    from fanpin_cli.outputs import write_outputs
-    from fanpin_cli.pipeline import STAGES
-
-    written = False
-    with ThreadPoolExecutor(max_workers=1) as beside:
-        record = beside.submit(past.stage, config, artifacts, out_dir) if past is not None else None
-        try:
-            write_outputs(artifacts, stage, full_ids=full_ids, started=started, split=split)
-            written = True
-        except OSError as exc:  # as `fanpin run` says it: the system's reason, the county's folder
-            raise OutputError(f"写出结果失败：{describe_os_error(exc)}", file=str(out_dir)) from None
-        except (FanpinError, *INTERRUPTIONS):
-            raise
-        except BaseException as exc:  # a library's error, a panic in Rust code, a bug while writing
-            raise InternalError.of(exc, stage=STAGES[5]) from exc
-        finally:  # waits for the history beside, so that a failed writing rolls it back
-            pending = record.result() if record is not None and record.exception() is None else None
-            if not written and pending is not None:
-                pending.rollback()
-    return pending
 
 
 def open_rows(county: str, links: pl.DataFrame, reference_date: date) -> pl.DataFrame:
