@@ -482,5 +482,18 @@ def main() -> None:
         sys.exit(_say_failure(InternalError.of(error)))
 
 
+def console() -> NoReturn:
+    """The `fanpin` command: `main`, then the process ends without the interpreter's
+    object-by-object teardown (`leaving.leave`: threads joined and exit handlers run first, as
+    at any exit). `main` itself ends with SystemExit, for callers that run it in their process."""
+    from fanpin_cli.leaving import leave
+
+    try:
+        main()
+    except SystemExit as done:
+        leave(done.code)
+    leave(0)
+
+
 if __name__ == "__main__":
-    main()
+    console()

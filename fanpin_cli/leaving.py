@@ -1,0 +1,60 @@
+"""Ending the `fanpin` process once a command is done, without tearing the interpreter down.
+
+When Python exits normally it first waits for the threads and runs the `atexit` handlers
+(multiprocessing ends its children, logging flushes, temporary folders are removed), then
+frees every object one by one: each module's tables (pypinyin's and OpenCC's dictionaries,
+polars', DuckDB's), a last garbage collection, and the memory returned page by page. That last
+part changes nothing on disk; measured on this project's machine it took 0.15–0.2 s after a
+3,000-household run and 0.5–1.2 s after a 50,000-household one. `leave` does the first two
+steps exactly as Python does and then ends the process (`os._exit`), so the operating system
+takes the memory back at once.
+
+Only the console command (`cli.main`) calls it, after the command has returned: a program or a
+test that imports fanpin as a library exits as usual. Every output file is closed by then (each
+is written and closed before it is moved into place), and the history's connection is closed by
+its own `with` block.
+
+>>> exit_status(None), exit_status(3), exit_status(True)
+(0, 3, 1)
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+from typing import Any, NoReturn
+
+
+def exit_status(code: Any) -> int:
+    """The process's exit status for `SystemExit(code)`, as Python gives it: None → 0, an
+    integer → itself, anything else is printed to stderr → 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return int(code)
+    try:
+        print(code, file=sys.stderr)
+    except Exception:  # noqa: BLE001 — a closed or broken stderr: the status still says it
+        pass
+    return 1
+
+
+def leave(code: Any) -> NoReturn:
+    """Wait for the threads, run the exit handlers, flush the console and end the process with
+    `code`'s status (see `exit_status`). Where this Python lacks the hooks used (not CPython),
+    exits the usual way instead."""
+    shutdown = getattr(threading, "_shutdown", None)
+    run_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if shutdown is None or run_handlers is None:
+        sys.exit(code)
+    status = exit_status(code)
+    shutdown()        # as Python's own exit: non-daemon threads joined, thread pools shut down
+    run_handlers()    # then the atexit handlers, in their order
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 — a closed pipe (`fanpin … | head`): nothing to flush to
+            pass
+    os._exit(status)

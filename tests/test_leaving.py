@@ -1,0 +1,81 @@
+"""`leaving.leave` and the `fanpin` console entry: the process ends without the interpreter's
+teardown, but with everything a normal exit does first (threads joined, exit handlers run,
+console flushed) and the same exit status."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from fanpin_cli.leaving import exit_status
+
+
+def _python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          cwd=cwd, timeout=120)
+
+
+@pytest.mark.parametrize(("code", "status"), [(None, 0), (0, 0), (2, 2), (130, 130), (False, 0)])
+def test_exit_status_as_python_gives_it(code: object, status: int) -> None:
+    assert exit_status(code) == status
+
+
+def test_exit_status_of_a_text_prints_it_and_is_one(capsys: pytest.CaptureFixture[str]) -> None:
+    assert exit_status("出错了") == 1
+    assert "出错了" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("status", [0, 1, 3])
+def test_leave_runs_exit_handlers_flushes_and_keeps_the_status(tmp_path: Path, status: int) -> None:
+    done = _python(f"""
+        import atexit, tempfile, pathlib
+        from fanpin_cli.leaving import leave
+        tmp = tempfile.TemporaryDirectory(dir={str(tmp_path)!r})   # removed by its finalizer at exit
+        pathlib.Path(tmp.name, "x").write_text("1")
+        atexit.register(lambda: print("handler ran"))
+        print("before", end="")                                    # buffered: must still come out
+        leave({status})
+        print("never")
+    """, tmp_path)
+    assert done.returncode == status, done.stderr
+    assert done.stdout == "beforehandler ran\n"
+    assert list(tmp_path.iterdir()) == []  # the temporary folder's finalizer ran
+
+
+def test_leave_waits_for_threads_and_thread_pools(tmp_path: Path) -> None:
+    done = _python(f"""
+        import threading, time, pathlib
+        from concurrent.futures import ThreadPoolExecutor
+        from fanpin_cli.leaving import leave
+        out = pathlib.Path({str(tmp_path)!r})
+        def late(name):
+            time.sleep(0.3)
+            (out / name).write_text("done")
+        threading.Thread(target=late, args=("thread",)).start()
+        ThreadPoolExecutor(1).submit(late, "pool")
+        leave(0)
+    """, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pool", "thread"]
+
+
+def test_console_keeps_the_commands_exit_statuses(tmp_path: Path) -> None:
+    """The `fanpin` command (`python -m fanpin_cli.cli` runs `console`): a finished run 0, a usage
+    error 2, a missing config 1 with its Chinese line — as before the fast exit."""
+    from fanpin_cli.resources import resource_dir
+
+    config = resource_dir("sample_data") / "fanpin.toml"
+    ok = subprocess.run([sys.executable, "-m", "fanpin_cli.cli", "run", str(config), "--out", str(tmp_path / "o"),
+                         "-q", "--no-history"], capture_output=True, text=True, timeout=600)
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "o" / "summary.json").is_file() and (tmp_path / "o" / "report.xlsx").is_file()
+    usage = subprocess.run([sys.executable, "-m", "fanpin_cli.cli", "run"], capture_output=True, text=True, timeout=120)
+    assert usage.returncode == 2
+    missing = subprocess.run([sys.executable, "-m", "fanpin_cli.cli", "run", str(tmp_path / "无.toml"), "--out",
+                              str(tmp_path / "m")], capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 1
+    assert "无.toml" in missing.stderr + missing.stdout
