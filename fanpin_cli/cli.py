@@ -483,19 +483,12 @@ def main() -> None:
 
 
 def console() -> NoReturn:
-    """The `fanpin` command: `main`, then the process ends without the interpreter's
-    object-by-object teardown (`leaving.leave`: threads joined and exit handlers run first, as
-    at any exit). `main` itself ends with SystemExit, for callers that run it in their process."""
-    import gc
+    """The `fanpin` command: `main` with the cyclic collector run rarely
+    (`process.collect_rarely`), then the process ends without the interpreter's object-by-object
+    teardown (`process.leave`: threads joined and exit handlers run first, as at any exit). `main` itself ends with SystemExit, for callers that run it in their process."""
+    from fanpin_cli.process import collect_rarely, leave
 
-    from fanpin_cli.leaving import leave
-
-    # The cyclic collector every 50,000 new container objects instead of 700: a run makes
-    # millions (texts listed for hashing, rows of small frames) and almost no cycles. Measured
-    # with gc.callbacks (machine loaded): 250 passes took 0.68 s of a 50,000-household run; at
-    # a 3,000-household run 1.08 → 0.27 s. Older generations keep their default ratios (cycles
-    # are still freed).
-    gc.set_threshold(50_000, 10, 10)
+    collect_rarely()
     try:
         main()
     except SystemExit as done:

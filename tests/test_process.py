@@ -1,4 +1,4 @@
-"""`leaving.leave` and the `fanpin` console entry: the process ends without the interpreter's
+"""`process.leave` and the `fanpin` console entry: the process ends without the interpreter's
 teardown, but with everything a normal exit does first (threads joined, exit handlers run,
 console flushed) and the same exit status."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fanpin_cli.leaving import exit_status
+from fanpin_cli.process import exit_status
 
 
 def _python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -33,7 +33,7 @@ def test_exit_status_of_a_text_prints_it_and_is_one(capsys: pytest.CaptureFixtur
 def test_leave_runs_exit_handlers_flushes_and_keeps_the_status(tmp_path: Path, status: int) -> None:
     done = _python(f"""
         import atexit, tempfile, pathlib
-        from fanpin_cli.leaving import leave
+        from fanpin_cli.process import leave
         tmp = tempfile.TemporaryDirectory(dir={str(tmp_path)!r})   # removed by its finalizer at exit
         pathlib.Path(tmp.name, "x").write_text("1")
         atexit.register(lambda: print("handler ran"))
@@ -50,7 +50,7 @@ def test_leave_waits_for_threads_and_thread_pools(tmp_path: Path) -> None:
     done = _python(f"""
         import threading, time, pathlib
         from concurrent.futures import ThreadPoolExecutor
-        from fanpin_cli.leaving import leave
+        from fanpin_cli.process import leave
         out = pathlib.Path({str(tmp_path)!r})
         def late(name):
             time.sleep(0.3)

@@ -1,4 +1,12 @@
-"""Ending the `fanpin` process once a command is done, without tearing the interpreter down.
+"""How a process of fanpin's own (the `fanpin` command, report.xlsx's process) runs and ends.
+
+`collect_rarely`: Python's cyclic garbage collector runs every 50,000 new container objects
+instead of every 700. A run makes millions (texts listed for hashing, rows of small frames) and
+almost no reference cycles; measured with gc.callbacks on a loaded machine, the collector's 250
+passes took 0.68 s of a 50,000-household run, and at 3,000 households 1.08 s → 0.27 s. The
+older generations keep their default ratios: cycles are still found and freed.
+
+`leave`: ends the process once its work is done, without tearing the interpreter down.
 
 When Python exits normally it first waits for the threads and runs the `atexit` handlers
 (multiprocessing ends its children, logging flushes, temporary folders are removed), then
@@ -21,10 +29,26 @@ its own `with` block.
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import sys
 import threading
 from typing import Any, NoReturn
+
+COLLECT_EVERY = 50_000  # new container objects between two passes of the youngest generation
+
+
+def collect_rarely() -> None:
+    """Python's cyclic collector every `COLLECT_EVERY` new container objects (see module
+    docstring); the older generations' ratios unchanged. For fanpin's own processes only.
+
+    >>> before = gc.get_threshold()
+    >>> collect_rarely(); gc.get_threshold()[0] == COLLECT_EVERY
+    True
+    >>> gc.set_threshold(*before)
+    """
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(COLLECT_EVERY, older, oldest)
 
 
 def exit_status(code: Any) -> int:
