@@ -320,8 +320,83 @@ def with_id_columns(
     "number"), when it is written in scientific notation, when it is 18 digits ending in 000
     that fail the check, or when its whole column (per `source_file`) looks printed from
     numbers (`numeric_column`).
+
+    Most IDs of a file whose column was typed are plain (`_plain`: 18 characters, no
+    placeholder, not ending in 000, not a number cell): none of that can apply to them, and
+    their columns are made in a few passes (`_plain_columns`); the whole reading (`_read_ids`)
+    is done on the other rows only and put in their places.
     """
     p = prefix
+    # per file; a frame of one file is one group (no window over a million rows)
+    group = pl.col("source_file") if "source_file" in frame.columns and not _one_value(frame["source_file"]) else None
+    frame = frame.with_columns(_clean_fast(frame[raw]).alias(f"{p}id_clean"))
+    # one file: whether its column was held as numbers is one answer, found once
+    numbers = numeric_file(frame[f"{p}id_clean"]) if group is None else None
+    if numbers is not False:  # numbers (or several files): every row is read as it may be one
+        return _read_ids(frame, raw, reference_date, p, group, numbers)
+    plain = frame.select(_plain(pl.col(f"{p}id_clean"), raw, f"{raw}_cell" in frame.columns)).to_series()
+    made = _plain_columns(frame[f"{p}id_clean"], reference_date, p)
+    rest = (~plain).arg_true()
+    if rest.len():  # put the whole reading of the other rows in their places (one scatter a column)
+        read = _read_ids(frame.filter(~plain), raw, reference_date, p, None, False)
+        made = [column.scatter(rest, read[column.name].cast(column.dtype)) for column in made]
+    return frame.with_columns(made)
+
+
+def _plain(clean: pl.Expr, raw: str, has_cell: bool) -> pl.Expr:
+    """True for an ID that no spreadsheet-number reading can apply to, in a file whose column
+    was typed (`numeric_file` no): 18 characters of the right form, no placeholder, not ending
+    in 000 (the trailing zeros of a number), not from a number cell (null: False)."""
+    plain = (
+        clean.str.contains(r"^[0-9]{17}[0-9X]$")
+        & ~clean.str.starts_with("999999") & ~clean.str.ends_with("000") & ~clean.str.contains(_REPEATED)
+    )
+    if has_cell:
+        plain = plain & (pl.col(f"{raw}_cell") != "number")
+    return plain.fill_null(False)
+
+
+def _plain_columns(clean: pl.Series, reference_date: date, p: str) -> list[pl.Series]:
+    """The columns after `id_clean` that `_read_ids` makes for a plain ID (`_plain`), made on
+    every row of `clean` (the other rows are given theirs by `_read_ids`): its 18 characters
+    are its digits, all known, read as they are written (no number range).
+
+    >>> [s.to_list() for s in _plain_columns(pl.Series(["43312719900101123X"]), date(2026, 11, 30), "")][3:]
+    [['8'], ['bad_checksum'], ['43312719900101123X'], [None], [datetime.date(1990, 1, 1)], [36], ['男'], ['433127'], [True]]
+    """
+    c = pl.col(f"{p}id_clean")
+    first = clean.to_frame(f"{p}id_clean").with_columns(  # each used several times: made once
+        digits17(c.str.slice(0, 17)).alias("d17"), c.str.slice(6, 8).str.to_date("%Y%m%d", strict=False).alias("born"),
+    )
+    first = first.with_columns(check_chars(first["d17"]).alias(f"{p}id_expected_check"),
+                               _plausible_birth(pl.col("born"), reference_date).alias("born"))
+    born = pl.col("born")
+    first = first.with_columns(c.str.ends_with(pl.col(f"{p}id_expected_check")).alias("check_ok"))
+    check_ok = pl.col("check_ok")
+    valid = check_ok & born.is_not_null()
+    return first.select(
+        pl.lit(None, dtype=pl.Int64).alias(f"{p}id_lo"),
+        pl.lit(None, dtype=pl.Int64).alias(f"{p}id_hi"),
+        pl.lit(18, dtype=pl.Int64).alias(f"{p}id_known"),
+        pl.col(f"{p}id_expected_check"),
+        pl.when(valid).then(pl.lit("valid")).when(check_ok).then(pl.lit("bad_birthdate"))
+        .otherwise(pl.lit("bad_checksum")).alias(f"{p}id_status"),
+        c.alias(f"{p}id_digits"),
+        pl.when(valid).then(c).alias(f"{p}id18"),
+        born.alias(f"{p}id_birth"),
+        age_at(born, reference_date).alias(f"{p}id_age"),
+        pl.when(pl.col("d17") % 2 == 1).then(pl.lit("男")).when(pl.col("d17").is_not_null())
+        .then(pl.lit("女")).alias(f"{p}id_sex"),  # = sex_from_digits: the 17th digit's parity
+        c.str.slice(0, 6).alias(f"{p}id_region"),
+        c.str.slice(0, 6).is_in(region_codes()).alias(f"{p}id_region_known"),
+    ).get_columns()
+
+
+def _read_ids(
+    frame: pl.DataFrame, raw: str, reference_date: date, p: str, group: pl.Expr | None, numbers: bool | None
+) -> pl.DataFrame:
+    """The whole reading of `with_id_columns` on `frame` (which has `id_clean`): `numbers` is
+    the file's `numeric_file` answer (None: per `group`, `numeric_column`)."""
     c = pl.col(f"{p}id_clean")
     first17 = pl.col(f"{p}_first17")
     expected = pl.col(f"{p}id_expected_check")
@@ -330,11 +405,6 @@ def with_id_columns(
     # "text", or absent/"unknown" (CSV).
     has_cell = f"{raw}_cell" in frame.columns
     number_cell = (pl.col(f"{raw}_cell") == "number").fill_null(False) if has_cell else pl.lit(False)
-    # per file; a frame of one file is one group (no window over a million rows)
-    group = pl.col("source_file") if "source_file" in frame.columns and not _one_value(frame["source_file"]) else None
-    frame = frame.with_columns(_clean_fast(frame[raw]).alias(f"{p}id_clean"))
-    # one file: whether its column was held as numbers is one answer, found once
-    numbers = numeric_file(frame[f"{p}id_clean"]) if group is None else None
     frame = frame.with_columns(
         pl.when(c.is_null())
         .then(pl.lit("missing"))

@@ -21,6 +21,7 @@ from fanpin_cli.idnum import (
     WEIGHTS,
     check_char,
     mask_id,
+    numeric_file,
     with_id_columns,
 )
 from fanpin_cli.regions import region_codes
@@ -539,7 +540,7 @@ def test_mask_keeps_an_excel_damaged_id_readable_without_revealing_more():
     assert all("*" not in g for g in got)  # not "4.3******17"
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(st.none(), st.integers(0, 10**17 - 1)), max_size=40))
 def test_check_chars_agrees_with_the_expression(values):
     """The numpy check characters (`check_chars`) equal GB 11643's for every 17-digit value, nulls kept."""
@@ -567,3 +568,38 @@ def test_a_file_reads_its_ids_alike_alone_or_beside_another():
     assert together.equals(alone)
     assert together["id_status"].to_list()[:3] == ["excel_float"] * 3
     assert together["id_status"].to_list()[4:] == ["valid", "valid"]
+
+
+# Values of every shape an ID cell takes: plain IDs (valid, bad check, impossible or future
+# birth, X), and what takes the whole reading — …000, 999999…, one repeated digit, scientific
+# notation, 15 digits, full-width and spaced text, 20-digit 残疾人证号, junk, empty.
+_SHAPES = st.one_of(
+    st.none(),
+    st.sampled_from(["", " ", "433127199001011238", "11010519491231002X", "11010519491231002x",
+                     "433127199013011234", "433127203001011236", "433101197608123000", "999999999999999999",
+                     "111111111111111111", "000000000000000000", "4.33127E+17", "4.33127201309269E+017",
+                     "433127900101123", "４３３１２７１９９００１０１１２３８", "433127 19900101 1238",
+                     "43312719900101123811", "433127199001011238.0", "abc", "G433127199001011238"]),
+    st.integers(10**16, 10**17 - 1).map(lambda v: f"{v}" + check_char_value(f"{v}")),
+    st.integers(10**17, 10**18 - 1).map(str),
+    st.text("0123456789X", min_size=14, max_size=20),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=st.lists(_SHAPES, max_size=30), cells=st.lists(st.sampled_from(["number", "text", None]), max_size=30),
+       with_cells=st.booleans())
+def test_plain_ids_read_as_the_whole_reading_reads_them(values, cells, with_cells):
+    """`with_id_columns` makes a plain ID's columns in one pass and reads only the other rows
+    in full: every row equals the whole reading done on every row (`_read_ids`)."""
+    from fanpin_cli.idnum import _clean_fast, _read_ids
+
+    frame = pl.DataFrame({"id_number": values}, schema={"id_number": pl.String})
+    if with_cells:
+        frame = frame.with_columns(pl.Series("id_number_cell", (cells + [None] * len(values))[: len(values)],
+                                             dtype=pl.String))
+    got = with_id_columns(frame, reference_date=REF)
+    whole = _read_ids(frame.with_columns(_clean_fast(frame["id_number"]).alias("id_clean")), "id_number", REF, "",
+                      None, numeric_file(_clean_fast(frame["id_number"])))
+    assert got.schema == whole.schema
+    assert got.equals(whole)
