@@ -172,7 +172,8 @@ def with_name_columns(frame: pl.DataFrame, raw: str = "name", *, prefix: str = "
         {"raw": "__raw", "name_norm": f"{prefix}name_norm", "name_key": f"{prefix}name_key",
          "name_pinyin": f"{prefix}name_pinyin"}
     )
-    out = frame.with_columns(pl.col(raw).cast(pl.String).alias("__raw")).join(
+    # the raw column alone is joined (a join gathers every column of its left side again)
+    out = frame.select(pl.col(raw).cast(pl.String).alias("__raw")).join(
         keys, on="__raw", how="left", nulls_equal=True, maintain_order="left"
     )
-    return out.drop("__raw")
+    return frame.with_columns(out.drop("__raw"))
