@@ -597,6 +597,24 @@ def test_shared_id_owner_confirmed_by_linked_evidence():
     assert flagged_rows(flags) == [3]
 
 
+def test_the_roster_made_once_serves_both_views():
+    """`People.of` once for both views of the evidence: each view's context is what it would be
+    made alone — the ID shared by two persons is its owner's only in the view whose linked rows
+    carry it (the owner's `_id_shared` 否, the other's 是)."""
+    from fanpin_cli.flagging.engine import People, build_context
+
+    child = pid("20150101", 7)
+    ros = roster({"id_number": child, "name": "张大山"}, {"id_number": child, "name": "张小山", "household_id": "H0"})
+    linked = {"medical_enrollment": extract("medical_enrollment", ros, {"to": 1, "enroll_status": "参保缴费"})}
+    people = People.of(ros, R)
+    shared = []
+    for ev in (linked, {}):
+        alone, shared_ctx = build_context(ros, ev, R), build_context(ros, ev, R, people=people)
+        assert alone.persons.equals(shared_ctx.persons) and alone.households.equals(shared_ctx.households)
+        shared.append(shared_ctx.persons.sort("_roster_row")["_id_shared"].to_list())
+    assert shared == [["是", "否"], ["是", "是"]]
+
+
 def test_exemption_review_is_named_not_used():
     ros = roster({})
     ev = {

@@ -361,6 +361,17 @@ def test_messages_count_the_whole_household_and_file_not_only_the_issue_rows():
     assert messages_of(issues, "HH_MULTI_HEAD") == ["户编号4331270100100001有2名户主，一户只能有一名户主，请核实与户主关系"] * 2
 
 
+def test_rows_without_an_id_are_no_repeats_of_each_other():
+    # Three rows without a usable ID (empty, blank, not an ID) and one person listed twice
+    # among others listed once: only that person's second row is a repeat, named by its first.
+    others = [make_id("19800101", f"{i:03d}") for i in range(20)]
+    ids = [None, "  ", "不详", DAUGHTER, *others, DAUGHTER]
+    frame = extract("disability", name=["某某"] * len(ids), id_number=ids)
+    issues = run(frame, "disability")
+    assert rows_with(issues, "EXTRACT_DUPLICATE") == [len(ids) + 1]
+    assert messages_of(issues, "EXTRACT_DUPLICATE") == ["与本表第5行是同一人的重复记录，请删除重复行或核实"]
+
+
 def test_a_repeat_names_the_first_row_of_its_person():
     frame = extract("disability", name=["张小明", "张小红", "张小红", "张小红"], id_number=[SON, DAUGHTER, DAUGHTER, DAUGHTER])
     issues = run(frame, "disability")

@@ -60,56 +60,81 @@ def empty_flags() -> pl.DataFrame:
 
 
 def build_context(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame], reference_date: date,
-                  fields: frozenset[str] | None = None) -> Context:
+                  fields: frozenset[str] | None = None, *, people: People | None = None) -> Context:
     """Roster persons with the engine's helper columns, household heads, evidence by sector
-    (`fields`: the only sector fields the rules read, `kinds.evidence_fields`)."""
-    # Columns the engine reads that an unprepared roster may lack.
-    roster = roster.with_columns(
-        [pl.lit(None, dtype=pl.String).alias(c) for c in ("id18", "name_key") if c not in roster.columns]
-    )
-    cols = roster.columns
-
-    def col(name: str, dtype=pl.String) -> pl.Expr:
-        return pl.col(name) if name in cols else pl.lit(None, dtype=dtype)
-
-    if "roster_row" in cols:
-        row = pl.col("roster_row")
-    else:
-        row = pl.col("source_row")
-    born_id = col("id_birth", pl.Date)
-    born_any = col("birth_any", pl.Date)
-    persons = roster.with_columns(
-        row.cast(pl.Int64).alias("_roster_row"),
-        col("household_id").cast(pl.String).alias("_hh"),
-        col("name").cast(pl.String).alias("_person_name"),
-        pl.coalesce(age_at(born_id, reference_date), age_at(born_any, reference_date), col("id_age", pl.Int32)).alias("_age"),
-        head_rank_of(roster).alias("_head_rank"),
-        (col("id18").is_not_null() & (col("name_key").n_unique().over(col("id18")) > 1)).alias("_id_shared"),
-    )
+    (`fields`: the only sector fields the rules read, `kinds.evidence_fields`; `people`: what
+    `People.of` made of this roster at this date, for a second view of the same roster)."""
+    people = people or People.of(roster, reference_date)
+    persons = people.persons
     # A shared ID still dates the row that sector rows carrying that very ID are linked to.
     owners = _id_owners(persons, evidence)
     shared = pl.col("_id_shared") & ~pl.col("_roster_row").is_in(owners.implode())
     persons = persons.with_columns(
         pl.when(shared).then(pl.lit("是")).otherwise(pl.lit("否")).alias("_id_shared"),
-        (shared | col("id18").is_null()).alias("_unsearchable"),
+        (shared | pl.col("id18").is_null()).alias("_unsearchable"),
     )
-    households = (
-        # only the columns it reads are sorted (the persons frame is the whole roster, ~40 columns)
-        persons.select("_hh", "_head_rank", "_roster_row", "_person_name",
-                       col("township").cast(pl.String).alias("__t"), col("village").cast(pl.String).alias("__v"))
-        .sort(["_head_rank", "_roster_row"])
-        .group_by("_hh", maintain_order=True)
-        .agg(
-            pl.col("__t").drop_nulls().first().alias("_township"),
-            pl.col("__v").drop_nulls().first().alias("_village"),
-            pl.col("_person_name").first().alias("_head_name"),
-            pl.col("_roster_row").first().alias("_head_row"),
-            pl.len().alias("_members"),
-        )
-    )
+    households = people.households
     persons = persons.join(households.select("_hh", "_township", "_village"), on="_hh", how="left")
     return Context(persons=persons, households=households, evidence=dict(evidence), reference_date=reference_date,
                    fields=fields)
+
+
+@dataclass(frozen=True)
+class People:
+    """What `build_context` makes of the roster alone, whatever the evidence: the persons with
+    the engine's helper columns (`_id_shared` still a Boolean: the ID is held by more than one
+    person) and the households with their heads. `evaluate` makes it once for both its views.
+
+    >>> people = People.of(pl.DataFrame({"source_row": [2, 3], "household_id": ["H", "H"], "name": ["甲", "乙"],
+    ...                                  "relation": ["户主", "之子"]}), date(2026, 11, 30))
+    >>> people.households.select("_hh", "_head_name", "_members").rows()
+    [('H', '甲', 2)]
+    """
+
+    persons: pl.DataFrame
+    households: pl.DataFrame
+
+    @classmethod
+    def of(cls, roster: pl.DataFrame, reference_date: date) -> People:
+        # Columns the engine reads that an unprepared roster may lack.
+        roster = roster.with_columns(
+            [pl.lit(None, dtype=pl.String).alias(c) for c in ("id18", "name_key") if c not in roster.columns]
+        )
+        cols = roster.columns
+
+        def col(name: str, dtype=pl.String) -> pl.Expr:
+            return pl.col(name) if name in cols else pl.lit(None, dtype=dtype)
+
+        if "roster_row" in cols:
+            row = pl.col("roster_row")
+        else:
+            row = pl.col("source_row")
+        born_id = col("id_birth", pl.Date)
+        born_any = col("birth_any", pl.Date)
+        persons = roster.with_columns(
+            row.cast(pl.Int64).alias("_roster_row"),
+            col("household_id").cast(pl.String).alias("_hh"),
+            col("name").cast(pl.String).alias("_person_name"),
+            pl.coalesce(age_at(born_id, reference_date), age_at(born_any, reference_date),
+                        col("id_age", pl.Int32)).alias("_age"),
+            head_rank_of(roster).alias("_head_rank"),
+            (col("id18").is_not_null() & (col("name_key").n_unique().over(col("id18")) > 1)).alias("_id_shared"),
+        )
+        households = (
+            # only the columns it reads are sorted (the persons frame is the whole roster, ~40 columns)
+            persons.select("_hh", "_head_rank", "_roster_row", "_person_name",
+                           col("township").cast(pl.String).alias("__t"), col("village").cast(pl.String).alias("__v"))
+            .sort(["_head_rank", "_roster_row"])
+            .group_by("_hh", maintain_order=True)
+            .agg(
+                pl.col("__t").drop_nulls().first().alias("_township"),
+                pl.col("__v").drop_nulls().first().alias("_village"),
+                pl.col("_person_name").first().alias("_head_name"),
+                pl.col("_roster_row").first().alias("_head_row"),
+                pl.len().alias("_members"),
+            )
+        )
+        return cls(persons, households)
 
 
 def _id_owners(persons: pl.DataFrame, evidence: dict[str, pl.DataFrame]) -> pl.Series:
@@ -160,7 +185,8 @@ def evaluate(
         r for r in enabled_rules(rules, overrides)
         if (r.primary_sector == "roster" or r.primary_sector in evidence) and statuses[r.id].evaluated
     ]
-    flags, ctx = _evaluate_view(active, params, roster, evidence, reference_date)
+    people = People.of(roster, reference_date)  # the roster's own columns, made once for both views
+    flags, ctx = _evaluate_view(active, params, roster, evidence, reference_date, people)
     flags = _unsearchable(flags, active, ctx)
     flags = possible_records(flags, active, params, ctx, ABSENCE_KINDS)
     del ctx  # its persons and rows go before the accepted view makes its own (~+0.5 GB at 200,000 households)
@@ -168,7 +194,7 @@ def evaluate(
     if doubtful:
         ids = [r.id for r in doubtful]
         reach = PendingReach.of(roster, evidence)
-        if_accepted, _ = _evaluate_view(doubtful, params, roster, accepted(reach.evidence), reference_date)
+        if_accepted, _ = _evaluate_view(doubtful, params, roster, accepted(reach.evidence), reference_date, people)
         now = flags.with_columns(_FLAG_KEY.alias("_key"))
         then = if_accepted.filter(reach.touches()).with_columns(_FLAG_KEY.alias("_key"))
         would_clear = (pl.col("rule_id").is_in(ids) & reach.touches()
@@ -290,10 +316,11 @@ def reads(rule: Rule) -> tuple[str, ...]:
 
 
 def _evaluate_view(
-    active: list[Rule], params: dict, roster: pl.DataFrame, evidence: dict[str, pl.DataFrame], reference_date: date
+    active: list[Rule], params: dict, roster: pl.DataFrame, evidence: dict[str, pl.DataFrame], reference_date: date,
+    people: People | None = None,
 ) -> tuple[pl.DataFrame, Context]:
     """The flags of `active` on one view of the evidence (all `confirmed`), and the context."""
-    ctx = build_context(roster, evidence, reference_date, evidence_fields(active))
+    ctx = build_context(roster, evidence, reference_date, evidence_fields(active), people=people)
     frames = []
     for rule in active:
         hits = KINDS[rule.kind].evaluate(rule, params[rule.id], ctx)
