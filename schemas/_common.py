@@ -21,6 +21,7 @@ from fanpin_cli.values import (  # noqa: F401 (re-exported)
     parse_amount,
     parse_date,
     parsed_date_name,
+    per_value,
     year_value,
 )
 
@@ -35,8 +36,17 @@ def _text(data: PolarsData) -> pl.Expr:
     return pl.col(data.key)
 
 
+def _each_value(data: PolarsData, ok: pl.Expr) -> pl.LazyFrame:
+    """Per row: empty, or `ok` (a test of the text `pl.col(data.key)`, true, false or null for
+    false) — worked out once per distinct text and looked up (`values.per_value`), for a column
+    that repeats a few texts: years, counts, codes (1M rows of 参保年度: 0.19 → 0.06 s of CPU)."""
+    texts = data.lazyframe.select(_text(data)).collect()
+    looked_up = per_value(texts, data.key, ok, pl.Boolean).fill_null(False)
+    return texts.lazy().select(_text(data).is_null() | looked_up)
+
+
 def amount_check(cls, data: PolarsData) -> pl.LazyFrame:
-    """Empty, or a number ≥ 0 (`12,480.50元` is fine)."""
+    """Empty, or a number ≥ 0 (`12,480.50元` is fine). Row by row: amounts are mostly distinct."""
     value = parse_amount(_text(data))
     return data.lazyframe.select((_text(data).is_null() | (value >= 0)).fill_null(False))
 
@@ -51,16 +61,12 @@ def date_check(cls, data: PolarsData) -> pl.LazyFrame:
 
 def count_check(cls, data: PolarsData) -> pl.LazyFrame:
     """Empty, or a whole number 1–99 (家庭人数)."""
-    value = count_value(_text(data))
-    return data.lazyframe.select((_text(data).is_null() | value.is_between(1, 99)).fill_null(False))
+    return _each_value(data, count_value(_text(data)).is_between(1, 99))
 
 
 def year_check(cls, data: PolarsData) -> pl.LazyFrame:
     """Empty, or a year 2000–2099 (`2026`, `2026年`, `2026年度`)."""
-    value = year_value(_text(data))
-    return data.lazyframe.select(
-        (_text(data).is_null() | value.is_between(2000, 2099)).fill_null(False)
-    )
+    return _each_value(data, year_value(_text(data)).is_between(2000, 2099))
 
 
 def multi_value_check(field: str):
@@ -69,8 +75,7 @@ def multi_value_check(field: str):
 
     def check(cls, data: PolarsData) -> pl.LazyFrame:
         parts = _text(data).str.replace_all(MULTI_VALUE_SEPARATORS, ",").str.split(",")
-        ok = parts.list.eval(pl.element().str.strip_chars().is_in(allowed)).list.all()
-        return data.lazyframe.select((_text(data).is_null() | ok).fill_null(False))
+        return _each_value(data, parts.list.eval(pl.element().str.strip_chars().is_in(allowed)).list.all())
 
     return check
 

@@ -55,6 +55,22 @@ def test_failure_cases_map_to_frame_positions():
     assert cases.select("index", "column").rows() == [(1, "safety_grade"), (1, "renovation"), (2, "safety_grade")]
 
 
+def test_a_repeated_bad_text_fails_on_every_row_it_is_on():
+    # Years, counts and 健康状况 are tested once per distinct text: each is still reported on
+    # every row that holds it, in row order, beside the rows that pass and the empty ones.
+    years = ["2026", "二〇二六", None, "2025年度", "二〇二六", "", "二〇二六"]
+    cases = failure_cases(pl.DataFrame({"enroll_status": ["参保缴费"] * 7, "enroll_year": years}), "medical_enrollment")
+    assert cases.select("index", "failure_case", "check").rows() == [
+        (1, "二〇二六", "YEAR_INVALID"), (4, "二〇二六", "YEAR_INVALID"), (5, "", "YEAR_INVALID"), (6, "二〇二六", "YEAR_INVALID")]
+    roster = pl.DataFrame({"household_size": ["3", "0", "3", None, "0", "三"],
+                           "health": ["健康", "残疾,良好", None, "残疾,良好", "健康", "残疾，长期慢性病"]})
+    cases = failure_cases(roster, "roster").filter(pl.col("column").is_in(["household_size", "health"]))
+    assert cases.select("column", "check", "index").rows() == [
+        ("household_size", "not_nullable", 3), ("household_size", "HH_SIZE_INVALID", 1),
+        ("household_size", "HH_SIZE_INVALID", 4), ("household_size", "HH_SIZE_INVALID", 5),
+        ("health", "VALUE_NOT_ALLOWED", 1), ("health", "VALUE_NOT_ALLOWED", 3)]
+
+
 def test_unmapped_columns_and_absent_optional_columns_are_fine():
     frame = pl.DataFrame({"dereg_reason": ["死亡"], "备注": ["x"]})
     assert SCHEMAS["police"].validate(frame, lazy=True).height == 1
