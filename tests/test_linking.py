@@ -360,3 +360,53 @@ def test_tail_typo_column_equals_the_expression_on_every_pair(roster):
     assert ranged.height > 10 and any(every) and not all(every)
     # Without a range the column is never read: the cases reading it are settled without it.
     assert not p.filter(pl.col("e_lo").is_null()).select(_out_of_range().any()).item()
+
+
+def test_block_key_numbers_equal_exactly_when_the_key_texts_do():
+    """`key_number` (the blocking key read from the 17 leading digits as a number) is equal for
+    two readings exactly when `key_expr`'s texts are, leading zeros and short readings included;
+    a reading whose 17 leading characters are not all digits has no number (`d17_expr`)."""
+    import random
+
+    from fanpin_cli.linking.digits import D17, NAME_BLOCK_KEYS, d17_expr, key_expr, key_number
+
+    rng = random.Random(7)
+    digits = [mk("43312719900101123"), "000000000000000000", "433127201308180000", "012345678901234567"]
+    digits += ["".join(rng.choice("0123456789") for _ in range(17)) + rng.choice("0123456789X") for _ in range(400)]
+    digits += [sub(d, p, "0") for d in digits[:50] for p in (0, 6, 10, 14, 16)]
+    frame = pl.DataFrame({"digits": digits, "known": [rng.choice([13, 14, 15, 17, 18]) for _ in digits]})
+    frame = frame.with_columns(d17_expr())
+    assert frame[D17].null_count() == 0
+    for key in [*BLOCK_KEYS, *NAME_BLOCK_KEYS]:
+        keys = frame.select(key_number(key).alias("n"), key_expr(key).alias("t"))
+        assert keys["n"].is_null().to_list() == keys["t"].is_null().to_list(), key
+        pairs = keys.drop_nulls()
+        assert pairs.unique("n").height == pairs.unique("t").height == pairs.unique().height, key
+    odd = pl.DataFrame({"digits": ["+33127199001011238", "-33127199001011238", "4331271990010112X8", "4331271990"]})
+    assert odd.select(d17_expr())[D17].to_list() == [None] * 4
+
+
+def test_repair_pairs_on_numbers_are_the_pairs_on_texts(roster, monkeypatch):
+    """The ID-repair blocking joins on numbers (name code + key digits) propose exactly the
+    pairs the joins on the key texts (and the name's pinyin) do, spreadsheet numbers included;
+    a reading that is not all digits sends the joins back to texts."""
+    from fanpin_cli.linking import candidates, roster_index
+    from fanpin_cli.linking.frames import view
+
+    cols = ("name", "id_number", "birth_date", "village")
+    rows = [{"name": c[1], "id_number": c[2], "birth_date": c[3], "village": c[4]} for c in CASES]
+    numbers = (FLOAT, FLOAT[:-3] + "000", "4.33127E+17", "4.33127201308183E+17", "4.33127201308811E+17")
+    rows += [{"name": n, "id_number": v, "birth_date": None, "village": None} for n in ("符英", "符瑛") for v in numbers]
+    raw = pl.DataFrame({c: [r[c] for r in rows] for c in cols}, schema={c: pl.String for c in cols})
+    e, r = view(prepare(raw, REF)), roster_index(roster).r
+    e = e.filter(pl.col("known") >= 13)
+    by_numbers = candidates.repair_pairs(e, r).sort("eidx", "ridx")
+    assert candidates._with_d17(e)[1] and candidates._with_d17(r)[1]
+    assert by_numbers.height > 10
+    monkeypatch.setattr(candidates, "_with_d17", lambda frame: (frame, False))
+    assert candidates.repair_pairs(e, r).sort("eidx", "ridx").equals(by_numbers)
+    monkeypatch.undo()
+    odd = e.with_columns(pl.when(pl.col("idx") == e["idx"][0]).then(pl.lit("43312x19900101123X"))
+                         .otherwise(pl.col("digits")).alias("digits"))
+    assert not candidates._with_d17(odd)[1]
+    assert candidates.repair_pairs(odd, r).height > 0

@@ -21,10 +21,14 @@ import polars as pl
 from fanpin_cli.idnum import MAX_RANGE_WIDTH
 from fanpin_cli.linking.digits import (
     BLOCK_KEYS,
+    D17,
     FALLBACK_KEYS,
     NAME_BLOCK_KEYS,
+    d17_expr,
+    key_digits,
     key_expr,
     key_needs,
+    key_number,
 )
 from fanpin_cli.linking.frames import USABLE
 from fanpin_cli.linking.tier import Memo
@@ -58,7 +62,11 @@ def repair_pairs(
     `memo`: keeps the roster's side of each join for the next extract (see `_kept`). `keep`:
     of each join's pairs (`eidx`, `ridx`), those it marks, applied as each join is made: a
     county-wide name or birth-date block proposes pairs that grow with the square of the
-    county, of which few are worth more, and they are never held together."""
+    county, of which few are worth more, and they are never held together.
+
+    The joins are on numbers (`digits.key_number`, with the name as its place among the
+    roster's names) where every reading's 17 leading characters are digits, as `idnum` makes
+    them; on the key texts otherwise: the same pairs either way."""
     usable = pl.col("status").is_in(USABLE)
     frames: list[pl.DataFrame] = []
 
@@ -66,39 +74,78 @@ def repair_pairs(
         pairs = pairs.select("eidx", "ridx")
         frames.append(pairs.filter(keep(pairs)) if keep is not None and pairs.height else pairs)
 
+    r, r_numbers = _kept(memo, "repair.r", lambda: _with_d17(r))
+    e, e_numbers = _with_d17(e)
+    numeric = r_numbers and e_numbers
+    tag = "" if numeric else ".text"
     # Spreadsheet numbers (a range) join on name keys too: a typo in their certain digits
     # breaks the ID keys, and their check character is gone.
+    r_use = _kept(memo, "repair.r_use", lambda: _with_name_code(
+        r.filter(usable & pl.col("name_pinyin").is_not_null())))
     e_use = e.filter((usable | pl.col("lo").is_not_null()) & pl.col("name_pinyin").is_not_null())
+    if numeric and e_use.height and r_use.height:
+        e_use = _with_name_code(e_use, r_use.schema[_CODE])
     e_bad = e.filter(~usable)
-    r_use = _kept(memo, "repair.r_use", lambda: r.filter(usable & pl.col("name_pinyin").is_not_null()))
     r_bad = _kept(memo, "repair.r_bad", lambda: r.filter(~usable & (pl.col("known") > 0)))
     e_usable = e.filter(usable) if r_bad.height and e_use.height else e.clear()
     for key in NAME_BLOCK_KEYS:
-        bk = key_expr(key).alias("bk")
         if e_use.height and r_use.height:
             rows = e_use
             if key in FALLBACK_KEYS:  # only where the fuller key cannot be read
                 rows = e_use.filter(pl.col("known") < key_needs(FALLBACK_KEYS[key]))
-            left = rows.select(pl.col("idx").alias("eidx"), "name_pinyin", bk).drop_nulls("bk")
-            right = _kept(memo, f"repair.name.{key}", lambda bk=bk: r_use.select(
-                pl.col("idx").alias("ridx"), "name_pinyin", bk).drop_nulls("bk"))
-            add(left.join(right, on=["name_pinyin", "bk"]))
+            left = _block(rows, key, "eidx", numeric, named=True)
+            right = _kept(memo, f"repair.name.{key}{tag}", lambda key=key: _block(
+                r_use, key, "ridx", numeric, named=True))
+            add(left.join(right, on=_join_on(numeric, named=True)))
     for key in BLOCK_KEYS:
-        bk = key_expr(key).alias("bk")
         if e_bad.height:
-            left = e_bad.select(pl.col("idx").alias("eidx"), bk).drop_nulls("bk")
-            right = _kept(memo, f"repair.id.{key}", lambda bk=bk: _small_blocks(
-                r.select(pl.col("idx").alias("ridx"), bk).drop_nulls("bk"), ["bk"], MAX_BLOCK))
+            left = _block(e_bad, key, "eidx", numeric)
+            right = _kept(memo, f"repair.id.{key}{tag}", lambda key=key: _small_blocks(
+                _block(r, key, "ridx", numeric), ["bk"], MAX_BLOCK))
             add(left.join(right, on="bk"))
         if r_bad.height and e_use.height:
-            left = e_usable.select(pl.col("idx").alias("eidx"), bk).drop_nulls("bk")
-            right = _kept(memo, f"repair.bad.{key}", lambda bk=bk: r_bad.select(
-                pl.col("idx").alias("ridx"), bk).drop_nulls("bk"))
+            left = _block(e_usable, key, "eidx", numeric)
+            right = _kept(memo, f"repair.bad.{key}{tag}", lambda key=key: _block(r_bad, key, "ridx", numeric))
             # (the block is counted on all of the join's pairs, before `keep`)
             add(_small_blocks(left.join(right, on="bk"), ["ridx"], MAX_BLOCK * 4))
     if not frames:
         return _empty()
     return pl.concat(frames).unique().cast(_PAIR_SCHEMA)
+
+
+_CODE = "_name_code"
+
+
+def _with_d17(frame: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
+    """`frame` with its readings' 17 leading digits as a number (`digits.D17`), and whether
+    every reading has one (else the keys are joined as texts)."""
+    out = frame.with_columns(d17_expr())
+    return out, not out.select((pl.col("digits").is_not_null() & pl.col(D17).is_null()).any()).item()
+
+
+def _with_name_code(frame: pl.DataFrame, names: pl.Enum | None = None) -> pl.DataFrame:
+    """`frame` with `_name_code`: its name's place among `names` (an Enum of the roster's
+    names; made from `frame`'s own when not given), null for a name not among them."""
+    if names is None:
+        names = pl.Enum(frame["name_pinyin"].unique().sort())
+    return frame.with_columns(pl.col("name_pinyin").cast(names, strict=False).alias(_CODE))
+
+
+def _block(frame: pl.DataFrame, key: str, idx: str, numeric: bool, named: bool = False) -> pl.DataFrame:
+    """`idx` (the row's `idx`) and `bk`, the blocking key `key` of each row that has one: a
+    number (with the name's code in front when `named`), or the key's text (then `name_pinyin`
+    beside it when `named`)."""
+    if not numeric:
+        return frame.select(pl.col("idx").alias(idx), *(["name_pinyin"] if named else []),
+                            key_expr(key).alias("bk")).drop_nulls("bk")
+    bk = key_number(key)
+    if named:
+        bk = pl.col(_CODE).to_physical().cast(pl.Int64) * 10 ** key_digits(key) + bk
+    return frame.select(pl.col("idx").alias(idx), bk.alias("bk")).drop_nulls("bk")
+
+
+def _join_on(numeric: bool, named: bool) -> list[str]:
+    return ["bk"] if numeric or not named else ["name_pinyin", "bk"]
 
 
 def range_pairs(e: pl.DataFrame, r: pl.DataFrame, memo: Memo | None = None) -> pl.DataFrame:

@@ -65,6 +65,39 @@ def key_expr(name: str, digits: str = "digits", known: str = "known") -> pl.Expr
     return pl.when(pl.col(known) >= key_needs(name)).then(text)
 
 
+# The 17 leading characters of an ID reading as one number (they are digits wherever `idnum`
+# makes a reading: an 18-character ID whose 17 first are digits, a 15-digit ID upgraded, a
+# spreadsheet number written out): the blocking keys are read from it by arithmetic.
+D17 = "d17"
+
+
+def d17_expr(digits: str = "digits") -> pl.Expr:
+    """The reading's 17 leading characters as an Int64 (null when they are not 17 digits)."""
+    text = pl.col(digits).str.slice(0, 17)
+    return pl.when(text.str.contains(r"^[0-9]{17}$")).then(text.cast(pl.Int64, strict=False)).alias(D17)
+
+
+def key_number(name: str, d17: str = D17, known: str = "known") -> pl.Expr:
+    """`key_expr(name)` as a number, read from the 17-digit value `d17` (`d17_expr`): two
+    readings whose keys are equal texts have equal numbers, and only they (the key's digits have
+    a fixed count and place), so a join on it is the join on the text — on 8-byte integers.
+
+    >>> f = pl.DataFrame({"digits": ["433127199001011238", "433127201308180000"], "known": [18, 13]})
+    >>> f.with_columns(d17_expr()).select(key_number("k2").alias("n"), key_expr("k2"), key_number("y").alias("m")).rows()
+    [(1990123, '1990123', 1990), (None, None, 2013)]
+    """
+    number = None
+    for start, length in _ALL_KEYS[name]:
+        part = (pl.col(d17) // 10 ** (17 - start - length)) % 10 ** length
+        number = part if number is None else number * 10 ** length + part
+    return pl.when(pl.col(known) >= key_needs(name)).then(number)
+
+
+def key_digits(name: str) -> int:
+    """How many digits the blocking key `name` has."""
+    return sum(length for _, length in _ALL_KEYS[name])
+
+
 def digit_matrix(digits: pl.Series, known: pl.Series) -> np.ndarray:
     """`(n, 18)` uint8 matrix of the readings; unknown positions hold `~`."""
     n = digits.len()
