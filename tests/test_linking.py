@@ -401,12 +401,13 @@ def test_repair_pairs_on_numbers_are_the_pairs_on_texts(roster, monkeypatch):
     e, r = view(prepare(raw, REF)), roster_index(roster).r
     e = e.filter(pl.col("known") >= 13)
     by_numbers = candidates.repair_pairs(e, r).sort("eidx", "ridx")
-    assert candidates._with_d17(e)[1] and candidates._with_d17(r)[1]
+    slim = candidates._slim
+    assert slim(e)[1] and slim(r)[1]
     assert by_numbers.height > 10
-    monkeypatch.setattr(candidates, "_with_d17", lambda frame: (frame, False))
+    monkeypatch.setattr(candidates, "_slim", lambda frame: (slim(frame)[0], False))
     assert candidates.repair_pairs(e, r).sort("eidx", "ridx").equals(by_numbers)
     monkeypatch.undo()
     odd = e.with_columns(pl.when(pl.col("idx") == e["idx"][0]).then(pl.lit("43312x19900101123X"))
                          .otherwise(pl.col("digits")).alias("digits"))
-    assert not candidates._with_d17(odd)[1]
+    assert not slim(odd)[1]
     assert candidates.repair_pairs(odd, r).height > 0

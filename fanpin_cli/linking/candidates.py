@@ -67,24 +67,24 @@ def repair_pairs(
     The joins are on numbers (`digits.key_number`, with the name as its place among the
     roster's names) where every reading's 17 leading characters are digits, as `idnum` makes
     them; on the key texts otherwise: the same pairs either way."""
-    usable = pl.col("status").is_in(USABLE)
     frames: list[pl.DataFrame] = []
 
     def add(pairs: pl.DataFrame) -> None:
         pairs = pairs.select("eidx", "ridx")
         frames.append(pairs.filter(keep(pairs)) if keep is not None and pairs.height else pairs)
 
-    r, r_numbers = _kept(memo, "repair.r", lambda: _with_d17(r))
-    e, e_numbers = _with_d17(e)
+    r, r_numbers = _kept(memo, "repair.r", lambda: _slim(r))
+    e, e_numbers = _slim(e)
     numeric = r_numbers and e_numbers
     tag = "" if numeric else ".text"
+    usable, named = pl.col(_USE), pl.col(_NAMED)
     # Spreadsheet numbers (a range) join on name keys too: a typo in their certain digits
     # breaks the ID keys, and their check character is gone.
-    r_use = _kept(memo, "repair.r_use", lambda: _with_name_code(
-        r.filter(usable & pl.col("name_pinyin").is_not_null())))
-    e_use = e.filter((usable | pl.col("lo").is_not_null()) & pl.col("name_pinyin").is_not_null())
-    if numeric and e_use.height and r_use.height:
-        e_use = _with_name_code(e_use, r_use.schema[_CODE])
+    r_use = _kept(memo, "repair.r_use", lambda: _with_name_code(r.filter(usable & named)))
+    if numeric:  # what the number keys read: the digits as a number, the name as its code
+        e = e.select("idx", "known", _USE, _NAMED, _RANGED, D17, pl.col("name_pinyin").cast(
+            r_use.schema[_CODE], strict=False).alias(_CODE))
+    e_use = e.filter((usable | pl.col(_RANGED)) & named)
     e_bad = e.filter(~usable)
     r_bad = _kept(memo, "repair.r_bad", lambda: r.filter(~usable & (pl.col("known") > 0)))
     e_usable = e.filter(usable) if r_bad.height and e_use.height else e.clear()
@@ -116,10 +116,20 @@ def repair_pairs(
 _CODE = "_name_code"
 
 
-def _with_d17(frame: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
-    """`frame` with its readings' 17 leading digits as a number (`digits.D17`), and whether
-    every reading has one (else the keys are joined as texts)."""
-    out = frame.with_columns(d17_expr())
+_USE, _NAMED, _RANGED = "_usable", "_named", "_ranged"
+
+
+def _slim(frame: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
+    """What the blocking reads of `frame` (`idx`, `known`, the ID reading as text and as a
+    number `digits.D17`, the name; whether the ID is usable, the name there, the ID a
+    spreadsheet number's range), and whether every reading has its number (else the keys are
+    joined as texts)."""
+    out = frame.select(
+        "idx", "known", "digits", d17_expr(), "name_pinyin",
+        pl.col("status").is_in(USABLE).alias(_USE),
+        pl.col("name_pinyin").is_not_null().alias(_NAMED),
+        pl.col("lo").is_not_null().alias(_RANGED),
+    )
     return out, not out.select((pl.col("digits").is_not_null() & pl.col(D17).is_null()).any()).item()
 
 
