@@ -31,8 +31,6 @@ from pathlib import Path
 
 import polars as pl
 
-from fanpin_cli.rows import on_rows
-
 KEY_FILE = "fanpin.key"
 KEY_BYTES = 32
 DIGEST = 8  # bytes → 16 hex characters
@@ -170,28 +168,42 @@ def _text(frame: pl.DataFrame, name: str, dtype: pl.DataType | None = None) -> p
     return pl.col(name).cast(pl.String).str.strip_chars().fill_null("")
 
 
-def _identity(frame: pl.DataFrame) -> pl.Series:
+def _identity(frame: pl.DataFrame, before: list[pl.Expr] | None = None,
+              after: list[pl.Expr] | None = None) -> pl.Series:
     """Who the row is about: the 18-digit ID, else the folded ID text, else name + birth
-    (made only on the rows without an ID).
+    (made only on the rows without an ID); joined (`_SEP`) between the texts `before` and
+    `after` when given (a row's key text made in one pass, no column of identities between).
 
     >>> from datetime import date
     >>> f = pl.DataFrame({"id18": ["433127199001011238", None, None], "id_clean": [None, "123", None],
     ...                   "name_key": ["张三", "李四", "王五"], "birth_any": [None, None, date(1990, 1, 1)]})
     >>> _identity(f).to_list()
     ['id:433127199001011238', 'raw:123', 'nb:王五\\x1f1990-01-01']
+    >>> _identity(f, [pl.lit("s")], [pl.lit("x")]).to_list()[2]
+    's\\x1fnb:王五\\x1f1990-01-01\\x1fx'
     """
     # id18 and id_clean as `prepare` makes them: null or folded text (no blank, no padding), so
     # the first that is not null decides (concat_str is null where its column is): no strip or
     # comparison of a million texts, no branch made on every row.
+    before, after = before or [], after or []
+
+    def text(who: pl.Expr) -> pl.Expr:
+        return pl.concat_str([*before, who, *after], separator=_SEP) if before or after else who
+
     parts = [pl.concat_str([pl.lit(tag), pl.col(c).cast(pl.String)]) for tag, c in (("id:", "id18"), ("raw:", "id_clean"))
              if c in frame.columns]
-    by_id = frame.with_columns(  # (with_columns: a literal is as long as the frame)
-        (pl.coalesce(parts) if parts else pl.lit(None, dtype=pl.String)).alias("_identity")
-    )["_identity"]
+    if parts:
+        by_id = frame.select(text(pl.coalesce(parts)).alias("_identity")).to_series()
+    else:
+        by_id = pl.Series("_identity", [], dtype=pl.String).extend_constant(None, frame.height)
     if by_id.null_count() == 0:
         return by_id
+    # name + birth on the rows without an ID only: their few rows taken out, made, put back
+    rows = by_id.is_null().arg_true()
     name_birth = pl.concat_str([pl.lit("nb:"), _text(frame, "name_key"), pl.lit(_SEP), _text(frame, "birth_any")])
-    return on_rows(frame.with_columns(by_id), by_id.is_null(), {"_identity": name_birth})["_identity"]
+    read = sorted({n for e in [name_birth, *before, *after] for n in e.meta.root_names()} & set(frame.columns))
+    few = frame.select(pl.int_range(pl.len()).gather(rows).alias("_i"), *[pl.col(c).gather(rows) for c in read])
+    return by_id.scatter(rows, few.with_columns(text(name_birth).alias("_identity"))["_identity"])
 
 
 def _duplicated(values: pl.Series) -> pl.Series:
@@ -221,10 +233,7 @@ def row_keys(frame: pl.DataFrame, sector: str, key: bytes) -> pl.Series:
     if frame.height == 0:
         return pl.Series("record_key", [], dtype=pl.String)
     fields = [f for f in RECORD_FIELDS.get(sector, ()) if f in frame.columns]
-    base = pl.concat_str(
-        [pl.lit(sector), pl.lit(_identity(frame)), *[_text(frame, f) for f in fields]], separator=_SEP
-    )
-    text = frame.select(base.alias("b"))["b"]
+    text = _identity(frame, [pl.lit(sector)], [_text(frame, f) for f in fields]).alias("b")
     dup = _duplicated(text)
     if dup.any():
         # Rows equal in who + record fields: ordered by their whole content, then numbered, so
