@@ -46,3 +46,23 @@ def test_no_row_and_every_row():
     assert none["n"].to_list() == [None, None] and none["n"].dtype == pl.String
     assert on_rows(f, pl.col("a") > 0, {"a": pl.col("a") + 1})["a"].to_list() == [2, 3]
     assert on_rows(f, pl.col("a") > 1, lambda part: part.select(b=pl.col("a") - 1))["b"].to_list() == [None, 1]
+
+
+def test_expressions_see_only_the_chosen_rows_whatever_columns_they_read():
+    """The chosen rows are taken out of only the columns the expressions read; an expression
+    over every column (a wildcard), a window and a literal still see exactly the chosen rows."""
+    frame = pl.DataFrame({"g": ["a", "a", "b", "b", "a"], "x": ["1", "2", "3", "4", "5"], "y": [None, "q", "r", "s", "t"]})
+    mask = pl.Series([True, False, True, True, None])
+    out = on_rows(frame, mask, {
+        "every": pl.concat_str(pl.all(), separator="|", ignore_nulls=True),
+        "n": pl.len().over("g"),
+        "k": pl.lit("k"),
+        "x": pl.col("x") + pl.col("g"),
+    })
+    made = {
+        "every": pl.Series(["a|1", "b|3|r", "b|4|s"]),
+        "n": pl.Series([1, 2, 2], dtype=pl.UInt32),
+        "k": pl.Series(["k"] * 3),
+        "x": pl.Series(["1a", "3b", "4b"]),
+    }
+    assert out.equals(_scatter_oracle(frame, mask.fill_null(False), made))
