@@ -75,19 +75,24 @@ def _best_per_row(pairs: pl.DataFrame) -> pl.DataFrame:
     >>> _best_per_row(p).select("eidx", "ridx", "n", "n_top").rows()
     [(1, 6, 2, 2), (2, 5, 1, 1)]
     """
-    many = pairs["eidx"].is_duplicated()
-    one = pairs.filter(~many).with_columns(pl.lit(1, dtype=pl.UInt32).alias("n"), pl.lit(1, dtype=pl.UInt32).alias("n_top"))
+    # Decided on the five columns it reads, the chosen pairs' every column then gathered once
+    # (the pairs carry a score of name and ID texts).
+    slim = pairs.select("eidx", "ok", "cat", "pscore", "ridx").with_row_index("_p")
+    many = slim["eidx"].is_duplicated()
+    one = slim.filter(~many).select("eidx", "_p", pl.lit(1, dtype=pl.UInt32).alias("n"),
+                                    pl.lit(1, dtype=pl.UInt32).alias("n_top"))
     several = (
-        pairs.filter(many)
+        slim.filter(many)
         .sort(["eidx", "ok", "cat", "pscore", "ridx"], descending=[False, True, True, True, False])
         .group_by("eidx", maintain_order=True)
         .agg(
-            pl.all().first(),
+            pl.col("_p").first(),
             pl.len().alias("n"),
             ((_ok == _ok.first()) & (_cat == _cat.first())).sum().alias("n_top"),
         )
     )
-    return pl.concat([one, several.select(one.columns)], how="vertical_relaxed").sort("eidx")
+    picks = pl.concat([one, several.select(one.columns)], how="vertical_relaxed").sort("eidx")
+    return pairs.select(pl.all().gather(picks["_p"])).with_columns(picks["n"], picks["n_top"])
 
 
 @dataclass(frozen=True)
