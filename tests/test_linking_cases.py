@@ -159,3 +159,23 @@ def test_by_case_rows_equals_the_chain_on_long_frames(monkeypatch):
         got = by_case_rows(f, cases, what)
         want = f.select(chain).to_series()
         assert got.to_list() == want.to_list() and got.dtype == want.dtype and got.name == want.name
+
+
+def test_firsts_by_distinct_equals_the_chain_even_when_hashes_collide(monkeypatch):
+    """`firsts_by_distinct` (each combination of the columns read worked out once, joined back
+    on its hash) gives every row the value the `first` chain gives it, nulls included; when two
+    combinations share a hash (every hash made equal here) it is still exact."""
+    import fanpin_cli.linking.cases as cases_mod
+    from fanpin_cli.linking.cases import first, firsts_by_distinct
+
+    cases = (
+        Case("big", pl.col("x") > 7, pl.col("x") * 1.5, reason=pl.format("大{}", pl.col("y"))),
+        Case("mid", pl.col("x") > 3, 50.0, reason=pl.format("中{}", pl.col("x"))),
+        Case("low", pl.col("x") >= 0, 10.0, reason="小"),
+    )
+    f = pl.DataFrame({"x": [i % 11 - 1 for i in range(300)], "y": [None if i % 4 else f"乙{i % 3}" for i in range(300)]})
+    want = f.select(first(cases, "score").alias("s"), first(cases, "reason").alias("r"))
+    assert want["r"].null_count() > 0 and want["s"].null_count() > 0
+    assert firsts_by_distinct(f, cases, {"s": "score", "r": "reason"}).equals(want)
+    monkeypatch.setattr(cases_mod, "_combination_hash", lambda columns: pl.lit(7, dtype=pl.UInt64))
+    assert firsts_by_distinct(f, cases, {"s": "score", "r": "reason"}).equals(want)

@@ -182,12 +182,25 @@ def firsts_by_distinct(frame: pl.DataFrame, cases: Sequence[Case], whats: dict[s
     values = {name: [getattr(c, what) for c in cases] for name, what in whats.items()}
     dtypes = {name: pl.Float64 if what == "score" else pl.String for name, what in whats.items()}
     read = sorted({n for vs in values.values() for v in vs if isinstance(v, pl.Expr) for n in v.meta.root_names()})
-    keys = frame.select(*read, case_of(cases, "_case"))
-    table = keys.unique().with_columns(
-        _by_case(vs, dtypes[name], "_case", default).cast(dtypes[name]).alias(name) for name, vs in values.items()
-    )
-    joined = keys.join(table, on=[*read, "_case"], how="left", maintain_order="left", nulls_equal=True)
+    on = [*read, "_case"]
+    # Each combination by its 64-bit hash: a table of one row per hash, joined back on that one
+    # column; exact where no two combinations share a hash (checked: every row meets its own
+    # combination), else on the columns themselves.
+    keys = frame.select(*read, case_of(cases, "_case")).with_columns(_combination_hash(on).alias("_h"))
+    made = [_by_case(vs, dtypes[name], "_case", default).cast(dtypes[name]).alias(name) for name, vs in values.items()]
+    table = keys.unique("_h").with_columns(made)
+    joined = keys.join(table.rename({c: f"_t{c}" for c in on}), on="_h", how="left", maintain_order="left")
+    same = pl.all_horizontal(pl.col(c).eq_missing(pl.col(f"_t{c}")) for c in on).all()
+    if joined.select(same).item():
+        return joined.select(list(whats))
+    table = keys.drop("_h").unique().with_columns(made)
+    joined = keys.join(table, on=on, how="left", maintain_order="left", nulls_equal=True)
     return joined.select(list(whats))
+
+
+def _combination_hash(columns: list[str]) -> pl.Expr:
+    """A 64-bit hash of the row's values in `columns` (`firsts_by_distinct`'s table key)."""
+    return pl.struct(columns).hash()
 
 
 def first(cases: Sequence[Case], what: str, default: Value = None) -> pl.Expr:
