@@ -333,6 +333,57 @@ def test_rows_of_a_run_killed_before_its_commit_are_removed_by_the_next_run(tmp_
         assert named == 0
 
 
+def test_staged_rows_are_in_the_database_file_itself_before_the_swap(tmp_path: Path) -> None:
+    # Staging checkpoints the rows into the file (beside the outputs): a process that dies right
+    # after leaves no .wal for the next open to replay, and what the commit after the swap
+    # writes is the `runs` row alone. A new file's tables are all there, schema version with them.
+    db = tmp_path / "h.duckdb"
+    code = (
+        "import os, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from pathlib import Path\n"
+        "from test_store import _run\n"
+        "from fanpin_cli.history import store\n"
+        f"store.PendingRun(Path({str(db)!r}), _run('2026-11', [('F2', 'DIS_SEVERE', 4, '一级')], ['R1']))\n"
+        "os._exit(0)  # killed before the commit, the connection never closed\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    wal = db.with_name(db.name + ".wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        assert {"meta", "runs", "run_inputs", *store_mod.RUN_TABLES, "staged_runs", "placed_runs", "verdicts"} <= tables
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [
+            (str(store_mod.SCHEMA_VERSION),)]
+        assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+        staged = con.execute("SELECT run_id FROM staged_runs").fetchall()
+        assert len(staged) == 1
+        assert con.execute("SELECT record_key FROM flags WHERE run_id = ?", list(staged[0])).fetchall() == [("F2",)]
+        assert con.execute("SELECT count(*) FROM review WHERE run_id = ?", list(staged[0])).fetchone()[0] == 1
+
+
+def test_reaching_the_history_does_not_import_duckdb_until_a_file_is_opened(tmp_path: Path) -> None:
+    # A run without a history (or whose file does not exist yet) never pays for importing DuckDB
+    # before its outputs: the config, the pipeline and the history's modules import it on use.
+    code = (
+        "import sys\n"
+        "import fanpin_cli.config, fanpin_cli.pipeline, fanpin_cli.history, fanpin_cli.history.runner\n"
+        "from pathlib import Path\n"
+        "from fanpin_cli.history import load_view\n"
+        f"view = load_view(Path({str(tmp_path / 'none.duckdb')!r}), '永顺县', '2026-11')\n"
+        "assert view.previous_period is None\n"
+        "print('duckdb' in sys.modules)\n"
+        "from fanpin_cli.history import record_run\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from test_store import _run\n"
+        f"record_run(Path({str(tmp_path / 'h.duckdb')!r}), _run('2026-11', [('F1', 'DIS_SEVERE', 4, '一级')]))\n"
+        "print('duckdb' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["False", "True"]
+    assert load_view(tmp_path / "h.duckdb", "永顺县", "2026-12").previous_flags["record_key"].to_list() == ["F1"]
+
+
 def test_a_commit_keeps_the_staged_rows_of_another_run_of_this_process(tmp_path: Path) -> None:
     # Two runs of one process staged on one file (e.g. two counties sharing a history path):
     # the first one's commit removes rows no run names only if no live run of this process
