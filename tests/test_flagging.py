@@ -664,6 +664,9 @@ class _Everywhere:
     def of(cls, roster, evidence):
         return cls(evidence)
 
+    def people(self, people):
+        return people
+
     def touches(self):
         return pl.lit(True)
 
