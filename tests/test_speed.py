@@ -145,3 +145,91 @@ def test_mask_id_padded_stars_equal_stars_one_by_one(values: list[str | None]) -
     for value, got, want in zip(values, ours, long, strict=True):
         if want is not None and not (value or "").strip()[1:2] == ".":  # not E-notation
             assert got == want
+
+
+# The writing phase (outputs.py): the cheaper paths write exactly what the plain ones did.
+_ID_PIECES = st.sampled_from([
+    "433127199001011238", "11010519491231002X", "11010519491231002x", "433127900101123", "43312719900101123812",
+    "4.33127E+17", "4.33127199001011E+17", " 4.33127199001011e17 ", "4331271", "123456", "", "无", "张三",
+    "４３３１２７１９９００１０１１２３８", "433127 199001011238", "43312719900101123", "4331271990010112389",
+    "=4331271990010112", "-43312719900101123", "433127199001011238\n",
+])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), _ID_PIECES, st.lists(_ID_PIECES, max_size=3).map("".join)), max_size=25))
+def test_masked_ids_equal_mask_id_of_each_value(values: list[str | None]) -> None:
+    # Plain 18-character IDs take a shortcut; every value still comes out as mask_id makes it.
+    from fanpin_cli.idnum import mask_id
+    from fanpin_cli.outputs import masked_ids
+
+    series = pl.Series("id_number", values, dtype=pl.String)
+    want = series.to_frame().select(mask_id(pl.col("id_number"))).to_series()
+    got = masked_ids(series)
+    assert got.name == "id_number" and got.dtype == pl.String
+    assert got.to_list() == want.to_list()
+
+
+def test_masked_ids_of_numbers_nulls_and_no_rows() -> None:
+    from fanpin_cli.outputs import mask_columns, masked_ids
+
+    numbers = pl.Series("id_number", [433127199001011238, None, 12345], dtype=pl.Int64)
+    assert masked_ids(numbers).to_list() == ["433127***********8", None, "12345"]
+    assert masked_ids(pl.Series("id_number", [None, None])).to_list() == [None, None]
+    assert masked_ids(pl.Series("id_number", [], dtype=pl.String)).to_list() == []
+    empty = pl.DataFrame(schema={"id_number": pl.String, "n": pl.Int64})
+    assert mask_columns(empty, ["id_number", "absent"]).schema == empty.schema
+
+
+def test_mask_table_equals_masking_every_column_after_the_ids() -> None:
+    # mask_table does not search a masked ID column again: what it skips cannot hold an ID.
+    from fanpin_cli.idnum import mask_id
+    from fanpin_cli.outputs import mask_table
+
+    ids = ["433127199001011238", "4.33127199001011E+17", "433127 199001011238 433127199001011238",
+           "４３３１２７１９９００１０１１２３８", "43312719900101123812", "4331271", None, "证号433127199001011238"]
+    frame = pl.DataFrame({
+        "id_number": ids,
+        "reason": [f"与 {v} 不符" if v else None for v in ids],
+        "household_id": ["4331270400200004"] * len(ids),
+        "record_key": ["ab433127199001011238cd"] * len(ids),
+        "source_row": list(range(len(ids))),
+    })
+    want = privacy.mask_frame(frame.with_columns(mask_id(pl.col("id_number")).alias("id_number")))
+    got = mask_table("links", frame)
+    assert got.equals(want)
+    assert not got["id_number"].str.contains("[0-9０-９]{7}").any()
+
+
+def test_write_csv_writes_what_polars_writes_and_leaves_no_temp_file(tmp_path) -> None:
+    import io
+
+    from fanpin_cli.outputs import guard_formulas, write_csv
+
+    frame = pl.DataFrame({"a": ["=1+1", "张三", None, "\t@x", "a,b\"c"], "n": [1.5, None, 3.0, 0.1, 2.0]})
+    buffer = io.BytesIO()
+    guard_formulas(frame).write_csv(buffer, include_bom=True)
+    write_csv(frame, tmp_path / "x.csv")
+    assert (tmp_path / "x.csv").read_bytes() == buffer.getvalue()
+    write_csv(frame.clear(), tmp_path / "x.csv")  # replaced as a whole
+    assert (tmp_path / "x.csv").read_bytes() == "\ufeffa,n\n".encode()
+    assert [p.name for p in tmp_path.iterdir()] == ["x.csv"]
+
+
+def test_write_csv_that_fails_leaves_the_old_file(tmp_path, monkeypatch) -> None:
+    from fanpin_cli.outputs import write_csv
+
+    (tmp_path / "x.csv").write_text("old")
+
+    def broken(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pl.DataFrame, "write_csv", broken)
+    try:
+        write_csv(pl.DataFrame({"a": ["1"]}), tmp_path / "x.csv")
+    except OSError:
+        pass
+    else:
+        raise AssertionError("the failure was not raised")
+    assert (tmp_path / "x.csv").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.csv"]
