@@ -7,6 +7,12 @@ about 40% of that time; the files are about 30% larger (report.xlsx 6.6 → 8.5 
 0.37 → 0.46 MB on average at 50,000 households) and hold the same parts byte for byte (a reader
 inflates every level alike: Excel, WPS and LibreOffice open them as before).
 
+The deflating itself is done by ISA-L (`isal`, Intel's deflate for x86 and Arm) where it is
+installed: at level 1 it makes streams of the same size as zlib's level 1 in about a third of the
+CPU time (at 50,000 households 0.19 s instead of 0.68 s for the ~135 MB of XML of report.xlsx and
+the 乡镇 workbooks). Its streams are ordinary deflate: any reader inflates them to the same
+bytes. Without it, zlib deflates as before.
+
 xlsxwriter has no setting for it: `Workbook` zips through the `ZipFile` its module imported, so
 `Workbook._store_workbook` swaps in `LevelZipFile` (under a lock, put back after) for the
 duration of its own packaging.
@@ -31,6 +37,11 @@ from xlsxwriter.workbook import Workbook as _Workbook
 ZIP_LEVEL = 1
 _SWAP = threading.Lock()
 
+try:  # ISA-L's deflate (see module docstring); zlib's where it is not installed
+    from isal import isal_zlib as _isal
+except ImportError:  # pragma: no cover - isal is a dependency; a platform without its wheel
+    _isal = None
+
 
 class LevelZipFile(zipfile.ZipFile):
     """A ZipFile that deflates every member at `ZIP_LEVEL`, also members written from a
@@ -44,6 +55,17 @@ class LevelZipFile(zipfile.ZipFile):
                  compresslevel: int | None = None) -> None:
         level = self.compresslevel if compresslevel is None else compresslevel
         super().writestr(zinfo_or_arcname, data, compress_type, level)
+
+    def _open_to_write(self, zinfo: zipfile.ZipInfo, force_zip64: bool = False) -> Any:
+        """The member's writer, deflating with ISA-L at the member's level (the levels it has,
+        0-3; zlib's deflate for another level, or where ISA-L is not installed)."""
+        handle = super()._open_to_write(zinfo, force_zip64)
+        level = getattr(zinfo, "_compresslevel", None)
+        level = self.compresslevel if level is None else level
+        if (_isal is not None and zinfo.compress_type == zipfile.ZIP_DEFLATED and hasattr(handle, "_compressor")
+                and level is not None and 0 <= level <= _isal.ISAL_BEST_COMPRESSION):
+            handle._compressor = _isal.compressobj(level, _isal.DEFLATED, -15)  # raw deflate, as zipfile's
+        return handle
 
 
 class Workbook(_Workbook):
