@@ -35,6 +35,7 @@ import sys
 import threading
 from typing import Any, NoReturn
 
+INTERRUPTED = 130       # the exit status of a process ended by Ctrl-C (as `fanpin` says 已中断)
 COLLECT_EVERY = 50_000  # new container objects between two passes of the youngest generation
 
 
@@ -74,8 +75,11 @@ def leave(code: Any) -> NoReturn:
     if shutdown is None or run_handlers is None:
         sys.exit(code)
     status = exit_status(code)
-    shutdown()        # as Python's own exit: non-daemon threads joined, thread pools shut down
-    run_handlers()    # then the atexit handlers, in their order
+    try:
+        shutdown()        # as Python's own exit: non-daemon threads joined, thread pools shut down
+        run_handlers()    # then the atexit handlers, in their order
+    except KeyboardInterrupt:  # Ctrl-C while waiting at the end: ended as interrupted, no traceback
+        status = INTERRUPTED
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

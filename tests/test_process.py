@@ -79,3 +79,15 @@ def test_console_keeps_the_commands_exit_statuses(tmp_path: Path) -> None:
                               str(tmp_path / "m")], capture_output=True, text=True, timeout=120)
     assert missing.returncode == 1
     assert "无.toml" in missing.stderr + missing.stdout
+
+
+def test_ctrl_c_while_waiting_for_threads_at_the_end_exits_130_without_a_traceback(tmp_path: Path) -> None:
+    done = _python("""
+        import os, signal, threading, time
+        from fanpin_cli.process import leave
+        threading.Thread(target=time.sleep, args=(30,)).start()   # a thread the exit waits for
+        threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        leave(0)
+    """, tmp_path)
+    assert done.returncode == 130
+    assert "Traceback" not in done.stderr

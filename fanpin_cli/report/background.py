@@ -109,6 +109,8 @@ def _child(path: str | None, first: ReportData | None, inbox: Any, outbox: Any, 
     (0.26–0.39 s after a 3,000-household run, measured) was the end of every run's writing."""
     from fanpin_cli.process import collect_rarely, leave
 
+    # A spawned process (never forked, see BackgroundReport): the exit handlers `leave` runs are
+    # this process's own, not copies of the parent's (which could remove the parent's files).
     collect_rarely()
     _write(path, first, inbox, outbox, parent, counter)
     leave(0)
