@@ -377,3 +377,18 @@ def test_a_repeat_names_the_first_row_of_its_person():
     issues = run(frame, "disability")
     assert rows_with(issues, "EXTRACT_DUPLICATE") == [4, 5]
     assert messages_of(issues, "EXTRACT_DUPLICATE") == ["与本表第3行是同一人的重复记录，请删除重复行或核实"] * 2
+
+
+def test_repeats_are_the_same_when_every_id_shares_a_hash(monkeypatch):
+    # EXTRACT_DUPLICATE narrows the rows by the IDs' 64-bit hashes before its window: with every
+    # ID forced onto one hash (all rows kept), the repeats and the rows they name stay the same.
+    from fanpin_cli.quality import extra
+
+    others = [make_id("19800101", f"{i:03d}") for i in range(20)]
+    ids = [SON, None, DAUGHTER, *others, DAUGHTER, SON, "不详", DAUGHTER]
+    frame = extract("disability", name=["某某"] * len(ids), id_number=ids)
+    plain = run(frame, "disability")
+    monkeypatch.setattr(extra, "_met_twice", lambda ids: ids.hash().mul(0).is_duplicated())
+    collided = run(frame, "disability")
+    assert rows_with(collided, "EXTRACT_DUPLICATE") == rows_with(plain, "EXTRACT_DUPLICATE") == [25, 26, 28]
+    assert messages_of(collided, "EXTRACT_DUPLICATE") == messages_of(plain, "EXTRACT_DUPLICATE")
