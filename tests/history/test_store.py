@@ -306,21 +306,27 @@ def test_pending_rows_are_in_the_file_before_the_commit_but_read_by_no_one(tmp_p
     assert load_view(db, "永顺县", "2026-12").previous_period == "2026-11"
 
 
-def test_rows_of_a_run_killed_before_its_commit_are_removed_by_the_next_run(tmp_path: Path) -> None:
-    # A run killed between writing its rows and committing them leaves rows that no run names:
-    # no reader sees them, and the next recorded run removes them.
-    db = tmp_path / "h.duckdb"
-    record_run(db, _run("2026-10", [("F1", "MED_UNINSURED", 3, "无参保")]))
+def _staged_then_killed(db: Path, run: str) -> None:
+    """`store.PendingRun(db, <run>)` (`run`: Python text of this module's `_run(...)`) in a child
+    process that dies before the commit, its connection never closed."""
     code = (
         "import os, sys\n"
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
         "from pathlib import Path\n"
         "from test_store import _run\n"
         "from fanpin_cli.history import store\n"
-        f"store.PendingRun(Path({str(db)!r}), _run('2026-11', [('F2', 'DIS_SEVERE', 4, '一级')]))\n"
-        "os._exit(0)  # killed before the commit\n"
+        f"store.PendingRun(Path({str(db)!r}), {run})\n"
+        "os._exit(0)  # killed before the commit, the connection never closed\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_rows_of_a_run_killed_before_its_commit_are_removed_by_the_next_run(tmp_path: Path) -> None:
+    # A run killed between writing its rows and committing them leaves rows that no run names:
+    # no reader sees them, and the next recorded run removes them.
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-10", [("F1", "MED_UNINSURED", 3, "无参保")]))
+    _staged_then_killed(db, "_run('2026-11', [('F2', 'DIS_SEVERE', 4, '一级')])")
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT period FROM runs").fetchall() == [("2026-10",)]
         assert con.execute("SELECT count(*) FROM flags").fetchone()[0] == 2  # F1 and the killed run's F2
@@ -338,16 +344,7 @@ def test_staged_rows_are_in_the_database_file_itself_before_the_swap(tmp_path: P
     # after leaves no .wal for the next open to replay, and what the commit after the swap
     # writes is the `runs` row alone. A new file's tables are all there, schema version with them.
     db = tmp_path / "h.duckdb"
-    code = (
-        "import os, sys\n"
-        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-        "from pathlib import Path\n"
-        "from test_store import _run\n"
-        "from fanpin_cli.history import store\n"
-        f"store.PendingRun(Path({str(db)!r}), _run('2026-11', [('F2', 'DIS_SEVERE', 4, '一级')], ['R1']))\n"
-        "os._exit(0)  # killed before the commit, the connection never closed\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    _staged_then_killed(db, "_run('2026-11', [('F2', 'DIS_SEVERE', 4, '一级')], ['R1'])")
     wal = db.with_name(db.name + ".wal")
     assert not wal.exists() or wal.stat().st_size == 0
     with duckdb.connect(str(db), read_only=True) as con:
