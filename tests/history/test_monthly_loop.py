@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -306,11 +305,26 @@ def test_killed_run_leaves_history_unchanged(loop: dict, tmp_path: Path) -> None
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     assert _tables_digest(db) == before
-    # and killed early (while computing)
-    proc = subprocess.Popen([sys.executable, "-m", "fanpin_cli.cli", "run", str(cfg), "--out", str(tmp_path / "k2"), "-q"])
-    time.sleep(2.0)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    # and killed early, while computing: held there (a fixed sleep was no longer early enough
+    # once a run reached its history within 2 s)
+    code = (
+        "import sys, time\n"
+        "from fanpin_cli import pipeline\n"
+        "real = pipeline.compute\n"
+        "def held(*args, **kwargs):\n"
+        "    print('computing', flush=True); time.sleep(60)\n"
+        "    return real(*args, **kwargs)\n"
+        "pipeline.compute = held\n"
+        "from fanpin_cli.cli import main\n"
+        f"sys.argv = ['fanpin', 'run', {str(cfg)!r}, '--out', {str(tmp_path / 'k2')!r}, '-q']\n"
+        "main()\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "computing"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
     assert _tables_digest(db) == before
     assert runner.invoke(app, ["history", str(cfg)]).exit_code == 0
     assert date.today()  # the file still opens and reads
