@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -279,55 +278,42 @@ def test_history_keeps_only_links_to_roster_persons(loop: dict) -> None:
     assert sorted(rows["record_key"].to_list()) == sorted(kept["record_key"].to_list())
 
 
+def _kill_when_held(cfg: Path, out: Path, hold: str) -> None:
+    """`fanpin run cfg` in a child process whose `hold` code (run first) prints 'held' and sleeps
+    at the point to be tested; killed (SIGKILL) there."""
+    code = (f"import sys, time\n{hold}from fanpin_cli.cli import main\n"
+            f"sys.argv = ['fanpin', 'run', {str(cfg)!r}, '--out', {str(out)!r}, '-q']\nmain()\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 def test_killed_run_leaves_history_unchanged(loop: dict, tmp_path: Path) -> None:
     db = loop["county"] / "fanpin-history.duckdb"
     before = _tables_digest(db)
     cfg = loop["county"] / f"fanpin-{PERIODS[2]}.toml"
-    # A real process killed (SIGKILL) in the middle of writing its history: the write is slowed
-    # after the first tables so that the kill lands inside the transaction.
-    code = (
-        "import sys, time\n"
-        "from fanpin_cli.history import store\n"
-        "real = store.insert_frame\n"
-        "def slow(con, table, frame):\n"
-        "    real(con, table, frame)\n"
-        "    if table == 'links':\n"
-        "        print('inside', flush=True); time.sleep(60)\n"
-        "store.insert_frame = slow\n"
-        "from fanpin_cli.cli import main\n"
-        f"sys.argv = ['fanpin', 'run', {str(cfg)!r}, '--out', {str(tmp_path / 'killed')!r}, '-q']\n"
-        "main()\n"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "inside"
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+    # A real process killed (SIGKILL) in the middle of writing its history: held after the links
+    # table is inserted, so that the kill lands inside the transaction.
+    _kill_when_held(cfg, tmp_path / "killed", "from fanpin_cli.history import store as m\n"
+                    "real = m.insert_frame\n"
+                    "def held(con, table, frame):\n"
+                    "    real(con, table, frame)\n"
+                    "    if table == 'links':\n"
+                    "        print('held', flush=True); time.sleep(60)\n"
+                    "m.insert_frame = held\n")
     assert _tables_digest(db) == before
     # and killed early, while computing: held there (a fixed sleep was no longer early enough
     # once a run reached its history within 2 s)
-    code = (
-        "import sys, time\n"
-        "from fanpin_cli import pipeline\n"
-        "real = pipeline.compute\n"
-        "def held(*args, **kwargs):\n"
-        "    print('computing', flush=True); time.sleep(60)\n"
-        "    return real(*args, **kwargs)\n"
-        "pipeline.compute = held\n"
-        "from fanpin_cli.cli import main\n"
-        f"sys.argv = ['fanpin', 'run', {str(cfg)!r}, '--out', {str(tmp_path / 'k2')!r}, '-q']\n"
-        "main()\n"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "computing"
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+    _kill_when_held(cfg, tmp_path / "k2", "from fanpin_cli import pipeline as m\n"
+                    "real = m.compute\n"
+                    "def held(*args, **kwargs):\n"
+                    "    print('held', flush=True); time.sleep(60)\n"
+                    "m.compute = held\n")
     assert _tables_digest(db) == before
-    assert runner.invoke(app, ["history", str(cfg)]).exit_code == 0
-    assert date.today()  # the file still opens and reads
+    assert runner.invoke(app, ["history", str(cfg)]).exit_code == 0  # the file still opens and reads
 
 
 def test_workbooks_show_history(loop: dict) -> None:
