@@ -21,9 +21,10 @@ from typer.core import TyperGroup
 
 from fanpin_cli import __version__
 from fanpin_cli.errors import INTERRUPTIONS, FanpinError, InternalError
+from fanpin_cli.process import INTERRUPTED
 from fanpin_cli.tables import C
 
-EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
+EXIT_INTERRUPTED = INTERRUPTED  # Ctrl-C: 128 + SIGINT, as shells report it (one value with process.leave's)
 # What click itself turns into an exit code or a usage message (typer.BadParameter's module is
 # click's, or typer's copy of it, whichever this typer uses).
 CLICK_OWN: tuple[type[BaseException], ...] = (

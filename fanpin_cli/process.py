@@ -35,7 +35,7 @@ import sys
 import threading
 from typing import Any, NoReturn
 
-INTERRUPTED = 130       # the exit status of a process ended by Ctrl-C (as `fanpin` says 已中断)
+INTERRUPTED = 130       # the exit status of a process ended by Ctrl-C: 128 + SIGINT (`fanpin` says 已中断)
 COLLECT_EVERY = 50_000  # new container objects between two passes of the youngest generation
 
 
