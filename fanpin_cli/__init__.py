@@ -3,13 +3,15 @@
 import os
 from pathlib import Path
 
-# polars allocates through jemalloc and asks it to give freed pages back lazily (muzzy pages,
-# MADV_FREE, for 1 s): until the kernel takes them they still count as the process's memory, so
-# a job that builds and drops large frames one after another shows several stages' worth at
-# once. Given back at once instead (compute() alone on the 50,000-household county: peak
-# 2.23 → 2.05 GB; polars puts what is set here after its own defaults; a
-# value the user set wins).
-os.environ.setdefault("_RJEM_MALLOC_CONF", "muzzy_decay_ms:0")
+# polars allocates through jemalloc. Freed pages are given back at once once they turn muzzy
+# (MADV_FREE, `muzzy_decay_ms:0`): until the kernel takes them they still count as the
+# process's memory, so a job that builds and drops large frames one after another would show
+# several stages' worth at once (compute() alone on the 50,000-household county: peak 2.23 →
+# 2.05 GB). Dirty pages (freed, still mapped) are kept for 1 s before they turn muzzy: the next
+# stage's frames reuse them instead of faulting fresh pages in (whole job at 50,000 households
+# ~0.6 s faster, peak +30 MB; benchmarks/bench_run.py, README). polars puts what is set here
+# after its own defaults; a value the user set wins.
+os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:1000,muzzy_decay_ms:0")
 
 __version__ = "0.1.0"
 

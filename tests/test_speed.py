@@ -122,7 +122,7 @@ def test_allocator_gives_memory_back_unless_the_user_set_it() -> None:
     code = "import fanpin_cli, os, polars; print(os.environ['_RJEM_MALLOC_CONF'])"
     env = {k: v for k, v in __import__("os").environ.items() if k != "_RJEM_MALLOC_CONF"}
     ours = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert ours.stdout.strip().endswith(",muzzy_decay_ms:0")
+    assert ours.stdout.strip().endswith(",dirty_decay_ms:1000,muzzy_decay_ms:0")
     theirs = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             env=env | {"_RJEM_MALLOC_CONF": "muzzy_decay_ms:5000"})
     assert theirs.stdout.strip().endswith(",muzzy_decay_ms:5000")
