@@ -30,19 +30,19 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Call `write(fh)` on a temp file in the same folder, then fsync and os.replace onto
-    `path` (no partial file is ever left under `path`)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as fh:
+    `path` (no partial file is ever left under `path`).
+
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "a.bin"
+    >>> atomic_write(target, lambda fh: fh.write("乙".encode()))
+    >>> target.read_text(encoding="utf-8")
+    '乙'
+    """
+    def by_name(name: str) -> None:
+        with open(name, "wb") as fh:
             write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    _replace_atomically(path, by_name)
 
 
 def atomic_write_named(path: Path, write: Callable[[str], object]) -> None:
@@ -55,6 +55,13 @@ def atomic_write_named(path: Path, write: Callable[[str], object]) -> None:
     >>> target.read_text()
     '甲'
     """
+    _replace_atomically(path, write)
+
+
+def _replace_atomically(path: Path, write: Callable[[str], object]) -> None:
+    """What both `atomic_write`s do: a temp file made beside `path` (the user's umask, as a
+    plain open would give), `write(name)` fills it, then it is fsynced and moved onto `path`;
+    on any error it is removed. (The public two are separate names: tests/faults hook each.)"""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
