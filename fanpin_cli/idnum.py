@@ -18,7 +18,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from fanpin_cli.regions import region_codes
+from fanpin_cli.regions import known_region
 from fanpin_cli.rows import on_rows
 
 WEIGHTS: tuple[int, ...] = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -388,7 +388,7 @@ def _plain_columns(clean: pl.Series, reference_date: date, p: str) -> list[pl.Se
         pl.when(pl.col("d17") % 2 == 1).then(pl.lit("男")).when(pl.col("d17").is_not_null())
         .then(pl.lit("女")).alias(f"{p}id_sex"),  # = sex_from_digits: the 17th digit's parity
         c.str.slice(0, 6).alias(f"{p}id_region"),
-        c.str.slice(0, 6).is_in(region_codes()).alias(f"{p}id_region_known"),
+        c.str.slice(0, 6).is_in(known_region()).alias(f"{p}id_region_known"),
     ).get_columns()
 
 
@@ -548,7 +548,7 @@ def _read_ids(
         pl.when(known >= 17).then(sex_from_digits(out_digits)).alias(f"{p}id_sex"),
         pl.when(known >= 6).then(out_digits.str.slice(0, 6)).alias(f"{p}id_region"),
         pl.when(known >= 6)
-        .then(out_digits.str.slice(0, 6).is_in(region_codes()))
+        .then(out_digits.str.slice(0, 6).is_in(known_region()))
         .alias(f"{p}id_region_known"),
     ).drop(f"{p}_form", f"{p}_first17", f"{p}_birth", f"{p}_check18", f"{p}_numcol", f"{p}_written",
            f"{p}_precision", f"{p}_digits", f"{p}_cert", f"{p}_d17", f"{p}_sci", f"{p}_exp", f"{p}_shown",
