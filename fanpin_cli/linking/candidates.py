@@ -84,8 +84,8 @@ def repair_pairs(
     # breaks the ID keys, and their check character is gone.
     r_use = _kept(memo, "repair.r_use", lambda: _with_name_code(r.filter(usable & named)))
     if numeric:  # what the number keys read: the digits as a number, the name as its code
-        e = e.select("idx", "known", _USE, _NAMED, _RANGED, D17, pl.col("name_pinyin").cast(
-            r_use.schema[_CODE], strict=False).alias(_CODE))
+        e = e.select("idx", "known", _USE, _NAMED, _RANGED, D17, _kept(memo, "repair.code", lambda: pl.col(
+            "name_pinyin").cast(r_use.schema[_CODE], strict=False).alias(_CODE)))
     e_use = e.filter((usable | pl.col(_RANGED)) & named)
     e_bad = e.filter(~usable)
     r_bad = _kept(memo, "repair.r_bad", lambda: r.filter(~usable & (pl.col("known") > 0)))
@@ -133,11 +133,8 @@ def _repair_pairs_sorted(
     r_bad = _kept(memo, "repair.r_bad", lambda: r.filter(~usable & (pl.col("known") > 0)))
     # every key of every row (-1: none) and the rows each join reads (null: no, as `filter` takes
     # it), in one call
-    code = pl.col("name_pinyin").cast(r_use.schema[_CODE], strict=False).to_physical().cast(pl.Int64)
-    names = [(code * 10 ** key_digits(key) + key_number(key)).fill_null(-1).alias(f"n.{key}") for key in NAME_BLOCK_KEYS]
-    ids = [key_number(key).fill_null(-1).alias(f"i.{key}") for key in BLOCK_KEYS]
     rows_of = {"use": (usable | pl.col(_RANGED)) & named, "usable": usable, "bad": ~usable}
-    read = e.select("idx", "known", *[m.fill_null(False).alias(n) for n, m in rows_of.items()], *names, *ids)
+    read = e.select(_kept(memo, "repair.sorted.read", lambda: _sorted_read(r_use, rows_of)))
     idx, known = read["idx"].to_numpy(), read["known"].to_numpy()
     e_use, e_usable, e_bad = (read[n].to_numpy() for n in rows_of)
     some_use, some_bad = bool(e_use.any()), bool(e_bad.any())
@@ -168,6 +165,16 @@ def _repair_pairs_sorted(
     pairs = pl.DataFrame({"eidx": np.concatenate([p[0] for p in joined]),
                           "ridx": np.concatenate([p[1] for p in joined])}, schema=_PAIR_SCHEMA)
     return (pairs.filter(keep(pairs)) if keep is not None and pairs.height else pairs).unique()
+
+
+def _sorted_read(r_use: pl.DataFrame, rows_of: dict[str, pl.Expr]) -> list[pl.Expr]:
+    """What `_repair_pairs_sorted` reads of the extract rows: `idx`, `known`, the rows each join
+    reads (`rows_of`) and every key number (-1: none), the names coded as among `r_use`'s (made
+    once per roster: the code's Enum of its names is a long list to hand to polars)."""
+    code = pl.col("name_pinyin").cast(r_use.schema[_CODE], strict=False).to_physical().cast(pl.Int64)
+    names = [(code * 10 ** key_digits(key) + key_number(key)).fill_null(-1).alias(f"n.{key}") for key in NAME_BLOCK_KEYS]
+    ids = [key_number(key).fill_null(-1).alias(f"i.{key}") for key in BLOCK_KEYS]
+    return [pl.col("idx"), pl.col("known"), *[m.fill_null(False).alias(n) for n, m in rows_of.items()], *names, *ids]
 
 
 def _sorted_block(block: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
