@@ -18,7 +18,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from fanpin_cli.regions import region_codes
+from fanpin_cli.regions import known_region
 from fanpin_cli.rows import on_rows
 
 WEIGHTS: tuple[int, ...] = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -388,15 +388,37 @@ def _plain_columns(clean: pl.Series, reference_date: date, p: str) -> list[pl.Se
         pl.when(pl.col("d17") % 2 == 1).then(pl.lit("男")).when(pl.col("d17").is_not_null())
         .then(pl.lit("女")).alias(f"{p}id_sex"),  # = sex_from_digits: the 17th digit's parity
         c.str.slice(0, 6).alias(f"{p}id_region"),
-        c.str.slice(0, 6).is_in(region_codes()).alias(f"{p}id_region_known"),
+        c.str.slice(0, 6).is_in(known_region()).alias(f"{p}id_region_known"),
     ).get_columns()
 
 
+# Up to this many rows `_read_ids` makes the columns that matter on few rows on every row (and
+# keeps them where they apply) instead of taking those rows out and back (`rows.on_rows`): four
+# polars calls each, most of the reading's time on the few odd IDs of a typed column.
+EVERY_ROW = 5_000
+
+
 def _read_ids(
-    frame: pl.DataFrame, raw: str, reference_date: date, p: str, group: pl.Expr | None, numbers: bool | None
+    frame: pl.DataFrame, raw: str, reference_date: date, p: str, group: pl.Expr | None, numbers: bool | None,
+    *, every_row: bool | None = None,
 ) -> pl.DataFrame:
     """The whole reading of `with_id_columns` on `frame` (which has `id_clean`): `numbers` is
-    the file's `numeric_file` answer (None: per `group`, `numeric_column`)."""
+    the file's `numeric_file` answer (None: per `group`, `numeric_column`). `every_row`: the
+    columns that matter on few rows made on every row (default: up to `EVERY_ROW` rows); the
+    same reading either way (each reads its own row only, and is null where it does not apply)."""
+    if every_row is None:
+        every_row = frame.height <= EVERY_ROW
+
+    def on(frame: pl.DataFrame, mask: pl.Expr, compute: dict[str, pl.Expr]) -> pl.DataFrame:
+        """`rows.on_rows(frame, mask, compute)`; with `every_row` in one call: made on every
+        row, kept where `mask` holds (a column `frame` has keeps its own values elsewhere)."""
+        if not every_row:
+            return on_rows(frame, mask, compute)
+        return frame.with_columns(
+            pl.when(mask).then(expr).otherwise(pl.col(name) if name in frame.columns else None).alias(name)
+            for name, expr in compute.items()
+        )
+
     c = pl.col(f"{p}id_clean")
     first17 = pl.col(f"{p}_first17")
     expected = pl.col(f"{p}id_expected_check")
@@ -425,12 +447,12 @@ def _read_ids(
     # inlined one again at every use (check_char_of_int reads its value 18 times). Those that
     # are null on most rows are computed only on the rows where they can be non-null
     # (`rows.on_rows`): scientific notation, and the check of 18 digits ending in 000.
-    frame = on_rows(frame, c.str.contains(_SCI), {
+    frame = on(frame, c.str.contains(_SCI), {
         f"{p}_sci": sci_digits(c),
         f"{p}_exp": c.str.extract(_SCI, 3).cast(pl.Int64, strict=False),
     })
-    frame = on_rows(frame, (form == "18") & c.str.ends_with("000"), {f"{p}_d17": digits17(first17)})
-    frame = on_rows(frame, pl.col(f"{p}_d17").is_not_null(), {f"{p}_check18": check_char_of_int(pl.col(f"{p}_d17"))})
+    frame = on(frame, (form == "18") & c.str.ends_with("000"), {f"{p}_d17": digits17(first17)})
+    frame = on(frame, pl.col(f"{p}_d17").is_not_null(), {f"{p}_check18": check_char_of_int(pl.col(f"{p}_d17"))})
     check_ok = c.str.slice(17, 1) == pl.col(f"{p}_check18")  # null where not computed: only 000 rows ask
     is18 = (form == "18") & c.str.contains(r"^[0-9]{18}$")
     # The value a spreadsheet number shows, with its significant digits (null: not a number).
@@ -483,7 +505,16 @@ def _read_ids(
             common_prefix(pl.col(f"{p}id_lo"), pl.col(f"{p}id_hi")).alias(f"{p}_prefix"),
         )
 
-    frame = on_rows(frame, w.is_not_null(), number_reading)
+    if every_row:  # number_reading's columns, each null where there is no number (as on_rows leaves them)
+        has = w.is_not_null()
+        frame = frame.with_columns(significant_digits(w).alias(f"{p}_sig"))
+        frame = frame.with_columns(pl.when(has).then(precision).alias(f"{p}_precision"))
+        frame = frame.with_columns(pl.when(has).then(lo).alias(f"{p}id_lo"), pl.when(has).then(hi).alias(f"{p}id_hi"))
+        frame = frame.with_columns(
+            pl.when(has).then(common_prefix(pl.col(f"{p}id_lo"), pl.col(f"{p}id_hi"))).alias(f"{p}_prefix"),
+        ).drop(f"{p}_sig")
+    else:
+        frame = on_rows(frame, w.is_not_null(), number_reading)
     frame = frame.with_columns(
         pl.when(w.is_not_null())
         .then(w.cast(pl.String).str.zfill(18))
@@ -499,7 +530,7 @@ def _read_ids(
         .alias(f"{p}id_known"),
     )
     # a 15-digit ID's upgraded digits, made on its rows only (a branch is computed on every row)
-    frame = on_rows(frame, w.is_null() & (form == "15"), {f"{p}_digits": first17_15(c)})
+    frame = on(frame, w.is_null() & (form == "15"), {f"{p}_digits": first17_15(c)})
     digits = pl.col(f"{p}_digits")
     frame = frame.with_columns(
         digits17(digits.str.slice(0, 17)).alias(f"{p}_d17"),
@@ -535,8 +566,8 @@ def _read_ids(
         .then(pl.lit("bad_birthdate"))
         .otherwise(pl.lit("bad_format"))
     )
-    frame = on_rows(frame.with_columns(status.alias(f"{p}id_status"), digits.alias(f"{p}id_digits")), form == "15",
-                    {f"{p}id_digits": first17_15(c) + expected})
+    frame = on(frame.with_columns(status.alias(f"{p}id_status"), digits.alias(f"{p}id_digits")), form == "15",
+               {f"{p}id_digits": first17_15(c) + expected})
     st = pl.col(f"{p}id_status")
     known = pl.col(f"{p}id_known")
     out_digits = pl.col(f"{p}id_digits")
@@ -548,7 +579,7 @@ def _read_ids(
         pl.when(known >= 17).then(sex_from_digits(out_digits)).alias(f"{p}id_sex"),
         pl.when(known >= 6).then(out_digits.str.slice(0, 6)).alias(f"{p}id_region"),
         pl.when(known >= 6)
-        .then(out_digits.str.slice(0, 6).is_in(region_codes()))
+        .then(out_digits.str.slice(0, 6).is_in(known_region()))
         .alias(f"{p}id_region_known"),
     ).drop(f"{p}_form", f"{p}_first17", f"{p}_birth", f"{p}_check18", f"{p}_numcol", f"{p}_written",
            f"{p}_precision", f"{p}_digits", f"{p}_cert", f"{p}_d17", f"{p}_sci", f"{p}_exp", f"{p}_shown",

@@ -303,14 +303,33 @@ def _xlsx_first_row(path: Path, sheet_index: int) -> int:
             if target is None:
                 return 1
             with zf.open(target) as fh:
-                chunk = fh.read(4 << 20).decode("utf-8", errors="ignore")
+                # the first 64 KB hold the first rows with a value (a title, the header) in
+                # all but odd sheets; the rest of the 4 MB read only when they do not
+                head = fh.read(64 << 10)
+                first = _first_filled_row(head.decode("utf-8", errors="ignore"))
+                if first is not None or len(head) < 64 << 10:
+                    return first or 1
+                chunk = (head + fh.read((4 << 20) - len(head))).decode("utf-8", errors="ignore")
     except (zipfile.BadZipFile, OSError, KeyError):
         return 1
-    for match in re.finditer(r'<row\b[^>]*?\br="(\d+)"[^>]*?(?:/>|>(.*?)</row>)', chunk, re.S):
+    return _first_filled_row(chunk) or 1
+
+
+def _first_filled_row(xml: str) -> int | None:
+    """The number of the first whole `<row>` of `xml` (the start of a sheet's XML) holding a
+    value; None when none does. A row cut at the end of `xml` is not read (so the first rows of
+    a longer start give the same answer).
+
+    >>> _first_filled_row('<row r="1"><c r="A1"/></row><row r="2"><c r="A2"><v>3</v></c></row><row r="3"><c')
+    2
+    >>> _first_filled_row('<row r="1"><c r="A1"/></row><row r="2"><c r="A2"><v>3</v>') is None
+    True
+    """
+    for match in re.finditer(r'<row\b[^>]*?\br="(\d+)"[^>]*?(?:/>|>(.*?)</row>)', xml, re.S):
         body = match.group(2) or ""
         if re.search(r"<v>[^<]|<is>|<t[^>]*>[^<]", body):
             return int(match.group(1))
-    return 1
+    return None
 
 
 # A number cell as large as an ID: 4.33127201309269E+017 (LibreOffice), 4.3312719900101101E+17

@@ -14,6 +14,8 @@ from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 
+import polars as pl
+
 _LINE = re.compile(r'^(\s*)(\d+)\s+(?:province|county)="([^"]*)"')
 
 
@@ -54,5 +56,16 @@ def region_names() -> dict[str, str]:
 
 
 def region_codes() -> list[str]:
-    """All known 6-digit codes (for a polars `is_in`)."""
+    """All known 6-digit codes."""
     return sorted(region_names())
+
+
+@lru_cache(maxsize=1)
+def known_region() -> pl.Expr:
+    """`is_in`'s argument for the known codes: made once (a list of ~6,900 texts is made into
+    a polars Series again at every `is_in`, ~1 ms).
+
+    >>> pl.select(pl.lit("433127").is_in(known_region())).item()
+    True
+    """
+    return pl.lit(pl.Series(region_codes(), dtype=pl.String).implode())

@@ -603,3 +603,25 @@ def test_plain_ids_read_as_the_whole_reading_reads_them(values, cells, with_cell
                       None, numeric_file(_clean_fast(frame["id_number"])))
     assert got.schema == whole.schema
     assert got.equals(whole)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=st.lists(_SHAPES, max_size=30), cells=st.lists(st.sampled_from(["number", "text", None]), max_size=30),
+       with_cells=st.booleans(), numbers=st.sampled_from([None, True, False]))
+def test_the_reading_on_every_row_is_the_reading_on_its_rows(values, cells, with_cells, numbers):
+    """`_read_ids` on a small frame makes the columns that apply to few rows (scientific
+    notation, …000, spreadsheet numbers, 15 digits) on every row and keeps them where they apply:
+    the same frame, column for column, as making them on those rows only (`rows.on_rows`)."""
+    from fanpin_cli.idnum import _clean_fast, _read_ids
+
+    frame = pl.DataFrame({"id_number": values}, schema={"id_number": pl.String})
+    if with_cells:
+        frame = frame.with_columns(pl.Series("id_number_cell", (cells + [None] * len(values))[: len(values)],
+                                             dtype=pl.String))
+    frame = frame.with_columns(_clean_fast(frame["id_number"]).alias("id_clean"),
+                               pl.lit("a.csv").alias("source_file"))
+    group = pl.col("source_file") if numbers is None else None
+    apart = _read_ids(frame, "id_number", REF, "", group, numbers, every_row=False)
+    every = _read_ids(frame, "id_number", REF, "", group, numbers, every_row=True)
+    assert every.schema == apart.schema
+    assert every.equals(apart)

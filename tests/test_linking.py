@@ -411,3 +411,32 @@ def test_repair_pairs_on_numbers_are_the_pairs_on_texts(roster, monkeypatch):
                          .otherwise(pl.col("digits")).alias("digits"))
     assert not slim(odd)[1]
     assert candidates.repair_pairs(odd, r).height > 0
+
+
+def test_repair_pairs_sorted_are_the_pairs_of_the_joins(roster, monkeypatch):
+    """On a few rows, the ID-repair blocking joins are made with numpy over each roster side's
+    sorted keys (`_repair_pairs_sorted`): the same pairs as polars' hash joins (the path taken
+    on many rows), with and without the `keep` filter, whatever the roster side's memo holds."""
+    from fanpin_cli.linking import candidates, roster_index
+    from fanpin_cli.linking.frames import view
+    from fanpin_cli.linking.tier import Memo
+
+    cols = ("name", "id_number", "birth_date", "village")
+    rows = [{"name": c[1], "id_number": c[2], "birth_date": c[3], "village": c[4]} for c in CASES]
+    numbers = (FLOAT, FLOAT[:-3] + "000", "4.33127E+17", "4.33127201308183E+17", "4.33127201308811E+17")
+    rows += [{"name": n, "id_number": v, "birth_date": None, "village": None} for n in ("符英", "符瑛") for v in numbers]
+    raw = pl.DataFrame({c: [r[c] for r in rows] for c in cols}, schema={c: pl.String for c in cols})
+    e, r = view(prepare(raw, REF)), roster_index(roster).r
+    e = e.filter(pl.col("known") >= 13)
+
+    def odd_rows(pairs: pl.DataFrame) -> pl.Series:
+        return (pairs["eidx"] + pairs["ridx"]) % 2 == 1
+
+    memo = Memo()
+    sorted_ = [candidates.repair_pairs(e, r, memo, keep=k).sort("eidx", "ridx") for k in (None, odd_rows)]
+    assert candidates.SORTED_ROWS >= e.height and sorted_[0].height > 10
+    assert 0 < sorted_[1].height < sorted_[0].height
+    monkeypatch.setattr(candidates, "SORTED_ROWS", -1)  # every size: polars' joins
+    joins = [candidates.repair_pairs(e, r, memo, keep=k).sort("eidx", "ridx") for k in (None, odd_rows)]
+    assert sorted_[0].equals(joins[0]) and sorted_[1].equals(joins[1])
+    assert sorted_[0].schema == joins[0].schema

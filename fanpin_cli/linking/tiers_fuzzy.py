@@ -369,11 +369,13 @@ def _repair_filter(run: LinkRun) -> Callable[[pl.DataFrame], pl.Series]:
     each blocking join's pairs as they are made, so the many it drops are never kept together."""
     rd, e, r = run.rd, run.e, run.r
     usable = pl.col("status").is_in(USABLE).fill_null(False)
-    e_use, r_use = e.select(usable).to_series().to_numpy(), r.select(usable).to_series().to_numpy()
+    e_use = e.select(usable).to_series().to_numpy()
     has_range = e["lo"].is_not_null().to_numpy()
     lo, hi = e["lo"].fill_null(0).to_numpy(), e["hi"].fill_null(-1).to_numpy()
-    has_value = r["value"].is_not_null().to_numpy()
-    value = r["value"].fill_null(0).to_numpy()
+    # the roster's side, once per run
+    r_use, has_value, value = run.memo.get("repair.filter", lambda: (
+        r.select(usable).to_series().to_numpy(), r["value"].is_not_null().to_numpy(),
+        r["value"].fill_null(0).to_numpy()))
 
     def keep(pairs: pl.DataFrame) -> pl.Series:
         ei, ri = pairs["eidx"].to_numpy(), pairs["ridx"].to_numpy()
