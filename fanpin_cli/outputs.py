@@ -243,7 +243,54 @@ def start_workbook(config: Any, flagged: Any, out_dir: Path, *, full_ids: bool =
 
     first = _report_first(config, flagged.flags, flagged.review, flagged.rule_counts, flagged.area_counts,
                           flagged.rules, full_ids, flagged.members, split, flagged.quality_detail)
-    return start_report(out_dir / "report.xlsx", first, started)
+    report = start_report(out_dir / "report.xlsx", first, started)
+    report.masked = _masked_first(flagged.flags, flagged.review, flagged.quality_detail, first)
+    return report
+
+
+def early_workbook(flagged: Any) -> bool:
+    """Whether the workbook may start as soon as the rules are evaluated (`compute`'s
+    `on_rules`; pipeline.FlagResult without its `quality_detail` yet), beside the last quality
+    checks: where its first sheets are few enough rows to be written in memory
+    (`memrows.small_workbook`: a small county, whose process then holds little while the checks
+    end). A larger county's workbook starts once the checks are done (`on_flags`), past their
+    memory peak. The 数据质量 list is then sent with the rest (`write_outputs`).
+
+    >>> from types import SimpleNamespace
+    >>> early_workbook(SimpleNamespace(flags=pl.DataFrame({"a": [1, 2]}), review=pl.DataFrame()))
+    True
+    """
+    from fanpin_cli.report.memrows import small_workbook
+
+    return small_workbook(flagged.flags.height + flagged.review.height)
+
+
+def _masked_first(flags: pl.DataFrame, review: pl.DataFrame, quality_detail: pl.DataFrame | None,
+                  first: Any) -> dict[str, tuple[Any, Any]]:
+    """The tables `_report_first` masked for the workbook, kept for the CSV files (`_shown`)
+    and `write_outputs`: table name → (the frame given, its masked form)."""
+    masked = {"flags": (flags, first.flags), "review": (review, first.review)}
+    if quality_detail is not None:
+        masked["quality_detail"] = (quality_detail, first.quality_detail)
+    return masked
+
+
+def _shown(name: str, frame: pl.DataFrame, known: dict[str, tuple[pl.DataFrame, pl.DataFrame]], *,
+           full_ids: bool = False) -> pl.DataFrame:
+    """`mask_table(name, frame)`, or the masked form of this very frame made before (`known`:
+    table name → (frame, masked frame), e.g. for the workbook): each table is masked once.
+
+    >>> frame = pl.DataFrame({"id_number": ["433127199001011238"]})
+    >>> masked = mask_table("flags", frame)
+    >>> _shown("flags", frame, {"flags": (frame, masked)}) is masked
+    True
+    >>> _shown("flags", frame.clone(), {"flags": (frame, masked)}).item()  # another frame: masked here
+    '433127***********8'
+    """
+    given, masked = known.get(name, (None, None))
+    if given is frame and masked is not None:
+        return masked
+    return mask_table(name, frame, full_ids=full_ids)
 
 
 def prestart_workbook(out_dir: Path | None = None) -> Any:
@@ -297,19 +344,26 @@ def write_outputs(
                               artifacts.area_counts, artifacts.rules, full_ids, artifacts.members, split,
                               artifacts.quality_detail)
         report = InlineReport(out_dir / "report.xlsx", first)
+        report.masked = _masked_first(artifacts.flags, artifacts.review, artifacts.quality_detail, first)
     names = CSV_TABLES + (("resolved", "exempted") if summary.history is not None else ())
+    given = getattr(report, "masked", {})
     try:
         rest = _workbook_rest(artifacts, full_ids)
+        if artifacts.quality_detail is not None and "quality_detail" not in given:  # started early (`early_workbook`)
+            rest["quality_detail"] = artifacts.quality_detail if full_ids else mask_frame(artifacts.quality_detail)
     except BaseException:
         report.abort()
         raise
+    # Tables masked for the workbook already (flags, review; the issues for 数据质量, masked as
+    # their CSV masks them): not masked again for their CSV files.
+    known = {} if full_ids else {**given, "issues": (artifacts.issues, rest["quality"])}
     with ThreadPoolExecutor(max_workers=1) as pool:
         workbook = pool.submit(report.finish, **rest)
         try:
             # One table at a time: masked, written, dropped (never every masked copy at once).
             for name in names:
                 table = TABLES[name]
-                write_csv(table.for_csv(mask_table(name, getattr(artifacts, name), full_ids=full_ids)),
+                write_csv(table.for_csv(_shown(name, getattr(artifacts, name), known, full_ids=full_ids)),
                           out_dir / table.file)
         finally:
             summary.report_process_peak_mb = workbook.result()

@@ -90,8 +90,9 @@ class RunResult:
 
 @dataclass
 class FlagResult:
-    """What rule evaluation produced (given to `compute`'s `on_flags` hook once the quality
-    checks are done, so a caller can start the workbook while the rest is summed up and written)."""
+    """What rule evaluation produced (given to `compute`'s `on_rules` hook as soon as the rules
+    are evaluated and to its `on_flags` hook once the quality checks are done, so a caller can
+    start the workbook while the rest is checked, summed up and written)."""
 
     flags: pl.DataFrame  # tables.FLAGS, IDs full
     review: pl.DataFrame  # tables.REVIEW, IDs full
@@ -101,8 +102,9 @@ class FlagResult:
     members: pl.DataFrame  # roster persons: household_id, source_row, township, village
     exempted: pl.DataFrame | None = None  # tables.EXEMPTED (with a history)
     resolved: pl.DataFrame | None = None  # tables.RESOLVED (with a history)
-    # The 数据质量 list (issues with names, IDs full), set once the quality checks are done:
-    # the workbook counts its rows when it decides whether to stay in memory.
+    # The 数据质量 list (issues with names, IDs full), set once the quality checks are done
+    # (before `on_flags`, after `on_rules`): the workbook counts its rows when it decides
+    # whether to stay in memory.
     quality_detail: pl.DataFrame | None = None
 
 
@@ -351,13 +353,16 @@ def compute(
     progress: Progress | None = None,
     on_flags: FlagHook | None = None,
     history: Any = None,
+    on_rules: FlagHook | None = None,
 ) -> RunArtifacts:
     """The whole monthly job on in-memory tables; reads the inputs, writes nothing.
 
     `executor` runs the per-file work and the rules (default: one after another on this
     thread). `key` is the county's secret for record/person keys (default: `fanpin.key`
     beside the config if there is one, else derived from the config). `on_flags` is called
-    with the flags once the quality checks are done (e.g. to start the workbook then). `history` is a
+    with the flags once the quality checks are done (e.g. to start the workbook then); `on_rules`
+    with the same result as soon as the rules are evaluated, in the thread that evaluated them,
+    while the quality checks may still run (its `quality_detail` is not known yet). `history` is a
     `history.HistoryView` (tables read from the history before the run; never a connection):
     confirmed/rejected review pairs, exemptions, statuses and resolved flags.
     """
@@ -525,6 +530,8 @@ def compute(
         review = _review_queue(links, evidence, roster, roster_keys, key)
         result = FlagResult(keyed, review, rule_counts, area_counts, rule_infos, members, exempted, resolved)
         rules_seconds.append(time.perf_counter() - started)
+        if on_rules is not None:
+            on_rules(result)
         return result
 
     flag_future = pool.submit(flag_stage, roster, evidence)  # arguments: nothing holds them once it is done
@@ -719,12 +726,19 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
                        start_workbook: Any, write_outputs: Any) -> tuple[list[Path], RunArtifacts, Any]:
     """`compute`, then the outputs written into `stage` with the history staged beside them:
     the written files, the artifacts and the history's staged run (`PendingRun`; None without one)."""
+    from fanpin_cli.outputs import early_workbook
+
+    def on_rules(result: FlagResult) -> None:  # in the rules' thread, beside the last quality checks
+        if early_workbook(result):
+            report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split, started=ahead))
+
     def on_flags(result: FlagResult) -> None:
-        report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split, started=ahead))
+        if not report:  # not started by `on_rules`
+            report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split, started=ahead))
 
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
-                            history=past.view if past else None)
+                            history=past.view if past else None, on_rules=on_rules)
     if progress:
         progress(STAGES[5])
     written, pending = write_beside_history(

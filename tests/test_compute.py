@@ -177,6 +177,47 @@ def test_write_outputs_masks_ids(tmp_path, artifacts):
     assert full and not [i for i in full if i in text]
 
 
+def test_on_rules_comes_before_on_flags_with_the_same_result(artifacts):
+    """`on_rules` gets the rules' result as soon as they are evaluated, before the 数据质量 list
+    exists; `on_flags` gets the same result once the quality checks are done, with the list."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    seen = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        out = fanpin_cli.compute(_in_memory_config(), executor=pool, key=KEY,
+                                 on_rules=lambda r: seen.append(("rules", r, r.quality_detail)),
+                                 on_flags=lambda r: seen.append(("flags", r, r.quality_detail)))
+    assert [s[0] for s in seen] == ["rules", "flags"]
+    (_, early, detail_then), (_, late, detail_now) = seen
+    assert early is late and early.flags is out.flags
+    assert detail_then is None and detail_now is out.quality_detail and detail_now.height
+
+
+def test_a_workbook_started_from_the_rules_alone_gets_the_quality_list_with_the_rest(tmp_path, artifacts):
+    """The workbook started early (`outputs.early_workbook`: before the 数据质量 list exists) is,
+    part for part, the one started once the quality checks are done."""
+    import zipfile
+    from types import SimpleNamespace
+
+    from fanpin_cli.outputs import early_workbook, start_workbook
+    from fanpin_cli.pipeline import FlagResult
+
+    a = artifacts
+    config = SimpleNamespace(county=a.summary.county, period=a.summary.period,
+                             reference_date=_in_memory_config().reference_date)
+    parts = {}
+    for name, detail in (("early", None), ("late", a.quality_detail)):
+        flagged = FlagResult(a.flags, a.review, a.rule_counts, a.area_counts, a.rules, a.members, quality_detail=detail)
+        assert early_workbook(flagged)
+        (tmp_path / name).mkdir()
+        report = start_workbook(config, flagged, tmp_path / name, split="none")
+        fanpin_cli.write_outputs(a, tmp_path / name, report=report, split="none")
+        with zipfile.ZipFile(tmp_path / name / "report.xlsx") as z:
+            parts[name] = {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
+    assert a.quality_detail is not None and a.quality_detail.height
+    assert parts["early"] == parts["late"]
+
+
 @pytest.mark.parametrize(("broken", "reported"), [
     # the roster's own error first, whatever else fails
     (("监测对象信息.xlsx", "残联_持证残疾人.csv"), "监测对象信息.xlsx"),

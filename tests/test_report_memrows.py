@@ -82,3 +82,24 @@ def test_the_quality_list_counts_when_the_workbook_starts(tmp_path, monkeypatch)
     first = _report_first(config, data.flags, data.review, data.rule_counts, data.area_counts, data.rules,
                           False, None, "none", detail)
     assert data_rows(first) == few + detail.height
+
+
+def test_a_workbook_started_small_whose_quality_list_makes_it_large_starts_again_with_temp_files(tmp_path, monkeypatch):
+    """A workbook started from the flags and review queue alone (`outputs.early_workbook`)
+    keeps its rows in memory; when the 数据质量 list it is finished with makes it large, it is
+    started again with temp files and is, part for part, the workbook written directly."""
+    from fanpin_cli.report.writer import ReportWriter
+
+    data = _data()
+    full = replace(data, quality_detail=pl.concat([data.quality] * 30))
+    monkeypatch.setattr(memrows, "SMALL_ROWS", data_rows(full) - 1)
+    (tmp_path / "direct").mkdir()
+    write_report(tmp_path / "direct" / "report.xlsx", full)
+
+    (tmp_path / "early").mkdir()
+    writer = ReportWriter(tmp_path / "early" / "report.xlsx", replace(full, quality=pl.DataFrame(), quality_detail=None))
+    assert writer.in_memory
+    writer.finish(full)
+    assert not writer.in_memory
+    assert [p.name for p in (tmp_path / "early").iterdir()] == ["report.xlsx"]
+    assert _parts(tmp_path / "early" / "report.xlsx") == _parts(tmp_path / "direct" / "report.xlsx")

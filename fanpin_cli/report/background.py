@@ -170,6 +170,8 @@ class BackgroundReport:
             self._process.start()
         self.path = None if path is None else Path(path)
         self._first = first
+        # Tables its caller masked for it, kept for the caller's own use (`outputs._shown`).
+        self.masked: dict[str, tuple[Any, Any]] = {}
 
     def begin(self, first: ReportData, path: Path | None = None) -> None:
         """Hand a process started without its first data (`prestart_report`) the flags and
@@ -252,6 +254,7 @@ class InlineReport:
     def __init__(self, path: Path, first: ReportData) -> None:
         self.path = Path(path)
         self._first = first
+        self.masked: dict[str, tuple[Any, Any]] = {}  # as BackgroundReport's
 
     def finish(self, **rest: Any) -> int:
         from fanpin_cli.report.writer import write_report

@@ -57,17 +57,28 @@ class ReportWriter:
         self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         self.workbook: Workbook | None = None
         with self._errors():
-            if small_workbook(data_rows(data)):  # no temp files (memrows.py)
-                self.workbook = memory_workbook(str(self.tmp), WORKBOOK_OPTIONS)
-            else:
-                # Streamed rows wait in temp files beside the workbook (the run's staging folder,
-                # removed with it), not in the system's temp folder.
-                self.workbook = file_workbook(str(self.tmp), WORKBOOK_OPTIONS | {"tmpdir": str(self.path.parent)})
-            self._start(data)
+            self._open(data)
+
+    def _open(self, data: ReportData) -> None:
+        self.in_memory = small_workbook(data_rows(data))
+        if self.in_memory:  # no temp files (memrows.py)
+            self.workbook = memory_workbook(str(self.tmp), WORKBOOK_OPTIONS)
+        else:
+            # Streamed rows wait in temp files beside the workbook (the run's staging folder,
+            # removed with it), not in the system's temp folder.
+            self.workbook = file_workbook(str(self.tmp), WORKBOOK_OPTIONS | {"tmpdir": str(self.path.parent)})
+        self._start(data)
 
     def finish(self, data: ReportData) -> None:
-        """Write the remaining sheets from the complete `data`, close and replace `path`."""
+        """Write the remaining sheets from the complete `data`, close and replace `path`.
+
+        A workbook started in memory from data that lacked the 数据质量 list (`data_rows`),
+        whose complete `data` are too many rows for memory, is started again with temp files
+        (the same sheets: nothing of the first start is kept)."""
         with self._errors():
+            if self.in_memory and not small_workbook(data_rows(data)):
+                self._drop()
+                self._open(data)
             self._complete(data)
             workbook, self.workbook = self.workbook, None
             workbook.close()
@@ -84,6 +95,10 @@ class ReportWriter:
 
     def abort(self) -> None:
         """Drop the unfinished workbook (nothing is left on disk)."""
+        self._drop()
+
+    def _drop(self) -> None:
+        """The workbook closed and its temp files removed."""
         if self.workbook is not None:
             workbook, self.workbook = self.workbook, None
             try:
