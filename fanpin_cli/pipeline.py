@@ -163,6 +163,20 @@ def _input_summary(loaded: LoadedFile, links: pl.DataFrame | None, frame: pl.Dat
     return entry
 
 
+def _input_summaries(rules: list[Any], roster_loaded: LoadedFile, roster: pl.DataFrame,
+                     prepared: list[tuple[LoadedFile, pl.DataFrame]],
+                     links: list[pl.DataFrame]) -> tuple[list[InputSummary], list[dict[str, Any]]]:
+    """summary.json's entry of every input file (the roster first, with the rules' coverage of
+    its columns) and the link totals (`_link_totals`)."""
+    inputs = [_input_summary(roster_loaded, None, roster)] + [
+        _input_summary(lf, lk, fr) for (lf, fr), lk in zip(prepared, links, strict=True)
+    ]
+    for entry, lf in zip(inputs, [roster_loaded, *(lf for lf, _ in prepared)], strict=True):
+        coverage = input_coverage(lf, rules)
+        entry.columns, entry.missing_fields = coverage["columns"], coverage["missing_fields"]
+    return inputs, _link_totals(links)
+
+
 def _evidence(
     prepared: list[tuple[LoadedFile, pl.DataFrame]], links: list[pl.DataFrame]
 ) -> dict[str, pl.DataFrame]:
@@ -548,8 +562,18 @@ def compute(
 
     items = sorted(((i, lf, frame) for i, (lf, frame) in enumerate(zip(loaded, frames, strict=True))),
                    key=lambda item: item[0] == apart)  # the one set apart last: it may wait
-    checked_frames = dict(zip([i for i, _, _ in items], pool.map(
-        step(STAGES[3], lambda item: item[1].source_file, checked), items), strict=True))
+    checking = pool.map(step(STAGES[3], lambda item: item[1].source_file, checked), items)
+    distinct = len({lf.source_file for lf in loaded}) == len(loaded)
+    # What needs neither the issues nor the flags: with no file set apart (nothing large held),
+    # the rows per village and the stock-take go to the workers behind the checks (a worker
+    # done with the rules takes them), the file summaries are made here meanwhile; else (memory
+    # first) all of it after the checks, one piece at a time.
+    beside = apart is None
+    villages_ahead = pool.submit(village_rows, roster, evidence) if beside and distinct else None  # read first
+    stock_ahead = pool.submit(stocktake, roster, evidence, lists=tuple(STOCKTAKE_KINDS)) if beside else None
+    if beside:
+        inputs, link_totals = _input_summaries(rules, roster_loaded, roster, prepared, links_each)
+    checked_frames = dict(zip([i for i, _, _ in items], checking, strict=True))
     issue_frames = [checked_frames[i] for i in range(len(loaded))]
     del checked_frames, items, frames  # the extracts' linking-only columns go with them
     issue_frames += [lf.issues for lf in loaded if lf.issues is not None and lf.issues.height]  # found reading
@@ -562,16 +586,19 @@ def compute(
         # The places of the rows with an issue only (issues and scorecards); the rows per village
         # counted frame by frame (every row's place: 6.4M rows, ~1 GB at 200,000 households), unless
         # two input files share a name (a row is then counted once, as `row_places` keeps it).
-        distinct = len({lf.source_file for lf in loaded}) == len(loaded)
         places = row_places(roster, evidence, rows=issues if distinct else None)
-        per_village = village_rows(roster, evidence) if distinct else None
+        if villages_ahead is not None:
+            per_village = villages_ahead.result()
+        else:
+            per_village = village_rows(roster, evidence) if distinct else None
         issues = attach_places(issues, _rows_of([places], issues, "household_id", "township", "village"))
         file_sectors = {lf.source_file: lf.sector for lf in loaded}
         issues = ISSUES.conform(_issue_keys(issues, row_index, file_sectors, key))
         say(f"{STAGES[3]}：账账相符与质量评分")
-        stock_counts, stock_lists = stocktake(roster, evidence, lists=tuple(STOCKTAKE_KINDS))
+        stock_counts, stock_lists = (stock_ahead.result() if stock_ahead is not None
+                                     else stocktake(roster, evidence, lists=tuple(STOCKTAKE_KINDS)))
         cards = SCORECARD.conform(scorecard(issues, places, per_village))
-        del places, issue_frames  # every row's place: not needed after the scorecards
+        del places, issue_frames, stock_ahead, villages_ahead  # every row's place: not needed after the scorecards
         release_unused()
     done(STAGES[3])
     quality_detail = _with_names(_village_issues(issues, roster_loaded.source_file), roster, evidence)
@@ -581,13 +608,8 @@ def compute(
     # What the summary reads of the input frames is taken now and the frames are let go before
     # the workbook's process starts beside this one (200,000 households: ~2 GB of prepared rows
     # and link columns were still held through the writing).
-    inputs = [_input_summary(roster_loaded, None, roster)] + [
-        _input_summary(lf, lk, fr) for (lf, fr), lk in zip(prepared, links_each, strict=True)
-    ]
-    for entry, lf in zip(inputs, loaded, strict=True):
-        coverage = input_coverage(lf, rules)
-        entry.columns, entry.missing_fields = coverage["columns"], coverage["missing_fields"]
-    link_totals = _link_totals(links_each)
+    if not beside:
+        inputs, link_totals = _input_summaries(rules, roster_loaded, roster, prepared, links_each)
     inputs_available = [available(lf) for lf in loaded]
     del evidence, prepared, roster, links_each, loaded, extracts_loaded, roster_loaded
     release_unused()
