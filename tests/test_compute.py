@@ -257,6 +257,20 @@ def test_the_stocktake_and_summaries_made_beside_the_checks_are_those_made_after
     assert mine == theirs
 
 
+def test_the_in_memory_engine_gives_what_the_streaming_engine_gives(artifacts):
+    """A small county's queries run on polars' in-memory engine (`in_memory_queries`); an engine
+    the user chose is kept: here the streaming one, which "auto" would pick. The same tables."""
+    pl.Config.set_engine_affinity("streaming")
+    try:
+        out = fanpin_cli.compute(_in_memory_config(), key=KEY)
+        assert os.environ["POLARS_ENGINE_AFFINITY"] == "streaming"  # the user's choice, kept and left
+    finally:
+        pl.Config.set_engine_affinity(None)
+    for name in ("links", "flags", "issues", "review", "stocktake", "scorecard", "rule_counts", "area_counts",
+                 "quality_detail", "stocktake_counts", "link_counts", "persons"):
+        assert getattr(out, name).equals(getattr(artifacts, name)), name
+
+
 ENROLL, CLAIMS = "医保_参保登记.csv", "医保_结算明细.csv"  # the sample's two biggest extracts
 
 
