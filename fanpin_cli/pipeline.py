@@ -555,6 +555,18 @@ def _compute(
     # MED_UNINSURED's flags, for the cross check that shares the rule's definition (None:
     # the run did not evaluate it as bundled, or failed; the check then evaluates it itself).
     insurance: Future = Future()
+    # The rule evaluation and the largest file's checks make this stage's largest temporaries:
+    # side by side they held ~1 GB more at once at 200,000 households. A file of APART_ROWS rows
+    # or more is checked once the rules are evaluated (the other files' checks run meanwhile).
+    heights = [frame.height for frame in frames]
+    largest = max(range(1, len(heights)), key=heights.__getitem__, default=0)
+    apart = largest if largest and heights[largest] >= APART_ROWS else None
+    # With none set apart (nothing large held), what needs neither the issues nor the flags
+    # is made beside the checks and the rules: the rows per village and the stock-take on the
+    # workers behind the checks (a worker done with the rules takes them), the file summaries
+    # and the review queue on this thread meanwhile; else (memory first) one piece at a time,
+    # after the checks (the review queue after the rules).
+    beside = apart is None
 
     @internal_errors(STAGES[4])
     def flag_stage(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame]) -> FlagResult:
@@ -583,7 +595,7 @@ def _compute(
             keyed, exempted, resolved = (FLAGS.conform(past.flags), EXEMPTED.conform(past.exempted),
                                          RESOLVED.conform(past.resolved))
         rule_counts, area_counts = household_summary(keyed, roster)
-        review = _review_queue(links, evidence, roster, roster_keys, key)
+        review = None if beside else _review_queue(links, evidence, roster, roster_keys, key)
         result = FlagResult(keyed, review, rule_counts, area_counts, rule_infos, members, exempted, resolved)
         rules_seconds.append(time.perf_counter() - started)
         return result
@@ -592,12 +604,6 @@ def _compute(
     clock[0] = time.perf_counter()
 
     say(STAGES[3])
-    # The rule evaluation and the largest file's checks make this stage's largest temporaries:
-    # side by side they held ~1 GB more at once at 200,000 households. A file of APART_ROWS rows
-    # or more is checked once the rules are evaluated (the other files' checks run meanwhile).
-    heights = [frame.height for frame in frames]
-    largest = max(range(1, len(heights)), key=heights.__getitem__, default=0)
-    apart = largest if largest and heights[largest] >= APART_ROWS else None
 
     def checked(item: tuple[int, LoadedFile, pl.DataFrame]) -> pl.DataFrame:
         i, lf, frame = item
@@ -610,15 +616,12 @@ def _compute(
                    key=lambda item: item[0] == apart)  # the one set apart last: it may wait
     checking = pool.map(step(STAGES[3], lambda item: item[1].source_file, checked), items)
     distinct = len({lf.source_file for lf in loaded}) == len(loaded)
-    # What needs neither the issues nor the flags: with no file set apart (nothing large held),
-    # the rows per village and the stock-take go to the workers behind the checks (a worker
-    # done with the rules takes them), the file summaries are made here meanwhile; else (memory
-    # first) all of it after the checks, one piece at a time.
-    beside = apart is None
     villages_ahead = pool.submit(village_rows, roster, evidence) if beside and distinct else None  # read first
     stock_ahead = pool.submit(stocktake, roster, evidence, lists=tuple(STOCKTAKE_KINDS)) if beside else None
     if beside:
         inputs, link_totals = _input_summaries(rules, roster_loaded, roster, prepared, links_each)
+        with internal_errors(STAGES[4]):
+            review = _review_queue(links, evidence, roster, roster_keys, key)
     checked_frames = dict(zip([i for i, _, _ in items], checking, strict=True))
     issue_frames = [checked_frames[i] for i in range(len(loaded))]
     del checked_frames, items, frames  # the extracts' linking-only columns go with them
@@ -648,15 +651,21 @@ def _compute(
         release_unused()
     done(STAGES[3])
     quality_detail = _with_names(_village_issues(issues, roster_loaded.source_file), roster, evidence)
+    # What needs no flags, while the rules may still run.
+    quality = _quality_with_statuses(quality_summary(issues), [available(lf) for lf in loaded],
+                                     overrides=dict(config.rules))
+    stock_counts = STOCKTAKE_COUNTS.conform(stock_counts)
+    stock_list, stock_dicts, card_dicts = _stocktake_list(stock_lists), stock_counts.to_dicts(), cards.to_dicts()
     say(STAGES[4])
     flagged = flag_future.result()
     flagged.quality_detail = quality_detail
+    if beside:
+        flagged.review = review
     # What the summary reads of the input frames is taken now and the frames are let go before
     # the workbook's process starts beside this one (200,000 households: ~2 GB of prepared rows
     # and link columns were still held through the writing).
     if not beside:
         inputs, link_totals = _input_summaries(rules, roster_loaded, roster, prepared, links_each)
-    inputs_available = [available(lf) for lf in loaded]
     del evidence, prepared, roster, links_each, loaded, extracts_loaded, roster_loaded
     release_unused()
     # Handed on only now: a workbook process started while the quality checks peak (scorecards,
@@ -669,7 +678,6 @@ def _compute(
     if rules_seconds:
         stages[-1] = Stage(STAGES[4], rules_seconds[0])
 
-    stock_counts = STOCKTAKE_COUNTS.conform(stock_counts)
     summary = RunSummary(
         version=__version__,
         county=config.county,
@@ -680,9 +688,9 @@ def _compute(
         links=link_totals,
         rules=_rule_entries(rules, flagged.rule_counts, statuses),
         households_flagged=_level_totals(flagged.area_counts),
-        quality=_quality_with_statuses(quality_summary(issues), inputs_available, overrides=dict(config.rules)),
-        stocktake=stock_counts.to_dicts(),
-        scorecard=cards.to_dicts(),
+        quality=quality,
+        stocktake=stock_dicts,
+        scorecard=card_dicts,
         stages=stages,
     )
     link_counts = LINK_COUNTS.conform(pl.DataFrame(
@@ -694,7 +702,7 @@ def _compute(
         flags=flagged.flags,
         issues=issues,
         review=flagged.review,
-        stocktake=_stocktake_list(stock_lists),
+        stocktake=stock_list,
         scorecard=cards,
         summary=summary,
         stocktake_counts=stock_counts,
