@@ -240,8 +240,9 @@ def test_big_files_are_linked_one_after_another(monkeypatch, artifacts):
 def test_the_stocktake_and_summaries_made_beside_the_checks_are_those_made_after_them(
         monkeypatch, artifacts, apart_rows):
     """With no file set apart (APART_ROWS) the rows per village and the stock-take run on the
-    workers beside the checks and the file summaries are made while they run; with one set apart
-    all of it comes after the checks. Either way the same tables and summary as one after another."""
+    workers beside the checks, the file summaries and the review queue are made while they run;
+    with one set apart all of it comes after the checks (the review queue after the rules).
+    Either way the same tables and summary as one after another."""
     from concurrent.futures import ThreadPoolExecutor
 
     from fanpin_cli import pipeline
@@ -249,7 +250,8 @@ def test_the_stocktake_and_summaries_made_beside_the_checks_are_those_made_after
     monkeypatch.setattr(pipeline, "APART_ROWS", apart_rows)
     with ThreadPoolExecutor(max_workers=2) as pool:
         out = fanpin_cli.compute(_in_memory_config(), executor=pool, key=KEY)
-    for name in ("stocktake", "stocktake_counts", "scorecard", "issues", "flags", "link_counts", "quality_detail"):
+    for name in ("stocktake", "stocktake_counts", "scorecard", "issues", "flags", "review", "link_counts",
+                 "quality_detail"):
         assert getattr(out, name).equals(getattr(artifacts, name)), name
     mine, theirs = out.summary.to_dict(), artifacts.summary.to_dict()
     for told in (mine, theirs):  # the times, and what writing (an earlier test's) adds
