@@ -380,9 +380,14 @@ def compute(
     file under LINK_APART_BYTES, polars runs the lazy queries on its in-memory engine
     (`in_memory_queries`).
     """
-    small = all(_file_size(spec.path) < LINK_APART_BYTES for spec in config.inputs)
-    with in_memory_queries(small):
+    with in_memory_queries(_small(config)):
         return _compute(config, executor=executor, key=key, progress=progress, on_flags=on_flags, history=history)
+
+
+def _small(config: RunConfig) -> bool:
+    """Whether every input file is under LINK_APART_BYTES: a small county (`in_memory_queries`,
+    the schemas imported while the files are read)."""
+    return all(_file_size(spec.path) < LINK_APART_BYTES for spec in config.inputs)
 
 
 @contextmanager
@@ -512,7 +517,9 @@ def _compute(
         tasks.append(Task(f"read{i}", partial(read_and_prepare, spec), rank=(1, 1, -sizes[i])))
         tasks.append(Task(f"link{i}", partial(extract_side, spec), needs=("roster", f"read{i}"),
                           after=after.get(i, ()), rank=(0, -sizes[i])))
-    done_tasks = run_tasks(pool, tasks, limit=WORKERS, meanwhile=_import_schemas)
+    # a small county imports the checks' schemas meanwhile (a big one at its first check, as
+    # before: +21 MB held while its big files are linked)
+    done_tasks = run_tasks(pool, tasks, limit=WORKERS, meanwhile=_import_schemas if _small(config) else None)
     # errors as the files are listed: the roster's own first
     for name in ("roster", *(f"link{i}" for i in range(len(extracts)))):
         done_tasks[name].result()
@@ -845,8 +852,8 @@ def write_beside_history(write: Callable[[], list[Path]], past: Any, config: Run
 
 def _import_schemas() -> None:
     """Import the pandera schemas that `quality.check_file` reads (pandera, pydantic: ~0.1 s of
-    CPU), so that `compute`'s calling thread does it while the workers read and link, not the
-    first check. A failed import is left for that check to raise in its own stage."""
+    CPU, ~21 MB), so that `compute`'s calling thread does it while the workers read and link,
+    not the first check. A failed import is left for that check to raise in its own stage."""
     try:
         import_module("fanpin_cli.schemas")
     except Exception:  # noqa: BLE001 - raised again, and reported, by the check that needs it
