@@ -15,13 +15,16 @@ original chained.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +165,20 @@ def _input_summary(loaded: LoadedFile, links: pl.DataFrame | None, frame: pl.Dat
         entry.rows_unlinked = int((status == "unlinked").sum())
         entry.rows_rejected = int(links["rejected"].sum())
     return entry
+
+
+def _input_summaries(rules: list[Any], roster_loaded: LoadedFile, roster: pl.DataFrame,
+                     prepared: list[tuple[LoadedFile, pl.DataFrame]],
+                     links: list[pl.DataFrame]) -> tuple[list[InputSummary], list[dict[str, Any]]]:
+    """summary.json's entry of every input file (the roster first, with the rules' coverage of
+    its columns) and the link totals (`_link_totals`)."""
+    inputs = [_input_summary(roster_loaded, None, roster)] + [
+        _input_summary(lf, lk, fr) for (lf, fr), lk in zip(prepared, links, strict=True)
+    ]
+    for entry, lf in zip(inputs, [roster_loaded, *(lf for lf, _ in prepared)], strict=True):
+        coverage = input_coverage(lf, rules)
+        entry.columns, entry.missing_fields = coverage["columns"], coverage["missing_fields"]
+    return inputs, _link_totals(links)
 
 
 def _evidence(
@@ -364,8 +381,57 @@ def compute(
     with the same result as soon as the rules are evaluated, in the thread that evaluated them,
     while the quality checks may still run (its `quality_detail` is not known yet). `history` is a
     `history.HistoryView` (tables read from the history before the run; never a connection):
-    confirmed/rejected review pairs, exemptions, statuses and resolved flags.
+    confirmed/rejected review pairs, exemptions, statuses and resolved flags. With every input
+    file under LINK_APART_BYTES, polars runs the lazy queries on its in-memory engine
+    (`in_memory_queries`).
     """
+    with in_memory_queries(_small(config)):
+        return _compute(config, executor=executor, key=key, progress=progress, on_flags=on_flags, history=history)
+
+
+def _small(config: RunConfig) -> bool:
+    """Whether every input file is under LINK_APART_BYTES: a small county (`in_memory_queries`,
+    the schemas imported while the files are read)."""
+    return all(_file_size(spec.path) < LINK_APART_BYTES for spec in config.inputs)
+
+
+@contextmanager
+def in_memory_queries(wanted: bool = True) -> Iterator[None]:
+    """Within the block, polars collects lazy queries on its in-memory engine instead of
+    choosing one itself ("auto", which picks the streaming engine: ~80 µs more start-up a
+    query, on the thousands of small queries of a small county; a 3,000-household county's
+    single-file checks 210-225 → 160-170 ms of CPU, same results); the engine chosen before is
+    restored after it. Not when `wanted` is false, nor when the user chose an engine
+    (`POLARS_ENGINE_AFFINITY`). The setting is the process's: queries of other threads meanwhile
+    use it too.
+
+    >>> before = os.environ.get("POLARS_ENGINE_AFFINITY")
+    >>> with in_memory_queries():
+    ...     os.environ["POLARS_ENGINE_AFFINITY"] == (before or "in-memory")
+    True
+    >>> os.environ.get("POLARS_ENGINE_AFFINITY") == before
+    True
+    """
+    if not wanted or "POLARS_ENGINE_AFFINITY" in os.environ:
+        yield
+        return
+    pl.Config.set_engine_affinity("in-memory")
+    try:
+        yield
+    finally:
+        pl.Config.set_engine_affinity(None)
+
+
+def _compute(
+    config: RunConfig,
+    *,
+    executor: Executor | None,
+    key: bytes | None,
+    progress: Progress | None,
+    on_flags: FlagHook | None,
+    history: Any,
+) -> RunArtifacts:
+    """`compute` (its polars engine chosen)."""
     from fanpin_cli.domain import INSURANCE_RULE
     from fanpin_cli.flagging import bundled_flags, evaluate, household_summary, load_rules
     from fanpin_cli.linking import link, roster_index
@@ -456,7 +522,9 @@ def compute(
         tasks.append(Task(f"read{i}", partial(read_and_prepare, spec), rank=(1, 1, -sizes[i])))
         tasks.append(Task(f"link{i}", partial(extract_side, spec), needs=("roster", f"read{i}"),
                           after=after.get(i, ()), rank=(0, -sizes[i])))
-    done_tasks = run_tasks(pool, tasks, limit=WORKERS)
+    # a small county imports the checks' schemas meanwhile (a big one at its first check, as
+    # before: +21 MB held while its big files are linked)
+    done_tasks = run_tasks(pool, tasks, limit=WORKERS, meanwhile=_import_schemas if _small(config) else None)
     # errors as the files are listed: the roster's own first
     for name in ("roster", *(f"link{i}" for i in range(len(extracts)))):
         done_tasks[name].result()
@@ -499,6 +567,18 @@ def compute(
     # MED_UNINSURED's flags, for the cross check that shares the rule's definition (None:
     # the run did not evaluate it as bundled, or failed; the check then evaluates it itself).
     insurance: Future = Future()
+    # The rule evaluation and the largest file's checks make this stage's largest temporaries:
+    # side by side they held ~1 GB more at once at 200,000 households. A file of APART_ROWS rows
+    # or more is checked once the rules are evaluated (the other files' checks run meanwhile).
+    heights = [frame.height for frame in frames]
+    largest = max(range(1, len(heights)), key=heights.__getitem__, default=0)
+    apart = largest if largest and heights[largest] >= APART_ROWS else None
+    # With none set apart (nothing large held), what needs neither the issues nor the flags
+    # is made beside the checks and the rules: the rows per village and the stock-take on the
+    # workers behind the checks (a worker done with the rules takes them), the file summaries
+    # and the review queue on this thread meanwhile; else (memory first) one piece at a time,
+    # after the checks (the review queue after the rules).
+    beside = apart is None
 
     @internal_errors(STAGES[4])
     def flag_stage(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame]) -> FlagResult:
@@ -527,7 +607,7 @@ def compute(
             keyed, exempted, resolved = (FLAGS.conform(past.flags), EXEMPTED.conform(past.exempted),
                                          RESOLVED.conform(past.resolved))
         rule_counts, area_counts = household_summary(keyed, roster)
-        review = _review_queue(links, evidence, roster, roster_keys, key)
+        review = None if beside else _review_queue(links, evidence, roster, roster_keys, key)
         result = FlagResult(keyed, review, rule_counts, area_counts, rule_infos, members, exempted, resolved)
         rules_seconds.append(time.perf_counter() - started)
         if on_rules is not None:
@@ -538,12 +618,6 @@ def compute(
     clock[0] = time.perf_counter()
 
     say(STAGES[3])
-    # The rule evaluation and the largest file's checks make this stage's largest temporaries:
-    # side by side they held ~1 GB more at once at 200,000 households. A file of APART_ROWS rows
-    # or more is checked once the rules are evaluated (the other files' checks run meanwhile).
-    heights = [frame.height for frame in frames]
-    largest = max(range(1, len(heights)), key=heights.__getitem__, default=0)
-    apart = largest if largest and heights[largest] >= APART_ROWS else None
 
     def checked(item: tuple[int, LoadedFile, pl.DataFrame]) -> pl.DataFrame:
         i, lf, frame = item
@@ -554,8 +628,15 @@ def compute(
 
     items = sorted(((i, lf, frame) for i, (lf, frame) in enumerate(zip(loaded, frames, strict=True))),
                    key=lambda item: item[0] == apart)  # the one set apart last: it may wait
-    checked_frames = dict(zip([i for i, _, _ in items], pool.map(
-        step(STAGES[3], lambda item: item[1].source_file, checked), items), strict=True))
+    checking = pool.map(step(STAGES[3], lambda item: item[1].source_file, checked), items)
+    distinct = len({lf.source_file for lf in loaded}) == len(loaded)
+    villages_ahead = pool.submit(village_rows, roster, evidence) if beside and distinct else None  # read first
+    stock_ahead = pool.submit(stocktake, roster, evidence, lists=tuple(STOCKTAKE_KINDS)) if beside else None
+    if beside:
+        inputs, link_totals = _input_summaries(rules, roster_loaded, roster, prepared, links_each)
+        with internal_errors(STAGES[4]):
+            review = _review_queue(links, evidence, roster, roster_keys, key)
+    checked_frames = dict(zip([i for i, _, _ in items], checking, strict=True))
     issue_frames = [checked_frames[i] for i in range(len(loaded))]
     del checked_frames, items, frames  # the extracts' linking-only columns go with them
     issue_frames += [lf.issues for lf in loaded if lf.issues is not None and lf.issues.height]  # found reading
@@ -568,33 +649,37 @@ def compute(
         # The places of the rows with an issue only (issues and scorecards); the rows per village
         # counted frame by frame (every row's place: 6.4M rows, ~1 GB at 200,000 households), unless
         # two input files share a name (a row is then counted once, as `row_places` keeps it).
-        distinct = len({lf.source_file for lf in loaded}) == len(loaded)
         places = row_places(roster, evidence, rows=issues if distinct else None)
-        per_village = village_rows(roster, evidence) if distinct else None
+        if villages_ahead is not None:
+            per_village = villages_ahead.result()
+        else:
+            per_village = village_rows(roster, evidence) if distinct else None
         issues = attach_places(issues, _rows_of([places], issues, "household_id", "township", "village"))
         file_sectors = {lf.source_file: lf.sector for lf in loaded}
         issues = ISSUES.conform(_issue_keys(issues, row_index, file_sectors, key))
         say(f"{STAGES[3]}：账账相符与质量评分")
-        stock_counts, stock_lists = stocktake(roster, evidence, lists=tuple(STOCKTAKE_KINDS))
+        stock_counts, stock_lists = (stock_ahead.result() if stock_ahead is not None
+                                     else stocktake(roster, evidence, lists=tuple(STOCKTAKE_KINDS)))
         cards = SCORECARD.conform(scorecard(issues, places, per_village))
-        del places, issue_frames  # every row's place: not needed after the scorecards
+        del places, issue_frames, stock_ahead, villages_ahead  # every row's place: not needed after the scorecards
         release_unused()
     done(STAGES[3])
     quality_detail = _with_names(_village_issues(issues, roster_loaded.source_file), roster, evidence)
+    # What needs no flags, while the rules may still run.
+    quality = _quality_with_statuses(quality_summary(issues), [available(lf) for lf in loaded],
+                                     overrides=dict(config.rules))
+    stock_counts = STOCKTAKE_COUNTS.conform(stock_counts)
+    stock_list, stock_dicts, card_dicts = _stocktake_list(stock_lists), stock_counts.to_dicts(), cards.to_dicts()
     say(STAGES[4])
     flagged = flag_future.result()
     flagged.quality_detail = quality_detail
+    if beside:
+        flagged.review = review
     # What the summary reads of the input frames is taken now and the frames are let go before
     # the workbook's process starts beside this one (200,000 households: ~2 GB of prepared rows
     # and link columns were still held through the writing).
-    inputs = [_input_summary(roster_loaded, None, roster)] + [
-        _input_summary(lf, lk, fr) for (lf, fr), lk in zip(prepared, links_each, strict=True)
-    ]
-    for entry, lf in zip(inputs, loaded, strict=True):
-        coverage = input_coverage(lf, rules)
-        entry.columns, entry.missing_fields = coverage["columns"], coverage["missing_fields"]
-    link_totals = _link_totals(links_each)
-    inputs_available = [available(lf) for lf in loaded]
+    if not beside:
+        inputs, link_totals = _input_summaries(rules, roster_loaded, roster, prepared, links_each)
     del evidence, prepared, roster, links_each, loaded, extracts_loaded, roster_loaded
     release_unused()
     # Handed on only now: a workbook process started while the quality checks peak (scorecards,
@@ -607,7 +692,6 @@ def compute(
     if rules_seconds:
         stages[-1] = Stage(STAGES[4], rules_seconds[0])
 
-    stock_counts = STOCKTAKE_COUNTS.conform(stock_counts)
     summary = RunSummary(
         version=__version__,
         county=config.county,
@@ -618,9 +702,9 @@ def compute(
         links=link_totals,
         rules=_rule_entries(rules, flagged.rule_counts, statuses),
         households_flagged=_level_totals(flagged.area_counts),
-        quality=_quality_with_statuses(quality_summary(issues), inputs_available, overrides=dict(config.rules)),
-        stocktake=stock_counts.to_dicts(),
-        scorecard=cards.to_dicts(),
+        quality=quality,
+        stocktake=stock_dicts,
+        scorecard=card_dicts,
         stages=stages,
     )
     link_counts = LINK_COUNTS.conform(pl.DataFrame(
@@ -632,7 +716,7 @@ def compute(
         flags=flagged.flags,
         issues=issues,
         review=flagged.review,
-        stocktake=_stocktake_list(stock_lists),
+        stocktake=stock_list,
         scorecard=cards,
         summary=summary,
         stocktake_counts=stock_counts,
@@ -778,6 +862,16 @@ def write_beside_history(write: Callable[[], list[Path]], past: Any, config: Run
             if written is None and pending is not None:
                 pending.rollback()
     return written, pending
+
+
+def _import_schemas() -> None:
+    """Import the pandera schemas that `quality.check_file` reads (pandera, pydantic: ~0.1 s of
+    CPU, ~21 MB), so that `compute`'s calling thread does it while the workers read and link,
+    not the first check. A failed import is left for that check to raise in its own stage."""
+    try:
+        import_module("fanpin_cli.schemas")
+    except Exception:  # noqa: BLE001 - raised again, and reported, by the check that needs it
+        pass
 
 
 def _file_size(path: Path) -> int:

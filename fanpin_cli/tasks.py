@@ -55,12 +55,15 @@ class Task:
         return (*self.needs, *self.after)
 
 
-def run_tasks(pool: Executor, tasks: Sequence[Task], *, limit: int) -> dict[str, Future]:
+def run_tasks(pool: Executor, tasks: Sequence[Task], *, limit: int,
+              meanwhile: Callable[[], None] | None = None) -> dict[str, Future]:
     """Run `tasks` on `pool`, at most `limit` at once; returns every task's future once all
     are done. A task whose need failed is not started: its future holds that need's error; a
     task that only comes `after` a failed task runs all the same, with its own result. Every
     task runs (or is skipped) even after a failure, so that the caller can report the
     errors in its own order; an interruption (KeyboardInterrupt, SystemExit) is raised at once.
+    `meanwhile` (which must not raise) is called once on the calling thread as soon as the first
+    tasks are handed out: work of its own while it would otherwise only wait.
 
     >>> from fanpin_cli.pipeline import SerialExecutor
     >>> def boom():
@@ -103,6 +106,9 @@ def run_tasks(pool: Executor, tasks: Sequence[Task], *, limit: int) -> dict[str,
             # before the rest of this list
             _stop_if_interrupted(future)
             break
+        if meanwhile is not None and running:
+            meanwhile()
+            meanwhile = None
         if running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             running -= finished

@@ -277,6 +277,43 @@ def test_big_files_are_linked_one_after_another(monkeypatch, artifacts):
     assert out.links.equals(artifacts.links)
 
 
+@pytest.mark.parametrize("apart_rows", [0, 10**9], ids=["a file set apart", "none set apart"])
+def test_the_stocktake_and_summaries_made_beside_the_checks_are_those_made_after_them(
+        monkeypatch, artifacts, apart_rows):
+    """With no file set apart (APART_ROWS) the rows per village and the stock-take run on the
+    workers beside the checks, the file summaries and the review queue are made while they run;
+    with one set apart all of it comes after the checks (the review queue after the rules).
+    Either way the same tables and summary as one after another."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fanpin_cli import pipeline
+
+    monkeypatch.setattr(pipeline, "APART_ROWS", apart_rows)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        out = fanpin_cli.compute(_in_memory_config(), executor=pool, key=KEY)
+    for name in ("stocktake", "stocktake_counts", "scorecard", "issues", "flags", "review", "link_counts",
+                 "quality_detail"):
+        assert getattr(out, name).equals(getattr(artifacts, name)), name
+    mine, theirs = out.summary.to_dict(), artifacts.summary.to_dict()
+    for told in (mine, theirs):  # the times, and what writing (an earlier test's) adds
+        told.pop("stages"), told.pop("report_process_peak_mb", None)
+    assert mine == theirs
+
+
+def test_the_in_memory_engine_gives_what_the_streaming_engine_gives(artifacts):
+    """A small county's queries run on polars' in-memory engine (`in_memory_queries`); an engine
+    the user chose is kept: here the streaming one, which "auto" would pick. The same tables."""
+    pl.Config.set_engine_affinity("streaming")
+    try:
+        out = fanpin_cli.compute(_in_memory_config(), key=KEY)
+        assert os.environ["POLARS_ENGINE_AFFINITY"] == "streaming"  # the user's choice, kept and left
+    finally:
+        pl.Config.set_engine_affinity(None)
+    for name in ("links", "flags", "issues", "review", "stocktake", "scorecard", "rule_counts", "area_counts",
+                 "quality_detail", "stocktake_counts", "link_counts", "persons"):
+        assert getattr(out, name).equals(getattr(artifacts, name)), name
+
+
 ENROLL, CLAIMS = "医保_参保登记.csv", "医保_结算明细.csv"  # the sample's two biggest extracts
 
 

@@ -56,6 +56,24 @@ def test_never_more_than_limit_at_once():
     assert most[0] == 2
 
 
+def test_meanwhile_runs_once_on_the_calling_thread_while_the_tasks_run():
+    started, calls = threading.Event(), []
+
+    def meanwhile():
+        calls.append(threading.current_thread())
+        started.set()
+
+    def task(*_):  # finishes only once `meanwhile` has run: it runs while this task is in flight
+        assert started.wait(5)
+        return "done"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = run_tasks(pool, [Task("a", task), Task("b", task), Task("c", lambda a: a + "!", needs=("a",))],
+                         limit=2, meanwhile=meanwhile)
+    assert calls == [threading.current_thread()]
+    assert {name: f.result() for name, f in done.items()} == {"a": "done", "b": "done", "c": "done!"}
+
+
 @pytest.mark.parametrize("executor", [SerialExecutor, lambda: ThreadPoolExecutor(max_workers=2)])
 def test_a_failed_need_skips_its_dependants_and_every_other_task_still_runs(executor):
     order, step = recorder()

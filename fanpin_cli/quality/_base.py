@@ -24,9 +24,17 @@ def empty_issues() -> pl.DataFrame:
     return pl.DataFrame(schema=ISSUE_SCHEMA)
 
 
-def col_or_null(frame: pl.DataFrame | pl.LazyFrame, name: str, dtype: pl.DataType = pl.String) -> pl.Expr:
-    """`pl.col(name)` if the frame has it, else a typed null."""
-    names = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+def col_or_null(frame: pl.DataFrame | pl.LazyFrame | list[str], name: str, dtype: pl.DataType = pl.String) -> pl.Expr:
+    """`pl.col(name)` if the frame has it (or `frame` is a list of column names holding it),
+    else a typed null.
+
+    >>> col_or_null(["a"], "a").meta.output_name(), col_or_null(["a"], "b", pl.Int64).meta.output_name()
+    ('a', 'literal')
+    """
+    if isinstance(frame, list):
+        names = frame
+    else:
+        names = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
     return pl.col(name) if name in names else pl.lit(None, dtype=dtype)
 
 
@@ -69,6 +77,8 @@ def issues(
     ['与第2行重复']
     """
     spec = CHECK_INDEX[check_id]
+    # the columns named once (a LazyFrame's schema is built anew at each asking)
+    names = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
     lf = frame.lazy()
     if within is not None:
         lf = lf.filter(within.fill_null(False))
@@ -77,15 +87,15 @@ def issues(
     # parsed for two comparisons), a filter predicate evaluates each use.
     made = [mask.fill_null(False).alias("__mask"), *(expr.alias(name) for name, expr in (whole or {}).items())]
     return lf.with_columns(made).filter(pl.col("__mask")).select(
-        col_or_null(lf, "source_file").cast(pl.String).alias("source_file"),
-        col_or_null(lf, "source_row", pl.Int64).cast(pl.Int64).alias("source_row"),
+        col_or_null(names, "source_file").cast(pl.String).alias("source_file"),
+        col_or_null(names, "source_row", pl.Int64).cast(pl.Int64).alias("source_row"),
         pl.lit(heading(headings, field)).alias("column"),
         pl.lit(field).alias("field"),
         pl.lit(check_id).alias("check_id"),
         pl.lit(spec.dimension).alias("dimension"),
         pl.lit(spec.severity).alias("severity"),
         msg.cast(pl.String).alias("message"),
-        *[col_or_null(lf, c).cast(pl.String).alias(c) for c in CONTEXT],
+        *[col_or_null(names, c).cast(pl.String).alias(c) for c in CONTEXT],
     )
 
 
