@@ -386,7 +386,8 @@ def compute(
     (`in_memory_queries`).
     """
     with in_memory_queries(_small(config)):
-        return _compute(config, executor=executor, key=key, progress=progress, on_flags=on_flags, history=history)
+        return _compute(config, executor=executor, key=key, progress=progress, on_flags=on_flags, history=history,
+                        on_rules=on_rules)
 
 
 def _small(config: RunConfig) -> bool:
@@ -430,6 +431,7 @@ def _compute(
     progress: Progress | None,
     on_flags: FlagHook | None,
     history: Any,
+    on_rules: FlagHook | None = None,
 ) -> RunArtifacts:
     """`compute` (its polars engine chosen)."""
     from fanpin_cli.domain import INSURANCE_RULE
@@ -579,6 +581,20 @@ def _compute(
     # and the review queue on this thread meanwhile; else (memory first) one piece at a time,
     # after the checks (the review queue after the rules).
     beside = apart is None
+    # `on_rules` gets the rules' result with its review queue: where the queue is made on this
+    # thread (beside), by whichever of the two is ready last (never a thread left waiting for
+    # the other, which may fail).
+    halves: dict[str, Any] = {}
+    halves_lock = threading.Lock()
+
+    def rules_ready(name: str, value: Any) -> None:
+        with halves_lock:
+            halves[name] = value
+            both = len(halves) == 2
+        if both and on_rules is not None:
+            result = halves["rules"]
+            result.review = halves["review"]
+            on_rules(result)
 
     @internal_errors(STAGES[4])
     def flag_stage(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame]) -> FlagResult:
@@ -610,7 +626,9 @@ def _compute(
         review = None if beside else _review_queue(links, evidence, roster, roster_keys, key)
         result = FlagResult(keyed, review, rule_counts, area_counts, rule_infos, members, exempted, resolved)
         rules_seconds.append(time.perf_counter() - started)
-        if on_rules is not None:
+        if beside:
+            rules_ready("rules", result)
+        elif on_rules is not None:
             on_rules(result)
         return result
 
@@ -636,6 +654,7 @@ def _compute(
         inputs, link_totals = _input_summaries(rules, roster_loaded, roster, prepared, links_each)
         with internal_errors(STAGES[4]):
             review = _review_queue(links, evidence, roster, roster_keys, key)
+            rules_ready("review", review)
     checked_frames = dict(zip([i for i, _, _ in items], checking, strict=True))
     issue_frames = [checked_frames[i] for i in range(len(loaded))]
     del checked_frames, items, frames  # the extracts' linking-only columns go with them

@@ -185,12 +185,14 @@ def test_on_rules_comes_before_on_flags_with_the_same_result(artifacts):
     seen = []
     with ThreadPoolExecutor(max_workers=2) as pool:
         out = fanpin_cli.compute(_in_memory_config(), executor=pool, key=KEY,
-                                 on_rules=lambda r: seen.append(("rules", r, r.quality_detail)),
-                                 on_flags=lambda r: seen.append(("flags", r, r.quality_detail)))
+                                 on_rules=lambda r: seen.append(("rules", r, r.quality_detail, r.review)),
+                                 on_flags=lambda r: seen.append(("flags", r, r.quality_detail, r.review)))
     assert [s[0] for s in seen] == ["rules", "flags"]
-    (_, early, detail_then), (_, late, detail_now) = seen
+    (_, early, detail_then, review_then), (_, late, detail_now, review_now) = seen
     assert early is late and early.flags is out.flags
     assert detail_then is None and detail_now is out.quality_detail and detail_now.height
+    # the review queue (made on the main thread beside the rules in a small county) comes with it
+    assert review_then is not None and review_then is review_now and review_then.height
 
 
 def test_a_workbook_started_from_the_rules_alone_gets_the_quality_list_with_the_rest(tmp_path, artifacts):
