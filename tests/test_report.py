@@ -9,6 +9,7 @@ from datetime import date
 import openpyxl
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from fanpin_cli.errors import FanpinError
 from fanpin_cli.report import ReportData, RuleInfo, write_report
@@ -484,3 +485,26 @@ def test_tables_longer_than_excel_allows_are_cut_with_a_note(tmp_path, monkeypat
     values = [row[0] for row in ws.iter_rows(values_only=True)]
     assert values[0] == "文件" and len(values) == 4
     assert "超出 Excel 行数上限" in values[3]
+
+
+def test_prepared_exprs_built_once_compute_as_built_anew() -> None:
+    """The cached column expressions (found again by structure, `Expr.meta`) give exactly the
+    values of expressions built anew; columns that differ in kind or expression are not mixed up."""
+    from fanpin_cli.report import table as tbl
+
+    frame = pl.DataFrame({"a": ["x", "2006-04-14 00:00:00", None], "n": ["1", "b", "3"],
+                          "lv": ["red", "blue", None], "d": ["2010-05-03 00:00:00", "x", None]})
+    cases = [
+        [tbl.Col("A", pl.col("a")), tbl.Col("N", pl.col("n"), tbl.INT)],
+        [tbl.Col("A", pl.col("n")), tbl.Col("N", pl.col("a"), tbl.INT)],  # other columns
+        [tbl.Col("A", pl.col("a"), tbl.DATE), tbl.Col("N", pl.col("n"))],  # other kinds
+        [tbl.Col("L", pl.col("lv"), tbl.LEVEL), tbl.Col("I", None, tbl.INPUT), tbl.Col("D", pl.col("d"), tbl.DATE)],
+        [tbl.Col("A", pl.col("a").str.slice(0, 1)), tbl.Col("B", pl.lit("k"))],
+        [tbl.Col("A", pl.col("a").str.slice(0, 2)), tbl.Col("B", pl.lit("j"))],
+    ]
+    for _ in range(2):  # the second round from the cache
+        for cols in cases:
+            assert_frame_equal(frame.select(tbl._prepared_exprs(cols)), frame.select(tbl._build_exprs(cols)))
+    assert tbl._prepared_exprs(cases[0]) is tbl._prepared_exprs([tbl.Col("x", pl.col("a")),
+                                                                  tbl.Col("y", pl.col("n"), tbl.INT)])
+

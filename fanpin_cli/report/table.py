@@ -79,7 +79,30 @@ def _prepared(frame: pl.DataFrame, cols: list[Col]) -> pl.DataFrame:
 
 
 def _prepared_exprs(cols: list[Col]) -> list[pl.Expr]:
-    """The values written, `c0, c1, …`, one expression per column."""
+    """The values written, `c0, c1, …`, one expression per column: built once for columns of
+    the same kinds and expressions (every 乡镇 workbook writes the same tables), found again by
+    the expressions' structure (`Expr.meta`: equal and hashed by what they compute).
+
+    >>> cols = [Col("编号", pl.col("a")), Col("人数", pl.col("n"), INT)]
+    >>> _prepared_exprs(cols) is _prepared_exprs([Col("x", pl.col("a")), Col("y", pl.col("n"), INT)])
+    True
+    >>> _prepared_exprs(cols) is _prepared_exprs([Col("编号", pl.col("b")), Col("人数", pl.col("n"), INT)])
+    False
+    """
+    key = tuple((col.kind, None if col.expr is None else col.expr.meta) for col in cols)
+    exprs = _BUILT.get(key)
+    if exprs is None:
+        if len(_BUILT) >= 256:  # a bound: a run writes a few dozen tables' kinds
+            _BUILT.clear()
+        exprs = _BUILT[key] = _build_exprs(cols)
+    return exprs
+
+
+# `_prepared_exprs` built before: (kind, expression's meta) per column → the expressions.
+_BUILT: dict[tuple[tuple[str, object], ...], list[pl.Expr]] = {}
+
+
+def _build_exprs(cols: list[Col]) -> list[pl.Expr]:
     exprs: list[pl.Expr] = []
     for i, col in enumerate(cols):
         if col.expr is None or col.kind == INPUT:
