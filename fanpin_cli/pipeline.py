@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -831,40 +831,48 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
     the written files, the artifacts and the history's staged run (`PendingRun`; None without one)."""
     from fanpin_cli.outputs import early_workbook
 
+    beside = ThreadPoolExecutor(max_workers=1)  # the history's thread (`write_beside_history`)
+
     def on_rules(result: FlagResult) -> None:  # in the rules' thread, beside the last quality checks
         if early_workbook(result):
             report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split, started=ahead))
+            if past is not None:  # a small county: a core is idle until the writing, the history's thread
+                from fanpin_cli.history.store import import_duckdb  # imports DuckDB there meanwhile
+
+                beside.submit(import_duckdb)
 
     def on_flags(result: FlagResult) -> None:
         if not report:  # not started by `on_rules`
             report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split, started=ahead))
 
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
-                            history=past.view if past else None, on_rules=on_rules)
-    if progress:
-        progress(STAGES[5])
-    written, pending = write_beside_history(
-        lambda: write_outputs(artifacts, stage, full_ids=full_ids, report=report[0] if report else None,
-                              started=started, split=split),
-        past, config, artifacts, out_dir)
+    with beside:
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
+                                history=past.view if past else None, on_rules=on_rules)
+        if progress:
+            progress(STAGES[5])
+        written, pending = write_beside_history(
+            lambda: write_outputs(artifacts, stage, full_ids=full_ids, report=report[0] if report else None,
+                                  started=started, split=split),
+            past, config, artifacts, out_dir, beside=beside)
     return written, artifacts, pending
 
 
 def write_beside_history(write: Callable[[], list[Path]], past: Any, config: RunConfig, artifacts: RunArtifacts,
-                         out_dir: Path) -> tuple[list[Path], Any]:
+                         out_dir: Path, *, beside: Executor | None = None) -> tuple[list[Path], Any]:
     """`write()` (a run's outputs, into its staging folder) with the month's history rows staged
     beside it on a second thread (`past.stage`: reduced, written into the history file, not yet
     counted): the written files and the staged run (`PendingRun`; None without a history, or
     when staging failed: `record` after the swap then makes it again and says why). A failed
     writing rolls the staged rows back and is said as `fanpin run` says it: an OSError (or a
     failed workbook process) as an OutputError naming `out_dir`, anything else unexpected as an
-    InternalError of 写出结果. `fanpin run` and the province's county jobs."""
+    InternalError of 写出结果. `fanpin run` and the province's county jobs. `beside`: the caller's
+    one-thread executor to stage them on (else one of its own)."""
     from fanpin_cli.outdir import OutputError, describe_os_error
 
     written = None
-    with ThreadPoolExecutor(max_workers=1) as beside:
-        record = beside.submit(past.stage, config, artifacts, out_dir) if past is not None else None
+    with ThreadPoolExecutor(max_workers=1) if beside is None else nullcontext(beside) as thread:
+        record = thread.submit(past.stage, config, artifacts, out_dir) if past is not None else None
         try:
             written = write()
         except OSError as exc:

