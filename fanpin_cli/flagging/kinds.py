@@ -383,10 +383,11 @@ def unlinked_row(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
 
 def roster_match(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
     p = ctx.persons
-    if rule.scope == "household":  # household facts left empty on members' rows: the household's
+    # household facts left empty on members' rows: the household's (a column without a null needs none)
+    gaps = [f for f in HOUSEHOLD_FIELDS if f in p.columns and p.get_column(f).null_count()]
+    if rule.scope == "household" and gaps:
         p = p.with_columns(
-            pl.col(f).fill_null(pl.col(f).sort_by("_head_rank").drop_nulls().first().over("_hh"))
-            for f in HOUSEHOLD_FIELDS if f in p.columns
+            pl.col(f).fill_null(pl.col(f).sort_by("_head_rank").drop_nulls().first().over("_hh")) for f in gaps
         )
     rows = keep(p, all_conditions(rule.roster_where, params, p)).with_columns(
         pl.col("_roster_row").alias("source_row")
