@@ -386,11 +386,10 @@ def test_block_key_numbers_equal_exactly_when_the_key_texts_do():
     assert odd.select(d17_expr())[D17].to_list() == [None] * 4
 
 
-def test_repair_pairs_on_numbers_are_the_pairs_on_texts(roster, monkeypatch):
-    """The ID-repair blocking joins on numbers (name code + key digits) propose exactly the
-    pairs the joins on the key texts (and the name's pinyin) do, spreadsheet numbers included;
-    a reading that is not all digits sends the joins back to texts."""
-    from fanpin_cli.linking import candidates, roster_index
+def _repair_views(roster: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The linking views of the repair-pair tests: the CASES and spreadsheet numbers of two
+    names (the extract side, rows with 13 or more known digits) and the roster's side."""
+    from fanpin_cli.linking import roster_index
     from fanpin_cli.linking.frames import view
 
     cols = ("name", "id_number", "birth_date", "village")
@@ -399,7 +398,16 @@ def test_repair_pairs_on_numbers_are_the_pairs_on_texts(roster, monkeypatch):
     rows += [{"name": n, "id_number": v, "birth_date": None, "village": None} for n in ("符英", "符瑛") for v in numbers]
     raw = pl.DataFrame({c: [r[c] for r in rows] for c in cols}, schema={c: pl.String for c in cols})
     e, r = view(prepare(raw, REF)), roster_index(roster).r
-    e = e.filter(pl.col("known") >= 13)
+    return e.filter(pl.col("known") >= 13), r
+
+
+def test_repair_pairs_on_numbers_are_the_pairs_on_texts(roster, monkeypatch):
+    """The ID-repair blocking joins on numbers (name code + key digits) propose exactly the
+    pairs the joins on the key texts (and the name's pinyin) do, spreadsheet numbers included;
+    a reading that is not all digits sends the joins back to texts."""
+    from fanpin_cli.linking import candidates
+
+    e, r = _repair_views(roster)
     by_numbers = candidates.repair_pairs(e, r).sort("eidx", "ridx")
     slim = candidates._slim
     assert slim(e)[1] and slim(r)[1]
@@ -417,17 +425,10 @@ def test_repair_pairs_sorted_are_the_pairs_of_the_joins(roster, monkeypatch):
     """On a few rows, the ID-repair blocking joins are made with numpy over each roster side's
     sorted keys (`_repair_pairs_sorted`): the same pairs as polars' hash joins (the path taken
     on many rows), with and without the `keep` filter, whatever the roster side's memo holds."""
-    from fanpin_cli.linking import candidates, roster_index
-    from fanpin_cli.linking.frames import view
+    from fanpin_cli.linking import candidates
     from fanpin_cli.linking.tier import Memo
 
-    cols = ("name", "id_number", "birth_date", "village")
-    rows = [{"name": c[1], "id_number": c[2], "birth_date": c[3], "village": c[4]} for c in CASES]
-    numbers = (FLOAT, FLOAT[:-3] + "000", "4.33127E+17", "4.33127201308183E+17", "4.33127201308811E+17")
-    rows += [{"name": n, "id_number": v, "birth_date": None, "village": None} for n in ("符英", "符瑛") for v in numbers]
-    raw = pl.DataFrame({c: [r[c] for r in rows] for c in cols}, schema={c: pl.String for c in cols})
-    e, r = view(prepare(raw, REF)), roster_index(roster).r
-    e = e.filter(pl.col("known") >= 13)
+    e, r = _repair_views(roster)
 
     def odd_rows(pairs: pl.DataFrame) -> pl.Series:
         return (pairs["eidx"] + pairs["ridx"]) % 2 == 1
