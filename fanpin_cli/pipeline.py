@@ -833,8 +833,12 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
 
     beside = ThreadPoolExecutor(max_workers=1)  # the history's thread (`write_beside_history`)
 
+    # Only a small county's workbook starts before the checks are done (`_small`: a county with a
+    # big file checks it after the rules, at its memory peak, whatever its flags number).
+    small = _small(config)
+
     def on_rules(result: FlagResult) -> None:  # in the rules' thread, beside the last quality checks
-        if early_workbook(result):
+        if small and early_workbook(result):
             report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split, started=ahead))
             if past is not None:  # a small county: a core is idle until the writing, the history's thread
                 from fanpin_cli.history.store import import_duckdb  # imports DuckDB there meanwhile

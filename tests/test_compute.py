@@ -385,3 +385,31 @@ def test_a_big_file_that_fails_neither_skips_nor_speaks_for_the_big_files_after_
     assert set(linked) == set(sizes) - set(fails)
     assert all(rows == links for rows, links in linked.values())
     assert most[0] == 1
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_the_workbook_starts_with_the_rules_only_in_a_small_county(tmp_path, monkeypatch, big):
+    """A small county's report.xlsx starts as soon as the rules are evaluated (its 数据质量 list
+    not known yet); a county with a file of LINK_APART_BYTES or more starts it once the checks
+    are done (its big file is checked after the rules, at their memory peak), whatever its
+    flags number."""
+    import fanpin_cli.outputs as outputs
+    from fanpin_cli import pipeline
+
+    county = tmp_path / "county"
+    county.mkdir()
+    for f in SAMPLE.iterdir():
+        if f.is_file():
+            (county / f.name).write_bytes(f.read_bytes())
+    if big:
+        monkeypatch.setattr(pipeline, "LINK_APART_BYTES", 0)  # every file counts as big
+    real, started = outputs.start_workbook, []
+
+    def spy(config, result, *args, **kwargs):
+        started.append(result.quality_detail is None)  # None: started before the checks were done
+        return real(config, result, *args, **kwargs)
+
+    monkeypatch.setattr(outputs, "start_workbook", spy)
+    pipeline.run_job(load_config(county / "fanpin.toml"), tmp_path / "out", history=False)
+    assert started == [not big]
+    assert (tmp_path / "out" / "report.xlsx").is_file()
