@@ -385,9 +385,10 @@ def compute(
     file under LINK_APART_BYTES, polars runs the lazy queries on its in-memory engine
     (`in_memory_queries`).
     """
-    with in_memory_queries(_small(config)):
+    small = _small(config)
+    with in_memory_queries(small):
         return _compute(config, executor=executor, key=key, progress=progress, on_flags=on_flags, history=history,
-                        on_rules=on_rules)
+                        on_rules=on_rules, small=small)
 
 
 def _small(config: RunConfig) -> bool:
@@ -431,9 +432,10 @@ def _compute(
     progress: Progress | None,
     on_flags: FlagHook | None,
     history: Any,
-    on_rules: FlagHook | None = None,
+    on_rules: FlagHook | None,
+    small: bool,
 ) -> RunArtifacts:
-    """`compute` (its polars engine chosen)."""
+    """`compute` (its polars engine chosen; `small`: every input under LINK_APART_BYTES)."""
     from fanpin_cli.domain import INSURANCE_RULE
     from fanpin_cli.flagging import bundled_flags, evaluate, household_summary, load_rules
     from fanpin_cli.linking import link, roster_index
@@ -526,7 +528,7 @@ def _compute(
                           after=after.get(i, ()), rank=(0, -sizes[i])))
     # a small county imports the checks' schemas meanwhile (a big one at its first check, as
     # before: +21 MB held while its big files are linked)
-    done_tasks = run_tasks(pool, tasks, limit=WORKERS, meanwhile=_import_schemas if _small(config) else None)
+    done_tasks = run_tasks(pool, tasks, limit=WORKERS, meanwhile=_import_schemas if small else None)
     # errors as the files are listed: the roster's own first
     for name in ("roster", *(f"link{i}" for i in range(len(extracts)))):
         done_tasks[name].result()
