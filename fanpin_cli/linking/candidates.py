@@ -82,13 +82,12 @@ def repair_pairs(
     usable, named = pl.col(_USE), pl.col(_NAMED)
     # Spreadsheet numbers (a range) join on name keys too: a typo in their certain digits
     # breaks the ID keys, and their check character is gone.
-    r_use = _kept(memo, "repair.r_use", lambda: _with_name_code(r.filter(usable & named)))
+    r_use, r_bad = _roster_sides(r, memo)
     if numeric:  # what the number keys read: the digits as a number, the name as its code
         e = e.select("idx", "known", _USE, _NAMED, _RANGED, D17, _kept(memo, "repair.code", lambda: pl.col(
             "name_pinyin").cast(r_use.schema[_CODE], strict=False).alias(_CODE)))
     e_use = e.filter((usable | pl.col(_RANGED)) & named)
     e_bad = e.filter(~usable)
-    r_bad = _kept(memo, "repair.r_bad", lambda: r.filter(~usable & (pl.col("known") > 0)))
     e_usable = e.filter(usable) if r_bad.height and e_use.height else e.clear()
     for key in NAME_BLOCK_KEYS:
         if e_use.height and r_use.height:
@@ -115,6 +114,16 @@ def repair_pairs(
     return pl.concat(frames).unique().cast(_PAIR_SCHEMA)
 
 
+def _roster_sides(r: pl.DataFrame, memo: Memo | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The roster's two sides of the repair joins, made once per run (`memo`), whichever path
+    joins: its usable named readings (with their name code) and its unusable readings with
+    some known digits."""
+    usable = pl.col(_USE)
+    r_use = _kept(memo, "repair.r_use", lambda: _with_name_code(r.filter(usable & pl.col(_NAMED))))
+    r_bad = _kept(memo, "repair.r_bad", lambda: r.filter(~usable & (pl.col("known") > 0)))
+    return r_use, r_bad
+
+
 # Open rows up to which `repair_pairs` joins on numbers with numpy (`_repair_pairs_sorted`); on
 # more, polars' hash joins take less CPU than the binary searches.
 SORTED_ROWS = 20_000
@@ -129,8 +138,7 @@ def _repair_pairs_sorted(
     filtered by `keep` at once (a small file's pairs are few): no polars join planned per key
     (13 joins of ~0.5 ms were most of a small file's repair tier)."""
     usable, named = pl.col(_USE), pl.col(_NAMED)
-    r_use = _kept(memo, "repair.r_use", lambda: _with_name_code(r.filter(usable & named)))
-    r_bad = _kept(memo, "repair.r_bad", lambda: r.filter(~usable & (pl.col("known") > 0)))
+    r_use, r_bad = _roster_sides(r, memo)
     # every key of every row (-1: none) and the rows each join reads (null: no, as `filter` takes
     # it), in one call
     rows_of = {"use": (usable | pl.col(_RANGED)) & named, "usable": usable, "bad": ~usable}
