@@ -593,10 +593,17 @@ def _compute(
         with halves_lock:
             halves[name] = value
             both = len(halves) == 2
-        if both and on_rules is not None:
+        if both:
             result = halves["rules"]
             result.review = halves["review"]
-            on_rules(result)
+            hand_on(result)
+
+    def hand_on(result: FlagResult) -> None:
+        """`on_rules(result)`; what goes wrong in it is the caller's writing (e.g. its workbook
+        started), not the rules it runs beside."""
+        if on_rules is not None:
+            with internal_errors(STAGES[5]):
+                on_rules(result)
 
     @internal_errors(STAGES[4])
     def flag_stage(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame]) -> FlagResult:
@@ -630,8 +637,8 @@ def _compute(
         rules_seconds.append(time.perf_counter() - started)
         if beside:
             rules_ready("rules", result)
-        elif on_rules is not None:
-            on_rules(result)
+        else:
+            hand_on(result)
         return result
 
     flag_future = pool.submit(flag_stage, roster, evidence)  # arguments: nothing holds them once it is done

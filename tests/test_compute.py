@@ -413,3 +413,19 @@ def test_the_workbook_starts_with_the_rules_only_in_a_small_county(tmp_path, mon
     pipeline.run_job(load_config(county / "fanpin.toml"), tmp_path / "out", history=False)
     assert started == [not big]
     assert (tmp_path / "out" / "report.xlsx").is_file()
+
+
+def test_an_error_in_the_on_rules_hook_is_the_writings_not_the_rules():
+    """`on_rules` runs in the rules' thread (or beside them), but what goes wrong in it (the
+    caller's workbook failing to start) is said as an error of 写出结果, not of 预警规则."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fanpin_cli.errors import InternalError
+
+    def broken(_result):
+        raise OSError("disk gone")
+
+    with ThreadPoolExecutor(max_workers=2) as pool, pytest.raises(InternalError) as caught:
+        fanpin_cli.compute(_in_memory_config(), executor=pool, key=KEY, on_rules=broken)
+    assert caught.value.stage == "写出结果"
+    assert isinstance(caught.value.__cause__, OSError)
