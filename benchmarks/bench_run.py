@@ -125,8 +125,10 @@ def main() -> int:
     loads = [x[k] for x in floors + runs for k in ("load_before", "load_after")]
     summary = json.loads((run_out / "summary.json").read_text(encoding="utf-8"))
     report_mb = summary.get("report_process_peak_mb", 0) or 0
-    print(f"\ncounty: {args.households:,} households, inputs {sum(sizes.values()) / 1e6:.0f} MB, "
-          f"polars threads {env_note}")
+    roster_rows = next((e["rows_read"] for e in summary["inputs"] if e["sector"] == "roster"), 0)
+    # --dir: the county's size is what its roster holds, not the --households default
+    label = f"{args.households:,} households" if args.dir is None else f"{county.name} (roster {roster_rows:,} persons)"
+    print(f"\ncounty: {label}, inputs {sum(sizes.values()) / 1e6:.0f} MB, polars threads {env_note}")
     print("| input | sector | rows | linked | review | unlinked |")
     print("|---|---|---:|---:|---:|---:|")
     for e in summary["inputs"]:
