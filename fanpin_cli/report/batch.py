@@ -66,9 +66,10 @@ def write_tables(fm: Formats, cols: list[Col], frame: pl.DataFrame, key: str,
         for name, value in row.items():
             if name.startswith("_u:"):
                 found[name] = sorted(set(found.get(name, [])) | {v for v in value if v is not None})  # type: ignore[call-overload]
-            elif name.startswith(("_odd:", "_esc:", "_pre:", "_big:")):
+            elif name.startswith(("_odd:", "_esc:", "_pre:", "_big:")) or name in rowxml._TEXTS:
                 found[name] = bool(found.get(name)) or bool(value)
     cells = _cells(values, cols, fm, {}, found)
+    found = rowxml.settle(values, cells, found)
     if not rowxml.supported(values, cells, found):
         return _one_by_one(fm, cols, rows, key, sheets, row0, columns)
 

@@ -42,6 +42,9 @@ _PRESERVE = f"^{_SPACE_CLASS}|{_SPACE_CLASS}$"
 # What xlsxwriter's `_escape_control_characters` changes: left to it, value by value.
 _ODD = r"[\x00-\x08\x0B-\x1F\x{FFFE}\x{FFFF}]|_x[0-9a-fA-F]{4}_"
 _ESCAPED = "[&<>]"   # what XML text escapes
+_SEP = "|"           # between a row's texts in `_check_exprs`' scans
+_ANY_RARE = f"{_ODD}|(?:^|\\{_SEP}){_SPACE_CLASS}|{_SPACE_CLASS}(?:\\{_SEP}|$)"
+_TEXTS = ("_texts:rare", "_texts:esc")  # found: whether those scans found anything
 _MAX_INT = 10**15    # integers below print the same with str() and xlsxwriter's "%.16G"
 
 
@@ -71,31 +74,83 @@ def available(ws: Worksheet) -> bool:
 
 def check_exprs(schema: pl.Schema, cells: list[Cells]) -> list[pl.Expr]:
     """What `supported` and `write_rows` must know of the values, as aggregations a caller can
-    run in its own query (`found`: their results by name, `row(0, named=True)`)."""
+    run in its own query (`found`: their results by name, `row(0, named=True)`; `settle` then
+    completes them)."""
     return _check_exprs(tuple((c.name, c.number, c.number and schema[c.name].is_float()) for c in cells))
 
 
 @functools.lru_cache(maxsize=256)
 def _check_exprs(columns: tuple[tuple[str, bool, bool], ...]) -> list[pl.Expr]:
+    """The numbers' checks, and two scans of every text column at once for what `_text_exprs`
+    looks for in each (`_TEXTS`: a rare text or one whose spaces are kept; one to escape, which
+    a rule's 疑点说明 often is): a row's texts joined by `_SEP` hold any text's match (a text
+    that starts or ends with a space is next to `_SEP` or an end), and may hold more (a match
+    across two texts): `settle` then checks each column apart."""
     exprs = []
+    texts = [name for name, number, _ in columns if not number]
+    if texts:
+        joined = pl.concat_str([pl.col(n) for n in texts], separator=_SEP, ignore_nulls=True)
+        rare = joined.str.contains(_ANY_RARE) | (joined.str.len_chars() > _STRMAX // 2)
+        exprs += [rare.any().alias(_TEXTS[0]), joined.str.contains(_ESCAPED).any().alias(_TEXTS[1])]
     for name, number, is_float in columns:
         col = pl.col(name)
-        if not number:  # a text xlsxwriter treats specially (`_rare`); one to escape or keep spaces of
-            exprs.append((col.str.contains(_ODD) | (col.str.len_chars() > _STRMAX // 2)).any().alias(f"_odd:{name}"))
-            exprs.append(col.str.contains(_ESCAPED).any().alias(f"_esc:{name}"))
-            exprs.append(col.str.contains(_PRESERVE).any().alias(f"_pre:{name}"))
-        elif is_float:
+        if not number:
+            continue
+        if is_float:
             exprs.append(col.is_infinite().any().alias(f"_big:{name}"))
         else:
             exprs.append((col.abs() >= _MAX_INT).any().alias(f"_big:{name}"))
     return exprs
 
 
+@functools.lru_cache(maxsize=256)
+def _text_exprs(names: tuple[str, ...], rare: bool, escape: bool) -> list[pl.Expr]:
+    """Per text column: (`rare`) a text xlsxwriter treats specially (`_rare`) and one whose
+    spaces it keeps; (`escape`) one to escape."""
+    exprs = []
+    for name in names:
+        col = pl.col(name)
+        if rare:
+            exprs.append((col.str.contains(_ODD) | (col.str.len_chars() > _STRMAX // 2)).any().alias(f"_odd:{name}"))
+            exprs.append(col.str.contains(_PRESERVE).any().alias(f"_pre:{name}"))
+        if escape:
+            exprs.append(col.str.contains(_ESCAPED).any().alias(f"_esc:{name}"))
+    return exprs
+
+
+def settle(values: pl.DataFrame, cells: list[Cells], found: dict[str, object]) -> dict[str, object]:
+    """`found` (the results of `check_exprs`) with each text column's own answers: none needs
+    anything where the scans of all texts found nothing, else each column is checked apart
+    (one query).
+
+    >>> cells = [Cells("a"), Cells("b")]
+    >>> values = pl.DataFrame({"a": ["x ", "y"], "b": ["|", "<"]})
+    >>> found = values.select(check_exprs(values.schema, cells)).row(0, named=True)
+    >>> settled = settle(values, cells, found)
+    >>> settled["_pre:a"], settled["_pre:b"], settled["_esc:a"], settled["_esc:b"], settled["_odd:a"]
+    (True, False, False, True, False)
+    """
+    if _TEXTS[0] not in found:
+        return found
+    settled = {k: v for k, v in found.items() if k not in _TEXTS}
+    names = tuple(c.name for c in cells if not c.number)
+    rare, escape = (bool(found[k]) and values.height > 0 for k in _TEXTS)
+    if not names:
+        return settled
+    if rare or escape:
+        settled.update(values.select(_text_exprs(names, rare, escape)).row(0, named=True))
+    kinds = ((("_odd:", "_pre:") if not rare else ()) + (("_esc:",) if not escape else ()))
+    settled.update({f"{kind}{name}": False for name in names for kind in kinds})
+    return settled
+
+
 def _found(values: pl.DataFrame, cells: list[Cells], found: dict[str, object] | None) -> dict[str, object]:
-    if found is not None or values.height == 0:
-        return found or {}
+    if found is not None:
+        return settle(values, cells, found)
+    if values.height == 0:
+        return {}
     exprs = check_exprs(values.schema, cells)
-    return values.select(exprs).row(0, named=True) if exprs else {}
+    return settle(values, cells, values.select(exprs).row(0, named=True)) if exprs else {}
 
 
 def supported(values: pl.DataFrame, cells: list[Cells], found: dict[str, object] | None = None) -> bool:
