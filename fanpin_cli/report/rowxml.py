@@ -170,6 +170,16 @@ def _escaped_text(name: str, rare: tuple[tuple[str, str], ...], escape: bool = T
     """`<is><t>…</t></is>` content exactly as xlsxwriter writes an inline string; `rare`: the
     column's values that need `_odd_text`, with their XML. `escape`/`spaced` False: no value
     holds & < > / needs its spaces kept (the steps that would change nothing are left out)."""
+    common = _joined(_text_parts(name, escape, spaced))
+    if not rare:
+        return common
+    text = pl.col(name)
+    odd = text.is_in([v for v, _ in rare])
+    return pl.when(odd).then(text.replace_strict(dict(rare), default=None, return_dtype=pl.String)).otherwise(common)
+
+
+def _text_parts(name: str, escape: bool, spaced: bool) -> list[str | pl.Expr]:
+    """`_escaped_text` without rare values, as the parts `_joined` joins."""
     text = pl.col(name)
     plain = text
     if escape:
@@ -177,13 +187,25 @@ def _escaped_text(name: str, rare: tuple[tuple[str, str], ...], escape: bool = T
             .str.replace_all(">", "&gt;", literal=True)
     if spaced:
         keep = pl.when(text.str.contains(_PRESERVE)).then(pl.lit(' xml:space="preserve"')).otherwise(pl.lit(""))
-        common = pl.concat_str([pl.lit("<is><t"), keep, pl.lit(">"), plain, pl.lit("</t></is>")])
-    else:
-        common = pl.concat_str([pl.lit("<is><t>"), plain, pl.lit("</t></is>")])
-    if not rare:
-        return common
-    odd = text.is_in([v for v, _ in rare])
-    return pl.when(odd).then(text.replace_strict(dict(rare), default=None, return_dtype=pl.String)).otherwise(common)
+        return ["<is><t", keep, ">", plain, "</t></is>"]
+    return ["<is><t>", plain, "</t></is>"]
+
+
+def _joined(parts: list[str | pl.Expr]) -> pl.Expr:
+    """One `concat_str` of `parts` (texts and expressions), neighbouring texts made one literal:
+    a text built by one concatenation, not by concatenations nested in each other (each makes
+    its own column of strings).
+
+    >>> pl.select(_joined(["<a", pl.lit("b"), ">", "</a>"])).item()
+    '<ab></a>'
+    """
+    merged: list[str | pl.Expr] = []
+    for part in parts:
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += part
+        elif not (isinstance(part, str) and not part):
+            merged.append(part)
+    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in merged])
 
 
 def _rare(values: pl.DataFrame, cells: list[Cells], found: dict[str, object] | None = None) -> dict[str, list[str]]:
@@ -248,20 +270,21 @@ def _cell_expr(letter: str, name: str, number: bool, styles: tuple[tuple[str, st
     ` s="…"` (`default` for others); `shown`: float → text; `odd`: text → XML (`_odd_text`);
     `escape`, `spaced`: as for `_escaped_text`."""
     value = pl.col(name)
+    style: str | pl.Expr
     if isinstance(styles, str):
-        style = pl.lit(styles)
+        style = styles
     else:
         style = value.cast(pl.String).replace_strict(dict(styles), default=default, return_dtype=pl.String)
     if highlight is not None:
-        style = pl.when(highlight).then(pl.lit(highlight_style)).otherwise(style)
-    ref = pl.concat_str([pl.lit(f'<c r="{letter}'), pl.col("_r"), pl.lit('"'), style])
+        style = pl.when(highlight).then(pl.lit(highlight_style)).otherwise(pl.lit(style) if isinstance(style, str) else style)
+    ref: list[str | pl.Expr] = [f'<c r="{letter}', pl.col("_r"), '"', style]
     if number:
         text = value.cast(pl.String) if shown is None else \
             value.replace_strict(dict(shown), default=None, return_dtype=pl.String)
-        body = pl.concat_str([ref, pl.lit("><v>"), text, pl.lit("</v></c>")])
-        return pl.when(value.is_not_null()).then(body).otherwise(pl.lit(""))
-    body = pl.concat_str([ref, pl.lit(' t="inlineStr">'), _escaped_text(name, odd, escape, spaced), pl.lit("</c>")])
-    written = value.is_not_null() & (value != "")
+        return pl.when(value.is_not_null()).then(_joined([*ref, "><v>", text, "</v></c>"])).otherwise(pl.lit(""))
+    inner: list[str | pl.Expr] = [_escaped_text(name, odd, escape, spaced)] if odd else _text_parts(name, escape, spaced)
+    body = _joined([*ref, ' t="inlineStr">', *inner, "</c>"])
+    written = value != ""  # null: not written either (a null condition takes `otherwise`)
     if highlight is not None:  # a highlighted "" is written (as the per-cell path does)
         written = value.is_not_null() & ((value != "") | highlight)
     return pl.when(written).then(body).otherwise(pl.lit(""))
