@@ -508,3 +508,30 @@ def test_prepared_exprs_built_once_compute_as_built_anew() -> None:
     assert tbl._prepared_exprs(cases[0]) is tbl._prepared_exprs([tbl.Col("x", pl.col("a")),
                                                                   tbl.Col("y", pl.col("n"), tbl.INT)])
 
+
+
+def test_rule_counts_computed_together_equal_each_rules_own():
+    # rule_counts_table counts the rules without given counts in one query: the same numbers
+    # as filtering the flags rule by rule.
+    from fanpin_cli.report.sheets import rule_counts_table
+    from fanpin_cli.tables import C
+
+    statuses = [None, "confirmed", "pending_review", "pending_id"]
+    flags = pl.DataFrame({
+        C.rule_id: [f"R{i % 5}" for i in range(60)],
+        C.household_id: [None if i % 11 == 0 else f"h{i % 7}" for i in range(60)],
+        C.evidence_status: [statuses[(i // 3) % 4] for i in range(60)],
+        "title": "t", "level": "red",
+    })
+    rules = [RuleInfo(f"R{i}", f"规则{i}", "red") for i in range(7)]  # R5, R6: no flags
+    data = _data(flags, rules)
+    data.rule_counts = pl.DataFrame({C.rule_id: ["R0"], "households": [9], "persons": [8],
+                                     "pending_households": [7], "pending_persons": [6]})
+    got = {r[0]: r[3:7] for r in rule_counts_table(data, flags).iter_rows()}
+    status = pl.col(C.evidence_status).fill_null("confirmed")
+    for rule in rules[1:]:
+        sub = flags.filter(pl.col(C.rule_id) == rule.rule_id)
+        done, wait = sub.filter(status == "confirmed"), sub.filter(status != "confirmed")
+        assert got[rule.rule_id] == (done[C.household_id].drop_nulls().n_unique(), done.height,
+                                     wait[C.household_id].drop_nulls().n_unique(), wait.height)
+    assert got["R0"] == (9, 8, 7, 6) and got["R6"] == (0, 0, 0, 0) and got["R1"] != (0, 0, 0, 0)

@@ -129,7 +129,8 @@ def write_tables(fm: Formats, cols: list[Col], frame: pl.DataFrame, key: str,
     rare = rowxml._rare(values, cells, found)
     branches = []
     for _, tags, members, ws in groups:
-        cells_xml = pl.concat_str([rowxml._cell(values, ws, j, c, rare.get(c.name, []), found) for j, c in enumerate(cells)])
+        cells_xml = rowxml._cells_xml(values, [rowxml._cell(values, ws, j, c, rare.get(c.name, []), found)
+                                               for j, c in enumerate(cells)], cells)
         branches.append((members, cells_xml, rowxml._rows_expr(tuple(tags[h] for h in sorted(tags)))))
     if len(branches) == 1:
         cells_xml, row_xml = branches[0][1], branches[0][2]

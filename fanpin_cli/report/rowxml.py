@@ -339,8 +339,8 @@ def write_rows(ws: Worksheet, first_row: int, col0: int, values: pl.DataFrame, c
     )
     found = _found(values, cells, found)
     rare = _rare(values, cells, found)
-    cells_xml = pl.concat_str([_cell(values, ws, col0 + j, c, rare.get(c.name, []), found)
-                               for j, c in enumerate(cells)])
+    cells_xml = _cells_xml(values, [_cell(values, ws, col0 + j, c, rare.get(c.name, []), found)
+                                    for j, c in enumerate(cells)], cells)
     # One <row> opening per distinct height (taken from xlsxwriter, with its attributes).
     tags = []
     heights = frame.select(pl.col("_lines").unique(maintain_order=True).alias("n"),
@@ -362,6 +362,14 @@ def write_rows(ws: Worksheet, first_row: int, col0: int, values: pl.DataFrame, c
             used += [start + int(found[0]), start + int(found[-1])]
     nonempty = [col0 + j for j, c in enumerate(cells) if values[c.name].null_count() < values.height] or [col0]
     close_rows(ws, first_row, values.height, (min(used), max(used)) if used else None, nonempty)
+
+
+def _cells_xml(values: pl.DataFrame, exprs: list[pl.Expr], cells: list[Cells]) -> pl.Expr:
+    """A row's cells: the `_cell` expressions of `cells` joined, leaving out the columns whose
+    values are all null (no cell of theirs is written: their expressions would make only "").
+    Every column's `_cell` is still made by the caller, in order: it numbers the formats."""
+    kept = [e for e, c in zip(exprs, cells, strict=True) if values[c.name].null_count() < values.height]
+    return pl.concat_str(kept) if kept else pl.lit("", dtype=pl.String)
 
 
 def emit(ws: Worksheet, xml: str | pl.Series) -> None:
