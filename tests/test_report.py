@@ -510,6 +510,23 @@ def test_prepared_exprs_built_once_compute_as_built_anew() -> None:
 
 
 
+@pytest.mark.parametrize("texts", [
+    ["2006-04-14 00:00:00", "x", None],                    # a date read as text: searched
+    ["a 2006-04-14T00:00:00.000 b 2007-01-02 00:00:00", None, ""],
+    ["00:00:00", "12:00:00 2006-04-14 00:00:01", "甲"],     # "00:00:00" but no date before it
+    ["x", "2006-04-14", None],                             # no "00:00:00": not searched
+    [None, None, None],
+])
+def test_text_columns_searched_only_where_a_midnight_can_be_equal_the_plain_replacement(texts) -> None:
+    from fanpin_cli.report import table as tbl
+
+    frame = pl.DataFrame({"a": texts, "n": [1, None, 20060414]}, schema={"a": pl.String, "n": pl.Int64})
+    cols = [tbl.Col("A", pl.col("a")), tbl.Col("N", pl.col("n")), tbl.Col("B", pl.col("a").str.slice(0, 19))]
+    plain = frame.select(c.expr.cast(pl.String).str.replace_all(tbl._MIDNIGHT, "$1").alias(f"c{i}")
+                         for i, c in enumerate(cols))
+    assert_frame_equal(frame.select(tbl._build_exprs(cols)), plain)
+
+
 def test_rule_counts_computed_together_equal_each_rules_own():
     # rule_counts_table counts the rules without given counts in one query: the same numbers
     # as filtering the flags rule by rule.

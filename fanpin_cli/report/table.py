@@ -32,6 +32,7 @@ DATE = "date"          # a date shown as YYYY-MM-DD text (never a time of day)
 
 # `2006-04-14 00:00:00` (an Excel date cell read as text) → `2006-04-14`, inside any text.
 _MIDNIGHT = r"(\d{4}-\d{2}-\d{2})[ T]00:00:00(?:\.0+)?"
+_MIDNIGHT_AT = "00:00:00"  # in every text `_MIDNIGHT` matches
 LINE_HEIGHT = 15.0     # points per line of wrapped text
 MAX_LINES = 8          # a row taller than this is cut (the text stays in the cell)
 
@@ -108,7 +109,11 @@ def _build_exprs(cols: list[Col]) -> list[pl.Expr]:
         if col.expr is None or col.kind == INPUT:
             expr = pl.lit(None, dtype=pl.String)
         elif col.kind == TEXT:
-            expr = col.expr.cast(pl.String).str.replace_all(_MIDNIGHT, "$1")
+            # Only a column holding some "00:00:00" is searched (a scalar condition: the
+            # search is skipped, not run and thrown away); elsewhere it would change nothing.
+            text = col.expr.cast(pl.String)
+            midnight = text.str.contains(_MIDNIGHT_AT, literal=True).any()
+            expr = pl.when(midnight).then(text.str.replace_all(_MIDNIGHT, "$1")).otherwise(text)
         elif col.kind == DATE:
             text = col.expr.cast(pl.String)
             expr = pl.coalesce(text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False).dt.strftime("%Y-%m-%d"), text)
