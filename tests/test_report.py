@@ -9,6 +9,8 @@ from datetime import date
 import openpyxl
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from fanpin_cli.errors import FanpinError
@@ -552,3 +554,20 @@ def test_rule_counts_computed_together_equal_each_rules_own():
         assert got[rule.rule_id] == (done[C.household_id].drop_nulls().n_unique(), done.height,
                                      wait[C.household_id].drop_nulls().n_unique(), wait.height)
     assert got["R0"] == (9, 8, 7, 6) and got["R6"] == (0, 0, 0, 0) and got["R1"] != (0, 0, 0, 0)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.text(alphabet="a甲 ", max_size=40)),
+                          st.one_of(st.none(), st.text(alphabet="b乙", max_size=12))), min_size=1, max_size=8),
+       st.floats(min_value=0, max_value=60), st.floats(min_value=0, max_value=60))
+def test_row_lines_leaving_out_columns_that_fit_equal_every_columns_count(rows, w0, w1):
+    # _row_lines_expr leaves out a wrapped column whose widest text fits on one line: each
+    # row's line count is the same as with every wrapped column counted.
+    from fanpin_cli.report import table as tbl
+
+    values = pl.DataFrame(rows, schema={"c0": pl.String, "c1": pl.String}, orient="row")
+    cols = [tbl.Col("说明", pl.col("x"), wrap=True), tbl.Col("备注", pl.col("y"), wrap=True)]
+    maxima = values.select(tbl._width_exprs(2)).row(0)
+    every = values.select(tbl._row_lines_expr(values, cols, [w0, w1])).to_series().to_list()
+    fitted = tbl._row_lines_expr(values, cols, [w0, w1], maxima)
+    assert (values.select(fitted).to_series().to_list() if fitted is not None else [1] * len(rows)) == every

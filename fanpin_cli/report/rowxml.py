@@ -343,9 +343,12 @@ def write_rows(ws: Worksheet, first_row: int, col0: int, values: pl.DataFrame, c
                                     for j, c in enumerate(cells)], cells)
     # One <row> opening per distinct height (taken from xlsxwriter, with its attributes).
     tags = []
-    heights = frame.select(pl.col("_lines").unique(maintain_order=True).alias("n"),
-                           pl.col("_lines").arg_unique().alias("i"))  # line count → its first row
-    for n, i in sorted(heights.iter_rows()):
+    if lines is None:  # every row one line
+        heights = [(1, 0)]
+    else:
+        heights = sorted(frame.select(pl.col("_lines").unique(maintain_order=True).alias("n"),
+                                      pl.col("_lines").arg_unique().alias("i")).iter_rows())  # count → first row
+    for n, i in heights:
         row = first_row + i
         if n != 1:  # one row of each height gets it from xlsxwriter, the tag is copied for the rest
             ws.set_row(row, line_height * n)
