@@ -9,6 +9,8 @@ from datetime import date
 import openpyxl
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from fanpin_cli.errors import FanpinError
@@ -508,3 +510,64 @@ def test_prepared_exprs_built_once_compute_as_built_anew() -> None:
     assert tbl._prepared_exprs(cases[0]) is tbl._prepared_exprs([tbl.Col("x", pl.col("a")),
                                                                   tbl.Col("y", pl.col("n"), tbl.INT)])
 
+
+
+@pytest.mark.parametrize("texts", [
+    ["2006-04-14 00:00:00", "x", None],                    # a date read as text: searched
+    ["a 2006-04-14T00:00:00.000 b 2007-01-02 00:00:00", None, ""],
+    ["00:00:00", "12:00:00 2006-04-14 00:00:01", "甲"],     # "00:00:00" but no date before it
+    ["x", "2006-04-14", None],                             # no "00:00:00": not searched
+    [None, None, None],
+])
+def test_text_columns_searched_only_where_a_midnight_can_be_equal_the_plain_replacement(texts) -> None:
+    from fanpin_cli.report import table as tbl
+
+    frame = pl.DataFrame({"a": texts, "n": [1, None, 20060414]}, schema={"a": pl.String, "n": pl.Int64})
+    cols = [tbl.Col("A", pl.col("a")), tbl.Col("N", pl.col("n")), tbl.Col("B", pl.col("a").str.slice(0, 19))]
+    plain = frame.select(c.expr.cast(pl.String).str.replace_all(tbl._MIDNIGHT, "$1").alias(f"c{i}")
+                         for i, c in enumerate(cols))
+    assert_frame_equal(frame.select(tbl._build_exprs(cols)), plain)
+
+
+def test_rule_counts_computed_together_equal_each_rules_own():
+    # rule_counts_table counts the rules without given counts in one query: the same numbers
+    # as filtering the flags rule by rule.
+    from fanpin_cli.report.sheets import rule_counts_table
+    from fanpin_cli.tables import C
+
+    statuses = [None, "confirmed", "pending_review", "pending_id"]
+    flags = pl.DataFrame({
+        C.rule_id: [f"R{i % 5}" for i in range(60)],
+        C.household_id: [None if i % 11 == 0 else f"h{i % 7}" for i in range(60)],
+        C.evidence_status: [statuses[(i // 3) % 4] for i in range(60)],
+        "title": "t", "level": "red",
+    })
+    rules = [RuleInfo(f"R{i}", f"规则{i}", "red") for i in range(7)]  # R5, R6: no flags
+    data = _data(flags, rules)
+    data.rule_counts = pl.DataFrame({C.rule_id: ["R0"], "households": [9], "persons": [8],
+                                     "pending_households": [7], "pending_persons": [6]})
+    got = {r[0]: r[3:7] for r in rule_counts_table(data, flags).iter_rows()}
+    status = pl.col(C.evidence_status).fill_null("confirmed")
+    for rule in rules[1:]:
+        sub = flags.filter(pl.col(C.rule_id) == rule.rule_id)
+        done, wait = sub.filter(status == "confirmed"), sub.filter(status != "confirmed")
+        assert got[rule.rule_id] == (done[C.household_id].drop_nulls().n_unique(), done.height,
+                                     wait[C.household_id].drop_nulls().n_unique(), wait.height)
+    assert got["R0"] == (9, 8, 7, 6) and got["R6"] == (0, 0, 0, 0) and got["R1"] != (0, 0, 0, 0)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.text(alphabet="a甲 ", max_size=40)),
+                          st.one_of(st.none(), st.text(alphabet="b乙", max_size=12))), min_size=1, max_size=8),
+       st.floats(min_value=0, max_value=60), st.floats(min_value=0, max_value=60))
+def test_row_lines_leaving_out_columns_that_fit_equal_every_columns_count(rows, w0, w1):
+    # _row_lines_expr leaves out a wrapped column whose widest text fits on one line: each
+    # row's line count is the same as with every wrapped column counted.
+    from fanpin_cli.report import table as tbl
+
+    values = pl.DataFrame(rows, schema={"c0": pl.String, "c1": pl.String}, orient="row")
+    cols = [tbl.Col("说明", pl.col("x"), wrap=True), tbl.Col("备注", pl.col("y"), wrap=True)]
+    maxima = values.select(tbl._width_exprs(2)).row(0)
+    every = values.select(tbl._row_lines_expr(values, cols, [w0, w1])).to_series().to_list()
+    fitted = tbl._row_lines_expr(values, cols, [w0, w1], maxima)
+    assert (values.select(fitted).to_series().to_list() if fitted is not None else [1] * len(rows)) == every

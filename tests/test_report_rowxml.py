@@ -12,6 +12,8 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from xlsxwriter.workbook import Workbook
 
 from fanpin_cli.report import rowxml, table
@@ -169,3 +171,32 @@ def test_space_class_is_pythons_whitespace():
     spaces = {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()}
     listed = {chr(int(h, 16)) for h in rowxml._SPACE_CLASS.strip("[]").replace("\\x{", " ").replace("}", "").split()}
     assert listed == spaces
+
+
+# Pieces of texts the checks look for, alone and across the separator of the one scan.
+_PIECES = ["甲", "a", "|", " ", "\u3000", "\x01", "_x", "0041", "_", "&", "<", ">", "x", "\n", "\ufffe", ""]
+
+
+def _exact(values: pl.DataFrame, names: tuple[str, ...]) -> dict[str, object]:
+    return values.select(rowxml._text_exprs(names, True, True)).row(0, named=True)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.lists(st.lists(st.one_of(st.none(), st.lists(st.sampled_from(_PIECES), max_size=4).map("".join)),
+                         min_size=3, max_size=3), min_size=1, max_size=6))
+def test_one_scan_of_all_texts_settles_to_each_columns_own_checks(rows):
+    values = pl.DataFrame(rows, schema={"a": pl.String, "b": pl.String, "n": pl.String}, orient="row")
+    values = values.with_columns(pl.col("n").str.len_chars().cast(pl.Int64))
+    cells = [rowxml.Cells("a"), rowxml.Cells("b"), rowxml.Cells("n", number=True)]
+    found = values.select(rowxml.check_exprs(values.schema, cells)).row(0, named=True)
+    settled = rowxml.settle(values, cells, found)
+    exact = _exact(values, ("a", "b"))
+    assert {k: v for k, v in settled.items() if k[:5] in ("_odd:", "_esc:", "_pre:")} == exact
+    assert set(rowxml._TEXTS).isdisjoint(settled) and "_big:n" in settled
+
+
+def test_a_long_text_is_found_by_the_one_scan():
+    values = pl.DataFrame({"a": ["长" * 20_000, "b"], "b": [None, "c"]})
+    cells = [rowxml.Cells("a"), rowxml.Cells("b")]
+    settled = rowxml.settle(values, cells, values.select(rowxml.check_exprs(values.schema, cells)).row(0, named=True))
+    assert settled["_odd:a"] is True and settled["_odd:b"] is False

@@ -66,9 +66,10 @@ def write_tables(fm: Formats, cols: list[Col], frame: pl.DataFrame, key: str,
         for name, value in row.items():
             if name.startswith("_u:"):
                 found[name] = sorted(set(found.get(name, [])) | {v for v in value if v is not None})  # type: ignore[call-overload]
-            elif name.startswith(("_odd:", "_esc:", "_pre:", "_big:")):
+            elif name.startswith(("_odd:", "_esc:", "_pre:", "_big:")) or name in rowxml._TEXTS:
                 found[name] = bool(found.get(name)) or bool(value)
     cells = _cells(values, cols, fm, {}, found)
+    found = rowxml.settle(values, cells, found)
     if not rowxml.supported(values, cells, found):
         return _one_by_one(fm, cols, rows, key, sheets, row0, columns)
 
@@ -83,9 +84,13 @@ def write_tables(fm: Formats, cols: list[Col], frame: pl.DataFrame, key: str,
         height = st["_len"] if st else 0
         per_line[k] = [max(column_width(widths[i]) - 1.0, 4.0) for i in wrapped]
         tables.append(Table(row0, row0 + height, height, widths, None, columns_set=columns))
-    if wrapped:
+    # A wrapped column whose widest text fits on one line in every table makes each row one
+    # line (as `table._row_lines_expr`): left out.
+    counted = [(m, i) for m, i in enumerate(wrapped)
+               if any(st[f"c{i}"] is not None and float(st[f"c{i}"]) > per_line[k][m] for k, st in per_key.items())]
+    if counted:
         lines = []
-        for m, i in enumerate(wrapped):
+        for m, i in counted:
             width = pl.col("_k").replace_strict({k: p[m] for k, p in per_line.items()}, default=4.0,
                                                 return_dtype=pl.Float64)
             lines.append(line_count(pl.col(f"c{i}"), width))
@@ -93,7 +98,10 @@ def write_tables(fm: Formats, cols: list[Col], frame: pl.DataFrame, key: str,
     else:
         line_expr = pl.lit(1, dtype=pl.Int64)
     values = values.with_columns(line_expr.alias("_lines"), (pl.col("_n") + (row0 + 2)).cast(pl.String).alias("_r"))
-    first = {(k, h): i for k, h, i in values.group_by("_k", "_lines").agg(pl.col("_n").min()).iter_rows()}
+    if counted:
+        first = {(k, h): i for k, h, i in values.group_by("_k", "_lines").agg(pl.col("_n").min()).iter_rows()}
+    else:  # every row one line: each table's first row is its first of one line
+        first = {(k, 1): 0 for k in per_key}
 
     # Per sheet, in order, as write_rows does: the header row flushed, the formats its cells use
     # given their numbers in the order a table written alone would (formats are numbered as first
@@ -128,7 +136,8 @@ def write_tables(fm: Formats, cols: list[Col], frame: pl.DataFrame, key: str,
     rare = rowxml._rare(values, cells, found)
     branches = []
     for _, tags, members, ws in groups:
-        cells_xml = pl.concat_str([rowxml._cell(values, ws, j, c, rare.get(c.name, []), found) for j, c in enumerate(cells)])
+        cells_xml = rowxml._cells_xml(values, [rowxml._cell(values, ws, j, c, rare.get(c.name, []), found)
+                                               for j, c in enumerate(cells)], cells)
         branches.append((members, cells_xml, rowxml._rows_expr(tuple(tags[h] for h in sorted(tags)))))
     if len(branches) == 1:
         cells_xml, row_xml = branches[0][1], branches[0][2]

@@ -42,6 +42,9 @@ _PRESERVE = f"^{_SPACE_CLASS}|{_SPACE_CLASS}$"
 # What xlsxwriter's `_escape_control_characters` changes: left to it, value by value.
 _ODD = r"[\x00-\x08\x0B-\x1F\x{FFFE}\x{FFFF}]|_x[0-9a-fA-F]{4}_"
 _ESCAPED = "[&<>]"   # what XML text escapes
+_SEP = "|"           # between a row's texts in `_check_exprs`' scans
+_ANY_RARE = f"{_ODD}|(?:^|\\{_SEP}){_SPACE_CLASS}|{_SPACE_CLASS}(?:\\{_SEP}|$)"
+_TEXTS = ("_texts:rare", "_texts:esc")  # found: whether those scans found anything
 _MAX_INT = 10**15    # integers below print the same with str() and xlsxwriter's "%.16G"
 
 
@@ -71,31 +74,83 @@ def available(ws: Worksheet) -> bool:
 
 def check_exprs(schema: pl.Schema, cells: list[Cells]) -> list[pl.Expr]:
     """What `supported` and `write_rows` must know of the values, as aggregations a caller can
-    run in its own query (`found`: their results by name, `row(0, named=True)`)."""
+    run in its own query (`found`: their results by name, `row(0, named=True)`; `settle` then
+    completes them)."""
     return _check_exprs(tuple((c.name, c.number, c.number and schema[c.name].is_float()) for c in cells))
 
 
 @functools.lru_cache(maxsize=256)
 def _check_exprs(columns: tuple[tuple[str, bool, bool], ...]) -> list[pl.Expr]:
+    """The numbers' checks, and two scans of every text column at once for what `_text_exprs`
+    looks for in each (`_TEXTS`: a rare text or one whose spaces are kept; one to escape, which
+    a rule's 疑点说明 often is): a row's texts joined by `_SEP` hold any text's match (a text
+    that starts or ends with a space is next to `_SEP` or an end), and may hold more (a match
+    across two texts): `settle` then checks each column apart."""
     exprs = []
+    texts = [name for name, number, _ in columns if not number]
+    if texts:
+        joined = pl.concat_str([pl.col(n) for n in texts], separator=_SEP, ignore_nulls=True)
+        rare = joined.str.contains(_ANY_RARE) | (joined.str.len_chars() > _STRMAX // 2)
+        exprs += [rare.any().alias(_TEXTS[0]), joined.str.contains(_ESCAPED).any().alias(_TEXTS[1])]
     for name, number, is_float in columns:
         col = pl.col(name)
-        if not number:  # a text xlsxwriter treats specially (`_rare`); one to escape or keep spaces of
-            exprs.append((col.str.contains(_ODD) | (col.str.len_chars() > _STRMAX // 2)).any().alias(f"_odd:{name}"))
-            exprs.append(col.str.contains(_ESCAPED).any().alias(f"_esc:{name}"))
-            exprs.append(col.str.contains(_PRESERVE).any().alias(f"_pre:{name}"))
-        elif is_float:
+        if not number:
+            continue
+        if is_float:
             exprs.append(col.is_infinite().any().alias(f"_big:{name}"))
         else:
             exprs.append((col.abs() >= _MAX_INT).any().alias(f"_big:{name}"))
     return exprs
 
 
+@functools.lru_cache(maxsize=256)
+def _text_exprs(names: tuple[str, ...], rare: bool, escape: bool) -> list[pl.Expr]:
+    """Per text column: (`rare`) a text xlsxwriter treats specially (`_rare`) and one whose
+    spaces it keeps; (`escape`) one to escape."""
+    exprs = []
+    for name in names:
+        col = pl.col(name)
+        if rare:
+            exprs.append((col.str.contains(_ODD) | (col.str.len_chars() > _STRMAX // 2)).any().alias(f"_odd:{name}"))
+            exprs.append(col.str.contains(_PRESERVE).any().alias(f"_pre:{name}"))
+        if escape:
+            exprs.append(col.str.contains(_ESCAPED).any().alias(f"_esc:{name}"))
+    return exprs
+
+
+def settle(values: pl.DataFrame, cells: list[Cells], found: dict[str, object]) -> dict[str, object]:
+    """`found` (the results of `check_exprs`) with each text column's own answers: none needs
+    anything where the scans of all texts found nothing, else each column is checked apart
+    (one query).
+
+    >>> cells = [Cells("a"), Cells("b")]
+    >>> values = pl.DataFrame({"a": ["x ", "y"], "b": ["|", "<"]})
+    >>> found = values.select(check_exprs(values.schema, cells)).row(0, named=True)
+    >>> settled = settle(values, cells, found)
+    >>> settled["_pre:a"], settled["_pre:b"], settled["_esc:a"], settled["_esc:b"], settled["_odd:a"]
+    (True, False, False, True, False)
+    """
+    if _TEXTS[0] not in found:
+        return found
+    settled = {k: v for k, v in found.items() if k not in _TEXTS}
+    names = tuple(c.name for c in cells if not c.number)
+    rare, escape = (bool(found[k]) and values.height > 0 for k in _TEXTS)
+    if not names:
+        return settled
+    if rare or escape:
+        settled.update(values.select(_text_exprs(names, rare, escape)).row(0, named=True))
+    kinds = ((("_odd:", "_pre:") if not rare else ()) + (("_esc:",) if not escape else ()))
+    settled.update({f"{kind}{name}": False for name in names for kind in kinds})
+    return settled
+
+
 def _found(values: pl.DataFrame, cells: list[Cells], found: dict[str, object] | None) -> dict[str, object]:
-    if found is not None or values.height == 0:
-        return found or {}
+    if found is not None:
+        return settle(values, cells, found)
+    if values.height == 0:
+        return {}
     exprs = check_exprs(values.schema, cells)
-    return values.select(exprs).row(0, named=True) if exprs else {}
+    return settle(values, cells, values.select(exprs).row(0, named=True)) if exprs else {}
 
 
 def supported(values: pl.DataFrame, cells: list[Cells], found: dict[str, object] | None = None) -> bool:
@@ -115,6 +170,16 @@ def _escaped_text(name: str, rare: tuple[tuple[str, str], ...], escape: bool = T
     """`<is><t>…</t></is>` content exactly as xlsxwriter writes an inline string; `rare`: the
     column's values that need `_odd_text`, with their XML. `escape`/`spaced` False: no value
     holds & < > / needs its spaces kept (the steps that would change nothing are left out)."""
+    common = _joined(_text_parts(name, escape, spaced))
+    if not rare:
+        return common
+    text = pl.col(name)
+    odd = text.is_in([v for v, _ in rare])
+    return pl.when(odd).then(text.replace_strict(dict(rare), default=None, return_dtype=pl.String)).otherwise(common)
+
+
+def _text_parts(name: str, escape: bool, spaced: bool) -> list[str | pl.Expr]:
+    """`_escaped_text` without rare values, as the parts `_joined` joins."""
     text = pl.col(name)
     plain = text
     if escape:
@@ -122,13 +187,25 @@ def _escaped_text(name: str, rare: tuple[tuple[str, str], ...], escape: bool = T
             .str.replace_all(">", "&gt;", literal=True)
     if spaced:
         keep = pl.when(text.str.contains(_PRESERVE)).then(pl.lit(' xml:space="preserve"')).otherwise(pl.lit(""))
-        common = pl.concat_str([pl.lit("<is><t"), keep, pl.lit(">"), plain, pl.lit("</t></is>")])
-    else:
-        common = pl.concat_str([pl.lit("<is><t>"), plain, pl.lit("</t></is>")])
-    if not rare:
-        return common
-    odd = text.is_in([v for v, _ in rare])
-    return pl.when(odd).then(text.replace_strict(dict(rare), default=None, return_dtype=pl.String)).otherwise(common)
+        return ["<is><t", keep, ">", plain, "</t></is>"]
+    return ["<is><t>", plain, "</t></is>"]
+
+
+def _joined(parts: list[str | pl.Expr]) -> pl.Expr:
+    """One `concat_str` of `parts` (texts and expressions), neighbouring texts made one literal:
+    a text built by one concatenation, not by concatenations nested in each other (each makes
+    its own column of strings).
+
+    >>> pl.select(_joined(["<a", pl.lit("b"), ">", "</a>"])).item()
+    '<ab></a>'
+    """
+    merged: list[str | pl.Expr] = []
+    for part in parts:
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += part
+        elif not (isinstance(part, str) and not part):
+            merged.append(part)
+    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in merged])
 
 
 def _rare(values: pl.DataFrame, cells: list[Cells], found: dict[str, object] | None = None) -> dict[str, list[str]]:
@@ -193,20 +270,21 @@ def _cell_expr(letter: str, name: str, number: bool, styles: tuple[tuple[str, st
     ` s="…"` (`default` for others); `shown`: float → text; `odd`: text → XML (`_odd_text`);
     `escape`, `spaced`: as for `_escaped_text`."""
     value = pl.col(name)
+    style: str | pl.Expr
     if isinstance(styles, str):
-        style = pl.lit(styles)
+        style = styles
     else:
         style = value.cast(pl.String).replace_strict(dict(styles), default=default, return_dtype=pl.String)
     if highlight is not None:
-        style = pl.when(highlight).then(pl.lit(highlight_style)).otherwise(style)
-    ref = pl.concat_str([pl.lit(f'<c r="{letter}'), pl.col("_r"), pl.lit('"'), style])
+        style = pl.when(highlight).then(pl.lit(highlight_style)).otherwise(pl.lit(style) if isinstance(style, str) else style)
+    ref: list[str | pl.Expr] = [f'<c r="{letter}', pl.col("_r"), '"', style]
     if number:
         text = value.cast(pl.String) if shown is None else \
             value.replace_strict(dict(shown), default=None, return_dtype=pl.String)
-        body = pl.concat_str([ref, pl.lit("><v>"), text, pl.lit("</v></c>")])
-        return pl.when(value.is_not_null()).then(body).otherwise(pl.lit(""))
-    body = pl.concat_str([ref, pl.lit(' t="inlineStr">'), _escaped_text(name, odd, escape, spaced), pl.lit("</c>")])
-    written = value.is_not_null() & (value != "")
+        return pl.when(value.is_not_null()).then(_joined([*ref, "><v>", text, "</v></c>"])).otherwise(pl.lit(""))
+    inner: list[str | pl.Expr] = [_escaped_text(name, odd, escape, spaced)] if odd else _text_parts(name, escape, spaced)
+    body = _joined([*ref, ' t="inlineStr">', *inner, "</c>"])
+    written = value != ""  # null: not written either (a null condition takes `otherwise`)
     if highlight is not None:  # a highlighted "" is written (as the per-cell path does)
         written = value.is_not_null() & ((value != "") | highlight)
     return pl.when(written).then(body).otherwise(pl.lit(""))
@@ -261,13 +339,16 @@ def write_rows(ws: Worksheet, first_row: int, col0: int, values: pl.DataFrame, c
     )
     found = _found(values, cells, found)
     rare = _rare(values, cells, found)
-    cells_xml = pl.concat_str([_cell(values, ws, col0 + j, c, rare.get(c.name, []), found)
-                               for j, c in enumerate(cells)])
+    cells_xml = _cells_xml(values, [_cell(values, ws, col0 + j, c, rare.get(c.name, []), found)
+                                    for j, c in enumerate(cells)], cells)
     # One <row> opening per distinct height (taken from xlsxwriter, with its attributes).
     tags = []
-    heights = frame.select(pl.col("_lines").unique(maintain_order=True).alias("n"),
-                           pl.col("_lines").arg_unique().alias("i"))  # line count → its first row
-    for n, i in sorted(heights.iter_rows()):
+    if lines is None:  # every row one line
+        heights = [(1, 0)]
+    else:
+        heights = sorted(frame.select(pl.col("_lines").unique(maintain_order=True).alias("n"),
+                                      pl.col("_lines").arg_unique().alias("i")).iter_rows())  # count → first row
+    for n, i in heights:
         row = first_row + i
         if n != 1:  # one row of each height gets it from xlsxwriter, the tag is copied for the rest
             ws.set_row(row, line_height * n)
@@ -284,6 +365,14 @@ def write_rows(ws: Worksheet, first_row: int, col0: int, values: pl.DataFrame, c
             used += [start + int(found[0]), start + int(found[-1])]
     nonempty = [col0 + j for j, c in enumerate(cells) if values[c.name].null_count() < values.height] or [col0]
     close_rows(ws, first_row, values.height, (min(used), max(used)) if used else None, nonempty)
+
+
+def _cells_xml(values: pl.DataFrame, exprs: list[pl.Expr], cells: list[Cells]) -> pl.Expr:
+    """A row's cells: the `_cell` expressions of `cells` joined, leaving out the columns whose
+    values are all null (no cell of theirs is written: their expressions would make only "").
+    Every column's `_cell` is still made by the caller, in order: it numbers the formats."""
+    kept = [e for e, c in zip(exprs, cells, strict=True) if values[c.name].null_count() < values.height]
+    return pl.concat_str(kept) if kept else pl.lit("", dtype=pl.String)
 
 
 def emit(ws: Worksheet, xml: str | pl.Series) -> None:

@@ -134,9 +134,10 @@ def _print_setup(ws: Worksheet, title: str, *, landscape: bool = True) -> None:
 # 汇总
 
 
-def rule_counts_table(data: ReportData, flags: pl.DataFrame) -> pl.DataFrame:
+def rule_counts_table(data: ReportData, flags: pl.DataFrame, rules: list[RuleInfo] | None = None) -> pl.DataFrame:
     """rule_id, title, level, households, persons, pending_households, pending_persons for
-    every rule (given counts, else computed from `flags`)."""
+    every rule (given counts, else computed from `flags`: all such rules in one query).
+    `rules`: `all_rules(data, flags)`, when the caller has it."""
     names = [C.rule_id, "households", "persons", "pending_households", "pending_persons"]
     given = ensure_columns(data.rule_counts, names)
     counts = {
@@ -144,16 +145,13 @@ def rule_counts_table(data: ReportData, flags: pl.DataFrame) -> pl.DataFrame:
         for row in given.select(names).iter_rows()
         if row[0] is not None
     }
-    status = pl.col(C.evidence_status).fill_null("confirmed")
+    rules = all_rules(data, flags) if rules is None else rules
+    missing = [rule.rule_id for rule in rules if rule.rule_id not in counts]
+    if missing:
+        counts.update(_flag_counts(flags, missing))
     rows = []
-    for rule in all_rules(data, flags):
-        if rule.rule_id in counts:
-            h, p, ph, pp = counts[rule.rule_id]
-        else:
-            sub = flags.filter(pl.col(C.rule_id) == rule.rule_id)
-            done, wait = sub.filter(status == "confirmed"), sub.filter(status != "confirmed")
-            h, p = done[C.household_id].drop_nulls().n_unique(), done.height
-            ph, pp = wait[C.household_id].drop_nulls().n_unique(), wait.height
+    for rule in rules:
+        h, p, ph, pp = counts.get(rule.rule_id, (0, 0, 0, 0))
         if rule.not_evaluated is not None:  # never "0户0人" for a rule that could not run
             rows.append((rule.rule_id, rule.title, rule.level, None, None, None, None, f"未评估（{rule.not_evaluated}）"))
             continue
@@ -165,6 +163,24 @@ def rule_counts_table(data: ReportData, flags: pl.DataFrame) -> pl.DataFrame:
                 "pending_households": pl.Int64, "pending_persons": pl.Int64, "not_evaluated": pl.String},
         orient="row",
     )
+
+
+def _flag_counts(flags: pl.DataFrame, rule_ids: list[str]) -> dict[str, tuple[int, int, int, int]]:
+    """Per rule of `rule_ids` that has flags: households and persons confirmed, households and
+    persons pending (a rule without flags is absent: 0 of each).
+
+    >>> flags = pl.DataFrame({C.rule_id: ["A", "A", "A", "B"], C.household_id: ["h1", "h1", None, "h2"],
+    ...                       C.evidence_status: [None, "confirmed", "pending_review", "pending_review"]})
+    >>> sorted(_flag_counts(flags, ["A", "B", "C"]).items())
+    [('A', (1, 2, 0, 1)), ('B', (0, 0, 1, 1))]
+    """
+    done = pl.col(C.evidence_status).fill_null("confirmed") == "confirmed"
+    household = pl.col(C.household_id)
+    counted = flags.filter(pl.col(C.rule_id).is_in(rule_ids)).group_by(C.rule_id).agg(
+        household.filter(done).drop_nulls().n_unique().alias("h"), done.sum().alias("p"),
+        household.filter(~done).drop_nulls().n_unique().alias("ph"), (~done).sum().alias("pp"),
+    )
+    return {str(r[0]): (int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in counted.iter_rows()}
 
 
 def all_rules(data: ReportData, flags: pl.DataFrame) -> list[RuleInfo]:
@@ -228,8 +244,9 @@ def township_scores(scorecard: pl.DataFrame | None) -> pl.DataFrame | None:
 
 def write_summary(
     ws: Worksheet, fm: Formats, data: ReportData, flags: pl.DataFrame, sheet_of_rule: dict[str, str],
-    wb: Workbook | None = None,
+    wb: Workbook | None = None, rules: list[RuleInfo] | None = None,
 ) -> None:
+    """汇总 (`rules`: `all_rules(data, flags)`, when the caller has it)."""
     widths = _Widths()
     ws.write_string(0, 0, data.title, fm.title)
     ws.write_string(1, 0, "基准日期", fm.label)
@@ -242,7 +259,7 @@ def write_summary(
 
     # 一、per rule
     ws.write_string(row, 0, "一、各预警规则（户数、人数）", fm.section)
-    counts = rule_counts_table(data, flags)
+    counts = rule_counts_table(data, flags, rules)
     cols = [
         Col("规则编号", pl.col(C.rule_id)),
         Col("规则名称", pl.col("title"), max_width=40),

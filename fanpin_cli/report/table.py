@@ -32,6 +32,7 @@ DATE = "date"          # a date shown as YYYY-MM-DD text (never a time of day)
 
 # `2006-04-14 00:00:00` (an Excel date cell read as text) → `2006-04-14`, inside any text.
 _MIDNIGHT = r"(\d{4}-\d{2}-\d{2})[ T]00:00:00(?:\.0+)?"
+_MIDNIGHT_AT = "00:00:00"  # in every text `_MIDNIGHT` matches
 LINE_HEIGHT = 15.0     # points per line of wrapped text
 MAX_LINES = 8          # a row taller than this is cut (the text stays in the cell)
 
@@ -108,7 +109,11 @@ def _build_exprs(cols: list[Col]) -> list[pl.Expr]:
         if col.expr is None or col.kind == INPUT:
             expr = pl.lit(None, dtype=pl.String)
         elif col.kind == TEXT:
-            expr = col.expr.cast(pl.String).str.replace_all(_MIDNIGHT, "$1")
+            # Only a column holding some "00:00:00" is searched (a scalar condition: the
+            # search is skipped, not run and thrown away); elsewhere it would change nothing.
+            text = col.expr.cast(pl.String)
+            midnight = text.str.contains(_MIDNIGHT_AT, literal=True).any()
+            expr = pl.when(midnight).then(text.str.replace_all(_MIDNIGHT, "$1")).otherwise(text)
         elif col.kind == DATE:
             text = col.expr.cast(pl.String)
             expr = pl.coalesce(text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False).dt.strftime("%Y-%m-%d"), text)
@@ -284,14 +289,15 @@ def write_table(
             exprs = exprs + rowxml.check_exprs(values.schema, _kind_cells(kinds)) + _distinct_exprs(kinds)
         found = values.select(exprs).row(0, named=True)
     cells = _cells(values, cols, fm, highlight, found) if fast else []
-    widths = _widths(values, cols, [found.get(f"c{i}") for i in range(len(cols))])
+    maxima = [found.get(f"c{i}") for i in range(len(cols))]
+    widths = _widths(values, cols, maxima)
     if columns:
         set_columns(ws, fm, cols, widths, col0=col0)
     if fast and rowxml.supported(values, cells, found):
-        rowxml.write_rows(ws, row0 + 1, col0, values, cells, _row_lines_expr(values, cols, widths), LINE_HEIGHT,
-                          found=found)
+        rowxml.write_rows(ws, row0 + 1, col0, values, cells, _row_lines_expr(values, cols, widths, maxima),
+                          LINE_HEIGHT, found=found)
     else:
-        lines = _row_lines(values, cols, widths)
+        lines = _row_lines(values, cols, widths, maxima)
         if lines is not None:
             for i, n in enumerate(lines.to_list()):
                 if n > 1:
@@ -359,20 +365,39 @@ def _write_cells(ws: Worksheet, fm: Formats, row: int, col0: int, cols: list[Col
         row += 1
 
 
-def _row_lines(values: pl.DataFrame, cols: list[Col], widths: list[float]) -> pl.Series | None:
-    """Lines of wrapped text per row (None: no wrapped column). Rows that need more than one
-    get the height for them (Excel does not grow rows of a file it opens; LibreOffice and WPS
-    neither do for every row); at most MAX_LINES."""
-    expr = _row_lines_expr(values, cols, widths)
+def _row_lines(values: pl.DataFrame, cols: list[Col], widths: list[float],
+               maxima: Sequence[object] | None = None) -> pl.Series | None:
+    """Lines of wrapped text per row (None: no wrapped column, or every row one line). Rows that
+    need more than one get the height for them (Excel does not grow rows of a file it opens;
+    LibreOffice and WPS neither do for every row); at most MAX_LINES. `maxima`: as for
+    `_row_lines_expr`."""
+    expr = _row_lines_expr(values, cols, widths, maxima)
     return None if expr is None else values.select(expr).to_series()
 
 
-def _row_lines_expr(values: pl.DataFrame, cols: list[Col], widths: list[float]) -> pl.Expr | None:
-    """`_row_lines` as an expression over the values (None: no wrapped column or no rows)."""
+def _row_lines_expr(values: pl.DataFrame, cols: list[Col], widths: list[float],
+                    maxima: Sequence[object] | None = None) -> pl.Expr | None:
+    """`_row_lines` as an expression over the values (None: no wrapped column or no rows).
+    `maxima`: each column's widest text (`_width_exprs`), when known: a wrapped column whose
+    widest text fits on one line makes every row one line (a row's count is its columns'
+    greatest, at least 1), and is left out; when none is left, None.
+
+    >>> values = pl.DataFrame({"c0": ["短", "很长很长很长很长很长很长的说明"], "c1": ["a", None]})
+    >>> cols = [Col("说明", pl.col("x"), wrap=True), Col("备注", pl.col("y"), wrap=True)]
+    >>> values.select(_row_lines_expr(values, cols, [6.0, 6.0], [30.0, 1.0])).to_series().to_list()
+    [1, 4]
+    >>> _row_lines_expr(values, cols, [40.0, 6.0], [30.0, 1.0]) is None
+    True
+    """
     wrapped = [i for i, c in enumerate(cols) if c.wrap]
     if not wrapped or values.height == 0:
         return None
-    return _lines_expr(tuple((i, max(column_width(widths[i]) - 1.0, 4.0)) for i in wrapped))
+    per_line = [(i, max(column_width(widths[i]) - 1.0, 4.0)) for i in wrapped]
+    if maxima is not None:
+        per_line = [(i, p) for i, p in per_line if maxima[i] is not None and float(maxima[i]) > p]  # type: ignore[arg-type]
+        if not per_line:
+            return None
+    return _lines_expr(tuple(per_line))
 
 
 @functools.lru_cache(maxsize=256)

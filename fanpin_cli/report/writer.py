@@ -137,7 +137,8 @@ class ReportWriter:
             }
         )
         self.flags = flags = sheets.sort_flags(sheets.flag_frame(data.flags))
-        rules = sheets.all_rules(data, flags)
+        self.rules = rules = sheets.all_rules(data, flags)
+        self.rules_of = data.rules  # the rules `rules` were found from (`_complete`)
         names = SheetNames(reserved=sheets.FIXED_SHEETS)
         self.sheet_of_rule = sheet_of_rule = {
             rule.rule_id: sheets.CANDIDATES
@@ -172,7 +173,8 @@ class ReportWriter:
                 f"{data.county} {data.period} 账账相符（监测系统与行业数据）", "stocktake_counts",
                 data.check_titles,
             )
-        sheets.write_summary(self.summary_sheet, fm, data, self.flags, self.sheet_of_rule, wb)
+        rules = self.rules if data.rules is self.rules_of else None  # else found again from `data`
+        sheets.write_summary(self.summary_sheet, fm, data, self.flags, self.sheet_of_rule, wb, rules)
 
 
 def _remove_row_files(workbook: Workbook) -> None:
