@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import numpy as np
 import polars as pl
 
 from fanpin_cli.regions import known_region
@@ -88,6 +87,8 @@ def check_chars(value: pl.Series) -> pl.Series:
     >>> check_chars(pl.Series([11010519491231002, None, 43312719900101123])).to_list()
     ['X', None, '8']
     """
+    import numpy as np  # here: the config's checks import this module before the run reads, numpy after
+
     hi, lo = np.divmod(value.cast(pl.Int64).fill_null(0).to_numpy(), 10**9)
     total = np.zeros(len(value), dtype=np.int32)
     for part, weights in ((lo.astype(np.int32), WEIGHTS[8:]), (hi.astype(np.int32), WEIGHTS[:8])):

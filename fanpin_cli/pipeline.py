@@ -41,7 +41,6 @@ from fanpin_cli.keys import combine, person_key, person_keys_known, read_key, ro
 from fanpin_cli.loaders import LoadedFile, load_file
 from fanpin_cli.memory import release_unused, shared_text
 from fanpin_cli.outputs import write_csv, write_json
-from fanpin_cli.prepare import LINKING_ONLY, prepare
 from fanpin_cli.privacy import mask_data, mask_frame
 from fanpin_cli.rows import named_rows, row_keys_of
 from fanpin_cli.tables import (
@@ -435,20 +434,10 @@ def _compute(
     on_rules: FlagHook | None,
     small: bool,
 ) -> RunArtifacts:
-    """`compute` (its polars engine chosen; `small`: every input under LINK_APART_BYTES)."""
-    from fanpin_cli.domain import INSURANCE_RULE
-    from fanpin_cli.flagging import bundled_flags, evaluate, household_summary, load_rules
-    from fanpin_cli.linking import link, roster_index
-    from fanpin_cli.quality import (
-        attach_places,
-        check_cross,
-        check_file,
-        quality_summary,
-        scorecard,
-        stocktake,
-    )
-    from fanpin_cli.quality.scorecard import row_places, village_rows
-    from fanpin_cli.report import RuleInfo
+    """`compute` (its polars engine chosen; `small`: every input under LINK_APART_BYTES). What
+    only the later stages need (normalising, linking, rules, checks) is imported once the files
+    are being read (`_imported_meanwhile`), not before."""
+    from fanpin_cli.flagging import load_rules
 
     pool = executor or SerialExecutor()
     stages: list[Stage] = []
@@ -490,16 +479,23 @@ def _compute(
         say(f"{STAGES[0]}：{spec.source_file}")
         loaded_file = timed(STAGES[0], spec.source_file, load_input, spec)
         release_unused()  # the reader's buffers (calamine, GBK decoding) go back, not kept for reuse
+        # imported only now, most likely by the calling thread meanwhile (`_imported_meanwhile`)
+        from fanpin_cli.prepare import prepare
+
         return loaded_file, timed(STAGES[1], spec.source_file, prepare, loaded_file.frame, ref)
 
     def roster_side(spec: InputSpec) -> tuple[LoadedFile, pl.DataFrame, pl.DataFrame, Any, Any]:
         loaded_file, frame = read_and_prepare(spec)
         keys, known_keys = timed(STAGES[1], spec.source_file, _roster_keys, frame, key)
+        from fanpin_cli.linking import roster_index
+
         # the roster's side of linking, made once for every extract
         return loaded_file, frame, keys, known_keys, timed(STAGES[2], spec.source_file, roster_index, frame)
 
     def extract_side(spec: InputSpec, roster_done: tuple,
                      read: tuple[LoadedFile, pl.DataFrame]) -> tuple[LoadedFile, pl.DataFrame, pl.DataFrame]:
+        from fanpin_cli.linking import link
+
         loaded_file, frame = read
         _, roster_frame, _, known_keys, index = roster_done
         say(f"{STAGES[2]}：{spec.source_file}")
@@ -526,9 +522,22 @@ def _compute(
         tasks.append(Task(f"read{i}", partial(read_and_prepare, spec), rank=(1, 1, -sizes[i])))
         tasks.append(Task(f"link{i}", partial(extract_side, spec), needs=("roster", f"read{i}"),
                           after=after.get(i, ()), rank=(0, -sizes[i])))
-    # a small county imports the checks' schemas meanwhile (a big one at its first check, as
-    # before: +21 MB held while its big files are linked)
-    done_tasks = run_tasks(pool, tasks, limit=WORKERS, meanwhile=_import_schemas if small else None)
+    # this thread imports what the later stages need while the files are read (`_imported_meanwhile`)
+    done_tasks = run_tasks(pool, tasks, limit=WORKERS, meanwhile=_imported_meanwhile(small))
+    from fanpin_cli.domain import INSURANCE_RULE
+    from fanpin_cli.flagging import bundled_flags, evaluate, household_summary
+    from fanpin_cli.prepare import LINKING_ONLY
+    from fanpin_cli.quality import (
+        attach_places,
+        check_cross,
+        check_file,
+        quality_summary,
+        scorecard,
+        stocktake,
+    )
+    from fanpin_cli.quality.scorecard import row_places, village_rows
+    from fanpin_cli.report import RuleInfo
+
     # errors as the files are listed: the roster's own first
     for name in ("roster", *(f"link{i}" for i in range(len(extracts)))):
         done_tasks[name].result()
@@ -904,13 +913,36 @@ def write_beside_history(write: Callable[[], list[Path]], past: Any, config: Run
     return written, pending
 
 
-def _import_schemas() -> None:
-    """Import the pandera schemas that `quality.check_file` reads (pandera, pydantic: ~0.1 s of
-    CPU, ~21 MB), so that `compute`'s calling thread does it while the workers read and link,
-    not the first check. A failed import is left for that check to raise in its own stage."""
+# What `compute`'s calling thread imports while the workers read the files, in the order the
+# workers need it: normalising (numpy: ~0.1 s), linking, the rules and the checks, the
+# workbook's data model. A worker that needs a module this thread is importing waits for it
+# (Python's lock per module); none is needed before the run has started reading.
+LATER_MODULES = ("numpy", "fanpin_cli.prepare", "fanpin_cli.linking", "fanpin_cli.flagging.engine",
+                 "fanpin_cli.flagging.households", "fanpin_cli.quality", "fanpin_cli.report.model")
+SCHEMAS = "fanpin_cli.schemas"
+
+
+def _imported_meanwhile(small: bool) -> list[Callable[[], None]]:
+    """What `compute`'s calling thread does while the workers read (`tasks.run_tasks`'
+    `meanwhile`, one module a step): `LATER_MODULES`, then for a small county the pandera
+    schemas that `quality.check_file` reads (pandera, pydantic: ~0.1 s of CPU, ~21 MB; a big
+    county imports them at its first check, as before: +21 MB held while its big files are
+    linked).
+
+    >>> [step.args for step in _imported_meanwhile(small=True)][-2:]
+    [('fanpin_cli.report.model',), ('fanpin_cli.schemas',)]
+    >>> len(_imported_meanwhile(small=False)) == len(LATER_MODULES)
+    True
+    """
+    return [partial(_import_quietly, name) for name in (*LATER_MODULES, *([SCHEMAS] if small else []))]
+
+
+def _import_quietly(name: str) -> None:
+    """Import module `name`; a failed import is left for the stage that needs the module to
+    raise, and report, in its own stage."""
     try:
-        import_module("fanpin_cli.schemas")
-    except Exception:  # noqa: BLE001 - raised again, and reported, by the check that needs it
+        import_module(name)
+    except Exception:  # noqa: BLE001 - raised again, and reported, by the stage that needs it
         pass
 
 
@@ -1059,6 +1091,7 @@ def validate_file(
     ref = reference_date or date.today()
     with internal_errors(STAGES[0], path.name):
         loaded = load_file(path, sector, sheet=sheet, header_row=header_row, encoding=encoding)
+    from fanpin_cli.prepare import prepare
     from fanpin_cli.quality import check_file, quality_summary
 
     with internal_errors(STAGES[1], loaded.source_file):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-import numpy as np
 import polars as pl
 
 from fanpin_cli.tables import C
@@ -58,7 +57,10 @@ def on_rows(frame: pl.DataFrame, mask: pl.Expr | pl.Series, compute: Compute) ->
         return frame.with_columns([pl.lit(None, dtype=v.dtype).alias(n) for n, v in made.to_dict().items()
                                    if n not in frame.columns])
     # The made rows put at their places in one gather (null elsewhere), then merged in one call:
-    # a polars call per column cost more than the work on small files.
+    # a polars call per column cost more than the work on small files. (numpy imported here:
+    # `pipeline` imports this module before the run reads its files, numpy only while they are read.)
+    import numpy as np
+
     at = np.full(frame.height, -1, dtype=np.int64)
     at[chosen.arg_true().to_numpy()] = np.arange(made.height, dtype=np.int64)
     where = pl.Series("at", at)

@@ -56,14 +56,17 @@ class Task:
 
 
 def run_tasks(pool: Executor, tasks: Sequence[Task], *, limit: int,
-              meanwhile: Callable[[], None] | None = None) -> dict[str, Future]:
+              meanwhile: Callable[[], None] | Sequence[Callable[[], None]] | None = None) -> dict[str, Future]:
     """Run `tasks` on `pool`, at most `limit` at once; returns every task's future once all
     are done. A task whose need failed is not started: its future holds that need's error; a
     task that only comes `after` a failed task runs all the same, with its own result. Every
     task runs (or is skipped) even after a failure, so that the caller can report the
     errors in its own order; an interruption (KeyboardInterrupt, SystemExit) is raised at once.
     `meanwhile` (which must not raise) is called once on the calling thread as soon as the first
-    tasks are handed out: work of its own while it would otherwise only wait.
+    tasks are handed out: work of its own while it would otherwise only wait. A list of them is
+    called one after the other, the tasks that became ready handed out between two of them (a
+    worker done with its task never waits for the whole list); those left when every task is
+    done are not called.
 
     >>> from fanpin_cli.pipeline import SerialExecutor
     >>> def boom():
@@ -84,6 +87,7 @@ def run_tasks(pool: Executor, tasks: Sequence[Task], *, limit: int,
     futures: dict[str, Future] = {}
     waiting = list(tasks)
     running: set[Future] = set()
+    steps = list(meanwhile) if isinstance(meanwhile, Sequence) else [] if meanwhile is None else [meanwhile]
     while waiting or running:
         ready = sorted((t for t in waiting if all(n in futures and futures[n].done() for n in t.waits_for)),
                        key=lambda t: t.rank)
@@ -106,11 +110,12 @@ def run_tasks(pool: Executor, tasks: Sequence[Task], *, limit: int,
             # before the rest of this list
             _stop_if_interrupted(future)
             break
-        if meanwhile is not None and running:
-            meanwhile()
-            meanwhile = None
         if running:
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            if steps:  # work of the caller's own, then back to hand out what became ready
+                steps.pop(0)()
+                finished = {f for f in running if f.done()}
+            else:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
             running -= finished
             for future in finished:
                 _stop_if_interrupted(future)

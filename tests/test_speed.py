@@ -36,6 +36,35 @@ def test_report_process_imports_neither_rule_engine_nor_linking() -> None:
     assert not loaded & {"fanpin_cli.flagging.engine", "fanpin_cli.linking", "fanpin_cli.idnum", "numpy"}
 
 
+def test_a_run_reads_its_first_file_before_importing_the_later_stages() -> None:
+    # `fanpin run` checks its options and config and starts reading with what reading needs:
+    # numpy, linking, the rule engine, the checks' pandera schemas and the workbook writer are
+    # imported while the files are read (pipeline._imported_meanwhile), not before. (A serial
+    # run, whose first read comes before anything else: the modules seen by then.)
+    code = (
+        "import sys\n"
+        "from fanpin_cli import cli, pipeline\n"
+        "from fanpin_cli.config import load_config\n"
+        "from fanpin_cli.resources import resource_dir\n"
+        "cli._split_option('township')\n"
+        "config = load_config(resource_dir('sample_data') / 'fanpin.toml')\n"
+        "class Read(Exception): pass\n"
+        "def first_read(spec):\n"
+        "    print(' '.join(sorted(sys.modules)))\n"
+        "    raise Read\n"
+        "pipeline.load_input = first_read\n"
+        "try:\n"
+        "    pipeline.compute(config)\n"
+        "except Exception:\n"
+        "    pass\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(out.stdout.split())
+    assert "polars" in loaded and "fanpin_cli.loaders" in loaded
+    assert not loaded & {"numpy", "xlsxwriter", "pandera", "fanpin_cli.linking", "fanpin_cli.flagging.engine",
+                         "fanpin_cli.report.writer", "fanpin_cli.schemas"}
+
+
 # ---- shortcuts that must not change a single output value ------------------------------------
 
 import hashlib  # noqa: E402

@@ -74,6 +74,37 @@ def test_meanwhile_runs_once_on_the_calling_thread_while_the_tasks_run():
     assert {name: f.result() for name, f in done.items()} == {"a": "done", "b": "done", "c": "done!"}
 
 
+def test_meanwhile_steps_hand_out_ready_tasks_between_them():
+    """A list of `meanwhile` steps: a task made ready while one step ran is handed out before the
+    next step (the worker does not wait for the whole list)."""
+    a_may_end, b_started, b_may_end, calls = threading.Event(), threading.Event(), threading.Event(), []
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        def a():
+            assert a_may_end.wait(10)  # in flight when the steps begin
+            return "a"
+
+        def first_step():
+            calls.append("first")
+            a_may_end.set()
+            pool.submit(lambda: None).result()  # behind task a on the one worker: a is done now
+
+        def second_step():
+            calls.append("second")
+            assert b_started.wait(10), "b was not handed out after the first step"
+            b_may_end.set()
+
+        def b():
+            b_started.set()
+            assert b_may_end.wait(10)  # still running while the second step runs
+            return "b"
+
+        done = run_tasks(pool, [Task("a", a, rank=(0,)), Task("b", b, rank=(1,))], limit=1,
+                         meanwhile=[first_step, second_step])
+    assert calls == ["first", "second"]
+    assert {name: f.result() for name, f in done.items()} == {"a": "a", "b": "b"}
+
+
 @pytest.mark.parametrize("executor", [SerialExecutor, lambda: ThreadPoolExecutor(max_workers=2)])
 def test_a_failed_need_skips_its_dependants_and_every_other_task_still_runs(executor):
     order, step = recorder()

@@ -98,7 +98,7 @@ CASES = {
                                         lambda spec: spec.source_file == "教育_学籍资助.xlsx"),
                        ("教育_学籍资助.xlsx（读取数据）", "程序内部错误（pyo3_runtime PanicException）"), "PanicException"),
     # the disk filled up while the roster was prepared: the system's reason, in Chinese
-    "prepare_disk_full": Case(lambda: _failing("fanpin_cli.pipeline", "prepare",
+    "prepare_disk_full": Case(lambda: _failing("fanpin_cli.prepare", "prepare",
                                                lambda: OSError(errno.ENOSPC, "No space left on device"),
                                                lambda frame, ref: frame["source_file"][0] == "监测对象信息.xlsx"),
                               ("监测对象信息.xlsx（证件与姓名规范化）", "磁盘空间已满"), "OSError"),
