@@ -133,6 +133,21 @@ def significant_digits(value: pl.Expr) -> pl.Expr:
     return (pl.lit(18, dtype=pl.Int64) - zeros).cast(pl.Int64)
 
 
+def significant_digits_of(value: pl.Series) -> pl.Series:
+    """`significant_digits` of a Series of Int64, in numpy (its 17 terms are a polars plan
+    costing more than the few values `_read_ids` reads on a typed file); a null counts no
+    trailing zeros (18), as there.
+
+    >>> significant_digits_of(pl.Series([433127000000000000, 433127201309269000, None])).to_list()
+    [6, 15, 18]
+    """
+    v = value.cast(pl.Int64).fill_null(0).to_numpy()
+    zeros = np.zeros(len(v), dtype=np.int64)
+    for k in range(1, 18):
+        zeros += v % 10**k == 0
+    return pl.Series(value.name, np.where(value.is_null().to_numpy(), 18, 18 - zeros), dtype=pl.Int64)
+
+
 def double_ulp(value: pl.Expr) -> pl.Expr:
     """Spacing of IEEE doubles around a positive Int64 (64 for 4.3e17, 32 for 1.5e17): a
     number stored as a double is within half of it from the value it came from."""
@@ -178,6 +193,20 @@ def common_prefix(lo: pl.Expr, hi: pl.Expr) -> pl.Expr:
     return pl.sum_horizontal(
         [(lo // 10 ** (18 - p) == hi // 10 ** (18 - p)).cast(pl.Int64) for p in range(1, 19)]
     ).cast(pl.Int64)
+
+
+def common_prefix_of(lo: pl.Series, hi: pl.Series) -> pl.Series:
+    """`common_prefix` of two Series of Int64, in numpy (18 terms: see `significant_digits_of`);
+    0 where either is null, as there.
+
+    >>> common_prefix_of(pl.Series([433127201309268368, None]), pl.Series([433127201309270031, 1])).to_list()
+    [13, 0]
+    """
+    a, b = lo.cast(pl.Int64).fill_null(0).to_numpy(), hi.cast(pl.Int64).fill_null(0).to_numpy()
+    same = np.zeros(len(a), dtype=np.int64)
+    for p in range(1, 19):
+        same += a // 10 ** (18 - p) == b // 10 ** (18 - p)
+    return pl.Series(lo.name, np.where((lo.is_null() | hi.is_null()).to_numpy(), 0, same), dtype=pl.Int64)
 
 
 def upgrade_15(clean: pl.Expr) -> pl.Expr:
@@ -246,14 +275,29 @@ def mask_id(value: pl.Expr) -> pl.Expr:
     return pl.when(mantissa.is_not_null()).then(shown_sci).when(n >= 7).then(masked).otherwise(text)
 
 
+_FORM18 = r"^[0-9]{17}[0-9X]$"  # 17 digits and a check character: a clean 18-character ID
+
+
 def _clean_fast(raw: pl.Series) -> pl.Series:
     """`clean_id` on a Series, skipping the values that are already clean 18-char IDs."""
+    return _cleaned(raw)[0]
+
+
+def _cleaned(raw: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """`_clean_fast` of `raw`, and whether each folded ID has the form `_FORM18` (False where
+    null): the values already of that form are the ones left as they are, so only those
+    cleaned are matched again (a file's IDs are matched once, not by every step that asks).
+
+    >>> [s.to_list() for s in _cleaned(pl.Series(["433127199001011238", " 433127199001011238", "12", None]))]
+    [['433127199001011238', '433127199001011238', '12', None], [True, True, False, False]]
+    """
     raw = raw.cast(pl.String)
-    dirty = (~raw.str.contains(r"^[0-9]{17}[0-9X]$")).fill_null(True).arg_true()
+    form = raw.str.contains(_FORM18).fill_null(False)
+    dirty = (~form).arg_true()
     if dirty.len() == 0:
-        return raw
+        return raw, form
     fixed = pl.select(clean_id(pl.lit(raw.gather(dirty)))).to_series()
-    return raw.scatter(dirty, fixed)
+    return raw.scatter(dirty, fixed), form.scatter(dirty, fixed.str.contains(_FORM18).fill_null(False))
 
 
 def _one_value(values: pl.Series) -> bool:
@@ -263,8 +307,12 @@ def _one_value(values: pl.Series) -> bool:
 
 def _number_like(clean: pl.Expr) -> pl.Expr:
     """18 digits that look printed from a spreadsheet number: an exact double or …000."""
-    value = clean.cast(pl.Int64, strict=False)
-    return clean.str.contains(r"^[0-9]{18}$") & (is_exact_double(value) | clean.str.ends_with("000"))
+    return clean.str.contains(r"^[0-9]{18}$") & _looks_printed(clean)
+
+
+def _looks_printed(digits: pl.Expr) -> pl.Expr:
+    """`_number_like` of texts known to be 18 digits: an exact double or …000."""
+    return is_exact_double(digits.cast(pl.Int64, strict=False)) | digits.str.ends_with("000")
 
 
 def numeric_column(clean: pl.Expr, group: pl.Expr | None = None) -> pl.Expr:
@@ -282,21 +330,24 @@ def numeric_column(clean: pl.Expr, group: pl.Expr | None = None) -> pl.Expr:
     return test if group is None else test.over(group)
 
 
-def numeric_file(clean: pl.Series) -> bool:
+def numeric_file(clean: pl.Series, form18: pl.Series | None = None) -> bool:
     """`numeric_column` of one file's folded IDs, as one answer: the 18-digit values read as
     numbers only where they are 18 digits, and only when there are two or more of them.
+    `form18`: which IDs have the form `_FORM18` (`_cleaned`), if known: the 18-digit ones are
+    then those of them not ending in X.
 
     >>> numeric_file(pl.Series(["433127201309269000", "433127199001011000", "433127199001011238"]))
     True
     >>> numeric_file(pl.Series(["433127199001011238", None]))
     False
     """
-    is18 = clean.str.contains(r"^[0-9]{18}$").fill_null(False)
+    is18 = clean.str.contains(r"^[0-9]{18}$") if form18 is None else form18 & ~clean.str.ends_with("X")
+    is18 = is18.fill_null(False)
     n18 = int(is18.sum())
     if n18 < 2:  # fewer than two 18-digit values: fewer than two look like numbers
         return False
     digits = clean.filter(is18)
-    nlike = int(pl.select(_number_like(pl.lit(digits)).fill_null(False).sum()).item())
+    nlike = int(pl.select(_looks_printed(pl.lit(digits)).fill_null(False).sum()).item())
     return nlike >= 2 and nlike * 2 >= n18
 
 
@@ -330,12 +381,13 @@ def with_id_columns(
     p = prefix
     # per file; a frame of one file is one group (no window over a million rows)
     group = pl.col("source_file") if "source_file" in frame.columns and not _one_value(frame["source_file"]) else None
-    frame = frame.with_columns(_clean_fast(frame[raw]).alias(f"{p}id_clean"))
+    clean, form18 = _cleaned(frame[raw])
+    frame = frame.with_columns(clean.alias(f"{p}id_clean"))
     # one file: whether its column was held as numbers is one answer, found once
-    numbers = numeric_file(frame[f"{p}id_clean"]) if group is None else None
+    numbers = numeric_file(clean, form18) if group is None else None
     if numbers is not False:  # numbers (or several files): every row is read as it may be one
         return _read_ids(frame, raw, reference_date, p, group, numbers)
-    plain = frame.select(_plain(pl.col(f"{p}id_clean"), raw, f"{raw}_cell" in frame.columns)).to_series()
+    plain = frame.select(_plain(pl.col(f"{p}id_clean"), raw, f"{raw}_cell" in frame.columns, form18)).to_series()
     made = _plain_columns(frame[f"{p}id_clean"], reference_date, p)
     rest = (~plain).arg_true()
     if rest.len():  # put the whole reading of the other rows in their places (one scatter a column)
@@ -344,12 +396,13 @@ def with_id_columns(
     return frame.with_columns(made)
 
 
-def _plain(clean: pl.Expr, raw: str, has_cell: bool) -> pl.Expr:
+def _plain(clean: pl.Expr, raw: str, has_cell: bool, form18: pl.Series | None = None) -> pl.Expr:
     """True for an ID that no spreadsheet-number reading can apply to, in a file whose column
     was typed (`numeric_file` no): 18 characters of the right form, no placeholder, not ending
-    in 000 (the trailing zeros of a number), not from a number cell (null: False)."""
+    in 000 (the trailing zeros of a number), not from a number cell (null: False). `form18`:
+    the form, if known (`_cleaned`)."""
     plain = (
-        clean.str.contains(r"^[0-9]{17}[0-9X]$")
+        (clean.str.contains(_FORM18) if form18 is None else pl.lit(form18))
         & ~clean.str.starts_with("999999") & ~clean.str.ends_with("000") & ~clean.str.contains(_REPEATED)
     )
     if has_cell:
@@ -453,7 +506,10 @@ def _read_ids(
         f"{p}_exp": c.str.extract(_SCI, 3).cast(pl.Int64, strict=False),
     })
     frame = on(frame, (form == "18") & c.str.ends_with("000"), {f"{p}_d17": digits17(first17)})
-    frame = on(frame, pl.col(f"{p}_d17").is_not_null(), {f"{p}_check18": check_char_of_int(pl.col(f"{p}_d17"))})
+    if every_row:  # in numpy: null where there are no 17 digits, as `on` leaves it
+        frame = frame.with_columns(check_chars(frame[f"{p}_d17"]).alias(f"{p}_check18"))
+    else:
+        frame = on(frame, pl.col(f"{p}_d17").is_not_null(), {f"{p}_check18": check_char_of_int(pl.col(f"{p}_d17"))})
     check_ok = c.str.slice(17, 1) == pl.col(f"{p}_check18")  # null where not computed: only 000 rows ask
     is18 = (form == "18") & c.str.contains(r"^[0-9]{18}$")
     # The value a spreadsheet number shows, with its significant digits (null: not a number).
@@ -506,13 +562,14 @@ def _read_ids(
             common_prefix(pl.col(f"{p}id_lo"), pl.col(f"{p}id_hi")).alias(f"{p}_prefix"),
         )
 
-    if every_row:  # number_reading's columns, each null where there is no number (as on_rows leaves them)
+    if every_row:  # number_reading's columns, each null where there is no number (as on_rows leaves them);
+        # its two sums of digit tests in numpy (`significant_digits_of`, `common_prefix_of`)
         has = w.is_not_null()
-        frame = frame.with_columns(significant_digits(w).alias(f"{p}_sig"))
+        frame = frame.with_columns(significant_digits_of(frame[f"{p}_written"]).alias(f"{p}_sig"))
         frame = frame.with_columns(pl.when(has).then(precision).alias(f"{p}_precision"))
         frame = frame.with_columns(pl.when(has).then(lo).alias(f"{p}id_lo"), pl.when(has).then(hi).alias(f"{p}id_hi"))
         frame = frame.with_columns(
-            pl.when(has).then(common_prefix(pl.col(f"{p}id_lo"), pl.col(f"{p}id_hi"))).alias(f"{p}_prefix"),
+            pl.when(has).then(common_prefix_of(frame[f"{p}id_lo"], frame[f"{p}id_hi"])).alias(f"{p}_prefix"),
         ).drop(f"{p}_sig")
     else:
         frame = on_rows(frame, w.is_not_null(), number_reading)

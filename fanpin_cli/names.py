@@ -80,7 +80,12 @@ _LOCK = threading.Lock()  # the pipeline prepares files on two threads; OpenCC i
 
 
 def _distinct_chars(values: pl.Series) -> list[str]:
-    chars = values.drop_nulls().str.split("").explode().drop_nulls().unique()
+    """The distinct characters of the texts of `values` (in no particular order), in one query.
+
+    >>> sorted(_distinct_chars(pl.Series(["王芳", None, "芳华"])))
+    ['华', '王', '芳']
+    """
+    chars = values.to_frame("v").select(pl.col("v").drop_nulls().str.split("").explode().unique()).to_series()
     return [c for c in chars.to_list() if c]
 
 
@@ -141,18 +146,36 @@ def _replace_chars(expr: pl.Expr, mapping: dict[str, str]) -> pl.Expr:
     return expr.str.replace_many(list(mapping), list(mapping.values()))
 
 
+# A name of Han characters alone (CJK Unified Ideographs and Extension A): `normalize_name`
+# gives it back as it is (NFKC leaves these characters alone, they have no case, and there is
+# no space or dot to fold). Most names are such; only the others are normalized.
+_HAN_ONLY = r"^[\u3400-\u4dbf\u4e00-\u9fff]+$"
+
+
 def name_keys(values: pl.Series) -> pl.DataFrame:
-    """One row per distinct value of `values`: the value plus its `name_norm`, `name_key`
-    and `name_pinyin`.
+    """One row per distinct value of `values` (in no particular order): the value plus its
+    `name_norm`, `name_key` and `name_pinyin`. `normalize_name` is applied to the values that
+    are not Han characters alone (`_HAN_ONLY`: the others it would give back unchanged).
+
+    >>> name_keys(pl.Series(["張 曉明", "王芳"])).sort("raw").rows()
+    [('張 曉明', '张晓明', '张晓明', 'zhangxiaoming'), ('王芳', '王芳', '王芳', 'wangfang')]
     """
-    frame = values.unique().to_frame("raw").with_columns(_fold(pl.col("raw")).alias("name_norm"))
-    frame = frame.with_columns(_normalize_folded(pl.col("name_norm")).alias("name_norm"))
+    raw = values.unique()
+    han_only = raw.str.contains(_HAN_ONLY).fill_null(False)
+    other = raw.filter(~han_only).to_frame("raw").with_columns(_fold(pl.col("raw")).alias("name_norm"))
+    frame = pl.concat([
+        raw.filter(han_only).to_frame("raw").with_columns(pl.col("raw").alias("name_norm")),
+        other.with_columns(_normalize_folded(pl.col("name_norm")).alias("name_norm")),
+    ])
     chars = _distinct_chars(frame["name_norm"])
-    frame = frame.with_columns(_replace_chars(pl.col("name_norm"), simplified_map(chars)).alias("name_norm"))
+    simplified = simplified_map(chars)
+    frame = frame.with_columns(_replace_chars(pl.col("name_norm"), simplified).alias("name_norm"))
     frame = frame.with_columns(
         pl.col("name_norm").str.replace_all(MIDDLE_DOT, "", literal=True).alias("name_key")
     )
-    han = [c for c in _distinct_chars(frame["name_key"]) if _is_han(c)]
+    # name_key's characters: name_norm's as simplified (each replaced by its text), without the dot
+    key_chars = {k for c in chars for k in simplified.get(c, c)} - {MIDDLE_DOT}
+    han = [c for c in key_chars if _is_han(c)]
     return frame.with_columns(
         _replace_chars(pl.col("name_key"), pinyin_map(han)).str.to_lowercase().alias("name_pinyin")
     )

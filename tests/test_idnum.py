@@ -625,3 +625,38 @@ def test_the_reading_on_every_row_is_the_reading_on_its_rows(values, cells, with
     every = _read_ids(frame, "id_number", REF, "", group, numbers, every_row=True)
     assert every.schema == apart.schema
     assert every.equals(apart)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.none(), st.integers(-(10**18), 10**18 - 1),
+                          st.integers(1, 10**6).map(lambda v: v * 10**12)), max_size=40),
+       st.lists(st.one_of(st.none(), st.integers(-(10**18), 10**18 - 1)), max_size=40))
+def test_numpy_digit_sums_agree_with_the_expressions(values, others):
+    """`significant_digits_of` and `common_prefix_of` (numpy, for `_read_ids` on few rows) equal
+    `significant_digits` and `common_prefix` (the polars definitions) on any Int64, nulls kept."""
+    from fanpin_cli.idnum import (
+        common_prefix,
+        common_prefix_of,
+        significant_digits,
+        significant_digits_of,
+    )
+
+    a = pl.Series("a", values, dtype=pl.Int64)
+    b = pl.Series("b", (others + values)[: len(values)], dtype=pl.Int64)
+    frame = pl.DataFrame([a, b])
+    assert significant_digits_of(a).to_list() == frame.select(significant_digits(pl.col("a"))).to_series().to_list()
+    assert common_prefix_of(a, b).to_list() == frame.select(common_prefix(pl.col("a"), pl.col("b"))).to_series().to_list()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=st.lists(_SHAPES, max_size=30), numbers=st.lists(st.integers(10**17, 10**18 - 1), max_size=6))
+def test_the_form_found_while_cleaning_is_the_cleaned_ids_form(values, numbers):
+    """`_cleaned` tells which folded IDs have the form `_FORM18` by matching only the values it
+    cleaned: the same as matching every folded ID; `numeric_file` given it answers alike."""
+    from fanpin_cli.idnum import _FORM18, _clean_fast, _cleaned
+
+    raw = pl.Series("id", [*values, *(str(int(float(n))) for n in numbers)], dtype=pl.String)
+    clean, form = _cleaned(raw)
+    assert clean.equals(_clean_fast(raw))
+    assert form.to_list() == clean.str.contains(_FORM18).fill_null(False).to_list()
+    assert numeric_file(clean, form) == numeric_file(clean)

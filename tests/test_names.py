@@ -5,7 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from fanpin_cli.names import MIDDLE_DOT, with_name_columns
+from fanpin_cli import names
+from fanpin_cli.names import MIDDLE_DOT, name_keys, normalize_name, with_name_columns
 
 
 def keys(values: list[str | None]) -> pl.DataFrame:
@@ -200,3 +201,31 @@ def test_pinyin_without_phrase_dictionary_reads_every_character_alike() -> None:
     assert len(ours) == 28160
     assert ours == full
     assert ours["张"] == "zhang" and ours["乐"] == full["乐"]
+
+
+def test_han_only_names_are_their_own_normal_form() -> None:
+    """name_keys normalizes only the names that are not Han characters alone (`_HAN_ONLY`):
+    `normalize_name` gives every character of those ranges back as it is, alone and in pairs."""
+    chars = [chr(c) for c in [*range(0x3400, 0x4DC0), *range(0x4E00, 0xA000)]]
+    texts = pl.Series("v", [*chars, *(a + b for a, b in zip(chars, chars[1:], strict=False))])
+    assert texts.str.contains(names._HAN_ONLY).all()
+    out = texts.to_frame().select(normalize_name(pl.col("v"))).to_series()
+    assert out.to_list() == texts.to_list()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pytest.param(["王芳", "張偉", "王 芳", "阿依古丽•买买提", "ＬＩ小明", "li小明", "欧阳 娜娜", None, "", "  ",
+                      "\uf900\u4e00", "㐀王", "王\u200b芳", "·李娜·", "劉麗華", "刘丽华", "Anna"], id="mixed"),
+        pytest.param(["王芳", "張偉", "李娜"], id="han-only"),
+        pytest.param(["王 芳", None, "ＬＩ"], id="none-han-only"),
+        pytest.param([], id="empty"),
+    ],
+)
+def test_name_keys_equal_normalizing_every_name(values: list[str | None], monkeypatch: pytest.MonkeyPatch) -> None:
+    series = pl.Series("name", values, dtype=pl.String)
+    fast = name_keys(series).sort("raw", nulls_last=True)
+    monkeypatch.setattr(names, "_HAN_ONLY", r"[^\s\S]")  # matches nothing: every name normalized
+    plain = name_keys(series).sort("raw", nulls_last=True)
+    assert fast.equals(plain)
