@@ -141,6 +141,8 @@ def significant_digits_of(value: pl.Series) -> pl.Series:
     >>> significant_digits_of(pl.Series([433127000000000000, 433127201309269000, None])).to_list()
     [6, 15, 18]
     """
+    import numpy as np  # at use, as in `check_chars`
+
     v = value.cast(pl.Int64).fill_null(0).to_numpy()
     zeros = np.zeros(len(v), dtype=np.int64)
     for k in range(1, 18):
@@ -202,6 +204,8 @@ def common_prefix_of(lo: pl.Series, hi: pl.Series) -> pl.Series:
     >>> common_prefix_of(pl.Series([433127201309268368, None]), pl.Series([433127201309270031, 1])).to_list()
     [13, 0]
     """
+    import numpy as np  # at use, as in `check_chars`
+
     a, b = lo.cast(pl.Int64).fill_null(0).to_numpy(), hi.cast(pl.Int64).fill_null(0).to_numpy()
     same = np.zeros(len(a), dtype=np.int64)
     for p in range(1, 19):
