@@ -9,8 +9,7 @@ True
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from fanpin_cli.lazy import lazy_names
 
 # Where each public name lives: imported on first use (PEP 562), so that a process needing one
 # small module (the report process: `flagging.households`) does not import the engine, and with
@@ -43,15 +42,4 @@ _SOURCES: dict[str, str] = {
 __all__ = sorted(_SOURCES)
 
 
-def __getattr__(name: str) -> Any:
-    """A public name, imported from its module on first use."""
-    module = _SOURCES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_SOURCES])
+__getattr__, __dir__ = lazy_names(__name__, _SOURCES, globals())

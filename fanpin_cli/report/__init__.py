@@ -12,8 +12,7 @@ the workbook writer, and with it xlsxwriter, before the run has started reading.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from fanpin_cli.lazy import lazy_names
 
 _SOURCES: dict[str, str] = {
     "CANDIDATE_RULES": "model",
@@ -26,15 +25,4 @@ _SOURCES: dict[str, str] = {
 __all__ = ["CANDIDATE_RULES", "LEVEL_LABELS", "ReportData", "RuleInfo", "write_report"]
 
 
-def __getattr__(name: str) -> Any:
-    """A public name, imported from its module on first use."""
-    module = _SOURCES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_SOURCES])
+__getattr__, __dir__ = lazy_names(__name__, _SOURCES, globals())
