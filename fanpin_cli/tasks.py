@@ -56,17 +56,16 @@ class Task:
 
 
 def run_tasks(pool: Executor, tasks: Sequence[Task], *, limit: int,
-              meanwhile: Callable[[], None] | Sequence[Callable[[], None]] | None = None) -> dict[str, Future]:
+              meanwhile: Sequence[Callable[[], None]] = ()) -> dict[str, Future]:
     """Run `tasks` on `pool`, at most `limit` at once; returns every task's future once all
     are done. A task whose need failed is not started: its future holds that need's error; a
     task that only comes `after` a failed task runs all the same, with its own result. Every
     task runs (or is skipped) even after a failure, so that the caller can report the
     errors in its own order; an interruption (KeyboardInterrupt, SystemExit) is raised at once.
-    `meanwhile` (which must not raise) is called once on the calling thread as soon as the first
-    tasks are handed out: work of its own while it would otherwise only wait. A list of them is
-    called one after the other, the tasks that became ready handed out between two of them (a
-    worker done with its task never waits for the whole list); those left when every task is
-    done are not called.
+    `meanwhile`: steps (which must not raise) called one after the other on the calling thread
+    once the first tasks are handed out, work of its own while it would otherwise only wait;
+    the tasks that became ready are handed out between two of them (a worker done with its task
+    never waits for the whole list); those left when every task is done are not called.
 
     >>> from fanpin_cli.pipeline import SerialExecutor
     >>> def boom():
@@ -87,7 +86,7 @@ def run_tasks(pool: Executor, tasks: Sequence[Task], *, limit: int,
     futures: dict[str, Future] = {}
     waiting = list(tasks)
     running: set[Future] = set()
-    steps = list(meanwhile) if isinstance(meanwhile, Sequence) else [] if meanwhile is None else [meanwhile]
+    steps = list(meanwhile)
     while waiting or running:
         ready = sorted((t for t in waiting if all(n in futures and futures[n].done() for n in t.waits_for)),
                        key=lambda t: t.rank)

@@ -69,7 +69,7 @@ def test_meanwhile_runs_once_on_the_calling_thread_while_the_tasks_run():
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         done = run_tasks(pool, [Task("a", task), Task("b", task), Task("c", lambda a: a + "!", needs=("a",))],
-                         limit=2, meanwhile=meanwhile)
+                         limit=2, meanwhile=[meanwhile])
     assert calls == [threading.current_thread()]
     assert {name: f.result() for name, f in done.items()} == {"a": "done", "b": "done", "c": "done!"}
 
