@@ -31,6 +31,7 @@ from fanpin_cli.report.table import (
     _width_exprs,
     _widths,
     line_count,
+    more_than_a_line,
     set_columns,
     write_headers,
     write_table,
@@ -87,7 +88,7 @@ def write_tables(fm: Formats, cols: list[Col], frame: pl.DataFrame, key: str,
     # A wrapped column whose widest text fits on one line in every table makes each row one
     # line (as `table._row_lines_expr`): left out.
     counted = [(m, i) for m, i in enumerate(wrapped)
-               if any(st[f"c{i}"] is not None and float(st[f"c{i}"]) > per_line[k][m] for k, st in per_key.items())]
+               if any(more_than_a_line(st[f"c{i}"], per_line[k][m]) for k, st in per_key.items())]
     if counted:
         lines = []
         for m, i in counted:

@@ -394,10 +394,21 @@ def _row_lines_expr(values: pl.DataFrame, cols: list[Col], widths: list[float],
         return None
     per_line = [(i, max(column_width(widths[i]) - 1.0, 4.0)) for i in wrapped]
     if maxima is not None:
-        per_line = [(i, p) for i, p in per_line if maxima[i] is not None and float(maxima[i]) > p]  # type: ignore[arg-type]
+        per_line = [(i, p) for i, p in per_line if more_than_a_line(maxima[i], p)]
         if not per_line:
             return None
     return _lines_expr(tuple(per_line))
+
+
+def more_than_a_line(widest: object, per_line: float) -> bool:
+    """Whether a wrapped column whose widest text is `widest` (its display width; None: no
+    text) takes more than one line of `per_line` characters in some row: else every row of it
+    is one line, and its line counts need not be made.
+
+    >>> more_than_a_line(30.0, 6.0), more_than_a_line(5.0, 6.0), more_than_a_line(None, 6.0)
+    (True, False, False)
+    """
+    return widest is not None and float(widest) > per_line  # type: ignore[arg-type]
 
 
 @functools.lru_cache(maxsize=256)
