@@ -9,6 +9,14 @@ is no FanpinError becomes an `InternalError` (exit 3) whose details go to a cras
 from __future__ import annotations
 
 import sys
+
+if __name__ == "__main__":
+    # `python -m fanpin_cli.cli …`: as the `fanpin` command (`launch.console`), report.xlsx's
+    # process starts before the imports below
+    from fanpin_cli.launch import start_ahead
+
+    start_ahead(sys.argv[1:])
+
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -458,9 +466,13 @@ def _report_process(ctx: typer.Context) -> Any:
     a usage error never gets here): its start (a new interpreter's imports, ~0.4 s CPU) runs on
     the other core beside this process's own imports and config instead of beside the reading.
     Whatever happens, it is ended when the command ends (a no-op for a run that finished it)."""
-    from fanpin_cli.outputs import prestart_workbook
+    from fanpin_cli.launch import take_ahead
 
-    ahead = prestart_workbook()
+    ahead = take_ahead()  # started by the command's first step (`launch.start_ahead`)
+    if ahead is None:
+        from fanpin_cli.outputs import prestart_workbook
+
+        ahead = prestart_workbook()
     if ahead is not None:
         ctx.meta[REPORT_PROCESS] = ahead
         ctx.call_on_close(ahead.abort)

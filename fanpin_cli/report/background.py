@@ -29,13 +29,34 @@ import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fanpin_cli.errors import FanpinError
-from fanpin_cli.report.model import ReportData
+
+if TYPE_CHECKING:  # polars is imported by the process this module starts, not to start it
+    from fanpin_cli.report.model import ReportData
 
 _TIMEOUT = 1800  # seconds; a workbook that takes longer has gone wrong
 _SPAWNING = threading.Lock()
+
+
+def start_method() -> str:
+    """How the child process is made: "fork" on Linux while this process has a single thread
+    (the `fanpin` command's first step, `launch.start_ahead`: nothing imported but the standard
+    library, no thread pool or allocator thread whose state a copy could hold half-taken; the
+    child then needs no new interpreter, and no resource-tracker process is started), "spawn"
+    otherwise (a new interpreter: always safe, e.g. once polars has started its threads).
+
+    >>> start_method() in ("fork", "spawn")
+    True
+    """
+    if sys.platform.startswith("linux") and "fork" in mp.get_all_start_methods():
+        try:
+            if len(os.listdir("/proc/self/task")) == 1:
+                return "fork"
+        except OSError:
+            pass
+    return "spawn"
 
 
 def _peak_mb() -> int:
@@ -109,8 +130,9 @@ def _child(path: str | None, first: ReportData | None, inbox: Any, outbox: Any, 
     (0.26–0.39 s after a 3,000-household run, measured) was the end of every run's writing."""
     from fanpin_cli.process import collect_rarely, leave
 
-    # A spawned process (never forked, see BackgroundReport): the exit handlers `leave` runs are
-    # this process's own, not copies of the parent's (which could remove the parent's files).
+    # Spawned, or forked from a process that had imported only the standard library (see
+    # `start_method`): the exit handlers `leave` runs are this process's own or the standard
+    # library's, never fanpin's of the parent (which could remove the parent's files).
     collect_rarely()
     _write(path, first, inbox, outbox, parent, counter)
     leave(0)
@@ -157,7 +179,7 @@ class BackgroundReport:
 
     def __init__(self, path: Path | None, first: ReportData | None) -> None:
         """`first` None: the process starts and waits for `begin` (which may say the path)."""
-        ctx = mp.get_context("spawn")  # never fork a process that runs polars threads
+        ctx = mp.get_context(start_method())  # never fork a process that runs threads (polars')
         self._inbox = ctx.Queue()
         self._outbox = ctx.Queue()
         self._next_area = ctx.Value("i", 0)  # the next 乡镇/村 workbook, shared with the child

@@ -1,0 +1,66 @@
+"""The `fanpin` command's first step: report.xlsx's process started before anything heavy is
+imported.
+
+`fanpin run` and `fanpin demo` write report.xlsx in a second process (`report.background`).
+Started here, before this process imports typer, rich and polars (~0.3 s during which the
+second core is idle), that process's own start runs on the other core meanwhile, instead of
+later beside the reading of the input files, when both cores are busy. The command takes it
+(`take_ahead`); one not taken (a usage error, `--help`) is ended when this process ends.
+
+Imports only the standard library and fanpin's light modules: `fanpin_cli.report.background`
+imports polars only inside the process it starts.
+
+>>> wants_workbook(["run", "fanpin.toml", "--out", "2026-11"])
+True
+>>> wants_workbook(["run", "--help"]), wants_workbook(["check", "a.csv"]), wants_workbook([])
+(False, False, False)
+"""
+
+from __future__ import annotations
+
+import atexit
+import sys
+from typing import Any, NoReturn
+
+WORKBOOK_COMMANDS = ("run", "demo")  # the commands that write report.xlsx (`cli._report_process`)
+
+_ahead: list[Any] = []  # the process started by `start_ahead`, until a command takes it
+
+
+def wants_workbook(args: list[str]) -> bool:
+    """Whether the command line `args` (without the program) runs a command that writes
+    report.xlsx: its first word is one of WORKBOOK_COMMANDS and it does not ask for help."""
+    return bool(args) and args[0] in WORKBOOK_COMMANDS and "--help" not in args
+
+
+def start_ahead(args: list[str]) -> None:
+    """Start report.xlsx's process if `args` runs a command that writes it (nothing happens
+    where processes cannot be started: the command starts its own, or writes in-process)."""
+    if _ahead or not wants_workbook(args):
+        return
+    from fanpin_cli.report.background import prestart_report
+
+    started = prestart_report()
+    if started is not None:
+        _ahead.append(started)
+        atexit.register(_end_untaken)
+
+
+def take_ahead() -> Any:
+    """The process `start_ahead` started (a `report.background.BackgroundReport`), or None;
+    the caller then owns it (and ends it)."""
+    return _ahead.pop() if _ahead else None
+
+
+def _end_untaken() -> None:
+    """At exit: a process started ahead that no command took is told to end."""
+    while _ahead:
+        _ahead.pop().abort()
+
+
+def console() -> NoReturn:
+    """The `fanpin` command: `start_ahead`, then `fanpin_cli.cli.console`."""
+    start_ahead(sys.argv[1:])
+    from fanpin_cli.cli import console as run_command
+
+    run_command()

@@ -1,0 +1,117 @@
+"""The `fanpin` command's first step (`fanpin_cli.launch`): report.xlsx's process started before
+the heavy imports, forked only while the process has a single thread, ended if no command takes it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from fanpin_cli.launch import wants_workbook
+
+LINUX = sys.platform.startswith("linux")
+
+
+@pytest.mark.parametrize(("args", "wanted"), [
+    (["run", "fanpin.toml"], True),
+    (["run", "fanpin.toml", "--out", "2026-11", "-q", "--no-history"], True),
+    (["demo"], True),
+    (["demo", "--split", "none"], True),
+    (["run", "--help"], False),
+    (["run", "fanpin.toml", "--help"], False),
+    (["check", "民政.csv"], False),
+    (["province", "p.toml"], False),
+    (["--version"], False),
+    ([], False),
+])
+def test_a_workbook_is_wanted_only_by_run_and_demo_not_asking_for_help(args: list[str], wanted: bool) -> None:
+    assert wants_workbook(args) is wanted
+
+
+def _python(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(script), *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.skipif(not LINUX, reason="fork is used on Linux only")
+def test_the_process_is_forked_before_polars_is_imported_and_spawned_once_threads_run() -> None:
+    done = _python("""
+        import sys, threading
+        from fanpin_cli.launch import start_ahead, take_ahead
+        from fanpin_cli.report.background import start_method
+        before = start_method()
+        start_ahead(["run", "fanpin.toml"])
+        heavy = [m for m in ("polars", "typer", "rich", "numpy") if m in sys.modules]
+        ahead = take_ahead()
+        print(before, type(ahead._process).__name__, heavy, take_ahead())
+        stop = threading.Event()
+        threading.Thread(target=stop.wait).start()
+        print(start_method())
+        stop.set()
+        ahead.abort()
+        print(ahead._process.exitcode)
+    """)
+    assert done.returncode == 0, done.stderr
+    first, second, code = done.stdout.split("\n")[:3]
+    assert first == "fork ForkProcess [] None"  # nothing heavy imported to start it; taken once
+    assert second == "spawn"  # a second thread: never forked
+    assert code == "0"  # told to end (abort), it ended by itself
+
+
+def test_a_process_started_ahead_that_no_command_takes_ends_with_the_program() -> None:
+    done = _python("""
+        import sys
+        from fanpin_cli.launch import _ahead, start_ahead
+        start_ahead(["run", "fanpin.toml"])
+        print(_ahead[0]._process.pid, flush=True)
+        sys.exit(2)  # e.g. a usage error: the command never ran
+    """)
+    assert done.returncode == 2, done.stderr
+    pid = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.1)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie (ended, not yet reaped by an init that is slow) counts as ended
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _cells(path: Path) -> dict[str, list[tuple]]:
+    book = load_workbook(path)
+    return {ws.title: [tuple(c.value for c in row) for row in ws.iter_rows()] for ws in book.worksheets}
+
+
+def test_the_command_writes_the_same_workbooks_with_its_process_started_ahead(tmp_path: Path) -> None:
+    """`python -m fanpin_cli.cli run` (its report process started first, forked on Linux) and the
+    same run with the process started by the command (`run_job`, spawned beside pytest's threads)
+    write the same report.xlsx and 乡镇 workbooks."""
+    from fanpin_cli.config import load_config
+    from fanpin_cli.pipeline import run_job
+    from fanpin_cli.resources import resource_dir
+
+    config = resource_dir("sample_data") / "fanpin.toml"
+    done = subprocess.run([sys.executable, "-m", "fanpin_cli.cli", "run", str(config), "--out", str(tmp_path / "cli"),
+                           "-q", "--no-history"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    run_job(load_config(config), tmp_path / "job", history=False)
+    books = sorted(p.relative_to(tmp_path / "job") for p in (tmp_path / "job").rglob("*.xlsx"))
+    assert len(books) > 1
+    assert sorted(p.relative_to(tmp_path / "cli") for p in (tmp_path / "cli").rglob("*.xlsx")) == books
+    for rel in books:
+        assert _cells(tmp_path / "cli" / rel) == _cells(tmp_path / "job" / rel), rel
