@@ -86,6 +86,10 @@ def test_files_linked_together_get_the_links_they_get_alone(roster, parts):
     _assert_each_as_alone(roster, _files(parts))
 
 
+def test_no_files(roster):
+    assert link_files(roster, []) == []
+
+
 def test_the_files_rows_do_meet_each_other(roster):
     """The per-file rules matter here (so the table can fail): the second claim is reviewed only
     when both rows are in one file of a one-row sector."""

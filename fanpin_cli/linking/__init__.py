@@ -76,7 +76,9 @@ def link_files(
     linked together: their rows go through the tiers as one frame (a file's own counts, such as
     the rows claiming a roster person, made per file: `tier.FILE`), so a run of small files pays
     the tiers' fixed cost (hundreds of small polars queries, ~20 ms a file) once. Each file's
-    frame is what `link` gives it alone."""
+    frame is what `link` gives it alone (none for no extracts)."""
+    if not extracts:
+        return []
     ri = index if index is not None else roster_index(roster)
     views = [view(extract) for extract, _ in extracts]
     heights = [v.height for v in views]
