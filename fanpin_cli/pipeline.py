@@ -64,6 +64,10 @@ APART_ROWS = 500_000
 # 200,000 households the 4M- and 1M-row files' linkings together took the main process from
 # ~4.8 to ~6.1 GB.
 LINK_APART_BYTES = 64 * 2**20
+# Extracts under this size are linked together, in one pass of the linker's tiers once they are
+# all read (`linking.link_files`): each file linked alone cost ~20 ms of fixed work (hundreds of
+# small polars queries) whatever its size, most of a small county's linking.
+LINK_TOGETHER_BYTES = 2 * 2**20
 STAGES = ("读取数据", "证件与姓名规范化", "比对关联", "数据质量检查", "预警规则", "写出结果")
 
 
@@ -499,11 +503,38 @@ def _compute(
         loaded_file, frame = read
         _, roster_frame, _, known_keys, index = roster_done
         say(f"{STAGES[2]}：{spec.source_file}")
-        links_file = timed(STAGES[2], spec.source_file, lambda: _keyed_links(
-            link(roster_frame, frame, sector=spec.sector, index=index), frame, spec.sector, key, known_keys))
+        return keyed(spec, roster_done, read, timed(STAGES[2], spec.source_file, lambda: link(
+            roster_frame, frame, sector=spec.sector, index=index)))
+
+    def keyed(spec: InputSpec, roster_done: tuple, read: tuple[LoadedFile, pl.DataFrame],
+              links_file: pl.DataFrame) -> tuple[LoadedFile, pl.DataFrame, pl.DataFrame]:
+        """A file's links with its keys (`_keyed_links`) and shared reasons."""
+        loaded_file, frame = read
+        links_file = timed(STAGES[2], spec.source_file, _keyed_links, links_file, frame, spec.sector, key,
+                           roster_done[3])
         # a few Chinese reasons on every row: each stored once (~100 MB less per million rows)
         with internal_errors(STAGES[2], spec.source_file):
             return loaded_file, frame, links_file.with_columns(shared_text(links_file["reason"]))
+
+    def extracts_side(specs: list[InputSpec], roster_done: tuple,
+                      *reads: tuple[LoadedFile, pl.DataFrame]) -> list[tuple[LoadedFile, pl.DataFrame, pl.DataFrame]]:
+        """`extract_side` of each of `specs`, the files linked together (`linking.link_files`).
+        Should that fail, each is linked alone: the error is then the first failing file's own."""
+        from fanpin_cli.linking import link_files
+
+        _, roster_frame, _, _, index = roster_done
+        for spec in specs:
+            say(f"{STAGES[2]}：{spec.source_file}")
+        started = time.perf_counter()
+        try:
+            links = link_files(roster_frame, [(frame, spec.sector) for spec, (_, frame) in zip(specs, reads, strict=True)],
+                               index=index)
+        except Exception:  # noqa: BLE001 - each file again on its own, which names the one that fails
+            return [extract_side(spec, roster_done, read) for spec, read in zip(specs, reads, strict=True)]
+        finally:
+            with count_lock:
+                seconds[STAGES[2]] += time.perf_counter() - started
+        return [keyed(spec, roster_done, read, lk) for spec, read, lk in zip(specs, reads, links, strict=True)]
 
     say(STAGES[0])
     # The roster first, then every extract read and prepared, the biggest first; an extract is
@@ -517,11 +548,19 @@ def _compute(
     sizes = [_file_size(spec.path) for spec in extracts]
     big = sorted((i for i, size in enumerate(sizes) if size >= LINK_APART_BYTES), key=lambda i: -sizes[i])
     after = {i: (f"link{j}",) for j, i in zip(big, big[1:], strict=False)}
+    # The small extracts (LINK_TOGETHER_BYTES; none linked apart) are linked together once they
+    # are all read.
+    together = [i for i, size in enumerate(sizes) if size < min(LINK_TOGETHER_BYTES, LINK_APART_BYTES)]
+    together = together if len(together) > 1 else []
     tasks = [Task("roster", partial(roster_side, config.inputs[0]), rank=(1, 0))]
     for i, spec in enumerate(extracts):
         tasks.append(Task(f"read{i}", partial(read_and_prepare, spec), rank=(1, 1, -sizes[i])))
-        tasks.append(Task(f"link{i}", partial(extract_side, spec), needs=("roster", f"read{i}"),
-                          after=after.get(i, ()), rank=(0, -sizes[i])))
+        if i not in together:
+            tasks.append(Task(f"link{i}", partial(extract_side, spec), needs=("roster", f"read{i}"),
+                              after=after.get(i, ()), rank=(0, -sizes[i])))
+    if together:
+        tasks.append(Task("links", partial(extracts_side, [extracts[i] for i in together]),
+                          needs=("roster", *(f"read{i}" for i in together)), rank=(0, -sum(sizes[i] for i in together))))
     # this thread imports what the later stages need while the files are read (`_imported_meanwhile`)
     done_tasks = run_tasks(pool, tasks, limit=WORKERS, meanwhile=_imported_meanwhile(small))
     from fanpin_cli.domain import INSURANCE_RULE
@@ -538,11 +577,22 @@ def _compute(
     from fanpin_cli.quality.scorecard import row_places, village_rows
     from fanpin_cli.report import RuleInfo
 
-    # errors as the files are listed: the roster's own first
+    # errors as the files are listed: the roster's own first; of the files linked together, each
+    # one's reading, then (all read) their linking
+    read_together = all(done_tasks[f"read{i}"].exception() is None for i in together)
     for name in ("roster", *(f"link{i}" for i in range(len(extracts)))):
-        done_tasks[name].result()
+        i = int(name[4:]) if name != "roster" else -1
+        if i not in together:
+            done_tasks[name].result()
+            continue
+        done_tasks[f"read{i}"].result()
+        if read_together:
+            done_tasks["links"].result()
     roster_loaded, roster, roster_keys, known = done_tasks["roster"].result()[:4]
-    extracts_done = [done_tasks[f"link{i}"].result() for i in range(len(extracts))]
+    linked_together = dict(zip(together, done_tasks["links"].result() if together else [], strict=True))
+    extracts_done = [linked_together[i] if i in together else done_tasks[f"link{i}"].result()
+                     for i in range(len(extracts))]
+    del linked_together
     del done_tasks, tasks  # with them the roster index (view, digit matrix, memo): not needed after linking
     release_unused()  # what linking made and dropped
     extracts_loaded = [lf for lf, _, _ in extracts_done]

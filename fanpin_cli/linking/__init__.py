@@ -21,6 +21,8 @@ person whom another row already claims becomes `review`: it may be a namesake bo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import polars as pl
 
@@ -36,6 +38,7 @@ from fanpin_cli.linking.frames import (
 )
 from fanpin_cli.linking.reasons import REJECTED, status_zh
 from fanpin_cli.linking.tier import (
+    FILE,
     ONE_ROW_SECTORS,
     REPEATING_SECTORS,
     LinkRun,
@@ -46,7 +49,8 @@ from fanpin_cli.linking.tier import (
 from fanpin_cli.linking.tiers_fuzzy import NameBirthTier, NameOnlyTier, RepairTier, RosterGapTier
 from fanpin_cli.linking.tiers_id import IdTier
 
-__all__ = ["LINK_COLUMNS", "ONE_ROW_SECTORS", "REPEATING_SECTORS", "TIERS", "RosterIndex", "link", "roster_index"]
+__all__ = ["LINK_COLUMNS", "ONE_ROW_SECTORS", "REPEATING_SECTORS", "TIERS", "RosterIndex", "link", "link_files",
+           "roster_index"]
 
 # The tiers, strongest first: each decides only rows the ones before it left open.
 TIERS: tuple[Tier, ...] = (IdTier(), RepairTier(), NameBirthTier(), NameOnlyTier(), RosterGapTier())
@@ -62,32 +66,69 @@ def roster_index(roster: pl.DataFrame) -> RosterIndex:
 def link(roster: pl.DataFrame, extract: pl.DataFrame, *, sector: str, index: RosterIndex | None = None) -> pl.DataFrame:
     """One links row per extract row (see module docstring and `LINK_COLUMNS`). `index`:
     `roster_index(roster)`, shared by the run's extracts (made here when not given)."""
+    return link_files(roster, [(extract, sector)], index=index)[0]
+
+
+def link_files(
+    roster: pl.DataFrame, extracts: Sequence[tuple[pl.DataFrame, str]], *, index: RosterIndex | None = None,
+) -> list[pl.DataFrame]:
+    """`link(roster, extract, sector=sector, index=index)` of each (extract, sector), the files
+    linked together: their rows go through the tiers as one frame (a file's own counts, such as
+    the rows claiming a roster person, made per file: `tier.FILE`), so a run of small files pays
+    the tiers' fixed cost (hundreds of small polars queries, ~20 ms a file) once. Each file's
+    frame is what `link` gives it alone (none for no extracts)."""
+    if not extracts:
+        return []
     ri = index if index is not None else roster_index(roster)
-    e = view(extract)
+    views = [view(extract) for extract, _ in extracts]
+    heights = [v.height for v in views]
+    if len(views) == 1:
+        e = views[0].with_columns(pl.lit(0, dtype=pl.UInt32).alias(FILE))
+    else:
+        starts = np.cumsum([0, *heights[:-1]]).tolist()
+        e = pl.concat([v.with_columns(pl.col("idx") + start, pl.lit(i, dtype=pl.UInt32).alias(FILE))
+                       for i, (v, start) in enumerate(zip(views, starts, strict=True))], how="vertical_relaxed")
     r = ri.r
     rd = Readings(digit_matrix(e["digits"], e["known"]), ri.mat, e["known"].to_numpy(), ri.known)
-    run = LinkRun(e, r, rd, sector, memo=ri.memo)
+    run = LinkRun(e, r, rd, tuple(sector for _, sector in extracts), memo=ri.memo)
     for tier in TIERS:
         run.add(tier.decide(run))
-    decided = _one_row_per_person(run.decided, e) if run.one_row_per_person else run.decided
+    one_row = run.files_in(ONE_ROW_SECTORS)
+    decided = _one_row_per_person(run.decided, e, one_row) if one_row else run.decided
     roster_cols = ri.memo.get("assemble.roster", lambda: r.select(
         pl.col("idx").alias("ridx"), pl.col("row").alias("roster_row"), pl.col("household_id")))
-    return _assemble(e, roster_cols, decided, run.namesakes, extract, sector)
+    source_file = pl.concat([_source_file(extract) for extract, _ in extracts])
+    sector = pl.concat([pl.repeat(sector, height, dtype=pl.String, eager=True)
+                        for (_, sector), height in zip(extracts, heights, strict=True)])
+    out = _assemble(e, roster_cols, decided, run.namesakes, source_file, sector)
+    if len(views) == 1:
+        return [out]
+    return [out.slice(start, height) for start, height in zip(np.cumsum([0, *heights[:-1]]).tolist(), heights,
+                                                              strict=True)]
 
 
-def _one_row_per_person(decided: pl.DataFrame, e: pl.DataFrame) -> pl.DataFrame:
-    """Weak links to a roster person another row of this file also claims → review."""
-    linked = decided.filter(pl.col("status") == "linked")
+def _source_file(extract: pl.DataFrame) -> pl.Series:
+    """The extract's `source_file` of each row as text (null without the column)."""
+    if "source_file" in extract.columns:
+        return extract["source_file"].cast(pl.String).alias("source_file")
+    return pl.Series("source_file", [None] * extract.height, dtype=pl.String)
+
+
+def _one_row_per_person(decided: pl.DataFrame, e: pl.DataFrame, files: list[int]) -> pl.DataFrame:
+    """Weak links to a roster person another row of the same file also claims → review (rows
+    of the files `files` only)."""
+    d = decided.with_columns(e[FILE].gather(decided["eidx"]))
+    linked = d.filter((pl.col("status") == "linked") & pl.col(FILE).is_in(files))
     if linked.is_empty():
         return decided
-    claims = linked.group_by("ridx").agg(
+    claims = linked.group_by(FILE, "ridx").agg(
         (~pl.col("weak")).any().alias("strong"),
         pl.len().alias("claims"),
         pl.col("eidx").filter(~pl.col("weak")).first().alias("by"),
     )
     rows = e.select(pl.col("idx").alias("by"), pl.col("row").alias("by_row"))
     claims = claims.join(rows, on="by", how="left")
-    d = decided.join(claims, on="ridx", how="left")
+    d = d.join(claims, on=[FILE, "ridx"], how="left")
     demote = (pl.col("status") == "linked") & pl.col("weak") & (pl.col("strong") | (pl.col("claims") > 1)).fill_null(False)
     note = (
         pl.when(pl.col("strong"))
@@ -134,16 +175,12 @@ def _by_position(frame: pl.DataFrame, n: int) -> pl.DataFrame:
 
 def _assemble(
     e: pl.DataFrame, roster_cols: pl.DataFrame, decided: pl.DataFrame, namesakes: pl.DataFrame,
-    extract: pl.DataFrame, sector: str,
+    source_file: pl.Series, sector: pl.Series,
 ) -> pl.DataFrame:
-    """The links frame, in the extract's order (`roster_cols`: ridx, roster_row, household_id)."""
+    """The links frame, in the extract's order (`roster_cols`: ridx, roster_row, household_id;
+    `source_file`, `sector`: of each extract row)."""
     if decided.is_empty():
         decided = empty_decisions()
-    source_file = (
-        extract["source_file"].cast(pl.String)
-        if "source_file" in extract.columns
-        else pl.Series("source_file", [None] * extract.height, dtype=pl.String)
-    )
     base = e.select(
         "idx", "row", "status", "name_key", "birth_any",
         (pl.col("name_key").is_null() & (pl.col("known") == 0)).alias("rejected"),
@@ -159,7 +196,7 @@ def _assemble(
     out = out.with_columns(firsts_by_distinct(out, UNLINKED_CASES, {"_u_score": "score", "_u_reason": "reason"}))
     unlinked = pl.col("match_status").is_null()
     return out.select(
-        pl.lit(sector, dtype=pl.String).alias("sector"),
+        sector.alias("sector"),
         pl.col("source_file"),
         pl.col("row").alias("source_row"),
         pl.col("roster_row"),

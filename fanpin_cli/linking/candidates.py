@@ -31,7 +31,7 @@ from fanpin_cli.linking.digits import (
     key_number,
 )
 from fanpin_cli.linking.frames import USABLE
-from fanpin_cli.linking.tier import Memo
+from fanpin_cli.linking.tier import FILE, Memo
 
 MAX_BLOCK = 64
 MAX_NAME_BLOCK = 200
@@ -83,8 +83,9 @@ def repair_pairs(
     # Spreadsheet numbers (a range) join on name keys too: a typo in their certain digits
     # breaks the ID keys, and their check character is gone.
     r_use, r_bad = _roster_sides(r, memo)
+    per = _per_file(e)
     if numeric:  # what the number keys read: the digits as a number, the name as its code
-        e = e.select("idx", "known", _USE, _NAMED, _RANGED, D17, _kept(memo, "repair.code", lambda: pl.col(
+        e = e.select("idx", "known", _USE, _NAMED, _RANGED, D17, *per, _kept(memo, "repair.code", lambda: pl.col(
             "name_pinyin").cast(r_use.schema[_CODE], strict=False).alias(_CODE)))
     e_use = e.filter((usable | pl.col(_RANGED)) & named)
     e_bad = e.filter(~usable)
@@ -105,10 +106,10 @@ def repair_pairs(
                 _block(r, key, "ridx", numeric), ["bk"], MAX_BLOCK))
             add(left.join(right, on="bk"))
         if r_bad.height and e_use.height:
-            left = _block(e_usable, key, "eidx", numeric)
+            left = _block(e_usable, key, "eidx", numeric, per=per)
             right = _kept(memo, f"repair.bad.{key}{tag}", lambda key=key: _block(r_bad, key, "ridx", numeric))
-            # (the block is counted on all of the join's pairs, before `keep`)
-            add(_small_blocks(left.join(right, on="bk"), ["ridx"], MAX_BLOCK * 4))
+            # (the block is counted on all of the join's pairs of one file, before `keep`)
+            add(_small_blocks(left.join(right, on="bk"), ["ridx", *per], MAX_BLOCK * 4))
     if not frames:
         return _empty()
     return pl.concat(frames).unique().cast(_PAIR_SCHEMA)
@@ -142,8 +143,13 @@ def _repair_pairs_sorted(
     # every key of every row (-1: none) and the rows each join reads (null: no, as `filter` takes
     # it), in one call
     rows_of = {"use": (usable | pl.col(_RANGED)) & named, "usable": usable, "bad": ~usable}
-    read = e.select(_kept(memo, "repair.sorted.read", lambda: _sorted_read(r_use, rows_of)))
+    read = e.select(*_kept(memo, "repair.sorted.read", lambda: _sorted_read(r_use, rows_of)), *_per_file(e))
     idx, known = read["idx"].to_numpy(), read["known"].to_numpy()
+    # the file of each extract row (by `idx`), where several are linked together
+    file_of = None
+    if FILE in read.columns and idx.size and read[FILE].max():
+        file_of = np.zeros(int(idx.max()) + 1, dtype=np.int64)
+        file_of[idx] = read[FILE].to_numpy()
     e_use, e_usable, e_bad = (read[n].to_numpy() for n in rows_of)
     some_use, some_bad = bool(e_use.any()), bool(e_bad.any())
     joined: list[tuple[np.ndarray, np.ndarray]] = []
@@ -165,14 +171,29 @@ def _repair_pairs_sorted(
             right = _kept(memo, f"repair.bad.{key}.sorted", lambda key=key: _sorted_block(
                 _block(r_bad, key, "ridx", True)))
             eidx, ridx = _join_sorted(idx, keys, e_usable, right)
-            # (the block is counted on all of the join's pairs, before `keep`)
-            small = np.bincount(ridx)[ridx] <= MAX_BLOCK * 4 if ridx.size else np.ones(0, dtype=bool)
+            # (the block is counted on all of the join's pairs of one file, before `keep`)
+            small = _block_sizes(ridx, None if file_of is None else file_of[eidx]) <= MAX_BLOCK * 4
             joined.append((eidx[small], ridx[small]))
     if not joined:
         return _empty()
     pairs = pl.DataFrame({"eidx": np.concatenate([p[0] for p in joined]),
                           "ridx": np.concatenate([p[1] for p in joined])}, schema=_PAIR_SCHEMA)
     return (pairs.filter(keep(pairs)) if keep is not None and pairs.height else pairs).unique()
+
+
+def _block_sizes(ridx: np.ndarray, files: np.ndarray | None) -> np.ndarray:
+    """For each pair, how many pairs have its roster row (`ridx`), and its file when `files`
+    gives each pair's.
+
+    >>> _block_sizes(np.array([4, 4, 2, 4]), None).tolist(), _block_sizes(np.array([4, 4, 2, 4]), np.array([0, 1, 0, 1])).tolist()
+    ([3, 3, 1, 3], [1, 2, 1, 2])
+    """
+    if not ridx.size:
+        return np.zeros(0, dtype=np.int64)
+    if files is None:
+        return np.bincount(ridx)[ridx]
+    _, at, counts = np.unique(ridx * (int(files.max()) + 1) + files, return_inverse=True, return_counts=True)
+    return counts[at]
 
 
 def _sorted_read(r_use: pl.DataFrame, rows_of: dict[str, pl.Expr]) -> list[pl.Expr]:
@@ -229,6 +250,7 @@ def _slim(frame: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
         pl.col("status").is_in(USABLE).alias(_USE),
         pl.col("name_pinyin").is_not_null().alias(_NAMED),
         pl.col("lo").is_not_null().alias(_RANGED),
+        *_per_file(frame),
     )
     return out, not out.select((pl.col("digits").is_not_null() & pl.col(D17).is_null()).any()).item()
 
@@ -241,17 +263,25 @@ def _with_name_code(frame: pl.DataFrame, names: pl.Enum | None = None) -> pl.Dat
     return frame.with_columns(pl.col("name_pinyin").cast(names, strict=False).alias(_CODE))
 
 
-def _block(frame: pl.DataFrame, key: str, idx: str, numeric: bool, named: bool = False) -> pl.DataFrame:
+def _block(frame: pl.DataFrame, key: str, idx: str, numeric: bool, named: bool = False,
+           per: list[str] | None = None) -> pl.DataFrame:
     """`idx` (the row's `idx`) and `bk`, the blocking key `key` of each row that has one: a
     number (with the name's code in front when `named`), or the key's text (then `name_pinyin`
-    beside it when `named`)."""
+    beside it when `named`); `per`: columns kept beside them (`_per_file`)."""
+    per = per or []
     if not numeric:
         return frame.select(pl.col("idx").alias(idx), *(["name_pinyin"] if named else []),
-                            key_expr(key).alias("bk")).drop_nulls("bk")
+                            key_expr(key).alias("bk"), *per).drop_nulls("bk")
     bk = key_number(key)
     if named:
         bk = pl.col(_CODE).to_physical().cast(pl.Int64) * 10 ** key_digits(key) + bk
-    return frame.select(pl.col("idx").alias(idx), bk.alias("bk")).drop_nulls("bk")
+    return frame.select(pl.col("idx").alias(idx), bk.alias("bk"), *per).drop_nulls("bk")
+
+
+def _per_file(frame: pl.DataFrame) -> list[str]:
+    """`[FILE]` when `frame` has the file of each row (extracts linked together: a block of
+    pairs is counted per file), else none."""
+    return [FILE] if FILE in frame.columns else []
 
 
 def _join_on(numeric: bool, named: bool) -> list[str]:

@@ -11,8 +11,8 @@ no earlier tier decided (`LinkRun.open_rows`), scores its candidate pairs with i
 >>> run.add(Outcome(empty_decisions().vstack(pl.DataFrame(
 ...     {"eidx": [0], "ridx": [3], "method": ["id_exact"], "score": [100.0], "status": ["linked"],
 ...      "reason": ["证件号码与花名册一致"], "conflict": [False], "weak": [False]}, schema=empty_decisions().schema))))
->>> run.open_rows()["idx"].to_list(), run.one_row_per_person, run.repeating
-([1], True, False)
+>>> run.open_rows("idx")["idx"].to_list(), run.files_in(ONE_ROW_SECTORS), run.files_in(REPEATING_SECTORS)
+([1], [0], [])
 """
 
 from __future__ import annotations
@@ -33,6 +33,11 @@ ONE_ROW_SECTORS: frozenset[str] = frozenset({"disability", "police", "housing"})
 REPEATING_SECTORS: frozenset[str] = frozenset({"medical_claims", "civil_affairs"})
 
 NAMESAKES_SCHEMA: dict[str, pl.DataType] = {"eidx": pl.Int64, "n_diff": pl.UInt32}
+
+# The column of `LinkRun.e` that numbers the file of each row, when several extracts are linked
+# together (`linking.link_files`; 0 for one). What a tier counts over rows of a file, it counts
+# per file: a file's links are those it gets linked alone.
+FILE = "file"
 
 
 @dataclass
@@ -95,29 +100,34 @@ class RosterIndex:
 
 @dataclass
 class LinkRun:
-    """One extract being linked: the linker's views of both sides (`frames.view`), their digit
-    readings, the sector, and the decisions and namesake counts the tiers have made so far.
+    """Extracts being linked: the linker's views of both sides (`frames.view`), their digit
+    readings, each file's sector (`sectors`, by the number in `e`'s `FILE` column, 0 when
+    missing: one file), and the decisions and namesake counts the tiers have made so far.
     `e.idx` is the row position (as `frames.view` makes it); `memo` holds frames derived from
     the roster alone, shared with other extracts linked against it."""
 
     e: pl.DataFrame
     r: pl.DataFrame
     rd: Readings
-    sector: str
+    sectors: tuple[str, ...] | str
     decided: pl.DataFrame = field(default_factory=empty_decisions)
     namesakes: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=NAMESAKES_SCHEMA))
     memo: Memo = field(default_factory=Memo)
     _open: np.ndarray | None = None
 
-    @property
-    def one_row_per_person(self) -> bool:
-        """A person has at most one row of this sector."""
-        return self.sector in ONE_ROW_SECTORS
+    def __post_init__(self) -> None:
+        if isinstance(self.sectors, str):
+            self.sectors = (self.sectors,)
+        if FILE not in self.e.columns:
+            self.e = self.e.with_columns(pl.lit(0, dtype=pl.UInt32).alias(FILE))
 
-    @property
-    def repeating(self) -> bool:
-        """A person normally has many rows of this sector."""
-        return self.sector in REPEATING_SECTORS
+    def files_in(self, sectors: frozenset[str], *, but: bool = False) -> list[int]:
+        """The numbers of the files whose sector is one of `sectors` (`but`: is none of them)."""
+        return [i for i, sector in enumerate(self.sectors) if (sector in sectors) != but]
+
+    def file_of(self, eidx: pl.Series) -> pl.Series:
+        """The file (`FILE`) of each extract row `eidx` names."""
+        return self.e[FILE].gather(eidx)
 
     def open_rows(self, *columns: str, where: pl.Expr | None = None) -> pl.DataFrame:
         """Extract rows no tier has decided yet (in the extract's order), and where `where`

@@ -28,7 +28,7 @@ from fanpin_cli.linking.name_similarity import (
     name_note,
 )
 from fanpin_cli.linking.reasons import id_part, position, status_zh
-from fanpin_cli.linking.tier import LinkRun, Outcome, Readings
+from fanpin_cli.linking.tier import FILE, REPEATING_SECTORS, LinkRun, Outcome, Readings
 
 TIE_MARGIN = 2.0  # a runner-up within this many points makes the choice a review
 # Certain leading digits an extract reading needs for the repair tier's blocking: region, year,
@@ -396,7 +396,8 @@ class RepairTier:
     cases: tuple[Case, ...] = REPAIR_CASES
 
     def decide(self, run: LinkRun) -> Outcome:
-        e_open = run.open_rows("idx", "status", "lo", "hi", "known", "digits", "name_pinyin", where=pl.col("known") > 0)
+        e_open = run.open_rows("idx", "status", "lo", "hi", "known", "digits", "name_pinyin", FILE,
+                               where=pl.col("known") > 0)
         # range pairs all have a range (`_may_repair` keeps them)
         pairs = pl.concat([
             candidates.repair_pairs(e_open.filter(pl.col("known") >= MIN_REPAIR_KNOWN), run.r, run.memo,
@@ -534,9 +535,14 @@ class NameOnlyTier:
         rows = run.open_rows("idx", "name_pinyin", "village",
                              where=pl.col("birth_any").is_null() & pl.col("name_pinyin").is_not_null())
         pairs = candidates.name_only_pairs(rows, run.r, run.memo)
-        if not run.repeating and not pairs.is_empty():
-            taken = run.decided.filter(pl.col("status") == "linked").select("ridx").unique()
-            pairs = pairs.join(taken, on="ridx", how="anti")
+        files = run.files_in(REPEATING_SECTORS, but=True)
+        if files and not pairs.is_empty():
+            # the roster persons rows of the same file link to (in a sector that repeats people,
+            # none: they may well be the same person)
+            linked = run.decided.filter(pl.col("status") == "linked")
+            taken = linked.select(run.file_of(linked["eidx"]), "ridx").filter(pl.col(FILE).is_in(files)).unique()
+            pairs = (pairs.with_columns(run.file_of(pairs["eidx"])).join(taken, on=[FILE, "ridx"], how="anti")
+                     .drop(FILE))
         if pairs.is_empty():
             return Outcome(empty_decisions())
         p = scored(with_tail_typo(pair_frame(pairs, run.e, run.r, run.rd)), self.cases)
@@ -598,18 +604,20 @@ class RosterGapTier:
             return Outcome(empty_decisions())
         linked = run.decided.filter(pl.col("status") == "linked").select(pl.col("eidx").alias("idx"))
         p = pair_frame(pairs, e, r, run.rd)
-        # How many rows not linked to someone else carry each of these names (only these names counted).
+        # How many rows of its file not linked to someone else carry each of these names (only
+        # these names counted).
         names = p["e_name_pinyin"].unique().implode()
         carriers = (
-            e.select("idx", "name_pinyin").filter(pl.col("name_pinyin").is_in(names))
-            .join(linked, on="idx", how="anti").group_by("name_pinyin").len("carriers")
+            e.select("idx", FILE, "name_pinyin").filter(pl.col("name_pinyin").is_in(names))
+            .join(linked, on="idx", how="anti").group_by(FILE, "name_pinyin").len("carriers")
         )
         p = (
             p
             .join(run.memo.get("gap.rows", lambda: r.select(
                 pl.col("idx").alias("ridx"), pl.col("row").alias("r_row"), pl.col("sex").alias("r_sex"))), on="ridx")
-            .join(e.select(pl.col("idx").alias("eidx"), pl.col("sex").alias("e_sex")), on="eidx")
-            .join(carriers, left_on="e_name_pinyin", right_on="name_pinyin", how="left")
+            .join(e.select(pl.col("idx").alias("eidx"), pl.col("sex").alias("e_sex"), FILE), on="eidx")
+            .join(carriers, left_on=[FILE, "e_name_pinyin"], right_on=[FILE, "name_pinyin"], how="left")
+            .drop(FILE)
         )
         p = scored(p, self.cases)
         p = p.filter(pl.len().over("eidx") <= MAX_NAME_ONLY)

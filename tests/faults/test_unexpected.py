@@ -57,7 +57,9 @@ def _failing(module_name: str, name: str, error: Callable[[], BaseException], wh
 
 
 def _link_fails(error: Callable[[], BaseException]):
-    return _failing("fanpin_cli.linking", "link", error, lambda *a, sector, **k: sector == "medical_enrollment")
+    # (`link` links one file through `link_files`, the pipeline several small ones at once)
+    return _failing("fanpin_cli.linking", "link_files", error,
+                    lambda roster, extracts, **k: any(sector == "medical_enrollment" for _, sector in extracts))
 
 
 def _polars_error() -> BaseException:
@@ -173,14 +175,14 @@ def test_ctrl_c_of_a_real_run(county, tmp_path):
     script = (
         "import os, signal, threading, time\n"
         "import fanpin_cli.linking as linking\n"
-        "real = linking.link\n"
+        "real = linking.link_files\n"  # (`link` links one file through it too)
         "once = threading.Lock()\n"
-        "def link(*a, **k):\n"
+        "def link_files(*a, **k):\n"
         "    if once.acquire(blocking=False):\n"
         "        os.kill(os.getpid(), signal.SIGINT)\n"
         "    time.sleep(0.5)\n"
         "    return real(*a, **k)\n"
-        "linking.link = link\n"
+        "linking.link_files = link_files\n"
         "from fanpin_cli.cli import main\n"
         "main()\n"
     )

@@ -81,15 +81,15 @@ def test_linking_error_fails_the_county_with_its_crash_report(full_ids, two_coun
                                                               monkeypatch):
     import fanpin_cli.linking as linking
 
-    real = linking.link
+    real = linking.link_files
 
-    def link(roster, frame, *, sector, **kwargs):
-        if county_now.get("county") == FAILING and sector == "medical_enrollment":
+    def link_files(roster, extracts, **kwargs):  # (`link` links one file through it too)
+        if county_now.get("county") == FAILING and any(sector == "medical_enrollment" for _, sector in extracts):
             raise pl.exceptions.ComputeError(
                 f"conversion from `str` to `i64` failed in column '证件号码' for 1 out of 9 values: [\"{ID}\"]")
-        return real(roster, frame, sector=sector, **kwargs)
+        return real(roster, extracts, **kwargs)
 
-    monkeypatch.setattr(linking, "link", link)
+    monkeypatch.setattr(linking, "link_files", link_files)
     out = tmp_path / "out"
     result = _province(two_counties, out, *(["--full-ids"] if full_ids else []))
     assert result.exit_code == 0, result.output
