@@ -395,9 +395,30 @@ def with_id_columns(
     made = _plain_columns(frame[f"{p}id_clean"], reference_date, p)
     rest = (~plain).arg_true()
     if rest.len():  # put the whole reading of the other rows in their places (one scatter a column)
-        read = _read_ids(frame.filter(~plain), raw, reference_date, p, None, False)
+        read = _read_rest(frame, rest, raw, reference_date, p, made)
         made = [column.scatter(rest, read[column.name].cast(column.dtype)) for column in made]
     return frame.with_columns(made)
+
+
+# Up to this many IDs that are not plain, a typed column's are read value by value (`idfew`).
+FEW = 500
+
+
+def _read_rest(frame: pl.DataFrame, rest: pl.Series, raw: str, reference_date: date, p: str,
+               made: list[pl.Series]) -> pl.DataFrame:
+    """The whole reading of the rows `rest` of `frame` (a typed column's IDs that are not
+    plain): value by value when they are few (`idfew.read_few`), else by `_read_ids`."""
+    if rest.len() <= FEW:
+        from fanpin_cli.idfew import read_few
+
+        cells = f"{raw}_cell" in frame.columns
+        columns = read_few(frame[f"{p}id_clean"].gather(rest).to_list(),
+                           frame[raw].cast(pl.String).gather(rest).to_list(),
+                           frame[f"{raw}_cell"].gather(rest).to_list() if cells else None, reference_date)
+        if columns is not None:
+            return pl.DataFrame({f"{p}{name}": values for name, values in columns.items()},
+                                schema={column.name: column.dtype for column in made})
+    return _read_ids(frame[rest], raw, reference_date, p, None, False)
 
 
 def _plain(clean: pl.Expr, raw: str, has_cell: bool, form18: pl.Series | None = None) -> pl.Expr:
