@@ -727,3 +727,19 @@ def test_few_ids_are_read_value_by_value_and_the_unsure_by_polars():
     whole = _read_ids(frame.with_columns(_clean_fast(frame["id_number"]).alias("id_clean")), "id_number", REF, "",
                       None, False)
     assert with_id_columns(frame, reference_date=REF).equals(whole)
+
+
+@pytest.mark.parametrize("ref", [REF, date(2024, 2, 29), date(2026, 1, 1), date(2026, 12, 31), date(2025, 2, 28)])
+def test_the_age_from_the_birth_digits_is_the_age_of_the_birth_date(ref):
+    """`_age_of_digits` (a plain ID's age, from its YYYYMMDD digits) equals `age_at` of the date
+    on every day from 1880 to the reference date, and is null where there is no date."""
+    from fanpin_cli.idnum import _age_of_digits, age_at
+
+    days = pl.date_range(date(1880, 1, 1), ref, eager=True).alias("born")
+    frame = days.to_frame().with_columns(pl.col("born").dt.strftime("%Y%m%d").cast(pl.Int32).alias("ymd"))
+    frame = pl.concat([frame, pl.DataFrame({"born": [None], "ymd": [19900101]},
+                                           schema={"born": pl.Date, "ymd": pl.Int32})])
+    got = frame.select(_age_of_digits(pl.col("ymd"), pl.col("born"), ref).alias("a"), age_at(pl.col("born"), ref).alias("b"))
+    assert got["a"].dtype == got["b"].dtype == pl.Int32
+    assert got["a"].equals(got["b"])
+    assert got["a"][-1] is None
