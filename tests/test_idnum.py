@@ -660,3 +660,86 @@ def test_the_form_found_while_cleaning_is_the_cleaned_ids_form(values, numbers):
     assert clean.equals(_clean_fast(raw))
     assert form.to_list() == clean.str.contains(_FORM18).fill_null(False).to_list()
     assert numeric_file(clean, form) == numeric_file(clean)
+
+
+# What the IDs of a typed column that are not plain look like (`idfew`): every shape above, and
+# the spreadsheet numbers as the loader writes a number cell's text (scientific notation with
+# any digits, 16–20 digits, `.0`), 18 digits ending in 000, and numbers next to a power of two.
+_ODD = st.one_of(
+    _SHAPES,
+    st.sampled_from(["433127901130123", "433127901201123", "000012345678901234", "\x1c43312719900101123811",
+                     "43312719900101123811 ", "4.33127199001011E+19", "4.3312719900101101E+17"]),
+    st.builds(lambda m, frac, e, plus, zero: f"{m}{'.' + frac if frac else ''}{'E' if m % 2 else 'e'}{plus}{zero}{e}",
+              st.integers(1, 9), st.text("0123456789", max_size=17), st.integers(14, 20),
+              st.sampled_from(["+", ""]), st.sampled_from(["0", ""])),
+    st.integers(10**15, 10**20 - 1).map(str),
+    st.integers(10**14, 10**15 - 1).map(lambda v: f"{v}000"),
+    st.integers(10**14, 10**17).map(lambda v: f"{v}.0"),
+    st.sampled_from([2**57, 2**58, 2**59]).flatmap(lambda p: st.integers(p - 3000, p + 3000)).map(str),
+)
+
+
+def _few_and_whole(values: list[str | None], cells: list[str | None] | None) -> tuple[pl.DataFrame | None, pl.DataFrame]:
+    """`idfew.read_few` of `values` (None if it gives up) and `_read_ids`' columns, as frames."""
+    from fanpin_cli.idfew import COLUMNS, read_few
+    from fanpin_cli.idnum import _clean_fast, _read_ids
+
+    frame = pl.DataFrame({"id_number": values}, schema={"id_number": pl.String})
+    if cells is not None:
+        frame = frame.with_columns(pl.Series("id_number_cell", cells, dtype=pl.String))
+    frame = frame.with_columns(_clean_fast(frame["id_number"]).alias("id_clean"))
+    whole = _read_ids(frame, "id_number", REF, "", None, False).select(COLUMNS)
+    few = read_few(frame["id_clean"].to_list(), values, cells, REF)
+    return (None if few is None else pl.DataFrame(few, schema=whole.schema)), whole
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=st.lists(_ODD, max_size=30), cells=st.lists(st.sampled_from(["number", "text", None]), max_size=30),
+       with_cells=st.booleans())
+def test_few_ids_read_value_by_value_as_the_whole_reading_reads_them(values, cells, with_cells):
+    """`idfew.read_few` (the IDs of a typed column that are not plain, when they are few) makes
+    the columns `_read_ids` makes, value for value and in its types; it gives up only on a
+    number next to a power of two."""
+    few, whole = _few_and_whole(values, (cells + [None] * len(values))[: len(values)] if with_cells else None)
+    if few is None:
+        assert any(abs(int(float(v)) - p) < 10**9 for v in values if v and v.replace(".", "").isdigit()
+                   for p in (2**57, 2**58, 2**59))
+    else:
+        assert few.equals(whole)
+
+
+def test_few_ids_are_read_value_by_value_and_the_unsure_by_polars():
+    """`read_few` reads the odd IDs a file usually has (missing, placeholder, 15 digits,
+    scientific notation, …000, number cells, text around a number cell's digits that polars
+    does not strip) as `_read_ids` does, and gives up on a number next to 2^57, which
+    `with_id_columns` then reads by `_read_ids`."""
+    from fanpin_cli.idfew import read_few
+    from fanpin_cli.idnum import _clean_fast, _read_ids
+
+    usual = [None, "999999999999999999", "433127900101123", "4.33127E+17", "4.33127201309269E+017",
+             "433127201309269000", "433127199001011000", "43312719900101123811", "abc", "\x1c43312719900101123811",
+             " 43312719900101123811\u3000"]
+    few, whole = _few_and_whole(usual, ["text", "text", "text", "number", "number", "number", "text", "number",
+                                        "text", "number", "number"])
+    assert few is not None and few.equals(whole)
+    assert read_few(["144115188075855872"], ["144115188075855872"], ["number"], REF) is None  # 2^57
+    frame = pl.DataFrame({"id_number": ["144115188075855872", "433127199001011238"], "id_number_cell": ["number", "text"]})
+    whole = _read_ids(frame.with_columns(_clean_fast(frame["id_number"]).alias("id_clean")), "id_number", REF, "",
+                      None, False)
+    assert with_id_columns(frame, reference_date=REF).equals(whole)
+
+
+@pytest.mark.parametrize("ref", [REF, date(2024, 2, 29), date(2026, 1, 1), date(2026, 12, 31), date(2025, 2, 28)])
+def test_the_age_from_the_birth_digits_is_the_age_of_the_birth_date(ref):
+    """`_age_of_digits` (a plain ID's age, from its YYYYMMDD digits) equals `age_at` of the date
+    on every day from 1880 to the reference date, and is null where there is no date."""
+    from fanpin_cli.idnum import _age_of_digits, age_at
+
+    days = pl.date_range(date(1880, 1, 1), ref, eager=True).alias("born")
+    frame = days.to_frame().with_columns(pl.col("born").dt.strftime("%Y%m%d").cast(pl.Int32).alias("ymd"))
+    frame = pl.concat([frame, pl.DataFrame({"born": [None], "ymd": [19900101]},
+                                           schema={"born": pl.Date, "ymd": pl.Int32})])
+    got = frame.select(_age_of_digits(pl.col("ymd"), pl.col("born"), ref).alias("a"), age_at(pl.col("born"), ref).alias("b"))
+    assert got["a"].dtype == got["b"].dtype == pl.Int32
+    assert got["a"].equals(got["b"])
+    assert got["a"][-1] is None
