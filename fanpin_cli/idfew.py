@@ -123,10 +123,12 @@ def _reading(c: str, raw: str | None, number_cell: bool, has_cell: bool, referen
         shown = None
     written = None
     if shown is not None:
-        if shown <= 0 or shown > _I64 - 1000:
-            raise _Unsure  # polars fails on the logarithm of 0, or wraps around
+        if shown > _I64 - 1000:
+            raise _Unsure  # polars wraps around
         rounded = (shown + 500) // 1000 * 1000
         written = rounded if float(rounded) == float(shown) else shown
+        if written <= 0:  # zero or below (a cell "0E+17"): no ID's image (as `_read_ids`)
+            written = None
     cert = exponent == 19 or cert_long
     lo = hi = precision = None
     if written is not None:

@@ -585,7 +585,8 @@ def _read_ids(
     )
     written = nearest_thousand_image(pl.col(f"{p}_shown"))
     frame = frame.with_columns(
-        pl.when(~form.is_in(["missing", "placeholder"])).then(written).alias(f"{p}_written"),
+        # a number of zero or below (a cell "0E+17") has no digits to read: it is no ID's image
+        pl.when(~form.is_in(["missing", "placeholder"]) & (written > 0)).then(written).alias(f"{p}_written"),
         ((exponent == 19).fill_null(False) | cert_long).alias(f"{p}_cert"),
     )
     w = pl.col(f"{p}_written")
