@@ -41,7 +41,26 @@ SMALL_ROWS = 20_000  # data rows at most for a workbook written without temp fil
 _NEEDED = ("_initialize", "_opt_close", "_opt_reopen", "_write_optimized_sheet_data", "_write_single_row")
 
 
-class MemoryRowsWorksheet(Worksheet):
+class _Worksheet(Worksheet):
+    """A worksheet whose XML attributes that are not text (row and column numbers, format
+    numbers, widths) are written without trying to escape them: xlsxwriter's
+    `_escape_attributes` searches every value for characters to escape and returns a number
+    unchanged only after the search raises a TypeError (three per `<col>`, one per formatted
+    cell); the same XML."""
+
+    def _escape_attributes(self, attribute: Any) -> Any:
+        """`attribute` escaped as xlsxwriter does (anything but text: unchanged, as there).
+
+        >>> from xlsxwriter.worksheet import Worksheet
+        >>> [(_Worksheet._escape_attributes(None, v), Worksheet._escape_attributes(None, v)) for v in (3, 2.5, 'a"<')]
+        [(3, 3), (2.5, 2.5), ('a&quot;&lt;', 'a&quot;&lt;')]
+        """
+        if not isinstance(attribute, str):
+            return attribute
+        return Worksheet._escape_attributes(self, attribute)
+
+
+class MemoryRowsWorksheet(_Worksheet):
     """A constant_memory worksheet whose streamed rows go into a string buffer, not a temp file."""
 
     def _initialize(self, init_data: dict[str, Any]) -> None:
@@ -68,7 +87,7 @@ class MemoryRowsWorksheet(Worksheet):
         self._xml_end_tag("sheetData")
 
 
-class FileRowsWorksheet(Worksheet):
+class FileRowsWorksheet(_Worksheet):
     """A constant_memory worksheet (rows in a temp file) whose rows are copied into its part as
     bytes: xlsxwriter reads them back as text and writes them again (decoding and encoding every
     row of a large workbook once more for nothing)."""

@@ -394,3 +394,38 @@ def close_rows(ws: Worksheet, first_row: int, height: int, used: tuple[int, int]
         ws._check_dimensions(first_row + used[0], min(nonempty))
         ws._check_dimensions(first_row + used[1], max(nonempty))
     ws.previous_row = first_row + height
+
+
+def write_text_row(ws: Worksheet, row: int, col0: int, texts: list[str], formats: list[Format | None]) -> bool:
+    """Write `texts` (a table's headings) as the cells of `row` from column `col0`, each with
+    its format, as one XML row into the row file: what `ws.write_string` of each cell and the
+    row's flush write, without a cell object per heading. False (nothing written): the row is
+    not one this can write alone (rows after it written already, cells or attributes of its own
+    pending, a rich-string-like text); the caller writes the cells one by one.
+
+    >>> import tempfile
+    >>> from xlsxwriter.workbook import Workbook
+    >>> wb = Workbook(tempfile.mkdtemp() + "/t.xlsx", {"constant_memory": True})
+    >>> ws = wb.add_worksheet()
+    >>> write_text_row(ws, 0, 0, ["乡镇", "a&b"], [None, None]), ws.dim_colmax
+    (True, 1)
+    >>> ws.fh.seek(0); ws.fh.read()
+    0
+    '<row r="1"><c r="A1" t="inlineStr"><is><t>乡镇</t></is></c><c r="B1" t="inlineStr"><is><t>a&amp;b</t></is></c></row>'
+    >>> wb.close()
+    """
+    if not texts or not available(ws) or row < ws.previous_row or row in ws.row_info \
+            or row in getattr(ws, "comments", {}) or (row == ws.previous_row and ws.table.get(row)) \
+            or any(t.startswith("<r>") and t.endswith("</r>") for t in texts):
+        return False
+    last = col0 + len(texts) - 1
+    if ws._check_dimensions(row, col0) or ws._check_dimensions(row, last):
+        return False
+    if row > ws.previous_row:
+        ws._write_single_row(row)  # the rows above, as the row's first cell would flush them
+    number = row + 1
+    head, tail = _row_tag(ws, row, empty=False)
+    cells = "".join(f'<c r="{xl_col_to_name(col0 + j)}{number}"{_style(fmt)} t="inlineStr">{_odd_text(text)}</c>'
+                    for j, (text, fmt) in enumerate(zip(texts, formats, strict=True)))
+    emit(ws, f"{head}{number}{tail}{cells}</row>")
+    return True
