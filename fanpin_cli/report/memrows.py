@@ -26,7 +26,6 @@ are missing (another xlsxwriter), `memory_workbook` says so and the temp files a
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 from typing import Any
@@ -34,7 +33,7 @@ from typing import Any
 from xlsxwriter.workbook import Workbook as _XlsxWorkbook
 from xlsxwriter.worksheet import Worksheet
 
-from fanpin_cli.report.zipping import Workbook
+from fanpin_cli.report.zipping import Workbook, later
 
 SMALL_ROWS = 20_000  # data rows at most for a workbook written without temp files (~20 MB of XML)
 
@@ -60,14 +59,46 @@ class _Worksheet(Worksheet):
         return Worksheet._escape_attributes(self, attribute)
 
 
+class Rows:
+    """A memory worksheet's streamed rows, in order: xlsxwriter's as text (`write`), `rowxml`'s
+    as the UTF-8 bytes polars holds them in (`write_bytes`), never decoded into text.
+
+    >>> rows = Rows()
+    >>> rows.write("<row>"); rows.write_bytes("甲".encode()); rows.write("</row>")
+    >>> rows.getvalue().decode()
+    '<row>甲</row>'
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.text: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.text.append(text)
+
+    def write_bytes(self, data: bytes) -> None:
+        self._settle()
+        self.parts.append(data)
+
+    def getvalue(self) -> bytes:
+        self._settle()
+        return b"".join(self.parts)
+
+    def _settle(self) -> None:
+        if self.text:
+            self.parts.append("".join(self.text).encode("utf-8"))
+            self.text = []
+
+
 class MemoryRowsWorksheet(_Worksheet):
-    """A constant_memory worksheet whose streamed rows go into a string buffer, not a temp file."""
+    """A constant_memory worksheet whose streamed rows are kept in memory (`Rows`), not in a temp
+    file; its part gets them as bytes when it is zipped (`zipping.later`)."""
 
     def _initialize(self, init_data: dict[str, Any]) -> None:
         super()._initialize(dict(init_data, constant_memory=False))  # no temp file is made
         self.constant_memory = True
         self.row_data_filename = None
-        self.row_data_fh = io.StringIO()
+        self.row_data_fh = Rows()
         self.row_data_fh_closed = False
         self.fh = self.row_data_fh
 
@@ -82,8 +113,8 @@ class MemoryRowsWorksheet(_Worksheet):
             self._xml_empty_tag("sheetData")
             return
         self._xml_start_tag("sheetData")
-        self.fh.write(self.row_data_fh.getvalue())
-        self.row_data_fh = io.StringIO()
+        self.fh.write(later(self.row_data_fh.getvalue()))
+        self.row_data_fh = Rows()
         self._xml_end_tag("sheetData")
 
 

@@ -378,6 +378,10 @@ def _cells_xml(values: pl.DataFrame, exprs: list[pl.Expr], cells: list[Cells]) -
 def emit(ws: Worksheet, xml: str | pl.Series) -> None:
     """Rows' XML (a text, or a one-text Series) into the sheet's row file: a file's UTF-8 bytes
     as polars holds them (no Python text decoded and encoded again), or text to a StringIO."""
+    write_bytes = getattr(ws.fh, "write_bytes", None)  # a memory worksheet's rows (`memrows.Rows`)
+    if write_bytes is not None:
+        write_bytes(xml.encode("utf-8") if isinstance(xml, str) else xml.cast(pl.Binary).item())
+        return
     raw = getattr(ws.fh, "buffer", None)
     if raw is None:
         ws.fh.write(xml if isinstance(xml, str) else xml.item())
