@@ -235,6 +235,12 @@ def _odd_text(value: str) -> str:
     return f"<is><t{keep}>{_ESCAPER._escape_data(value)}</t></is>"
 
 
+@functools.lru_cache(maxsize=1024)
+def _heading_text(value: str) -> str:
+    """`_odd_text` of a heading (the same few dozen in every workbook)."""
+    return _odd_text(value)
+
+
 def _cell(values: pl.DataFrame, ws: Worksheet, col: int, c: Cells, rare: list[str],
           found: dict[str, object] | None = None) -> pl.Expr:
     """The `<c>` element of every row of column `c` ("" where xlsxwriter writes no cell);
@@ -429,7 +435,7 @@ def write_text_row(ws: Worksheet, row: int, col0: int, texts: list[str], formats
         ws._write_single_row(row)  # the rows above, as the row's first cell would flush them
     number = row + 1
     head, tail = _row_tag(ws, row, empty=False)
-    cells = "".join(f'<c r="{xl_col_to_name(col0 + j)}{number}"{_style(fmt)} t="inlineStr">{_odd_text(text)}</c>'
+    cells = "".join(f'<c r="{xl_col_to_name(col0 + j)}{number}"{_style(fmt)} t="inlineStr">{_heading_text(text)}</c>'
                     for j, (text, fmt) in enumerate(zip(texts, formats, strict=True)))
     emit(ws, f"{head}{number}{tail}{cells}</row>")
     return True

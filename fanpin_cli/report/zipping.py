@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import io
 import itertools
 import threading
 import zipfile
@@ -87,9 +88,20 @@ class Workbook(_Workbook):
                 return
             _xlsxwriter_workbook.ZipFile = LevelZipFile  # type: ignore[misc]
             _SPLICING.on = True
+            path = self.filename
+            # A workbook packaged in memory is zipped in memory too and written with one call:
+            # zipfile seeks back to each member's header in the file, each seek a write.
+            buffered = self.in_memory and isinstance(path, str)
             try:
+                if buffered:
+                    self.filename = io.BytesIO()
                 super()._store_workbook()
+                if buffered:
+                    with open(path, "wb") as out:
+                        out.write(self.filename.getbuffer())
             finally:
+                if buffered:
+                    self.filename = path
                 _xlsxwriter_workbook.ZipFile = zipfile.ZipFile  # type: ignore[misc]
                 _SPLICING.on = False
                 _LATER.clear()
