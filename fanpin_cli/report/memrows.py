@@ -5,9 +5,10 @@ when the workbook closes, writes every XML part into another temp file before zi
 about 35 files created and deleted for a small workbook. Creating and deleting files costs more
 than writing a small workbook's cells (slow disks, virus scanners, a loaded server): the eight
 乡镇 workbooks of a 3,000-household county spent a third of their time on it. A small workbook
-(`small_workbook`) therefore keeps the rows in a string buffer instead (`MemoryRowsWorksheet`)
-and its parts in memory (xlsxwriter's `in_memory` packaging): the same XML, the same cells, so
-`rowxml` writes its rows the same way. Large workbooks keep the temp files (bounded memory).
+(`small_workbook`) therefore keeps the rows in memory instead (`MemoryRowsWorksheet`: `rowxml`'s
+rows as the UTF-8 bytes polars makes, spliced into their part when it is zipped) and its parts in
+memory (xlsxwriter's `in_memory` packaging), zipped into memory and written to the file at once:
+the same XML, the same cells. Large workbooks keep the temp files (bounded memory).
 
 It reads a few of xlsxwriter's internals (the row file handle and its close/reopen); where they
 are missing (another xlsxwriter), `memory_workbook` says so and the temp files are used.

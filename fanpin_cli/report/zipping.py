@@ -42,7 +42,7 @@ _SWAP = threading.Lock()
 # emptied by the thread that holds `_SWAP` (`Workbook._store_workbook`).
 _LATER: dict[bytes, bytes] = {}
 _MARKS = itertools.count()
-_SPLICING = threading.local()  # .on: this thread stores a workbook through LevelZipFile
+_SPLICING = threading.local()  # .on: this thread stores a workbook held in memory through LevelZipFile
 
 try:  # ISA-L's deflate (see module docstring); zlib's where it is not installed
     from isal import isal_zlib as _isal
@@ -87,7 +87,7 @@ class Workbook(_Workbook):
                 super()._store_workbook()  # another xlsxwriter: its own zipping
                 return
             _xlsxwriter_workbook.ZipFile = LevelZipFile  # type: ignore[misc]
-            _SPLICING.on = True
+            _SPLICING.on = bool(self.in_memory)  # parts zipped by `writestr` (else from files)
             path = self.filename
             # A workbook packaged in memory is zipped in memory too and written with one call:
             # zipfile seeks back to each member's header in the file, each seek a write.
