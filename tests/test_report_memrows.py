@@ -103,3 +103,35 @@ def test_a_workbook_started_small_whose_quality_list_makes_it_large_starts_again
     assert not writer.in_memory
     assert [p.name for p in (tmp_path / "early").iterdir()] == ["report.xlsx"]
     assert _parts(tmp_path / "early" / "report.xlsx") == _parts(tmp_path / "direct" / "report.xlsx")
+
+
+def test_sheet_xml_is_the_xml_xlsxwriter_writes(tmp_path):
+    # Attributes that are not text written without trying to escape them (`_Worksheet`): the same
+    # sheet as xlsxwriter's own worksheet writes, columns, cells, panes, filter, validation.
+    from xlsxwriter.workbook import Workbook
+
+    def sheet(path: Path, workbook) -> bytes:  # noqa: ANN001
+        fmt = workbook.add_format({"num_format": "@"})
+        bold = workbook.add_format({"bold": True})
+        ws = workbook.add_worksheet("表 & <1>")
+        ws.set_column(0, 0, 12.5, fmt)
+        ws.set_column(1, 3, 8.43)  # Excel's default width
+        ws.set_column(4, 4, None, None, {"hidden": True})
+        ws.set_column(5, 6, 30, fmt, {"level": 2, "collapsed": True})
+        ws.set_column(9, 9, 0)
+        ws.write_string(0, 0, "甲 & <乙>", bold)
+        ws.write_number(1, 1, 2.5, bold)
+        ws.set_row(2, 30)
+        ws.write_string(2, 5, "丙")
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, 2, 6)
+        ws.data_validation(1, 0, 2, 0, {"validate": "list", "source": ["是", "否"], "input_title": "核实"})
+        ws.set_header('&C&"-,Bold"标题 && 1')
+        workbook.close()
+        with zipfile.ZipFile(path) as z:
+            return z.read("xl/worksheets/sheet1.xml")
+
+    mine = sheet(tmp_path / "a.xlsx", memrows.memory_workbook(str(tmp_path / "a.xlsx"), {"constant_memory": True}))
+    theirs = sheet(tmp_path / "b.xlsx", Workbook(str(tmp_path / "b.xlsx"), {"constant_memory": True}))
+    assert b'hidden="1"' in mine and b'outlineLevel="2"' in mine and b' s="' in mine
+    assert mine == theirs

@@ -18,6 +18,7 @@ from xlsxwriter.workbook import Workbook
 
 from fanpin_cli.report import rowxml, table
 from fanpin_cli.report.formats import Formats
+from fanpin_cli.report.memrows import memory_workbook
 from fanpin_cli.report.table import FLOAT, INT, LEVEL, PERCENT, Col, finish_table, write_table
 from fanpin_cli.report.writer import WORKBOOK_OPTIONS
 
@@ -200,3 +201,57 @@ def test_a_long_text_is_found_by_the_one_scan():
     cells = [rowxml.Cells("a"), rowxml.Cells("b")]
     settled = rowxml.settle(values, cells, values.select(rowxml.check_exprs(values.schema, cells)).row(0, named=True))
     assert settled["_odd:a"] is True and settled["_odd:b"] is False
+
+
+def test_header_rows_as_xml_are_the_header_cells_written_one_by_one(tmp_path, monkeypatch):
+    # The table's header row written as one XML row (`rowxml.write_text_row`) or as cells: the
+    # same sheet and the same format numbers (styles.xml).
+    frame = _frame(rich_looking=False)
+    monkeypatch.setattr(rowxml, "MIN_ROWS", 0)
+    _write(tmp_path / "xml.xlsx", frame, constant=True)
+    monkeypatch.setattr(rowxml, "write_text_row", lambda *a, **k: False)
+    _write(tmp_path / "cells.xlsx", frame, constant=True)
+    for part in ("xl/worksheets/sheet1.xml", "xl/styles.xml"):
+        with zipfile.ZipFile(tmp_path / "xml.xlsx") as a, zipfile.ZipFile(tmp_path / "cells.xlsx") as b:
+            assert a.read(part) == b.read(part)
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts=st.lists(st.lists(st.sampled_from(["户", "a", " ", "&", "<", ">", "\x01", "\u3000", "_x0041_", "\n"]),
+                               max_size=6).map("".join), min_size=1, max_size=4),
+       row=st.integers(0, 3), col0=st.integers(0, 2))
+def test_a_text_row_is_the_cells_xlsxwriter_writes(texts, row, col0):
+    def sheet(as_row: bool) -> bytes:
+        import io
+
+        buffer = io.BytesIO()
+        wb = memory_workbook(buffer, {"constant_memory": True})
+        fmt = wb.add_format({"bold": True})
+        ws = wb.add_worksheet()
+        if row:
+            ws.write_string(row - 1, 0, "上一行")
+        formats = [fmt if j % 2 else None for j in range(len(texts))]
+        if as_row:
+            assert rowxml.write_text_row(ws, row, col0, texts, formats)
+        else:
+            for j, (text, f) in enumerate(zip(texts, formats, strict=True)):
+                ws.write_string(row, col0 + j, text, f)
+        ws.write_string(row + 1, 0, "下一行")
+        wb.close()
+        with zipfile.ZipFile(buffer) as z:
+            return z.read("xl/worksheets/sheet1.xml")
+
+    assert sheet(True) == sheet(False)
+
+
+def test_a_text_row_is_refused_where_its_row_has_cells_or_rows_below_are_written():
+    import io
+
+    wb = memory_workbook(io.BytesIO(), {"constant_memory": True})
+    ws = wb.add_worksheet()
+    ws.write_string(2, 0, "已写")
+    assert not rowxml.write_text_row(ws, 2, 1, ["同一行"], [None])  # its row holds a cell
+    assert not rowxml.write_text_row(ws, 1, 0, ["上面"], [None])    # rows below written already
+    assert not rowxml.write_text_row(ws, 3, 0, ["<r>富文本</r>"], [None])
+    assert rowxml.write_text_row(ws, 3, 0, ["下面"], [None])
+    wb.close()

@@ -60,3 +60,34 @@ def test_a_workbook_zipped_so_opens_with_its_cells(tmp_path) -> None:
     sheet = openpyxl.load_workbook(path, read_only=True)["汇总"]
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 2000 and rows[1999][:2] == ("村1999", 1999)
+
+
+def test_a_workbook_held_in_memory_is_zipped_in_memory_and_written_at_once(tmp_path, monkeypatch) -> None:
+    # The same file as zipped into the file member by member; the file opened once, written once.
+    import builtins
+
+    def make(path, in_memory: bool) -> None:  # noqa: ANN001
+        wb = Workbook(str(path), {"in_memory": in_memory, "tmpdir": str(tmp_path)})
+        ws = wb.add_worksheet("汇总")
+        for r in range(200):
+            ws.write_row(r, 0, [f"村{r}", r])
+        wb.set_properties({"created": __import__("datetime").datetime(2026, 1, 1)})
+        wb.close()
+        assert wb.filename == str(path)
+
+    make(tmp_path / "file.xlsx", False)
+    opened: list[str] = []
+    real_open = builtins.open
+
+    def counting_open(file, mode="r", *args, **kwargs):  # noqa: ANN001, ANN202
+        if str(file).endswith("memory.xlsx"):
+            opened.append(mode)
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    make(tmp_path / "memory.xlsx", True)
+    monkeypatch.setattr(builtins, "open", real_open)
+    assert opened == ["wb"]
+    with zipfile.ZipFile(tmp_path / "file.xlsx") as a, zipfile.ZipFile(tmp_path / "memory.xlsx") as b:
+        assert a.namelist() == b.namelist()
+        assert all(a.read(n) == b.read(n) for n in a.namelist())

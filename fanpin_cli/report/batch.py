@@ -79,7 +79,8 @@ def write_tables(fm: Formats, cols: list[Col], frame: pl.DataFrame, key: str,
     for ws, k in sheets:
         st = per_key.get(k)
         widths = _widths(values, cols, [st[f"c{i}"] for i in range(n)] if st else [None] * n)
-        write_headers(ws, fm, row0, cols)
+        if st is None:  # a sheet with rows gets its header row where they start (below)
+            write_headers(ws, fm, row0, cols)
         if columns:
             set_columns(ws, fm, cols, widths)
         height = st["_len"] if st else 0
@@ -112,6 +113,7 @@ def write_tables(fm: Formats, cols: list[Col], frame: pl.DataFrame, key: str,
     for ws, k in sheets:
         if k not in per_key:
             continue
+        write_headers(ws, fm, row0, cols, as_xml=True)
         if ws.previous_row < row0 + 1:
             ws._write_single_row(row0 + 1)
         for j, kind in enumerate(kinds):

@@ -5,9 +5,10 @@ when the workbook closes, writes every XML part into another temp file before zi
 about 35 files created and deleted for a small workbook. Creating and deleting files costs more
 than writing a small workbook's cells (slow disks, virus scanners, a loaded server): the eight
 乡镇 workbooks of a 3,000-household county spent a third of their time on it. A small workbook
-(`small_workbook`) therefore keeps the rows in a string buffer instead (`MemoryRowsWorksheet`)
-and its parts in memory (xlsxwriter's `in_memory` packaging): the same XML, the same cells, so
-`rowxml` writes its rows the same way. Large workbooks keep the temp files (bounded memory).
+(`small_workbook`) therefore keeps the rows in memory instead (`MemoryRowsWorksheet`: `rowxml`'s
+rows as the UTF-8 bytes polars makes, spliced into their part when it is zipped) and its parts in
+memory (xlsxwriter's `in_memory` packaging), zipped into memory and written to the file at once:
+the same XML, the same cells. Large workbooks keep the temp files (bounded memory).
 
 It reads a few of xlsxwriter's internals (the row file handle and its close/reopen); where they
 are missing (another xlsxwriter), `memory_workbook` says so and the temp files are used.
@@ -26,7 +27,6 @@ are missing (another xlsxwriter), `memory_workbook` says so and the temp files a
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 from typing import Any
@@ -34,21 +34,72 @@ from typing import Any
 from xlsxwriter.workbook import Workbook as _XlsxWorkbook
 from xlsxwriter.worksheet import Worksheet
 
-from fanpin_cli.report.zipping import Workbook
+from fanpin_cli.report.zipping import Workbook, later
 
 SMALL_ROWS = 20_000  # data rows at most for a workbook written without temp files (~20 MB of XML)
 
 _NEEDED = ("_initialize", "_opt_close", "_opt_reopen", "_write_optimized_sheet_data", "_write_single_row")
 
 
-class MemoryRowsWorksheet(Worksheet):
-    """A constant_memory worksheet whose streamed rows go into a string buffer, not a temp file."""
+class _Worksheet(Worksheet):
+    """A worksheet whose XML attributes that are not text (row and column numbers, format
+    numbers, widths) are written without trying to escape them: xlsxwriter's
+    `_escape_attributes` searches every value for characters to escape and returns a number
+    unchanged only after the search raises a TypeError (three per `<col>`, one per formatted
+    cell); the same XML."""
+
+    def _escape_attributes(self, attribute: Any) -> Any:
+        """`attribute` escaped as xlsxwriter does (anything but text: unchanged, as there).
+
+        >>> from xlsxwriter.worksheet import Worksheet
+        >>> [(_Worksheet._escape_attributes(None, v), Worksheet._escape_attributes(None, v)) for v in (3, 2.5, 'a"<')]
+        [(3, 3), (2.5, 2.5), ('a&quot;&lt;', 'a&quot;&lt;')]
+        """
+        if not isinstance(attribute, str):
+            return attribute
+        return Worksheet._escape_attributes(self, attribute)
+
+
+class Rows:
+    """A memory worksheet's streamed rows, in order: xlsxwriter's as text (`write`), `rowxml`'s
+    as the UTF-8 bytes polars holds them in (`write_bytes`), never decoded into text.
+
+    >>> rows = Rows()
+    >>> rows.write("<row>"); rows.write_bytes("甲".encode()); rows.write("</row>")
+    >>> rows.getvalue().decode()
+    '<row>甲</row>'
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.text: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.text.append(text)
+
+    def write_bytes(self, data: bytes) -> None:
+        self._settle()
+        self.parts.append(data)
+
+    def getvalue(self) -> bytes:
+        self._settle()
+        return b"".join(self.parts)
+
+    def _settle(self) -> None:
+        if self.text:
+            self.parts.append("".join(self.text).encode("utf-8"))
+            self.text = []
+
+
+class MemoryRowsWorksheet(_Worksheet):
+    """A constant_memory worksheet whose streamed rows are kept in memory (`Rows`), not in a temp
+    file; its part gets them as bytes when it is zipped (`zipping.later`)."""
 
     def _initialize(self, init_data: dict[str, Any]) -> None:
         super()._initialize(dict(init_data, constant_memory=False))  # no temp file is made
         self.constant_memory = True
         self.row_data_filename = None
-        self.row_data_fh = io.StringIO()
+        self.row_data_fh = Rows()
         self.row_data_fh_closed = False
         self.fh = self.row_data_fh
 
@@ -63,12 +114,12 @@ class MemoryRowsWorksheet(Worksheet):
             self._xml_empty_tag("sheetData")
             return
         self._xml_start_tag("sheetData")
-        self.fh.write(self.row_data_fh.getvalue())
-        self.row_data_fh = io.StringIO()
+        self.fh.write(later(self.row_data_fh.getvalue()))
+        self.row_data_fh = Rows()
         self._xml_end_tag("sheetData")
 
 
-class FileRowsWorksheet(Worksheet):
+class FileRowsWorksheet(_Worksheet):
     """A constant_memory worksheet (rows in a temp file) whose rows are copied into its part as
     bytes: xlsxwriter reads them back as text and writes them again (decoding and encoding every
     row of a large workbook once more for nothing)."""

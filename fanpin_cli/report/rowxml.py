@@ -235,6 +235,12 @@ def _odd_text(value: str) -> str:
     return f"<is><t{keep}>{_ESCAPER._escape_data(value)}</t></is>"
 
 
+@functools.lru_cache(maxsize=1024)
+def _heading_text(value: str) -> str:
+    """`_odd_text` of a heading (the same few dozen in every workbook)."""
+    return _odd_text(value)
+
+
 def _cell(values: pl.DataFrame, ws: Worksheet, col: int, c: Cells, rare: list[str],
           found: dict[str, object] | None = None) -> pl.Expr:
     """The `<c>` element of every row of column `c` ("" where xlsxwriter writes no cell);
@@ -378,6 +384,10 @@ def _cells_xml(values: pl.DataFrame, exprs: list[pl.Expr], cells: list[Cells]) -
 def emit(ws: Worksheet, xml: str | pl.Series) -> None:
     """Rows' XML (a text, or a one-text Series) into the sheet's row file: a file's UTF-8 bytes
     as polars holds them (no Python text decoded and encoded again), or text to a StringIO."""
+    write_bytes = getattr(ws.fh, "write_bytes", None)  # a memory worksheet's rows (`memrows.Rows`)
+    if write_bytes is not None:
+        write_bytes(xml.encode("utf-8") if isinstance(xml, str) else xml.cast(pl.Binary).item())
+        return
     raw = getattr(ws.fh, "buffer", None)
     if raw is None:
         ws.fh.write(xml if isinstance(xml, str) else xml.item())
@@ -394,3 +404,38 @@ def close_rows(ws: Worksheet, first_row: int, height: int, used: tuple[int, int]
         ws._check_dimensions(first_row + used[0], min(nonempty))
         ws._check_dimensions(first_row + used[1], max(nonempty))
     ws.previous_row = first_row + height
+
+
+def write_text_row(ws: Worksheet, row: int, col0: int, texts: list[str], formats: list[Format | None]) -> bool:
+    """Write `texts` (a table's headings) as the cells of `row` from column `col0`, each with
+    its format, as one XML row into the row file: what `ws.write_string` of each cell and the
+    row's flush write, without a cell object per heading. False (nothing written): the row is
+    not one this can write alone (rows after it written already, cells or attributes of its own
+    pending, a rich-string-like text); the caller writes the cells one by one.
+
+    >>> import tempfile
+    >>> from xlsxwriter.workbook import Workbook
+    >>> wb = Workbook(tempfile.mkdtemp() + "/t.xlsx", {"constant_memory": True})
+    >>> ws = wb.add_worksheet()
+    >>> write_text_row(ws, 0, 0, ["乡镇", "a&b"], [None, None]), ws.dim_colmax
+    (True, 1)
+    >>> ws.fh.seek(0); ws.fh.read()
+    0
+    '<row r="1"><c r="A1" t="inlineStr"><is><t>乡镇</t></is></c><c r="B1" t="inlineStr"><is><t>a&amp;b</t></is></c></row>'
+    >>> wb.close()
+    """
+    if not texts or not available(ws) or row < ws.previous_row or row in ws.row_info \
+            or row in getattr(ws, "comments", {}) or (row == ws.previous_row and ws.table.get(row)) \
+            or any(t.startswith("<r>") and t.endswith("</r>") for t in texts):
+        return False
+    last = col0 + len(texts) - 1
+    if ws._check_dimensions(row, col0) or ws._check_dimensions(row, last):
+        return False
+    if row > ws.previous_row:
+        ws._write_single_row(row)  # the rows above, as the row's first cell would flush them
+    number = row + 1
+    head, tail = _row_tag(ws, row, empty=False)
+    cells = "".join(f'<c r="{xl_col_to_name(col0 + j)}{number}"{_style(fmt)} t="inlineStr">{_heading_text(text)}</c>'
+                    for j, (text, fmt) in enumerate(zip(texts, formats, strict=True)))
+    emit(ws, f"{head}{number}{tail}{cells}</row>")
+    return True

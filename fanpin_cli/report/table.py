@@ -278,7 +278,6 @@ def write_table(
     cut = values.height - room if values.height > room else 0
     if cut:
         values = values.head(room)
-    write_headers(ws, fm, row0, cols, col0=col0)
     fast = values.height >= rowxml.MIN_ROWS and after_row is None and rowxml.available(ws)
     # The widths and what rowxml must know of the values, in one query.
     found: dict[str, object] = {}
@@ -294,9 +293,11 @@ def write_table(
     if columns:
         set_columns(ws, fm, cols, widths, col0=col0)
     if fast and rowxml.supported(values, cells, found):
+        write_headers(ws, fm, row0, cols, col0=col0, as_xml=True)
         rowxml.write_rows(ws, row0 + 1, col0, values, cells, _row_lines_expr(values, cols, widths, maxima),
                           LINE_HEIGHT, found=found)
     else:
+        write_headers(ws, fm, row0, cols, col0=col0)
         lines = _row_lines(values, cols, widths, maxima)
         if lines is not None:
             for i, n in enumerate(lines.to_list()):
@@ -309,15 +310,21 @@ def write_table(
     return Table(row0, row - 1, values.height, widths, values, columns_set=columns)
 
 
-def write_headers(ws: Worksheet, fm: Formats, row0: int, cols: list[Col], *, col0: int = 0) -> None:
-    """The table's header row at `row0`."""
+def write_headers(ws: Worksheet, fm: Formats, row0: int, cols: list[Col], *, col0: int = 0,
+                  as_xml: bool = False) -> None:
+    """The table's header row at `row0`. `as_xml`: data rows follow at once, written by `rowxml`
+    (which flushes the header row first): the row is written as XML now (`rowxml.write_text_row`,
+    the same cells; its formats are numbered at the same point), where the sheet allows."""
     header_formats = {
         "sector": fm.header_sector,
         "roster": fm.header_roster,
         **fm.header_level,
     }
-    for j, col in enumerate(cols):
-        ws.write_string(row0, col0 + j, col.header, header_formats.get(col.header_format or "", fm.header))
+    formats = [header_formats.get(col.header_format or "", fm.header) for col in cols]
+    if as_xml and rowxml.write_text_row(ws, row0, col0, [col.header for col in cols], formats):
+        return
+    for j, (col, fmt) in enumerate(zip(cols, formats, strict=True)):
+        ws.write_string(row0, col0 + j, col.header, fmt)
 
 
 def _write_cells(ws: Worksheet, fm: Formats, row: int, col0: int, cols: list[Col], values: pl.DataFrame,

@@ -27,6 +27,8 @@ True
 
 from __future__ import annotations
 
+import io
+import itertools
 import threading
 import zipfile
 from typing import Any
@@ -36,6 +38,11 @@ from xlsxwriter.workbook import Workbook as _Workbook
 
 ZIP_LEVEL = 1
 _SWAP = threading.Lock()
+# Parts' bytes spliced in where their markers are when the parts are zipped (`later`): filled and
+# emptied by the thread that holds `_SWAP` (`Workbook._store_workbook`).
+_LATER: dict[bytes, bytes] = {}
+_MARKS = itertools.count()
+_SPLICING = threading.local()  # .on: this thread stores a workbook held in memory through LevelZipFile
 
 try:  # ISA-L's deflate (see module docstring); zlib's where it is not installed
     from isal import isal_zlib as _isal
@@ -54,6 +61,9 @@ class LevelZipFile(zipfile.ZipFile):
     def writestr(self, zinfo_or_arcname: Any, data: Any, compress_type: int | None = None,
                  compresslevel: int | None = None) -> None:
         level = self.compresslevel if compresslevel is None else compresslevel
+        if _LATER and isinstance(data, bytes) and b"\x00" in data:
+            for mark in [m for m in _LATER if m in data]:
+                data = data.replace(mark, _LATER.pop(mark))
         super().writestr(zinfo_or_arcname, data, compress_type, level)
 
     def _open_to_write(self, zinfo: zipfile.ZipInfo, force_zip64: bool = False) -> Any:
@@ -77,7 +87,45 @@ class Workbook(_Workbook):
                 super()._store_workbook()  # another xlsxwriter: its own zipping
                 return
             _xlsxwriter_workbook.ZipFile = LevelZipFile  # type: ignore[misc]
+            _SPLICING.on = bool(self.in_memory)  # parts zipped by `writestr` (else from files)
+            path = self.filename
+            # A workbook packaged in memory is zipped in memory too and written with one call:
+            # zipfile seeks back to each member's header in the file, each seek a write.
+            buffered = self.in_memory and isinstance(path, str)
             try:
+                if buffered:
+                    self.filename = io.BytesIO()
                 super()._store_workbook()
+                if buffered:
+                    with open(path, "wb") as out:
+                        out.write(self.filename.getbuffer())
             finally:
+                if buffered:
+                    self.filename = path
                 _xlsxwriter_workbook.ZipFile = zipfile.ZipFile  # type: ignore[misc]
+                _SPLICING.on = False
+                _LATER.clear()
+
+
+def later(data: bytes) -> str:
+    """A marker to write into a part of the workbook being stored (`Workbook._store_workbook`,
+    in its thread) where `data`, UTF-8 bytes, go: they are spliced in when the part is zipped,
+    not decoded into its text and encoded again with it. The marker holds a NUL character,
+    which no XML part holds.
+
+    >>> import io
+    >>> buffer = io.BytesIO()
+    >>> _SPLICING.on = True
+    >>> with LevelZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as z:
+    ...     z.writestr(zipfile.ZipInfo("a.xml"), f"<a>{later('甲'.encode())}</a>".encode())
+    >>> _SPLICING.on = False
+    >>> zipfile.ZipFile(buffer).read("a.xml").decode(), _LATER
+    ('<a>甲</a>', {})
+    >>> later("乙".encode())  # no workbook being stored through LevelZipFile (another xlsxwriter)
+    '乙'
+    """
+    if not getattr(_SPLICING, "on", False):
+        return data.decode("utf-8")
+    mark = f"\x00fanpin-part-{next(_MARKS)}\x00"
+    _LATER[mark.encode()] = data
+    return mark
