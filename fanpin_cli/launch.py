@@ -55,12 +55,18 @@ def take_ahead() -> Any:
 def _end_untaken() -> None:
     """At exit: a process started ahead that no command took is told to end."""
     while _ahead:
-        _ahead.pop().abort()
+        _ahead.pop().end()
 
 
 def console() -> NoReturn:
-    """The `fanpin` command: `start_ahead`, then `fanpin_cli.cli.console`."""
-    start_ahead(sys.argv[1:])
-    from fanpin_cli.cli import console as run_command
+    """The `fanpin` command: `start_ahead`, then `fanpin_cli.cli.console` (Ctrl-C before the
+    command line is read: 已中断 and exit code 130, as the command says it, no traceback)."""
+    try:
+        start_ahead(sys.argv[1:])
+        from fanpin_cli.cli import console as run_command
+    except KeyboardInterrupt:
+        from fanpin_cli.process import INTERRUPTED
 
+        print("已中断", file=sys.stderr)
+        sys.exit(INTERRUPTED)
     run_command()

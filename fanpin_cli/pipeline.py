@@ -529,7 +529,10 @@ def _compute(
         try:
             links = link_files(roster_frame, [(frame, spec.sector) for spec, (_, frame) in zip(specs, reads, strict=True)],
                                index=index)
-        except Exception:  # noqa: BLE001 - each file again on its own, which names the one that fails
+        except INTERRUPTIONS:
+            raise
+        except BaseException:  # noqa: BLE001 - a panic in Rust code too: each file again on its own, which
+            # names the one that fails (or links them all: then only the speed was lost)
             return [extract_side(spec, roster_done, read) for spec, read in zip(specs, reads, strict=True)]
         finally:
             with count_lock:

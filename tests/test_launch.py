@@ -115,3 +115,43 @@ def test_the_command_writes_the_same_workbooks_with_its_process_started_ahead(tm
     assert sorted(p.relative_to(tmp_path / "cli") for p in (tmp_path / "cli").rglob("*.xlsx")) == books
     for rel in books:
         assert _cells(tmp_path / "cli" / rel) == _cells(tmp_path / "job" / rel), rel
+
+
+@pytest.mark.skipif(not LINUX, reason="fork and /proc are Linux's")
+def test_the_process_started_ahead_ignores_ctrl_c_and_ends_when_told() -> None:
+    """Ctrl-C reaches every process of the terminal's group: the report process leaves it to the
+    command (which says 已中断 and ends it) instead of printing a traceback of its own."""
+    done = _python("""
+        import os, signal, sys, time
+        from fanpin_cli.launch import start_ahead, take_ahead
+        start_ahead(["run", "fanpin.toml"])
+        ahead = take_ahead()
+        pid = ahead._process.pid
+        deadline = time.monotonic() + 60
+        def ignored():
+            for line in open(f"/proc/{pid}/status"):
+                if line.startswith("SigIgn:"):
+                    return int(line.split()[1], 16) >> (signal.SIGINT - 1) & 1
+        while not ignored() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(pid, signal.SIGINT)
+        time.sleep(0.5)
+        print(ahead.alive(), flush=True)
+        ahead.abort()
+        print(ahead._process.exitcode)
+    """)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "0"]
+    assert "Traceback" not in done.stderr
+
+
+def test_a_process_that_has_imported_polars_is_never_forked() -> None:
+    done = _python("""
+        import sys
+        from fanpin_cli.report.background import start_method
+        before = start_method()
+        sys.modules["polars"] = object()  # as if polars had started no thread of its own
+        print(before, start_method())
+    """)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == (["fork", "spawn"] if LINUX else ["spawn", "spawn"])

@@ -321,3 +321,20 @@ def test_a_run_failing_anywhere_ends_its_report_process(tmp_path, fails_at):
                 history=False, progress=progress)
     assert set(multiprocessing.active_children()) <= before
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_report_process_killed_after_its_data_fails_the_run_at_once(tmp_path):
+    """A child killed (e.g. out of memory) after it was given its data: `finish` says so as soon
+    as the child is gone, instead of waiting for it until the half-hour timeout."""
+    import time
+
+    data = _data()
+    first, rest = _split(data)
+    report = BackgroundReport(tmp_path / "report.xlsx", first)
+    report._process.kill()
+    report._process.join(timeout=30)
+    started = time.monotonic()
+    with pytest.raises(FanpinError, match="子进程"):
+        report.finish(**rest)
+    assert time.monotonic() - started < 60  # not _TIMEOUT (1800 s)
+    assert not (tmp_path / "report.xlsx").exists()

@@ -42,15 +42,16 @@ _SPAWNING = threading.Lock()
 
 def start_method() -> str:
     """How the child process is made: "fork" on Linux while this process has a single thread
-    (the `fanpin` command's first step, `launch.start_ahead`: nothing imported but the standard
-    library, no thread pool or allocator thread whose state a copy could hold half-taken; the
+    and has not imported polars (the `fanpin` command's first step, `launch.start_ahead`: nothing
+    imported but the standard library, no thread pool or allocator thread whose state a copy
+    could hold half-taken, no exit handler of fanpin's that the copy would run; the
     child then needs no new interpreter, and no resource-tracker process is started), "spawn"
     otherwise (a new interpreter: always safe, e.g. once polars has started its threads).
 
     >>> start_method() in ("fork", "spawn")
     True
     """
-    if sys.platform.startswith("linux") and "fork" in mp.get_all_start_methods():
+    if sys.platform.startswith("linux") and "fork" in mp.get_all_start_methods() and "polars" not in sys.modules:
         try:
             if len(os.listdir("/proc/self/task")) == 1:
                 return "fork"
@@ -128,8 +129,13 @@ def _child(path: str | None, first: ReportData | None, inbox: Any, outbox: Any, 
     object-by-object teardown (`process.leave`: its queue's last message is flushed by the exit
     handlers first); Python's cyclic collector runs rarely in it (`process.collect_rarely`). The parent waits for the child's end after its last message: that teardown
     (0.26–0.39 s after a 3,000-household run, measured) was the end of every run's writing."""
+    import signal
+
     from fanpin_cli.process import collect_rarely, leave
 
+    # Ctrl-C reaches every process of the terminal's group: the parent says 已中断 and ends this
+    # one (`abort`, or it sees its parent gone); here it would only print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Spawned, or forked from a process that had imported only the standard library (see
     # `start_method`): the exit handlers `leave` runs are this process's own or the standard
     # library's, never fanpin's of the parent (which could remove the parent's files).
@@ -228,13 +234,13 @@ class BackgroundReport:
             with self._next_area.get_lock():  # no area left for the child: it only ends its workbook
                 self._next_area.value = _NO_AREA
             with contextlib.suppress(Exception):  # queue.Empty or a dead child: the first error counts
-                self._outbox.get(timeout=_TIMEOUT)  # let the child finish, then raise
+                self._reply()  # let the child finish, then raise
             self._stop()
             if areas is not None:
                 areas.discard()
             raise
         try:
-            status, message = self._outbox.get(timeout=_TIMEOUT)
+            status, message = self._reply()
         except Exception as exc:  # noqa: BLE001 - queue.Empty or a dead child
             self._stop()
             if areas is not None:
@@ -251,11 +257,31 @@ class BackgroundReport:
             areas.publish()
         return int(message)
 
+    def _reply(self) -> Any:
+        """The child's last message; queue.Empty once it has ended without one (killed, out of
+        memory: the run then fails at once instead of after _TIMEOUT) or after _TIMEOUT."""
+        import queue
+        import time
+
+        deadline = time.monotonic() + _TIMEOUT
+        while True:
+            alive = self._process.is_alive()
+            try:  # a child that ended after its message: the message is still read
+                return self._outbox.get(timeout=0.5 if alive else 1.0)
+            except queue.Empty:
+                if not alive or time.monotonic() >= deadline:
+                    raise
+
     def abort(self) -> None:
         """The job failed: drop the unfinished workbook and end the child."""
         if self._process.is_alive():
             self._inbox.put(None)
             self._process.join(timeout=30)
+        self._stop()
+
+    def end(self) -> None:
+        """End a process that was given nothing yet (started ahead, taken by no command) at
+        once, without waiting for it to finish its imports: it has nothing to drop."""
         self._stop()
 
     def alive(self) -> bool:

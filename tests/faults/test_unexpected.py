@@ -89,6 +89,9 @@ CASES = {
     "link_full_ids": Case(lambda: _link_fails(_polars_error),
                           ("医保_参保登记.csv（比对关联）", "程序内部错误"), "ComputeError",
                           options=("--full-ids",)),
+    # a panic in Rust code while linking (no Exception), the file linked with others: its name all the same
+    "link_panic": Case(lambda: _link_fails(lambda: pl.exceptions.PanicException("index out of bounds")),
+                       ("医保_参保登记.csv（比对关联）", "程序内部错误（pyo3_runtime PanicException）"), "PanicException"),
     # memory ran out reading one file: what to do about it
     "read_memory": Case(lambda: _failing("fanpin_cli.pipeline", "load_input", MemoryError,
                                          lambda spec: spec.source_file == "民政_救助名单.csv"),
