@@ -324,7 +324,7 @@ def test_repair_prefilter_drops_only_pairs_no_case_scores(roster):
     rd = Readings(digit_matrix(e["digits"], e["known"]), ri.mat, e["known"].to_numpy(), ri.known)
     pairs = e.select(pl.col("idx").alias("eidx")).join(ri.r.select(pl.col("idx").alias("ridx")), how="cross")
     every = scored(pair_frame(pairs, e, ri.r, rd), REPAIR_CASES)
-    kept_pairs = pairs.filter(_repair_filter(LinkRun(e, ri.r, rd, "police"))(pairs))
+    kept_pairs = pairs.filter(_repair_filter(LinkRun(e, ri.r, rd, ("police",)))(pairs))
     kept = scored(pair_frame(kept_pairs, e, ri.r, rd), REPAIR_CASES)
     assert every.height > 10 and every.filter(pl.col("e_lo").is_not_null()).height > 3  # many pairs do score
     assert kept_pairs.height < pairs.height / 2

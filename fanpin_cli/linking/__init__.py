@@ -82,10 +82,10 @@ def link_files(
     ri = index if index is not None else roster_index(roster)
     views = [view(extract) for extract, _ in extracts]
     heights = [v.height for v in views]
+    starts = np.cumsum([0, *heights[:-1]]).tolist()
     if len(views) == 1:
         e = views[0].with_columns(pl.lit(0, dtype=pl.UInt32).alias(FILE))
     else:
-        starts = np.cumsum([0, *heights[:-1]]).tolist()
         e = pl.concat([v.with_columns(pl.col("idx") + start, pl.lit(i, dtype=pl.UInt32).alias(FILE))
                        for i, (v, start) in enumerate(zip(views, starts, strict=True))], how="vertical_relaxed")
     r = ri.r
@@ -103,8 +103,7 @@ def link_files(
     out = _assemble(e, roster_cols, decided, run.namesakes, source_file, sector)
     if len(views) == 1:
         return [out]
-    return [out.slice(start, height) for start, height in zip(np.cumsum([0, *heights[:-1]]).tolist(), heights,
-                                                              strict=True)]
+    return [out.slice(start, height) for start, height in zip(starts, heights, strict=True)]
 
 
 def _source_file(extract: pl.DataFrame) -> pl.Series:

@@ -7,7 +7,7 @@ no earlier tier decided (`LinkRun.open_rows`), scores its candidate pairs with i
 >>> import polars as pl
 >>> from fanpin_cli.linking.frames import empty_decisions
 >>> e = pl.DataFrame({"idx": [0, 1], "known": [18, 0]})
->>> run = LinkRun(e, e.clear(), Readings.empty(), "police")
+>>> run = LinkRun(e, e.clear(), Readings.empty(), ("police",))
 >>> run.add(Outcome(empty_decisions().vstack(pl.DataFrame(
 ...     {"eidx": [0], "ridx": [3], "method": ["id_exact"], "score": [100.0], "status": ["linked"],
 ...      "reason": ["证件号码与花名册一致"], "conflict": [False], "weak": [False]}, schema=empty_decisions().schema))))
@@ -109,15 +109,13 @@ class LinkRun:
     e: pl.DataFrame
     r: pl.DataFrame
     rd: Readings
-    sectors: tuple[str, ...] | str
+    sectors: tuple[str, ...]
     decided: pl.DataFrame = field(default_factory=empty_decisions)
     namesakes: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=NAMESAKES_SCHEMA))
     memo: Memo = field(default_factory=Memo)
     _open: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.sectors, str):
-            self.sectors = (self.sectors,)
         if FILE not in self.e.columns:
             self.e = self.e.with_columns(pl.lit(0, dtype=pl.UInt32).alias(FILE))
 
