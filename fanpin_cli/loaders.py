@@ -32,6 +32,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -761,6 +762,20 @@ def map_headings(
     {'姓名': 'name', '身份证件号': 'id_number'}
     """
     return _fields.map_headings(headings, sector, overrides)
+
+
+def load_input(spec: Any) -> LoadedFile:
+    """Load one configured input file (`config.InputSpec`: path, sector, sheet, header row,
+    encoding, columns)."""
+    return load_file(
+        spec.path,
+        spec.sector,
+        source_file=spec.source_file,
+        sheet=spec.sheet,
+        header_row=spec.header_row,
+        encoding=spec.encoding,
+        columns=spec.columns,
+    )
 
 
 def load_file(

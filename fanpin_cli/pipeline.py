@@ -38,7 +38,7 @@ from fanpin_cli.domain import head_rank_of, household_heads
 from fanpin_cli.errors import INTERRUPTIONS, FanpinError, InternalError, internal_errors
 from fanpin_cli.fields import SECTOR_TITLES
 from fanpin_cli.keys import combine, person_key, person_keys_known, read_key, row_keys
-from fanpin_cli.loaders import LoadedFile, load_file
+from fanpin_cli.loaders import LoadedFile, load_file, load_input
 from fanpin_cli.memory import release_unused, shared_text
 from fanpin_cli.outputs import write_csv, write_json
 from fanpin_cli.privacy import mask_data, mask_frame
@@ -56,6 +56,7 @@ from fanpin_cli.tasks import Task, quick_handoffs, run_tasks
 
 Progress = Callable[[str], None]
 FlagHook = Callable[["FlagResult"], None]
+ReadAhead = Callable[[InputSpec], "LoadedFile | None"]  # a file read elsewhere (`compute`), or None
 
 WORKERS = 2
 # A file of this many rows is checked after the rules are evaluated, not beside them (`compute`).
@@ -128,19 +129,6 @@ class SerialExecutor(Executor):
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any], timeout: float | None = None,
             chunksize: int = 1) -> Iterator[Any]:
         return iter([fn(*args) for args in zip(*iterables, strict=False)])
-
-
-def load_input(spec: InputSpec) -> LoadedFile:
-    """Load one configured input file."""
-    return load_file(
-        spec.path,
-        spec.sector,
-        source_file=spec.source_file,
-        sheet=spec.sheet,
-        header_row=spec.header_row,
-        encoding=spec.encoding,
-        columns=spec.columns,
-    )
 
 
 def _input_summary(loaded: LoadedFile, links: pl.DataFrame | None, frame: pl.DataFrame | None = None) -> InputSummary:
@@ -374,6 +362,7 @@ def compute(
     on_flags: FlagHook | None = None,
     history: Any = None,
     on_rules: FlagHook | None = None,
+    read_ahead: ReadAhead | None = None,
 ) -> RunArtifacts:
     """The whole monthly job on in-memory tables; reads the inputs, writes nothing.
 
@@ -386,12 +375,19 @@ def compute(
     `history.HistoryView` (tables read from the history before the run; never a connection):
     confirmed/rejected review pairs, exemptions, statuses and resolved flags. With every input
     file under LINK_APART_BYTES, polars runs the lazy queries on its in-memory engine
-    (`in_memory_queries`).
+    (`in_memory_queries`). `read_ahead(spec)`: the LoadedFile of input `spec` if it was read
+    elsewhere (the report process: `BackgroundReport.read_ahead`), else None (read here).
     """
     small = _small(config)
     with in_memory_queries(small):
         return _compute(config, executor=executor, key=key, progress=progress, on_flags=on_flags, history=history,
-                        on_rules=on_rules, small=small)
+                        on_rules=on_rules, small=small, read_ahead=read_ahead)
+
+
+def _read(spec: InputSpec, read_ahead: ReadAhead | None) -> LoadedFile:
+    """Input `spec` as read elsewhere (`read_ahead`), else read now (`load_input`)."""
+    loaded = read_ahead(spec) if read_ahead is not None else None
+    return loaded if loaded is not None else load_input(spec)
 
 
 def _small(config: RunConfig) -> bool:
@@ -437,6 +433,7 @@ def _compute(
     history: Any,
     on_rules: FlagHook | None,
     small: bool,
+    read_ahead: ReadAhead | None = None,
 ) -> RunArtifacts:
     """`compute` (its polars engine chosen; `small`: every input under LINK_APART_BYTES). What
     only the later stages need (normalising, linking, rules, checks) is imported once the files
@@ -481,7 +478,7 @@ def _compute(
 
     def read_and_prepare(spec: InputSpec) -> tuple[LoadedFile, pl.DataFrame]:
         say(f"{STAGES[0]}：{spec.source_file}")
-        loaded_file = timed(STAGES[0], spec.source_file, load_input, spec)
+        loaded_file = timed(STAGES[0], spec.source_file, _read, spec, read_ahead)
         release_unused()  # the reader's buffers (calamine, GBK decoding) go back, not kept for reuse
         # imported only now, most likely by the calling thread meanwhile (`_imported_meanwhile`)
         from fanpin_cli.prepare import prepare
@@ -916,6 +913,8 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
 
                 beside.submit(import_duckdb)
 
+    read_ahead = _reads_ahead(config, ahead, small)
+
     def on_flags(result: FlagResult) -> None:
         if not report:  # not started by `on_rules`
             report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split, started=ahead))
@@ -923,7 +922,7 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
     with beside:
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
-                                history=past.view if past else None, on_rules=on_rules)
+                                history=past.view if past else None, on_rules=on_rules, read_ahead=read_ahead)
         if progress:
             progress(STAGES[5])
         written, pending = write_beside_history(
@@ -931,6 +930,25 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
                                   started=started, split=split),
             past, config, artifacts, out_dir, beside=beside)
     return written, artifacts, pending
+
+
+def _reads_ahead(config: RunConfig, process: Any, small: bool) -> ReadAhead | None:
+    """The report process started ahead (`process`), while it waits for the workbook's data,
+    reads a small county's roster (`BackgroundReport.read_ahead`; a big county's: nothing)
+    beside this process's reading of the extracts: the run's longest chain (roster → prepared
+    → every extract linked) starts sooner, and this process's interpreter lock is spared that
+    reading. Returns what `compute` asks for each file: the roster as read there, else None."""
+    if process is None or not hasattr(process, "read_ahead") or not process.alive():
+        return None
+    specs = [config.roster] if small else []
+    take = process.read_ahead(specs)
+    if not specs:
+        return None
+
+    def read(asked: InputSpec) -> LoadedFile | None:
+        return take(0) if asked is specs[0] else None
+
+    return read
 
 
 def write_beside_history(write: Callable[[], list[Path]], past: Any, config: RunConfig, artifacts: RunArtifacts,

@@ -26,7 +26,7 @@ import multiprocessing as mp
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,7 +124,7 @@ def _claim(counter: Any) -> int:
 
 
 def _child(path: str | None, first: ReportData | None, inbox: Any, outbox: Any, parent: int = 0,
-           counter: Any = None) -> None:
+           counter: Any = None, reads: Any = None) -> None:
     """The child process: writes the workbooks (`_write`), then ends without the interpreter's
     object-by-object teardown (`process.leave`: its queue's last message is flushed by the exit
     handlers first); Python's cyclic collector runs rarely in it (`process.collect_rarely`). The parent waits for the child's end after its last message: that teardown
@@ -140,23 +140,27 @@ def _child(path: str | None, first: ReportData | None, inbox: Any, outbox: Any, 
     # `start_method`): the exit handlers `leave` runs are this process's own or the standard
     # library's, never fanpin's of the parent (which could remove the parent's files).
     collect_rarely()
-    _write(path, first, inbox, outbox, parent, counter)
+    _write(path, first, inbox, outbox, parent, counter, reads)
     leave(0)
 
 
 def _write(path: str | None, first: ReportData | None, inbox: Any, outbox: Any, parent: int = 0,
-           counter: Any = None) -> None:
-    from fanpin_cli.report.writer import ReportWriter
-
+           counter: Any = None, reads: Any = None) -> None:
     if parent:
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
     try:
+        # Started ahead (`prestart_report`): the run's first order is the input files to read
+        # for it (`read_ahead`, maybe none), answered before the workbook's modules are imported.
+        given = _answer_reads(inbox, reads) if first is None and reads is not None else _NO_ORDER
+        from fanpin_cli.report.writer import ReportWriter
+
         if first is None or first.split != "none":  # ready to write areas before the data come
             import fanpin_cli.flagging.households  # noqa: F401
             import fanpin_cli.report.split  # noqa: F401
-        if first is None:  # started ahead (`prestart_report`): the path and first data come by the inbox
-            given = inbox.get()
+        if first is None:  # the path and first data come by the inbox
+            if given is _NO_ORDER:
+                given = inbox.get()
             if given is None:  # the job failed before the flags existed
                 outbox.put(("aborted", ""))
                 return
@@ -180,6 +184,46 @@ def _write(path: str | None, first: ReportData | None, inbox: Any, outbox: Any, 
         outbox.put(("crash", f"{type(exc).__name__}: {exc}"))
 
 
+_READ = "read"  # the order to read input files (`BackgroundReport.read_ahead`)
+_PIPE_BYTES = 1 << 20  # the reads' pipe: a read file comes in a few pieces, not 64 KB ones
+
+
+def _widen(connection: Any) -> None:
+    """Make the pipe behind `connection` hold `_PIPE_BYTES` where the system allows it (Linux):
+    a file read in the child then crosses in a few large pieces — each piece is a turn of this
+    process's interpreter lock, which its other threads hold most of the time while files are read."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return
+    setter = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if connection is None or setter is None:
+        return
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(connection.fileno(), setter, _PIPE_BYTES)
+_NO_ORDER = object()  # `_answer_reads` answered the order to read: the next order is still to come
+
+
+def _answer_reads(inbox: Any, reads: Any) -> Any:
+    """Wait for the first order (polars and the file readers imported meanwhile). The order to
+    read files: each read (`loaders.load_input`) and its LoadedFile sent on `reads`, in order
+    (None for one that could not be read: the run then reads it itself, and says why as it
+    always does); returns `_NO_ORDER`. Any other order (a run that sent none) is returned."""
+    import fanpin_cli.loaders  # noqa: F401 - polars too
+
+    given = inbox.get()
+    if not (isinstance(given, tuple) and len(given) == 2 and given[0] == _READ):
+        return given
+    for spec in given[1]:
+        try:
+            loaded = fanpin_cli.loaders.load_input(spec)
+        except BaseException:  # noqa: BLE001 - read again, and reported, by the run
+            loaded = None
+        reads.send(loaded)  # here, not by a queue's thread: nothing else runs meanwhile
+        del loaded
+    return _NO_ORDER
+
+
 class BackgroundReport:
     """A report.xlsx being written by a child process (see module docstring)."""
 
@@ -189,13 +233,18 @@ class BackgroundReport:
         self._inbox = ctx.Queue()
         self._outbox = ctx.Queue()
         self._next_area = ctx.Value("i", 0)  # the next 乡镇/村 workbook, shared with the child
+        # the files it reads for the run (`read_ahead`) come back through a pipe of their own
+        self._reads, reads = ctx.Pipe(duplex=False) if first is None else (None, None)
+        _widen(self._reads)
         self._process = ctx.Process(
             target=_child, args=(None if path is None else str(path), first, self._inbox, self._outbox, os.getpid(),
-                                 self._next_area),
+                                 self._next_area, reads),
             daemon=True,
         )
         with _main_module_hidden():
             self._process.start()
+        if reads is not None:
+            reads.close()  # the child's end
         self.path = None if path is None else Path(path)
         self._first = first
         # Tables its caller masked for it, kept for the caller's own use (`outputs._shown`).
@@ -211,6 +260,40 @@ class BackgroundReport:
             raise ValueError("the workbook's path was given neither at the start nor now")
         self._first = first
         self._inbox.put((str(self.path), first))
+
+    def read_ahead(self, specs: list[Any]) -> Callable[[int], Any]:
+        """Have the process read the input files `specs` (`config.InputSpec`s; maybe none) while
+        it waits for the workbook's data: on the second core, under its own interpreter lock,
+        while this process reads the others. The first order to a process started ahead (it
+        imports the workbook's modules after answering it), before `begin`. Returns `take(i)`,
+        which waits for the LoadedFile of `specs[i]` — None where the process could not read it
+        (the caller reads it itself) or has ended; each is taken once."""
+        self._inbox.put((_READ, list(specs)))
+        answers: list[Any] = []
+        lock = threading.Lock()
+
+        def take(i: int) -> Any:
+            with lock:
+                while len(answers) <= i:
+                    answers.append(self._next_read() if len(answers) < len(specs) else None)
+                loaded, answers[i] = answers[i], None
+                return loaded
+
+        return take
+
+    def _next_read(self) -> Any:
+        """The process's next answer to a read (None: it has ended without one)."""
+        if self._reads is None:
+            return None
+        while True:
+            alive = self._process.is_alive()
+            try:
+                if self._reads.poll(0.5 if alive else 0):
+                    return self._reads.recv()
+            except (EOFError, OSError):
+                return None
+            if not alive:
+                return None
 
     def finish(self, **rest: Any) -> int:
         """Send the remaining ReportData fields and wait for the workbook; returns the child's
