@@ -214,7 +214,7 @@ def _report_first(config: Any, flags: pl.DataFrame, review: pl.DataFrame, rule_c
     rows count when the workbook decides whether it is small enough to stay in memory)."""
     from fanpin_cli import __version__
     from fanpin_cli.report import ReportData
-    from fanpin_cli.report.sheets import check_titles
+    from fanpin_cli.report.model import check_titles
 
     return ReportData(
         county=config.county if full_ids else mask_text(config.county),
@@ -252,17 +252,19 @@ def early_workbook(flagged: Any) -> bool:
     """Whether the workbook may start as soon as the rules are evaluated (`compute`'s
     `on_rules`; pipeline.FlagResult without its `quality_detail` yet), beside the last quality
     checks: where its first sheets are few enough rows to be written in memory
-    (`memrows.small_workbook`: a small county, whose process then holds little while the checks
-    end). A larger county's workbook starts once the checks are done (`on_flags`), past their
-    memory peak. The 数据质量 list is then sent with the rest (`write_outputs`).
+    (`model.MEMORY_ROWS`, as `memrows.small_workbook` counts them: a small county, whose
+    process then holds little while the checks end; decided without importing the writer, which
+    this process needs only later). A larger county's workbook starts once the checks are done
+    (`on_flags`), past their memory peak. The 数据质量 list is then sent with the rest
+    (`write_outputs`).
 
     >>> from types import SimpleNamespace
     >>> early_workbook(SimpleNamespace(flags=pl.DataFrame({"a": [1, 2]}), review=pl.DataFrame()))
     True
     """
-    from fanpin_cli.report.memrows import small_workbook
+    from fanpin_cli.report.model import MEMORY_ROWS
 
-    return small_workbook(flagged.flags.height + flagged.review.height)
+    return flagged.flags.height + flagged.review.height <= MEMORY_ROWS
 
 
 def _masked_first(flags: pl.DataFrame, review: pl.DataFrame, quality_detail: pl.DataFrame | None,

@@ -34,9 +34,10 @@ from typing import Any
 from xlsxwriter.workbook import Workbook as _XlsxWorkbook
 from xlsxwriter.worksheet import Worksheet
 
+from fanpin_cli.report.model import MEMORY_ROWS
 from fanpin_cli.report.zipping import Workbook, later
 
-SMALL_ROWS = 20_000  # data rows at most for a workbook written without temp files (~20 MB of XML)
+SMALL_ROWS = MEMORY_ROWS  # data rows at most for a workbook written without temp files (~20 MB of XML)
 
 _NEEDED = ("_initialize", "_opt_close", "_opt_reopen", "_write_optimized_sheet_data", "_write_single_row")
 

@@ -21,6 +21,10 @@ LEVEL_LABELS: dict[str, str] = {"red": "红", "yellow": "黄", "blue": "蓝"}
 # Quality-issue severities with their Chinese labels.
 SEVERITY_LABELS: dict[str, str] = {"error": "错误", "warning": "警告", "info": "提示"}
 
+# Data rows at most for a workbook written without temp files (~20 MB of XML): `memrows`;
+# here, for what decides it without importing the writer (`outputs.early_workbook`).
+MEMORY_ROWS = 20_000
+
 # Rules whose rows are people *not* on the roster (应纳未纳 candidates): they are listed on the
 # 应纳未纳 sheet instead of a per-rule sheet (they have no 户编号 to sort by).
 CANDIDATE_RULES: tuple[str, ...] = ("CIV_CANDIDATE",)
@@ -99,3 +103,11 @@ class ReportData:
         """The report's title line: `永顺县 2026-11 防返贫监测比对结果` (`永顺县灵溪镇 …` for a
         乡镇 workbook)."""
         return f"{self.county}{self.area} {self.period} 防返贫监测比对结果"
+
+
+def check_titles() -> dict[str, str]:
+    """check_id → Chinese name, from the quality catalogue (imports the quality checks; the
+    run hands them to the workbook: `ReportData.check_titles`)."""
+    from fanpin_cli.quality.catalogue import CHECK_INDEX
+
+    return {c: spec.title for c, spec in CHECK_INDEX.items()}

@@ -16,7 +16,13 @@ from fanpin_cli.evidence import EVIDENCE_STATUS_TITLES
 from fanpin_cli.fields import SECTOR_TITLES
 from fanpin_cli.report import charts
 from fanpin_cli.report.formats import TAB_COLOURS, Formats, column_width, display_width, sheet_ref
-from fanpin_cli.report.model import CANDIDATE_RULES, LEVEL_LABELS, ReportData, RuleInfo
+from fanpin_cli.report.model import (
+    CANDIDATE_RULES,
+    LEVEL_LABELS,
+    ReportData,
+    RuleInfo,
+    check_titles,
+)
 from fanpin_cli.report.table import (
     DATE,
     FLOAT,
@@ -219,13 +225,6 @@ class _Widths:
     def add(self, table: Table, col0: int = 0) -> None:
         for j, w in enumerate(table.widths):
             self.by_col[col0 + j] = max(self.by_col.get(col0 + j, 0.0), w)
-
-
-def check_titles() -> dict[str, str]:
-    """check_id → Chinese name, from the quality catalogue (imports the quality checks)."""
-    from fanpin_cli.quality.catalogue import CHECK_INDEX
-
-    return {c: spec.title for c, spec in CHECK_INDEX.items()}
 
 
 def check_title(check_id: pl.Expr, titles: dict[str, str] | None = None) -> pl.Expr:
