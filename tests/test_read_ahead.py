@@ -109,3 +109,17 @@ def test_a_big_county_asks_for_no_file_and_its_workbook_is_written_all_the_same(
     assert report is process
     report.finish(**rest)
     assert _cells(tmp_path / "report.xlsx") == _cells(tmp_path / "direct.xlsx")
+
+
+def test_a_run_failing_before_it_takes_its_roster_ends_the_process_at_once(process) -> None:
+    # the roster is read for the run, which then fails (e.g. a bad rule file) and never takes
+    # it: the process, blocked sending it, must not hold the run's end for `abort`'s 30 s
+    import time
+
+    big = InputSpec("medical_enrollment", SAMPLE / "医保_参保登记.csv", "医保_参保登记.csv")
+    process.read_ahead([big, big, big])  # more than the pipe holds: the process waits to send
+    time.sleep(5)  # read and waiting to be taken
+    started = time.monotonic()
+    process.abort()
+    assert time.monotonic() - started < 10
+    assert not process._process.is_alive()

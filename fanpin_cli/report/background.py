@@ -16,7 +16,9 @@ once the flags exist (`begin`): its start (a new interpreter importing polars an
 ~0.4 s CPU) is then done beside the parent's own start (`fanpin run` starts it before it
 imports the pipeline and reads the config; where the workbook goes is said with `first`)
 instead of at the end of the run, where the parent waits for the workbook. Until then it holds
-only its imports (~55 MB).
+only its imports (~55 MB). Its first order (`read_ahead`) is the input files it reads for the
+run meanwhile — a small county's roster, the head of the run's longest chain — each handed back
+through a pipe of its own, in order.
 """
 
 from __future__ import annotations
@@ -201,6 +203,8 @@ def _widen(connection: Any) -> None:
         return
     with contextlib.suppress(OSError):
         fcntl.fcntl(connection.fileno(), setter, _PIPE_BYTES)
+
+
 _NO_ORDER = object()  # `_answer_reads` answered the order to read: the next order is still to come
 
 
@@ -281,16 +285,25 @@ class BackgroundReport:
 
         return take
 
+    def _close_reads(self) -> None:
+        """Close this end of the reads' pipe: a child still sending a file the run will not take
+        gets a broken pipe and goes on (to its end) instead of waiting for a reader."""
+        reads, self._reads = self._reads, None
+        if reads is not None:
+            reads.close()
+
     def _next_read(self) -> Any:
-        """The process's next answer to a read (None: it has ended without one)."""
-        if self._reads is None:
-            return None
+        """The process's next answer to a read (None: it has ended without one, or the run has
+        stopped taking them: `abort`)."""
         while True:
+            reads = self._reads
+            if reads is None:
+                return None
             alive = self._process.is_alive()
             try:
-                if self._reads.poll(0.5 if alive else 0):
-                    return self._reads.recv()
-            except (EOFError, OSError):
+                if reads.poll(0.5 if alive else 0):
+                    return reads.recv()
+            except (EOFError, OSError, ValueError):  # (ValueError: closed meanwhile by `abort`)
                 return None
             if not alive:
                 return None
@@ -330,6 +343,7 @@ class BackgroundReport:
                 areas.discard()
             raise FanpinError("生成报表的子进程没有响应", file=self.path.name) from exc
         self._process.join()
+        self._close_reads()
         if status != "ok" and areas is not None:
             areas.discard()
         if status == "error":
@@ -357,6 +371,7 @@ class BackgroundReport:
 
     def abort(self) -> None:
         """The job failed: drop the unfinished workbook and end the child."""
+        self._close_reads()  # a file read for the run that it no longer takes: not waited for
         if self._process.is_alive():
             self._inbox.put(None)
             self._process.join(timeout=30)
@@ -372,6 +387,7 @@ class BackgroundReport:
         return self._process.is_alive()
 
     def _stop(self) -> None:
+        self._close_reads()
         if self._process.is_alive():
             self._process.terminate()
             self._process.join(timeout=10)
