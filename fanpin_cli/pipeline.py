@@ -934,19 +934,32 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
 
 def _reads_ahead(config: RunConfig, process: Any, small: bool) -> ReadAhead | None:
     """The report process started ahead (`process`), while it waits for the workbook's data,
-    reads a small county's roster (`BackgroundReport.read_ahead`; a big county's: nothing)
-    beside this process's reading of the extracts: the run's longest chain (roster → prepared
-    → every extract linked) starts sooner, and this process's interpreter lock is spared that
-    reading. Returns what `compute` asks for each file: the roster as read there, else None."""
+    reads a small county's roster and its small extracts (`BackgroundReport.read_ahead`; a big
+    county's: nothing) beside this process's reading of the bigger ones: the roster heads the
+    run's longest chain (roster → prepared → every extract linked), the small extracts are linked
+    together once all are read (LINK_TOGETHER_BYTES), and this process's interpreter lock is spared
+    their reading. The process reads them in the order the run needs them (the roster, then the
+    biggest first, as the run's workers read). Returns what `compute` asks for each file: the
+    file as read there, else None (read here).
+
+    >>> _reads_ahead(None, None, small=True) is None  # no process: everything is read here
+    True
+    """
     if process is None or not hasattr(process, "read_ahead") or not process.alive():
         return None
-    specs = [config.roster] if small else []
+    specs: list[InputSpec] = []
+    if small:
+        sizes = {id(spec): _file_size(spec.path) for spec in config.extracts}
+        together = [spec for spec in config.extracts if sizes[id(spec)] < LINK_TOGETHER_BYTES]
+        specs = [config.roster, *sorted(together, key=lambda spec: -sizes[id(spec)])]
     take = process.read_ahead(specs)
     if not specs:
         return None
+    index = {id(spec): i for i, spec in enumerate(specs)}
 
     def read(asked: InputSpec) -> LoadedFile | None:
-        return take(0) if asked is specs[0] else None
+        i = index.get(id(asked))
+        return None if i is None else take(i)
 
     return read
 

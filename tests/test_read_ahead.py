@@ -80,7 +80,7 @@ def test_a_process_that_has_ended_answers_none(process) -> None:
     assert take(0) is None
 
 
-def test_a_run_taking_its_roster_from_the_process_has_the_same_results(process, monkeypatch) -> None:
+def test_a_run_taking_its_small_files_from_the_process_has_the_same_results(process, monkeypatch) -> None:
     config = load_config(SAMPLE / "fanpin.toml")
     here = pipeline.compute(config)
     read_here: list[str] = []
@@ -90,13 +90,17 @@ def test_a_run_taking_its_roster_from_the_process_has_the_same_results(process, 
         return load_input(spec)
 
     monkeypatch.setattr(pipeline, "load_input", recorded)
+    # the sample's extracts are all small: one of them counted as big here, read by the run
+    monkeypatch.setattr(pipeline, "LINK_TOGETHER_BYTES", 200_000)
+    big = [spec.source_file for spec in config.extracts if spec.path.stat().st_size >= 200_000]
+    assert big and len(big) < len(config.extracts)
     ahead = pipeline._reads_ahead(config, process, small=True)
     assert ahead is not None
     there = pipeline.compute(config, read_ahead=ahead)
-    assert config.roster.source_file not in read_here  # read by the process
-    assert sorted(read_here) == sorted(spec.source_file for spec in config.extracts)
-    for name in ("links", "flags", "issues"):
+    assert sorted(read_here) == sorted(big)  # the roster and the small extracts: read by the process
+    for name in ("links", "flags", "issues", "review"):
         assert getattr(there, name).equals(getattr(here, name), null_equal=True), name
+    assert [i.to_dict() for i in there.summary.inputs] == [i.to_dict() for i in here.summary.inputs]
 
 
 def test_a_big_county_asks_for_no_file_and_its_workbook_is_written_all_the_same(process, tmp_path) -> None:
