@@ -93,14 +93,15 @@ CASES = {
     "link_panic": Case(lambda: _link_fails(lambda: pl.exceptions.PanicException("index out of bounds")),
                        ("医保_参保登记.csv（比对关联）", "程序内部错误（pyo3_runtime PanicException）"), "PanicException"),
     # memory ran out reading one file: what to do about it
-    "read_memory": Case(lambda: _failing("fanpin_cli.pipeline", "load_input", MemoryError,
-                                         lambda spec: spec.source_file == "民政_救助名单.csv"),
+    # (`pipeline._read`: the file's reading in the run, read here or by the report process)
+    "read_memory": Case(lambda: _failing("fanpin_cli.pipeline", "_read", MemoryError,
+                                         lambda spec, ahead: spec.source_file == "民政_救助名单.csv"),
                         ("民政_救助名单.csv（读取数据）", "内存不足", "内存更大的电脑", "GB"), "MemoryError",
                         not_in_line=("程序内部错误",)),
     # a panic in Rust code reading a workbook (pyo3's PanicException is no Exception)
-    "read_panic": Case(lambda: _failing("fanpin_cli.pipeline", "load_input",
+    "read_panic": Case(lambda: _failing("fanpin_cli.pipeline", "_read",
                                         lambda: pl.exceptions.PanicException("called `Option::unwrap()` on a `None` value"),
-                                        lambda spec: spec.source_file == "教育_学籍资助.xlsx"),
+                                        lambda spec, ahead: spec.source_file == "教育_学籍资助.xlsx"),
                        ("教育_学籍资助.xlsx（读取数据）", "程序内部错误（pyo3_runtime PanicException）"), "PanicException"),
     # the disk filled up while the roster was prepared: the system's reason, in Chinese
     "prepare_disk_full": Case(lambda: _failing("fanpin_cli.prepare", "prepare",
