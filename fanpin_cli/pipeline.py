@@ -57,6 +57,7 @@ from fanpin_cli.tasks import Task, quick_handoffs, run_tasks
 Progress = Callable[[str], None]
 FlagHook = Callable[["FlagResult"], None]
 ReadAhead = Callable[[InputSpec], "LoadedFile | None"]  # a file read elsewhere (`compute`), or None
+LinksHook = Callable[[pl.DataFrame, pl.DataFrame], None]  # the final links and persons (`compute`)
 
 WORKERS = 2
 # A file of this many rows is checked after the rules are evaluated, not beside them (`compute`).
@@ -363,6 +364,7 @@ def compute(
     history: Any = None,
     on_rules: FlagHook | None = None,
     read_ahead: ReadAhead | None = None,
+    on_links: LinksHook | None = None,
 ) -> RunArtifacts:
     """The whole monthly job on in-memory tables; reads the inputs, writes nothing.
 
@@ -377,11 +379,13 @@ def compute(
     file under LINK_APART_BYTES, polars runs the lazy queries on its in-memory engine
     (`in_memory_queries`). `read_ahead(spec)`: the LoadedFile of input `spec` if it was read
     elsewhere (the report process: `BackgroundReport.read_ahead`), else None (read here).
+    `on_links(links, persons)` is called, on the calling thread, once the links are final (before
+    the rules): the very frames that become `links` and `persons` of the artifacts.
     """
     small = _small(config)
     with in_memory_queries(small):
         return _compute(config, executor=executor, key=key, progress=progress, on_flags=on_flags, history=history,
-                        on_rules=on_rules, small=small, read_ahead=read_ahead)
+                        on_rules=on_rules, small=small, read_ahead=read_ahead, on_links=on_links)
 
 
 def _read(spec: InputSpec, read_ahead: ReadAhead | None) -> LoadedFile:
@@ -434,6 +438,7 @@ def _compute(
     on_rules: FlagHook | None,
     small: bool,
     read_ahead: ReadAhead | None = None,
+    on_links: LinksHook | None = None,
 ) -> RunArtifacts:
     """`compute` (its polars engine chosen; `small`: every input under LINK_APART_BYTES). What
     only the later stages need (normalising, linking, rules, checks) is imported once the files
@@ -617,6 +622,8 @@ def _compute(
         links_each = [apply_link_verdicts(lk, persons, history) for lk in links_each]
     evidence = _evidence(prepared, links_each)
     links = LINKS.conform(pl.concat(links_each, how="diagonal_relaxed")) if links_each else LINKS.empty()
+    if on_links is not None:
+        on_links(links, persons)
     row_index = pl.concat(
         [links.select("source_file", "source_row", "record_key"),
          roster_keys.select(pl.lit(roster_loaded.source_file).alias("source_file"),
@@ -914,22 +921,41 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
                 beside.submit(import_duckdb)
 
     read_ahead = _reads_ahead(config, ahead, small)
+    # A small county's links go into the history while its rules are evaluated (`stage_links`):
+    # its history's month is mostly its links, and beside the outputs both cores are busy.
+    links_staged: list[Future] = []
+
+    def on_links(links: pl.DataFrame, persons: pl.DataFrame) -> None:
+        if past is not None and small:
+            links_staged.append(beside.submit(past.stage_links, config, links, persons))
 
     def on_flags(result: FlagResult) -> None:
         if not report:  # not started by `on_rules`
             report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split, started=ahead))
 
     with beside:
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
-                                history=past.view if past else None, on_rules=on_rules, read_ahead=read_ahead)
+        try:
+            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
+                                    history=past.view if past else None, on_rules=on_rules,
+                                    read_ahead=read_ahead, on_links=on_links)
+        except BaseException:  # the links staged for a run that failed are dropped
+            _drop_staged(links_staged)
+            raise
         if progress:
             progress(STAGES[5])
         written, pending = write_beside_history(
             lambda: write_outputs(artifacts, stage, full_ids=full_ids, report=report[0] if report else None,
                                   started=started, split=split),
-            past, config, artifacts, out_dir, beside=beside)
+            past, config, artifacts, out_dir, beside=beside, links=links_staged[0] if links_staged else None)
     return written, artifacts, pending
+
+
+def _drop_staged(staged: list[Future]) -> None:
+    """Roll back the history rows staged for a run that failed (its links: `stage_links`)."""
+    for future in staged:
+        if future.exception() is None:
+            future.result().rollback()
 
 
 def _reads_ahead(config: RunConfig, process: Any, small: bool) -> ReadAhead | None:
@@ -965,7 +991,8 @@ def _reads_ahead(config: RunConfig, process: Any, small: bool) -> ReadAhead | No
 
 
 def write_beside_history(write: Callable[[], list[Path]], past: Any, config: RunConfig, artifacts: RunArtifacts,
-                         out_dir: Path, *, beside: Executor | None = None) -> tuple[list[Path], Any]:
+                         out_dir: Path, *, beside: Executor | None = None,
+                         links: Future | None = None) -> tuple[list[Path], Any]:
     """`write()` (a run's outputs, into its staging folder) with the month's history rows staged
     beside it on a second thread (`past.stage`: reduced, written into the history file, not yet
     counted): the written files and the staged run (`PendingRun`; None without a history, or
@@ -973,12 +1000,14 @@ def write_beside_history(write: Callable[[], list[Path]], past: Any, config: Run
     writing rolls the staged rows back and is said as `fanpin run` says it: an OSError (or a
     failed workbook process) as an OutputError naming `out_dir`, anything else unexpected as an
     InternalError of 写出结果. `fanpin run` and the province's county jobs. `beside`: the caller's
-    one-thread executor to stage them on (else one of its own)."""
+    one-thread executor to stage them on (else one of its own). `links`: the run's links staged
+    before (`HistoryRun.stage_links`, on `beside`): the rest is added to them; if that staging
+    failed, the whole run is staged now."""
     from fanpin_cli.outdir import OutputError, describe_os_error
 
     written = None
     with ThreadPoolExecutor(max_workers=1) if beside is None else nullcontext(beside) as thread:
-        record = thread.submit(past.stage, config, artifacts, out_dir) if past is not None else None
+        record = thread.submit(_stage, past, config, artifacts, out_dir, links) if past is not None else None
         try:
             written = write()
         except OSError as exc:
@@ -995,6 +1024,19 @@ def write_beside_history(write: Callable[[], list[Path]], past: Any, config: Run
             if written is None and pending is not None:
                 pending.rollback()
     return written, pending
+
+
+def _stage(past: Any, config: RunConfig, artifacts: RunArtifacts, out_dir: Path, links: Future | None) -> Any:
+    """`past.stage(...)`, added to the run's links staged before (`links`, done on this same
+    thread) unless staging them failed; a failure drops them too."""
+    early = links.result() if links is not None and links.exception() is None else None
+    if early is None:
+        return past.stage(config, artifacts, out_dir)
+    try:
+        return past.stage(config, artifacts, out_dir, links=early)
+    except BaseException:
+        early.rollback()
+        raise
 
 
 # What `compute`'s calling thread imports while the workers read the files, in the order the

@@ -114,11 +114,13 @@ def history_tables(
     issues: pl.DataFrame | None = None,
     review: pl.DataFrame | None = None,
     resolved: pl.DataFrame | None = None,
+    links_table: bool = True,
 ) -> dict[str, pl.DataFrame]:
-    """The history's per-run tables from a run's frames (columns the history lacks are dropped)."""
+    """The history's per-run tables from a run's frames (columns the history lacks are dropped).
+    `links_table` False: no links table (written already), `links` read for the review's keys."""
     persons = _roster_persons(roster)
     out: dict[str, pl.DataFrame] = {}
-    if links is not None and "record_key" in links.columns:
+    if links_table and links is not None and "record_key" in links.columns:
         out["links"] = _links_table(links, persons)
     if flags is not None and "record_key" in flags.columns:
         f = _with_person(flags, persons)

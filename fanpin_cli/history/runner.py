@@ -42,16 +42,32 @@ class HistoryRun:
             return pending.commit()
         return record_run(self.settings.path, self.prepare(config, artifacts, out_dir))
 
-    def prepare(self, config: Any, artifacts: Any, out_dir: Path) -> RunRecord:
+    def prepare(self, config: Any, artifacts: Any, out_dir: Path, *, links_staged: bool = False) -> RunRecord:
         """What `record` writes (the run's tables reduced: keys, masked IDs, names); reads
-        nothing from the history file and writes nothing, so it can run beside the outputs."""
-        return run_record(config, artifacts, out_dir, self.settings)
+        nothing from the history file and writes nothing, so it can run beside the outputs.
+        `links_staged`: without the links table (`stage_links` wrote it)."""
+        return run_record(config, artifacts, out_dir, self.settings, links_staged=links_staged)
 
-    def stage(self, config: Any, artifacts: Any, out_dir: Path) -> PendingRun:
+    def stage(self, config: Any, artifacts: Any, out_dir: Path, *, links: PendingRun | None = None) -> PendingRun:
         """`prepare`, then write its rows into the history, not counted yet: run beside
         the outputs, it is committed by `record(..., pending=...)` once they are in place, or
-        rolled back (`PendingRun.rollback`). The history file is locked meanwhile."""
-        return PendingRun(self.settings.path, self.prepare(config, artifacts, out_dir))
+        rolled back (`PendingRun.rollback`). The history file is locked meanwhile. `links`: the
+        run's links staged already (`stage_links`, the same run): the rest is added to it."""
+        if links is None:
+            return PendingRun(self.settings.path, self.prepare(config, artifacts, out_dir))
+        links.add(self.prepare(config, artifacts, out_dir, links_staged=True))
+        return links
+
+    def stage_links(self, config: Any, links: pl.DataFrame, persons: pl.DataFrame) -> PendingRun:
+        """Stage the run's links table alone, as soon as the links are final (`compute`'s
+        `on_links`: they are `artifacts.links` and `artifacts.persons`), while the rules are
+        evaluated: its reduction, its rows and their compressed checkpoint — most of the
+        history's month — are then not written beside the outputs, where both cores are busy.
+        `stage(..., links=)` adds the rest of the run; a run that fails drops it (`rollback`)."""
+        tables = history_tables(roster=persons, links=links)
+        record = RunRecord(county=config.county, period=config.period, reference_date=config.reference_date,
+                           version="", tables={k: v for k, v in tables.items() if k == "links"})
+        return PendingRun(self.settings.path, record)
 
 
 @dataclass
@@ -127,8 +143,10 @@ resolved = exempted = pl.DataFrame()
     return counts
 
 
-def run_record(config: Any, artifacts: Any, out_dir: Path, settings: HistorySettings) -> RunRecord:
-    """What the history keeps of a run (keys, masked IDs and names; never a full ID)."""
+def run_record(config: Any, artifacts: Any, out_dir: Path, settings: HistorySettings, *,
+               links_staged: bool = False) -> RunRecord:
+    """What the history keeps of a run (keys, masked IDs and names; never a full ID).
+    `links_staged`: without the links table (`HistoryRun.stage_links` wrote it)."""
     summary = artifacts.summary
     inputs = pl.DataFrame(
         [{"file": i.file, "sector": i.sector, "sha256": i.sha256, C.rows_read: i.rows_read} for i in summary.inputs],
@@ -142,6 +160,7 @@ def run_record(config: Any, artifacts: Any, out_dir: Path, settings: HistorySett
         issues=artifacts.issues,
         review=artifacts.review,
         resolved=artifacts.resolved,
+        links_table=not links_staged,
     )
     exempted = artifacts.exempted
     if exempted.height:

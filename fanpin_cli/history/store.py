@@ -205,25 +205,53 @@ class PendingRun:
             # One thread for DuckDB: the rows are staged beside the outputs, which keep both cores
             # busy (at 50,000 households two threads spent a fifth more CPU compressing them).
             self._con.execute("SET threads = 1")
-            self._con.execute("BEGIN TRANSACTION")
-            self.run_id = _write_rows(self._con, run)
-            self._key = (self._key[0], self.run_id)
-            _LIVE.add(self._key)
-            # Checkpointed as they are committed (written into the file once, compressed, not
-            # first into the .wal): what the commit after the swap writes, and its checkpoint
-            # when the connection closes, is then only the `runs` row.
-            self._con.execute("SET checkpoint_threshold = '0B'")
-            self._con.execute("COMMIT")
-            self._con.execute("RESET checkpoint_threshold")
+            self._staged(lambda con: _write_rows(con, run))
         except BaseException:
             con, self._con = self._con, None
-            _LIVE.discard(self._key)
             try:
                 with contextlib.suppress(duckdb.Error):
                     con.execute("ROLLBACK")
             finally:
                 con.close()
             raise
+
+    def _staged(self, write: Any) -> None:
+        """`write(con)` in one transaction (it returns the run_id the rows are under), checkpointed
+        as it is committed (written into the file once, compressed, not first into the .wal):
+        what the commit after the swap writes, and its checkpoint when the connection closes,
+        is then only the `runs` row."""
+        con = self._con
+        assert con is not None
+        con.execute("BEGIN TRANSACTION")
+        run_id = write(con)
+        self.run_id = run_id
+        self._key = (self._key[0], run_id)
+        _LIVE.add(self._key)
+        try:
+            con.execute("SET checkpoint_threshold = '0B'")
+            con.execute("COMMIT")
+            con.execute("RESET checkpoint_threshold")
+        except BaseException:
+            _LIVE.discard(self._key)
+            raise
+
+    def add(self, run: RunRecord) -> None:
+        """Write the rows of `run`'s tables under this staged run too (a run staged in two parts:
+        what was final first, e.g. its links while its rules are evaluated, then the rest beside
+        its outputs); `run` is then what `commit` records. On failure the whole staged run is
+        dropped (`rollback`) and the error raised."""
+        if self._con is None:
+            raise HistoryError("历史记录的写入已撤销，不能再写入")
+        run_id = self.run_id
+        try:
+            self._staged(lambda con: (_insert_rows(con, run, run_id), run_id)[1])
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                self._con.execute("ROLLBACK")
+            self.rollback()
+            raise
+        self._run = replace(run, tables={}, inputs=None)
+
 
     def ready(self, summary: Path, out_dir: Path) -> bool:
         """Say what the run is about to put in place, just before its outputs are swapped in:
@@ -405,14 +433,19 @@ def _run_row(run: RunRecord, recorded_at: datetime) -> dict[str, str]:
 def _write_rows(con: duckdb.DuckDBPyConnection, run: RunRecord) -> int:
     """Insert the rows of `run`'s tables under a new run_id (inside the caller's transaction)
     and list it in `staged_runs`; returns the run_id. No `runs` row names it yet."""
-    run_id = con.execute("SELECT nextval('run_ids')").fetchall()[0][0]
+    run_id = int(con.execute("SELECT nextval('run_ids')").fetchall()[0][0])
+    _insert_rows(con, run, run_id)
+    con.execute("INSERT INTO staged_runs (run_id) VALUES (?)", [run_id])
+    return run_id
+
+
+def _insert_rows(con: duckdb.DuckDBPyConnection, run: RunRecord, run_id: int) -> None:
+    """Insert the rows of `run`'s tables (and its inputs) under `run_id`."""
     frames = dict(run.tables)
     if run.inputs is not None:
         frames["run_inputs"] = run.inputs
     for table, frame in frames.items():
         insert_frame(con, table, frame.with_columns(pl.lit(run_id, pl.Int32).alias("run_id")))
-    con.execute("INSERT INTO staged_runs (run_id) VALUES (?)", [run_id])
-    return int(run_id)
 
 
 def _publish(con: duckdb.DuckDBPyConnection, run: RunRecord, run_id: int, path: str) -> None:

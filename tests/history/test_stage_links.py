@@ -1,0 +1,109 @@
+"""A small county's links are staged into the history while its rules are evaluated
+(`HistoryRun.stage_links`, `pipeline._compute_and_write`'s `on_links`), the rest of the run
+added beside its outputs (`PendingRun.add`): the same history, month after month, as a run
+staged in one piece; a run that fails after its links were staged leaves the history as it was."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from fanpin_cli.cli import app
+from fanpin_cli.history.runner import HistoryRun
+from fanpin_cli.synth.months import generate_months
+
+runner = CliRunner()
+PERIODS = ("2026-11", "2026-12")
+VARYING = {"recorded_at", "out_dir"}  # the runs row's time and folder differ between any two runs
+
+
+def _run(config: Path, out: Path, *extra: str) -> None:
+    result = runner.invoke(app, ["run", str(config), "--out", str(out), "-q", "--split", "none", *extra])
+    assert result.exit_code == 0, result.output
+
+
+def _tables(db: Path) -> dict[str, list[str]]:
+    """Every table's rows (sorted, as text), the runs rows without their time and folder."""
+    out: dict[str, list[str]] = {}
+    with duckdb.connect(str(db), read_only=True) as con:
+        for (table,) in con.execute("SHOW TABLES").fetchall():
+            cursor = con.execute(f"SELECT * FROM {table}")
+            names = [d[0] for d in cursor.description]
+            keep = [i for i, n in enumerate(names) if not (table == "runs" and n in VARYING)]
+            out[table] = sorted(repr(tuple(row[i] for i in keep)) for row in cursor.fetchall())
+    return out
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two months of a synthetic county, with its key (every copy hashes the same)."""
+    folder = tmp_path_factory.mktemp("months") / "county"
+    generate_months(120, 5, folder, len(PERIODS))
+    (folder / "fanpin.key").write_bytes(b"k" * 32)
+    return folder
+
+
+def _months(county: Path, root: Path, staged_early: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[dict, list[int]]:
+    """The two months run into a fresh history (a copy of `county` in `root`); the history's
+    tables and the links staged early (their rows, per month)."""
+    county = Path(shutil.copytree(county, root / "county"))
+    early: list[int] = []
+    real = HistoryRun.stage_links
+
+    def stage_links(self, config, links, persons):
+        if not staged_early:
+            raise RuntimeError("links not staged early")  # the run then stages in one piece
+        early.append(links.height)
+        return real(self, config, links, persons)
+
+    monkeypatch.setattr(HistoryRun, "stage_links", stage_links)
+    for period in PERIODS:
+        _run(county / f"fanpin-{period}.toml", root / "out" / period)
+    db = next(county.glob("*.duckdb"))
+    return _tables(db), early
+
+
+def test_links_staged_early_make_the_same_history_month_after_month(county, tmp_path, monkeypatch) -> None:
+    whole, none_early = _months(county, tmp_path / "whole", False, monkeypatch)
+    split, early = _months(county, tmp_path / "split", True, monkeypatch)
+    assert none_early == [] and len(early) == len(PERIODS) and all(early)
+    assert whole["links"] and whole["flags"]
+    assert split == whole
+
+
+def test_a_run_failing_after_its_links_were_staged_leaves_the_history_as_it_was(county, tmp_path,
+                                                                                 monkeypatch) -> None:
+    county = Path(shutil.copytree(county, tmp_path / "county"))
+    _run(county / f"fanpin-{PERIODS[0]}.toml", tmp_path / "out" / PERIODS[0])
+    db = next(county.glob("*.duckdb"))
+    before = _tables(db)
+
+    staged: list[object] = []
+    real = HistoryRun.stage_links
+
+    def stage_links(self, config, links, persons):
+        staged.append(real(self, config, links, persons))
+        return staged[-1]
+
+    def evaluate(*args, **kwargs):  # the rules fail once the links are staged
+        import time
+
+        deadline = time.monotonic() + 60
+        while not staged and time.monotonic() < deadline:
+            time.sleep(0.02)
+        raise RuntimeError("a rule failed")
+
+    import fanpin_cli.flagging.engine as engine
+
+    monkeypatch.setattr(HistoryRun, "stage_links", stage_links)
+    monkeypatch.setattr(engine, "evaluate", evaluate)
+    monkeypatch.setattr("fanpin_cli.flagging.evaluate", evaluate)
+    result = runner.invoke(app, ["run", str(county / f"fanpin-{PERIODS[1]}.toml"), "--out",
+                                 str(tmp_path / "out" / PERIODS[1]), "-q", "--split", "none"])
+    assert result.exit_code != 0 and "RuntimeError" in result.output
+    assert len(staged) == 1  # the links were in the history, staged, before the rules failed
+    assert _tables(db) == before  # dropped: nothing of the failed month, the month before untouched
