@@ -915,15 +915,15 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
     def on_rules(result: FlagResult) -> None:  # in the rules' thread, beside the last quality checks
         if small and early_workbook(result):
             report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split, started=ahead))
-            if past is not None:  # a small county: a core is idle until the writing, the history's thread
-                from fanpin_cli.history.store import import_duckdb  # imports DuckDB there meanwhile
-
-                beside.submit(import_duckdb)
 
     read_ahead = _reads_ahead(config, ahead, small)
     # A small county's links go into the history while its rules are evaluated (`stage_links`):
     # its history's month is mostly its links, and beside the outputs both cores are busy.
     links_staged: list[Future] = []
+    if past is not None and small:  # DuckDB imported there while the files are read, before the links come
+        from fanpin_cli.history.store import import_duckdb
+
+        beside.submit(import_duckdb)
 
     def on_links(links: pl.DataFrame, persons: pl.DataFrame) -> None:
         if past is not None and small:
