@@ -1002,7 +1002,7 @@ def write_beside_history(write: Callable[[], list[Path]], past: Any, config: Run
     InternalError of 写出结果. `fanpin run` and the province's county jobs. `beside`: the caller's
     one-thread executor to stage them on (else one of its own). `links`: the run's links staged
     before (`HistoryRun.stage_links`, on `beside`): the rest is added to them; if that staging
-    failed, the whole run is staged now."""
+    failed, so did the staging (`record` writes the run after the swap, or says why)."""
     from fanpin_cli.outdir import OutputError, describe_os_error
 
     written = None
@@ -1028,10 +1028,14 @@ def write_beside_history(write: Callable[[], list[Path]], past: Any, config: Run
 
 def _stage(past: Any, config: RunConfig, artifacts: RunArtifacts, out_dir: Path, links: Future | None) -> Any:
     """`past.stage(...)`, added to the run's links staged before (`links`, done on this same
-    thread) unless staging them failed; a failure drops them too."""
-    early = links.result() if links is not None and links.exception() is None else None
-    if early is None:
+    thread); a failure drops them too. Staging the links failed (e.g. the history busy): that is
+    the staging's error, not tried a second time here (`record` tries once more after the swap)."""
+    if links is None:
         return past.stage(config, artifacts, out_dir)
+    failed = links.exception()
+    if failed is not None:
+        raise failed
+    early = links.result()
     try:
         return past.stage(config, artifacts, out_dir, links=early)
     except BaseException:

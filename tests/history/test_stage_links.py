@@ -56,7 +56,7 @@ def _months(county: Path, root: Path, staged_early: bool, monkeypatch: pytest.Mo
 
     def stage_links(self, config, links, persons):
         if not staged_early:
-            raise RuntimeError("links not staged early")  # the run then stages in one piece
+            raise RuntimeError("links not staged early")  # the run then recorded in one piece, after the swap
         early.append(links.height)
         return real(self, config, links, persons)
 
