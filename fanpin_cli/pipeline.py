@@ -15,6 +15,7 @@ original chained.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -939,11 +940,11 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
                 artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
                                     history=past.view if past else None, on_rules=on_rules,
                                     read_ahead=read_ahead, on_links=on_links)
+            if progress:
+                progress(STAGES[5])
         except BaseException:  # the links staged for a run that failed are dropped
             _drop_staged(links_staged)
             raise
-        if progress:
-            progress(STAGES[5])
         written, pending = write_beside_history(
             lambda: write_outputs(artifacts, stage, full_ids=full_ids, report=report[0] if report else None,
                                   started=started, split=split),
@@ -955,7 +956,8 @@ def _drop_staged(staged: list[Future]) -> None:
     """Roll back the history rows staged for a run that failed (its links: `stage_links`)."""
     for future in staged:
         if future.exception() is None:
-            future.result().rollback()
+            with contextlib.suppress(Exception):  # the run's own error is the one said
+                future.result().rollback()
 
 
 def _reads_ahead(config: RunConfig, process: Any, small: bool) -> ReadAhead | None:

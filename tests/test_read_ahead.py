@@ -5,6 +5,9 @@ roster from there has the same results."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from dataclasses import fields
 from pathlib import Path
 
@@ -127,3 +130,28 @@ def test_a_run_failing_before_it_takes_its_roster_ends_the_process_at_once(proce
     process.abort()
     assert time.monotonic() - started < 10
     assert not process._process.is_alive()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is used on Linux only")
+def test_a_forked_process_blocked_sending_a_file_ends_at_once_too() -> None:
+    # As `fanpin run` starts it (forked before polars is imported): the child holds a copy of
+    # every descriptor the parent had, its end of the reads' pipe included unless closed there
+    script = textwrap.dedent("""
+        import sys, time
+        from fanpin_cli.report.background import prestart_report, start_method
+        method, heavy = start_method(), "polars" in sys.modules
+        process = prestart_report()
+        from fanpin_cli.config import InputSpec
+        from fanpin_cli.resources import resource_dir
+        big = InputSpec("medical_enrollment", resource_dir("sample_data") / "医保_参保登记.csv", "医保_参保登记.csv")
+        process.read_ahead([big] * 6)  # more than the pipe holds
+        time.sleep(5)
+        started = time.monotonic()
+        process.abort()
+        print(method, heavy, round(time.monotonic() - started, 1), process._process.is_alive())
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    method, heavy, seconds, alive = done.stdout.split()
+    assert (method, heavy, alive) == ("fork", "False", "False")
+    assert float(seconds) < 10

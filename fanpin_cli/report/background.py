@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import multiprocessing.util as mp_util
 import os
 import sys
 import threading
@@ -186,7 +187,7 @@ def _write(path: str | None, first: ReportData | None, inbox: Any, outbox: Any, 
         outbox.put(("crash", f"{type(exc).__name__}: {exc}"))
 
 
-_READ = "read"  # the order to read input files (`BackgroundReport.read_ahead`)
+_READ = "read"  # the order to read input files: {_READ: [specs]} (`BackgroundReport.read_ahead`)
 _PIPE_BYTES = 1 << 20  # the reads' pipe: a read file comes in a few pieces, not 64 KB ones
 
 
@@ -205,6 +206,11 @@ def _widen(connection: Any) -> None:
         fcntl.fcntl(connection.fileno(), setter, _PIPE_BYTES)
 
 
+def _close_connection(connection: Any) -> None:
+    """Close `connection` (in a forked child: its copy of the parent's end of a pipe)."""
+    connection.close()
+
+
 _NO_ORDER = object()  # `_answer_reads` answered the order to read: the next order is still to come
 
 
@@ -216,9 +222,9 @@ def _answer_reads(inbox: Any, reads: Any) -> Any:
     import fanpin_cli.loaders  # noqa: F401 - polars too
 
     given = inbox.get()
-    if not (isinstance(given, tuple) and len(given) == 2 and given[0] == _READ):
+    if not (isinstance(given, dict) and _READ in given):
         return given
-    for spec in given[1]:
+    for spec in given[_READ]:
         try:
             loaded = fanpin_cli.loaders.load_input(spec)
         except BaseException:  # noqa: BLE001 - read again, and reported, by the run
@@ -240,6 +246,9 @@ class BackgroundReport:
         # the files it reads for the run (`read_ahead`) come back through a pipe of their own
         self._reads, reads = ctx.Pipe(duplex=False) if first is None else (None, None)
         _widen(self._reads)
+        if self._reads is not None:  # a forked child's copy of this end closed in it: else a child
+            # blocked sending a file the run no longer takes would never see the pipe broken (`abort`)
+            mp_util.register_after_fork(self._reads, _close_connection)
         self._process = ctx.Process(
             target=_child, args=(None if path is None else str(path), first, self._inbox, self._outbox, os.getpid(),
                                  self._next_area, reads),
@@ -272,7 +281,7 @@ class BackgroundReport:
         imports the workbook's modules after answering it), before `begin`. Returns `take(i)`,
         which waits for the LoadedFile of `specs[i]` — None where the process could not read it
         (the caller reads it itself) or has ended; each is taken once."""
-        self._inbox.put((_READ, list(specs)))
+        self._inbox.put({_READ: list(specs)})
         answers: list[Any] = []
         lock = threading.Lock()
 

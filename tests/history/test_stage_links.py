@@ -18,6 +18,7 @@ from fanpin_cli.synth.months import generate_months
 
 runner = CliRunner()
 PERIODS = ("2026-11", "2026-12")
+REAL_STAGE_LINKS, REAL_RECORD = HistoryRun.stage_links, HistoryRun.record
 VARYING = {"recorded_at", "out_dir"}  # the runs row's time and folder differ between any two runs
 
 
@@ -52,17 +53,27 @@ def _months(county: Path, root: Path, staged_early: bool, monkeypatch: pytest.Mo
     tables and the links staged early (their rows, per month)."""
     county = Path(shutil.copytree(county, root / "county"))
     early: list[int] = []
-    real = HistoryRun.stage_links
+    real, real_record = REAL_STAGE_LINKS, REAL_RECORD  # (not the class's now: patched by a run before)
 
     def stage_links(self, config, links, persons):
         if not staged_early:
             raise RuntimeError("links not staged early")  # the run then recorded in one piece, after the swap
+        staged = real(self, config, links, persons)
         early.append(links.height)
-        return real(self, config, links, persons)
+        return staged
+
+    recorded: list[bool] = []
+
+    def record(self, config, artifacts, out_dir, *, pending=None):
+        recorded.append(pending is not None)  # staged beside the outputs (else written only now)
+        return real_record(self, config, artifacts, out_dir, pending=pending)
 
     monkeypatch.setattr(HistoryRun, "stage_links", stage_links)
+    monkeypatch.setattr(HistoryRun, "record", record)
     for period in PERIODS:
         _run(county / f"fanpin-{period}.toml", root / "out" / period)
+    # staged in two parts: every month's rows were staged, links first; else: recorded after the swap
+    assert recorded == [staged_early] * len(PERIODS)
     db = next(county.glob("*.duckdb"))
     return _tables(db), early
 
@@ -83,7 +94,7 @@ def test_a_run_failing_after_its_links_were_staged_leaves_the_history_as_it_was(
     before = _tables(db)
 
     staged: list[object] = []
-    real = HistoryRun.stage_links
+    real = REAL_STAGE_LINKS
 
     def stage_links(self, config, links, persons):
         staged.append(real(self, config, links, persons))
