@@ -253,11 +253,11 @@ def early_workbook(flagged: Any) -> bool:
     `on_rules`; pipeline.FlagResult without its `quality_detail` yet), beside the last quality
     checks: where its first sheets are few enough rows to be written in memory
     (`model.MEMORY_ROWS`, as `memrows.small_workbook` counts them: a small county, whose
-    process then holds little while the checks end; decided without importing the writer, which
-    this process needs only later — whether this xlsxwriter lets the workbook be kept in memory,
-    `memrows.supported`, is the writer's own choice then, and changes no cell). A larger county's workbook starts once the checks are done
-    (`on_flags`), past their memory peak. The 数据质量 list is then sent with the rest
-    (`write_outputs`).
+    process then holds little while the checks end). Decided without importing the writer,
+    which this process needs only later; whether this xlsxwriter lets the workbook be kept in
+    memory (`memrows.supported`) is the writer's own choice then, and changes no cell. A larger
+    county's workbook starts once the checks are done (`on_flags`), past their memory peak. The
+    数据质量 list is then sent with the rest (`write_outputs`).
 
     >>> from types import SimpleNamespace
     >>> early_workbook(SimpleNamespace(flags=pl.DataFrame({"a": [1, 2]}), review=pl.DataFrame()))

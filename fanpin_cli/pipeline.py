@@ -556,8 +556,7 @@ def _compute(
     after = {i: (f"link{j}",) for j, i in zip(big, big[1:], strict=False)}
     # The small extracts (LINK_TOGETHER_BYTES; none linked apart) are linked together once they
     # are all read.
-    together = [i for i, size in enumerate(sizes) if size < min(LINK_TOGETHER_BYTES, LINK_APART_BYTES)]
-    together = together if len(together) > 1 else []
+    together = _together(sizes)
     tasks = [Task("roster", partial(roster_side, config.inputs[0]), rank=(1, 0))]
     for i, spec in enumerate(extracts):
         tasks.append(Task(f"read{i}", partial(read_and_prepare, spec), rank=(1, 1, -sizes[i])))
@@ -921,14 +920,14 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
     # A small county's links go into the history while its rules are evaluated (`stage_links`):
     # its history's month is mostly its links, and beside the outputs both cores are busy.
     links_staged: list[Future] = []
-    if past is not None and small:  # DuckDB imported there while the files are read, before the links come
+    early_links = past is not None and small
+    if early_links:  # DuckDB imported there while the files are read, before the links come
         from fanpin_cli.history.store import import_duckdb
 
         beside.submit(import_duckdb)
 
     def on_links(links: pl.DataFrame, persons: pl.DataFrame) -> None:
-        if past is not None and small:
-            links_staged.append(beside.submit(past.stage_links, config, links, persons))
+        links_staged.append(beside.submit(past.stage_links, config, links, persons))
 
     def on_flags(result: FlagResult) -> None:
         if not report:  # not started by `on_rules`
@@ -939,7 +938,7 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
             with ThreadPoolExecutor(max_workers=WORKERS) as pool:
                 artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
                                     history=past.view if past else None, on_rules=on_rules,
-                                    read_ahead=read_ahead, on_links=on_links)
+                                    read_ahead=read_ahead, on_links=on_links if early_links else None)
             if progress:
                 progress(STAGES[5])
         except BaseException:  # the links staged for a run that failed are dropped
@@ -960,6 +959,17 @@ def _drop_staged(staged: list[Future]) -> None:
                 future.result().rollback()
 
 
+def _together(sizes: list[int]) -> list[int]:
+    """The extracts (their positions; `sizes` in bytes) linked together: those under
+    LINK_TOGETHER_BYTES (and LINK_APART_BYTES), when there are two or more.
+
+    >>> _together([10, 5 * 2**20, 20]), _together([10, 5 * 2**20])
+    ([0, 2], [])
+    """
+    small = [i for i, size in enumerate(sizes) if size < min(LINK_TOGETHER_BYTES, LINK_APART_BYTES)]
+    return small if len(small) > 1 else []
+
+
 def _reads_ahead(config: RunConfig, process: Any, small: bool) -> ReadAhead | None:
     """The report process started ahead (`process`), while it waits for the workbook's data,
     reads a small county's roster and its small extracts (`BackgroundReport.read_ahead`; a big
@@ -977,9 +987,9 @@ def _reads_ahead(config: RunConfig, process: Any, small: bool) -> ReadAhead | No
         return None
     specs: list[InputSpec] = []
     if small:
-        sizes = {id(spec): _file_size(spec.path) for spec in config.extracts}
-        together = [spec for spec in config.extracts if sizes[id(spec)] < LINK_TOGETHER_BYTES]
-        specs = [config.roster, *sorted(together, key=lambda spec: -sizes[id(spec)])]
+        sizes = [_file_size(spec.path) for spec in config.extracts]
+        together = sorted(_together(sizes), key=lambda i: -sizes[i])
+        specs = [config.roster, *(config.extracts[i] for i in together)]
     take = process.read_ahead(specs)
     if not specs:
         return None
@@ -1003,8 +1013,8 @@ def write_beside_history(write: Callable[[], list[Path]], past: Any, config: Run
     failed workbook process) as an OutputError naming `out_dir`, anything else unexpected as an
     InternalError of 写出结果. `fanpin run` and the province's county jobs. `beside`: the caller's
     one-thread executor to stage them on (else one of its own). `links`: the run's links staged
-    before (`HistoryRun.stage_links`, on `beside`): the rest is added to them; if that staging
-    failed, so did the staging (`record` writes the run after the swap, or says why)."""
+    before (`HistoryRun.stage_links`, on `beside`): the rest is added to them; if staging them
+    failed, the month's staging fails with that error (`record` writes it after the swap, or says why)."""
     from fanpin_cli.outdir import OutputError, describe_os_error
 
     written = None

@@ -64,10 +64,9 @@ class HistoryRun:
         evaluated: its reduction, its rows and their compressed checkpoint — most of the
         history's month — are then not written beside the outputs, where both cores are busy.
         `stage(..., links=)` adds the rest of the run; a run that fails drops it (`rollback`)."""
-        tables = history_tables(roster=persons, links=links)
         record = RunRecord(county=config.county, period=config.period, reference_date=config.reference_date,
-                           version="", tables={k: v for k, v in tables.items() if k == "links"})
-        return PendingRun(self.settings.path, record)
+                           version="", tables=history_tables(roster=persons, links=links))
+        return PendingRun(self.settings.path, record)  # (its `runs` row is the one `add` is given last)
 
 
 @dataclass

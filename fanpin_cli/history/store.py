@@ -243,8 +243,13 @@ class PendingRun:
         if self._con is None:
             raise HistoryError("历史记录的写入已撤销，不能再写入")
         run_id = self.run_id
+
+        def insert(con: duckdb.DuckDBPyConnection) -> int:
+            _insert_rows(con, run, run_id)
+            return run_id
+
         try:
-            self._staged(lambda con: (_insert_rows(con, run, run_id), run_id)[1])
+            self._staged(insert)
         except BaseException:
             with contextlib.suppress(duckdb.Error):
                 self._con.execute("ROLLBACK")
