@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,6 +82,13 @@ def connect(path: Path, *, read_only: bool = False, wait_seconds: float = 20.0) 
 
 def _open(path: Path, *, read_only: bool = False, wait_seconds: float = 20.0) -> duckdb.DuckDBPyConnection:
     """`connect` without the context: the caller closes the connection."""
+    return _opened(path, read_only=read_only, wait_seconds=wait_seconds)[0]
+
+
+def _opened(path: Path, *, read_only: bool = False,
+            wait_seconds: float = 20.0) -> tuple[duckdb.DuckDBPyConnection, bool]:
+    """`_open`, and whether the file held no table when it was opened (made by this
+    connection, or an empty file: no history either way)."""
     if read_only and not path.exists():
         raise HistoryError("历史记录文件不存在（尚未运行过带历史记录的月度比对）", file=str(path))
     deadline = time.monotonic() + wait_seconds
@@ -100,13 +108,14 @@ def _open(path: Path, *, read_only: bool = False, wait_seconds: float = 20.0) ->
         except duckdb.Error as exc:
             raise HistoryError(f"不是有效的历史记录文件：{exc}", file=str(path)) from exc
     try:
+        empty = not con.execute("SELECT 1 FROM duckdb_tables() LIMIT 1").fetchall()
         if not read_only:
             _create_tables(con)
             _move_placed(con)
     except BaseException:
         con.close()
         raise
-    return con
+    return con, empty
 
 
 def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -189,7 +198,12 @@ class PendingRun:
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "h.duckdb"
     >>> pending = PendingRun(path, RunRecord("永顺县", "2026-11", date(2026, 11, 30), "0"))
     >>> pending.rollback()
-    >>> with connect(path) as con:
+    >>> path.exists()  # the county's first month, dropped: no history file left, as before it
+    False
+    >>> with connect(path):  # a history there before (its tables)
+    ...     pass
+    >>> PendingRun(path, RunRecord("永顺县", "2026-11", date(2026, 11, 30), "0")).rollback()
+    >>> with connect(path) as con:  # kept, without the dropped run
     ...     con.execute("SELECT count(*) FROM runs").fetchall()[0][0]
     0
     """
@@ -200,7 +214,12 @@ class PendingRun:
         # file by then (kept, they would stay alive while the outputs are written)
         self._run = replace(run, tables={}, inputs=None)
         self._placed: dict[str, Any] | None = None  # what `ready` said it puts in place
-        self._con: duckdb.DuckDBPyConnection | None = _open(path, wait_seconds=wait_seconds)
+        self._path = path
+        # A history file that held nothing before this run (its first month) holds only this
+        # run's rows while the connection locks it: dropped, it is removed (`_close`), and the
+        # county has no history, as before the run.
+        self._con: duckdb.DuckDBPyConnection | None
+        self._con, self._created = _opened(path, wait_seconds=wait_seconds)
         try:
             # One thread for DuckDB: the rows are staged beside the outputs, which keep both cores
             # busy (at 50,000 households two threads spent a fifth more CPU compressing them).
@@ -208,11 +227,9 @@ class PendingRun:
             self._staged(lambda con: _write_rows(con, run))
         except BaseException:
             con, self._con = self._con, None
-            try:
-                with contextlib.suppress(duckdb.Error):
-                    con.execute("ROLLBACK")
-            finally:
-                con.close()
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            self._close(con, dropped=True)
             raise
 
     def _staged(self, write: Any) -> None:
@@ -303,13 +320,15 @@ class PendingRun:
         except BaseException:
             with contextlib.suppress(duckdb.Error):
                 con.execute("ROLLBACK")
-            if not self._swapped_in():  # else the outputs are the run's: `settle` counts it
+            dropped = not self._swapped_in()  # else the outputs are the run's: `settle` counts it
+            if dropped and not self._created:
                 with contextlib.suppress(duckdb.Error):  # else the next open removes them
                     _drop_rows(con, self.run_id)
-            raise
-        finally:
             _LIVE.discard(self._key)
-            con.close()
+            self._close(con, dropped=dropped)
+            raise
+        _LIVE.discard(self._key)
+        con.close()
         return self.run_id
 
     def rollback(self) -> None:
@@ -319,13 +338,33 @@ class PendingRun:
         con, self._con = self._con, None
         if con is None:
             return
+        dropped = False
         try:
-            if not self._swapped_in():
+            dropped = not self._swapped_in()
+            if dropped and not self._created:
                 with contextlib.suppress(duckdb.Error):  # else the next open removes them
                     _drop_rows(con, self.run_id)
         finally:
             _LIVE.discard(self._key)
+            self._close(con, dropped=dropped)
+
+    def _close(self, con: duckdb.DuckDBPyConnection, *, dropped: bool) -> None:
+        """Close `con`; a file this run created (`_created`) whose run is `dropped` is removed:
+        unlinked while the connection still locks it where the system allows it (no other
+        process can have opened it meanwhile; one waiting for the lock then makes a new
+        file), else (Windows) as soon as it is closed."""
+        remove = dropped and self._created
+        removed = False
+        try:
+            if remove and os.name != "nt":
+                with contextlib.suppress(OSError):
+                    self._path.unlink()
+                    removed = True
+        finally:
             con.close()
+        if remove and not removed:
+            with contextlib.suppress(OSError):
+                self._path.unlink()
 
 
 # (history file, run_id) of the runs this process has written but not yet committed or dropped:

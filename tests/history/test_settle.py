@@ -219,6 +219,8 @@ def test_ready_without_a_readable_summary_is_not_said(tmp_path: Path) -> None:
     # No digest, nothing to recognise the outputs by: `ready` says nothing (were it said, a run
     # killed after it would count whenever out/ held no summary.json).
     db = tmp_path / "h.duckdb"
+    with store_mod.connect(db):  # a history there before (a first month dropped leaves no file)
+        pass
     out = tmp_path / "out"
     out.mkdir()
     pending = store_mod.PendingRun(db, _run("2026-11", [("F2", "DIS_SEVERE", 4, "一级")]))

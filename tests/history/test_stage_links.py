@@ -118,3 +118,38 @@ def test_a_run_failing_after_its_links_were_staged_leaves_the_history_as_it_was(
     assert result.exit_code != 0 and "RuntimeError" in result.output
     assert len(staged) == 1  # the links were in the history, staged, before the rules failed
     assert _tables(db) == before  # dropped: nothing of the failed month, the month before untouched
+
+
+def test_a_first_month_failing_after_its_links_were_staged_leaves_no_history_file(county, tmp_path,
+                                                                                  monkeypatch) -> None:
+    # The links made the history file (the county had none); the run failed: the file goes
+    # with its rows, and the next run is the county's first month again.
+    county = Path(shutil.copytree(county, tmp_path / "county"))
+    staged: list[object] = []
+    real = REAL_STAGE_LINKS
+
+    def stage_links(self, config, links, persons):
+        staged.append(real(self, config, links, persons))
+        return staged[-1]
+
+    def evaluate(*args, **kwargs):  # the rules fail once the links are staged
+        import time
+
+        deadline = time.monotonic() + 60
+        while not staged and time.monotonic() < deadline:
+            time.sleep(0.02)
+        raise RuntimeError("a rule failed")
+
+    import fanpin_cli.flagging.engine as engine
+
+    monkeypatch.setattr(HistoryRun, "stage_links", stage_links)
+    monkeypatch.setattr(engine, "evaluate", evaluate)
+    monkeypatch.setattr("fanpin_cli.flagging.evaluate", evaluate)
+    config = county / f"fanpin-{PERIODS[0]}.toml"
+    result = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / "out"), "-q", "--split", "none"])
+    assert result.exit_code != 0 and "RuntimeError" in result.output
+    assert len(staged) == 1  # the history file existed, with the month's links, before the rules failed
+    assert not list(county.glob("*.duckdb*"))
+    monkeypatch.undo()
+    _run(config, tmp_path / "again")  # the next run makes the history anew: its first month
+    assert _tables(next(county.glob("*.duckdb")))["runs"]
