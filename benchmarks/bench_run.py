@@ -15,7 +15,10 @@ a wheel, and as Python itself does at a checkout's first run): where PYTHONDONTW
 set (this project's machines set it) an editable checkout would otherwise compile all its
 modules again in every process of every round; `--no-compile` measures that.
 
-    python benchmarks/bench_run.py [--households 50000] [--seed 1] [--repeat 3]
+`--parts` also runs, in every round, fanpin without its 乡镇 workbooks, without its history and
+without both: what each part of the job costs.
+
+    python benchmarks/bench_run.py [--households 50000] [--seed 1] [--repeat 3] [--parts]
 """
 
 from __future__ import annotations
@@ -61,6 +64,15 @@ def _history_files(history: Path) -> list[Path]:
             if p.exists() and not p.name.endswith(".bench-saved")]
 
 
+# The job without one of its parts (`--parts`): fanpin's own options, so that what each part costs
+# is measured on the same county in the same rounds.
+PARTS: dict[str, list[str]] = {
+    "without the 乡镇 workbooks (--split none)": ["--split", "none"],
+    "without the history (--no-history)": ["--no-history"],
+    "without both": ["--split", "none", "--no-history"],
+}
+
+
 def _round_line(i: int, f: dict, r: dict) -> None:
     print(f"round {i + 1}: floor {f['wall']:.2f} s (CPU {f['cpu']:.2f} s), fanpin {r['wall']:.2f} s "
           f"(CPU {r['cpu']:.2f} s, peak {r['peak_tree_mb']:,.0f} MB), load {r['load_before']:.1f}", flush=True)
@@ -77,6 +89,9 @@ def main() -> int:
                         help="interpreter that runs fanpin (e.g. another checkout's venv, for before/after)")
     parser.add_argument("--no-compile", action="store_true",
                         help="do not compile fanpin's modules to bytecode before the rounds")
+    parser.add_argument("--parts", action="store_true",
+                        help="in every round also run fanpin without its 乡镇 workbooks, without its history and "
+                             "without both (PARTS): what each part of the job costs, measured in the same rounds")
     args = parser.parse_args()
     county = args.dir or Path(f"benchmarks/_data/county-{args.households}-{args.seed}")
     if not (county / "fanpin.toml").is_file():
@@ -91,7 +106,11 @@ def main() -> int:
     run_out = args.out / "run"
     # -P: the working directory is not put on sys.path, so `--python` runs its own checkout
     # (an editable install), never the fanpin_cli folder of the directory it is started from.
-    run_cmd = [args.python, "-P", "-m", "fanpin_cli.cli", "run", str(config), "--out", str(run_out), "--quiet"]
+
+    def fanpin_cmd(out: Path, *extra: str) -> list[str]:
+        return [args.python, "-P", "-m", "fanpin_cli.cli", "run", str(config), "--out", str(out), "--quiet", *extra]
+
+    run_cmd = fanpin_cmd(run_out)
     env_note = os.environ.get("POLARS_MAX_THREADS", "default")
     if not args.no_compile:
         print(f"bytecode: {compile_package(args.python)}", flush=True)
@@ -103,6 +122,7 @@ def main() -> int:
     for p, aside in saved:
         p.rename(aside)
     floors, runs = [], []
+    parts: dict[str, list[dict]] = {name: [] for name in (PARTS if args.parts else {})}
     try:
         for i in range(args.repeat):
             floors.append(run_measured(floor_cmd))
@@ -110,6 +130,12 @@ def main() -> int:
                 leftover.unlink()  # a first month, every round
             runs.append(run_measured(run_cmd))
             _round_line(i, floors[-1], runs[-1])
+            for name, extra in (PARTS.items() if args.parts else ()):
+                for leftover in _history_files(history):
+                    leftover.unlink()
+                # an output folder of its own: the whole job's summary.json (read below) stays its last round's
+                parts[name].append(run_measured(fanpin_cmd(args.out / f"part{list(PARTS).index(name) + 1}", *extra)))
+                print(f"  {name}: {parts[name][-1]['wall']:.2f} s (CPU {parts[name][-1]['cpu']:.2f} s)", flush=True)
     finally:
         for leftover in _history_files(history):
             leftover.unlink()
@@ -147,6 +173,12 @@ def main() -> int:
         f"ratio {run_cpu / floor_cpu:.2f}×\n"
         f"load average (1 min) during the runs: {min(loads):.1f}–{max(loads):.1f}"
     )
+    if parts:
+        print(f"\n| fanpin, best of {args.repeat} | wall | CPU | the whole job minus this: wall / CPU |\n|---|---:|---:|---:|")
+        print(f"| the whole job | {run_best:.2f} s | {run_cpu:.2f} s | |")
+        for name, rounds in parts.items():
+            wall, cpu = min(r["wall"] for r in rounds), min(r["cpu"] for r in rounds)
+            print(f"| {name} | {wall:.2f} s | {cpu:.2f} s | {run_best - wall:+.2f} s / {run_cpu - cpu:+.2f} s |")
     return 0
 
 
