@@ -22,9 +22,6 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 from typer.core import TyperGroup
 
 from fanpin_cli import __version__
@@ -68,8 +65,45 @@ app = typer.Typer(
 )
 # Rich assumes 80 columns when output is not a terminal (cron, pipes): give tables room.
 SEVERITY_TEXT = {"error": "错误", "warning": "警告", "info": "提示"}
-out_console = Console(width=None if sys.stdout.isatty() else 140)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
+
+
+class _Console:
+    """rich's Console for stdout or stderr, made when first used: a command that shows nothing
+    (`fanpin run -q` from cron) never imports rich (~20 ms of every start). `real()`: the
+    Console itself, for code that takes one."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Any = None
+
+    def real(self) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            stream = sys.stderr if self._stderr else sys.stdout
+            self._console = Console(stderr=self._stderr, width=None if stream.isatty() else 140)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+
+out_console = _Console(stderr=False)
+err_console = _Console(stderr=True)
+
+
+def escape(text: str) -> str:
+    """rich's `escape` (markup in `text` shown as written), rich imported on first use."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def _table(**options: Any) -> Any:
+    """A rich Table (rich imported on first use)."""
+    from rich.table import Table
+
+    return Table(**options)
 
 
 def _fail(error: FanpinError) -> NoReturn:
@@ -154,14 +188,14 @@ def _run(config_path: Path, out: Path, full_ids: bool, quiet: bool, split: str =
 
         check_output_target(out)
         check_outputs_apart(config, out)
-        with stage_progress(err_console, STAGES, quiet=quiet) as say:
+        with stage_progress(None if quiet else err_console.real(), STAGES, quiet=quiet) as say:
             result = run_job(config, out, full_ids=full_ids, progress=say, split=split, history=history,
                              history_path=history_path, workbook_process=ahead)
     except FanpinError as error:
         _fail(error)
         return
     if not quiet:
-        print_run_summary(out_console, result.summary.to_dict(), str(out))
+        print_run_summary(out_console.real(), result.summary.to_dict(), str(out))
         past = result.summary.history
         if past is not None:
             since = f"与上次运行（{past['previous_period']}）比较" if past["previous_period"] else "历史中没有更早的月份"
@@ -228,7 +262,7 @@ def province(
         _fail(error)
         return
     summary = result.summary
-    table = Table(title=f"{summary['province']}：{summary['totals']['counties_ok']} 个县完成，"
+    table = _table(title=f"{summary['province']}：{summary['totals']['counties_ok']} 个县完成，"
                         f"{summary['totals']['counties_failed']} 个县失败", title_justify="left")
     for name in ("县", "红", "黄", "蓝", "质量问题", "关联率", "结果"):
         table.add_column(name)
@@ -300,7 +334,7 @@ def validate(
     if counts:
         from fanpin_cli.quality.catalogue import CHECK_INDEX
 
-        table = Table(title="问题分布", title_justify="left")
+        table = _table(title="问题分布", title_justify="left")
         for name in ("检查项", "说明", "严重程度"):
             table.add_column(name)
         table.add_column("条数", justify="right")
@@ -322,7 +356,7 @@ def _print_columns(entry: dict) -> None:
     """`validate --columns`: each heading of the file → its field (or 未识别), then missing fields."""
     from fanpin_cli.fields import FIELD_DESCRIPTIONS, FIELD_TITLES
 
-    table = Table(title="表头对应关系", title_justify="left")
+    table = _table(title="表头对应关系", title_justify="left")
     for name in ("表头", "字段", "说明"):
         table.add_column(name)
     for heading, field in (entry.get("columns") or {}).items():
@@ -416,7 +450,7 @@ def feedback(
 
     _crash_reports_into(config.absolute().parent)
     try:
-        run_feedback(config, files, verdict_date=_parse_date(verdict_date), report=report, console=out_console)
+        run_feedback(config, files, verdict_date=_parse_date(verdict_date), report=report, console=out_console.real())
     except FanpinError as error:
         _fail(error)
 
@@ -434,7 +468,7 @@ def history(
 
     _crash_reports_into(out.absolute().parent if out is not None else None, config.absolute().parent)
     try:
-        run_history(config, household=household, id_number=id_number, name=name, out=out, console=out_console)
+        run_history(config, household=household, id_number=id_number, name=name, out=out, console=out_console.real())
     except FanpinError as error:
         _fail(error)
 

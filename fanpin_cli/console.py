@@ -1,31 +1,34 @@
-"""Rich console output: stage progress and the end-of-run summary tables (no ID ever shown)."""
+"""Rich console output: stage progress and the end-of-run summary tables (no ID ever shown).
+rich is imported when something is shown: a `--quiet` run never imports it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from fanpin_cli.notes import file_notes
 from fanpin_cli.privacy import console_data
 from fanpin_cli.tables import C
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 LEVEL_TEXT = {"red": "[red]红[/red]", "yellow": "[yellow]黄[/yellow]", "blue": "[blue]蓝[/blue]"}
 
 
 @contextmanager
-def stage_progress(console: Console, stages: tuple[str, ...], *, quiet: bool) -> Iterator[Any]:
+def stage_progress(console: Console | None, stages: tuple[str, ...], *, quiet: bool) -> Iterator[Any]:
     """Yield a callback `say(stage)` that advances a progress bar over `stages`. A message
     `"<stage>：<detail>"` (a file being checked, a check group) only updates the line shown
-    under the current stage; it may come from a worker thread."""
+    under the current stage; it may come from a worker thread. `quiet`: a callback that does
+    nothing (`console` may then be None: nothing is shown)."""
     if quiet:
         yield lambda _stage: None
         return
+    from rich.markup import escape
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("准备", total=len(stages))
@@ -47,6 +50,9 @@ def stage_progress(console: Console, stages: tuple[str, ...], *, quiet: bool) ->
 
 def print_run_summary(console: Console, summary: dict[str, Any], out_dir: str) -> None:
     """Rules × X户Y人, quality by dimension, link results per file."""
+    from rich.markup import escape
+    from rich.table import Table
+
     summary = console_data(summary)  # no full ID, no terminal control codes from the data
     out_dir = console_data(out_dir)
     title = escape(
@@ -77,6 +83,8 @@ def print_run_summary(console: Console, summary: dict[str, Any], out_dir: str) -
 def print_not_evaluated(console: Console, summary: dict[str, Any]) -> None:
     """Rules and checks that could not be evaluated, each with its reason, and the columns the
     inputs lack (never silent)."""
+    from rich.markup import escape
+
     from fanpin_cli.coverage import not_evaluated
     from fanpin_cli.fields import FIELD_TITLES
 
@@ -93,6 +101,9 @@ def print_not_evaluated(console: Console, summary: dict[str, Any]) -> None:
 
 def print_inputs(console: Console, summary: dict[str, Any]) -> None:
     """Per input file: rows read and link results."""
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(title="各文件比对情况", title_justify="left")
     for col in ("文件", "类别", "数据行", "自动关联", "待核实", "未关联", "无法比对", "空行", "非数据行"):
         table.add_column(col, justify="left" if col in ("文件", "类别") else "right")
@@ -111,6 +122,8 @@ def print_inputs(console: Console, summary: dict[str, Any]) -> None:
 
 def print_quality(console: Console, summary: dict[str, Any]) -> None:
     """Quality issues by dimension and severity."""
+    from rich.table import Table
+
     quality = summary.get("quality") or {}
     dims = quality.get("by_dimension") or {}
     if not dims:

@@ -155,3 +155,23 @@ def test_a_process_that_has_imported_polars_is_never_forked() -> None:
     """)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == (["fork", "spawn"] if LINUX else ["spawn", "spawn"])
+
+
+def test_a_quiet_run_never_imports_rich_and_a_shown_run_still_prints(tmp_path: Path) -> None:
+    # `fanpin run -q` (cron) shows nothing: rich (~20 ms of every start) is not imported at all;
+    # the same run without -q shows its tables as before.
+    import shutil
+
+    from fanpin_cli.resources import resource_dir
+
+    county = Path(shutil.copytree(resource_dir("sample_data"), tmp_path / "county"))
+    command = [sys.executable, "-X", "importtime", "-m", "fanpin_cli.cli", "run", str(county / "fanpin.toml"),
+               "--no-history", "--split", "none"]
+    quiet = subprocess.run([*command, "--out", str(tmp_path / "q"), "-q"], capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 0, quiet.stderr
+    imported = [line.rsplit("|", 1)[-1].strip() for line in quiet.stderr.splitlines() if line.startswith("import time:")]
+    assert "polars" in imported and (tmp_path / "q" / "report.xlsx").is_file()
+    assert not [m for m in imported if m == "rich" or m.startswith("rich.")]
+    shown = subprocess.run([*command, "--out", str(tmp_path / "s")], capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert "结果已写入" in shown.stdout and "rich.console" in shown.stderr
