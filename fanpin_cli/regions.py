@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-_LINE = re.compile(r'^(\s*)(\d+)\s+(?:province|county)="([^"]*)"')
+_LINE = re.compile(r'^([ \t]*)(\d+)[ \t]+(?:province|county)="([^"]*)"', re.MULTILINE)
 
 
 def _latest_name(raw: str) -> str:
@@ -35,29 +35,37 @@ def _table_path() -> Path:
 
 
 @lru_cache(maxsize=1)
+def _table() -> list[tuple[str, str, str]]:
+    """Every line of the table, in order, found in one pass over its text: (6-digit code, the
+    province's raw name, the county's raw name — "" on a province's own line)."""
+    rows: list[tuple[str, str, str]] = []
+    province_code, province = "", ""
+    for indent, code, name in _LINE.findall(_table_path().read_text(encoding="utf-8")):
+        if not indent:
+            province_code, province = code, name
+            rows.append((code.ljust(6, "0"), name, ""))
+        else:
+            rows.append((province_code + code, province, name))
+    return rows
+
+
+@lru_cache(maxsize=1)
 def region_names() -> dict[str, str]:
     """Every 6-digit address code in the table → province + county name."""
-    path = _table_path()
     names: dict[str, str] = {}
-    province_code, province_name = "", ""
-    for line in path.read_text(encoding="utf-8").splitlines():
-        match = _LINE.match(line)
-        if not match:
-            continue
-        indent, code, name = match.groups()
-        if not indent:
-            province_code, province_name = code, _latest_name(name)
-            names[code.ljust(6, "0")] = province_name
+    for code, province, county in _table():
+        province_name = _latest_name(province)
+        if not county:
+            names[code] = province_name
         else:
-            full = province_code + code
-            county = _latest_name(name)
-            names[full] = province_name + (county if county != province_name else "")
+            county_name = _latest_name(county)
+            names[code] = province_name + (county_name if county_name != province_name else "")
     return names
 
 
 def region_codes() -> list[str]:
-    """All known 6-digit codes."""
-    return sorted(region_names())
+    """All known 6-digit codes (their names not made)."""
+    return sorted({code for code, _, _ in _table()})
 
 
 @lru_cache(maxsize=1)
