@@ -295,7 +295,7 @@ def write_table(
     if fast and rowxml.supported(values, cells, found):
         write_headers(ws, fm, row0, cols, col0=col0, as_xml=True)
         rowxml.write_rows(ws, row0 + 1, col0, values, cells, _row_lines_expr(values, cols, widths, maxima),
-                          LINE_HEIGHT, found=found)
+                          LINE_HEIGHT, found=found, most_lines=MAX_LINES)
     else:
         write_headers(ws, fm, row0, cols, col0=col0)
         lines = _row_lines(values, cols, widths, maxima)
