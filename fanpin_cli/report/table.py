@@ -72,11 +72,28 @@ def ensure_columns(frame: pl.DataFrame | None, names: list[str]) -> pl.DataFrame
 
 def _prepared(frame: pl.DataFrame, cols: list[Col]) -> pl.DataFrame:
     exprs = _prepared_exprs(cols)
+    if frame.height == 0:  # no rows: the values of the same columns of the same frame before
+        key = (_key(cols), tuple(frame.schema.items()))
+        values = _EMPTY.get(key)
+        if values is None:
+            if len(_EMPTY) >= 256:
+                _EMPTY.clear()
+            values = _EMPTY[key] = _prepared_rows(frame, exprs)
+        return values
+    return _prepared_rows(frame, exprs)
+
+
+def _prepared_rows(frame: pl.DataFrame, exprs: list[pl.Expr]) -> pl.DataFrame:
     values = frame.select(exprs)  # one query: literals broadcast to the columns' height
     if values.height == frame.height:
         return values
     # Only literals (one row): with_columns broadcasts them to the frame's height.
-    return frame.with_columns(exprs).select([f"c{i}" for i in range(len(cols))])
+    return frame.with_columns(exprs).select([f"c{i}" for i in range(len(exprs))])
+
+
+def _key(cols: list[Col]) -> tuple[tuple[str, object], ...]:
+    """`cols` as `_prepared_exprs` finds them: each column's kind and expression's structure."""
+    return tuple((col.kind, None if col.expr is None else col.expr.meta) for col in cols)
 
 
 def _prepared_exprs(cols: list[Col]) -> list[pl.Expr]:
@@ -90,7 +107,7 @@ def _prepared_exprs(cols: list[Col]) -> list[pl.Expr]:
     >>> _prepared_exprs(cols) is _prepared_exprs([Col("编号", pl.col("b")), Col("人数", pl.col("n"), INT)])
     False
     """
-    key = tuple((col.kind, None if col.expr is None else col.expr.meta) for col in cols)
+    key = _key(cols)
     exprs = _BUILT.get(key)
     if exprs is None:
         if len(_BUILT) >= 256:  # a bound: a run writes a few dozen tables' kinds
@@ -101,6 +118,8 @@ def _prepared_exprs(cols: list[Col]) -> list[pl.Expr]:
 
 # `_prepared_exprs` built before: (kind, expression's meta) per column → the expressions.
 _BUILT: dict[tuple[tuple[str, object], ...], list[pl.Expr]] = {}
+# `_prepared` of a frame without rows: (`_key`, the frame's schema) → the (empty) values.
+_EMPTY: dict[tuple, pl.DataFrame] = {}
 
 
 def _build_exprs(cols: list[Col]) -> list[pl.Expr]:
