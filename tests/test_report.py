@@ -534,6 +534,21 @@ def test_a_table_without_rows_is_prepared_by_a_query_once(monkeypatch: pytest.Mo
     assert rows.rows() == [("红", 7, None)]
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=12)), min_size=1, max_size=20),
+       st.lists(st.one_of(st.none(), st.integers(-10**18, 10**18)), min_size=1, max_size=20))
+def test_few_rows_widths_found_in_python_are_polars_widths(texts: list, numbers: list) -> None:
+    """A small table's column widths, found in Python, are those the polars query finds: texts
+    of any script (CJK counts 2, emoji and rarer characters as polars measures them), nulls,
+    empty texts, whole numbers of any sign and size."""
+    from fanpin_cli.report import table as tbl
+
+    n = min(len(texts), len(numbers))
+    values = pl.DataFrame({"c0": texts[:n], "c1": numbers[:n], "c2": [None] * n},
+                          schema={"c0": pl.String, "c1": pl.Int64, "c2": pl.String})
+    assert tbl._few_widths(values) == values.select(tbl._width_exprs(3)).row(0, named=True)
+
+
 
 @pytest.mark.parametrize("texts", [
     ["2006-04-14 00:00:00", "x", None],                    # a date read as text: searched

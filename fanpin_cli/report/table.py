@@ -158,6 +158,25 @@ def line_count(text: pl.Expr, per_line: pl.Expr | float) -> pl.Expr:
     return (shown_width(text.cast(pl.String).fill_null("")) / per_line).ceil().clip(1, MAX_LINES)
 
 
+FEW_ROWS = 50  # tables up to this many rows, written cell by cell, have their widths found in Python
+
+
+def _few_widths(values: pl.DataFrame) -> dict[str, object]:
+    """`_width_exprs` of a few rows, found in Python (a polars query costs more): each column's
+    widest text as `shown_width` measures it, None where it has none. Columns of text and of
+    whole numbers (their text is Python's `str`, as polars casts them); a column of fractions
+    (whose text polars writes its own way) only where its width is not taken (`PERCENT`).
+
+    >>> _few_widths(pl.DataFrame({"c0": ["乡镇", None, "ab"], "c1": [12, -3, None], "c2": [None, None, None]}))
+    {'c0': 4.0, 'c1': 2.0, 'c2': None}
+    """
+    out: dict[str, object] = {}
+    for column in values.get_columns():
+        texts = [v if v.__class__ is str else str(v) for v in column.to_list() if v is not None]
+        out[column.name] = max(((len(t.encode("utf-8")) + len(t)) / 2 for t in texts), default=None)
+    return out
+
+
 @functools.lru_cache(maxsize=64)
 def _width_exprs(n: int) -> list[pl.Expr]:
     """The widest text of each of `n` columns `c0, c1, …` (expressions built once per n)."""
@@ -300,7 +319,9 @@ def write_table(
     fast = values.height >= rowxml.MIN_ROWS and after_row is None and rowxml.available(ws)
     # The widths and what rowxml must know of the values, in one query.
     found: dict[str, object] = {}
-    if values.height:
+    if values.height and not fast and values.height <= FEW_ROWS and all(col.kind != FLOAT for col in cols):
+        found = _few_widths(values)
+    elif values.height:
         exprs = _width_exprs(len(cols))
         if fast:
             kinds = tuple(col.kind for col in cols)
