@@ -511,6 +511,44 @@ def test_prepared_exprs_built_once_compute_as_built_anew() -> None:
                                                                   tbl.Col("y", pl.col("n"), tbl.INT)])
 
 
+def test_a_table_without_rows_is_prepared_by_a_query_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The values of a table without rows (a 乡镇 with no flags of a rule, no review items, …)
+    are the same in every workbook: made by a query the first time, then taken as made, for
+    the same columns of a frame of the same schema only."""
+    from fanpin_cli.report import table as tbl
+
+    cols = [tbl.Col("L", pl.col("lv"), tbl.LEVEL), tbl.Col("N", pl.col("n"), tbl.INT), tbl.Col("I", None, tbl.INPUT)]
+    empty = pl.DataFrame(schema={"lv": pl.String, "n": pl.String, "extra": pl.Int64})
+    first = tbl._prepared(empty, cols)
+    queried = []
+    select = pl.DataFrame.select
+    monkeypatch.setattr(pl.DataFrame, "select", lambda self, *a, **k: queried.append(1) or select(self, *a, **k))
+    again = tbl._prepared(empty.clear(), cols)
+    assert not queried
+    assert_frame_equal(again, first)
+    assert again.schema == {"c0": pl.String, "c1": pl.Int64, "c2": pl.String}
+    other = tbl._prepared(pl.DataFrame(schema={"lv": pl.String, "n": pl.Float64}), cols)  # another schema
+    assert queried
+    assert_frame_equal(other, first)
+    rows = tbl._prepared(pl.DataFrame({"lv": ["red"], "n": ["7"], "extra": [1]}), cols)
+    assert rows.rows() == [("红", 7, None)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=12)), min_size=1, max_size=20),
+       st.lists(st.one_of(st.none(), st.integers(-10**18, 10**18)), min_size=1, max_size=20))
+def test_few_rows_widths_found_in_python_are_polars_widths(texts: list, numbers: list) -> None:
+    """A small table's column widths, found in Python, are those the polars query finds: texts
+    of any script (CJK counts 2, emoji and rarer characters as polars measures them), nulls,
+    empty texts, whole numbers of any sign and size."""
+    from fanpin_cli.report import table as tbl
+
+    n = min(len(texts), len(numbers))
+    values = pl.DataFrame({"c0": texts[:n], "c1": numbers[:n], "c2": [None] * n},
+                          schema={"c0": pl.String, "c1": pl.Int64, "c2": pl.String})
+    assert tbl._few_widths(values) == values.select(tbl._width_exprs(3)).row(0, named=True)
+
+
 
 @pytest.mark.parametrize("texts", [
     ["2006-04-14 00:00:00", "x", None],                    # a date read as text: searched

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from fanpin_cli.report import batch
+from fanpin_cli.report import batch, rowxml
 from fanpin_cli.report.formats import Formats
 from fanpin_cli.report.memrows import file_workbook, memory_workbook
 from fanpin_cli.report.sheets import rule_columns
@@ -45,12 +45,14 @@ def _flags() -> pl.DataFrame:
 RULES = ["MED_UNINSURED", "HOUSE_UNSAFE", "EDU_DROPOUT", "DIS_SEVERE"]
 
 
-def _write(path: Path, together: bool, make) -> dict[str, bytes]:  # noqa: ANN001 - a workbook factory
+def _write(path: Path, together: bool, make, own_row: bool = False) -> dict[str, bytes]:  # noqa: ANN001 - a workbook factory
     wb = make(str(path), WORKBOOK_OPTIONS | {"tmpdir": str(path.parent)})
     fm = Formats(wb)
     flags = _flags()
     cols = rule_columns(flags)
     sheets = [(wb.add_worksheet(rule), rule) for rule in RULES]
+    if own_row:  # a data row of the first sheet with a height of its own, set before its cells
+        sheets[0][0].set_row(5, 40)
     if together:
         tables = batch.write_tables(fm, cols, flags, "rule_id", sheets)
     else:
@@ -84,3 +86,19 @@ def test_many_rows_are_written_one_by_one(tmp_path: Path, monkeypatch: pytest.Mo
     (tmp_path / "b").mkdir()
     assert _write(tmp_path / "a" / "r.xlsx", True, memory_workbook) == \
         _write(tmp_path / "b" / "r.xlsx", False, memory_workbook)
+
+
+def test_row_heights_are_found_with_the_rows_xml_and_a_row_of_its_own_is_kept(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    made = []
+    real = rowxml._height_tags
+    monkeypatch.setattr(rowxml, "_height_tags", lambda *args: made.append(args[1]) or real(*args))
+    for own_row in (False, True):
+        (tmp_path / f"a{own_row}").mkdir()
+        (tmp_path / f"b{own_row}").mkdir()
+        made.clear()
+        together = _write(tmp_path / f"b{own_row}" / "r.xlsx", True, memory_workbook, own_row)
+        # every height's <row> opening made ahead (no query of the heights first), except where
+        # a row has attributes of its own: then the heights first, as before
+        assert (made == [1, 1, 1]) is not own_row
+        assert together == _write(tmp_path / f"a{own_row}" / "r.xlsx", False, memory_workbook, own_row)

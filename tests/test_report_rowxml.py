@@ -255,3 +255,39 @@ def test_a_text_row_is_refused_where_its_row_has_cells_or_rows_below_are_written
     assert not rowxml.write_text_row(ws, 3, 0, ["<r>富文本</r>"], [None])
     assert rowxml.write_text_row(ws, 3, 0, ["下面"], [None])
     wb.close()
+
+
+def _block_sheet(path: Path, values: pl.DataFrame, most_lines: int | None, *, own_row: bool = False) -> bytes:
+    wb = Workbook(str(path), {"constant_memory": True})
+    ws = wb.add_worksheet("表")
+    ws.write_string(0, 0, "标题")
+    if own_row:  # a row of the block with a height of its own, set before its cells
+        ws.set_row(3, 40)
+    lines = pl.col("n").cast(pl.Int64)
+    cells = [rowxml.Cells("a"), rowxml.Cells("b", number=True)]
+    rowxml.write_rows(ws, 1, 0, values, cells, lines, 15.0, most_lines=most_lines)
+    ws.write_string(1 + values.height, 0, "合计")
+    wb.close()
+    return _sheet_xml(path)
+
+
+def test_rows_heights_and_cells_found_in_one_query_are_those_found_step_by_step(tmp_path, monkeypatch):
+    # Rows of 1 to 4 lines, the first of each height not first in the block, some without any
+    # cell (one of 3 lines: still written, with its height; one of 1 line: not written).
+    values = pl.DataFrame({"a": ["x", None, "y & z", "", None, "w", "v"], "b": [1, 2, None, None, None, 5, 6],
+                           "n": [1, 2, 2, 3, 1, 4, 1]})
+    blocks = []
+    monkeypatch.setattr(rowxml, "_block", lambda *a, _real=rowxml._block: blocks.append(1) or _real(*a))
+    one_query = _block_sheet(tmp_path / "one.xlsx", values, 4)
+    assert blocks  # written by the one query
+    step_by_step = _block_sheet(tmp_path / "steps.xlsx", values, None)
+    assert one_query == step_by_step
+    assert b'<row r="5" ht="45" customHeight="1"/>' in one_query and b'<row r="6"' not in one_query
+    assert b'ht="60"' in one_query and one_query.count(b'ht="30"') == 2
+
+
+def test_a_block_with_a_row_of_its_own_or_a_count_out_of_range_is_written_step_by_step(tmp_path):
+    values = pl.DataFrame({"a": ["x", "y", "z"], "b": [1, 2, 3], "n": [1, 3, 2]})
+    assert _block_sheet(tmp_path / "a.xlsx", values, 8, own_row=True) == \
+        _block_sheet(tmp_path / "b.xlsx", values, None, own_row=True)
+    assert _block_sheet(tmp_path / "c.xlsx", values, 2) == _block_sheet(tmp_path / "d.xlsx", values, None)

@@ -20,9 +20,11 @@ from xlsxwriter.worksheet import Worksheet
 
 from fanpin_cli.report import rowxml
 from fanpin_cli.report.formats import Formats, column_width
+from fanpin_cli.report.lazy import collect
 from fanpin_cli.report.table import (
     _BY_VALUE,
     LINE_HEIGHT,
+    MAX_LINES,
     Col,
     Table,
     _cells,
@@ -99,20 +101,28 @@ def write_tables(fm: Formats, cols: list[Col], frame: pl.DataFrame, key: str,
         line_expr = pl.max_horizontal(lines).cast(pl.Int64)
     else:
         line_expr = pl.lit(1, dtype=pl.Int64)
-    values = values.with_columns(line_expr.alias("_lines"), (pl.col("_n") + (row0 + 2)).cast(pl.String).alias("_r"))
-    if counted:
-        first = {(k, h): i for k, h, i in values.group_by("_k", "_lines").agg(pl.col("_n").min()).iter_rows()}
-    else:  # every row one line: each table's first row is its first of one line
+    values_rows = values.lazy().with_columns(line_expr.alias("_lines"),
+                                             (pl.col("_n") + (row0 + 2)).cast(pl.String).alias("_r"))
+    # Every height's <row> opening made beforehand (`rowxml._height_tags`), where no row of a
+    # table has attributes of its own: the rows' heights are then found with their XML (one
+    # query), not first.
+    written = [(ws, k) for ws, k in sheets if k in per_key]
+    ahead = {k: rowxml._height_tags(ws, row0 + 1, MAX_LINES, LINE_HEIGHT) for ws, k in written} if counted and all(
+        not any(row0 + 1 <= r <= row0 + per_key[k]["_len"] for r in ws.row_info) for ws, k in written) else None
+    if ahead is not None and any(tags is None for tags in ahead.values()):
+        ahead = None
+    if not counted:  # every row one line: each table's first row is its first of one line
         first = {(k, 1): 0 for k in per_key}
+    elif ahead is None:
+        first = {(k, h): i for k, h, i in collect(values_rows.group_by("_k", "_lines").agg(pl.col("_n").min())).iter_rows()}
 
     # Per sheet, in order, as write_rows does: the header row flushed, the formats its cells use
     # given their numbers in the order a table written alone would (formats are numbered as first
-    # used), one row of each height set; then how its rows are written (<row> openings, the
-    # columns' own formats): sheets that agree share one expression.
+    # used), one row of each height set (after the query where the openings are made ahead);
+    # then how its rows are written (<row> openings, the columns' own formats): sheets that
+    # agree share one expression.
     groups: list[tuple[tuple, dict[int, tuple], list[Hashable], Worksheet]] = []
-    for ws, k in sheets:
-        if k not in per_key:
-            continue
+    for ws, k in written:
         write_headers(ws, fm, row0, cols, as_xml=True)
         if ws.previous_row < row0 + 1:
             ws._write_single_row(row0 + 1)
@@ -123,11 +133,15 @@ def write_tables(fm: Formats, cols: list[Col], frame: pl.DataFrame, key: str,
                 for v in sorted(x for x in per_key[k][f"_u:c{j}"] if x is not None):
                     rowxml._style(fm.for_level(v))
         tags = {}
-        for h in sorted(hh for kk, hh in first if kk == k):
-            row = row0 + 1 + first[(k, h)]
-            if h != 1:
-                ws.set_row(row, LINE_HEIGHT * h)
-            tags[h] = (h, rowxml._row_tag(ws, row, empty=False), rowxml._row_tag(ws, row, empty=True) if h != 1 else None)
+        if ahead is not None:
+            tags = {t[0]: t for t in ahead[k]}
+        else:
+            for h in sorted(hh for kk, hh in first if kk == k):
+                row = row0 + 1 + first[(k, h)]
+                if h != 1:
+                    ws.set_row(row, LINE_HEIGHT * h)
+                tags[h] = (h, rowxml._row_tag(ws, row, empty=False),
+                           rowxml._row_tag(ws, row, empty=True) if h != 1 else None)
         own = tuple(rowxml._style(ws.col_info[j].column_format) if j in ws.col_info else "" for j in range(n))
         for g_own, g_tags, members, _ in groups:
             if g_own == own and all(g_tags.get(h, t) == t for h, t in tags.items()):
@@ -141,7 +155,9 @@ def write_tables(fm: Formats, cols: list[Col], frame: pl.DataFrame, key: str,
     for _, tags, members, ws in groups:
         cells_xml = rowxml._cells_xml(values, [rowxml._cell(values, ws, j, c, rare.get(c.name, []), found)
                                                for j, c in enumerate(cells)], cells)
-        branches.append((members, cells_xml, rowxml._rows_expr(tuple(tags[h] for h in sorted(tags)))))
+        ordered = tuple(tags[h] for h in sorted(tags))
+        branches.append((members, cells_xml, rowxml._lines_rows_expr(ordered) if ahead is not None
+                         else rowxml._rows_expr(ordered)))
     if len(branches) == 1:
         cells_xml, row_xml = branches[0][1], branches[0][2]
     else:
@@ -152,14 +168,18 @@ def write_tables(fm: Formats, cols: list[Col], frame: pl.DataFrame, key: str,
             row_xml = row_xml.when(pl.col("_k").is_in(members)).then(r_xml)
         cells_xml, row_xml = cells_xml.otherwise(pl.lit("")), row_xml.otherwise(pl.lit(""))
     used = pl.col("_n").filter(pl.col("_x") != "")
-    out = values.with_columns(cells_xml.alias("_x")).group_by("_k").agg(
-        row_xml.str.join("").alias("x"), used.min().alias("u0"), used.max().alias("u1"),
-    )
-    xml = {k: (x, u0, u1) for k, x, u0, u1 in out.iter_rows()}
-    for ws, k in sheets:
-        if k not in per_key:
-            continue
-        text, u0, u1 = xml[k]
+    heights = [pl.col("_lines").unique(maintain_order=True).alias("h"), pl.col("_lines").arg_unique().alias("i")] \
+        if ahead is not None else []
+    out = collect(values_rows.with_columns(cells_xml.alias("_x")).group_by("_k").agg(
+        row_xml.str.join("").alias("x"), used.min().alias("u0"), used.max().alias("u1"), *heights,
+    ))
+    xml = {row[0]: row[1:] for row in out.iter_rows()}
+    for ws, k in written:
+        text, u0, u1, *found_heights = xml[k]
+        if found_heights:  # the first row of each height gets it from xlsxwriter
+            for h, i in sorted(zip(*found_heights, strict=True)):
+                if h != 1:
+                    ws.set_row(row0 + 1 + i, LINE_HEIGHT * h)
         rowxml.emit(ws, text)
         st = per_key[k]
         nonempty = [j for j in range(n) if st[f"_nn:c{j}"]] or [0]

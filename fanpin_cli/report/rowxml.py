@@ -30,6 +30,8 @@ from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate
 from xlsxwriter.worksheet import Worksheet
 from xlsxwriter.xmlwriter import XMLwriter
 
+from fanpin_cli.report.lazy import collect as _collect
+
 MIN_ROWS = 20        # smaller tables are written cell by cell (building the expressions costs more)
 CHUNK_ROWS = 10_000  # rows turned into one XML string at a time (bounds the memory it takes)
 _STRMAX = 32_767     # Excel's longest cell text, in UTF-16 units
@@ -68,7 +70,8 @@ def available(ws: Worksheet) -> bool:
     """Whether rows can be streamed into this worksheet's row file (constant_memory mode)."""
     return bool(getattr(ws, "constant_memory", False)) and all(
         hasattr(ws, a) for a in ("fh", "previous_row", "table", "row_info", "col_info", "_write_single_row",
-                                  "_write_row", "_check_dimensions", "dim_colmin")
+                                  "_write_row", "_check_dimensions", "dim_colmin",
+                                  "row_sizes", "outline_row_level")
     )
 
 
@@ -329,31 +332,37 @@ def _rows_expr(tags: tuple[tuple[int, tuple[str, str], tuple[str, str] | None], 
 
 def write_rows(ws: Worksheet, first_row: int, col0: int, values: pl.DataFrame, cells: list[Cells],
                lines: pl.Series | pl.Expr | None = None, line_height: float = 15.0, *,
-               found: dict[str, object] | None = None) -> None:
+               found: dict[str, object] | None = None, most_lines: int | None = None) -> None:
     """Write `values` as the rows from `first_row` (0-based) into `ws` (see module docstring).
     `lines`: text lines per row (or an expression over `values` giving them); a row of n > 1
     lines is `line_height * n` points high (as `ws.set_row` would make it). Rows above
-    `first_row` must be complete: they are flushed. `found`: as for `supported`."""
+    `first_row` must be complete: they are flushed. `found`: as for `supported`. `most_lines`:
+    `lines` (an expression) is known to give 1 to `most_lines`: the rows' XML, their heights
+    and the cells used are then found in one query (`_block`), not the heights first."""
     if values.height == 0:
         return
     if ws.previous_row < first_row:
         ws._write_single_row(first_row)  # flush the header row; nothing of it stays pending
     index = pl.int_range(pl.len(), dtype=pl.Int64)
-    frame = values.with_columns(
-        (index + (first_row + 1)).cast(pl.String).alias("_r"),
-        (lines.cast(pl.Int64) if lines is not None else pl.lit(1, dtype=pl.Int64)).alias("_lines"),
-    )
+    line_counts = (lines.cast(pl.Int64) if lines is not None else pl.lit(1, dtype=pl.Int64)).alias("_lines")
+    frame = values.lazy().with_columns((index + (first_row + 1)).cast(pl.String).alias("_r"), line_counts)
     found = _found(values, cells, found)
     rare = _rare(values, cells, found)
     cells_xml = _cells_xml(values, [_cell(values, ws, col0 + j, c, rare.get(c.name, []), found)
                                     for j, c in enumerate(cells)], cells)
+    if most_lines is not None and isinstance(lines, pl.Expr) and values.height <= CHUNK_ROWS:
+        used = _block(ws, first_row, values.height, frame.with_columns(cells_xml.alias("_x")), most_lines, line_height)
+        if used is not None:
+            close_rows(ws, first_row, values.height, used or None, _nonempty(values, cells, col0))
+            return
     # One <row> opening per distinct height (taken from xlsxwriter, with its attributes).
     tags = []
     if lines is None:  # every row one line
         heights = [(1, 0)]
     else:
-        heights = sorted(frame.select(pl.col("_lines").unique(maintain_order=True).alias("n"),
-                                      pl.col("_lines").arg_unique().alias("i")).iter_rows())  # count → first row
+        counts = values.select(line_counts) if isinstance(lines, pl.Expr) else lines.cast(pl.Int64).to_frame("_lines")
+        heights = sorted(counts.select(pl.col("_lines").unique(maintain_order=True).alias("n"),
+                                       pl.col("_lines").arg_unique().alias("i")).iter_rows())  # count → first row
     for n, i in heights:
         row = first_row + i
         if n != 1:  # one row of each height gets it from xlsxwriter, the tag is copied for the rest
@@ -361,16 +370,112 @@ def write_rows(ws: Worksheet, first_row: int, col0: int, values: pl.DataFrame, c
         empty = _row_tag(ws, row, empty=True) if n != 1 else None
         tags.append((n, _row_tag(ws, row, empty=False), empty))
     row_xml = _rows_expr(tuple(tags))
-    used: list[int] = []
-    for start in range(0, frame.height, CHUNK_ROWS):
+    used_rows: list[int] = []
+    for start in range(0, values.height, CHUNK_ROWS):
         part = frame.slice(start, CHUNK_ROWS).with_columns(cells_xml.alias("_x"))
-        xml = part.select(row_xml.str.join("").alias("x"), pl.col("_x").ne("").arg_true().alias("u").implode())
+        xml = _collect(part.select(row_xml.str.join("").alias("x"), pl.col("_x").ne("").arg_true().alias("u").implode()))
         emit(ws, xml["x"])
         found = xml["u"].item()
         if len(found):
-            used += [start + int(found[0]), start + int(found[-1])]
-    nonempty = [col0 + j for j, c in enumerate(cells) if values[c.name].null_count() < values.height] or [col0]
-    close_rows(ws, first_row, values.height, (min(used), max(used)) if used else None, nonempty)
+            used_rows += [start + int(found[0]), start + int(found[-1])]
+    close_rows(ws, first_row, values.height, (min(used_rows), max(used_rows)) if used_rows else None,
+               _nonempty(values, cells, col0))
+
+
+def _block(ws: Worksheet, first_row: int, height: int, rows: pl.LazyFrame, most_lines: int,
+           line_height: float) -> tuple[int, int] | tuple[()] | None:
+    """`write_rows`' rows (`rows`: `_r`, `_lines` from 1 to `most_lines`, `_x`) in one query:
+    their XML (a `<row>` opening for every possible height, made by `_height_tags`), the rows
+    with a cell, and the first row of each height, which is given its height by `ws.set_row`
+    as `write_rows` does. Returns the first and last row (from 0) with a cell (`()`: none), or
+    None with nothing written: rows in the block have attributes of their own, or a count is
+    out of range (`write_rows` then writes them its own way)."""
+    if any(first_row <= r < first_row + height for r in ws.row_info):
+        return None
+    tags = _height_tags(ws, first_row, most_lines, line_height)
+    if tags is None:
+        return None
+    lines = pl.col("_lines")
+    out = _collect(rows.select(
+        _lines_rows_expr(tags).str.join("").alias("x"), pl.col("_x").ne("").arg_true().alias("u").implode(),
+        lines.unique(maintain_order=True).alias("n").implode(), lines.arg_unique().alias("i").implode(),
+    ))
+    heights = sorted(zip(out["n"].item().to_list(), out["i"].item().to_list(), strict=True))
+    if not all(1 <= n <= most_lines for n, _ in heights):
+        return None
+    for n, i in heights:
+        if n != 1:
+            ws.set_row(first_row + i, line_height * n)
+    emit(ws, out["x"])
+    u = out["u"].item()
+    return (int(u[0]), int(u[-1])) if len(u) else ()
+
+
+_HEIGHT_TAGS: dict[tuple, tuple | None] = {}
+
+
+def _height_tags(ws: Worksheet, row: int, most_lines: int, line_height: float) -> tuple | None:
+    """For 1 to `most_lines` lines, the `<row>` opening of a row of that height and its empty
+    form (None for one line: such a row without cells is not written), as `_rows_expr` takes
+    them: what xlsxwriter writes for `row` after `ws.set_row(row, line_height * n)`, found by
+    setting it and putting the row back as it was (None: the row could not be set). They
+    depend on the sheet's default heights and Excel version only: kept per those.
+
+    >>> import tempfile
+    >>> from xlsxwriter.workbook import Workbook
+    >>> ws = Workbook(tempfile.mkdtemp() + "/t.xlsx", {"constant_memory": True}).add_worksheet()
+    >>> one, two = _height_tags(ws, 3, 2, 15.0)
+    >>> one, two[1]
+    ((1, ('<row r="', '">'), None), ('<row r="', '" ht="30" customHeight="1">'))
+    >>> 3 in ws.row_info, ws.dim_rowmax
+    (False, None)
+    """
+    key = (type(ws), ws.default_row_height, ws.original_row_height, ws.excel_version, most_lines, line_height)
+    if key in _HEIGHT_TAGS:
+        return _HEIGHT_TAGS[key]
+    tags: list[tuple] = [(1, _row_tag(ws, row, empty=False), None)]
+    missing = object()
+    saved = (ws.row_info.get(row, missing), ws.row_sizes.get(row, missing), ws.dim_rowmin, ws.dim_rowmax,
+             ws.dim_colmin, ws.dim_colmax, ws.outline_row_level)
+    try:
+        for n in range(2, most_lines + 1):
+            if ws.set_row(row, line_height * n) != 0:
+                return None
+            tags.append((n, _row_tag(ws, row, empty=False), _row_tag(ws, row, empty=True)))
+    finally:
+        info, size, ws.dim_rowmin, ws.dim_rowmax, ws.dim_colmin, ws.dim_colmax, ws.outline_row_level = saved
+        for table, value in ((ws.row_info, info), (ws.row_sizes, size)):
+            if value is missing:
+                table.pop(row, None)
+            else:
+                table[row] = value
+    _HEIGHT_TAGS[key] = result = tuple(tags)
+    return result
+
+
+@functools.lru_cache(maxsize=64)
+def _lines_rows_expr(tags: tuple) -> pl.Expr:
+    """`_rows_expr(tags)` for tags of every line count (`_height_tags`), as one concatenation
+    whose `<row>` attributes are picked by the row's count (not one whole row per count, of
+    which all but one are thrown away). The openings must differ only after the row number
+    (else `_rows_expr` itself)."""
+    if len({full[0] for _, full, _ in tags} | {empty[0] for _, _, empty in tags if empty is not None}) != 1:
+        return _rows_expr(tags)
+    lines = pl.col("_lines")
+    head = tags[0][1][0]
+    tail: pl.Expr = pl.lit(tags[0][1][1])
+    bare: pl.Expr = pl.lit(None, dtype=pl.String)
+    for n, full, empty in reversed(tags[1:]):
+        tail = pl.when(lines == n).then(pl.lit(full[1])).otherwise(tail)
+        bare = pl.when(lines == n).then(pl.lit(empty[1])).otherwise(bare) if empty is not None else bare
+    whole = pl.concat_str([pl.lit(head), pl.col("_r"), tail, pl.col("_x"), pl.lit("</row>")])
+    bare = pl.concat_str([pl.lit(head), pl.col("_r"), bare]).fill_null("")
+    return pl.when(pl.col("_x") != "").then(whole).otherwise(bare)
+
+
+def _nonempty(values: pl.DataFrame, cells: list[Cells], col0: int) -> list[int]:
+    """The sheet columns of `cells` that hold a value (`col0` when none does)."""
+    return [col0 + j for j, c in enumerate(cells) if values[c.name].null_count() < values.height] or [col0]
 
 
 def _cells_xml(values: pl.DataFrame, exprs: list[pl.Expr], cells: list[Cells]) -> pl.Expr:

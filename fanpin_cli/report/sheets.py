@@ -127,6 +127,15 @@ def _source(file: str, row: str) -> pl.Expr:
     ).otherwise(f)
 
 
+def _sorted(frame: pl.DataFrame, by: list[str], **options: bool) -> pl.DataFrame:
+    """`frame.sort(by, **options)`; a frame of fewer than two rows is its own order (no query).
+
+    >>> _sorted(pl.DataFrame({"a": [2, 1]}), ["a"])["a"].to_list(), _sorted(pl.DataFrame({"a": [2]}), ["a"]).height
+    ([1, 2], 1)
+    """
+    return frame if frame.height < 2 else frame.sort(by, **options)
+
+
 def _print_setup(ws: Worksheet, title: str, *, landscape: bool = True) -> None:
     if landscape:
         ws.set_landscape()
@@ -180,6 +189,8 @@ def _flag_counts(flags: pl.DataFrame, rule_ids: list[str]) -> dict[str, tuple[in
     >>> sorted(_flag_counts(flags, ["A", "B", "C"]).items())
     [('A', (1, 2, 0, 1)), ('B', (0, 0, 1, 1))]
     """
+    if flags.height == 0:
+        return {}
     done = pl.col(C.evidence_status).fill_null("confirmed") == "confirmed"
     household = pl.col(C.household_id)
     counted = flags.filter(pl.col(C.rule_id).is_in(rule_ids)).group_by(C.rule_id).agg(
@@ -192,6 +203,8 @@ def _flag_counts(flags: pl.DataFrame, rule_ids: list[str]) -> dict[str, tuple[in
 def all_rules(data: ReportData, flags: pl.DataFrame) -> list[RuleInfo]:
     """The configured rules, then any rule that has flags but was not configured."""
     rules = list(data.rules)
+    if flags.height == 0:
+        return rules
     known = {r.rule_id for r in rules}
     extra = (
         flags.filter(pl.col(C.rule_id).is_not_null() & ~pl.col(C.rule_id).is_in(list(known)))
@@ -497,8 +510,8 @@ def _roster_or_source() -> pl.Expr:
 
 
 def sort_flags(flags: pl.DataFrame) -> pl.DataFrame:
-    return flags.sort(
-        [C.township, C.village, C.household_id, C.roster_row, C.source_file, C.source_row],
+    return _sorted(
+        flags, [C.township, C.village, C.household_id, C.roster_row, C.source_file, C.source_row],
         nulls_last=True,
         maintain_order=True,
     )
@@ -549,7 +562,8 @@ def _finish_rule_sheet(ws: Worksheet, fm: Formats, rule: RuleInfo, table: Table,
 def write_pending(ws: Worksheet, fm: Formats, rows: pl.DataFrame, data: ReportData) -> None:
     """Flags that wait for a review item or an ID correction (evidence_status pending_review),
     all rules on one sheet, not counted in the red/yellow/blue totals."""
-    rows = rows.sort([C.township, C.village, C.household_id, C.rule_id, C.roster_row], nulls_last=True, maintain_order=True)
+    rows = _sorted(rows, [C.township, C.village, C.household_id, C.rule_id, C.roster_row], nulls_last=True,
+                   maintain_order=True)
     cols = [
         Col("规则", pl.col("title"), max_width=24, wrap=True),
         *rule_columns(rows),
@@ -566,7 +580,7 @@ def write_pending(ws: Worksheet, fm: Formats, rows: pl.DataFrame, data: ReportDa
 
 
 def write_candidates(ws: Worksheet, fm: Formats, rows: pl.DataFrame, data: ReportData) -> None:
-    rows = rows.sort([C.township, C.village, C.source_file, C.source_row], nulls_last=True)
+    rows = _sorted(rows, [C.township, C.village, C.source_file, C.source_row], nulls_last=True)
     cols = [
         Col("来源文件", pl.col(C.source_file), max_width=30, wrap=True),
         Col("行号", pl.col(C.source_row), INT),
@@ -589,9 +603,8 @@ def write_candidates(ws: Worksheet, fm: Formats, rows: pl.DataFrame, data: Repor
 
 def write_review(ws: Worksheet, fm: Formats, review: pl.DataFrame, data: ReportData) -> None:
     has_key = C.record_key in (review.columns if review is not None else [])
-    review = ensure_columns(review, REVIEW_COLUMNS).sort(
-        ["sector", C.source_file, C.source_row], nulls_last=True, maintain_order=True
-    )
+    review = _sorted(ensure_columns(review, REVIEW_COLUMNS), ["sector", C.source_file, C.source_row],
+                     nulls_last=True, maintain_order=True)
     s, r = "sector", "roster"
     # Narrow columns with wrapped text: the sheet prints landscape on A4, one page wide.
     cols = [
@@ -642,9 +655,8 @@ def write_review(ws: Worksheet, fm: Formats, review: pl.DataFrame, data: ReportD
 
 def write_quality(ws: Worksheet, fm: Formats, quality: pl.DataFrame, data: ReportData) -> None:
     keyed = quality is not None and C.record_key in quality.columns
-    quality = ensure_columns(quality, [*QUALITY_COLUMNS, "name"]).sort(
-        [C.source_file, C.source_row], nulls_last=True, maintain_order=True
-    )
+    quality = _sorted(ensure_columns(quality, [*QUALITY_COLUMNS, "name"]), [C.source_file, C.source_row],
+                      nulls_last=True, maintain_order=True)
     cols = [
         Col("文件", pl.col(C.source_file), max_width=24, wrap=True),
         Col("行号", pl.col(C.source_row), INT),

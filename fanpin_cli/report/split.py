@@ -28,6 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
+from fanpin_cli.report.lazy import collect
 from fanpin_cli.report.model import ReportData
 from fanpin_cli.tables import C
 
@@ -110,11 +111,14 @@ class AreaCuts:
         self.rows: dict[str, dict[tuple[str, ...], pl.Series]] = {}
         for name, frame in placed.items():
             if frame is not None:
-                self.frames[name] = frame.drop("_t", "_v")
-                numbers = frame.select(*self.keys, pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"))
-                grouped = numbers.group_by(self.keys).agg("_i")  # each area's rows, in order
+                # The frame's own columns (taken, not selected by a query); each area's rows, in
+                # order, numbered and grouped by one query.
+                self.frames[name] = pl.DataFrame([c for c in frame.get_columns() if c.name not in ("_t", "_v")])
+                grouped = collect(frame.lazy().select(*self.keys, pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"))
+                                  .group_by(self.keys).agg("_i"))
                 lists = grouped["_i"]
-                self.rows[name] = {tuple(key): lists[j] for j, key in enumerate(grouped.select(self.keys).rows())}
+                places = zip(*(grouped.get_column(k).to_list() for k in self.keys), strict=True)
+                self.rows[name] = {tuple(key): lists[j] for j, key in enumerate(places)}
         self.counts: dict[tuple[str, ...], pl.DataFrame] | None = None
         members = placed["members"]
         if members is not None:

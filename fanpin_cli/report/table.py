@@ -72,11 +72,28 @@ def ensure_columns(frame: pl.DataFrame | None, names: list[str]) -> pl.DataFrame
 
 def _prepared(frame: pl.DataFrame, cols: list[Col]) -> pl.DataFrame:
     exprs = _prepared_exprs(cols)
+    if frame.height == 0:  # no rows: the values of the same columns of the same frame before
+        key = (_key(cols), tuple(frame.schema.items()))
+        values = _EMPTY.get(key)
+        if values is None:
+            if len(_EMPTY) >= 256:
+                _EMPTY.clear()
+            values = _EMPTY[key] = _prepared_rows(frame, exprs)
+        return values
+    return _prepared_rows(frame, exprs)
+
+
+def _prepared_rows(frame: pl.DataFrame, exprs: list[pl.Expr]) -> pl.DataFrame:
     values = frame.select(exprs)  # one query: literals broadcast to the columns' height
     if values.height == frame.height:
         return values
     # Only literals (one row): with_columns broadcasts them to the frame's height.
-    return frame.with_columns(exprs).select([f"c{i}" for i in range(len(cols))])
+    return frame.with_columns(exprs).select([f"c{i}" for i in range(len(exprs))])
+
+
+def _key(cols: list[Col]) -> tuple[tuple[str, object], ...]:
+    """`cols` as `_prepared_exprs` finds them: each column's kind and expression's structure."""
+    return tuple((col.kind, None if col.expr is None else col.expr.meta) for col in cols)
 
 
 def _prepared_exprs(cols: list[Col]) -> list[pl.Expr]:
@@ -90,7 +107,7 @@ def _prepared_exprs(cols: list[Col]) -> list[pl.Expr]:
     >>> _prepared_exprs(cols) is _prepared_exprs([Col("编号", pl.col("b")), Col("人数", pl.col("n"), INT)])
     False
     """
-    key = tuple((col.kind, None if col.expr is None else col.expr.meta) for col in cols)
+    key = _key(cols)
     exprs = _BUILT.get(key)
     if exprs is None:
         if len(_BUILT) >= 256:  # a bound: a run writes a few dozen tables' kinds
@@ -101,6 +118,8 @@ def _prepared_exprs(cols: list[Col]) -> list[pl.Expr]:
 
 # `_prepared_exprs` built before: (kind, expression's meta) per column → the expressions.
 _BUILT: dict[tuple[tuple[str, object], ...], list[pl.Expr]] = {}
+# `_prepared` of a frame without rows: (`_key`, the frame's schema) → the (empty) values.
+_EMPTY: dict[tuple, pl.DataFrame] = {}
 
 
 def _build_exprs(cols: list[Col]) -> list[pl.Expr]:
@@ -137,6 +156,25 @@ def shown_width(text: pl.Expr) -> pl.Expr:
 def line_count(text: pl.Expr, per_line: pl.Expr | float) -> pl.Expr:
     """Lines a wrapped text takes at `per_line` display columns a line (1 to MAX_LINES)."""
     return (shown_width(text.cast(pl.String).fill_null("")) / per_line).ceil().clip(1, MAX_LINES)
+
+
+FEW_ROWS = 50  # tables up to this many rows, written cell by cell, have their widths found in Python
+
+
+def _few_widths(values: pl.DataFrame) -> dict[str, object]:
+    """`_width_exprs` of a few rows, found in Python (a polars query costs more): each column's
+    widest text as `shown_width` measures it, None where it has none. Columns of text and of
+    whole numbers (their text is Python's `str`, as polars casts them); a column of fractions
+    (whose text polars writes its own way) only where its width is not taken (`PERCENT`).
+
+    >>> _few_widths(pl.DataFrame({"c0": ["乡镇", None, "ab"], "c1": [12, -3, None], "c2": [None, None, None]}))
+    {'c0': 4.0, 'c1': 2.0, 'c2': None}
+    """
+    out: dict[str, object] = {}
+    for column in values.get_columns():
+        texts = [v if v.__class__ is str else str(v) for v in column.to_list() if v is not None]
+        out[column.name] = max(((len(t.encode("utf-8")) + len(t)) / 2 for t in texts), default=None)
+    return out
 
 
 @functools.lru_cache(maxsize=64)
@@ -281,7 +319,9 @@ def write_table(
     fast = values.height >= rowxml.MIN_ROWS and after_row is None and rowxml.available(ws)
     # The widths and what rowxml must know of the values, in one query.
     found: dict[str, object] = {}
-    if values.height:
+    if values.height and not fast and values.height <= FEW_ROWS and all(col.kind != FLOAT for col in cols):
+        found = _few_widths(values)
+    elif values.height:
         exprs = _width_exprs(len(cols))
         if fast:
             kinds = tuple(col.kind for col in cols)
@@ -295,7 +335,7 @@ def write_table(
     if fast and rowxml.supported(values, cells, found):
         write_headers(ws, fm, row0, cols, col0=col0, as_xml=True)
         rowxml.write_rows(ws, row0 + 1, col0, values, cells, _row_lines_expr(values, cols, widths, maxima),
-                          LINE_HEIGHT, found=found)
+                          LINE_HEIGHT, found=found, most_lines=MAX_LINES)
     else:
         write_headers(ws, fm, row0, cols, col0=col0)
         lines = _row_lines(values, cols, widths, maxima)

@@ -149,12 +149,12 @@ class ReportWriter:
         # Sheets are created in workbook order; 汇总 comes first but is filled by `finish`.
         self.summary_sheet = wb.add_worksheet(sheets.SUMMARY)
         waiting = pl.col(C.evidence_status).fill_null("confirmed") == "pending_review"
-        confirmed, pending = flags.filter(~waiting), flags.filter(waiting)
+        confirmed, pending = (flags.filter(~waiting), flags.filter(waiting)) if flags.height else (flags, flags)
         rule_sheets = [(wb.add_worksheet(sheet_of_rule[rule.rule_id]), rule)
                        for rule in rules if rule.rule_id not in CANDIDATE_RULES]
         sheets.write_rule_sheets(fm, rule_sheets, confirmed, data)
         sheets.write_pending(wb.add_worksheet(sheets.PENDING), fm, pending, data)
-        candidates = confirmed.filter(pl.col(C.rule_id).is_in(list(CANDIDATE_RULES)))
+        candidates = confirmed.filter(pl.col(C.rule_id).is_in(list(CANDIDATE_RULES))) if confirmed.height else confirmed
         sheets.write_candidates(wb.add_worksheet(sheets.CANDIDATES), fm, candidates, data)
         sheets.write_review(wb.add_worksheet(sheets.REVIEW), fm, data.review, data)
 
