@@ -86,13 +86,8 @@ def test_links_staged_early_make_the_same_history_month_after_month(county, tmp_
     assert split == whole
 
 
-def test_a_run_failing_after_its_links_were_staged_leaves_the_history_as_it_was(county, tmp_path,
-                                                                                 monkeypatch) -> None:
-    county = Path(shutil.copytree(county, tmp_path / "county"))
-    _run(county / f"fanpin-{PERIODS[0]}.toml", tmp_path / "out" / PERIODS[0])
-    db = next(county.glob("*.duckdb"))
-    before = _tables(db)
-
+def _rules_fail_once_links_are_staged(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The run's rules fail once its links are staged into the history; returns the runs staged."""
     staged: list[object] = []
     real = REAL_STAGE_LINKS
 
@@ -100,7 +95,7 @@ def test_a_run_failing_after_its_links_were_staged_leaves_the_history_as_it_was(
         staged.append(real(self, config, links, persons))
         return staged[-1]
 
-    def evaluate(*args, **kwargs):  # the rules fail once the links are staged
+    def evaluate(*args, **kwargs):
         import time
 
         deadline = time.monotonic() + 60
@@ -113,6 +108,17 @@ def test_a_run_failing_after_its_links_were_staged_leaves_the_history_as_it_was(
     monkeypatch.setattr(HistoryRun, "stage_links", stage_links)
     monkeypatch.setattr(engine, "evaluate", evaluate)
     monkeypatch.setattr("fanpin_cli.flagging.evaluate", evaluate)
+    return staged
+
+
+def test_a_run_failing_after_its_links_were_staged_leaves_the_history_as_it_was(county, tmp_path,
+                                                                                 monkeypatch) -> None:
+    county = Path(shutil.copytree(county, tmp_path / "county"))
+    _run(county / f"fanpin-{PERIODS[0]}.toml", tmp_path / "out" / PERIODS[0])
+    db = next(county.glob("*.duckdb"))
+    before = _tables(db)
+
+    staged = _rules_fail_once_links_are_staged(monkeypatch)
     result = runner.invoke(app, ["run", str(county / f"fanpin-{PERIODS[1]}.toml"), "--out",
                                  str(tmp_path / "out" / PERIODS[1]), "-q", "--split", "none"])
     assert result.exit_code != 0 and "RuntimeError" in result.output
@@ -125,26 +131,7 @@ def test_a_first_month_failing_after_its_links_were_staged_leaves_no_history_fil
     # The links made the history file (the county had none); the run failed: the file goes
     # with its rows, and the next run is the county's first month again.
     county = Path(shutil.copytree(county, tmp_path / "county"))
-    staged: list[object] = []
-    real = REAL_STAGE_LINKS
-
-    def stage_links(self, config, links, persons):
-        staged.append(real(self, config, links, persons))
-        return staged[-1]
-
-    def evaluate(*args, **kwargs):  # the rules fail once the links are staged
-        import time
-
-        deadline = time.monotonic() + 60
-        while not staged and time.monotonic() < deadline:
-            time.sleep(0.02)
-        raise RuntimeError("a rule failed")
-
-    import fanpin_cli.flagging.engine as engine
-
-    monkeypatch.setattr(HistoryRun, "stage_links", stage_links)
-    monkeypatch.setattr(engine, "evaluate", evaluate)
-    monkeypatch.setattr("fanpin_cli.flagging.evaluate", evaluate)
+    staged = _rules_fail_once_links_are_staged(monkeypatch)
     config = county / f"fanpin-{PERIODS[0]}.toml"
     result = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / "out"), "-q", "--split", "none"])
     assert result.exit_code != 0 and "RuntimeError" in result.output
