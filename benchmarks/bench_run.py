@@ -126,15 +126,18 @@ def main() -> int:
     try:
         for i in range(args.repeat):
             floors.append(run_measured(floor_cmd))
-            for leftover in _history_files(history):
-                leftover.unlink()  # a first month, every round
-            runs.append(run_measured(run_cmd))
-            _round_line(i, floors[-1], runs[-1])
-            for name, extra in (PARTS.items() if args.parts else ()):
+            # the whole job and its parts, in an order turned by one each round (none always first)
+            jobs = [None, *(PARTS if args.parts else ())]
+            for name in jobs[i % len(jobs):] + jobs[:i % len(jobs)]:
                 for leftover in _history_files(history):
-                    leftover.unlink()
+                    leftover.unlink()  # a first month, every round
+                if name is None:
+                    runs.append(run_measured(run_cmd))
+                    _round_line(i, floors[-1], runs[-1])
+                    continue
                 # an output folder of its own: the whole job's summary.json (read below) stays its last round's
-                parts[name].append(run_measured(fanpin_cmd(args.out / f"part{list(PARTS).index(name) + 1}", *extra)))
+                parts[name].append(run_measured(fanpin_cmd(args.out / f"part{list(PARTS).index(name) + 1}",
+                                                           *PARTS[name])))
                 print(f"  {name}: {parts[name][-1]['wall']:.2f} s (CPU {parts[name][-1]['cpu']:.2f} s)", flush=True)
     finally:
         for leftover in _history_files(history):

@@ -63,7 +63,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     cls=_Commands,
 )
-# Rich assumes 80 columns when output is not a terminal (cron, pipes): give tables room.
 SEVERITY_TEXT = {"error": "错误", "warning": "警告", "info": "提示"}
 
 
@@ -77,6 +76,12 @@ class _Console:
         self._console: Any = None
 
     def real(self) -> Any:
+        """The Console, made now if it was not yet. Rich assumes 80 columns when the output is
+        not a terminal (cron, pipes): tables are given 140 there.
+
+        >>> _Console(stderr=True).real().stderr
+        True
+        """
         if self._console is None:
             from rich.console import Console
 
@@ -93,14 +98,22 @@ err_console = _Console(stderr=True)
 
 
 def escape(text: str) -> str:
-    """rich's `escape` (markup in `text` shown as written), rich imported on first use."""
+    """rich's `escape` (markup in `text` shown as written), rich imported on first use.
+
+    >>> print(escape("[red]户主[/red]"))
+    \\[red]户主\\[/red]
+    """
     from rich.markup import escape as rich_escape
 
     return rich_escape(text)
 
 
 def _table(**options: Any) -> Any:
-    """A rich Table (rich imported on first use)."""
+    """A rich Table (rich imported on first use).
+
+    >>> _table(title="问题分布").title
+    '问题分布'
+    """
     from rich.table import Table
 
     return Table(**options)

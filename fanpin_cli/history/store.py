@@ -349,22 +349,29 @@ class PendingRun:
             self._close(con, dropped=dropped)
 
     def _close(self, con: duckdb.DuckDBPyConnection, *, dropped: bool) -> None:
-        """Close `con`; a file this run created (`_created`) whose run is `dropped` is removed:
-        unlinked while the connection still locks it where the system allows it (no other
-        process can have opened it meanwhile; one waiting for the lock then makes a new
-        file), else (Windows) as soon as it is closed."""
+        """Close `con`; a file this run created (`_created`) whose run is `dropped` is removed.
+        Its rows are first checkpointed into the file (nothing of it left in a .wal, which
+        DuckDB removes by name as it closes: by then another process may have made a history of
+        its own there), then the file is unlinked while the connection still locks it (POSIX:
+        no other process can have opened it meanwhile; one waiting for the lock makes a new
+        file). Where it cannot be unlinked so (Windows, where an open file cannot be removed and
+        one closed could already be another process's; a folder that forbids it) the run's rows
+        are dropped from it instead: the file stays, holding no run."""
         remove = dropped and self._created
         removed = False
         try:
             if remove and os.name != "nt":
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("CHECKPOINT")
                 with contextlib.suppress(OSError):
                     self._path.unlink()
                     removed = True
+            run_id = getattr(self, "run_id", None)  # (none: the run's first transaction failed)
+            if remove and not removed and run_id is not None:
+                with contextlib.suppress(duckdb.Error):
+                    _drop_rows(con, run_id)
         finally:
             con.close()
-        if remove and not removed:
-            with contextlib.suppress(OSError):
-                self._path.unlink()
 
 
 # (history file, run_id) of the runs this process has written but not yet committed or dropped:

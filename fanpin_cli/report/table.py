@@ -92,7 +92,11 @@ def _prepared_rows(frame: pl.DataFrame, exprs: list[pl.Expr]) -> pl.DataFrame:
 
 
 def _key(cols: list[Col]) -> tuple[tuple[str, object], ...]:
-    """`cols` as `_prepared_exprs` finds them: each column's kind and expression's structure."""
+    """`cols` as `_prepared_exprs` finds them: each column's kind and expression's structure.
+
+    >>> _key([Col("编号", pl.col("a"))]) == _key([Col("序号", pl.col("a"))]) != _key([Col("编号", pl.col("b"))])
+    True
+    """
     return tuple((col.kind, None if col.expr is None else col.expr.meta) for col in cols)
 
 

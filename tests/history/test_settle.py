@@ -266,3 +266,24 @@ def test_older_fanpin_can_still_stage_a_run_in_a_file_this_version_opened(tmp_pa
         con.execute("DELETE FROM staged_runs WHERE run_id = ?", [42])
     record_run(db, _run("2026-12", []))
     assert _periods(db) == ["2026-11", "2026-12"] and _left(db) == (0, 0)
+
+
+def test_a_first_month_whose_file_cannot_be_removed_drops_its_rows_instead(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # Dropped, a first month's history file is removed; where that fails (a folder that forbids
+    # it; Windows, where it is never tried) the file stays without the run's rows.
+    db = tmp_path / "h.duckdb"
+    real_unlink = Path.unlink
+
+    def unlink(self: Path, missing_ok: bool = False) -> None:
+        if self == db:
+            raise PermissionError(13, "Permission denied", str(self))
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    pending = store_mod.PendingRun(db, _run("2026-11", [("F2", "DIS_SEVERE", 4, "一级")]))
+    pending.rollback()
+    monkeypatch.undo()
+    assert db.exists() and _left(db) == (0, 0)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM flags").fetchone()[0] == 0
