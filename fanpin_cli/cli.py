@@ -90,6 +90,8 @@ class _Console:
         return self._console
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # (an object made without __init__, e.g. by copy: no recursion)
+            raise AttributeError(name)
         return getattr(self.real(), name)
 
 

@@ -87,8 +87,8 @@ def _open(path: Path, *, read_only: bool = False, wait_seconds: float = 20.0) ->
 
 def _opened(path: Path, *, read_only: bool = False,
             wait_seconds: float = 20.0) -> tuple[duckdb.DuckDBPyConnection, bool]:
-    """`_open`, and whether the file held no table when it was opened (made by this
-    connection, or an empty file: no history either way)."""
+    """`_open`, and whether the file held no table when it was opened for writing (made by this
+    connection, or an empty file: no history either way; False for a reader)."""
     if read_only and not path.exists():
         raise HistoryError("历史记录文件不存在（尚未运行过带历史记录的月度比对）", file=str(path))
     deadline = time.monotonic() + wait_seconds
@@ -108,7 +108,7 @@ def _opened(path: Path, *, read_only: bool = False,
         except duckdb.Error as exc:
             raise HistoryError(f"不是有效的历史记录文件：{exc}", file=str(path)) from exc
     try:
-        empty = not con.execute("SELECT 1 FROM duckdb_tables() LIMIT 1").fetchall()
+        empty = not read_only and not con.execute("SELECT 1 FROM duckdb_tables() LIMIT 1").fetchall()
         if not read_only:
             _create_tables(con)
             _move_placed(con)

@@ -20,7 +20,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from fanpin_cli.report import rowxml
 from fanpin_cli.report.formats import Formats, column_width
-from fanpin_cli.report.lazy import collect
+from fanpin_cli.report.plain_query import collect
 from fanpin_cli.report.table import (
     _BY_VALUE,
     LINE_HEIGHT,

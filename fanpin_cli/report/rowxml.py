@@ -30,7 +30,7 @@ from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate
 from xlsxwriter.worksheet import Worksheet
 from xlsxwriter.xmlwriter import XMLwriter
 
-from fanpin_cli.report.lazy import collect as _collect
+from fanpin_cli.report.plain_query import collect as _collect
 
 MIN_ROWS = 20        # smaller tables are written cell by cell (building the expressions costs more)
 CHUNK_ROWS = 10_000  # rows turned into one XML string at a time (bounds the memory it takes)

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import polars as pl
 
-from fanpin_cli.report.lazy import collect
 from fanpin_cli.report.model import ReportData
+from fanpin_cli.report.plain_query import collect
 from fanpin_cli.tables import C
 
 SPLITS: tuple[str, ...] = (C.township, C.village, "none")
