@@ -30,10 +30,16 @@ EVIDENCE_STATUS_TITLES: dict[str, str] = {"confirmed": "已确认", "pending_rev
 
 def rows(frame: pl.DataFrame | None, status: str = LINKED) -> pl.DataFrame:
     """Rows of `frame` in link state `status` that point at a roster person (empty when the
-    frame has no link columns)."""
+    frame has no link columns). Of a LazyFrame, that step of its query.
+
+    >>> f = pl.DataFrame({"roster_row": [1, None, 2], "match_status": ["linked", "linked", "review"]})
+    >>> rows(f)["roster_row"].to_list(), rows(f.lazy(), PENDING).collect()["roster_row"].to_list()
+    ([1], [2])
+    """
     if frame is None:
         return pl.DataFrame(schema={"roster_row": pl.Int64, "match_status": pl.String})
-    if "match_status" not in frame.columns or "roster_row" not in frame.columns:
+    columns = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+    if "match_status" not in columns or "roster_row" not in columns:
         return frame.head(0)
     return frame.filter((pl.col("match_status") == status) & pl.col("roster_row").is_not_null())
 

@@ -62,7 +62,7 @@ def test_a_kind_fills_only_the_placeholders_it_declares(rule):
     ctx = build_context(ROSTER, EVIDENCE, R)
     kind = KINDS[rule.kind]
     hits = kind.evaluate(rule, effective_parameters([rule], None)[rule.id], ctx)
-    filled = {c.removeprefix("_ph_") for c in hits.columns if c.startswith("_ph_")}
+    filled = {c.removeprefix("_ph_") for c in hits.collect_schema().names() if c.startswith("_ph_")}
     assert filled <= set(kind.placeholders), (rule.kind, filled - set(kind.placeholders))
 
 
@@ -73,7 +73,7 @@ def test_the_engine_evaluates_a_kind_by_its_declaration(monkeypatch):
     rule = next(r for r in RULES if r.kind == "household_all")  # CIV_NO_SAFETY_NET: 张三's household
     assert evaluate([rule], ROSTER, EVIDENCE, reference_date=R).height == 1
     kind = KINDS[rule.kind]
-    monkeypatch.setitem(KINDS, rule.kind, replace(kind, evaluate=lambda rule, params, ctx: pl.DataFrame()))
+    monkeypatch.setitem(KINDS, rule.kind, replace(kind, evaluate=lambda rule, params, ctx: pl.LazyFrame()))
     assert evaluate([rule], ROSTER, EVIDENCE, reference_date=R).height == 0
 
 

@@ -4,6 +4,7 @@ console flushed) and the same exit status."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -91,3 +92,28 @@ def test_ctrl_c_while_waiting_for_threads_at_the_end_exits_130_without_a_traceba
     """, tmp_path)
     assert done.returncode == 130
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="threads counted in /proc (Linux)")
+@pytest.mark.parametrize("given", [None, "2"])
+def test_numpy_is_imported_without_blas_threads_unless_the_user_sized_them(tmp_path: Path, given: str | None) -> None:
+    """`import_numpy`: OpenBLAS's pool at one thread (no thread started beside the main one)
+    and the variable put back after; a size the user set is theirs (left as it is)."""
+    code = """
+        import os, threading
+        from fanpin_cli.process import import_numpy
+        import_numpy()
+        threads = int(next(l for l in open("/proc/self/status") if l.startswith("Threads:")).split()[1])
+        print(threads - threading.active_count(), os.environ.get("OPENBLAS_NUM_THREADS"))
+    """
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    started, left = done.stdout.split()
+    if given is None:
+        assert (started, left) == ("0", "None")  # no BLAS thread; nothing inherited by later processes
+    else:
+        assert left == given

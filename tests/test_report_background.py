@@ -338,3 +338,24 @@ def test_a_report_process_killed_after_its_data_fails_the_run_at_once(tmp_path):
         report.finish(**rest)
     assert time.monotonic() - started < 60  # not _TIMEOUT (1800 s)
     assert not (tmp_path / "report.xlsx").exists()
+
+
+@pytest.mark.parametrize(("given", "threads"), [(None, "1"), ("2", "2")])
+def test_one_polars_thread_gives_polars_one_thread_unless_the_user_sized_it(
+    tmp_path: Path, given: str | None, threads: str
+) -> None:
+    """`one_polars_thread`, as the workbook's process calls it before it imports polars: one
+    thread of polars' own; a size the user set (POLARS_MAX_THREADS) is theirs."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from fanpin_cli.report.background import one_polars_thread; one_polars_thread(); "
+            "import polars; print(polars.thread_pool_size())")
+    env = {k: v for k, v in os.environ.items() if k != "POLARS_MAX_THREADS"}
+    if given is not None:
+        env["POLARS_MAX_THREADS"] = given
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == threads

@@ -130,6 +130,17 @@ def keep(frame: pl.DataFrame, mask: pl.Expr) -> pl.DataFrame:
     return frame.filter(frame.with_columns(mask.alias("__keep")).get_column("__keep"))
 
 
+def kept(frame: pl.DataFrame | pl.LazyFrame, mask: pl.Expr) -> pl.LazyFrame:
+    """`keep` as a step of a lazy query (a rule kind's): the rows of `frame` where `mask` holds,
+    the mask computed as a column first (its repeated subexpressions once).
+
+    >>> f = pl.DataFrame({"a": [1, 2, 3]})
+    >>> kept(f, pl.col("a") > 1).collect()["a"].to_list()
+    [2, 3]
+    """
+    return frame.lazy().with_columns(mask.alias("__keep")).filter(pl.col("__keep")).drop("__keep")
+
+
 def window_bounds(window: Window, params: dict, reference_date: date) -> tuple[date, date]:
     """(first day inside, last day inside): rows dated in (R − days, R]."""
     days = int(resolve(window.days, params))

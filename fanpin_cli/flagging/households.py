@@ -7,15 +7,27 @@ member on the roster for household-level rules. Rows that link to no roster pers
 
 Only `confirmed` flags count in the red/yellow/blue totals; `pending_review` flags (see
 `fanpin_cli.evidence`) are counted apart (`pending_households`, `pending_persons`).
+
+Every function takes DataFrames (and gives a DataFrame) or LazyFrames (and gives the query):
+`household_summary` runs both summaries as one set of queries (`pl.collect_all`), not as the
+~80 small queries the steps would be one by one.
 """
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 import polars as pl
 
 from fanpin_cli.flagging.model import LEVEL_RANK, LEVELS
 
 _RANK_LEVEL = {v: k for k, v in LEVEL_RANK.items()}
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
+
+def _names(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
+    """The columns of a frame or of a query (its schema resolved, nothing computed)."""
+    return frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
 
 
 def count_text(households: pl.Expr, persons: pl.Expr) -> pl.Expr:
@@ -27,28 +39,28 @@ def count_text(households: pl.Expr, persons: pl.Expr) -> pl.Expr:
     )
 
 
-def _members(roster: pl.DataFrame, by: tuple[str, ...] = ()) -> pl.DataFrame:
-    row = "roster_row" if "roster_row" in roster.columns else "source_row"
+def _members(roster: Frame, by: tuple[str, ...] = ()) -> Frame:
+    row = "roster_row" if "roster_row" in _names(roster) else "source_row"
     return roster.select(
         *by, pl.col("household_id").cast(pl.String), pl.col(row).cast(pl.Int64).alias("roster_row")
     ).filter(pl.col("household_id").is_not_null())
 
 
-def confirmed(flags: pl.DataFrame) -> pl.DataFrame:
+def confirmed(flags: Frame) -> Frame:
     """The flags that count in the level totals (all of them when there is no status)."""
-    if "evidence_status" not in flags.columns:
+    if "evidence_status" not in _names(flags):
         return flags
     return flags.filter(pl.col("evidence_status").fill_null("confirmed") == "confirmed")
 
 
-def pending(flags: pl.DataFrame) -> pl.DataFrame:
+def pending(flags: Frame) -> Frame:
     """The flags that wait for a review item or an ID correction."""
-    if "evidence_status" not in flags.columns:
+    if "evidence_status" not in _names(flags):
         return flags.clear()
     return flags.filter(pl.col("evidence_status") == "pending_review")
 
 
-def _counts(flags: pl.DataFrame, roster: pl.DataFrame, by: tuple[str, ...] = ()) -> pl.DataFrame:
+def _counts(flags: Frame, roster: Frame, by: tuple[str, ...] = ()) -> Frame:
     """rule_id, households, persons of `flags` (per `by` group and rule)."""
     keys = [*by, "rule_id"]
     per_rule = flagged_persons(flags, roster, by).group_by(keys).agg(
@@ -63,7 +75,7 @@ def _counts(flags: pl.DataFrame, roster: pl.DataFrame, by: tuple[str, ...] = ())
     )
 
 
-def flagged_persons(flags: pl.DataFrame, roster: pl.DataFrame, by: tuple[str, ...] = ()) -> pl.DataFrame:
+def flagged_persons(flags: Frame, roster: Frame, by: tuple[str, ...] = ()) -> Frame:
     """(rule_id, level, household_id, roster_row) for every person a flag covers: the flagged
     person, or every roster member of a flagged household. `by`: columns of both frames that
     a flag and its household's members must share (an area: as if each area's flags and
@@ -76,15 +88,28 @@ def flagged_persons(flags: pl.DataFrame, roster: pl.DataFrame, by: tuple[str, ..
         .select(*by, "rule_id", "level", "household_id")
         .join(_members(roster, by), on=[*by, "household_id"], how="inner")
     )
-    return pl.concat([person, household.select(person.columns)], how="vertical").unique()
+    return pl.concat([person, household.select(*by, "rule_id", "level", "household_id", "roster_row")],
+                     how="vertical").unique()
 
 
 def household_summary(flags: pl.DataFrame, roster: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`(rule_counts, area_counts)`: `rule_summary` and `area_summary` of the flags."""
-    return rule_summary(flags, roster), area_summary(flags, roster)
+    """`(rule_counts, area_counts)`: `rule_summary` and `area_summary` of the flags, computed
+    together (one set of queries on polars' in-memory engine, as the steps ran one by one).
+
+    >>> flags = pl.DataFrame({"household_id": ["H"], "township": ["镇"], "village": ["村"], "rule_id": ["R"],
+    ...                       "level": ["red"], "title": ["标题"], "roster_row": [2], "evidence_status": ["confirmed"]})
+    >>> roster = pl.DataFrame({"household_id": ["H", "H"], "township": ["镇"] * 2, "village": ["村"] * 2,
+    ...                        "roster_row": [2, 3]})
+    >>> rules, areas = household_summary(flags, roster)
+    >>> rules["count_text"].to_list(), areas.select("households_red", "roster_persons").row(0)
+    (['1户1人'], (1, 2))
+    """
+    rules, areas = pl.collect_all([rule_summary(flags.lazy(), roster.lazy()), area_summary(flags.lazy(), roster.lazy())],
+                                  engine="in-memory")
+    return rules, areas
 
 
-def rule_summary(flags: pl.DataFrame, roster: pl.DataFrame, by: tuple[str, ...] = ()) -> pl.DataFrame:
+def rule_summary(flags: Frame, roster: Frame, by: tuple[str, ...] = ()) -> Frame:
     """Per rule: `rule_id, title, level, households, persons, count_text` ("X户Y人") of the
     confirmed flags, and `pending_households, pending_persons` of the pending ones; ordered by
     level (red first) then rule id. Extract-only rows (no household) count as persons with
@@ -105,7 +130,7 @@ def rule_summary(flags: pl.DataFrame, roster: pl.DataFrame, by: tuple[str, ...] 
     )
 
 
-def household_levels(flags: pl.DataFrame) -> pl.DataFrame:
+def household_levels(flags: Frame) -> Frame:
     """One row per household with a confirmed flag: household_id, township, village, level
     (highest), rules (ids joined by 、)."""
     return (
@@ -124,7 +149,7 @@ def household_levels(flags: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def area_summary(flags: pl.DataFrame, roster: pl.DataFrame, by: tuple[str, ...] = ("township", "village")) -> pl.DataFrame:
+def area_summary(flags: Frame, roster: Frame, by: tuple[str, ...] = ("township", "village")) -> Frame:
     """Per 乡镇/村 (or any roster place columns in `by`): `households_red`,
     `households_yellow`, `households_blue` (each household counted once, at its highest
     level), `households`, `persons` (flagged persons, see module docstring), `count_text`;
@@ -132,8 +157,9 @@ def area_summary(flags: pl.DataFrame, roster: pl.DataFrame, by: tuple[str, ...] 
     `roster_households`, `roster_persons`."""
     by = tuple(by)
     # A roster without a 乡镇/村 column still gets its totals (place unknown), never a crash.
-    roster = roster.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in by if c not in roster.columns])
-    row = "roster_row" if "roster_row" in roster.columns else "source_row"
+    columns = _names(roster)
+    roster = roster.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in by if c not in columns])
+    row = "roster_row" if "roster_row" in columns else "source_row"
     places = (
         roster.select([pl.col("household_id").cast(pl.String), *[pl.col(c).cast(pl.String) for c in by]])
         .filter(pl.col("household_id").is_not_null())

@@ -28,7 +28,7 @@ from fanpin_cli.flagging.exprs import (
     column,
     item_expr,
     joined_items,
-    keep,
+    kept,
     money,
     param_text,
     resolve,
@@ -69,14 +69,14 @@ class Context:
 
     def _join_rows(self, sector: str, status: str) -> pl.DataFrame:
         frame = self.evidence.get(sector)
-        people = self.persons.select(_PERSON_COLS)
+        people = self.persons.lazy().select(_PERSON_COLS)
         if frame is None or frame.height == 0 or C.match_status not in frame.columns:
-            return _empty_evidence(people)
+            return _empty_evidence(people.collect())
+        query = frame.lazy()
         if self.fields is not None:  # a sector is wide and long: only what the rules read is kept
-            frame = frame.select([c for c in frame.columns if c in self.fields or c in _ROW_BASE])
-        frame = evidence_rows(frame, status)
-        frame = frame.with_columns(pl.col("roster_row").cast(pl.Int64).alias("_roster_row"))
-        return frame.join(people, on="_roster_row", how="inner")
+            query = query.select([c for c in frame.columns if c in self.fields or c in _ROW_BASE])
+        query = evidence_rows(query, status).with_columns(pl.col("roster_row").cast(pl.Int64).alias("_roster_row"))
+        return query.join(people, on="_roster_row", how="inner").collect(engine="in-memory")
 
 
 _ROW_BASE = frozenset({"source_file", "source_row", C.roster_row, C.match_status})
@@ -124,22 +124,27 @@ def _show(rule: Rule) -> list[str]:
     return list(dict.fromkeys(f for f in fields if f not in ROSTER_VIRTUAL))
 
 
-def _filtered(rule: Rule, params: dict, ctx: Context, frame: pl.DataFrame, where=None) -> pl.DataFrame:
+def _names(frame: pl.LazyFrame) -> list[str]:
+    """The columns a step of a rule's query has (its schema resolved, nothing computed)."""
+    return frame.collect_schema().names()
+
+
+def _filtered(rule: Rule, params: dict, ctx: Context, frame: pl.DataFrame, where=None) -> pl.LazyFrame:
+    """The rows of `frame` (evidence rows, made: the conditions are worked out on its values)
+    that pass the rule's `where` (or `where`), its window and its `roster_where`."""
     conds = rule.where if where is None else where
-    if rule.window is None:
-        frame = keep(frame, all_conditions(conds, params, frame))
-    else:
-        inside = window_mask(frame, rule.window, params, ctx.reference_date)
-        frame = keep(frame, all_conditions(conds, params, frame) & pl.lit(inside))
+    mask = all_conditions(conds, params, frame)
+    if rule.window is not None:
+        mask = mask & pl.lit(window_mask(frame, rule.window, params, ctx.reference_date))
+    rows = kept(frame, mask)
     if rule.roster_where and rule.kind != "missing_linked":
-        ok = _roster_ok(rule.roster_where, params, ctx)
-        frame = frame.join(ok, on="_roster_row", how="semi")
-    return frame
+        rows = rows.join(_roster_ok(rule.roster_where, params, ctx), on="_roster_row", how="semi")
+    return rows
 
 
-def _roster_ok(conds: tuple[Condition, ...], params: dict, ctx: Context) -> pl.DataFrame:
+def _roster_ok(conds: tuple[Condition, ...], params: dict, ctx: Context) -> pl.LazyFrame:
     p = ctx.persons
-    return keep(p, all_conditions(conds, params, p)).select("_roster_row")
+    return kept(p, all_conditions(conds, params, p)).select("_roster_row")
 
 
 def _window_placeholders(rule: Rule, params: dict, ctx: Context) -> list[pl.Expr]:
@@ -153,16 +158,16 @@ def _window_placeholders(rule: Rule, params: dict, ctx: Context) -> list[pl.Expr
     ]
 
 
-def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
+def _sorted(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.sort(["_head_rank", "_roster_row", "source_file", "source_row"], nulls_last=True)
 
 
-def _group(rule: Rule, frame: pl.DataFrame, extra: list[pl.Expr] | None = None) -> pl.DataFrame:
+def _group(rule: Rule, frame: pl.LazyFrame, extra: list[pl.Expr] | None = None) -> pl.LazyFrame:
     """Group evidence rows per person or household: first row's file/row/fields, the list
     of items, counts."""
     household = rule.scope == "household"
     key = "_hh" if household else "_roster_row"
-    cols = frame.columns
+    cols = _names(frame)
     if household:
         frame = frame.filter(pl.col("_hh").is_not_null())
     frame = _sorted(frame).with_columns(item_expr(_show(rule), cols, with_name=household).alias("_item"))
@@ -179,19 +184,21 @@ def _group(rule: Rule, frame: pl.DataFrame, extra: list[pl.Expr] | None = None) 
     return grouped.with_columns(pl.col("_members_n").cast(pl.String).alias("_ph_members"))
 
 
-def _out(rule: Rule, frame: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+def _out(rule: Rule, frame: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
     """Select the flag columns (household rules: no roster_row, the household head's name
     unless the evidence names a member)."""
     household = rule.scope == "household"
     if household:
-        frame = frame.join(ctx.households.select("_hh", "_head_name"), on="_hh", how="left")
-        name = pl.coalesce(pl.col("_person_name"), pl.col("_head_name")) if "_person_name" in frame.columns else pl.col("_head_name")
+        frame = frame.join(ctx.households.lazy().select("_hh", "_head_name"), on="_hh", how="left")
+    cols = _names(frame)
+    if household:
+        name = pl.coalesce(pl.col("_person_name"), pl.col("_head_name")) if "_person_name" in cols else pl.col("_head_name")
         roster_row = pl.lit(None, dtype=pl.Int64)
     else:
         name = pl.col("_person_name")
         roster_row = pl.col("_roster_row").cast(pl.Int64)
-    src_file = pl.col("source_file").cast(pl.String) if "source_file" in frame.columns else pl.lit(None, dtype=pl.String)
-    src_row = pl.col("source_row").cast(pl.Int64) if "source_row" in frame.columns else pl.lit(None, dtype=pl.Int64)
+    src_file = pl.col("source_file").cast(pl.String) if "source_file" in cols else pl.lit(None, dtype=pl.String)
+    src_row = pl.col("source_row").cast(pl.Int64) if "source_row" in cols else pl.lit(None, dtype=pl.Int64)
     return frame.with_columns(
         pl.col("_hh").cast(pl.String).alias("household_id"),
         pl.col("_township").cast(pl.String).alias("township"),
@@ -203,12 +210,22 @@ def _out(rule: Rule, frame: pl.DataFrame, ctx: Context) -> pl.DataFrame:
     )
 
 
+def _no_hits() -> pl.LazyFrame:
+    """A kind's hits when there is nothing to evaluate: the flag columns, no row."""
+    return pl.LazyFrame(schema={"household_id": pl.String, "township": pl.String, "village": pl.String,
+                                "roster_row": pl.Int64, "person_name": pl.String, "source_file": pl.String,
+                                "source_row": pl.Int64})
+
+
 # -- kinds ------------------------------------------------------------------------------
+# Each returns its hits as one lazy query (collected with every other rule's by the engine):
+# the conditions are worked out on the made frames they read (the roster persons, a sector's
+# linked or review rows), every later step is a step of the query.
 
 
-def missing_linked(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
+def missing_linked(rule: Rule, params: dict, ctx: Context) -> pl.LazyFrame:
     p = ctx.persons
-    base = keep(p, all_conditions(rule.roster_where, params, p))
+    base = kept(p, all_conditions(rule.roster_where, params, p))
     linked = ctx.rows(rule.sector)
     hits = _filtered(rule, params, ctx, linked).select("_roster_row").unique()
     base = base.join(hits, on="_roster_row", how="anti")
@@ -217,16 +234,17 @@ def missing_linked(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
         if not ctx.has(ex.sector):
             continue
         rows = ctx.rows(ex.sector)
-        rows = keep(rows, all_conditions(ex.where, params, rows)).select("_roster_row").unique()
-        base = base.join(rows, on="_roster_row", how="anti")
+        base = base.join(kept(rows, all_conditions(ex.where, params, rows)).select("_roster_row").unique(),
+                         on="_roster_row", how="anti")
         pending = ctx.rows(ex.sector, "review")
-        pending = keep(pending, all_conditions(ex.where, params, pending))
-        exempt_review.append(pending.with_columns(item_expr([], pending.columns).alias("_item")).select("_roster_row", "source_file", "source_row", "_item"))
+        exempt_review.append(kept(pending, all_conditions(ex.where, params, pending))
+                             .with_columns(item_expr([], pending.columns).alias("_item"))
+                             .select("_roster_row", "source_file", "source_row", "_item"))
     show = _show(rule)
     keys = base.select("_roster_row")
     # Linked rows that exist but do not qualify: named in the detail, first one is the evidence row.
-    other = _sorted(linked.join(keys, on="_roster_row", how="semi"))
-    other = other.with_columns(item_expr(show, other.columns).alias("_item")).group_by(
+    other = _sorted(linked.lazy().join(keys, on="_roster_row", how="semi"))
+    other = other.with_columns(item_expr(show, linked.columns).alias("_item")).group_by(
         "_roster_row", maintain_order=True
     ).agg(
         pl.col("source_file").first().alias("_ev_file"),
@@ -234,9 +252,9 @@ def missing_linked(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
         joined_items(pl.col("_item")).alias("_other"),
     )
     # Review rows that would qualify if a person confirms them: listed, never used.
-    review = ctx.rows(rule.sector, "review")
-    review = _sorted(_filtered(rule, params, ctx, review).join(keys, on="_roster_row", how="semi"))
-    review = review.with_columns(item_expr(show, review.columns).alias("_item")).select(
+    waiting = ctx.rows(rule.sector, "review")
+    review = _sorted(_filtered(rule, params, ctx, waiting).join(keys, on="_roster_row", how="semi"))
+    review = review.with_columns(item_expr(show, waiting.columns).alias("_item")).select(
         "_roster_row", "source_file", "source_row", "_item"
     )
     # Review rows of an exemption sector (e.g. a 公安 row that may be this person) are named too.
@@ -263,9 +281,10 @@ def missing_linked(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
     return _out(rule, out, ctx)
 
 
-def amount_sum(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
-    rows = _filtered(rule, params, ctx, ctx.rows(rule.sector))
-    amount = column(rule.amount, rows.columns)
+def amount_sum(rule: Rule, params: dict, ctx: Context) -> pl.LazyFrame:
+    linked = ctx.rows(rule.sector)
+    rows = _filtered(rule, params, ctx, linked)
+    amount = column(rule.amount, linked.columns)
     from fanpin_cli.values import parse_amount
 
     rows = rows.with_columns(parse_amount(amount).alias("_amount")).filter(pl.col("_amount").is_not_null())
@@ -286,7 +305,7 @@ def amount_sum(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
     return _out(rule, grouped, ctx)
 
 
-def linked_match(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
+def linked_match(rule: Rule, params: dict, ctx: Context) -> pl.LazyFrame:
     rows = _filtered(rule, params, ctx, ctx.rows(rule.sector))
     grouped = _group(rule, rows).with_columns(
         pl.col("_age").cast(pl.String).fill_null("?").alias("_ph_age"),
@@ -295,7 +314,7 @@ def linked_match(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
     return _out(rule, grouped, ctx)
 
 
-def linked_count(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
+def linked_count(rule: Rule, params: dict, ctx: Context) -> pl.LazyFrame:
     rows = _filtered(rule, params, ctx, ctx.rows(rule.sector))
     grouped = _group(rule, rows)
     grouped = grouped.filter(pl.col("_members_n") >= int(resolve(rule.min_members, params)))
@@ -303,37 +322,38 @@ def linked_count(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
     return _out(rule, grouped, ctx)
 
 
-def household_all(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
-    p = ctx.persons.with_columns(all_conditions(rule.roster_where, params, ctx.persons).alias("_ok"))
+def household_all(rule: Rule, params: dict, ctx: Context) -> pl.LazyFrame:
+    p = ctx.persons.lazy().with_columns(all_conditions(rule.roster_where, params, ctx.persons).alias("_ok"))
     hh = p.group_by("_hh").agg(pl.col("_ok").all().alias("_all")).filter(pl.col("_all") & pl.col("_hh").is_not_null())
     ex = rule.none_linked
     linked = ctx.rows(ex.sector)
-    covered = keep(linked, all_conditions(ex.where, params, linked)).select("_hh").unique()
+    covered = kept(linked, all_conditions(ex.where, params, linked)).select("_hh").unique()
     hh = hh.join(covered, on="_hh", how="anti")
     members = _sorted(p.join(hh.select("_hh"), on="_hh", how="semi").with_columns(
         pl.col("_roster_row").alias("source_row")
     ))
+    cols = _names(members)
     show = list(rule.show) or list(dict.fromkeys(f for c in rule.roster_where for f in c.fields() if f not in ROSTER_VIRTUAL))
-    members = members.with_columns(item_expr(show, members.columns, with_name=True).alias("_item"))
+    members = members.with_columns(item_expr(show, cols, with_name=True).alias("_item"))
     grouped = members.group_by("_hh", maintain_order=True).agg(
         pl.col("_township").first(),
         pl.col("_village").first(),
-        pl.col("source_file").first() if "source_file" in members.columns else pl.lit(None, dtype=pl.String).alias("source_file"),
+        pl.col("source_file").first() if "source_file" in cols else pl.lit(None, dtype=pl.String).alias("source_file"),
         pl.col("source_row").first(),
-        *[pl.col(c).first() for c in _roster_fields(members) if c not in ("source_file", "source_row")],
+        *[pl.col(c).first() for c in _roster_fields(cols) if c not in ("source_file", "source_row")],
         joined_items(pl.col("_item"), limit=8).alias("_ph_rows"),
         pl.len().cast(pl.String).alias("_ph_count"),
     ).with_columns(pl.col("_ph_count").alias("_ph_members"))
     # Linked rows of the sector that do not qualify (e.g. 停保): named in the detail.
-    other = _sorted(linked.join(grouped.select("_hh"), on="_hh", how="semi"))
+    other = _sorted(linked.lazy().join(grouped.select("_hh"), on="_hh", how="semi"))
     other_show = list(dict.fromkeys(f for c in ex.where for f in c.fields()))
-    other = other.with_columns(item_expr(other_show, other.columns, with_name=True).alias("_item")).group_by(
+    other = other.with_columns(item_expr(other_show, linked.columns, with_name=True).alias("_item")).group_by(
         "_hh", maintain_order=True
     ).agg(joined_items(pl.col("_item")).alias("_other"))
     # Review rows that would cover the household if a person confirms them: named, never used.
-    pending = ctx.rows(ex.sector, "review")
-    pending = _sorted(keep(pending, all_conditions(ex.where, params, pending)).join(grouped.select("_hh"), on="_hh", how="semi"))
-    pending = pending.with_columns(item_expr(other_show, pending.columns, with_name=True).alias("_item")).group_by(
+    waiting = ctx.rows(ex.sector, "review")
+    pending = _sorted(kept(waiting, all_conditions(ex.where, params, waiting)).join(grouped.select("_hh"), on="_hh", how="semi"))
+    pending = pending.with_columns(item_expr(other_show, waiting.columns, with_name=True).alias("_item")).group_by(
         "_hh", maintain_order=True
     ).agg(joined_items(pl.col("_item")).alias("_review"))
     grouped = grouped.join(other, on="_hh", how="left").join(pending, on="_hh", how="left").with_columns(
@@ -352,20 +372,20 @@ def household_all(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
     return _out(rule, grouped, ctx)
 
 
-def _roster_fields(frame: pl.DataFrame) -> list[str]:
-    return [c for c in frame.columns if not c.startswith("_")]
+def _roster_fields(columns: list[str]) -> list[str]:
+    return [c for c in columns if not c.startswith("_")]
 
 
-def unlinked_row(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
+def unlinked_row(rule: Rule, params: dict, ctx: Context) -> pl.LazyFrame:
     frame = ctx.evidence.get(rule.sector)
     if frame is None or frame.height == 0:
-        return pl.DataFrame()
+        return _no_hits()
     cols = frame.columns
     mask = pl.col(C.match_status).is_in(list(rule.status)) & all_conditions(rule.where, params, frame)
     if C.rejected in cols:
         mask = mask & ~pl.col(C.rejected).fill_null(False)
-    rows = keep(frame, mask).sort(["source_file", "source_row"])
-    rows = rows.with_columns(
+    rows = kept(frame, mask).sort(["source_file", "source_row"])
+    return rows.with_columns(
         pl.lit(None, dtype=pl.String).alias("household_id"),
         column("township", cols).cast(pl.String).alias("township"),
         column("village", cols).cast(pl.String).alias("village"),
@@ -378,10 +398,9 @@ def unlinked_row(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
                       .otherwise(pl.lit(""))).alias("_ph_rows"),
         pl.col(C.match_status).alias("_ph_status"),
     )
-    return rows
 
 
-def roster_match(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
+def roster_match(rule: Rule, params: dict, ctx: Context) -> pl.LazyFrame:
     p = ctx.persons
     # household facts left empty on members' rows: the household's (a column without a null needs none)
     gaps = [f for f in HOUSEHOLD_FIELDS if f in p.columns and p.get_column(f).null_count()]
@@ -389,18 +408,19 @@ def roster_match(rule: Rule, params: dict, ctx: Context) -> pl.DataFrame:
         p = p.with_columns(
             pl.col(f).fill_null(pl.col(f).sort_by("_head_rank").drop_nulls().first().over("_hh")) for f in gaps
         )
-    rows = keep(p, all_conditions(rule.roster_where, params, p)).with_columns(
+    rows = kept(p, all_conditions(rule.roster_where, params, p)).with_columns(
         pl.col("_roster_row").alias("source_row")
     )
     show = list(rule.show) or list(dict.fromkeys(f for c in rule.roster_where for f in c.fields() if f not in ROSTER_VIRTUAL))
-    if "source_file" not in rows.columns:
+    if "source_file" not in p.columns:
         rows = rows.with_columns(pl.lit(None, dtype=pl.String).alias("source_file"))
     household = rule.scope == "household"
     if household:
         rows = rows.filter(pl.col("_hh").is_not_null())
-    rows = _sorted(rows).with_columns(item_expr(show, rows.columns, with_name=household).alias("_item"))
+    cols = _names(rows)
+    rows = _sorted(rows).with_columns(item_expr(show, cols, with_name=household).alias("_item"))
     key = "_hh" if household else "_roster_row"
-    firsts = [c for c in rows.columns if c not in (key, "_item")]
+    firsts = [c for c in cols if c not in (key, "_item")]
     grouped = rows.group_by(key, maintain_order=True).agg(
         [pl.col(c).first() for c in firsts]
         + [joined_items(pl.col("_item")).alias("_ph_rows"), pl.len().cast(pl.String).alias("_ph_count")]
@@ -432,7 +452,7 @@ class Kind:
     required: tuple[str, ...]
     optional: tuple[str, ...]
     placeholders: tuple[str, ...]
-    evaluate: Callable[[Rule, dict, Context], pl.DataFrame]
+    evaluate: Callable[[Rule, dict, Context], pl.LazyFrame]
     about_roster: bool = False
     shows_roster: bool = False
     absence: bool = False
