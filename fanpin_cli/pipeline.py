@@ -222,19 +222,24 @@ def _keyed_links(link: pl.DataFrame, frame: pl.DataFrame, sector: str, key: byte
     )
 
 
-def _rows_of(frames: Iterable[pl.DataFrame], wanted: pl.DataFrame, *columns: pl.Expr | str) -> pl.DataFrame:
+def _rows_of(frames: Iterable[pl.DataFrame], wanted: pl.DataFrame, *columns: pl.Expr | str,
+             present: bool = False) -> pl.DataFrame:
     """`source_file`, `source_row` and `columns` of the rows of `frames` that `wanted` names (by
     its `source_file`, `source_row`), in the frames' order: what a lookup joined onto a few rows
     needs, instead of every row of the county once more (1.6M rows at 50,000 households).
+    `present`: a column named (a text) that a frame lacks is left out of its rows (null there).
 
     >>> f = pl.DataFrame({"source_file": ["a", "a", "b"], "source_row": [2, 3, 2], "name": ["x", "y", "z"]})
     >>> _rows_of([f], pl.DataFrame({"source_file": ["a"], "source_row": [3]}), "name").rows()
+    [('a', 3, 'y')]
+    >>> _rows_of([f], pl.DataFrame({"source_file": ["a"], "source_row": [3]}), "name", "sex", present=True).rows()
     [('a', 3, 'y')]
     """
     keys = row_keys_of(wanted)
     parts = [  # the frames are long (the row index: 1.6M rows at 50,000 households), the rows wanted few
         named_rows(f.lazy().select(pl.col("source_file").cast(pl.String), pl.col("source_row").cast(pl.Int64),
-                                   *columns), keys)
+                                   *[c for c in columns if not (present and isinstance(c, str) and c not in f.columns)]),
+                   keys)
         for f in frames
     ]
     return pl.concat(pl.collect_all(parts), how="diagonal_relaxed")
@@ -249,10 +254,7 @@ def _review_queue(links: pl.DataFrame, extracts: dict[str, pl.DataFrame], roster
         return REVIEW.empty()
     ext_cols = {"name": "extract_name", "id_number": "extract_id", "birth_any": "extract_birth",
                 "township": "extract_township", "village": "extract_village"}
-    ext = pl.concat(
-        [_rows_of([f], review, *[c for c in ext_cols if c in f.columns]) for f in extracts.values()],
-        how="diagonal_relaxed",
-    ).rename({k: v for k, v in ext_cols.items()}, strict=False)
+    ext = _rows_of(extracts.values(), review, *ext_cols, present=True).rename(ext_cols, strict=False)
     ros_cols = {"source_row": "roster_row", "name": "roster_name", "id_number": "roster_id",
                 "id_birth": "roster_birth", "township": "roster_township", "village": "roster_village"}
     ros = roster.select([c for c in ros_cols if c in roster.columns]).rename(ros_cols, strict=False)
@@ -273,26 +275,27 @@ def _with_person(
     (no roster_row) show the household's 户主, by whom villages know a household; flags on a
     person not in the roster (应纳未纳) show the ID of their own extract row."""
     extra = [c for c in ("group", "relation") if c in roster.columns]
-    person = roster.select(pl.col("source_row").alias("roster_row"), "id_number", *extra)
-    out = flags.join(person, on="roster_row", how="left", maintain_order="left")
+    # One query (its steps are small: their fixed cost per query was most of the time).
+    person = roster.lazy().select(pl.col("source_row").alias("roster_row"), "id_number", *extra)
+    out = flags.lazy().join(person, on="roster_row", how="left", maintain_order="left")
     rows = [f for f in (evidence or {}).values() if "id_number" in f.columns]
     if rows:
         own = _rows_of(rows, flags.filter(pl.col("source_row").is_not_null()), pl.col("id_number").alias("_row_id"))
         outside = pl.col("roster_row").is_null() & pl.col("household_id").is_null()
-        out = out.join(own, on=["source_file", "source_row"], how="left", maintain_order="left").with_columns(
+        out = out.join(own.lazy(), on=["source_file", "source_row"], how="left", maintain_order="left").with_columns(
             pl.when(outside).then(pl.col("_row_id")).otherwise(pl.col("id_number")).alias("id_number")
         ).drop("_row_id")
     if "household_id" not in roster.columns:
-        return out
+        return out.collect(engine="in-memory")
     # A household-level flag is shown by one person: the member its evidence names (the name
     # flagging put in person_name; the head first among namesakes), else the household's head
     # (domain.household_heads). Name, 证件号码, 组 and 与户主关系 are that person's.
-    shown = out.join(household_heads(roster).rename({"source_row": "_head"}), on="household_id", how="left",
+    shown = out.join(household_heads(roster).rename({"source_row": "_head"}).lazy(), on="household_id", how="left",
                      maintain_order="left")
     if "name" in roster.columns:
         named = (  # the three columns it reads first: the roster is ~40 columns wide
-            roster.select(pl.col("household_id").cast(pl.String), pl.col("name").alias("person_name"),
-                          pl.col("source_row").alias("_named"), head_rank_of(roster).alias("_rank"))
+            roster.lazy().select(pl.col("household_id").cast(pl.String), pl.col("name").alias("person_name"),
+                                 pl.col("source_row").alias("_named"), head_rank_of(roster).alias("_rank"))
             .filter(pl.col("household_id").is_not_null())
             .sort("_rank", "_named")
             .unique(["household_id", "person_name"], keep="first", maintain_order=True)
@@ -302,13 +305,14 @@ def _with_person(
     else:
         shown = shown.with_columns(pl.lit(None, dtype=pl.Int64).alias("_named"))
     fields = ("id_number", *extra)
-    by_row = roster.select(pl.col("source_row").alias("_shown"), *[pl.col(c).alias(f"_s_{c}") for c in fields])
+    by_row = roster.lazy().select(pl.col("source_row").alias("_shown"), *[pl.col(c).alias(f"_s_{c}") for c in fields])
     household_level = pl.col("roster_row").is_null() & pl.col("household_id").is_not_null()
     return (
         shown.with_columns(pl.coalesce("_named", "_head").alias("_shown"))
         .join(by_row, on="_shown", how="left", maintain_order="left")
         .with_columns([pl.when(household_level).then(pl.col(f"_s_{c}")).otherwise(pl.col(c)).alias(c) for c in fields])
         .drop("_head", "_named", "_shown", *[f"_s_{c}" for c in fields])
+        .collect(engine="in-memory")
     )
 
 

@@ -103,10 +103,10 @@ def collect(parts: list[pl.LazyFrame]) -> pl.DataFrame:
     """Concatenate issue parts, sorted by file and row (stable: check order within a row)."""
     if not parts:
         return empty_issues()
-    frames = pl.collect_all(parts)
-    out = pl.concat([f.select(ISSUE_COLUMNS) for f in frames if f.height], how="vertical")\
-        if any(f.height for f in frames) else empty_issues()
-    return out.cast(ISSUE_SCHEMA).sort(["source_file", "source_row"], nulls_last=True, maintain_order=True)
+    frames = [f for f in pl.collect_all([part.select(ISSUE_COLUMNS) for part in parts]) if f.height]
+    out = pl.concat(frames, how="vertical") if frames else empty_issues()
+    return (out.lazy().cast(ISSUE_SCHEMA).sort(["source_file", "source_row"], nulls_last=True, maintain_order=True)
+            .collect(engine="in-memory"))
 
 
 def person_age(frame: pl.DataFrame, reference_date: date) -> pl.Expr:

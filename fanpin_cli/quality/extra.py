@@ -42,9 +42,9 @@ DUPLICATE_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _household_reference(frame: pl.DataFrame, value: pl.Expr, name: str) -> pl.DataFrame:
+def _household_reference(frame: pl.DataFrame, value: pl.Expr, name: str) -> pl.LazyFrame:
     """Per household, the majority value of `value` (ties: the 户主's value), as `name`."""
-    work = frame.select(
+    work = frame.lazy().select(
         pl.col("household_id"),
         value.alias("__v"),
         head_of(frame).alias("__head"),
@@ -58,9 +58,11 @@ def _household_reference(frame: pl.DataFrame, value: pl.Expr, name: str) -> pl.D
     )
 
 
-def _with_reference(frame: pl.DataFrame, value: pl.Expr, name: str) -> pl.DataFrame:
+def _with_reference(frame: pl.DataFrame, value: pl.Expr, name: str) -> pl.LazyFrame:
+    """`frame` with its household's reference value `name` (`_household_reference`): a query,
+    collected with the file's other checks."""
     ref = _household_reference(frame, value, name)
-    return frame.join(ref, on="household_id", how="left", maintain_order="left")
+    return frame.lazy().join(ref, on="household_id", how="left", maintain_order="left")
 
 
 def roster_extra(frame: pl.DataFrame, headings: dict[str, str], reference_date: date) -> list[pl.LazyFrame]:

@@ -45,11 +45,11 @@ def row_places(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame] | None = 
     if rows is not None:
         keys = row_keys_of(rows)
 
-    def only(frame: pl.DataFrame) -> pl.DataFrame:
-        if keys is None:
-            return frame
-        return named_rows(frame, keys).collect()
+    def only(frame: pl.LazyFrame) -> pl.LazyFrame:
+        return frame if keys is None else named_rows(frame, keys)
 
+    # One query for every frame (collected once, on polars' in-memory engine as an eager step):
+    # the steps of each frame are small, their fixed cost per query was most of the time.
     base = _roster_places(roster)
     frames = [only(base)]
     places = base.select(
@@ -58,7 +58,7 @@ def row_places(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame] | None = 
     )
     for frame in (evidence or {}).values():
         linked = (col_or_null(frame, C.match_status) == "linked").fill_null(False)
-        ev = only(frame.select(
+        ev = only(frame.lazy().select(
             pl.col("source_file").cast(pl.String), pl.col("source_row").cast(pl.Int64),
             pl.when(linked).then(col_or_null(frame, C.roster_row, pl.Int64).cast(pl.Int64)).alias(C.roster_row),
             col_or_null(frame, "township").alias("__own_t"), col_or_null(frame, "village").alias("__own_v"),
@@ -68,11 +68,12 @@ def row_places(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame] | None = 
             pl.when(pl.col(C.roster_row).is_not_null()).then(pl.col("__t")).otherwise(pl.col("__own_t")).alias("township"),
             pl.when(pl.col(C.roster_row).is_not_null()).then(pl.col("__v")).otherwise(pl.col("__own_v")).alias("village"),
         ))
-    return first_per_row(pl.concat(frames, how="vertical_relaxed"))
+    return first_per_row(pl.concat(frames, how="vertical_relaxed").collect(engine="in-memory"))
 
 
-def _roster_places(roster: pl.DataFrame) -> pl.DataFrame:
-    return roster.select(
+def _roster_places(roster: pl.DataFrame) -> pl.LazyFrame:
+    """The roster's rows with their place: a step of a query."""
+    return roster.lazy().select(
         pl.col("source_file").cast(pl.String), pl.col("source_row").cast(pl.Int64),
         col_or_null(roster, "household_id").alias("household_id"),
         col_or_null(roster, "township").alias("township"), col_or_null(roster, "village").alias("village"),
@@ -104,12 +105,13 @@ def village_rows(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame] | None 
         # (two groupings on one key each: half the time of one on all three)
         own = rows.filter(pl.col(C.roster_row).is_null()).group_by(area).len("rows")
         theirs = rows.filter(pl.col(C.roster_row).is_not_null()).group_by(C.roster_row).len("rows").join(
-            person.lazy(), on=C.roster_row, how="left").select(*area, "rows")
-        parts += pl.collect_all([own, theirs])
+            person, on=C.roster_row, how="left").select(*area, "rows")
+        parts += [own, theirs]
     filled = [pl.col(c).fill_null(UNATTRIBUTED) for c in area]
-    return (
+    return (  # one query for every frame (in memory, as an eager step)
         pl.concat(parts, how="vertical_relaxed").with_columns(filled)
         .group_by(area).agg(pl.col("rows").sum().cast(pl.UInt32))
+        .collect(engine="in-memory")
     )
 
 

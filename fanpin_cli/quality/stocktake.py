@@ -40,8 +40,8 @@ def _roster_view(roster: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _mismatches(sector: str, linked: pl.DataFrame) -> pl.DataFrame:
-    """One row per differing attribute of a linked extract row."""
+def _mismatches(sector: str, linked: pl.LazyFrame, columns: list[str]) -> pl.LazyFrame:
+    """One row per differing attribute of a linked extract row (`columns`: `linked`'s)."""
     checks = [
         ("name", pl.col("name_key") != pl.col("r_name_key"), pl.col("name"), pl.col("r_name")),
         ("sex", written_sex(pl.col("sex")) != pl.col("r_sex"), pl.col("sex"), pl.col("r_sex")),
@@ -56,7 +56,7 @@ def _mismatches(sector: str, linked: pl.DataFrame) -> pl.DataFrame:
     for field, differs, mine, theirs in checks:
         needed = {"name": "name_key", "sex": "sex", "birth_date": "birth_date", "township": "township",
                   "village": "village"}[field]
-        if needed not in linked.columns:
+        if needed not in columns:
             continue
         out.append(
             linked.filter(differs.fill_null(False)).select(
@@ -67,7 +67,7 @@ def _mismatches(sector: str, linked: pl.DataFrame) -> pl.DataFrame:
                 mine.cast(pl.String).alias("extract_value"), theirs.cast(pl.String).alias("roster_value"),
             )
         )
-    return pl.concat(out) if out else pl.DataFrame(schema=_MISMATCH_SCHEMA)
+    return pl.concat(out) if out else pl.LazyFrame(schema=_MISMATCH_SCHEMA)
 
 
 _MISMATCH_SCHEMA = {
@@ -93,64 +93,75 @@ def stocktake(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame], *,
     `matched`, `roster_only` (ROSTER_ONLY_LISTED sectors), `sector_only`, `mismatch`; only
     those named in `lists` are made (the others are empty): `matched` and `sector_only` hold
     most rows of every sector (the monthly job lists them in links.csv instead)."""
-    rv = _roster_view(roster)
-    counts, matched, roster_only, sector_only, mismatch = [], [], [], [], []
+    viewed = _roster_view(roster)
+    rv = viewed.lazy()
+    queries: dict[str, list[pl.LazyFrame]] = {"counts": [], "matched": [], "roster_only": [], "sector_only": [],
+                                                "mismatch": []}
+    # Every sector's counts and lists as steps of lazy queries, collected together at the end (one
+    # set of queries on polars' in-memory engine, as the eager steps ran; ~90 small queries before).
     for sector, wide in evidence.items():
         # only the columns read here, before the rows are filtered and joined (a sector is wide)
-        frame = wide.select([c for c in wide.columns if c in _READ])
-        status = col_or_null(frame, C.match_status)
-        linked = frame.filter((status == "linked") & col_or_null(frame, "roster_row", pl.Int64).is_not_null())
+        columns = [c for c in wide.columns if c in _READ]
+        frame = wide.lazy().select(columns)
+        status = col_or_null(columns, C.match_status)
+        linked = frame.filter((status == "linked") & col_or_null(columns, "roster_row", pl.Int64).is_not_null())
         linked = linked.with_columns(pl.col("roster_row").cast(pl.Int64)).join(
             rv, on="roster_row", how="left", maintain_order="left"
         )
+        linked_columns = list(dict.fromkeys([*columns, *viewed.columns]))
         unlinked_rows = status.is_null() | (status == "unlinked")
         persons = linked.select("roster_row").unique()
         missing = rv.join(persons, on="roster_row", how="anti")
-        mis = _mismatches(sector, linked)
-        counted = frame.with_columns(unlinked_rows.alias("__u"), (status == "review").alias("__r")).select(
-            pl.col("__u").sum(), pl.col("__r").sum()).row(0)
-        counts.append({
-            "sector": sector,
-            "extract_rows": frame.height,
-            "linked_rows": linked.height,
-            "review_rows": counted[1],
-            "unlinked_rows": counted[0],
-            "matched_persons": persons.height,
-            "matched_households": linked["r_household_id"].drop_nulls().n_unique(),
-            "roster_only_persons": missing.height,
-            "roster_only_households": missing["r_household_id"].drop_nulls().n_unique(),
-            "sector_only_rows": counted[0],
-            "mismatch_rows": mis.select("source_file", "source_row").unique().height,
-        })
+        mis = _mismatches(sector, linked, linked_columns)
+        households = pl.col("r_household_id").drop_nulls().n_unique().cast(pl.Int64)
+        queries["counts"].append(pl.concat([
+            frame.select(pl.lit(sector).alias("sector"), pl.len().cast(pl.Int64).alias("extract_rows"),
+                         (status == "review").sum().cast(pl.Int64).alias("review_rows"),
+                         unlinked_rows.sum().cast(pl.Int64).alias("unlinked_rows")),
+            linked.select(pl.len().cast(pl.Int64).alias("linked_rows"), households.alias("matched_households")),
+            persons.select(pl.len().cast(pl.Int64).alias("matched_persons")),
+            missing.select(pl.len().cast(pl.Int64).alias("roster_only_persons"),
+                           households.alias("roster_only_households")),
+            mis.select("source_file", "source_row").unique().select(pl.len().cast(pl.Int64).alias("mismatch_rows")),
+        ], how="horizontal").select(
+            *[pl.col(c) if c != "sector_only_rows" else pl.col("unlinked_rows").alias(c) for c in COUNT_COLUMNS]
+        ))
         if "matched" in lists:
-            matched.append(linked.select(
+            queries["matched"].append(linked.select(
                 pl.lit(sector).alias("sector"), pl.col("source_file"), pl.col("source_row").cast(pl.Int64),
                 "roster_row", pl.col("r_household_id").alias("household_id"),
                 pl.col("r_township").alias("township"), pl.col("r_village").alias("village"),
-                pl.col("r_name").alias("name"), col_or_null(linked, C.match_method).alias(C.match_method),
+                pl.col("r_name").alias("name"), col_or_null(linked_columns, C.match_method).alias(C.match_method),
             ))
         if sector in ROSTER_ONLY_LISTED and "roster_only" in lists:
-            roster_only.append(missing.select(
+            queries["roster_only"].append(missing.select(
                 pl.lit(sector).alias("sector"), "roster_row", pl.col("r_household_id").alias("household_id"),
                 pl.col("r_township").alias("township"), pl.col("r_village").alias("village"),
                 pl.col("r_name").alias("name"),
             ))
         if "sector_only" in lists:
             unlinked = frame.filter(unlinked_rows)
-            sector_only.append(unlinked.select(
+            queries["sector_only"].append(unlinked.select(
                 pl.lit(sector).alias("sector"), pl.col("source_file"), pl.col("source_row").cast(pl.Int64),
-                col_or_null(unlinked, "name").alias("name"), col_or_null(unlinked, "township").alias("township"),
-                col_or_null(unlinked, "village").alias("village"), col_or_null(unlinked, "reason").alias("reason"),
+                col_or_null(columns, "name").alias("name"), col_or_null(columns, "township").alias("township"),
+                col_or_null(columns, "village").alias("village"), col_or_null(columns, "reason").alias("reason"),
             ))
         if "mismatch" in lists:
-            mismatch.append(mis)
-    count_frame = pl.DataFrame(counts, schema={c: (pl.String if c == "sector" else pl.Int64) for c in COUNT_COLUMNS})
+            queries["mismatch"].append(mis)
+    order = [(name, i) for name, parts in queries.items() for i in range(len(parts))]
+    made_frames = pl.collect_all([queries[name][i] for name, i in order], engine="in-memory")
+    got: dict[str, list[pl.DataFrame]] = {name: [] for name in queries}
+    for (name, _), frame in zip(order, made_frames, strict=True):
+        got[name].append(frame)
+    count_schema = {c: (pl.String if c == "sector" else pl.Int64) for c in COUNT_COLUMNS}
+    count_frame = pl.concat(got["counts"]) if got["counts"] else pl.DataFrame(schema=count_schema)
     made = {
-        "matched": _concat(matched),
-        "roster_only": _concat(roster_only, {"sector": pl.String, "roster_row": pl.Int64, "household_id": pl.String,
-                                             "township": pl.String, "village": pl.String, "name": pl.String}),
-        "sector_only": _concat(sector_only),
-        "mismatch": _concat(mismatch, _MISMATCH_SCHEMA),
+        "matched": _concat(got["matched"]),
+        "roster_only": _concat(got["roster_only"], {"sector": pl.String, "roster_row": pl.Int64,
+                                                    "household_id": pl.String, "township": pl.String,
+                                                    "village": pl.String, "name": pl.String}),
+        "sector_only": _concat(got["sector_only"]),
+        "mismatch": _concat(got["mismatch"], _MISMATCH_SCHEMA),
     }
     return count_frame, made
 
