@@ -359,3 +359,65 @@ def test_one_polars_thread_gives_polars_one_thread_unless_the_user_sized_it(
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == threads
+
+
+def test_a_process_started_ahead_hashes_texts_as_this_process_does(tmp_path):
+    """`hash_texts` (a small county's long columns of keys, lent by `keys.hashed_apart`): the
+    same digests as `keys.hash_texts`, nulls kept, under the column's name; `keys._hash_texts`
+    hands it the long columns only; a process that has ended hashes nothing (None: the caller
+    hashes them itself, at once, not after a wait)."""
+    from fanpin_cli.keys import APART_VALUES, _hash_texts, hash_texts, hashed_apart
+    from fanpin_cli.report.background import prestart_report
+
+    key = b"k" * 32
+    values = pl.Series("t", [f"s\x1fid:{i:018d}" for i in range(APART_VALUES)] + [None, "张三"])
+    want = hash_texts(values, key)
+    ahead = prestart_report(tmp_path / "report.xlsx")
+    assert ahead is not None
+    asked: list[int] = []
+
+    def counted(texts: pl.Series, k: bytes) -> pl.Series | None:
+        asked.append(texts.len())
+        return ahead.hash_texts(texts, k)
+
+    try:
+        got = ahead.hash_texts(values, key)
+        assert got is not None and got.name == "t" and got.to_list() == want.to_list()
+        with hashed_apart(counted):
+            assert _hash_texts(values, key).to_list() == want.to_list()
+            assert _hash_texts(values.head(10), key).to_list() == want.head(10).to_list()
+        assert asked == [values.len()]  # the short column hashed here
+    finally:
+        ahead._process.kill()
+        ahead._process.join(timeout=30)
+    assert ahead.hash_texts(values, key) is None  # gone: nothing hashed there, no wait
+    with hashed_apart(ahead.hash_texts):
+        assert _hash_texts(values, key).to_list() == want.to_list()
+    ahead.abort()
+
+
+def test_a_run_whose_report_process_hashes_its_keys_writes_the_same_outputs(tmp_path, monkeypatch):
+    """A small county's keys hashed in its report process (every column of them, here) or all in
+    the run's own process: the same record and person keys in every output."""
+    from fanpin_cli import keys
+    from fanpin_cli.config import load_config
+    from fanpin_cli.pipeline import run_job
+    from fanpin_cli.report.background import BackgroundReport
+    from fanpin_cli.resources import resource_dir
+
+    config = load_config(resource_dir("sample_data") / "fanpin.toml")
+    run_job(config, tmp_path / "here", split="none", history=False)
+    asked: list[bool] = []
+    hash_texts = BackgroundReport.hash_texts
+
+    def counted(self: BackgroundReport, values: pl.Series, key: bytes) -> pl.Series | None:
+        got = hash_texts(self, values, key)
+        asked.append(got is not None)
+        return got
+
+    monkeypatch.setattr(keys, "APART_VALUES", 1)
+    monkeypatch.setattr(BackgroundReport, "hash_texts", counted)
+    run_job(config, tmp_path / "apart", split="none", history=False)
+    assert asked and all(asked)  # not vacuous: the report process hashed them
+    for name in ("links.csv", "flags.csv", "review.csv", "quality_issues.csv"):
+        assert (tmp_path / "apart" / name).read_bytes() == (tmp_path / "here" / name).read_bytes(), name
