@@ -27,8 +27,6 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -97,58 +95,14 @@ def read_key(folder: Path, fallback: str) -> bytes:
 
 
 HASH_BATCH = 1 << 17  # values hashed per batch: their Python texts and digests are made batch by batch
-APART_VALUES = 4096  # from this many texts, hashed where `hashed_apart` says (the report process)
-# The hasher a run lends (`hashed_apart`): (texts, key) → their digests as `hash_texts` makes
-# them, or None where it cannot (they are then hashed here).
-_APART: list[Callable[[pl.Series, bytes], pl.Series | None]] = []
-
-
-@contextmanager
-def hashed_apart(hasher: Callable[[pl.Series, bytes], pl.Series | None] | None) -> Iterator[None]:
-    """Within the block, the texts of a long column of keys (`APART_VALUES` or more) are hashed
-    by `hasher`: a small county's report process, idle while the files are linked
-    (`BackgroundReport.hash_texts`). A digest per text is Python work under this process's
-    interpreter lock (~0.1 s at 3,000 households) that the threads linking the files would wait
-    for; the thread that asks waits without it. What `hasher` cannot do (None given back) is
-    hashed here, the same way. The setting is the process's: every thread's hashing uses it.
-    `hasher` None: nothing changes.
-
-    >>> asked = []
-    >>> with hashed_apart(lambda texts, key: asked.append(texts.len())):
-    ...     _hash_texts(pl.Series([str(i) for i in range(APART_VALUES)]), b"k" * 32).len()
-    4096
-    >>> asked  # asked, gave None: hashed here
-    [4096]
-    """
-    if hasher is None:
-        yield
-        return
-    _APART.append(hasher)
-    try:
-        yield
-    finally:
-        _APART.remove(hasher)
 
 
 def _hash_texts(values: pl.Series, key: bytes, batch: int = HASH_BATCH) -> pl.Series:
-    """`hash_texts`, done by the hasher `hashed_apart` lends for a long column.
-
-    >>> k = b"1" * 32
-    >>> _hash_texts(pl.Series(["a", None, "b"]), k, batch=2).to_list() == _hash_texts(pl.Series(["a", None, "b"]), k).to_list()
-    True
-    """
-    if _APART and values.len() >= APART_VALUES:
-        done = _APART[-1](values, key)
-        if done is not None:
-            return done
-    return hash_texts(values, key, batch)
-
-
-def hash_texts(values: pl.Series, key: bytes, batch: int = HASH_BATCH) -> pl.Series:
     """Keyed hash (hex) of each text of `values` (nulls stay null), as a String Series, in
     batches of `batch` values: no list of a million Python objects is ever held.
 
-    >>> hash_texts(pl.Series(["a", None]), b"1" * 32).to_list()[1] is None
+    >>> k = b"1" * 32
+    >>> _hash_texts(pl.Series(["a", None, "b"]), k, batch=2).to_list() == _hash_texts(pl.Series(["a", None, "b"]), k).to_list()
     True
     """
     # One keyed state, copied per value: the key block is compressed once, not once per value

@@ -38,7 +38,7 @@ from fanpin_cli.coverage import available, input_coverage, rule_statuses
 from fanpin_cli.domain import head_rank_of, household_heads
 from fanpin_cli.errors import INTERRUPTIONS, FanpinError, InternalError, internal_errors
 from fanpin_cli.fields import SECTOR_TITLES
-from fanpin_cli.keys import combine, hashed_apart, person_key, person_keys_known, read_key, row_keys
+from fanpin_cli.keys import combine, person_key, person_keys_known, read_key, row_keys
 from fanpin_cli.loaders import LoadedFile, load_file, load_input
 from fanpin_cli.memory import release_unused, shared_text
 from fanpin_cli.outputs import write_csv, write_json
@@ -937,12 +937,9 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
         if not report:  # not started by `on_rules`
             report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split, started=ahead))
 
-    # A small county's report process, while it waits, hashes the run's long columns of keys too
-    # (`keys.hashed_apart`), as it reads files for the run meanwhile (`read_ahead`).
-    hasher = getattr(ahead, "hash_texts", None) if small and read_ahead is not None else None
     with beside:
         try:
-            with ThreadPoolExecutor(max_workers=WORKERS) as pool, hashed_apart(hasher):
+            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
                 artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
                                     history=past.view if past else None, on_rules=on_rules,
                                     read_ahead=read_ahead, on_links=on_links if early_links else None)

@@ -127,7 +127,7 @@ def _claim(counter: Any) -> int:
 
 
 def _child(path: str | None, first: ReportData | None, inbox: Any, outbox: Any, parent: int = 0,
-           counter: Any = None, reads: Any = None, hashes: tuple[Any, Any] | None = None) -> None:
+           counter: Any = None, reads: Any = None) -> None:
     """The child process: writes the workbooks (`_write`), then ends without the interpreter's
     object-by-object teardown (`process.leave`: its queue's last message is flushed by the exit
     handlers first); Python's cyclic collector runs rarely in it (`process.collect_rarely`). The parent waits for the child's end after its last message: that teardown
@@ -144,8 +144,6 @@ def _child(path: str | None, first: ReportData | None, inbox: Any, outbox: Any, 
     # `start_method`): the exit handlers `leave` runs are this process's own or the standard
     # library's, never fanpin's of the parent (which could remove the parent's files).
     collect_rarely()
-    if hashes is not None:  # served while this process waits for the workbook's data (`hash_texts`)
-        threading.Thread(target=_serve_hashes, args=hashes, daemon=True).start()
     _write(path, first, inbox, outbox, parent, counter, reads)
     leave(0)
 
@@ -197,36 +195,6 @@ def _write(path: str | None, first: ReportData | None, inbox: Any, outbox: Any, 
         outbox.put(("error", str(exc)))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
         outbox.put(("crash", f"{type(exc).__name__}: {exc}"))
-
-
-def _serve_hashes(requests: Any, replies: Any) -> None:
-    """The child's side of `BackgroundReport.hash_texts`: each request (a key, then a column of
-    texts as Arrow IPC) answered with their digests (`keys.hash_texts`, as Arrow IPC; empty
-    bytes where it failed: the run hashes them itself), until the run closes its end."""
-    import io
-
-    import polars as pl
-
-    from fanpin_cli.keys import hash_texts
-
-    while True:
-        try:
-            key = requests.recv_bytes()
-            data = requests.recv_bytes()
-        except (EOFError, OSError):  # the run is done with it (or gone)
-            return
-        answer: Any = b""
-        try:
-            out = io.BytesIO()
-            hash_texts(pl.read_ipc(io.BytesIO(data)).to_series(), key).to_frame().write_ipc(
-                out, compression="uncompressed")
-            answer = out.getbuffer()
-        except Exception:  # noqa: BLE001 - the run hashes them itself
-            pass
-        try:
-            replies.send_bytes(answer)
-        except (OSError, ValueError):
-            return
 
 
 _READ = "read"  # the order to read input files: {_READ: [specs]} (`BackgroundReport.read_ahead`)
@@ -291,29 +259,15 @@ class BackgroundReport:
         if self._reads is not None:  # a forked child's copy of this end closed in it: else a child
             # blocked sending a file the run no longer takes would never see the pipe broken (`abort`)
             mp_util.register_after_fork(self._reads, _close_connection)
-        # texts to hash and their digests (`hash_texts`), a pipe each way, while it waits for data
-        hashes: tuple[Any, Any] | None = None
-        self._hash_to: Any = None
-        self._hash_from: Any = None
-        self._hashing = threading.Lock()
-        if first is None:
-            requests, self._hash_to = ctx.Pipe(duplex=False)
-            self._hash_from, replies = ctx.Pipe(duplex=False)
-            hashes = (requests, replies)
-            for end in (self._hash_to, self._hash_from):
-                _widen(end)
-                mp_util.register_after_fork(end, _close_connection)
         self._process = ctx.Process(
             target=_child, args=(None if path is None else str(path), first, self._inbox, self._outbox, os.getpid(),
-                                 self._next_area, reads, hashes),
+                                 self._next_area, reads),
             daemon=True,
         )
         with _main_module_hidden():
             self._process.start()
         if reads is not None:
             reads.close()  # the child's end
-        for end in hashes or ():
-            end.close()  # the child's ends
         self.path = None if path is None else Path(path)
         self._first = first
         # Tables its caller masked for it, kept for the caller's own use (`outputs._shown`).
@@ -350,53 +304,12 @@ class BackgroundReport:
 
         return take
 
-    def hash_texts(self, values: Any, key: bytes) -> Any:
-        """`keys.hash_texts(values, key)` worked out in the process while it waits for the
-        workbook's data (lent by `keys.hashed_apart`), this thread waiting meanwhile without the
-        interpreter lock; None where
-        it cannot be (the process has ended, it failed, or the hashing is closed: the caller
-        hashes them itself). One request at a time."""
-        import io
-
-        import polars as pl
-
-        with self._hashing:
-            to, back = self._hash_to, self._hash_from
-            if to is None or back is None:
-                return None
-            try:
-                data = io.BytesIO()
-                values.to_frame("v").write_ipc(data, compression="uncompressed")
-                to.send_bytes(key)
-                to.send_bytes(data.getbuffer())
-                while not back.poll(0.5):
-                    if not self._process.is_alive():
-                        raise EOFError
-                answer = back.recv_bytes()
-            except (EOFError, OSError, ValueError):
-                self._close_hashing()
-                return None
-        if not answer:
-            return None
-        return pl.read_ipc(io.BytesIO(answer)).to_series().alias(values.name)
-
-    def _close_hashing(self) -> None:
-        """No more hashing in the process: its serving thread sees the pipe closed and ends (a
-        request on its way gets None: its caller hashes the texts itself)."""
-        for name in ("_hash_to", "_hash_from"):
-            end = getattr(self, name, None)
-            setattr(self, name, None)
-            if end is not None:
-                end.close()
-
     def _close_reads(self) -> None:
         """Close this end of the reads' pipe: a child still sending a file the run will not take
-        gets a broken pipe and goes on (to its end) instead of waiting for a reader. The hashing
-        ends with it."""
+        gets a broken pipe and goes on (to its end) instead of waiting for a reader."""
         reads, self._reads = self._reads, None
         if reads is not None:
             reads.close()
-        self._close_hashing()  # a request on its way fails (the caller hashes the texts itself)
 
     def _next_read(self) -> Any:
         """The process's next answer to a read (None: it has ended without one, or the run has
