@@ -16,9 +16,12 @@ set (this project's machines set it) an editable checkout would otherwise compil
 modules again in every process of every round; `--no-compile` measures that.
 
 `--parts` also runs, in every round, fanpin without its 乡镇 workbooks, without its history and
-without both: what each part of the job costs.
+without both: what each part of the job costs. `--against PYTHON` also runs, in every round, the
+fanpin that interpreter imports (another checkout's venv: before/after), the two in turn, and
+prints the mean of the rounds' differences: on a shared machine whose speed drifts from minute
+to minute, a difference measured in the same rounds, not two runs of the benchmark apart.
 
-    python benchmarks/bench_run.py [--households 50000] [--seed 1] [--repeat 3] [--parts]
+    python benchmarks/bench_run.py [--households 50000] [--seed 1] [--repeat 3] [--parts] [--against PYTHON]
 """
 
 from __future__ import annotations
@@ -78,6 +81,35 @@ def _round_line(i: int, f: dict, r: dict) -> None:
           f"(CPU {r['cpu']:.2f} s, peak {r['peak_tree_mb']:,.0f} MB), load {r['load_before']:.1f}", flush=True)
 
 
+AGAINST = "the other fanpin (--against)"
+
+
+def _against_lines(runs: list[dict], against: list[dict], python: str, other: str) -> str:
+    """Both fanpins of `--against`: best and mean of their rounds, and the mean of the rounds'
+    differences (this one minus the other; a round's two runs follow each other).
+
+    >>> print(_against_lines([{"wall": 2.0, "cpu": 3.0}, {"wall": 1.8, "cpu": 2.9}],
+    ...                      [{"wall": 2.1, "cpu": 3.2}, {"wall": 2.0, "cpu": 3.1}], "new", "old"))
+    <BLANKLINE>
+    | fanpin | best wall (CPU) | mean wall (CPU) |
+    |---|---:|---:|
+    | new | 1.80 s (2.90 s) | 1.90 s (2.95 s) |
+    | old | 2.00 s (3.10 s) | 2.05 s (3.15 s) |
+    mean of the 2 rounds' differences (new − old): -0.15 s wall, -0.20 s CPU
+    """
+    n = min(len(runs), len(against))
+
+    def row(name: str, xs: list[dict]) -> str:
+        return (f"| {name} | {min(x['wall'] for x in xs):.2f} s ({min(x['cpu'] for x in xs):.2f} s) "
+                f"| {sum(x['wall'] for x in xs) / len(xs):.2f} s ({sum(x['cpu'] for x in xs) / len(xs):.2f} s) |")
+
+    wall = sum(runs[i]["wall"] - against[i]["wall"] for i in range(n)) / n
+    cpu = sum(runs[i]["cpu"] - against[i]["cpu"] for i in range(n)) / n
+    return (f"\n| fanpin | best wall (CPU) | mean wall (CPU) |\n|---|---:|---:|\n{row(python, runs)}\n"
+            f"{row(other, against)}\nmean of the {n} rounds' differences ({python} − {other}): "
+            f"{wall:+.2f} s wall, {cpu:+.2f} s CPU")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=50_000)
@@ -92,6 +124,9 @@ def main() -> int:
     parser.add_argument("--parts", action="store_true",
                         help="in every round also run fanpin without its 乡镇 workbooks, without its history and "
                              "without both (PARTS): what each part of the job costs, measured in the same rounds")
+    parser.add_argument("--against", default=None,
+                        help="also run, in every round, the fanpin of this interpreter (another checkout's venv), "
+                             "the two in turn: before/after measured in the same rounds")
     args = parser.parse_args()
     county = args.dir or Path(f"benchmarks/_data/county-{args.households}-{args.seed}")
     if not (county / "fanpin.toml").is_file():
@@ -107,13 +142,15 @@ def main() -> int:
     # -P: the working directory is not put on sys.path, so `--python` runs its own checkout
     # (an editable install), never the fanpin_cli folder of the directory it is started from.
 
-    def fanpin_cmd(out: Path, *extra: str) -> list[str]:
-        return [args.python, "-P", "-m", "fanpin_cli.cli", "run", str(config), "--out", str(out), "--quiet", *extra]
+    def fanpin_cmd(out: Path, *extra: str, python: str | None = None) -> list[str]:
+        return [python or args.python, "-P", "-m", "fanpin_cli.cli", "run", str(config), "--out", str(out), "--quiet",
+                *extra]
 
     run_cmd = fanpin_cmd(run_out)
     env_note = os.environ.get("POLARS_MAX_THREADS", "default")
     if not args.no_compile:
-        print(f"bytecode: {compile_package(args.python)}", flush=True)
+        for python in (args.python, *([args.against] if args.against else [])):
+            print(f"bytecode: {compile_package(python)}", flush=True)
     from fanpin_cli.config import load_config
     from fanpin_cli.history.settings import history_settings
 
@@ -121,19 +158,24 @@ def main() -> int:
     saved = [(p, p.with_name(p.name + ".bench-saved")) for p in _history_files(history)]
     for p, aside in saved:
         p.rename(aside)
-    floors, runs = [], []
+    floors, runs, against = [], [], []
     parts: dict[str, list[dict]] = {name: [] for name in (PARTS if args.parts else {})}
     try:
         for i in range(args.repeat):
             floors.append(run_measured(floor_cmd))
-            # the whole job and its parts, in an order turned by one each round (none always first)
-            jobs = [None, *(PARTS if args.parts else ())]
+            # the whole job, its parts and the other fanpin, in an order turned by one each round
+            jobs = [None, *(PARTS if args.parts else ()), *([AGAINST] if args.against else [])]
             for name in jobs[i % len(jobs):] + jobs[:i % len(jobs)]:
                 for leftover in _history_files(history):
                     leftover.unlink()  # a first month, every round
                 if name is None:
                     runs.append(run_measured(run_cmd))
                     _round_line(i, floors[-1], runs[-1])
+                    continue
+                if name == AGAINST:
+                    against.append(run_measured(fanpin_cmd(args.out / "against", python=args.against)))
+                    print(f"  {AGAINST} ({args.against}): {against[-1]['wall']:.2f} s "
+                          f"(CPU {against[-1]['cpu']:.2f} s, peak {against[-1]['peak_tree_mb']:,.0f} MB)", flush=True)
                     continue
                 # an output folder of its own: the whole job's summary.json (read below) stays its last round's
                 parts[name].append(run_measured(fanpin_cmd(args.out / f"part{list(PARTS).index(name) + 1}",
@@ -176,6 +218,8 @@ def main() -> int:
         f"ratio {run_cpu / floor_cpu:.2f}×\n"
         f"load average (1 min) during the runs: {min(loads):.1f}–{max(loads):.1f}"
     )
+    if against:
+        print(_against_lines(runs, against, args.python, args.against))
     if parts:
         print(f"\n| fanpin, best of {args.repeat} | wall | CPU | the whole job minus this: wall / CPU |\n|---|---:|---:|---:|")
         print(f"| the whole job | {run_best:.2f} s | {run_cpu:.2f} s | |")
