@@ -1,6 +1,7 @@
 """The generic rule kinds (`KINDS`): each is one `Kind` declaration holding the YAML keys and
 scopes it takes, the detail placeholders it fills, and its evaluation. An evaluation takes a
-Rule, its effective parameters and the Context and returns a frame of hits: the flag columns
+Rule, its effective parameters and the Context and returns its hits as a lazy query (the engine
+collects every rule's together, `engine._evaluate_view`): the flag columns
 (`household_id, township, village, roster_row, person_name, source_file, source_row`) plus
 `_ph_<name>` text columns for the detail placeholders it provides. No kind knows any sector's
 vocabulary: that lives in the YAML.
