@@ -28,7 +28,7 @@ EVIDENCE_STATUSES: tuple[str, ...] = ("confirmed", "pending_review")
 EVIDENCE_STATUS_TITLES: dict[str, str] = {"confirmed": "已确认", "pending_review": "待核实后确定"}
 
 
-def rows(frame: pl.DataFrame | None, status: str = LINKED) -> pl.DataFrame:
+def rows(frame: pl.DataFrame | pl.LazyFrame | None, status: str = LINKED) -> pl.DataFrame | pl.LazyFrame:
     """Rows of `frame` in link state `status` that point at a roster person (empty when the
     frame has no link columns). Of a LazyFrame, that step of its query.
 

@@ -59,8 +59,12 @@ def _end_untaken() -> None:
 
 
 def console() -> NoReturn:
-    """The `fanpin` command: `start_ahead`, then `fanpin_cli.cli.console` (Ctrl-C before the
-    command line is read: 已中断 and exit code 130, as the command says it, no traceback)."""
+    """The `fanpin` command: OpenBLAS sized (`process.one_blas_thread`), `start_ahead`, then
+    `fanpin_cli.cli.console` (Ctrl-C before the command line is read: 已中断 and exit code 130,
+    as the command says it, no traceback)."""
+    from fanpin_cli.process import one_blas_thread
+
+    one_blas_thread()  # before any thread or process is started
     try:
         start_ahead(sys.argv[1:])
         from fanpin_cli.cli import console as run_command

@@ -1087,12 +1087,7 @@ def _import_quietly(name: str) -> None:
     """Import module `name`; a failed import is left for the stage that needs the module to
     raise, and report, in its own stage."""
     try:
-        if name == "numpy":
-            from fanpin_cli.process import import_numpy
-
-            import_numpy()  # its BLAS threads never started (fanpin makes no matrix product)
-        else:
-            import_module(name)
+        import_module(name)
     except Exception:  # noqa: BLE001 - raised again, and reported, by the stage that needs it
         pass
 

@@ -39,27 +39,14 @@ INTERRUPTED = 130       # the exit status of a process ended by Ctrl-C: 128 + SI
 COLLECT_EVERY = 50_000  # new container objects between two passes of the youngest generation
 
 
-def import_numpy() -> None:
-    """Import numpy with OpenBLAS's pool of threads at one thread, unless the user sized it
-    (`OPENBLAS_NUM_THREADS`, read once, when numpy loads OpenBLAS; the variable is put back
-    after, so no process started later inherits it). fanpin makes no matrix product: the pool
-    only costs its start, its threads spinning on the other core (numpy's import 0.11 → 0.06 s
-    of CPU on this project's 2-core machine). A numpy imported before is left as it is.
-
-    >>> import_numpy()
-    >>> "numpy" in sys.modules
-    True
-    """
-    if "numpy" in sys.modules:
-        return
-    before = os.environ.get("OPENBLAS_NUM_THREADS")
-    if before is None:
-        os.environ["OPENBLAS_NUM_THREADS"] = "1"
-    try:
-        import numpy  # noqa: F401
-    finally:
-        if before is None:
-            os.environ.pop("OPENBLAS_NUM_THREADS", None)
+def one_blas_thread() -> None:
+    """Have numpy, when this process imports it, start OpenBLAS with one thread, unless the user
+    sized its pool (`OPENBLAS_NUM_THREADS`, read once, when numpy loads OpenBLAS). fanpin makes no
+    matrix product: the pool only costs its start, its threads spinning on the other core (numpy's
+    import 0.11 → 0.06 s of CPU on this project's 2-core machine). Called first thing by the
+    `fanpin` command, before any thread exists (a variable set while other threads read the
+    environment is not safe on every C library); the processes it starts inherit the setting."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def collect_rarely() -> None:

@@ -96,15 +96,30 @@ def test_ctrl_c_while_waiting_for_threads_at_the_end_exits_130_without_a_traceba
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="threads counted in /proc (Linux)")
 @pytest.mark.parametrize("given", [None, "2"])
-def test_numpy_is_imported_without_blas_threads_unless_the_user_sized_them(tmp_path: Path, given: str | None) -> None:
-    """`import_numpy`: OpenBLAS's pool at one thread (no thread started beside the main one)
-    and the variable put back after; a size the user set is theirs (left as it is)."""
+def test_the_fanpin_command_imports_numpy_without_blas_threads_unless_the_user_sized_them(
+    tmp_path: Path, given: str | None
+) -> None:
+    """The `fanpin` command (`launch.console`) sizes OpenBLAS before anything else: numpy,
+    imported later in the run, starts no thread of its own; a size the user set is theirs.
+    (The command runs `--version` here; its end is intercepted to look at the process.)"""
     code = """
-        import os, threading
-        from fanpin_cli.process import import_numpy
-        import_numpy()
-        threads = int(next(l for l in open("/proc/self/status") if l.startswith("Threads:")).split()[1])
-        print(threads - threading.active_count(), os.environ.get("OPENBLAS_NUM_THREADS"))
+        import os, sys
+        import fanpin_cli.process as process
+
+        def threads():
+            return int(next(l for l in open("/proc/self/status") if l.startswith("Threads:")).split()[1])
+
+        def leave(code):
+            before = threads()
+            import numpy  # as the run imports it, after its start
+            print(threads() - before, os.environ.get("OPENBLAS_NUM_THREADS"))
+            sys.stdout.flush()
+            os._exit(0)
+
+        process.leave = leave
+        sys.argv = ["fanpin", "--version"]
+        from fanpin_cli.launch import console
+        console()
     """
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     if given is not None:
@@ -112,8 +127,8 @@ def test_numpy_is_imported_without_blas_threads_unless_the_user_sized_them(tmp_p
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
                           cwd=tmp_path, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
-    started, left = done.stdout.split()
+    started, size = done.stdout.split()[-2:]
     if given is None:
-        assert (started, left) == ("0", "None")  # no BLAS thread; nothing inherited by later processes
+        assert (started, size) == ("0", "1")  # numpy's import started no thread
     else:
-        assert left == given
+        assert size == given

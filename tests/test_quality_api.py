@@ -57,6 +57,17 @@ def test_stocktake_counts_and_lists():
     assert some["mismatch"].equals(lists["mismatch"]) and some["roster_only"].equals(lists["roster_only"])
 
 
+def test_stocktake_of_a_file_without_link_states_counts_every_row_as_sector_only():
+    """A frame that has roster rows but no match_status (never linked): every row is 实有账无 and
+    unlinked, each counted once (the state is a constant there, spread over every row)."""
+    ros = roster()
+    enr = evidence("medical_enrollment", [3, 4, None], ["linked", "linked", "unlinked"], name=["甲", "乙", "丙"],
+                   id_number=[HEAD, SPOUSE, "433127199001011234"]).drop("match_status")
+    row = stocktake(ros, {"medical_enrollment": enr})[0].row(0, named=True)
+    assert (row["extract_rows"], row["unlinked_rows"], row["sector_only_rows"], row["review_rows"]) == (3, 3, 3, 0)
+    assert row["linked_rows"] == 0 and row["matched_persons"] == 0
+
+
 def test_scorecard_grades_and_extract_attribution():
     ros = roster(id_number={1: "  "})  # one error row out of four roster rows
     issues = check_file(ros, "roster", headings={}, reference_date=REF)

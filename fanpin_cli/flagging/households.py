@@ -19,15 +19,11 @@ from typing import TypeVar
 
 import polars as pl
 
+from fanpin_cli.flagging.exprs import columns_of
 from fanpin_cli.flagging.model import LEVEL_RANK, LEVELS
 
 _RANK_LEVEL = {v: k for k, v in LEVEL_RANK.items()}
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
-
-
-def _names(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
-    """The columns of a frame or of a query (its schema resolved, nothing computed)."""
-    return frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
 
 
 def count_text(households: pl.Expr, persons: pl.Expr) -> pl.Expr:
@@ -40,7 +36,7 @@ def count_text(households: pl.Expr, persons: pl.Expr) -> pl.Expr:
 
 
 def _members(roster: Frame, by: tuple[str, ...] = ()) -> Frame:
-    row = "roster_row" if "roster_row" in _names(roster) else "source_row"
+    row = "roster_row" if "roster_row" in columns_of(roster) else "source_row"
     return roster.select(
         *by, pl.col("household_id").cast(pl.String), pl.col(row).cast(pl.Int64).alias("roster_row")
     ).filter(pl.col("household_id").is_not_null())
@@ -48,14 +44,14 @@ def _members(roster: Frame, by: tuple[str, ...] = ()) -> Frame:
 
 def confirmed(flags: Frame) -> Frame:
     """The flags that count in the level totals (all of them when there is no status)."""
-    if "evidence_status" not in _names(flags):
+    if "evidence_status" not in columns_of(flags):
         return flags
     return flags.filter(pl.col("evidence_status").fill_null("confirmed") == "confirmed")
 
 
 def pending(flags: Frame) -> Frame:
     """The flags that wait for a review item or an ID correction."""
-    if "evidence_status" not in _names(flags):
+    if "evidence_status" not in columns_of(flags):
         return flags.clear()
     return flags.filter(pl.col("evidence_status") == "pending_review")
 
@@ -157,7 +153,7 @@ def area_summary(flags: Frame, roster: Frame, by: tuple[str, ...] = ("township",
     `roster_households`, `roster_persons`."""
     by = tuple(by)
     # A roster without a 乡镇/村 column still gets its totals (place unknown), never a crash.
-    columns = _names(roster)
+    columns = columns_of(roster)
     roster = roster.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in by if c not in columns])
     row = "roster_row" if "roster_row" in columns else "source_row"
     places = (

@@ -27,6 +27,7 @@ from fanpin_cli.fields import HOUSEHOLD_FIELDS
 from fanpin_cli.flagging.exprs import (
     all_conditions,
     column,
+    columns_of,
     item_expr,
     joined_items,
     kept,
@@ -70,9 +71,9 @@ class Context:
 
     def _join_rows(self, sector: str, status: str) -> pl.DataFrame:
         frame = self.evidence.get(sector)
-        people = self.persons.lazy().select(_PERSON_COLS)
         if frame is None or frame.height == 0 or C.match_status not in frame.columns:
-            return _empty_evidence(people.collect())
+            return _empty_evidence(self.persons.select(_PERSON_COLS))
+        people = self.persons.lazy().select(_PERSON_COLS)
         query = frame.lazy()
         if self.fields is not None:  # a sector is wide and long: only what the rules read is kept
             query = query.select([c for c in frame.columns if c in self.fields or c in _ROW_BASE])
@@ -125,11 +126,6 @@ def _show(rule: Rule) -> list[str]:
     return list(dict.fromkeys(f for f in fields if f not in ROSTER_VIRTUAL))
 
 
-def _names(frame: pl.LazyFrame) -> list[str]:
-    """The columns a step of a rule's query has (its schema resolved, nothing computed)."""
-    return frame.collect_schema().names()
-
-
 def _filtered(rule: Rule, params: dict, ctx: Context, frame: pl.DataFrame, where=None) -> pl.LazyFrame:
     """The rows of `frame` (evidence rows, made: the conditions are worked out on its values)
     that pass the rule's `where` (or `where`), its window and its `roster_where`."""
@@ -168,7 +164,7 @@ def _group(rule: Rule, frame: pl.LazyFrame, extra: list[pl.Expr] | None = None) 
     of items, counts."""
     household = rule.scope == "household"
     key = "_hh" if household else "_roster_row"
-    cols = _names(frame)
+    cols = columns_of(frame)
     if household:
         frame = frame.filter(pl.col("_hh").is_not_null())
     frame = _sorted(frame).with_columns(item_expr(_show(rule), cols, with_name=household).alias("_item"))
@@ -191,7 +187,7 @@ def _out(rule: Rule, frame: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
     household = rule.scope == "household"
     if household:
         frame = frame.join(ctx.households.lazy().select("_hh", "_head_name"), on="_hh", how="left")
-    cols = _names(frame)
+    cols = columns_of(frame)
     if household:
         name = pl.coalesce(pl.col("_person_name"), pl.col("_head_name")) if "_person_name" in cols else pl.col("_head_name")
         roster_row = pl.lit(None, dtype=pl.Int64)
@@ -333,7 +329,7 @@ def household_all(rule: Rule, params: dict, ctx: Context) -> pl.LazyFrame:
     members = _sorted(p.join(hh.select("_hh"), on="_hh", how="semi").with_columns(
         pl.col("_roster_row").alias("source_row")
     ))
-    cols = _names(members)
+    cols = columns_of(members)
     show = list(rule.show) or list(dict.fromkeys(f for c in rule.roster_where for f in c.fields() if f not in ROSTER_VIRTUAL))
     members = members.with_columns(item_expr(show, cols, with_name=True).alias("_item"))
     grouped = members.group_by("_hh", maintain_order=True).agg(
@@ -418,7 +414,7 @@ def roster_match(rule: Rule, params: dict, ctx: Context) -> pl.LazyFrame:
     household = rule.scope == "household"
     if household:
         rows = rows.filter(pl.col("_hh").is_not_null())
-    cols = _names(rows)
+    cols = columns_of(rows)
     rows = _sorted(rows).with_columns(item_expr(show, cols, with_name=household).alias("_item"))
     key = "_hh" if household else "_roster_row"
     firsts = [c for c in cols if c not in (key, "_item")]

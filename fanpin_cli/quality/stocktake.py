@@ -98,7 +98,7 @@ def stocktake(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame], *,
     queries: dict[str, list[pl.LazyFrame]] = {"counts": [], "matched": [], "roster_only": [], "sector_only": [],
                                                 "mismatch": []}
     # Every sector's counts and lists as steps of lazy queries, collected together at the end (one
-    # set of queries on polars' in-memory engine, as the eager steps ran; ~90 small queries before).
+    # set of queries on polars' in-memory engine, as the eager steps ran; ~120 small queries before).
     for sector, wide in evidence.items():
         # only the columns read here, before the rows are filtered and joined (a sector is wide)
         columns = [c for c in wide.columns if c in _READ]
@@ -115,9 +115,11 @@ def stocktake(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame], *,
         mis = _mismatches(sector, linked, linked_columns)
         households = pl.col("r_household_id").drop_nulls().n_unique().cast(pl.Int64)
         queries["counts"].append(pl.concat([
-            frame.select(pl.lit(sector).alias("sector"), pl.len().cast(pl.Int64).alias("extract_rows"),
-                         (status == "review").sum().cast(pl.Int64).alias("review_rows"),
-                         unlinked_rows.sum().cast(pl.Int64).alias("unlinked_rows")),
+            # the states as columns first: a file without match_status (a literal) counts every row
+            frame.with_columns(unlinked_rows.alias("__u"), (status == "review").alias("__r")).select(
+                pl.lit(sector).alias("sector"), pl.len().cast(pl.Int64).alias("extract_rows"),
+                pl.col("__r").sum().cast(pl.Int64).alias("review_rows"),
+                pl.col("__u").sum().cast(pl.Int64).alias("unlinked_rows")),
             linked.select(pl.len().cast(pl.Int64).alias("linked_rows"), households.alias("matched_households")),
             persons.select(pl.len().cast(pl.Int64).alias("matched_persons")),
             missing.select(pl.len().cast(pl.Int64).alias("roster_only_persons"),

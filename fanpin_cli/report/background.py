@@ -153,7 +153,9 @@ def one_polars_thread() -> None:
     unless the user sized its pool (`POLARS_MAX_THREADS`). The workbooks' queries are small (a
     乡镇's rows, a few hundred per table) and run beside the whole run in the other process: a
     second polars thread only spins waiting for them, on the core the run is using (measured at
-    3,000 households: −0.03 s wall over 22 alternated pairs; 50,000 households unchanged)."""
+    3,000 households: −0.03 s wall over 22 alternated pairs; 50,000 households unchanged). Only
+    where polars is not imported yet: a process started ahead (`prestart_report`); one spawned
+    with its data has imported polars to receive them, and keeps polars' own number."""
     os.environ.setdefault("POLARS_MAX_THREADS", "1")
 
 
