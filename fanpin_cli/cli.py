@@ -11,11 +11,11 @@ from __future__ import annotations
 import sys
 
 if __name__ == "__main__":
-    # `python -m fanpin_cli.cli …`: as the `fanpin` command (`launch.console`), report.xlsx's
-    # process starts before the imports below
-    from fanpin_cli.launch import start_ahead
+    # `python -m fanpin_cli.cli …`: as the `fanpin` command (`launch.console`), its first steps
+    # (OpenBLAS sized, report.xlsx's process started) before the imports below
+    from fanpin_cli.launch import begin
 
-    start_ahead(sys.argv[1:])
+    begin(sys.argv[1:])
 
 from datetime import date
 from pathlib import Path

@@ -46,6 +46,16 @@ def start_ahead(args: list[str]) -> None:
         atexit.register(_end_untaken)
 
 
+def begin(args: list[str]) -> None:
+    """The `fanpin` command's first steps, before anything heavy is imported: OpenBLAS sized
+    (`process.one_blas_thread`, while no thread exists yet), then report.xlsx's process started
+    (`start_ahead`). `python -m fanpin_cli.cli` takes them too."""
+    from fanpin_cli.process import one_blas_thread
+
+    one_blas_thread()
+    start_ahead(args)
+
+
 def take_ahead() -> Any:
     """The process `start_ahead` started (a `report.background.BackgroundReport`), or None;
     the caller then owns it (and ends it)."""
@@ -59,14 +69,11 @@ def _end_untaken() -> None:
 
 
 def console() -> NoReturn:
-    """The `fanpin` command: OpenBLAS sized (`process.one_blas_thread`), `start_ahead`, then
-    `fanpin_cli.cli.console` (Ctrl-C before the command line is read: 已中断 and exit code 130,
-    as the command says it, no traceback)."""
-    from fanpin_cli.process import one_blas_thread
-
-    one_blas_thread()  # before any thread or process is started
+    """The `fanpin` command: its first steps (`begin`), then `fanpin_cli.cli.console` (Ctrl-C
+    before the command line is read: 已中断 and exit code 130, as the command says it, no
+    traceback)."""
     try:
-        start_ahead(sys.argv[1:])
+        begin(sys.argv[1:])
         from fanpin_cli.cli import console as run_command
     except KeyboardInterrupt:
         from fanpin_cli.process import INTERRUPTED

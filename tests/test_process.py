@@ -95,13 +95,14 @@ def test_ctrl_c_while_waiting_for_threads_at_the_end_exits_130_without_a_traceba
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="threads counted in /proc (Linux)")
+@pytest.mark.parametrize("entry", ["launch", "module"])
 @pytest.mark.parametrize("given", [None, "2"])
 def test_the_fanpin_command_imports_numpy_without_blas_threads_unless_the_user_sized_them(
-    tmp_path: Path, given: str | None
+    tmp_path: Path, given: str | None, entry: str
 ) -> None:
-    """The `fanpin` command (`launch.console`) sizes OpenBLAS before anything else: numpy,
-    imported later in the run, starts no thread of its own; a size the user set is theirs.
-    (The command runs `--version` here; its end is intercepted to look at the process.)"""
+    """The `fanpin` command (`launch.console`) and `python -m fanpin_cli.cli` size OpenBLAS
+    before anything else: numpy, imported later in the run, starts no thread of its own; a size
+    the user set is theirs. (`--version` here; the end is intercepted to look at the process.)"""
     code = """
         import os, sys
         import fanpin_cli.process as process
@@ -118,9 +119,13 @@ def test_the_fanpin_command_imports_numpy_without_blas_threads_unless_the_user_s
 
         process.leave = leave
         sys.argv = ["fanpin", "--version"]
-        from fanpin_cli.launch import console
-        console()
-    """
+        if ENTRY == "launch":
+            from fanpin_cli.launch import console
+            console()
+        else:
+            import runpy
+            runpy.run_module("fanpin_cli.cli", run_name="__main__", alter_sys=True)
+    """.replace("ENTRY", repr(entry))
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     if given is not None:
         env["OPENBLAS_NUM_THREADS"] = given
