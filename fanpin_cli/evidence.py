@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from fanpin_cli.tables import columns_of
+
 LINKED = "linked"
 PENDING = "review"
 EVIDENCE_STATUSES: tuple[str, ...] = ("confirmed", "pending_review")
@@ -38,7 +40,7 @@ def rows(frame: pl.DataFrame | pl.LazyFrame | None, status: str = LINKED) -> pl.
     """
     if frame is None:
         return pl.DataFrame(schema={"roster_row": pl.Int64, "match_status": pl.String})
-    columns = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+    columns = columns_of(frame)
     if "match_status" not in columns or "roster_row" not in columns:
         return frame.head(0)
     return frame.filter((pl.col("match_status") == status) & pl.col("roster_row").is_not_null())

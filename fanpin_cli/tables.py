@@ -265,6 +265,15 @@ C = SimpleNamespace(**{c.name: c.name for t in TABLES.values() for c in t.column
 CSV_TABLES: tuple[str, ...] = ("links", "flags", "issues", "review", "stocktake")
 
 
+def columns_of(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
+    """The columns of a frame, or of a query (its schema resolved, nothing computed).
+
+    >>> columns_of(pl.DataFrame({"a": [1]}).lazy().with_columns(b=pl.col("a")))
+    ['a', 'b']
+    """
+    return frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+
+
 def heading(table: str, column: str) -> str:
     """The Chinese heading of `column` in `table` (the column's own name when undeclared)."""
     try:

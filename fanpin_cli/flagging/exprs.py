@@ -125,23 +125,12 @@ def keep(frame: pl.DataFrame, mask: pl.Expr) -> pl.DataFrame:
     >>> keep(f, window_expr(Window("d", 30), {}, ["d"], date(2026, 1, 31)))["d"].to_list()
     ['2026-01-05']
     """
-    if frame.height == 0:
-        return frame.filter(mask)
-    return frame.filter(frame.with_columns(mask.alias("__keep")).get_column("__keep"))
-
-
-def columns_of(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
-    """The columns of a frame or of a query (its schema resolved, nothing computed).
-
-    >>> columns_of(pl.DataFrame({"a": [1]}).lazy().with_columns(b=pl.col("a")))
-    ['a', 'b']
-    """
-    return frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+    return kept(frame, mask).collect(engine="in-memory")
 
 
 def kept(frame: pl.DataFrame | pl.LazyFrame, mask: pl.Expr) -> pl.LazyFrame:
     """`keep` as a step of a lazy query (a rule kind's): the rows of `frame` where `mask` holds,
-    the mask computed as a column first (its repeated subexpressions once).
+    the mask computed as a column first (its repeated subexpressions once, see `keep`).
 
     >>> f = pl.DataFrame({"a": [1, 2, 3]})
     >>> kept(f, pl.col("a") > 1).collect()["a"].to_list()

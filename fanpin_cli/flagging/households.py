@@ -19,8 +19,8 @@ from typing import TypeVar
 
 import polars as pl
 
-from fanpin_cli.flagging.exprs import columns_of
 from fanpin_cli.flagging.model import LEVEL_RANK, LEVELS
+from fanpin_cli.tables import columns_of
 
 _RANK_LEVEL = {v: k for k, v in LEVEL_RANK.items()}
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)

@@ -27,7 +27,6 @@ from fanpin_cli.fields import HOUSEHOLD_FIELDS
 from fanpin_cli.flagging.exprs import (
     all_conditions,
     column,
-    columns_of,
     item_expr,
     joined_items,
     kept,
@@ -38,7 +37,7 @@ from fanpin_cli.flagging.exprs import (
     window_mask,
 )
 from fanpin_cli.flagging.model import ROSTER_VIRTUAL, Condition, Rule
-from fanpin_cli.tables import C
+from fanpin_cli.tables import C, columns_of
 from fanpin_cli.values import parsed_date_name
 
 OUT_COLS: tuple[str, ...] = (

@@ -8,6 +8,7 @@ import polars as pl
 
 from fanpin_cli.fields import FIELD_TITLES
 from fanpin_cli.idnum import age_at
+from fanpin_cli.tables import columns_of
 
 from .catalogue import CHECK_INDEX, ISSUE_COLUMNS
 
@@ -31,10 +32,7 @@ def col_or_null(frame: pl.DataFrame | pl.LazyFrame | list[str], name: str, dtype
     >>> col_or_null(["a"], "a").meta.output_name(), col_or_null(["a"], "b", pl.Int64).meta.output_name()
     ('a', 'literal')
     """
-    if isinstance(frame, list):
-        names = frame
-    else:
-        names = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+    names = frame if isinstance(frame, list) else columns_of(frame)
     return pl.col(name) if name in names else pl.lit(None, dtype=dtype)
 
 
@@ -78,7 +76,7 @@ def issues(
     """
     spec = CHECK_INDEX[check_id]
     # the columns named once (a LazyFrame's schema is built anew at each asking)
-    names = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+    names = columns_of(frame)
     lf = frame.lazy()
     if within is not None:
         lf = lf.filter(within.fill_null(False))

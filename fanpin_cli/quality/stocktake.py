@@ -13,7 +13,7 @@ import polars as pl
 
 from fanpin_cli.domain import person_sex, place_key, written_sex
 from fanpin_cli.fields import FIELD_TITLES
-from fanpin_cli.tables import C
+from fanpin_cli.tables import C, columns_of
 
 from ._base import col_or_null
 
@@ -93,8 +93,7 @@ def stocktake(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame], *,
     `matched`, `roster_only` (ROSTER_ONLY_LISTED sectors), `sector_only`, `mismatch`; only
     those named in `lists` are made (the others are empty): `matched` and `sector_only` hold
     most rows of every sector (the monthly job lists them in links.csv instead)."""
-    viewed = _roster_view(roster)
-    rv = viewed.lazy()
+    rv = _roster_view(roster).lazy()
     queries: dict[str, list[pl.LazyFrame]] = {"counts": [], "matched": [], "roster_only": [], "sector_only": [],
                                                 "mismatch": []}
     # Every sector's counts and lists as steps of lazy queries, collected together at the end (one
@@ -108,7 +107,7 @@ def stocktake(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame], *,
         linked = linked.with_columns(pl.col("roster_row").cast(pl.Int64)).join(
             rv, on="roster_row", how="left", maintain_order="left"
         )
-        linked_columns = list(dict.fromkeys([*columns, *viewed.columns]))
+        linked_columns = columns_of(linked)
         unlinked_rows = status.is_null() | (status == "unlinked")
         persons = linked.select("roster_row").unique()
         missing = rv.join(persons, on="roster_row", how="anti")
@@ -150,11 +149,8 @@ def stocktake(roster: pl.DataFrame, evidence: dict[str, pl.DataFrame], *,
             ))
         if "mismatch" in lists:
             queries["mismatch"].append(mis)
-    order = [(name, i) for name, parts in queries.items() for i in range(len(parts))]
-    made_frames = pl.collect_all([queries[name][i] for name, i in order], engine="in-memory")
-    got: dict[str, list[pl.DataFrame]] = {name: [] for name in queries}
-    for (name, _), frame in zip(order, made_frames, strict=True):
-        got[name].append(frame)
+    frames = iter(pl.collect_all([query for parts in queries.values() for query in parts], engine="in-memory"))
+    got = {name: [next(frames) for _ in parts] for name, parts in queries.items()}
     count_schema = {c: (pl.String if c == "sector" else pl.Int64) for c in COUNT_COLUMNS}
     count_frame = pl.concat(got["counts"]) if got["counts"] else pl.DataFrame(schema=count_schema)
     made = {
