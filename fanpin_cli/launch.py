@@ -47,11 +47,14 @@ def start_ahead(args: list[str]) -> None:
 
 
 def begin(args: list[str]) -> None:
-    """The `fanpin` command's first steps, before anything heavy is imported: OpenBLAS sized
-    (`process.one_blas_thread`, while no thread exists yet), then report.xlsx's process started
-    (`start_ahead`). `python -m fanpin_cli.cli` takes them too."""
-    from fanpin_cli.process import one_blas_thread
+    """The `fanpin` command's first steps, before anything heavy is imported: the cyclic
+    collector run rarely (`process.collect_rarely`: the imports that follow made most of its
+    passes), OpenBLAS sized (`process.one_blas_thread`, while no thread exists yet), then
+    report.xlsx's process started (`start_ahead`), which inherits both. `python -m
+    fanpin_cli.cli` takes them too."""
+    from fanpin_cli.process import collect_rarely, one_blas_thread
 
+    collect_rarely()
     one_blas_thread()
     start_ahead(args)
 
