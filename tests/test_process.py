@@ -94,6 +94,31 @@ def test_ctrl_c_while_waiting_for_threads_at_the_end_exits_130_without_a_traceba
     assert "Traceback" not in done.stderr
 
 
+# The end of a `fanpin --version` run through `ENTRY` ("launch": the `fanpin` command,
+# `launch.console`; "module": `python -m fanpin_cli.cli`), with `process.leave` replaced by the
+# test's own `leave(code)` (defined by the code before it), which looks at the process.
+_COMMAND_END = """
+    process.leave = leave
+    sys.argv = ["fanpin", "--version"]
+    if ENTRY == "launch":
+        from fanpin_cli.launch import console
+        console()
+    else:
+        import runpy
+        runpy.run_module("fanpin_cli.cli", run_name="__main__", alter_sys=True)
+"""
+
+
+def _command_run(code: str, entry: str, cwd: Path, env: dict[str, str] | None = None) -> list[str]:
+    """Run `code` (which imports `fanpin_cli.process as process`, `sys`, and defines `leave`),
+    then `fanpin --version` through `entry`; the words `leave` printed."""
+    script = textwrap.dedent(code) + textwrap.dedent(_COMMAND_END).replace("ENTRY", repr(entry))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=cwd, timeout=120,
+                          env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="threads counted in /proc (Linux)")
 @pytest.mark.parametrize("entry", ["launch", "module"])
 @pytest.mark.parametrize("given", [None, "2"])
@@ -116,23 +141,11 @@ def test_the_fanpin_command_imports_numpy_without_blas_threads_unless_the_user_s
             print(threads() - before, os.environ.get("OPENBLAS_NUM_THREADS"))
             sys.stdout.flush()
             os._exit(0)
-
-        process.leave = leave
-        sys.argv = ["fanpin", "--version"]
-        if ENTRY == "launch":
-            from fanpin_cli.launch import console
-            console()
-        else:
-            import runpy
-            runpy.run_module("fanpin_cli.cli", run_name="__main__", alter_sys=True)
-    """.replace("ENTRY", repr(entry))
+    """
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     if given is not None:
         env["OPENBLAS_NUM_THREADS"] = given
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=120, env=env)
-    assert done.returncode == 0, done.stderr
-    started, size = done.stdout.split()[-2:]
+    started, size = _command_run(code, entry, tmp_path, env)[-2:]
     if given is None:
         assert (started, size) == ("0", "1")  # numpy's import started no thread
     else:
@@ -163,18 +176,6 @@ def test_the_fanpin_command_runs_the_collector_rarely_before_its_heavy_imports(t
             print(seen.get("typer"), seen.get("polars"), process.COLLECT_EVERY)
             sys.stdout.flush()
             os._exit(0)
-
-        process.leave = leave
-        sys.argv = ["fanpin", "--version"]
-        if ENTRY == "launch":
-            from fanpin_cli.launch import console
-            console()
-        else:
-            import runpy
-            runpy.run_module("fanpin_cli.cli", run_name="__main__", alter_sys=True)
-    """.replace("ENTRY", repr(entry))
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=120)
-    assert done.returncode == 0, done.stderr
-    typer_at, polars_at, every = done.stdout.split()[-3:]
+    """
+    typer_at, polars_at, every = _command_run(code, entry, tmp_path)[-3:]
     assert typer_at == polars_at == every != "700"
