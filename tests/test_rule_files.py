@@ -165,3 +165,25 @@ def test_new_rule_needs_only_yaml(tmp_path):
 def test_every_kind_is_used_or_documented():
     used = {r.kind for r in load_rules()}
     assert used <= set(KINDS) and len(LEVELS) == 3
+
+
+def test_rules_parsed_once_are_read_again_when_a_file_changes(tmp_path, monkeypatch):
+    """`load_rules` parses a folder's files once per process (a run reads them three times):
+    a file edited in between, even to a text of the same length written within the same
+    clock tick, is read as it is now; the list handed out is the caller's own."""
+    import fanpin_cli.flagging.loader as loader
+
+    parsed = []
+    parse = loader.load_rule_file
+    monkeypatch.setattr(loader, "load_rule_file", lambda path: parsed.append(path.name) or parse(path))
+    write(tmp_path, "a.yaml", GOOD.format(rid="YT_A"))
+    first = load_rules(tmp_path)
+    first.clear()  # the caller's list: the next call is not affected
+    assert [r.id for r in load_rules(tmp_path)] == ["YT_A"]
+    assert parsed == ["a.yaml"]  # parsed once
+    write(tmp_path, "a.yaml", GOOD.format(rid="YT_B"))  # same length, new text
+    assert [r.id for r in load_rules(tmp_path)] == ["YT_B"]
+    write(tmp_path, "b.yaml", GOOD.format(rid="YT_C"))  # a file added
+    assert [r.id for r in load_rules(tmp_path)] == ["YT_B", "YT_C"]
+    (tmp_path / "b.yaml").unlink()
+    assert [r.id for r in load_rules(tmp_path)] == ["YT_B"]

@@ -20,9 +20,11 @@ fanpin_cli.errors.RuleFileError: x.yaml：共 2 处错误：（1）第3行 规�
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import re
 import string
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -590,14 +592,46 @@ def load_rules(folder: Path | None = None) -> list[Rule]:
     """Every rule in `folder` (default: the bundled `rules/`), sorted by id.
 
     Files are `*.yaml` / `*.yml`; every mistake in every file is listed in one error (each
-    file's own list, then ids defined in two files).
+    file's own list, then ids defined in two files). Rule files whose names and bytes were
+    parsed before in this process are not parsed again: a run reads the rules three times (the
+    config's check, the rules, a check across files), 3.3 ms a parse; reading and hashing the
+    files again costs a tenth of that.
+
+    >>> load_rules() == load_rules() and load_rules() is not load_rules()
+    True
     """
     folder = Path(folder) if folder is not None else resource_dir("rules")
     if not folder.is_dir():
         raise RuleFileError(f"找不到规则目录（{folder}）", file=str(folder))
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file())
+    try:
+        digest = hashlib.blake2b(digest_size=16)
+        for path in paths:
+            digest.update(path.name.encode("utf-8") + b"\0" + hashlib.blake2b(path.read_bytes()).digest())
+    except OSError:  # a file that cannot be read: parsed (and reported) as always
+        return _parsed(paths, folder)
+    key = (str(folder.resolve()), digest.digest())
+    with _PARSED_LOCK:
+        known = _PARSED.get(key)
+    if known is None:
+        known = _parsed(paths, folder)
+        with _PARSED_LOCK:
+            _PARSED[key] = known
+            while len(_PARSED) > 8:  # the rule folders one process reads: a handful
+                del _PARSED[next(iter(_PARSED))]
+    return list(known)
+
+
+# `load_rules` parsed before: (folder, digest of its files' names and bytes) → their rules.
+_PARSED: dict[tuple[str, bytes], list[Rule]] = {}
+_PARSED_LOCK = threading.Lock()
+
+
+def _parsed(paths: list[Path], folder: Path) -> list[Rule]:
+    """The rules of the rule files `paths` of `folder` (see `load_rules`)."""
     seen: dict[str, Rule] = {}
     errors: list[RuleFileError] = []
-    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file()):
+    for path in paths:
         try:
             rules = load_rule_file(path)
         except RuleFileError as exc:
