@@ -137,21 +137,22 @@ def test_child_takes_area_workbooks_when_it_is_free(tmp_path, monkeypatch):
     the folder is complete and published once."""
     import time
 
-    from fanpin_cli.report import writer
+    from fanpin_cli.report import together
+    from fanpin_cli.report.writer import write_report as real
 
     data = replace(_data(), split="township")
     first, rest = _split(data)
     report = BackgroundReport(tmp_path / "report.xlsx", first)
-    real, by_parent = writer.write_report, []
+    write_together, by_parent = together.write_together, []
 
-    def slow(path, area_data):  # the parent waits until the child has taken an area too
+    def slow(paths, datas):  # the parent waits until the child has taken an area too
         deadline = time.monotonic() + 300
-        while report._next_area.value < 2 and time.monotonic() < deadline:
+        while report._next_area.value <= len(by_parent) + len(paths) and time.monotonic() < deadline:
             time.sleep(0.05)
-        by_parent.append(path.name)
-        real(path, area_data)
+        by_parent.extend(path.name for path in paths)
+        write_together(paths, datas)
 
-    monkeypatch.setattr(writer, "write_report", slow)
+    monkeypatch.setattr(together, "write_together", slow)
     report.finish(**rest)
     monkeypatch.undo()
     (tmp_path / "direct").mkdir()

@@ -82,48 +82,60 @@ class Formats:
     """The workbook's shared formats (xlsxwriter formats must be created per workbook)."""
 
     def __init__(self, wb: Workbook) -> None:
+        made: list[Format] = []
+
+        def add(properties: dict) -> Format:
+            made.append(wb.add_format(properties))
+            return made[-1]
+
         base = {"valign": "vcenter"}
         self.base = base
-        self.header = wb.add_format(
+        self.header = add(
             {**base, "bold": True, "bg_color": HEADER_FILL, "border": 1, "text_wrap": True,
              "align": "center"}
         )
-        self.header_sector = wb.add_format(
+        self.header_sector = add(
             {**base, "bold": True, "bg_color": SECTOR_SIDE_FILL, "border": 1, "text_wrap": True,
              "align": "center"}
         )
-        self.header_roster = wb.add_format(
+        self.header_roster = add(
             {**base, "bold": True, "bg_color": ROSTER_SIDE_FILL, "border": 1, "text_wrap": True,
              "align": "center"}
         )
         self.header_level = {
-            lvl: wb.add_format(
+            lvl: add(
                 {**base, "bold": True, "bg_color": fill, "font_color": LEVEL_FONTS[lvl],
                  "border": 1, "text_wrap": True, "align": "center"}
             )
             for lvl, fill in LEVEL_FILLS.items()
         }
         self.level = {
-            lvl: wb.add_format(
+            lvl: add(
                 {**base, "bg_color": fill, "font_color": LEVEL_FONTS[lvl], "align": "center"}
             )
             for lvl, fill in LEVEL_FILLS.items()
         }
-        self.title = wb.add_format({**base, "bold": True, "font_size": 16})
-        self.section = wb.add_format({**base, "bold": True, "font_size": 12})
-        self.label = wb.add_format({**base, "bold": True})
-        self.note = wb.add_format({**base, "italic": True, "font_color": "#595959"})
-        self.text = wb.add_format({**base, "num_format": "@"})
-        self.wrap = wb.add_format({**base, "num_format": "@", "text_wrap": True})
-        self.small = wb.add_format({**base, "num_format": "@", "font_size": 8, "font_color": "#7F7F7F"})
-        self.wrap_note = wb.add_format({**base, "italic": True, "font_color": "#595959", "text_wrap": True})
-        self.plain = wb.add_format(base)
-        self.integer = wb.add_format({**base, "num_format": "0"})
-        self.decimal = wb.add_format({**base, "num_format": "0.0"})
-        self.percent = wb.add_format({**base, "num_format": "0.0%"})
-        self.link = wb.add_format({**base, "font_color": "#0563C1", "underline": 1})
-        self.diff = wb.add_format({**base, "font_color": "#C00000", "bold": True})
-        self.total = wb.add_format({**base, "bold": True, "top": 1})
+        self.title = add({**base, "bold": True, "font_size": 16})
+        self.section = add({**base, "bold": True, "font_size": 12})
+        self.label = add({**base, "bold": True})
+        self.note = add({**base, "italic": True, "font_color": "#595959"})
+        self.text = add({**base, "num_format": "@"})
+        self.wrap = add({**base, "num_format": "@", "text_wrap": True})
+        self.small = add({**base, "num_format": "@", "font_size": 8, "font_color": "#7F7F7F"})
+        self.wrap_note = add({**base, "italic": True, "font_color": "#595959", "text_wrap": True})
+        self.plain = add(base)
+        self.integer = add({**base, "num_format": "0"})
+        self.decimal = add({**base, "num_format": "0.0"})
+        self.percent = add({**base, "num_format": "0.0%"})
+        self.link = add({**base, "font_color": "#0563C1", "underline": 1})
+        self.diff = add({**base, "font_color": "#C00000", "bold": True})
+        self.total = add({**base, "bold": True, "top": 1})
+        # Every format numbered now, in the order made (xlsxwriter numbers a format when a cell
+        # first uses it): each workbook numbers its formats alike, so the cells written with one
+        # workbook's formats are right in another's (`report.together`: several 乡镇 workbooks'
+        # tables written at once). A format no cell uses still has its entry in styles.xml.
+        for made_format in made:
+            made_format._get_xf_index()
 
     def for_level(self, value: str | None) -> Format | None:
         return self.level.get(_level_key(value)) if value else None

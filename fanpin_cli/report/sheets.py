@@ -562,13 +562,24 @@ def _finish_rule_sheet(ws: Worksheet, fm: Formats, rule: RuleInfo, table: Table,
 def write_pending(ws: Worksheet, fm: Formats, rows: pl.DataFrame, data: ReportData) -> None:
     """Flags that wait for a review item or an ID correction (evidence_status pending_review),
     all rules on one sheet, not counted in the red/yellow/blue totals."""
-    rows = _sorted(rows, [C.township, C.village, C.household_id, C.rule_id, C.roster_row], nulls_last=True,
+    rows = pending_rows(rows)
+    cols = pending_columns(rows)
+    finish_pending(ws, fm, write_table(ws, fm, 0, cols, rows, columns=True), cols, data)
+
+
+def pending_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """待核实后确定's rows, in the sheet's order."""
+    return _sorted(rows, [C.township, C.village, C.household_id, C.rule_id, C.roster_row], nulls_last=True,
                    maintain_order=True)
-    cols = [
-        Col("规则", pl.col("title"), max_width=24, wrap=True),
-        *rule_columns(rows),
-    ]
-    table = write_table(ws, fm, 0, cols, rows, columns=True)
+
+
+def pending_columns(rows: pl.DataFrame) -> list[Col]:
+    """待核实后确定's columns for its (ordered) `rows`."""
+    return [Col("规则", pl.col("title"), max_width=24, wrap=True), *rule_columns(rows)]
+
+
+def finish_pending(ws: Worksheet, fm: Formats, table: Table, cols: list[Col], data: ReportData) -> None:
+    """待核实后确定 after its table: filter, dropdown, tab colour, print title."""
     finish_table(ws, fm, table, cols)
     finish_feedback(ws, table, cols, VERDICT_CHOICES, FLAG_PROMPT)
     ws.set_tab_color("#A6A6A6")
@@ -580,8 +591,19 @@ def write_pending(ws: Worksheet, fm: Formats, rows: pl.DataFrame, data: ReportDa
 
 
 def write_candidates(ws: Worksheet, fm: Formats, rows: pl.DataFrame, data: ReportData) -> None:
-    rows = _sorted(rows, [C.township, C.village, C.source_file, C.source_row], nulls_last=True)
-    cols = [
+    rows = candidate_rows(rows)
+    cols = candidate_columns(rows)
+    finish_candidates(ws, fm, write_table(ws, fm, 0, cols, rows, columns=True), cols, data)
+
+
+def candidate_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """应纳未纳's rows, in the sheet's order."""
+    return _sorted(rows, [C.township, C.village, C.source_file, C.source_row], nulls_last=True)
+
+
+def candidate_columns(rows: pl.DataFrame) -> list[Col]:
+    """应纳未纳's columns for its (ordered) `rows`."""
+    return [
         Col("来源文件", pl.col(C.source_file), max_width=30, wrap=True),
         Col("行号", pl.col(C.source_row), INT),
         Col("姓名", pl.col(C.person_name)),
@@ -591,7 +613,10 @@ def write_candidates(ws: Worksheet, fm: Formats, rows: pl.DataFrame, data: Repor
         Col("说明", pl.col("detail"), max_width=50, wrap=True),
         *feedback_columns(rows),
     ]
-    table = write_table(ws, fm, 0, cols, rows, columns=True)
+
+
+def finish_candidates(ws: Worksheet, fm: Formats, table: Table, cols: list[Col], data: ReportData) -> None:
+    """应纳未纳 after its table: filter, dropdown, tab colour, print title."""
     finish_table(ws, fm, table, cols)
     finish_feedback(ws, table, cols, VERDICT_CHOICES, "核实是否应纳入监测：属实、不属实或已整改（已纳入）")
     ws.set_tab_color(TAB_COLOURS["blue"])
@@ -654,6 +679,12 @@ def write_review(ws: Worksheet, fm: Formats, review: pl.DataFrame, data: ReportD
 
 
 def write_quality(ws: Worksheet, fm: Formats, quality: pl.DataFrame, data: ReportData) -> None:
+    rows, cols = quality_table(quality, data)
+    finish_quality(ws, fm, write_table(ws, fm, 0, cols, rows, columns=True), cols, data)
+
+
+def quality_table(quality: pl.DataFrame | None, data: ReportData) -> tuple[pl.DataFrame, list[Col]]:
+    """数据质量's rows, in the sheet's order, and its columns."""
     keyed = quality is not None and C.record_key in quality.columns
     quality = _sorted(ensure_columns(quality, [*QUALITY_COLUMNS, "name"]), [C.source_file, C.source_row],
                       nulls_last=True, maintain_order=True)
@@ -672,7 +703,11 @@ def write_quality(ws: Worksheet, fm: Formats, quality: pl.DataFrame, data: Repor
         Col("村", pl.col(C.village)),
         *feedback_columns(quality if keyed else pl.DataFrame()),
     ]
-    table = write_table(ws, fm, 0, cols, quality, columns=True)
+    return quality, cols
+
+
+def finish_quality(ws: Worksheet, fm: Formats, table: Table, cols: list[Col], data: ReportData) -> None:
+    """数据质量 after its table: filter, dropdown, print title."""
     finish_table(ws, fm, table, cols)
     finish_feedback(ws, table, cols, VERDICT_CHOICES, "核实后选择：属实（数据确有问题）、不属实或已整改")
     _print_setup(ws, f"{data.county}{data.area} {data.period} 数据质量问题")

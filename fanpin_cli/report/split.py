@@ -199,21 +199,28 @@ class AreaFolder:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def write_areas(folder: Path, data: ReportData, by: str, claim: Callable[[], int]) -> int:
+def write_areas(folder: Path, data: ReportData, by: str, claim: Callable[[], int], *, shared: bool = True) -> int:
     """Write area workbooks into `folder`, each the one whose number `claim()` hands out, until
     it hands out one past the last: two processes that share `claim` share the areas (each
-    computes the same list). Returns how many this call wrote."""
-    from fanpin_cli.report.writer import write_report
+    computes the same list). A turn takes every area left, the first turn of all (`shared`)
+    half of them: the other process, still busy with report.xlsx, takes the rest when it comes
+    (or this one, if it is back first); each turn's areas are written together
+    (`together.write_together`: each kind of table once for all of them). Returns how many
+    this call wrote."""
+    from fanpin_cli.report.together import write_together
 
     placed = _placed(data)
     areas = _areas(data, by, placed)
     cuts: AreaCuts | None = None
     written = 0
     while (i := claim()) < len(areas):
+        taken = [i]
+        while len(taken) < ((len(areas) + 1) // 2 if shared and i == 0 else len(areas) - i) and (j := claim()) < len(areas):
+            taken.append(j)
         cuts = cuts or AreaCuts(data, by, placed)  # not made by a process that finds no area left
-        name = area_file_name(i + 1, len(areas), areas[i], data.period)
-        write_report(folder / name, cuts.subset(areas[i]))
-        written += 1
+        write_together([folder / area_file_name(k + 1, len(areas), areas[k], data.period) for k in taken],
+                       [cuts.subset(areas[k]) for k in taken])
+        written += len(taken)
     return written
 
 
@@ -225,7 +232,7 @@ def write_split(out_dir: Path, data: ReportData, by: str) -> list[Path]:
     folder = AreaFolder(out_dir, by)
     try:
         numbers = itertools.count()
-        write_areas(folder.tmp, data, by, lambda: next(numbers))
+        write_areas(folder.tmp, data, by, lambda: next(numbers), shared=False)
         return folder.publish()
     except BaseException:
         folder.discard()

@@ -1,0 +1,240 @@
+"""Several small workbooks (a run's 乡镇 or 村 workbooks) written side by side, each kind of table
+once for all of them.
+
+A 乡镇 workbook's tables are a few hundred rows: each polars query that prepares a table's cells,
+widths, row heights and row XML costs more in its steps than in its rows (38 ms of CPU a
+workbook, more than half of it in ~45 such queries). `write_together` opens the workbooks at
+once and writes the rule sheets of all of them with one `batch.write_tables` (the rows of every
+workbook's rule, a key naming the workbook and the rule), then 待核实后确定, 应纳未纳 and 数据质量 the
+same way; 汇总, 待核实匹配 and 质量评分 are written workbook by workbook (`sheets`). Each
+workbook's cells are those `writer.write_report` writes: the cell XML made with the first
+workbook's formats holds their numbers, which every workbook gives its formats alike
+(`formats.Formats`). Workbooks too big for memory (`memrows.small_workbook`) are written one by one.
+
+>>> import tempfile, pathlib
+>>> from datetime import date
+>>> from fanpin_cli.report.model import RuleInfo
+>>> d, empty = pathlib.Path(tempfile.mkdtemp()), pl.DataFrame()
+>>> data = ReportData(county="永顺县", period="2026-11", reference_date=date(2026, 11, 30), version="t",
+...                   rules=[RuleInfo("MED_UNINSURED", "未参保", "red")], flags=empty, rule_counts=empty,
+...                   area_counts=empty, quality=empty, review=empty)
+>>> write_together([d / "a.xlsx", d / "b.xlsx"], [data, data])
+>>> sorted(p.name for p in d.iterdir())
+['a.xlsx', 'b.xlsx']
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from xlsxwriter.worksheet import Worksheet
+
+from fanpin_cli.report import sheets
+from fanpin_cli.report.batch import write_tables
+from fanpin_cli.report.formats import Formats, SheetNames
+from fanpin_cli.report.memrows import memory_workbook, small_workbook
+from fanpin_cli.report.model import CANDIDATE_RULES, ReportData
+from fanpin_cli.report.table import Col, Table
+from fanpin_cli.report.writer import WORKBOOK_OPTIONS, _remove_row_files, data_rows, write_report
+from fanpin_cli.tables import C
+
+MOST_BOOKS = 16  # workbooks open at once
+
+
+def write_together(paths: list[Path], datas: list[ReportData]) -> None:
+    """Write the workbook of each of `datas` (split "none", no summary.html) to its path of
+    `paths`, as `write_report` would, side by side (see module docstring); each replaced
+    atomically. Held at once: at most MOST_BOOKS workbooks and `memrows.SMALL_ROWS` data rows
+    (what one workbook written in memory may hold); beyond, the next ones are written together
+    after them; one alone (or too big for memory) by `write_report`."""
+    batch: list[tuple[Path, ReportData]] = []
+    for path, data in zip(paths, datas, strict=True):
+        rows = data_rows(data)
+        if not (small_workbook(rows) and data.split == "none" and not data.html):
+            write_report(path, data)
+            continue
+        if len(batch) == MOST_BOOKS or not small_workbook(rows + sum(data_rows(d) for _, d in batch)):
+            _write_batch(batch)
+            batch = []
+        batch.append((Path(path), data))
+    _write_batch(batch)
+
+
+def _write_batch(batch: list[tuple[Path, ReportData]]) -> None:
+    """`write_together` of workbooks that fit in memory together; none left behind when one fails."""
+    if len(batch) < 2:
+        for path, data in batch:
+            write_report(path, data)
+        return
+    books: list[_Book] = []
+    try:
+        books = [_Book(path, data) for path, data in batch]
+        _rule_sheets(books)
+        _one_table(books, _pending_table, _finish_pending)
+        _one_table(books, _candidates_table, _finish_candidates)
+        for b in books:
+            sheets.write_review(b.review, b.fm, b.data.review, b.data)
+        _one_table(books, _quality_table, _finish_quality)
+        for b in books:
+            b.complete()
+    except BaseException:
+        for b in books:
+            b.abort()
+        raise
+    for b in books:
+        b.close()
+
+
+class _Book:
+    """One workbook being written: its sheets made in `ReportWriter`'s order, their data."""
+
+    def __init__(self, path: Path, data: ReportData) -> None:
+        self.path, self.data = path, data
+        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        self.wb: Any = memory_workbook(str(self.tmp), WORKBOOK_OPTIONS)
+        self.fm = Formats(self.wb)
+        self.wb.set_properties({
+            "title": data.title,
+            "subject": "防止返贫动态监测 行业数据比对结果",
+            "author": f"fanpin {data.version}",
+            "comments": f"基准日期 {data.reference_date.isoformat()}",
+        })
+        self.flags = flags = sheets.sort_flags(sheets.flag_frame(data.flags))
+        self.rules = rules = sheets.all_rules(data, flags)
+        names = SheetNames(reserved=sheets.FIXED_SHEETS)
+        self.sheet_of_rule = {r.rule_id: sheets.CANDIDATES if r.rule_id in CANDIDATE_RULES
+                              else names.make(r.title, fallback=r.rule_id) for r in rules}
+        wb = self.wb
+        self.summary = wb.add_worksheet(sheets.SUMMARY)
+        waiting = pl.col(C.evidence_status).fill_null("confirmed") == "pending_review"
+        self.confirmed, self.pending = (flags.filter(~waiting), flags.filter(waiting)) if flags.height else (flags, flags)
+        self.rule_sheets = [(wb.add_worksheet(self.sheet_of_rule[r.rule_id]), r)
+                            for r in rules if r.rule_id not in CANDIDATE_RULES]
+        self.pending_sheet = wb.add_worksheet(sheets.PENDING)
+        self.candidates = (self.confirmed.filter(pl.col(C.rule_id).is_in(list(CANDIDATE_RULES)))
+                           if self.confirmed.height else self.confirmed)
+        self.candidates_sheet = wb.add_worksheet(sheets.CANDIDATES)
+        self.review = wb.add_worksheet(sheets.REVIEW)
+        self.quality_sheet = wb.add_worksheet(sheets.QUALITY)
+        self.score_sheet = wb.add_worksheet(sheets.SCORECARD) if data.scorecard is not None else None
+        self.stock_sheet = wb.add_worksheet(sheets.STOCKTAKE) if data.stocktake is not None else None
+
+    def complete(self) -> None:
+        """质量评分, 账账相符 and 汇总, as `ReportWriter._complete` writes them."""
+        data, fm = self.data, self.fm
+        if self.score_sheet is not None:
+            sheets.write_generic(self.score_sheet, fm, data.scorecard, f"{data.county} {data.period} 数据质量评分",
+                                 "scorecard", data.check_titles)
+        if self.stock_sheet is not None:
+            sheets.write_generic(self.stock_sheet, fm, data.stocktake,
+                                 f"{data.county} {data.period} 账账相符（监测系统与行业数据）", "stocktake_counts",
+                                 data.check_titles)
+        sheets.write_summary(self.summary, fm, data, self.flags, self.sheet_of_rule, self.wb, self.rules)
+
+    def close(self) -> None:
+        workbook, self.wb = self.wb, None
+        workbook.close()
+        _remove_row_files(workbook)
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        """The workbook dropped: closed, nothing of it left on disk."""
+        if self.wb is not None:
+            workbook, self.wb = self.wb, None
+            try:
+                workbook.close()
+            except Exception:  # noqa: BLE001 - the file is deleted anyway
+                pass
+            _remove_row_files(workbook)
+        self.tmp.unlink(missing_ok=True)
+
+
+# One workbook's rows for some of its sheets: the columns, the rows (a `_key` column naming the
+# sheet of each), the sheets with their keys.
+_Part = tuple[list[Col], pl.DataFrame, list[tuple[Worksheet, str]]]
+
+
+def _together(books: list[_Book], parts: list[_Part]) -> dict[int, Table]:
+    """`batch.write_tables` of the parts whose columns are the same, at once (with the first
+    book's formats): each sheet's Table, by `id` of the sheet."""
+    groups: dict[tuple, list[_Part]] = {}
+    for part in parts:
+        groups.setdefault(tuple((c.header, c.kind, c.max_width, c.wrap) for c in part[0]), []).append(part)
+    tables: dict[int, Table] = {}
+    for members in groups.values():
+        rows = pl.concat([frame for _, frame, _ in members], how="diagonal_relaxed")
+        written = [s for _, _, sheets_ in members for s in sheets_]
+        done = write_tables(books[0].fm, members[0][0], rows, "_key", written, columns=True)
+        tables.update((id(ws), table) for (ws, _), table in zip(written, done, strict=True))
+    return tables
+
+
+def _rule_sheets(books: list[_Book]) -> None:
+    """Every book's rule sheets, as `sheets.write_rule_sheets` writes them: a book's rules with
+    and without a history status (their columns differ) as two parts."""
+    parts: list[_Part] = []
+    for b, book in enumerate(books):
+        flags = book.confirmed
+        with_history: set[str] = set()
+        if "status" in flags.columns and flags.height:
+            counted = flags.group_by(C.rule_id).agg(pl.col("status").is_not_null().any())
+            with_history = {r for r, any_status in counted.iter_rows() if any_status}
+        keyed = flags.with_columns(pl.concat_str([pl.lit(f"{b}\x1f"), pl.col(C.rule_id)]).alias("_key"))
+        for history in (True, False):
+            sheets_ = [(ws, f"{b}\x1f{r.rule_id}") for ws, r in book.rule_sheets if (r.rule_id in with_history) == history]
+            if sheets_:
+                parts.append((sheets.rule_columns(flags if history else flags.clear()), keyed, sheets_))
+    tables = _together(books, parts)
+    for part in parts:
+        cols = part[0]
+        for ws, key in part[2]:
+            book = books[int(key.split("\x1f", 1)[0])]
+            rule = next(r for w, r in book.rule_sheets if w is ws)
+            sheets._finish_rule_sheet(ws, book.fm, rule, tables[id(ws)], cols, book.data)
+
+
+def _one_table(books: list[_Book], table_of: Callable[[_Book], tuple[Worksheet, list[Col], pl.DataFrame]],
+               finish: Callable[[_Book, Worksheet, Table, list[Col]], None]) -> None:
+    """One sheet of every book (`table_of`: its sheet, columns and rows) written together, each
+    then finished (`finish`)."""
+    made = [(book, *table_of(book)) for book in books]
+    parts: list[_Part] = [(cols, rows.with_columns(pl.lit(str(b)).alias("_key")), [(ws, str(b))])
+                          for b, (_, ws, cols, rows) in enumerate(made)]
+    tables = _together(books, parts)
+    for book, ws, cols, _ in made:
+        finish(book, ws, tables[id(ws)], cols)
+
+
+def _pending_table(book: _Book) -> tuple[Worksheet, list[Col], pl.DataFrame]:
+    rows = sheets.pending_rows(book.pending)
+    return book.pending_sheet, sheets.pending_columns(rows), rows
+
+
+def _finish_pending(book: _Book, ws: Worksheet, table: Table, cols: list[Col]) -> None:
+    sheets.finish_pending(ws, book.fm, table, cols, book.data)
+
+
+def _candidates_table(book: _Book) -> tuple[Worksheet, list[Col], pl.DataFrame]:
+    rows = sheets.candidate_rows(book.candidates)
+    return book.candidates_sheet, sheets.candidate_columns(rows), rows
+
+
+def _finish_candidates(book: _Book, ws: Worksheet, table: Table, cols: list[Col]) -> None:
+    sheets.finish_candidates(ws, book.fm, table, cols, book.data)
+
+
+def _quality_table(book: _Book) -> tuple[Worksheet, list[Col], pl.DataFrame]:
+    data = book.data
+    quality = data.quality if data.quality_detail is None else data.quality_detail
+    rows, cols = sheets.quality_table(quality, data)
+    return book.quality_sheet, cols, rows
+
+
+def _finish_quality(book: _Book, ws: Worksheet, table: Table, cols: list[Col]) -> None:
+    sheets.finish_quality(ws, book.fm, table, cols, book.data)
+
