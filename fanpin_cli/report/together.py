@@ -25,8 +25,6 @@ workbook's formats holds their numbers, which every workbook gives its formats a
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,11 +34,19 @@ from xlsxwriter.worksheet import Worksheet
 
 from fanpin_cli.report import sheets
 from fanpin_cli.report.batch import write_tables
-from fanpin_cli.report.formats import Formats, SheetNames
 from fanpin_cli.report.memrows import memory_workbook, small_workbook
 from fanpin_cli.report.model import CANDIDATE_RULES, ReportData
 from fanpin_cli.report.table import Col, Table
-from fanpin_cli.report.writer import WORKBOOK_OPTIONS, _remove_row_files, data_rows, write_report
+from fanpin_cli.report.writer import (
+    WORKBOOK_OPTIONS,
+    complete_sheets,
+    data_rows,
+    drop_workbook,
+    open_sheets,
+    place_workbook,
+    temp_path,
+    write_report,
+)
 from fanpin_cli.tables import C
 
 MOST_BOOKS = 16  # workbooks open at once
@@ -94,64 +100,30 @@ class _Book:
     """One workbook being written: its sheets made in `ReportWriter`'s order, their data."""
 
     def __init__(self, path: Path, data: ReportData) -> None:
-        self.path, self.data = path, data
-        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        self.path, self.data, self.tmp = path, data, temp_path(path)
         self.wb: Any = memory_workbook(str(self.tmp), WORKBOOK_OPTIONS)
-        self.fm = Formats(self.wb)
-        self.wb.set_properties({
-            "title": data.title,
-            "subject": "防止返贫动态监测 行业数据比对结果",
-            "author": f"fanpin {data.version}",
-            "comments": f"基准日期 {data.reference_date.isoformat()}",
-        })
-        self.flags = flags = sheets.sort_flags(sheets.flag_frame(data.flags))
-        self.rules = rules = sheets.all_rules(data, flags)
-        names = SheetNames(reserved=sheets.FIXED_SHEETS)
-        self.sheet_of_rule = {r.rule_id: sheets.CANDIDATES if r.rule_id in CANDIDATE_RULES
-                              else names.make(r.title, fallback=r.rule_id) for r in rules}
-        wb = self.wb
-        self.summary = wb.add_worksheet(sheets.SUMMARY)
-        waiting = pl.col(C.evidence_status).fill_null("confirmed") == "pending_review"
-        self.confirmed, self.pending = (flags.filter(~waiting), flags.filter(waiting)) if flags.height else (flags, flags)
-        self.rule_sheets = [(wb.add_worksheet(self.sheet_of_rule[r.rule_id]), r)
-                            for r in rules if r.rule_id not in CANDIDATE_RULES]
-        self.pending_sheet = wb.add_worksheet(sheets.PENDING)
-        self.candidates = (self.confirmed.filter(pl.col(C.rule_id).is_in(list(CANDIDATE_RULES)))
-                           if self.confirmed.height else self.confirmed)
-        self.candidates_sheet = wb.add_worksheet(sheets.CANDIDATES)
-        self.review = wb.add_worksheet(sheets.REVIEW)
-        self.quality_sheet = wb.add_worksheet(sheets.QUALITY)
-        self.score_sheet = wb.add_worksheet(sheets.SCORECARD) if data.scorecard is not None else None
-        self.stock_sheet = wb.add_worksheet(sheets.STOCKTAKE) if data.stocktake is not None else None
+        self.opening = opening = open_sheets(self.wb, data)
+        self.fm = opening.fm
+        add = self.wb.add_worksheet
+        self.rule_sheets = [(add(opening.sheet_of_rule[r.rule_id]), r)
+                            for r in opening.rules if r.rule_id not in CANDIDATE_RULES]
+        self.pending_sheet = add(sheets.PENDING)
+        self.candidates_sheet = add(sheets.CANDIDATES)
+        self.review = add(sheets.REVIEW)
+        self.quality_sheet = add(sheets.QUALITY)
 
     def complete(self) -> None:
         """质量评分, 账账相符 and 汇总, as `ReportWriter._complete` writes them."""
-        data, fm = self.data, self.fm
-        if self.score_sheet is not None:
-            sheets.write_generic(self.score_sheet, fm, data.scorecard, f"{data.county} {data.period} 数据质量评分",
-                                 "scorecard", data.check_titles)
-        if self.stock_sheet is not None:
-            sheets.write_generic(self.stock_sheet, fm, data.stocktake,
-                                 f"{data.county} {data.period} 账账相符（监测系统与行业数据）", "stocktake_counts",
-                                 data.check_titles)
-        sheets.write_summary(self.summary, fm, data, self.flags, self.sheet_of_rule, self.wb, self.rules)
+        complete_sheets(self.wb, self.opening, self.data, self.opening.rules)
 
     def close(self) -> None:
         workbook, self.wb = self.wb, None
-        workbook.close()
-        _remove_row_files(workbook)
-        os.replace(self.tmp, self.path)
+        place_workbook(workbook, self.tmp, self.path)
 
     def abort(self) -> None:
         """The workbook dropped: closed, nothing of it left on disk."""
-        if self.wb is not None:
-            workbook, self.wb = self.wb, None
-            try:
-                workbook.close()
-            except Exception:  # noqa: BLE001 - the file is deleted anyway
-                pass
-            _remove_row_files(workbook)
-        self.tmp.unlink(missing_ok=True)
+        workbook, self.wb = self.wb, None
+        drop_workbook(workbook, self.tmp)
 
 
 # One workbook's rows for some of its sheets: the columns, the rows (a `_key` column naming the
@@ -179,7 +151,7 @@ def _rule_sheets(books: list[_Book]) -> None:
     and without a history status (their columns differ) as two parts."""
     parts: list[_Part] = []
     for b, book in enumerate(books):
-        flags = book.confirmed
+        flags = book.opening.confirmed
         with_history: set[str] = set()
         if "status" in flags.columns and flags.height:
             counted = flags.group_by(C.rule_id).agg(pl.col("status").is_not_null().any())
@@ -211,7 +183,7 @@ def _one_table(books: list[_Book], table_of: Callable[[_Book], tuple[Worksheet, 
 
 
 def _pending_table(book: _Book) -> tuple[Worksheet, list[Col], pl.DataFrame]:
-    rows = sheets.pending_rows(book.pending)
+    rows = sheets.pending_rows(book.opening.pending)
     return book.pending_sheet, sheets.pending_columns(rows), rows
 
 
@@ -220,7 +192,7 @@ def _finish_pending(book: _Book, ws: Worksheet, table: Table, cols: list[Col]) -
 
 
 def _candidates_table(book: _Book) -> tuple[Worksheet, list[Col], pl.DataFrame]:
-    rows = sheets.candidate_rows(book.candidates)
+    rows = sheets.candidate_rows(book.opening.candidates)
     return book.candidates_sheet, sheets.candidate_columns(rows), rows
 
 

@@ -6,7 +6,9 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from xlsxwriter.exceptions import XlsxWriterException
@@ -54,7 +56,7 @@ class ReportWriter:
 
     def __init__(self, path: Path, data: ReportData) -> None:
         self.path = Path(path)
-        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        self.tmp = temp_path(self.path)
         self.workbook: Workbook | None = None
         with self._errors():
             self._open(data)
@@ -81,9 +83,7 @@ class ReportWriter:
                 self._open(data)
             self._complete(data)
             workbook, self.workbook = self.workbook, None
-            workbook.close()
-            _remove_row_files(workbook)
-            os.replace(self.tmp, self.path)
+            place_workbook(workbook, self.tmp, self.path)
             if data.html:
                 from fanpin_cli.report.html import write_html
 
@@ -99,14 +99,8 @@ class ReportWriter:
 
     def _drop(self) -> None:
         """The workbook closed and its temp files removed."""
-        if self.workbook is not None:
-            workbook, self.workbook = self.workbook, None
-            try:
-                workbook.close()
-            except Exception:  # noqa: BLE001 - the file is deleted anyway
-                pass
-            _remove_row_files(workbook)
-        self.tmp.unlink(missing_ok=True)
+        workbook, self.workbook = self.workbook, None
+        drop_workbook(workbook, self.tmp)
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -127,54 +121,100 @@ class ReportWriter:
 
     def _start(self, data: ReportData) -> None:
         wb = self.workbook
-        self.fm = fm = Formats(wb)
-        wb.set_properties(
-            {
-                "title": data.title,
-                "subject": "防止返贫动态监测 行业数据比对结果",
-                "author": f"fanpin {data.version}",
-                "comments": f"基准日期 {data.reference_date.isoformat()}",
-            }
-        )
-        self.flags = flags = sheets.sort_flags(sheets.flag_frame(data.flags))
-        self.rules = rules = sheets.all_rules(data, flags)
-        self.rules_of = data.rules  # the rules `rules` were found from (`_complete`)
-        names = SheetNames(reserved=sheets.FIXED_SHEETS)
-        self.sheet_of_rule = sheet_of_rule = {
-            rule.rule_id: sheets.CANDIDATES
-            if rule.rule_id in CANDIDATE_RULES
-            else names.make(rule.title, fallback=rule.rule_id)
-            for rule in rules
-        }
-        # Sheets are created in workbook order; 汇总 comes first but is filled by `finish`.
-        self.summary_sheet = wb.add_worksheet(sheets.SUMMARY)
-        waiting = pl.col(C.evidence_status).fill_null("confirmed") == "pending_review"
-        confirmed, pending = (flags.filter(~waiting), flags.filter(waiting)) if flags.height else (flags, flags)
-        rule_sheets = [(wb.add_worksheet(sheet_of_rule[rule.rule_id]), rule)
-                       for rule in rules if rule.rule_id not in CANDIDATE_RULES]
-        sheets.write_rule_sheets(fm, rule_sheets, confirmed, data)
-        sheets.write_pending(wb.add_worksheet(sheets.PENDING), fm, pending, data)
-        candidates = confirmed.filter(pl.col(C.rule_id).is_in(list(CANDIDATE_RULES))) if confirmed.height else confirmed
-        sheets.write_candidates(wb.add_worksheet(sheets.CANDIDATES), fm, candidates, data)
+        opening = self.opening = open_sheets(wb, data)
+        fm = self.fm = opening.fm
+        self.rules_of = data.rules  # the rules `opening.rules` were found from (`_complete`)
+        rule_sheets = [(wb.add_worksheet(opening.sheet_of_rule[rule.rule_id]), rule)
+                       for rule in opening.rules if rule.rule_id not in CANDIDATE_RULES]
+        sheets.write_rule_sheets(fm, rule_sheets, opening.confirmed, data)
+        sheets.write_pending(wb.add_worksheet(sheets.PENDING), fm, opening.pending, data)
+        sheets.write_candidates(wb.add_worksheet(sheets.CANDIDATES), fm, opening.candidates, data)
         sheets.write_review(wb.add_worksheet(sheets.REVIEW), fm, data.review, data)
 
     def _complete(self, data: ReportData) -> None:
         wb, fm = self.workbook, self.fm
         detail = data.quality if data.quality_detail is None else data.quality_detail
         sheets.write_quality(wb.add_worksheet(sheets.QUALITY), fm, detail, data)
-        if data.scorecard is not None:
-            sheets.write_generic(
-                wb.add_worksheet(sheets.SCORECARD), fm, data.scorecard,
-                f"{data.county} {data.period} 数据质量评分", "scorecard", data.check_titles,
-            )
-        if data.stocktake is not None:
-            sheets.write_generic(
-                wb.add_worksheet(sheets.STOCKTAKE), fm, data.stocktake,
-                f"{data.county} {data.period} 账账相符（监测系统与行业数据）", "stocktake_counts",
-                data.check_titles,
-            )
-        rules = self.rules if data.rules is self.rules_of else None  # else found again from `data`
-        sheets.write_summary(self.summary_sheet, fm, data, self.flags, self.sheet_of_rule, wb, rules)
+        rules = self.opening.rules if data.rules is self.rules_of else None  # else found again from `data`
+        complete_sheets(wb, self.opening, data, rules)
+
+
+def temp_path(path: Path) -> Path:
+    """Where the workbook for `path` is written before it is moved into place."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+@dataclass
+class Opening:
+    """What a workbook of some `ReportData` starts with (`open_sheets`): its formats, the flags
+    in the sheets' order, the rules listed and each one's sheet name, 汇总 (made first, filled
+    last) and the flags split as the sheets show them."""
+
+    fm: Formats
+    flags: pl.DataFrame
+    rules: list[Any]
+    sheet_of_rule: dict[str, str]
+    summary_sheet: Any
+    confirmed: pl.DataFrame
+    pending: pl.DataFrame
+    candidates: pl.DataFrame
+
+
+def open_sheets(wb: Workbook, data: ReportData) -> Opening:
+    """Start workbook `wb` of `data`: formats, document properties, 汇总 (the first sheet)."""
+    fm = Formats(wb)
+    wb.set_properties({
+        "title": data.title,
+        "subject": "防止返贫动态监测 行业数据比对结果",
+        "author": f"fanpin {data.version}",
+        "comments": f"基准日期 {data.reference_date.isoformat()}",
+    })
+    flags = sheets.sort_flags(sheets.flag_frame(data.flags))
+    rules = sheets.all_rules(data, flags)
+    names = SheetNames(reserved=sheets.FIXED_SHEETS)
+    sheet_of_rule = {r.rule_id: sheets.CANDIDATES if r.rule_id in CANDIDATE_RULES
+                     else names.make(r.title, fallback=r.rule_id) for r in rules}
+    summary_sheet = wb.add_worksheet(sheets.SUMMARY)  # sheets are made in workbook order: 汇总 first
+    waiting = pl.col(C.evidence_status).fill_null("confirmed") == "pending_review"
+    confirmed, pending = (flags.filter(~waiting), flags.filter(waiting)) if flags.height else (flags, flags)
+    candidates = confirmed.filter(pl.col(C.rule_id).is_in(list(CANDIDATE_RULES))) if confirmed.height else confirmed
+    return Opening(fm, flags, rules, sheet_of_rule, summary_sheet, confirmed, pending, candidates)
+
+
+def complete_sheets(wb: Workbook, opening: Opening, data: ReportData, rules: list[Any] | None) -> None:
+    """质量评分 and 账账相符 (where `data` has them) after the sheets made so far, then 汇总
+    (`rules`: the opening's, when found from these very `data.rules`)."""
+    fm = opening.fm
+    if data.scorecard is not None:
+        sheets.write_generic(
+            wb.add_worksheet(sheets.SCORECARD), fm, data.scorecard,
+            f"{data.county} {data.period} 数据质量评分", "scorecard", data.check_titles,
+        )
+    if data.stocktake is not None:
+        sheets.write_generic(
+            wb.add_worksheet(sheets.STOCKTAKE), fm, data.stocktake,
+            f"{data.county} {data.period} 账账相符（监测系统与行业数据）", "stocktake_counts",
+            data.check_titles,
+        )
+    sheets.write_summary(opening.summary_sheet, fm, data, opening.flags, opening.sheet_of_rule, wb, rules)
+
+
+def place_workbook(workbook: Workbook, tmp: Path, path: Path) -> None:
+    """Close `workbook` (written at `tmp`) and move it into place at `path`."""
+    workbook.close()
+    _remove_row_files(workbook)
+    os.replace(tmp, path)
+
+
+def drop_workbook(workbook: Workbook | None, tmp: Path) -> None:
+    """Close `workbook` (if open) and remove it and its temp files: nothing left on disk."""
+    if workbook is not None:
+        try:
+            workbook.close()
+        except Exception:  # noqa: BLE001 - the file is deleted anyway
+            pass
+        _remove_row_files(workbook)
+    tmp.unlink(missing_ok=True)
 
 
 def _remove_row_files(workbook: Workbook) -> None:
