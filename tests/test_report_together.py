@@ -11,6 +11,7 @@ import pytest
 from test_report import _data, _flags
 from test_report_rowxml import _compare_workbooks
 
+from fanpin_cli.errors import FanpinError
 from fanpin_cli.report import write_report
 from fanpin_cli.report.together import write_together
 
@@ -46,13 +47,14 @@ def test_workbooks_written_together_are_those_written_one_by_one(tmp_path, order
 
 
 def test_a_failure_leaves_none_of_the_workbooks(tmp_path, monkeypatch):
-    """Written together, they fail together: no workbook, no temp file left."""
+    """Written together, they fail together, said as `write_report` says it: no workbook, no
+    temp file left."""
     import fanpin_cli.report.sheets as sheets
 
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
     monkeypatch.setattr(sheets, "write_summary", broken)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(FanpinError, match="无法写入报表：disk full"):
         write_together([tmp_path / "a.xlsx", tmp_path / "b.xlsx"], _areas()[:2])
     assert list(tmp_path.iterdir()) == []

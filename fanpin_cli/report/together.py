@@ -46,6 +46,7 @@ from fanpin_cli.report.writer import (
     place_workbook,
     temp_path,
     write_report,
+    writing_errors,
 )
 from fanpin_cli.tables import C
 
@@ -78,8 +79,15 @@ def _write_batch(batch: list[tuple[Path, ReportData]]) -> None:
             write_report(path, data)
         return
     books: list[_Book] = []
-    try:
-        books = [_Book(path, data) for path, data in batch]
+
+    def abort() -> None:
+        for b in books:
+            b.abort()
+
+    # errors said as `write_report` says them, naming the folder the workbooks go to
+    with writing_errors(batch[0][0].parent, abort):
+        for path, data in batch:
+            books.append(_Book(path, data))
         _rule_sheets(books)
         _one_table(books, _pending_table, _finish_pending)
         _one_table(books, _candidates_table, _finish_candidates)
@@ -88,12 +96,8 @@ def _write_batch(batch: list[tuple[Path, ReportData]]) -> None:
         _one_table(books, _quality_table, _finish_quality)
         for b in books:
             b.complete()
-    except BaseException:
         for b in books:
-            b.abort()
-        raise
-    for b in books:
-        b.close()
+            b.close()
 
 
 class _Book:
@@ -136,7 +140,7 @@ def _together(books: list[_Book], parts: list[_Part]) -> dict[int, Table]:
     book's formats): each sheet's Table, by `id` of the sheet."""
     groups: dict[tuple, list[_Part]] = {}
     for part in parts:
-        groups.setdefault(tuple((c.header, c.kind, c.max_width, c.wrap) for c in part[0]), []).append(part)
+        groups.setdefault(_same(part[0]), []).append(part)
     tables: dict[int, Table] = {}
     for members in groups.values():
         rows = pl.concat([frame for _, frame, _ in members], how="diagonal_relaxed")
@@ -144,6 +148,17 @@ def _together(books: list[_Book], parts: list[_Part]) -> dict[int, Table]:
         done = write_tables(books[0].fm, members[0][0], rows, "_key", written, columns=True)
         tables.update((id(ws), table) for (ws, _), table in zip(written, done, strict=True))
     return tables
+
+
+def _same(cols: list[Col]) -> tuple:
+    """What makes two tables' columns the same: every attribute, the expressions by what they
+    compute (`Expr.meta`).
+
+    >>> _same([Col("甲", pl.col("a"))]) == _same([Col("甲", pl.col("a"))]) != _same([Col("甲", pl.col("b"))])
+    True
+    """
+    return tuple((c.header, None if c.expr is None else c.expr.meta, c.kind, c.max_width, c.min_width,
+                  c.header_format, c.wrap, c.narrow) for c in cols)
 
 
 def _rule_sheets(books: list[_Book]) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,22 +102,8 @@ class ReportWriter:
         workbook, self.workbook = self.workbook, None
         drop_workbook(workbook, self.tmp)
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        try:
-            yield
-        except PermissionError as exc:
-            self.abort()
-            raise FanpinError(
-                f"无法写入报表（文件可能正在 Excel 或 WPS 中打开，请关闭后重试）：{exc.strerror or exc}",
-                file=str(self.path),
-            ) from exc
-        except (OSError, XlsxWriterException) as exc:
-            self.abort()
-            raise FanpinError(f"无法写入报表：{exc}", file=str(self.path)) from exc
-        except BaseException:
-            self.abort()
-            raise
+    def _errors(self) -> AbstractContextManager[None]:
+        return writing_errors(self.path, self.abort)
 
     def _start(self, data: ReportData) -> None:
         wb = self.workbook
@@ -137,6 +123,27 @@ class ReportWriter:
         sheets.write_quality(wb.add_worksheet(sheets.QUALITY), fm, detail, data)
         rules = self.opening.rules if data.rules is self.rules_of else None  # else found again from `data`
         complete_sheets(wb, self.opening, data, rules)
+
+
+@contextmanager
+def writing_errors(path: Path, abort: Callable[[], None]) -> Iterator[None]:
+    """Within the block, any error first drops what is being written (`abort`); the disk's or
+    the workbook library's are raised as a FanpinError naming `path` (a file open in Excel or
+    WPS: said so)."""
+    try:
+        yield
+    except PermissionError as exc:
+        abort()
+        raise FanpinError(
+            f"无法写入报表（文件可能正在 Excel 或 WPS 中打开，请关闭后重试）：{exc.strerror or exc}",
+            file=str(path),
+        ) from exc
+    except (OSError, XlsxWriterException) as exc:
+        abort()
+        raise FanpinError(f"无法写入报表：{exc}", file=str(path)) from exc
+    except BaseException:
+        abort()
+        raise
 
 
 def temp_path(path: Path) -> Path:
