@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 import polars as pl
+from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from fanpin_cli.report import rowxml
@@ -43,14 +44,17 @@ BATCH_ROWS = 20_000  # rows at most written in one pass (their XML is held at on
 
 
 def write_tables(fm: Formats, cols: list[Col], frame: pl.DataFrame, key: str,
-                 sheets: list[tuple[Worksheet, Hashable]], *, row0: int = 0, columns: bool = True) -> list[Table]:
+                 sheets: list[tuple[Worksheet, Hashable]], *, row0: int = 0, columns: bool = True,
+                 highlight: dict[int, tuple[pl.Expr, Format]] | None = None) -> list[Table]:
     """Write on each sheet of `sheets` (worksheet, key value) the table of `cols` over the rows
     of `frame` whose column `key` holds that value (in `frame`'s order), as
-    `write_table(ws, fm, row0, cols, rows, columns=columns)` would; returns their Tables."""
+    `write_table(ws, fm, row0, cols, rows, columns=columns, highlight=highlight)` would; returns
+    their Tables."""
+    highlight = highlight or {}
     keys = [k for _, k in sheets]
     rows = frame.filter(pl.col(key).is_in(keys)) if frame.height else frame
     if not rows.height or rows.height > BATCH_ROWS or not all(rowxml.available(ws) for ws, _ in sheets):
-        return _one_by_one(fm, cols, rows, key, sheets, row0, columns)
+        return _one_by_one(fm, cols, rows, key, sheets, row0, columns, highlight)
     kinds = tuple(col.kind for col in cols)
     n = len(cols)
     values = rows.select(
@@ -71,10 +75,10 @@ def write_tables(fm: Formats, cols: list[Col], frame: pl.DataFrame, key: str,
                 found[name] = sorted(set(found.get(name, [])) | {v for v in value if v is not None})  # type: ignore[call-overload]
             elif name.startswith(("_odd:", "_esc:", "_pre:", "_big:")) or name in rowxml._TEXTS:
                 found[name] = bool(found.get(name)) or bool(value)
-    cells = _cells(values, cols, fm, {}, found)
+    cells = _cells(values, cols, fm, highlight, found)
     found = rowxml.settle(values, cells, found)
     if not rowxml.supported(values, cells, found):
-        return _one_by_one(fm, cols, rows, key, sheets, row0, columns)
+        return _one_by_one(fm, cols, rows, key, sheets, row0, columns, highlight)
 
     wrapped = [i for i, c in enumerate(cols) if c.wrap]
     tables, per_line = [], {}
@@ -188,7 +192,8 @@ def write_tables(fm: Formats, cols: list[Col], frame: pl.DataFrame, key: str,
 
 
 def _one_by_one(fm: Formats, cols: list[Col], rows: pl.DataFrame, key: str, sheets: list[tuple[Worksheet, Hashable]],
-                row0: int, columns: bool) -> list[Table]:
+                row0: int, columns: bool, highlight: dict[int, tuple[pl.Expr, Format]]) -> list[Table]:
     parts = rows.partition_by(key, as_dict=True, maintain_order=True) if rows.height else {}
     empty = rows.clear()
-    return [write_table(ws, fm, row0, cols, parts.get((k,), empty), columns=columns) for ws, k in sheets]
+    return [write_table(ws, fm, row0, cols, parts.get((k,), empty), columns=columns, highlight=highlight)
+            for ws, k in sheets]

@@ -9,6 +9,7 @@ row's stable `record_key`, when the frames carry it) so that returned workbooks 
 from __future__ import annotations
 
 import polars as pl
+from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
@@ -627,6 +628,13 @@ def finish_candidates(ws: Worksheet, fm: Formats, table: Table, cols: list[Col],
 # 待核实匹配
 
 def write_review(ws: Worksheet, fm: Formats, review: pl.DataFrame, data: ReportData) -> None:
+    rows, cols = review_table(review)
+    table = write_table(ws, fm, 0, cols, rows, columns=True, highlight=review_highlight(cols, fm))
+    finish_review(ws, fm, table, cols, data)
+
+
+def review_table(review: pl.DataFrame | None) -> tuple[pl.DataFrame, list[Col]]:
+    """待核实匹配's rows, in the sheet's order, and its columns."""
     has_key = C.record_key in (review.columns if review is not None else [])
     review = _sorted(ensure_columns(review, REVIEW_COLUMNS), ["sector", C.source_file, C.source_row],
                      nulls_last=True, maintain_order=True)
@@ -654,7 +662,11 @@ def write_review(ws: Worksheet, fm: Formats, review: pl.DataFrame, data: ReportD
         Col("备注", kind=INPUT, max_width=12),
         *([Col(RECORD, pl.col(C.record_key), narrow=True)] if has_key else []),
     ]
-    # Highlight the sector-side value wherever the two records disagree.
+    return review, cols
+
+
+def review_highlight(cols: list[Col], fm: Formats) -> dict[int, tuple[pl.Expr, Format]]:
+    """The sector-side value highlighted wherever the two records disagree."""
     index = {c.header: j for j, c in enumerate(cols)}
     pairs = [
         (index["行业姓名"], index["系统姓名"]),
@@ -667,9 +679,13 @@ def write_review(ws: Worksheet, fm: Formats, review: pl.DataFrame, data: ReportD
     for j, k in pairs:
         a, b = pl.col(f"c{j}"), pl.col(f"c{k}")
         differs[j] = (a.is_not_null() & b.is_not_null() & (a != b), fm.diff)
-    table = write_table(ws, fm, 0, cols, review, columns=True, highlight=differs)
+    return differs
+
+
+def finish_review(ws: Worksheet, fm: Formats, table: Table, cols: list[Col], data: ReportData) -> None:
+    """待核实匹配 after its table: filter, dropdown, print setup."""
     finish_table(ws, fm, table, cols)
-    dropdown(ws, table, index[VERIFY], REVIEW_CHOICES, "两条记录是否为同一人？")
+    dropdown(ws, table, [c.header for c in cols].index(VERIFY), REVIEW_CHOICES, "两条记录是否为同一人？")
     _print_setup(ws, f"{data.county}{data.area} {data.period} 待核实匹配（请确认是否同一人）")
     ws.set_margins(left=0.3, right=0.3, top=0.6, bottom=0.6)
 

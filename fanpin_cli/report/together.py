@@ -5,8 +5,8 @@ A 乡镇 workbook's tables are a few hundred rows: each polars query that prepar
 widths, row heights and row XML costs more in its steps than in its rows (38 ms of CPU a
 workbook, more than half of it in ~45 such queries). `write_together` opens the workbooks at
 once and writes the rule sheets of all of them with one `batch.write_tables` (the rows of every
-workbook's rule, a key naming the workbook and the rule), then 待核实后确定, 应纳未纳 and 数据质量 the
-same way; 汇总, 待核实匹配 and 质量评分 are written workbook by workbook (`sheets`). Each
+workbook's rule, a key naming the workbook and the rule), then 待核实后确定, 应纳未纳, 待核实匹配 and
+数据质量 the same way; 汇总 and 质量评分 are written workbook by workbook (`sheets`). Each
 workbook's cells are those `writer.write_report` writes: the cell XML made with the first
 workbook's formats holds their numbers, which every workbook gives its formats alike
 (`formats.Formats`). Workbooks too big for memory (`memrows.small_workbook`) are written one by one.
@@ -30,10 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from fanpin_cli.report import sheets
 from fanpin_cli.report.batch import write_tables
+from fanpin_cli.report.formats import Formats
 from fanpin_cli.report.memrows import memory_workbook, small_workbook
 from fanpin_cli.report.model import CANDIDATE_RULES, ReportData
 from fanpin_cli.report.table import Col, Table
@@ -91,8 +93,7 @@ def _write_batch(batch: list[tuple[Path, ReportData]]) -> None:
         _rule_sheets(books)
         _one_table(books, _pending_table, _finish_pending)
         _one_table(books, _candidates_table, _finish_candidates)
-        for b in books:
-            sheets.write_review(b.review, b.fm, b.data.review, b.data)
+        _one_table(books, _review_table, _finish_review, sheets.review_highlight)
         _one_table(books, _quality_table, _finish_quality)
         for b in books:
             b.complete()
@@ -133,11 +134,13 @@ class _Book:
 # One workbook's rows for some of its sheets: the columns, the rows (a `_key` column naming the
 # sheet of each), the sheets with their keys.
 _Part = tuple[list[Col], pl.DataFrame, list[tuple[Worksheet, str]]]
+Highlight = Callable[[list[Col], Formats], dict[int, tuple[pl.Expr, Format]]]
 
 
-def _together(books: list[_Book], parts: list[_Part]) -> dict[int, Table]:
+def _together(books: list[_Book], parts: list[_Part], highlight: Highlight | None = None) -> dict[int, Table]:
     """`batch.write_tables` of the parts whose columns are the same, at once (with the first
-    book's formats): each sheet's Table, by `id` of the sheet."""
+    book's formats; `highlight(columns, formats)`: as `write_table` takes it): each sheet's
+    Table, by `id` of the sheet."""
     groups: dict[tuple, list[_Part]] = {}
     for part in parts:
         groups.setdefault(_same(part[0]), []).append(part)
@@ -145,7 +148,9 @@ def _together(books: list[_Book], parts: list[_Part]) -> dict[int, Table]:
     for members in groups.values():
         rows = pl.concat([frame for _, frame, _ in members], how="diagonal_relaxed")
         written = [s for _, _, sheets_ in members for s in sheets_]
-        done = write_tables(books[0].fm, members[0][0], rows, "_key", written, columns=True)
+        cols, fm = members[0][0], books[0].fm
+        done = write_tables(fm, cols, rows, "_key", written, columns=True,
+                            highlight=highlight(cols, fm) if highlight is not None else None)
         tables.update((id(ws), table) for (ws, _), table in zip(written, done, strict=True))
     return tables
 
@@ -186,13 +191,13 @@ def _rule_sheets(books: list[_Book]) -> None:
 
 
 def _one_table(books: list[_Book], table_of: Callable[[_Book], tuple[Worksheet, list[Col], pl.DataFrame]],
-               finish: Callable[[_Book, Worksheet, Table, list[Col]], None]) -> None:
+               finish: Callable[[_Book, Worksheet, Table, list[Col]], None], highlight: Highlight | None = None) -> None:
     """One sheet of every book (`table_of`: its sheet, columns and rows) written together, each
     then finished (`finish`)."""
     made = [(book, *table_of(book)) for book in books]
     parts: list[_Part] = [(cols, rows.with_columns(pl.lit(str(b)).alias("_key")), [(ws, str(b))])
                           for b, (_, ws, cols, rows) in enumerate(made)]
-    tables = _together(books, parts)
+    tables = _together(books, parts, highlight)
     for book, ws, cols, _ in made:
         finish(book, ws, tables[id(ws)], cols)
 
@@ -213,6 +218,15 @@ def _candidates_table(book: _Book) -> tuple[Worksheet, list[Col], pl.DataFrame]:
 
 def _finish_candidates(book: _Book, ws: Worksheet, table: Table, cols: list[Col]) -> None:
     sheets.finish_candidates(ws, book.fm, table, cols, book.data)
+
+
+def _review_table(book: _Book) -> tuple[Worksheet, list[Col], pl.DataFrame]:
+    rows, cols = sheets.review_table(book.data.review)
+    return book.review, cols, rows
+
+
+def _finish_review(book: _Book, ws: Worksheet, table: Table, cols: list[Col]) -> None:
+    sheets.finish_review(ws, book.fm, table, cols, book.data)
 
 
 def _quality_table(book: _Book) -> tuple[Worksheet, list[Col], pl.DataFrame]:
