@@ -100,8 +100,10 @@ class AreaCuts:
     """Every area's rows of `data`, found once: each placed frame's row numbers grouped by area
     in one pass (row order kept) and the per-rule counts of every area computed together
     (`rule_summary` by area), instead of filtering and counting each frame once per area; an
-    area's rows are taken (gathered) when its workbook is written, so that no more than one
-    area's copy of the rows is held at a time. `subset(area)` is then the area's ReportData."""
+    area's rows are taken (gathered) when its workbook is written, so that the areas' copies of
+    the rows held at a time are those of the workbooks written together (at most
+    `memrows.SMALL_ROWS` rows, `together.write_together`) or one area's. `subset(area)` is then
+    the area's ReportData."""
 
     def __init__(self, data: ReportData, by: str, placed: dict[str, pl.DataFrame | None] | None = None) -> None:
         self.data, self.by = data, by
@@ -218,8 +220,9 @@ def write_areas(folder: Path, data: ReportData, by: str, claim: Callable[[], int
         while len(taken) < ((len(areas) + 1) // 2 if shared and i == 0 else len(areas) - i) and (j := claim()) < len(areas):
             taken.append(j)
         cuts = cuts or AreaCuts(data, by, placed)  # not made by a process that finds no area left
+        made = cuts
         write_together([folder / area_file_name(k + 1, len(areas), areas[k], data.period) for k in taken],
-                       [cuts.subset(areas[k]) for k in taken])
+                       (made.subset(areas[k]) for k in taken))  # an area's rows made when its turn comes
         written += len(taken)
     return written
 

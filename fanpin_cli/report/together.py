@@ -25,7 +25,9 @@ workbook's formats holds their numbers, which every workbook gives its formats a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +43,11 @@ from fanpin_cli.report.model import CANDIDATE_RULES, ReportData
 from fanpin_cli.report.table import Col, Table
 from fanpin_cli.report.writer import (
     WORKBOOK_OPTIONS,
+    close_workbook,
     complete_sheets,
     data_rows,
     drop_workbook,
     open_sheets,
-    place_workbook,
     temp_path,
     write_report,
     writing_errors,
@@ -55,12 +57,13 @@ from fanpin_cli.tables import C
 MOST_BOOKS = 16  # workbooks open at once
 
 
-def write_together(paths: list[Path], datas: list[ReportData]) -> None:
+def write_together(paths: list[Path], datas: Iterable[ReportData]) -> None:
     """Write the workbook of each of `datas` (split "none", no summary.html) to its path of
     `paths`, as `write_report` would, side by side (see module docstring); each replaced
-    atomically. Held at once: at most MOST_BOOKS workbooks and `memrows.SMALL_ROWS` data rows
-    (what one workbook written in memory may hold); beyond, the next ones are written together
-    after them; one alone (or too big for memory) by `write_report`."""
+    atomically. `datas` is taken one at a time (give a generator: an area's rows are then made
+    when its turn comes). Held at once: at most MOST_BOOKS workbooks and `memrows.SMALL_ROWS`
+    data rows (what one workbook written in memory may hold); beyond, the next ones are written
+    together after them; one alone (or too big for memory) by `write_report`."""
     batch: list[tuple[Path, ReportData]] = []
     for path, data in zip(paths, datas, strict=True):
         rows = data_rows(data)
@@ -86,7 +89,8 @@ def _write_batch(batch: list[tuple[Path, ReportData]]) -> None:
         for b in books:
             b.abort()
 
-    # errors said as `write_report` says them, naming the folder the workbooks go to
+    # errors said as `write_report` says them, naming the folder the workbooks go to; every
+    # workbook closed (complete at its temp path) before any is moved into place
     with writing_errors(batch[0][0].parent, abort):
         for path, data in batch:
             books.append(_Book(path, data))
@@ -99,6 +103,8 @@ def _write_batch(batch: list[tuple[Path, ReportData]]) -> None:
             b.complete()
         for b in books:
             b.close()
+    for b in books:
+        os.replace(b.tmp, b.path)
 
 
 class _Book:
@@ -122,11 +128,13 @@ class _Book:
         complete_sheets(self.wb, self.opening, self.data, self.opening.rules)
 
     def close(self) -> None:
+        """The workbook complete at its temp path (moved into place by the caller)."""
         workbook, self.wb = self.wb, None
-        place_workbook(workbook, self.tmp, self.path)
+        close_workbook(workbook)
 
     def abort(self) -> None:
-        """The workbook dropped: closed, nothing of it left on disk."""
+        """The workbook dropped: closed, nothing of it left on disk (its temp file removed,
+        closed or not)."""
         workbook, self.wb = self.wb, None
         drop_workbook(workbook, self.tmp)
 
@@ -142,11 +150,15 @@ def _together(books: list[_Book], parts: list[_Part], highlight: Highlight | Non
     book's formats; `highlight(columns, formats)`: as `write_table` takes it): each sheet's
     Table, by `id` of the sheet."""
     groups: dict[tuple, list[_Part]] = {}
-    for part in parts:
-        groups.setdefault(_same(part[0]), []).append(part)
+    for cols, frame, sheets_ in parts:
+        # the columns the table reads (and each sheet's key), of the same types in every part
+        # written together: the concatenation changes no value
+        read = {n for c in cols if c.expr is not None for n in c.expr.meta.root_names()} | {"_key"}
+        frame = frame.select(n for n in frame.columns if n in read)
+        groups.setdefault((_same(cols), tuple(frame.schema.items())), []).append((cols, frame, sheets_))
     tables: dict[int, Table] = {}
     for members in groups.values():
-        rows = pl.concat([frame for _, frame, _ in members], how="diagonal_relaxed")
+        rows = pl.concat([frame for _, frame, _ in members], how="vertical")
         written = [s for _, _, sheets_ in members for s in sheets_]
         cols, fm = members[0][0], books[0].fm
         done = write_tables(fm, cols, rows, "_key", written, columns=True,
@@ -156,14 +168,16 @@ def _together(books: list[_Book], parts: list[_Part], highlight: Highlight | Non
 
 
 def _same(cols: list[Col]) -> tuple:
-    """What makes two tables' columns the same: every attribute, the expressions by what they
-    compute (`Expr.meta`).
+    """What makes two tables' columns the same: every field of every column, the expressions
+    by what they compute (`Expr.meta`).
 
     >>> _same([Col("甲", pl.col("a"))]) == _same([Col("甲", pl.col("a"))]) != _same([Col("甲", pl.col("b"))])
     True
     """
-    return tuple((c.header, None if c.expr is None else c.expr.meta, c.kind, c.max_width, c.min_width,
-                  c.header_format, c.wrap, c.narrow) for c in cols)
+    def value(v: object) -> object:
+        return v.meta if isinstance(v, pl.Expr) else v
+
+    return tuple(tuple(value(getattr(c, f.name)) for f in fields(Col)) for c in cols)
 
 
 def _rule_sheets(books: list[_Book]) -> None:

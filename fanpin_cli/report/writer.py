@@ -206,10 +206,15 @@ def complete_sheets(wb: Workbook, opening: Opening, data: ReportData, rules: lis
     sheets.write_summary(opening.summary_sheet, fm, data, opening.flags, opening.sheet_of_rule, wb, rules)
 
 
-def place_workbook(workbook: Workbook, tmp: Path, path: Path) -> None:
-    """Close `workbook` (written at `tmp`) and move it into place at `path`."""
+def close_workbook(workbook: Workbook) -> None:
+    """Close `workbook`: its file (at its temp path) complete, its row files removed."""
     workbook.close()
     _remove_row_files(workbook)
+
+
+def place_workbook(workbook: Workbook, tmp: Path, path: Path) -> None:
+    """Close `workbook` (written at `tmp`) and move it into place at `path`."""
+    close_workbook(workbook)
     os.replace(tmp, path)
 
 
