@@ -545,12 +545,12 @@ def main() -> None:
 
 
 def console() -> NoReturn:
-    """The `fanpin` command: `main` with the cyclic collector run rarely
-    (`process.collect_rarely`), then the process ends without the interpreter's object-by-object
-    teardown (`process.leave`: threads joined and exit handlers run first, as at any exit). `main` itself ends with SystemExit, for callers that run it in their process."""
-    from fanpin_cli.process import collect_rarely, leave
+    """The `fanpin` command after its first steps (`launch.begin`: the cyclic collector run
+    rarely among them): `main`, then the process ends without the interpreter's object-by-object
+    teardown (`process.leave`: threads joined and exit handlers run first, as at any exit). `main`
+    itself ends with SystemExit, for callers that run it in their process."""
+    from fanpin_cli.process import leave
 
-    collect_rarely()
     try:
         main()
     except SystemExit as done:

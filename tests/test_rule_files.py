@@ -174,8 +174,8 @@ def test_rules_parsed_once_are_read_again_when_a_file_changes(tmp_path, monkeypa
     import fanpin_cli.flagging.loader as loader
 
     parsed = []
-    parse = loader.load_rule_file
-    monkeypatch.setattr(loader, "load_rule_file", lambda path: parsed.append(path.name) or parse(path))
+    parse = loader._rules_of_bytes
+    monkeypatch.setattr(loader, "_rules_of_bytes", lambda data, name: parsed.append(name) or parse(data, name))
     write(tmp_path, "a.yaml", GOOD.format(rid="YT_A"))
     first = load_rules(tmp_path)
     first.clear()  # the caller's list: the next call is not affected
@@ -187,3 +187,16 @@ def test_rules_parsed_once_are_read_again_when_a_file_changes(tmp_path, monkeypa
     assert [r.id for r in load_rules(tmp_path)] == ["YT_B", "YT_C"]
     (tmp_path / "b.yaml").unlink()
     assert [r.id for r in load_rules(tmp_path)] == ["YT_B"]
+
+
+@pytest.mark.parametrize("read", ["one file", "the folder"])
+def test_a_rule_file_saved_in_gbk_is_named_in_a_chinese_error(tmp_path, read):
+    """A rule file an office editor saved in GBK is not UTF-8: the error names the file,
+    whether it is read alone or with its folder (whose other files are still checked)."""
+    from fanpin_cli.flagging.loader import load_rule_file
+
+    write(tmp_path, "a.yaml", GOOD.format(rid="YT_A"))
+    bad = tmp_path / "b.yaml"
+    bad.write_bytes(GOOD.format(rid="YT_B").encode("gbk"))
+    with pytest.raises(RuleFileError, match=r"b.yaml：无法读取规则文件：不是 UTF-8 编码（第 \d+ 字节起），请另存为 UTF-8$"):
+        load_rule_file(bad) if read == "one file" else load_rules(tmp_path)

@@ -582,10 +582,19 @@ def parse_rules_text(text: str, file: str) -> list[Rule]:
 def load_rule_file(path: Path) -> list[Rule]:
     """All rules of one YAML file (a single mapping, a list, or several `---` documents)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise RuleFileError(f"无法读取规则文件：{exc}", file=path.name) from exc
-    return parse_rules_text(text, path.name)
+    return _rules_of_bytes(data, path.name)
+
+
+def _rules_of_bytes(data: bytes, name: str) -> list[Rule]:
+    """The rules of a rule file's bytes (`name`: the file's, for errors)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RuleFileError(f"无法读取规则文件：不是 UTF-8 编码（第 {exc.start + 1} 字节起），请另存为 UTF-8", file=name) from exc
+    return parse_rules_text(text, name)
 
 
 def load_rules(folder: Path | None = None) -> list[Rule]:
@@ -605,16 +614,17 @@ def load_rules(folder: Path | None = None) -> list[Rule]:
         raise RuleFileError(f"找不到规则目录（{folder}）", file=str(folder))
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file())
     try:
-        digest = hashlib.blake2b(digest_size=16)
-        for path in paths:
-            digest.update(path.name.encode("utf-8") + b"\0" + hashlib.blake2b(path.read_bytes()).digest())
-    except OSError:  # a file that cannot be read: parsed (and reported) as always
-        return _parsed(paths, folder)
+        files = [(path.name, path.read_bytes()) for path in paths]
+    except OSError:  # a file that cannot be read: read again by the parse, which says which and why
+        return _parsed([(path.name, path) for path in paths], folder)
+    digest = hashlib.blake2b(digest_size=16)
+    for name, data in files:
+        digest.update(name.encode("utf-8") + b"\0" + hashlib.blake2b(data).digest())
     key = (str(folder.resolve()), digest.digest())
     with _PARSED_LOCK:
         known = _PARSED.get(key)
     if known is None:
-        known = _parsed(paths, folder)
+        known = _parsed(files, folder)
         with _PARSED_LOCK:
             _PARSED[key] = known
             while len(_PARSED) > 8:  # the rule folders one process reads: a handful
@@ -627,19 +637,20 @@ _PARSED: dict[tuple[str, bytes], list[Rule]] = {}
 _PARSED_LOCK = threading.Lock()
 
 
-def _parsed(paths: list[Path], folder: Path) -> list[Rule]:
-    """The rules of the rule files `paths` of `folder` (see `load_rules`)."""
+def _parsed(files: list[tuple[str, bytes | Path]], folder: Path) -> list[Rule]:
+    """The rules of the rule files of `folder` (name, and the bytes read, or the file to read;
+    see `load_rules`)."""
     seen: dict[str, Rule] = {}
     errors: list[RuleFileError] = []
-    for path in paths:
+    for name, data in files:
         try:
-            rules = load_rule_file(path)
+            rules = load_rule_file(data) if isinstance(data, Path) else _rules_of_bytes(data, name)
         except RuleFileError as exc:
             errors.append(exc)
             continue
         for rule in rules:
             if rule.id in seen:
-                errors.append(RuleFileError(f"规则 {rule.id}：id 重复（另见 {seen[rule.id].file}）", file=path.name))
+                errors.append(RuleFileError(f"规则 {rule.id}：id 重复（另见 {seen[rule.id].file}）", file=name))
                 continue
             seen[rule.id] = rule
     if len(errors) == 1:

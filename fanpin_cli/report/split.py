@@ -216,13 +216,13 @@ def write_areas(folder: Path, data: ReportData, by: str, claim: Callable[[], int
     cuts: AreaCuts | None = None
     written = 0
     while (i := claim()) < len(areas):
+        want = (len(areas) + 1) // 2 if shared and i == 0 else len(areas) - i
         taken = [i]
-        while len(taken) < ((len(areas) + 1) // 2 if shared and i == 0 else len(areas) - i) and (j := claim()) < len(areas):
+        while len(taken) < want and (j := claim()) < len(areas):
             taken.append(j)
         cuts = cuts or AreaCuts(data, by, placed)  # not made by a process that finds no area left
-        made = cuts
         write_together([folder / area_file_name(k + 1, len(areas), areas[k], data.period) for k in taken],
-                       (made.subset(areas[k]) for k in taken))  # an area's rows made when its turn comes
+                       map(cuts.subset, (areas[k] for k in taken)))  # an area's rows made when its turn comes
         written += len(taken)
     return written
 

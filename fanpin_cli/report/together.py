@@ -65,15 +65,17 @@ def write_together(paths: list[Path], datas: Iterable[ReportData]) -> None:
     data rows (what one workbook written in memory may hold); beyond, the next ones are written
     together after them; one alone (or too big for memory) by `write_report`."""
     batch: list[tuple[Path, ReportData]] = []
+    held = 0  # the batch's data rows
     for path, data in zip(paths, datas, strict=True):
         rows = data_rows(data)
         if not (small_workbook(rows) and data.split == "none" and not data.html):
             write_report(path, data)
             continue
-        if len(batch) == MOST_BOOKS or not small_workbook(rows + sum(data_rows(d) for _, d in batch)):
+        if len(batch) == MOST_BOOKS or not small_workbook(held + rows):
             _write_batch(batch)
-            batch = []
+            batch, held = [], 0
         batch.append((Path(path), data))
+        held += rows
     _write_batch(batch)
 
 

@@ -8,16 +8,16 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 from xlsxwriter.exceptions import XlsxWriterException
+from xlsxwriter.worksheet import Worksheet
 
 from fanpin_cli.errors import FanpinError
 from fanpin_cli.report import sheets
 from fanpin_cli.report.formats import Formats, SheetNames
 from fanpin_cli.report.memrows import file_workbook, memory_workbook, small_workbook
-from fanpin_cli.report.model import CANDIDATE_RULES, ReportData
+from fanpin_cli.report.model import CANDIDATE_RULES, ReportData, RuleInfo
 from fanpin_cli.report.zipping import Workbook
 from fanpin_cli.tables import C
 
@@ -83,7 +83,8 @@ class ReportWriter:
                 self._open(data)
             self._complete(data)
             workbook, self.workbook = self.workbook, None
-            place_workbook(workbook, self.tmp, self.path)
+            close_workbook(workbook)
+            os.replace(self.tmp, self.path)
             if data.html:
                 from fanpin_cli.report.html import write_html
 
@@ -159,9 +160,9 @@ class Opening:
 
     fm: Formats
     flags: pl.DataFrame
-    rules: list[Any]
+    rules: list[RuleInfo]
     sheet_of_rule: dict[str, str]
-    summary_sheet: Any
+    summary_sheet: Worksheet
     confirmed: pl.DataFrame
     pending: pl.DataFrame
     candidates: pl.DataFrame
@@ -188,7 +189,7 @@ def open_sheets(wb: Workbook, data: ReportData) -> Opening:
     return Opening(fm, flags, rules, sheet_of_rule, summary_sheet, confirmed, pending, candidates)
 
 
-def complete_sheets(wb: Workbook, opening: Opening, data: ReportData, rules: list[Any] | None) -> None:
+def complete_sheets(wb: Workbook, opening: Opening, data: ReportData, rules: list[RuleInfo] | None) -> None:
     """质量评分 and 账账相符 (where `data` has them) after the sheets made so far, then 汇总
     (`rules`: the opening's, when found from these very `data.rules`)."""
     fm = opening.fm
@@ -210,12 +211,6 @@ def close_workbook(workbook: Workbook) -> None:
     """Close `workbook`: its file (at its temp path) complete, its row files removed."""
     workbook.close()
     _remove_row_files(workbook)
-
-
-def place_workbook(workbook: Workbook, tmp: Path, path: Path) -> None:
-    """Close `workbook` (written at `tmp`) and move it into place at `path`."""
-    close_workbook(workbook)
-    os.replace(tmp, path)
 
 
 def drop_workbook(workbook: Workbook | None, tmp: Path) -> None:
