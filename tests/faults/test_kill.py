@@ -61,6 +61,13 @@ def test_killed_run_leaves_no_process_and_no_lock(tmp_path, delay):
     assert (out / "summary.json").is_file()
 
 
+def _completed(command: list[str], crash_folder: Path) -> None:
+    """Run `command` to its end; a failure says its console line and crash report."""
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    reports = "".join(p.read_text(encoding="utf-8") for p in sorted(crash_folder.glob("fanpin-error-*.txt")))
+    assert done.returncode == 0, f"{done.stderr}\n{reports}"
+
+
 def _state(folder: Path) -> tuple[frozenset[str], dict[str, str], str | None]:
     """What tells one run's outputs from another's: the files present, each CSV's digest and
     summary.json's reference date (timings and workbook timestamps differ between any two runs)."""
@@ -88,7 +95,7 @@ def test_killed_second_run_leaves_first_or_second_never_a_mix(tmp_path):
 
     first, second = tmp_path / "first", tmp_path / "second"
     for config, out in ((config1, first), (config2, second)):
-        subprocess.run(cmd(config, out), check=True, capture_output=True, timeout=600)
+        _completed(cmd(config, out), tmp_path)
     a, b = _state(first), _state(second)
     differing = {n for n in a[1] if a[1][n] != b[1].get(n)}
     assert differing and a[2] != b[2], "the two runs must be told apart"
@@ -119,7 +126,7 @@ def test_killed_second_run_leaves_first_or_second_never_a_mix(tmp_path):
         assert {n: csvs[n] for n in differing} == {n: side[1][n] for n in differing}, f"mixed after {delay} s"
         assert not list(out.rglob("*.tmp"))
     # the next run removes what a killed run left beside the folder
-    subprocess.run(cmd(config2, out), check=True, capture_output=True, timeout=600)
+    _completed(cmd(config2, out), tmp_path)
     assert not list(tmp_path.glob(".out.fanpin-new-*"))
     assert (out / "mine.txt").is_file()
     assert outcomes  # at least one kill landed (which side depends on the machine's speed)
