@@ -129,6 +129,14 @@ def _load_pypinyin() -> ModuleType:
     return sys.modules["pypinyin"]
 
 
+def warm_up() -> None:
+    """Load pypinyin (`_load_pypinyin`) and OpenCC's traditional → simplified table now, not at
+    the first name converted (`prepare.warm_up`)."""
+    with _LOCK:
+        _load_pypinyin()
+        _t2s()
+
+
 def _pinyin_map_locked(chars: list[str]) -> dict[str, str]:
     pypinyin = _load_pypinyin()
     Style, lazy_pinyin = pypinyin.Style, pypinyin.lazy_pinyin

@@ -1060,20 +1060,22 @@ def _stage(past: Any, config: RunConfig, artifacts: RunArtifacts, out_dir: Path,
 
 
 # What `compute`'s calling thread imports while the workers read the files, in the order the
-# workers need it: normalising (numpy: ~0.1 s), linking, the rules and the checks, the
-# workbook's data model. A worker that needs a module this thread is importing waits for it
-# (Python's lock per module); none is needed before the run has started reading.
-LATER_MODULES = ("numpy", "fanpin_cli.prepare", "fanpin_cli.linking", "fanpin_cli.flagging.engine",
-                 "fanpin_cli.flagging.households", "fanpin_cli.quality", "fanpin_cli.report.model")
+# workers need it: normalising (numpy: ~0.1 s; then the tables the first `prepare` would load),
+# linking, the rules and the checks, the workbook's data model. A worker that needs a module
+# this thread is importing waits for it (Python's lock per module); none is needed before the
+# run has started reading. "module:function": the module imported, then its function called.
+LATER_MODULES = ("numpy", "fanpin_cli.prepare", "fanpin_cli.prepare:warm_up", "fanpin_cli.linking",
+                 "fanpin_cli.flagging.engine", "fanpin_cli.flagging.households", "fanpin_cli.quality",
+                 "fanpin_cli.report.model")
 SCHEMAS = "fanpin_cli.schemas"
 
 
 def _imported_meanwhile(small: bool) -> list[Callable[[], None]]:
     """What `compute`'s calling thread does while the workers read (`tasks.run_tasks`'
-    `meanwhile`, one module a step): `LATER_MODULES`, then for a small county the pandera
+    `meanwhile`, one step at a time): `LATER_MODULES`, then for a small county the pandera
     schemas that `quality.check_file` reads (pandera, pydantic: ~0.1 s of CPU, ~21 MB; a big
     county imports them at its first check, as before: +21 MB held while its big files are
-    linked).
+    linked; pandera makes a model's schema once per thread, at its first use there).
 
     >>> [step.args for step in _imported_meanwhile(small=True)][-2:]
     [('fanpin_cli.report.model',), ('fanpin_cli.schemas',)]
@@ -1084,10 +1086,17 @@ def _imported_meanwhile(small: bool) -> list[Callable[[], None]]:
 
 
 def _import_quietly(name: str) -> None:
-    """Import module `name`; a failed import is left for the stage that needs the module to
-    raise, and report, in its own stage."""
+    """Import module `name` ("module:function": and call its `function`, which loads what the
+    module loads at its first use); a failure is left for the stage that needs the module to
+    raise, and report, in its own stage.
+
+    >>> _import_quietly("fanpin_cli.no_such_module")  # said by the stage that needs it
+    """
+    module, _, function = name.partition(":")
     try:
-        import_module(name)
+        loaded = import_module(module)
+        if function:
+            getattr(loaded, function)()
     except Exception:  # noqa: BLE001 - raised again, and reported, by the stage that needs it
         pass
 

@@ -71,6 +71,24 @@ LINKING_ONLY: tuple[str, ...] = (
 )
 
 
+def warm_up() -> None:
+    """Load what a run's first `prepare` loads on its way: pypinyin's and OpenCC's tables
+    (`names.warm_up`), the address codes (`regions.known_region`) and numpy's masked arrays
+    (polars looks for them when it makes a Series of a numpy array) — ~80 ms of CPU, made by a
+    thread that waits meanwhile (`pipeline._imported_meanwhile`), not inside the roster's
+    preparing at the head of the run's longest chain, beside the biggest file's.
+
+    >>> warm_up()
+    """
+    import numpy.ma  # noqa: F401
+
+    from fanpin_cli.names import warm_up as names_warm_up
+    from fanpin_cli.regions import known_region
+
+    names_warm_up()
+    known_region()
+
+
 def prepare(frame: pl.DataFrame, reference_date: date) -> pl.DataFrame:
     """Add id_*, name_*, `birth` and `birth_any` columns (see module docstring), and the
     certificate fields of 残疾人证号 (`with_certificate_fields`). Code fields are rewritten into

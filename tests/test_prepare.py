@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+
 import polars as pl
 import pytest
 
@@ -23,3 +27,20 @@ def test_certificate_fills_the_empty_cells_of_a_column_of_any_type(given):
     words = ["视力残疾", None, None, "肢体残疾", "听力残疾"]
     assert got["disability_type"].to_list() == [k if k is not None else w for k, w in zip(kept, words, strict=True)]
     assert got["disability_grade"].to_list() == ["一级", None, None, "二级", "三级"]
+
+
+def test_warm_up_loads_what_the_first_prepare_would() -> None:
+    # The tables a run's first `prepare` loads on its way (pipeline._imported_meanwhile has them
+    # loaded by a waiting thread): pypinyin without its phrases, OpenCC's t2s, the address
+    # codes, numpy's masked arrays. A fresh interpreter: none of them loaded before.
+    code = textwrap.dedent("""
+        import sys
+        from fanpin_cli import names, prepare, regions
+        before = {m for m in ("pypinyin", "numpy.ma", "opencc") if m in sys.modules}
+        prepare.warm_up()
+        print(sorted(before), "pypinyin" in sys.modules, "numpy.ma" in sys.modules,
+              "pypinyin.phrases_dict" in sys.modules, names._t2s.cache_info().currsize,
+              regions.known_region.cache_info().currsize)
+        """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]", "True", "True", "False", "1", "1"]

@@ -5,6 +5,7 @@ roster from there has the same results."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -19,7 +20,7 @@ from fanpin_cli import pipeline
 from fanpin_cli.config import InputSpec, load_config
 from fanpin_cli.errors import InputFileError
 from fanpin_cli.loaders import LoadedFile, load_input
-from fanpin_cli.report import write_report
+from fanpin_cli.report import background, write_report
 from fanpin_cli.report.background import prestart_report, start_report
 from fanpin_cli.resources import resource_dir
 
@@ -155,3 +156,54 @@ def test_a_forked_process_blocked_sending_a_file_ends_at_once_too() -> None:
     method, heavy, seconds, alive = done.stdout.split()
     assert (method, heavy, alive) == ("fork", "False", "False")
     assert float(seconds) < 10
+
+
+class _Inbox:
+    """An inbox whose first order comes after `waiting` checks found it empty (None: never)."""
+
+    def __init__(self, waiting: int | None) -> None:
+        self.waiting, self.checks = waiting, 0
+
+    def empty(self) -> bool:
+        self.checks += 1
+        return self.waiting is None or self.checks <= self.waiting
+
+
+@pytest.mark.parametrize(("waiting", "imported"), [
+    (None, ["a", "b", "c"]),  # no order while it imports: every module
+    (0, []),  # an order already there: answered first, nothing imported before it
+    (1, ["a"]),  # the order came during the first import: the others wait
+])
+def test_a_process_started_ahead_imports_the_workbooks_modules_only_while_no_order_waits(
+        monkeypatch, waiting, imported) -> None:
+    done: list[str] = []
+    monkeypatch.setattr(background, "import_module", done.append)
+    background._import_while_waiting(_Inbox(waiting), ("a", "b", "c"))
+    assert done == imported
+
+
+def test_a_process_started_ahead_has_the_workbooks_modules_before_its_first_order(tmp_path) -> None:
+    # The run's first order comes once the run has started (its own imports, its config): the
+    # process that waited for it holds the workbook's modules by then, imported meanwhile.
+    (tmp_path / "sitecustomize.py").write_text(textwrap.dedent("""
+        import sys
+        from fanpin_cli.report import background
+        original = background._answer_reads
+        def answer(inbox, reads):
+            given = original(inbox, reads)
+            print(sorted((m, m in sys.modules) for m in background._WORKBOOK_MODULES), flush=True)
+            return given
+        background._answer_reads = answer
+        """), encoding="utf-8")
+    script = textwrap.dedent("""
+        import time
+        from fanpin_cli.report.background import prestart_report
+        process = prestart_report()
+        time.sleep(3)  # the run's own start
+        process.read_ahead([])
+        time.sleep(1)
+        process.abort()
+        """)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert out.stdout.strip() == str(sorted((m, True) for m in background._WORKBOOK_MODULES)), out.stderr

@@ -31,6 +31,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -168,11 +169,9 @@ def _write(path: str | None, first: ReportData | None, inbox: Any, outbox: Any, 
         # Started ahead (`prestart_report`): the run's first order is the input files to read
         # for it (`read_ahead`, maybe none), answered before the workbook's modules are imported.
         given = _answer_reads(inbox, reads) if first is None and reads is not None else _NO_ORDER
+        for name in _WORKBOOK_MODULES if first is None or first.split != "none" else _WORKBOOK_MODULES[:1]:
+            import_module(name)  # (started ahead: imported already while it waited for its first order)
         from fanpin_cli.report.writer import ReportWriter
-
-        if first is None or first.split != "none":  # ready to write areas before the data come
-            import fanpin_cli.flagging.households  # noqa: F401
-            import fanpin_cli.report.split  # noqa: F401
         if first is None:  # the path and first data come by the inbox
             if given is _NO_ORDER:
                 given = inbox.get()
@@ -224,15 +223,31 @@ def _close_connection(connection: Any) -> None:
 
 
 _NO_ORDER = object()  # `_answer_reads` answered the order to read: the next order is still to come
+# What writing the workbooks needs: report.xlsx the first, the 乡镇/村 workbooks all of them.
+_WORKBOOK_MODULES = ("fanpin_cli.report.writer", "fanpin_cli.flagging.households", "fanpin_cli.report.split")
+
+
+def _import_while_waiting(inbox: Any, modules: tuple[str, ...]) -> None:
+    """Import `modules` one at a time while no order is in `inbox`: a process started ahead
+    has ~0.2 s before the run's first order (the run imports its own modules and reads its
+    config meanwhile, on the other core) — the workbook's modules (~50 ms of CPU) are then not
+    imported after the files it reads, when both cores are busy. An order that comes first is
+    answered first (the rest imported when they are needed)."""
+    for name in modules:
+        if not inbox.empty():
+            return
+        import_module(name)
 
 
 def _answer_reads(inbox: Any, reads: Any) -> Any:
-    """Wait for the first order (polars and the file readers imported meanwhile). The order to
-    read files: each read (`loaders.load_input`) and its LoadedFile sent on `reads`, in order
-    (None for one that could not be read: the run then reads it itself, and says why as it
-    always does); returns `_NO_ORDER`. Any other order (a run that sent none) is returned."""
+    """Wait for the first order (polars and the file readers imported meanwhile, then the
+    workbook's modules while none has come). The order to read files: each read
+    (`loaders.load_input`) and its LoadedFile sent on `reads`, in order (None for one that could
+    not be read: the run then reads it itself, and says why as it always does); returns
+    `_NO_ORDER`. Any other order (a run that sent none) is returned."""
     import fanpin_cli.loaders  # noqa: F401 - polars too
 
+    _import_while_waiting(inbox, _WORKBOOK_MODULES)
     given = inbox.get()
     if not (isinstance(given, dict) and _READ in given):
         return given
