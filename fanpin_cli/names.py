@@ -14,7 +14,6 @@ names cost one vectorized pass.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from functools import lru_cache
@@ -112,21 +111,30 @@ def pinyin_map(chars: list[str]) -> dict[str, str]:
 
 
 def _load_pypinyin() -> ModuleType:
-    """pypinyin, imported without its phrase dictionary when it is not loaded yet
-    (`PYPINYIN_NO_PHRASES`, pypinyin's own switch): names are converted one character at a
-    time, where phrases never apply — every character U+3400–U+9FFF and U+F900–U+FAFF reads the
-    same either way (`tests/test_names.py`) — and the phrases cost ~0.25 s CPU to load."""
-    if "pypinyin" not in sys.modules:
-        before = os.environ.get("PYPINYIN_NO_PHRASES")
-        os.environ["PYPINYIN_NO_PHRASES"] = "1"
-        try:
-            import pypinyin  # noqa: F401
-        finally:
-            if before is None:
-                os.environ.pop("PYPINYIN_NO_PHRASES", None)
-            else:
-                os.environ["PYPINYIN_NO_PHRASES"] = before
-    return sys.modules["pypinyin"]
+    """pypinyin, imported without its phrase dictionary when it is not loaded yet: names are
+    converted one character at a time, where phrases never apply — every character
+    U+3400–U+9FFF and U+F900–U+FAFF reads the same either way (`tests/test_names.py`) — and the
+    phrases cost ~0.25 s CPU to load. pypinyin's own switch for it is an environment variable
+    (`PYPINYIN_NO_PHRASES`), but the process's environment must not change while other threads
+    run: polars and DuckDB read it from native code (C `getenv`) at any time, and a `putenv`
+    meanwhile made polars' reader crash (SIGSEGV, seen once in 30 runs of a 3,000-household
+    county). Instead pypinyin is given an empty phrase table to import (`phrases_dict`, put in
+    `sys.modules` for the import and taken out after it: a later import of it gets the real
+    one) — what the switch does: `pypinyin.constants.PHRASES_DICT` empty. Called under `_LOCK`."""
+    if "pypinyin" in sys.modules:
+        return sys.modules["pypinyin"]
+    name = "pypinyin.phrases_dict"
+    had = sys.modules.get(name)
+    if had is None:
+        empty = ModuleType(name)
+        empty.phrases_dict = {}  # type: ignore[attr-defined]
+        sys.modules[name] = empty
+    try:
+        import pypinyin
+    finally:
+        if had is None and sys.modules.get(name) is empty:
+            del sys.modules[name]
+    return pypinyin
 
 
 def warm_up() -> None:

@@ -907,14 +907,28 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
                        key: bytes, full_ids: bool, progress: Progress | None, split: str, started: float,
                        start_workbook: Any, write_outputs: Any) -> tuple[list[Path], RunArtifacts, Any]:
     """`compute`, then the outputs written into `stage` with the history staged beside them:
-    the written files, the artifacts and the history's staged run (`PendingRun`; None without one)."""
-    from fanpin_cli.outputs import early_workbook
-
-    beside = ThreadPoolExecutor(max_workers=1)  # the history's thread (`write_beside_history`)
-
+    the written files, the artifacts and the history's staged run (`PendingRun`; None without one).
+    A small county's queries run on polars' in-memory engine (`in_memory_queries`) from before
+    the run's first thread starts until its last has ended: polars keeps the setting in the
+    process's environment, which must not change while other threads may read it from native
+    code (polars, DuckDB: C `getenv`; a change meanwhile can crash them)."""
     # Only a small county's workbook starts before the checks are done (`_small`: a county with a
     # big file checks it after the rules, at its memory peak, whatever its flags number).
     small = _small(config)
+    with in_memory_queries(small):
+        return _compute_and_write_threads(
+            config, stage, out_dir, report, ahead, past, key=key, full_ids=full_ids, progress=progress, split=split,
+            started=started, start_workbook=start_workbook, write_outputs=write_outputs, small=small)
+
+
+def _compute_and_write_threads(config: RunConfig, stage: Path, out_dir: Path, report: list[Any], ahead: Any,
+                               past: Any, *, key: bytes, full_ids: bool, progress: Progress | None, split: str,
+                               started: float, start_workbook: Any, write_outputs: Any,
+                               small: bool) -> tuple[list[Path], RunArtifacts, Any]:
+    """`_compute_and_write` with its engine chosen: the run's threads."""
+    from fanpin_cli.outputs import early_workbook
+
+    beside = ThreadPoolExecutor(max_workers=1)  # the history's thread (`write_beside_history`)
 
     def on_rules(result: FlagResult) -> None:  # in the rules' thread, beside the last quality checks
         if small and early_workbook(result):

@@ -229,3 +229,28 @@ def test_name_keys_equal_normalizing_every_name(values: list[str | None], monkey
     monkeypatch.setattr(names, "_HAN_ONLY", r"[^\s\S]")  # matches nothing: every name normalized
     plain = name_keys(series).sort("raw", nulls_last=True)
     assert fast.equals(plain)
+
+
+def test_pypinyin_is_loaded_without_touching_the_process_environment() -> None:
+    # Other threads read the environment from native code (polars, DuckDB: C getenv) while a run
+    # loads pypinyin (`prepare.warm_up`); a putenv meanwhile crashed polars' reader. Loaded
+    # without its phrases all the same, and a later import of them gets the real table.
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import os, sys
+        from fanpin_cli import names
+        changes = []  # from here on (importing polars sets its allocator's variable, before any thread)
+        os.putenv = lambda *a: changes.append(("putenv", a))
+        os.unsetenv = lambda *a: changes.append(("unsetenv", a))
+        names.warm_up()
+        import pypinyin.constants
+        empty = pypinyin.constants.PHRASES_DICT == {}
+        import pypinyin.phrases_dict
+        print(changes, "PYPINYIN_NO_PHRASES" in os.environ, empty, len(pypinyin.phrases_dict.phrases_dict) > 1000)
+        """)
+    env = {k: v for k, v in __import__("os").environ.items() if k != "PYPINYIN_NO_PHRASES"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split() == ["[]", "False", "True", "True"]
