@@ -912,61 +912,51 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
     the run's first thread starts until its last has ended: polars keeps the setting in the
     process's environment, which must not change while other threads may read it from native
     code (polars, DuckDB: C `getenv`; a change meanwhile can crash them)."""
+    from fanpin_cli.outputs import early_workbook
+
     # Only a small county's workbook starts before the checks are done (`_small`: a county with a
     # big file checks it after the rules, at its memory peak, whatever its flags number).
     small = _small(config)
     with in_memory_queries(small):
-        return _compute_and_write_threads(
-            config, stage, out_dir, report, ahead, past, key=key, full_ids=full_ids, progress=progress, split=split,
-            started=started, start_workbook=start_workbook, write_outputs=write_outputs, small=small)
+        beside = ThreadPoolExecutor(max_workers=1)  # the history's thread (`write_beside_history`)
 
+        def on_rules(result: FlagResult) -> None:  # in the rules' thread, beside the last quality checks
+            if small and early_workbook(result):
+                report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split, started=ahead))
 
-def _compute_and_write_threads(config: RunConfig, stage: Path, out_dir: Path, report: list[Any], ahead: Any,
-                               past: Any, *, key: bytes, full_ids: bool, progress: Progress | None, split: str,
-                               started: float, start_workbook: Any, write_outputs: Any,
-                               small: bool) -> tuple[list[Path], RunArtifacts, Any]:
-    """`_compute_and_write` with its engine chosen: the run's threads."""
-    from fanpin_cli.outputs import early_workbook
+        read_ahead = _reads_ahead(config, ahead, small)
+        # A small county's links go into the history while its rules are evaluated (`stage_links`):
+        # its history's month is mostly its links, and beside the outputs both cores are busy.
+        links_staged: list[Future] = []
+        early_links = past is not None and small
+        if early_links:  # DuckDB imported there while the files are read, before the links come
+            from fanpin_cli.history.store import import_duckdb
 
-    beside = ThreadPoolExecutor(max_workers=1)  # the history's thread (`write_beside_history`)
+            beside.submit(import_duckdb)
 
-    def on_rules(result: FlagResult) -> None:  # in the rules' thread, beside the last quality checks
-        if small and early_workbook(result):
-            report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split, started=ahead))
+        def on_links(links: pl.DataFrame, persons: pl.DataFrame) -> None:
+            links_staged.append(beside.submit(past.stage_links, config, links, persons))
 
-    read_ahead = _reads_ahead(config, ahead, small)
-    # A small county's links go into the history while its rules are evaluated (`stage_links`):
-    # its history's month is mostly its links, and beside the outputs both cores are busy.
-    links_staged: list[Future] = []
-    early_links = past is not None and small
-    if early_links:  # DuckDB imported there while the files are read, before the links come
-        from fanpin_cli.history.store import import_duckdb
+        def on_flags(result: FlagResult) -> None:
+            if not report:  # not started by `on_rules`
+                report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split, started=ahead))
 
-        beside.submit(import_duckdb)
-
-    def on_links(links: pl.DataFrame, persons: pl.DataFrame) -> None:
-        links_staged.append(beside.submit(past.stage_links, config, links, persons))
-
-    def on_flags(result: FlagResult) -> None:
-        if not report:  # not started by `on_rules`
-            report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split, started=ahead))
-
-    with beside:
-        try:
-            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-                artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
-                                    history=past.view if past else None, on_rules=on_rules,
-                                    read_ahead=read_ahead, on_links=on_links if early_links else None)
-            if progress:
-                progress(STAGES[5])
-        except BaseException:  # the links staged for a run that failed are dropped
-            _drop_staged(links_staged)
-            raise
-        written, pending = write_beside_history(
-            lambda: write_outputs(artifacts, stage, full_ids=full_ids, report=report[0] if report else None,
-                                  started=started, split=split),
-            past, config, artifacts, out_dir, beside=beside, links=links_staged[0] if links_staged else None)
-    return written, artifacts, pending
+        with beside:
+            try:
+                with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                    artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
+                                        history=past.view if past else None, on_rules=on_rules,
+                                        read_ahead=read_ahead, on_links=on_links if early_links else None)
+                if progress:
+                    progress(STAGES[5])
+            except BaseException:  # the links staged for a run that failed are dropped
+                _drop_staged(links_staged)
+                raise
+            written, pending = write_beside_history(
+                lambda: write_outputs(artifacts, stage, full_ids=full_ids, report=report[0] if report else None,
+                                      started=started, split=split),
+                past, config, artifacts, out_dir, beside=beside, links=links_staged[0] if links_staged else None)
+        return written, artifacts, pending
 
 
 def _drop_staged(staged: list[Future]) -> None:

@@ -230,3 +230,34 @@ def test_household_flags_show_the_household_head(run_out):
     shown = flags["id_number"].drop_nulls()
     assert shown.len() >= 0.9 * flags.height
     assert shown.str.contains(r"^[0-9]{6}\*{11}[0-9X]$").all()
+
+
+def test_the_engine_setting_changes_the_environment_only_while_no_run_thread_lives(tmp_path: Path) -> None:
+    # polars keeps its engine choice in the process's environment; polars and DuckDB read the
+    # environment from native code at any time, and a change meanwhile can crash them. A small
+    # county's run (the sample) sets it before its first thread starts and puts it back after
+    # its last has ended: no thread of the run's pools is alive at either change.
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import os, sys, threading
+        from pathlib import Path
+        from fanpin_cli.config import load_config
+        from fanpin_cli.pipeline import run_job
+        seen = []
+        def record(putenv):
+            def changed(key, *value):
+                if key in (b"POLARS_ENGINE_AFFINITY", "POLARS_ENGINE_AFFINITY"):
+                    seen.append(sorted(t.name.split("_")[0] for t in threading.enumerate()
+                                       if t.name.startswith("ThreadPoolExecutor")))
+                return putenv(key, *value)
+            return changed
+        os.putenv, os.unsetenv = record(os.putenv), record(os.unsetenv)
+        run_job(load_config(Path({str(CONFIG)!r})), Path({str(tmp_path / "out")!r}), history=False)
+        print(seen)
+        """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[[], []]"

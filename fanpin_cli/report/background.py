@@ -167,11 +167,14 @@ def _write(path: str | None, first: ReportData | None, inbox: Any, outbox: Any, 
 
     try:
         # Started ahead (`prestart_report`): the run's first order is the input files to read
-        # for it (`read_ahead`, maybe none), answered before the workbook's modules are imported.
+        # for it (`read_ahead`, maybe none); the workbook's modules are imported while it waits
+        # for that order (`_import_while_waiting`), else after answering it, here.
         given = _answer_reads(inbox, reads) if first is None and reads is not None else _NO_ORDER
-        for name in _WORKBOOK_MODULES if first is None or first.split != "none" else _WORKBOOK_MODULES[:1]:
-            import_module(name)  # (started ahead: imported already while it waited for its first order)
         from fanpin_cli.report.writer import ReportWriter
+
+        if first is None or first.split != "none":  # ready to write areas before the data come
+            import fanpin_cli.flagging.households  # noqa: F401
+            import fanpin_cli.report.split  # noqa: F401
         if first is None:  # the path and first data come by the inbox
             if given is _NO_ORDER:
                 given = inbox.get()
