@@ -162,7 +162,6 @@ def load_config(path: Path) -> RunConfig:
     """Parse and check `path`; raises ConfigError with a one-line Chinese reason."""
     name = path.name
     data = read_toml(path)
-    base = path.resolve().parent
     run = data.get("run")
     if not isinstance(run, dict):
         raise ConfigError("缺少 [run] 表（county、period、reference_date）", file=name)
@@ -182,6 +181,36 @@ def load_config(path: Path) -> RunConfig:
     period = str(run.get("period") or f"{ref.year}-{ref.month:02d}")
     if not re.fullmatch(r"(19|20)\d{2}-(0[1-9]|1[0-2])", period):
         raise ConfigError(f"[run] period「{period}」应为 YYYY-MM 月份，如 \"2026-11\"", file=name)
+    roster, extracts = load_inputs(path, data)
+    rules = data.get("rules", {})
+    if not isinstance(rules, dict):
+        raise ConfigError("[rules] 应为表", file=name)
+    check_rule_overrides(rules, file=name)
+    history = data.get("history", {})
+    if not isinstance(history, dict):
+        raise ConfigError("[history] 应为表", file=name)
+    from fanpin_cli.history.settings import parse_settings
+
+    parse_settings(history, path)  # checked now, before any file is read
+    return RunConfig(path.resolve(), county, period, ref, roster, extracts, rules, history)
+
+
+def load_inputs(path: Path, data: dict[str, Any] | None = None) -> tuple[InputSpec, list[InputSpec]]:
+    """The roster and the extracts that config `path` names (`data`: the file as read
+    already), checked as `load_config` checks them, the rest of the file unread: what the
+    `fanpin run` command's first step needs (`launch`). Raises ConfigError.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "r.csv").write_text("户编号,姓名,证件号码\\n", encoding="utf-8")
+    >>> _ = (d / "fanpin.toml").write_text('[roster]\\npath="r.csv"\\n[[extracts]]\\nsector="公安"\\npath="r.csv"\\n', encoding="utf-8")
+    >>> roster, extracts = load_inputs(d / "fanpin.toml")
+    >>> roster.sector, [e.sector for e in extracts]
+    ('roster', ['police'])
+    """
+    name = path.name
+    data = read_toml(path) if data is None else data
+    base = path.resolve().parent
     if "roster" not in data:
         raise ConfigError("缺少 [roster] 表（监测对象信息文件）", file=name)
     # a typo such as [[extract]] would otherwise silently drop every extract
@@ -194,17 +223,7 @@ def load_config(path: Path) -> RunConfig:
         _input(t, f"第{i}个 [[extracts]]", base, name, default_sector=None)
         for i, t in enumerate(extracts_raw, start=1)
     ]
-    rules = data.get("rules", {})
-    if not isinstance(rules, dict):
-        raise ConfigError("[rules] 应为表", file=name)
-    check_rule_overrides(rules, file=name)
-    history = data.get("history", {})
-    if not isinstance(history, dict):
-        raise ConfigError("[history] 应为表", file=name)
-    from fanpin_cli.history.settings import parse_settings
-
-    parse_settings(history, path)  # checked now, before any file is read
-    return RunConfig(path.resolve(), county, period, ref, roster, extracts, rules, history)
+    return roster, extracts
 
 
 def check_reference_date(value: date, key: str, *, file: str | None = None, today: date | None = None) -> date:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -43,6 +44,14 @@ from fanpin_cli.loaders import LoadedFile, load_file, load_input
 from fanpin_cli.memory import release_unused, shared_text
 from fanpin_cli.outputs import write_csv, write_json
 from fanpin_cli.privacy import mask_data, mask_frame
+from fanpin_cli.readahead import (
+    LINK_APART_BYTES,
+    LINK_TOGETHER_BYTES,
+    ahead_specs,
+    all_small,
+    file_size,
+    linked_together,
+)
 from fanpin_cli.rows import named_rows, row_keys_of
 from fanpin_cli.tables import (
     ISSUES,
@@ -63,14 +72,9 @@ LinksHook = Callable[[pl.DataFrame, pl.DataFrame], None]  # the final links and 
 WORKERS = 2
 # A file of this many rows is checked after the rules are evaluated, not beside them (`compute`).
 APART_ROWS = 500_000
-# Files of this size or more are linked one after another, not side by side (`compute`): at
-# 200,000 households the 4M- and 1M-row files' linkings together took the main process from
-# ~4.8 to ~6.1 GB.
-LINK_APART_BYTES = 64 * 2**20
-# Extracts under this size are linked together, in one pass of the linker's tiers once they are
-# all read (`linking.link_files`): each file linked alone cost ~20 ms of fixed work (hundreds of
-# small polars queries) whatever its size, most of a small county's linking.
-LINK_TOGETHER_BYTES = 2 * 2**20
+# LINK_APART_BYTES (files linked one after another; a county whose every file is under it is
+# small) and LINK_TOGETHER_BYTES (extracts linked together) are `readahead`'s, which the
+# command's first step reads too; this module reads them as its own names (tests set them).
 STAGES = ("读取数据", "证件与姓名规范化", "比对关联", "数据质量检查", "预警规则", "写出结果")
 
 
@@ -401,8 +405,8 @@ def _read(spec: InputSpec, read_ahead: ReadAhead | None) -> LoadedFile:
 
 def _small(config: RunConfig) -> bool:
     """Whether every input file is under LINK_APART_BYTES: a small county (`in_memory_queries`,
-    the schemas imported while the files are read)."""
-    return all(_file_size(spec.path) < LINK_APART_BYTES for spec in config.inputs)
+    the schemas imported while its extracts are linked, the checks run two at a time)."""
+    return all_small(config.inputs, LINK_APART_BYTES)
 
 
 @contextmanager
@@ -447,7 +451,8 @@ def _compute(
 ) -> RunArtifacts:
     """`compute` (its polars engine chosen; `small`: every input under LINK_APART_BYTES). What
     only the later stages need (normalising, linking, rules, checks) is imported once the files
-    are being read (`_imported_meanwhile`), not before."""
+    are being read (`_imported_meanwhile`), not before; a small county's schemas once its
+    roster is prepared (`_import_beside`)."""
     from fanpin_cli.flagging import load_rules
 
     pool = executor or SerialExecutor()
@@ -501,7 +506,10 @@ def _compute(
         from fanpin_cli.linking import roster_index
 
         # the roster's side of linking, made once for every extract
-        return loaded_file, frame, keys, known_keys, timed(STAGES[2], spec.source_file, roster_index, frame)
+        index = timed(STAGES[2], spec.source_file, roster_index, frame)
+        if small:  # the schemas the checks read, while the extracts are linked (`_import_beside`)
+            _import_beside(SCHEMAS)
+        return loaded_file, frame, keys, known_keys, index
 
     def extract_side(spec: InputSpec, roster_done: tuple,
                      read: tuple[LoadedFile, pl.DataFrame]) -> tuple[LoadedFile, pl.DataFrame, pl.DataFrame]:
@@ -555,7 +563,7 @@ def _compute(
     # while the other worker reads and links the smaller ones. Order only (`after`): when the
     # bigger file fails, the smaller is still linked and fails, or not, on its own.
     extracts = config.inputs[1:]
-    sizes = [_file_size(spec.path) for spec in extracts]
+    sizes = [file_size(spec.path) for spec in extracts]
     big = sorted((i for i, size in enumerate(sizes) if size >= LINK_APART_BYTES), key=lambda i: -sizes[i])
     after = {i: (f"link{j}",) for j, i in zip(big, big[1:], strict=False)}
     # The small extracts (LINK_TOGETHER_BYTES; none linked apart) are linked together once they
@@ -571,7 +579,7 @@ def _compute(
         tasks.append(Task("links", partial(extracts_side, [extracts[i] for i in together]),
                           needs=("roster", *(f"read{i}" for i in together)), rank=(0, -sum(sizes[i] for i in together))))
     # this thread imports what the later stages need while the files are read (`_imported_meanwhile`)
-    done_tasks = run_tasks(pool, tasks, limit=WORKERS, meanwhile=_imported_meanwhile(small))
+    done_tasks = run_tasks(pool, tasks, limit=WORKERS, meanwhile=_imported_meanwhile())
     from fanpin_cli.domain import INSURANCE_RULE
     from fanpin_cli.flagging import bundled_flags, evaluate, household_summary
     from fanpin_cli.prepare import LINKING_ONLY
@@ -725,7 +733,9 @@ def _compute(
 
     items = sorted(((i, lf, frame) for i, (lf, frame) in enumerate(zip(loaded, frames, strict=True))),
                    key=lambda item: item[0] == apart)  # the one set apart last: it may wait
-    checking = pool.map(step(STAGES[3], lambda item: item[1].source_file, checked), items)
+    check = step(STAGES[3], lambda item: item[1].source_file, checked)
+    # with none set apart, the checks run two at a time beside the rules (`_map_beside`)
+    checking = _map_beside(pool, check, items) if beside and executor is not None else pool.map(check, items)
     distinct = len({lf.source_file for lf in loaded}) == len(loaded)
     villages_ahead = pool.submit(village_rows, roster, evidence) if beside and distinct else None  # read first
     stock_ahead = pool.submit(stocktake, roster, evidence, lists=tuple(STOCKTAKE_KINDS)) if beside else None
@@ -974,8 +984,7 @@ def _together(sizes: list[int]) -> list[int]:
     >>> _together([10, 5 * 2**20, 20]), _together([10, 5 * 2**20])
     ([0, 2], [])
     """
-    small = [i for i, size in enumerate(sizes) if size < min(LINK_TOGETHER_BYTES, LINK_APART_BYTES)]
-    return small if len(small) > 1 else []
+    return linked_together(sizes, LINK_TOGETHER_BYTES, LINK_APART_BYTES)
 
 
 def _reads_ahead(config: RunConfig, process: Any, small: bool) -> ReadAhead | None:
@@ -985,7 +994,10 @@ def _reads_ahead(config: RunConfig, process: Any, small: bool) -> ReadAhead | No
     run's longest chain (roster → prepared → every extract linked), the small extracts are linked
     together once all are read (LINK_TOGETHER_BYTES), and this process's interpreter lock is spared
     their reading. The process reads them in the order the run needs them (the roster, then the
-    biggest first, as the run's workers read). Returns what `compute` asks for each file: the
+    biggest first, as the run's workers read: `readahead.ahead_specs`). The `fanpin run`
+    command's first step has ordered them already (`launch`): that order is taken if it is for
+    these very files; one for others (the config changed meanwhile) is dropped and every file is
+    read here (a process answers one order). Returns what `compute` asks for each file: the
     file as read there, else None (read here).
 
     >>> _reads_ahead(None, None, small=True) is None  # no process: everything is read here
@@ -993,12 +1005,16 @@ def _reads_ahead(config: RunConfig, process: Any, small: bool) -> ReadAhead | No
     """
     if process is None or not hasattr(process, "read_ahead") or not process.alive():
         return None
-    specs: list[InputSpec] = []
-    if small:
-        sizes = [_file_size(spec.path) for spec in config.extracts]
-        together = sorted(_together(sizes), key=lambda i: -sizes[i])
-        specs = [config.roster, *(config.extracts[i] for i in together)]
-    take = process.read_ahead(specs)
+    specs = ahead_specs(config.roster, config.extracts, together=LINK_TOGETHER_BYTES,
+                        apart=LINK_APART_BYTES) if small else []
+    ordered = getattr(process, "ordered", None)  # (specs, take): the order the process was given
+    if ordered is None:
+        take = process.read_ahead(specs)
+    elif ordered[0] == specs:
+        take = ordered[1]
+    else:
+        process.forget_reads()
+        return None
     if not specs:
         return None
     index = {id(spec): i for i, spec in enumerate(specs)}
@@ -1074,19 +1090,51 @@ LATER_MODULES = ("numpy", "fanpin_cli.prepare", "fanpin_cli.prepare:warm_up", "f
 SCHEMAS = "fanpin_cli.schemas"
 
 
-def _imported_meanwhile(small: bool) -> list[Callable[[], None]]:
+def _imported_meanwhile() -> list[Callable[[], None]]:
     """What `compute`'s calling thread does while the workers read (`tasks.run_tasks`'
-    `meanwhile`, one step at a time): `LATER_MODULES`, then for a small county the pandera
-    schemas that `quality.check_file` reads (pandera, pydantic: ~0.1 s of CPU, ~21 MB; a big
-    county imports them at its first check, as before: +21 MB held while its big files are
-    linked; pandera makes a model's schema once per thread, at its first use there).
+    `meanwhile`, one step at a time): `LATER_MODULES`.
 
-    >>> [step.args for step in _imported_meanwhile(small=True)][-2:]
-    [('fanpin_cli.report.model',), ('fanpin_cli.schemas',)]
-    >>> len(_imported_meanwhile(small=False)) == len(LATER_MODULES)
-    True
+    >>> [step.args for step in _imported_meanwhile()][-1]
+    ('fanpin_cli.report.model',)
     """
-    return [partial(_import_quietly, name) for name in (*LATER_MODULES, *([SCHEMAS] if small else []))]
+    return [partial(_import_quietly, name) for name in LATER_MODULES]
+
+
+def _import_beside(name: str) -> threading.Thread | None:
+    """Import module `name` on a thread of its own (started, and returned), unless it is
+    imported already. A small county's pandera schemas, which `quality.check_file` reads
+    (pandera, pydantic: ~0.1 s of CPU, ~21 MB), are imported so once its roster is prepared
+    (`compute`): beside the linking, not beside the reading of the files, where they held back
+    the roster's reading and preparing at the head of the run's longest chain (a big county
+    imports them at its first check: +21 MB held while its big files are linked otherwise).
+
+    >>> _import_beside("fanpin_cli.pipeline") is None  # imported already
+    True
+    >>> _import_beside("fanpin_cli.no_such_module").join()  # said by the stage that needs it
+    """
+    if name in sys.modules:
+        return None
+    thread = threading.Thread(target=_import_quietly, args=(name,), name=f"fanpin-import-{name}", daemon=True)
+    thread.start()
+    return thread
+
+
+def _map_beside(pool: Executor, fn: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
+    """`pool.map(fn, items)` with every other item (the first, third…) on a thread of its own:
+    a small county's checks, two at a time beside its rules, which hold one of `pool`'s workers
+    meanwhile (one at a time they were the longer of the two). The results in the items'
+    order; the first failure is raised where it comes, as `map` raises it.
+
+    >>> with ThreadPoolExecutor(max_workers=2) as pool:
+    ...     list(_map_beside(pool, lambda x: x * 10, [1, 2, 3]))
+    [10, 20, 30]
+    """
+    own = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanpin-checks")
+    try:
+        futures = [(pool if i % 2 else own).submit(fn, item) for i, item in enumerate(items)]
+    finally:
+        own.shutdown(wait=False)  # its thread ends once its items are done
+    return (future.result() for future in futures)
 
 
 def _import_quietly(name: str) -> None:
@@ -1103,14 +1151,6 @@ def _import_quietly(name: str) -> None:
             getattr(loaded, function)()
     except Exception:  # noqa: BLE001 - raised again, and reported, by the stage that needs it
         pass
-
-
-def _file_size(path: Path) -> int:
-    """`path`'s size in bytes (0 if it cannot be read: reading it then says why)."""
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 def _link_totals(links: list[pl.DataFrame]) -> list[dict[str, Any]]:

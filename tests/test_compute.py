@@ -429,3 +429,47 @@ def test_an_error_in_the_on_rules_hook_is_the_writings_not_the_rules():
         fanpin_cli.compute(_in_memory_config(), executor=pool, key=KEY, on_rules=broken)
     assert caught.value.stage == "写出结果"
     assert isinstance(caught.value.__cause__, OSError)
+
+
+def test_a_small_countys_checks_run_two_at_a_time_beside_its_rules_with_the_same_issues(monkeypatch) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fanpin_cli import quality
+
+    config = load_config(SAMPLE / "fanpin.toml")
+    alone = fanpin_cli.compute(config, key=KEY)  # one after another on this thread
+    real, threads = quality.check_file, {}
+
+    def recorded(frame, sector, **kw):
+        threads[sector] = threading.current_thread().name
+        return real(frame, sector, **kw)
+
+    monkeypatch.setattr(quality, "check_file", recorded)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="pool") as pool:
+        beside = fanpin_cli.compute(config, executor=pool, key=KEY)
+    assert beside.issues.equals(alone.issues, null_equal=True)
+    assert len(threads) == len(config.inputs)
+    own = {s for s, name in threads.items() if name.startswith("fanpin-checks")}
+    assert "roster" in own and 0 < len(own) < len(threads)  # every other file, the roster first
+    assert all(name.startswith("pool") for s, name in threads.items() if s not in own)
+
+
+def test_a_small_countys_schemas_are_imported_once_its_roster_is_indexed_a_big_countys_at_its_checks(
+        monkeypatch) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fanpin_cli import linking, pipeline
+
+    config = load_config(SAMPLE / "fanpin.toml")
+    real_index, events = linking.roster_index, []
+    monkeypatch.setattr(linking, "roster_index", lambda frame: events.append("indexed") or real_index(frame))
+    monkeypatch.setattr(pipeline, "_import_beside", lambda name: events.append(name))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        fanpin_cli.compute(config, executor=pool, key=KEY)
+    assert events == ["indexed", pipeline.SCHEMAS]
+    assert pipeline.SCHEMAS not in [step.args[0] for step in pipeline._imported_meanwhile()]  # not beside the reads
+    events.clear()
+    monkeypatch.setattr(pipeline, "LINK_APART_BYTES", 0)  # every file counts as big
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        fanpin_cli.compute(config, executor=pool, key=KEY)
+    assert events == ["indexed"]

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from fanpin_cli.launch import wants_workbook
+from fanpin_cli.launch import RUN_VALUE_OPTIONS, order_reads, run_config, wants_workbook
+from fanpin_cli.readahead import ahead_specs
+from fanpin_cli.resources import resource_dir
 
 LINUX = sys.platform.startswith("linux")
 
@@ -32,6 +34,58 @@ LINUX = sys.platform.startswith("linux")
 ])
 def test_a_workbook_is_wanted_only_by_run_and_demo_not_asking_for_help(args: list[str], wanted: bool) -> None:
     assert wants_workbook(args) is wanted
+
+
+@pytest.mark.parametrize(("args", "config"), [
+    (["run", "fanpin.toml"], "fanpin.toml"),
+    (["run", "--out", "2026-11", "县/fanpin.toml", "-q"], "县/fanpin.toml"),
+    (["run", "-q", "--split", "none", "--no-history", "--full-ids", "a.toml"], "a.toml"),
+    (["run", "--out=2026-11", "--split=none", "a.toml", "--out", "b"], "a.toml"),
+    (["run", "--", "-a.toml"], "-a.toml"),  # after "--" even a name like an option
+    (["run", "--out", "2026-11"], None),
+    (["demo"], None),
+    (["check", "a.toml"], None),
+    ([], None),
+])
+def test_the_config_of_a_run_is_found_on_its_command_line(args: list[str], config: str | None) -> None:
+    assert run_config(args) == (None if config is None else Path(config))
+
+
+def test_the_options_skipped_with_their_value_are_the_run_commands_options_that_take_one() -> None:
+    # `run_config` must know every option of `fanpin run` that takes a value: a new one would
+    # otherwise have its value taken for the config (then nothing is ordered, or the run drops it)
+    import typer.main
+
+    from fanpin_cli.cli import app
+
+    run = typer.main.get_command(app).commands["run"]
+    taking = {name for p in run.params if p.param_type_name == "option" and not p.is_flag for name in p.opts}
+    assert taking == set(RUN_VALUE_OPTIONS)
+
+
+class _Process:
+    def __init__(self) -> None:
+        self.orders: list[list] = []
+
+    def read_ahead(self, specs: list) -> None:
+        self.orders.append(list(specs))
+
+
+def test_the_first_step_orders_a_small_countys_files_read_and_nothing_for_a_config_it_cannot_read(
+        tmp_path: Path) -> None:
+    from fanpin_cli.config import load_config
+
+    sample = resource_dir("sample_data") / "fanpin.toml"
+    process = _Process()
+    order_reads(sample, process)
+    config = load_config(sample)
+    assert process.orders == [ahead_specs(config.roster, config.extracts)]
+    assert process.orders[0][0] == config.roster
+    for unreadable in (tmp_path / "missing.toml", tmp_path / "bad.toml", None):
+        (tmp_path / "bad.toml").write_text("[roster]\npath = 'nowhere.csv'\n", encoding="utf-8")
+        process = _Process()
+        order_reads(unreadable, process)  # the command says why, reading the config itself
+        assert process.orders == []
 
 
 def _python(script: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -19,6 +19,7 @@ from test_report_background import _cells, _data, _split
 from fanpin_cli import pipeline
 from fanpin_cli.config import InputSpec, load_config
 from fanpin_cli.errors import InputFileError
+from fanpin_cli.launch import order_reads
 from fanpin_cli.loaders import LoadedFile, load_input
 from fanpin_cli.report import background, write_report
 from fanpin_cli.report.background import prestart_report, start_report
@@ -105,6 +106,38 @@ def test_a_run_taking_its_small_files_from_the_process_has_the_same_results(proc
     for name in ("links", "flags", "issues", "review"):
         assert getattr(there, name).equals(getattr(here, name), null_equal=True), name
     assert [i.to_dict() for i in there.summary.inputs] == [i.to_dict() for i in here.summary.inputs]
+
+
+def test_a_run_takes_the_files_its_commands_first_step_ordered_and_orders_nothing_more(process, monkeypatch) -> None:
+    # `fanpin run` orders them before it has parsed its command line (`launch.order_reads`)
+    config = load_config(SAMPLE / "fanpin.toml")
+    here = pipeline.compute(config)
+    order_reads(SAMPLE / "fanpin.toml", process)
+    ordered = process.ordered
+    read_here: list[str] = []
+    monkeypatch.setattr(pipeline, "load_input", lambda spec: read_here.append(spec.source_file) or load_input(spec))
+    ahead = pipeline._reads_ahead(config, process, small=True)
+    assert process.ordered is ordered  # no second order: a process answers one
+    there = pipeline.compute(config, read_ahead=ahead)
+    assert read_here == []  # the sample's roster and extracts: all read by the process
+    for name in ("links", "flags", "issues", "review"):
+        assert getattr(there, name).equals(getattr(here, name), null_equal=True), name
+
+
+def test_an_order_for_other_files_is_dropped_and_the_workbook_is_written_all_the_same(process, tmp_path) -> None:
+    # the config changed between the command's first step and the run (or named other files):
+    # the run reads every file itself, and the process, maybe blocked sending the first file
+    # ordered, goes on to the workbook
+    big = InputSpec("medical_enrollment", SAMPLE / "医保_参保登记.csv", "医保_参保登记.csv")
+    process.read_ahead([big] * 6)  # more than the pipe holds: the process waits to send
+    config = load_config(SAMPLE / "fanpin.toml")
+    assert pipeline._reads_ahead(config, process, small=True) is None
+    data = _data()
+    write_report(tmp_path / "direct.xlsx", data)
+    first, rest = _split(data)
+    report = start_report(tmp_path / "report.xlsx", first, process)
+    report.finish(**rest)
+    assert _cells(tmp_path / "report.xlsx") == _cells(tmp_path / "direct.xlsx")
 
 
 def test_a_big_county_asks_for_no_file_and_its_workbook_is_written_all_the_same(process, tmp_path) -> None:

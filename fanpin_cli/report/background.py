@@ -247,7 +247,8 @@ def _answer_reads(inbox: Any, reads: Any) -> Any:
     workbook's modules while none has come). The order to read files: each read
     (`loaders.load_input`) and its LoadedFile sent on `reads`, in order (None for one that could
     not be read: the run then reads it itself, and says why as it always does); returns
-    `_NO_ORDER`. Any other order (a run that sent none) is returned."""
+    `_NO_ORDER`; the files are no longer sent once the run has closed its end of `reads`.
+    Any other order (a run that sent none) is returned."""
     import fanpin_cli.loaders  # noqa: F401 - polars too
 
     _import_while_waiting(inbox, _WORKBOOK_MODULES)
@@ -259,7 +260,10 @@ def _answer_reads(inbox: Any, reads: Any) -> Any:
             loaded = fanpin_cli.loaders.load_input(spec)
         except BaseException:  # noqa: BLE001 - read again, and reported, by the run
             loaded = None
-        reads.send(loaded)  # here, not by a queue's thread: nothing else runs meanwhile
+        try:
+            reads.send(loaded)  # here, not by a queue's thread: nothing else runs meanwhile
+        except OSError:  # the run takes no more (`forget_reads`, `abort`): on to its next order
+            break
         del loaded
     return _NO_ORDER
 
@@ -292,6 +296,7 @@ class BackgroundReport:
         self._first = first
         # Tables its caller masked for it, kept for the caller's own use (`outputs._shown`).
         self.masked: dict[str, tuple[Any, Any]] = {}
+        self.ordered: tuple[list[Any], Callable[[int], Any]] | None = None  # `read_ahead`'s order
 
     def begin(self, first: ReportData, path: Path | None = None) -> None:
         """Hand a process started without its first data (`prestart_report`) the flags and
@@ -310,8 +315,10 @@ class BackgroundReport:
         while this process reads the others. The first order to a process started ahead (it
         imports the workbook's modules after answering it), before `begin`. Returns `take(i)`,
         which waits for the LoadedFile of `specs[i]` — None where the process could not read it
-        (the caller reads it itself) or has ended; each is taken once."""
-        self._inbox.put({_READ: list(specs)})
+        (the caller reads it itself) or has ended; each is taken once. The process answers one
+        such order: it is kept as `ordered` (the specs, `take`) for whoever runs the job."""
+        specs = list(specs)
+        self._inbox.put({_READ: specs})
         answers: list[Any] = []
         lock = threading.Lock()
 
@@ -322,11 +329,18 @@ class BackgroundReport:
                 loaded, answers[i] = answers[i], None
                 return loaded
 
+        self.ordered = (specs, take)
         return take
+
+    def forget_reads(self) -> None:
+        """The files ordered read will not be taken (the run reads its files itself): the
+        process, if still sending one, goes on to the workbook."""
+        self._close_reads()
 
     def _close_reads(self) -> None:
         """Close this end of the reads' pipe: a child still sending a file the run will not take
-        gets a broken pipe and goes on (to its end) instead of waiting for a reader."""
+        gets a broken pipe and goes on (to the workbook, or its end) instead of waiting for a
+        reader."""
         reads, self._reads = self._reads, None
         if reads is not None:
             reads.close()
