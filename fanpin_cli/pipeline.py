@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -70,6 +69,11 @@ ReadAhead = Callable[[InputSpec], "LoadedFile | None"]  # a file read elsewhere 
 LinksHook = Callable[[pl.DataFrame, pl.DataFrame], None]  # the final links and persons (`compute`)
 
 WORKERS = 2
+# A small county's run gets one worker more: its linking still runs WORKERS tasks at a time
+# (`run_tasks`' limit), its checks run two at a time beside its rules (one at a time they were
+# the longer of the two chains, ~0.3 s each at 3,000 households), and its pandera schemas are
+# imported on it beside the linking (`compute`).
+SMALL_WORKERS = WORKERS + 1
 # A file of this many rows is checked after the rules are evaluated, not beside them (`compute`).
 APART_ROWS = 500_000
 # LINK_APART_BYTES (files linked one after another; a county whose every file is under it is
@@ -452,7 +456,7 @@ def _compute(
     """`compute` (its polars engine chosen; `small`: every input under LINK_APART_BYTES). What
     only the later stages need (normalising, linking, rules, checks) is imported once the files
     are being read (`_imported_meanwhile`), not before; a small county's schemas once its
-    roster is prepared (`_import_beside`)."""
+    roster is indexed (`SCHEMAS`)."""
     from fanpin_cli.flagging import load_rules
 
     pool = executor or SerialExecutor()
@@ -507,8 +511,8 @@ def _compute(
 
         # the roster's side of linking, made once for every extract
         index = timed(STAGES[2], spec.source_file, roster_index, frame)
-        if small:  # the schemas the checks read, while the extracts are linked (`_import_beside`)
-            _import_beside(SCHEMAS)
+        if small:  # the schemas the checks read, imported while the extracts are linked (`SCHEMAS`)
+            pool.submit(_import_quietly, SCHEMAS)
         return loaded_file, frame, keys, known_keys, index
 
     def extract_side(spec: InputSpec, roster_done: tuple,
@@ -733,9 +737,7 @@ def _compute(
 
     items = sorted(((i, lf, frame) for i, (lf, frame) in enumerate(zip(loaded, frames, strict=True))),
                    key=lambda item: item[0] == apart)  # the one set apart last: it may wait
-    check = step(STAGES[3], lambda item: item[1].source_file, checked)
-    # with none set apart, the checks run two at a time beside the rules (`_map_beside`)
-    checking = _map_beside(pool, check, items) if beside and executor is not None else pool.map(check, items)
+    checking = pool.map(step(STAGES[3], lambda item: item[1].source_file, checked), items)
     distinct = len({lf.source_file for lf in loaded}) == len(loaded)
     villages_ahead = pool.submit(village_rows, roster, evidence) if beside and distinct else None  # read first
     stock_ahead = pool.submit(stocktake, roster, evidence, lists=tuple(STOCKTAKE_KINDS)) if beside else None
@@ -953,7 +955,7 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
 
         with beside:
             try:
-                with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                with ThreadPoolExecutor(max_workers=SMALL_WORKERS if small else WORKERS) as pool:
                     artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
                                         history=past.view if past else None, on_rules=on_rules,
                                         read_ahead=read_ahead, on_links=on_links if early_links else None)
@@ -1087,6 +1089,11 @@ def _stage(past: Any, config: RunConfig, artifacts: RunArtifacts, out_dir: Path,
 LATER_MODULES = ("numpy", "fanpin_cli.prepare", "fanpin_cli.prepare:warm_up", "fanpin_cli.linking",
                  "fanpin_cli.flagging.engine", "fanpin_cli.flagging.households", "fanpin_cli.quality",
                  "fanpin_cli.report.model")
+# A small county's pandera schemas, which `quality.check_file` reads (pandera, pydantic: ~0.1 s of
+# CPU, ~21 MB), are imported once its roster is indexed, on a worker of its own, beside the
+# linking (`compute`): beside the reading of the files they held back the roster's reading and
+# preparing at the head of the run's longest chain. A big county imports them at its first
+# check (+21 MB held while its big files are linked otherwise).
 SCHEMAS = "fanpin_cli.schemas"
 
 
@@ -1098,43 +1105,6 @@ def _imported_meanwhile() -> list[Callable[[], None]]:
     ('fanpin_cli.report.model',)
     """
     return [partial(_import_quietly, name) for name in LATER_MODULES]
-
-
-def _import_beside(name: str) -> threading.Thread | None:
-    """Import module `name` on a thread of its own (started, and returned), unless it is
-    imported already. A small county's pandera schemas, which `quality.check_file` reads
-    (pandera, pydantic: ~0.1 s of CPU, ~21 MB), are imported so once its roster is prepared
-    (`compute`): beside the linking, not beside the reading of the files, where they held back
-    the roster's reading and preparing at the head of the run's longest chain (a big county
-    imports them at its first check: +21 MB held while its big files are linked otherwise).
-
-    >>> _import_beside("fanpin_cli.pipeline") is None  # imported already
-    True
-    >>> _import_beside("fanpin_cli.no_such_module").join()  # said by the stage that needs it
-    """
-    if name in sys.modules:
-        return None
-    thread = threading.Thread(target=_import_quietly, args=(name,), name=f"fanpin-import-{name}", daemon=True)
-    thread.start()
-    return thread
-
-
-def _map_beside(pool: Executor, fn: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
-    """`pool.map(fn, items)` with every other item (the first, third…) on a thread of its own:
-    a small county's checks, two at a time beside its rules, which hold one of `pool`'s workers
-    meanwhile (one at a time they were the longer of the two). The results in the items'
-    order; the first failure is raised where it comes, as `map` raises it.
-
-    >>> with ThreadPoolExecutor(max_workers=2) as pool:
-    ...     list(_map_beside(pool, lambda x: x * 10, [1, 2, 3]))
-    [10, 20, 30]
-    """
-    own = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanpin-checks")
-    try:
-        futures = [(pool if i % 2 else own).submit(fn, item) for i, item in enumerate(items)]
-    finally:
-        own.shutdown(wait=False)  # its thread ends once its items are done
-    return (future.result() for future in futures)
 
 
 def _import_quietly(name: str) -> None:

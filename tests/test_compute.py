@@ -432,26 +432,49 @@ def test_an_error_in_the_on_rules_hook_is_the_writings_not_the_rules():
 
 
 def test_a_small_countys_checks_run_two_at_a_time_beside_its_rules_with_the_same_issues(monkeypatch) -> None:
+    # `run_job` gives a small county's compute SMALL_WORKERS: the rules on one, the checks on two
     from concurrent.futures import ThreadPoolExecutor
 
-    from fanpin_cli import quality
+    from fanpin_cli import pipeline, quality
 
     config = load_config(SAMPLE / "fanpin.toml")
     alone = fanpin_cli.compute(config, key=KEY)  # one after another on this thread
-    real, threads = quality.check_file, {}
+    real, lock, running, most = quality.check_file, threading.Lock(), [0], [0]
 
-    def recorded(frame, sector, **kw):
-        threads[sector] = threading.current_thread().name
-        return real(frame, sector, **kw)
+    def watched(frame, sector, **kw):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(0.05)  # long enough that two checks allowed side by side would overlap
+            return real(frame, sector, **kw)
+        finally:
+            with lock:
+                running[0] -= 1
 
-    monkeypatch.setattr(quality, "check_file", recorded)
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="pool") as pool:
+    monkeypatch.setattr(quality, "check_file", watched)
+    with ThreadPoolExecutor(max_workers=pipeline.SMALL_WORKERS) as pool:
         beside = fanpin_cli.compute(config, executor=pool, key=KEY)
+    assert most[0] >= 2  # (with WORKERS: one at a time beside the rules)
     assert beside.issues.equals(alone.issues, null_equal=True)
-    assert len(threads) == len(config.inputs)
-    own = {s for s, name in threads.items() if name.startswith("fanpin-checks")}
-    assert "roster" in own and 0 < len(own) < len(threads)  # every other file, the roster first
-    assert all(name.startswith("pool") for s, name in threads.items() if s not in own)
+
+
+@pytest.mark.parametrize(("apart", "workers"), [(None, 3), (0, 2)])  # small county; every file big
+def test_the_run_gives_a_small_county_one_worker_more(monkeypatch, tmp_path, apart, workers) -> None:
+    from fanpin_cli import pipeline
+
+    made: list[int] = []
+    real = pipeline.ThreadPoolExecutor
+
+    def recorded(max_workers=None, **kw):
+        made.append(max_workers)
+        return real(max_workers=max_workers, **kw)
+
+    monkeypatch.setattr(pipeline, "ThreadPoolExecutor", recorded)
+    if apart is not None:
+        monkeypatch.setattr(pipeline, "LINK_APART_BYTES", apart)
+    pipeline.run_job(load_config(SAMPLE / "fanpin.toml"), tmp_path / "out", split="none", history=False)
+    assert max(made) == workers  # compute's pool: the run's other executors have one thread
 
 
 def test_a_small_countys_schemas_are_imported_once_its_roster_is_indexed_a_big_countys_at_its_checks(
@@ -463,13 +486,14 @@ def test_a_small_countys_schemas_are_imported_once_its_roster_is_indexed_a_big_c
     config = load_config(SAMPLE / "fanpin.toml")
     real_index, events = linking.roster_index, []
     monkeypatch.setattr(linking, "roster_index", lambda frame: events.append("indexed") or real_index(frame))
-    monkeypatch.setattr(pipeline, "_import_beside", lambda name: events.append(name))
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    real_import = pipeline._import_quietly
+    monkeypatch.setattr(pipeline, "_import_quietly", lambda name: events.append(name) or real_import(name))
+    with ThreadPoolExecutor(max_workers=pipeline.SMALL_WORKERS) as pool:
         fanpin_cli.compute(config, executor=pool, key=KEY)
-    assert events == ["indexed", pipeline.SCHEMAS]
+    assert pipeline.SCHEMAS in events and events.index("indexed") < events.index(pipeline.SCHEMAS)
     assert pipeline.SCHEMAS not in [step.args[0] for step in pipeline._imported_meanwhile()]  # not beside the reads
     events.clear()
     monkeypatch.setattr(pipeline, "LINK_APART_BYTES", 0)  # every file counts as big
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=pipeline.WORKERS) as pool:
         fanpin_cli.compute(config, executor=pool, key=KEY)
-    assert events == ["indexed"]
+    assert "indexed" in events and pipeline.SCHEMAS not in events
