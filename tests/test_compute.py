@@ -431,6 +431,25 @@ def test_an_error_in_the_on_rules_hook_is_the_writings_not_the_rules():
     assert isinstance(caught.value.__cause__, OSError)
 
 
+def _at_once(fn, hold: float = 0.05):
+    """`fn` wrapped to count how many of its calls run at once (`most[0]`: the most), each held
+    `hold` seconds: long enough that two calls allowed side by side would overlap."""
+    lock, running, most = threading.Lock(), [0], [0]
+
+    def wrapped(*args, **kw):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(hold)
+            return fn(*args, **kw)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    return wrapped, most
+
+
 def test_a_small_countys_checks_run_two_at_a_time_beside_its_rules_with_the_same_issues(monkeypatch) -> None:
     # `run_job` gives a small county's compute SMALL_WORKERS: the rules on one, the checks on two
     from concurrent.futures import ThreadPoolExecutor
@@ -439,19 +458,7 @@ def test_a_small_countys_checks_run_two_at_a_time_beside_its_rules_with_the_same
 
     config = load_config(SAMPLE / "fanpin.toml")
     alone = fanpin_cli.compute(config, key=KEY)  # one after another on this thread
-    real, lock, running, most = quality.check_file, threading.Lock(), [0], [0]
-
-    def watched(frame, sector, **kw):
-        with lock:
-            running[0] += 1
-            most[0] = max(most[0], running[0])
-        try:
-            time.sleep(0.05)  # long enough that two checks allowed side by side would overlap
-            return real(frame, sector, **kw)
-        finally:
-            with lock:
-                running[0] -= 1
-
+    watched, most = _at_once(quality.check_file)
     monkeypatch.setattr(quality, "check_file", watched)
     with ThreadPoolExecutor(max_workers=pipeline.SMALL_WORKERS) as pool:
         beside = fanpin_cli.compute(config, executor=pool, key=KEY)

@@ -40,7 +40,7 @@ def test_a_run_reads_its_first_file_before_importing_the_later_stages() -> None:
     # `fanpin run` checks its options and config and starts reading with what reading needs:
     # numpy, linking, the rule engine and the workbook writer are imported while the files are
     # read (pipeline._imported_meanwhile), the checks' pandera schemas once the roster is
-    # prepared (pipeline._import_beside), not before. (A serial
+    # indexed (pipeline.SCHEMAS, on a worker), not before. (A serial
     # run, whose first read comes before anything else: the modules seen by then.)
     code = (
         "import sys\n"
