@@ -8,7 +8,9 @@ Skipped when pyspark (`pip install "fanpin[spark]"`) or Java is missing.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
 
 import polars as pl
 import pytest
@@ -35,6 +37,9 @@ def event_log(tmp_path_factory):
 def spark(event_log):
     from pyspark.sql import SparkSession
 
+    # the workers run this very interpreter (as `spark_session` has them), not the `python3`
+    # first on PATH: the tests run without the virtualenv activated too
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     session = (
         SparkSession.builder.master("local[2]").appName("fanpin-tests")
         .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
