@@ -936,7 +936,7 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
             if small and early_workbook(result):
                 report.append(start_workbook(config, result, stage, full_ids=full_ids, split=split, started=ahead))
 
-        read_ahead = _reads_ahead(config, ahead, small)
+        read_ahead = _reads_ahead(config, ahead)
         # A small county's links go into the history while its rules are evaluated (`stage_links`):
         # its history's month is mostly its links, and beside the outputs both cores are busy.
         links_staged: list[Future] = []
@@ -989,7 +989,7 @@ def _together(sizes: list[int]) -> list[int]:
     return linked_together(sizes, LINK_TOGETHER_BYTES, LINK_APART_BYTES)
 
 
-def _reads_ahead(config: RunConfig, process: Any, small: bool) -> ReadAhead | None:
+def _reads_ahead(config: RunConfig, process: Any) -> ReadAhead | None:
     """The report process started ahead (`process`), while it waits for the workbook's data,
     reads a small county's roster and its small extracts (`BackgroundReport.read_ahead`; a big
     county's: nothing) beside this process's reading of the bigger ones: the roster heads the
@@ -1002,13 +1002,12 @@ def _reads_ahead(config: RunConfig, process: Any, small: bool) -> ReadAhead | No
     read here (a process answers one order). Returns what `compute` asks for each file: the
     file as read there, else None (read here).
 
-    >>> _reads_ahead(None, None, small=True) is None  # no process: everything is read here
+    >>> _reads_ahead(None, None) is None  # no process: everything is read here
     True
     """
     if process is None or not hasattr(process, "read_ahead") or not process.alive():
         return None
-    specs = ahead_specs(config.roster, config.extracts, together=LINK_TOGETHER_BYTES,
-                        apart=LINK_APART_BYTES) if small else []
+    specs = ahead_specs(config.roster, config.extracts, together=LINK_TOGETHER_BYTES, apart=LINK_APART_BYTES)
     ordered = getattr(process, "ordered", None)  # (specs, take): the order the process was given
     if ordered is None:
         take = process.read_ahead(specs)

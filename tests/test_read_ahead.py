@@ -99,7 +99,7 @@ def test_a_run_taking_its_small_files_from_the_process_has_the_same_results(proc
     monkeypatch.setattr(pipeline, "LINK_TOGETHER_BYTES", 200_000)
     big = [spec.source_file for spec in config.extracts if spec.path.stat().st_size >= 200_000]
     assert big and len(big) < len(config.extracts)
-    ahead = pipeline._reads_ahead(config, process, small=True)
+    ahead = pipeline._reads_ahead(config, process)
     assert ahead is not None
     there = pipeline.compute(config, read_ahead=ahead)
     assert sorted(read_here) == sorted(big)  # the roster and the small extracts: read by the process
@@ -116,7 +116,7 @@ def test_a_run_takes_the_files_its_commands_first_step_ordered_and_orders_nothin
     ordered = process.ordered
     read_here: list[str] = []
     monkeypatch.setattr(pipeline, "load_input", lambda spec: read_here.append(spec.source_file) or load_input(spec))
-    ahead = pipeline._reads_ahead(config, process, small=True)
+    ahead = pipeline._reads_ahead(config, process)
     assert process.ordered is ordered  # no second order: a process answers one
     there = pipeline.compute(config, read_ahead=ahead)
     assert read_here == []  # the sample's roster and extracts: all read by the process
@@ -131,7 +131,7 @@ def test_an_order_for_other_files_is_dropped_and_the_workbook_is_written_all_the
     big = InputSpec("medical_enrollment", SAMPLE / "医保_参保登记.csv", "医保_参保登记.csv")
     process.read_ahead([big] * 6)  # more than the pipe holds: the process waits to send
     config = load_config(SAMPLE / "fanpin.toml")
-    assert pipeline._reads_ahead(config, process, small=True) is None
+    assert pipeline._reads_ahead(config, process) is None
     data = _data()
     write_report(tmp_path / "direct.xlsx", data)
     first, rest = _split(data)
@@ -140,9 +140,10 @@ def test_an_order_for_other_files_is_dropped_and_the_workbook_is_written_all_the
     assert _cells(tmp_path / "report.xlsx") == _cells(tmp_path / "direct.xlsx")
 
 
-def test_a_big_county_asks_for_no_file_and_its_workbook_is_written_all_the_same(process, tmp_path) -> None:
+def test_a_big_county_asks_for_no_file_and_its_workbook_is_written_all_the_same(process, tmp_path, monkeypatch) -> None:
     config = load_config(SAMPLE / "fanpin.toml")
-    assert pipeline._reads_ahead(config, process, small=False) is None  # the order said: nothing to read
+    monkeypatch.setattr(pipeline, "LINK_APART_BYTES", 0)  # every file counts as big
+    assert pipeline._reads_ahead(config, process) is None  # the order said: nothing to read
     data = _data()
     write_report(tmp_path / "direct.xlsx", data)
     first, rest = _split(data)

@@ -312,8 +312,8 @@ class BackgroundReport:
     def read_ahead(self, specs: list[Any]) -> Callable[[int], Any]:
         """Have the process read the input files `specs` (`config.InputSpec`s; maybe none) while
         it waits for the workbook's data: on the second core, under its own interpreter lock,
-        while this process reads the others. The first order to a process started ahead (it
-        imports the workbook's modules after answering it), before `begin`. Returns `take(i)`,
+        while this process reads the others. The first order to a process started ahead, before
+        `begin` (it imports the workbook's modules while it waits for it). Returns `take(i)`,
         which waits for the LoadedFile of `specs[i]` — None where the process could not read it
         (the caller reads it itself) or has ended; each is taken once. The process answers one
         such order: it is kept as `ordered` (the specs, `take`) for whoever runs the job."""
