@@ -117,13 +117,13 @@ def input_fields(
 
 def _local_file(raw_path: str, where: str, base: Path, name: str) -> Path:
     """`raw_path` resolved against `base`; a ConfigError unless it is a readable file."""
-    from fanpin_cli.loaders import path_problem
-
     try:
         path = (base / raw_path).resolve()
     except (OSError, RuntimeError):  # a symlink loop
         path = base / raw_path
     if not path.is_file():
+        from fanpin_cli.loaders import path_problem  # (polars: not imported to read a good config)
+
         problem = path_problem(path) or "不是数据文件"
         if problem.startswith("找不到文件"):
             raise ConfigError(f"{where} 的文件不存在：{raw_path}", file=name)

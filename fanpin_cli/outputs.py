@@ -13,15 +13,18 @@ import itertools
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import polars as pl
 
 from fanpin_cli.notes import file_notes
 from fanpin_cli.privacy import KEY_COLUMNS, mask_data, mask_frame, mask_text
 from fanpin_cli.tables import C
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -330,6 +333,24 @@ def _workbook_rest(artifacts: Any, full_ids: bool) -> dict[str, Any]:
     }
 
 
+def write_table_csv(name: str, frame: pl.DataFrame, out_dir: Path, *, full_ids: bool = False) -> Path:
+    """Declared table `name`'s CSV file in `out_dir`, `frame` masked as it may leave the program
+    (`mask_table`): the file `write_outputs` writes for it.
+
+    >>> import tempfile
+    >>> from fanpin_cli.tables import TABLES
+    >>> path = write_table_csv("links", TABLES["links"].empty(), Path(tempfile.mkdtemp()))
+    >>> path.name, path.read_text(encoding="utf-8-sig").startswith("sector,")
+    ('links.csv', True)
+    """
+    from fanpin_cli.tables import TABLES
+
+    table = TABLES[name]
+    path = out_dir / table.file
+    write_csv(table.for_csv(mask_table(name, frame, full_ids=full_ids)), path)
+    return path
+
+
 def write_outputs(
     artifacts: Any,
     out_dir: Path,
@@ -338,10 +359,13 @@ def write_outputs(
     report: Any = None,
     started: float | None = None,
     split: str = C.township,
+    written: Mapping[str, Future] | None = None,
 ) -> list[Path]:
     """Write a run's `RunArtifacts` into `out_dir`: the CSVs (tables.CSV_TABLES), report.xlsx,
     summary.json and fanpin.log. IDs are masked here unless `full_ids`. `report` is a workbook
-    already started by `start_workbook` (else it is written here, in this process)."""
+    already started by `start_workbook` (else it is written here, in this process). `written`:
+    tables whose CSV file is being written already (`write_table_csv` of these very artifacts'
+    frames, into `out_dir`), each by the future given: waited for, its error raised here."""
     import time
     from concurrent.futures import ThreadPoolExecutor
 
@@ -375,6 +399,9 @@ def write_outputs(
         try:
             # One table at a time: masked, written, dropped (never every masked copy at once).
             for name in names:
+                if written and name in written:
+                    written[name].result()
+                    continue
                 table = TABLES[name]
                 write_csv(table.for_csv(_shown(name, getattr(artifacts, name), known, full_ids=full_ids)),
                           out_dir / table.file)

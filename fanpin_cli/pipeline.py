@@ -41,7 +41,7 @@ from fanpin_cli.fields import SECTOR_TITLES
 from fanpin_cli.keys import combine, person_key, person_keys_known, read_key, row_keys
 from fanpin_cli.loaders import LoadedFile, load_file, load_input
 from fanpin_cli.memory import release_unused, shared_text
-from fanpin_cli.outputs import write_csv, write_json
+from fanpin_cli.outputs import write_csv, write_json, write_table_csv
 from fanpin_cli.privacy import mask_data, mask_frame
 from fanpin_cli.readahead import (
     LINK_APART_BYTES,
@@ -946,8 +946,15 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
 
             beside.submit(import_duckdb)
 
+        # A small county's links.csv is written then too, after them on that thread (`write_table_csv`):
+        # the links are final before the rules run, and beside the outputs both cores are busy.
+        written: dict[str, Future] = {}
+
         def on_links(links: pl.DataFrame, persons: pl.DataFrame) -> None:
-            links_staged.append(beside.submit(past.stage_links, config, links, persons))
+            if early_links:
+                links_staged.append(beside.submit(past.stage_links, config, links, persons))
+            if small:
+                written["links"] = beside.submit(write_table_csv, "links", links, stage, full_ids=full_ids)
 
         def on_flags(result: FlagResult) -> None:
             if not report:  # not started by `on_rules`
@@ -958,7 +965,7 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
                 with ThreadPoolExecutor(max_workers=SMALL_WORKERS if small else WORKERS) as pool:
                     artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
                                         history=past.view if past else None, on_rules=on_rules,
-                                        read_ahead=read_ahead, on_links=on_links if early_links else None)
+                                        read_ahead=read_ahead, on_links=on_links if early_links or small else None)
                 if progress:
                     progress(STAGES[5])
             except BaseException:  # the links staged for a run that failed are dropped
@@ -966,7 +973,7 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
                 raise
             written, pending = write_beside_history(
                 lambda: write_outputs(artifacts, stage, full_ids=full_ids, report=report[0] if report else None,
-                                      started=started, split=split),
+                                      started=started, split=split, written=written),
                 past, config, artifacts, out_dir, beside=beside, links=links_staged[0] if links_staged else None)
         return written, artifacts, pending
 

@@ -504,3 +504,43 @@ def test_a_small_countys_schemas_are_imported_once_its_roster_is_indexed_a_big_c
     with ThreadPoolExecutor(max_workers=pipeline.WORKERS) as pool:
         fanpin_cli.compute(config, executor=pool, key=KEY)
     assert "indexed" in events and pipeline.SCHEMAS not in events
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_a_small_countys_links_csv_is_written_once_its_links_are_final(monkeypatch, tmp_path, big) -> None:
+    """A small county's links.csv is written as soon as the links are final (`on_links`, on the
+    history's thread, while the rules run), not beside the workbooks at the end; the file is the
+    one `write_outputs` writes from the artifacts' links. A big county writes it at the end (its
+    masked copy is not held at its memory peak)."""
+    import fanpin_cli.outputs as outputs
+    from fanpin_cli import pipeline
+
+    early: list[str] = []
+    real = pipeline.write_table_csv
+    monkeypatch.setattr(pipeline, "write_table_csv",
+                        lambda name, *args, **kwargs: early.append(name) or real(name, *args, **kwargs))
+    if big:
+        monkeypatch.setattr(pipeline, "LINK_APART_BYTES", 0)  # every file counts as big
+    out = tmp_path / "out"
+    result = pipeline.run_job(load_config(SAMPLE / "fanpin.toml"), out, split="none", history=False)
+    assert early == ([] if big else ["links"])
+    again = tmp_path / "again"
+    again.mkdir()
+    outputs.write_table_csv("links", result.artifacts.links, again)
+    assert (out / "links.csv").read_bytes() == (again / "links.csv").read_bytes()
+
+
+def test_write_outputs_waits_for_a_table_written_already_and_raises_its_error(tmp_path, artifacts) -> None:
+    from concurrent.futures import Future
+
+    from fanpin_cli.outputs import write_outputs
+
+    done: Future = Future()
+    done.set_result(tmp_path / "links.csv")
+    write_outputs(artifacts, tmp_path / "a", split="none", written={"links": done})
+    assert not (tmp_path / "a" / "links.csv").exists()  # written by whoever set the future, not here
+    assert (tmp_path / "a" / "flags.csv").exists()
+    failed: Future = Future()
+    failed.set_exception(OSError(28, "No space left on device"))
+    with pytest.raises(OSError, match="No space"):
+        write_outputs(artifacts, tmp_path / "b", split="none", written={"links": failed})

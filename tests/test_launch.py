@@ -229,3 +229,23 @@ def test_a_quiet_run_never_imports_rich_and_a_shown_run_still_prints(tmp_path: P
     shown = subprocess.run([*command, "--out", str(tmp_path / "s")], capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0, shown.stderr
     assert "结果已写入" in shown.stdout and "rich.console" in shown.stderr
+
+
+@pytest.mark.skipif(not LINUX, reason="fork is used on Linux only")
+def test_ordering_a_small_countys_reads_imports_nothing_heavy() -> None:
+    # the command's first step reads the config's input tables to order the reads: a good
+    # config's files are checked without the file readers (polars), which only a bad one needs
+    # to say what is wrong with it
+    done = _python("""
+        import sys
+        from fanpin_cli.launch import start_ahead, take_ahead
+        start_ahead(["run", sys.argv[1]])
+        heavy = [m for m in ("polars", "typer", "rich", "numpy") if m in sys.modules]
+        ahead = take_ahead()
+        print(heavy, len(ahead.ordered[0]) if ahead.ordered else 0)
+        ahead.abort()
+    """, str(resource_dir("sample_data") / "fanpin.toml"))
+    assert done.returncode == 0, done.stderr
+    heavy, ordered = done.stdout.split("\n")[0].rsplit(" ", 1)
+    assert heavy == "[]"
+    assert int(ordered) > 0  # the sample county is small: its reads were ordered

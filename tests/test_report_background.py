@@ -360,3 +360,24 @@ def test_one_polars_thread_gives_polars_one_thread_unless_the_user_sized_it(
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == threads
+
+
+def test_finish_returns_on_the_last_message_without_waiting_for_the_process_to_end(tmp_path):
+    """The child's last message says every workbook is written; the run goes on putting them in
+    place while the child ends (it is reaped by `abort` when the command ends, or at exit)."""
+    import queue
+
+    class Ending:  # a child that has sent its last message and is still ending
+        def is_alive(self) -> bool:
+            return True
+
+        def join(self, timeout=None) -> None:
+            raise AssertionError("finish waited for the process to end")
+
+    first, rest = _split(_data())
+    report = BackgroundReport.__new__(BackgroundReport)
+    report.path, report._first, report._reads = tmp_path / "report.xlsx", first, None
+    report._inbox, report._outbox, report._process = queue.Queue(), queue.Queue(), Ending()
+    report._outbox.put(("ok", "42"))
+    assert report.finish(**{**rest, "split": "none"}) == 42
+    assert report._inbox.get_nowait()["rest"]["split"] == "none"  # what the child was sent

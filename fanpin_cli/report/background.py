@@ -395,7 +395,9 @@ class BackgroundReport:
             if areas is not None:
                 areas.discard()
             raise FanpinError("生成报表的子进程没有响应", file=self.path.name) from exc
-        self._process.join()
+        # Not waited for: its last message said every workbook is written, and it ends on its own
+        # (`process.leave`) while this process puts them in place; it is reaped when the command
+        # ends (`abort`) or at exit (multiprocessing joins its children), long ended by then.
         self._close_reads()
         if status != "ok" and areas is not None:
             areas.discard()
