@@ -224,9 +224,20 @@ def _group_alive(pgid: int) -> list[int]:
     return alive
 
 
+SHM = Path("/dev/shm")
+
+
+def _semaphores() -> set[Path]:
+    """multiprocessing's named semaphores (Linux: files in /dev/shm)."""
+    return set(SHM.glob("sem.mp-*")) if SHM.is_dir() else set()
+
+
 def _run_killed(point: str, config: Path, out: Path, ready: Path) -> None:
     """Start `fanpin run` held at `point`, wait until it is there, SIGKILL its process group and
-    wait until every process of it is gone."""
+    wait until every process of it is gone. The wrapper imports polars before the command starts
+    its report process, which is then spawned: its queues' named semaphores are left behind by
+    the kill (the resource tracker that removes them is of the group): removed here."""
+    before = _semaphores()
     log = ready.with_suffix(".stderr")
     with log.open("wb") as err:
         proc = subprocess.Popen([sys.executable, "-c", WRAPPER, point, str(ready), HELD, "run", str(config),
@@ -248,6 +259,8 @@ def _run_killed(point: str, config: Path, out: Path, ready: Path) -> None:
         time.sleep(0.05)
     assert not _group_alive(proc.pid), "a process of the killed run still runs"
     assert proc.returncode == -signal.SIGKILL
+    for left in _semaphores() - before:
+        left.unlink(missing_ok=True)
 
 
 def _staged(config: Path) -> dict[int, dict[str, int]]:
