@@ -333,9 +333,11 @@ def _workbook_rest(artifacts: Any, full_ids: bool) -> dict[str, Any]:
     }
 
 
-def write_table_csv(name: str, frame: pl.DataFrame, out_dir: Path, *, full_ids: bool = False) -> Path:
+def write_table_csv(name: str, frame: pl.DataFrame, out_dir: Path, *, full_ids: bool = False,
+                    known: dict[str, tuple[pl.DataFrame, pl.DataFrame]] | None = None) -> Path:
     """Declared table `name`'s CSV file in `out_dir`, `frame` masked as it may leave the program
-    (`mask_table`): the file `write_outputs` writes for it.
+    (`mask_table`, or its masked form made before: `known`, as `_shown` takes it): each CSV file
+    `write_outputs` writes.
 
     >>> import tempfile
     >>> from fanpin_cli.tables import TABLES
@@ -347,7 +349,7 @@ def write_table_csv(name: str, frame: pl.DataFrame, out_dir: Path, *, full_ids: 
 
     table = TABLES[name]
     path = out_dir / table.file
-    write_csv(table.for_csv(mask_table(name, frame, full_ids=full_ids)), path)
+    write_csv(table.for_csv(_shown(name, frame, known or {}, full_ids=full_ids)), path)
     return path
 
 
@@ -401,10 +403,8 @@ def write_outputs(
             for name in names:
                 if written and name in written:
                     written[name].result()
-                    continue
-                table = TABLES[name]
-                write_csv(table.for_csv(_shown(name, getattr(artifacts, name), known, full_ids=full_ids)),
-                          out_dir / table.file)
+                else:
+                    write_table_csv(name, getattr(artifacts, name), out_dir, full_ids=full_ids, known=known)
         finally:
             summary.report_process_peak_mb = workbook.result()
     from fanpin_cli.artifacts import Stage

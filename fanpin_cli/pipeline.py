@@ -948,13 +948,12 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
 
         # A small county's links.csv is written then too, after them on that thread (`write_table_csv`):
         # the links are final before the rules run, and beside the outputs both cores are busy.
-        written: dict[str, Future] = {}
+        early_csv: dict[str, Future] = {}
 
-        def on_links(links: pl.DataFrame, persons: pl.DataFrame) -> None:
+        def on_links(links: pl.DataFrame, persons: pl.DataFrame) -> None:  # a small county's
             if early_links:
                 links_staged.append(beside.submit(past.stage_links, config, links, persons))
-            if small:
-                written["links"] = beside.submit(write_table_csv, "links", links, stage, full_ids=full_ids)
+            early_csv["links"] = beside.submit(write_table_csv, "links", links, stage, full_ids=full_ids)
 
         def on_flags(result: FlagResult) -> None:
             if not report:  # not started by `on_rules`
@@ -965,7 +964,7 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
                 with ThreadPoolExecutor(max_workers=SMALL_WORKERS if small else WORKERS) as pool:
                     artifacts = compute(config, executor=pool, key=key, progress=progress, on_flags=on_flags,
                                         history=past.view if past else None, on_rules=on_rules,
-                                        read_ahead=read_ahead, on_links=on_links if early_links or small else None)
+                                        read_ahead=read_ahead, on_links=on_links if small else None)
                 if progress:
                     progress(STAGES[5])
             except BaseException:  # the links staged for a run that failed are dropped
@@ -973,7 +972,7 @@ def _compute_and_write(config: RunConfig, stage: Path, out_dir: Path, report: li
                 raise
             written, pending = write_beside_history(
                 lambda: write_outputs(artifacts, stage, full_ids=full_ids, report=report[0] if report else None,
-                                      started=started, split=split, written=written),
+                                      started=started, split=split, written=early_csv),
                 past, config, artifacts, out_dir, beside=beside, links=links_staged[0] if links_staged else None)
         return written, artifacts, pending
 
