@@ -83,9 +83,9 @@ def order_reads(config: Path | None, process: Any) -> None:
     for first: its error, as every FanpinError, masks its message with polars' help). The run
     takes the order if it is for the files it would order (`pipeline._reads_ahead`), else
     drops it."""
-    if config is None or not config.is_file():
-        return
     try:
+        if config is None or not config.is_file():  # (is_file: an OSError for a name too long)
+            return
         from fanpin_cli.config import load_inputs
         from fanpin_cli.readahead import ahead_specs
 

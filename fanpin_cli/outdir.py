@@ -10,6 +10,11 @@ The swap exchanges the two folders in one system call (Linux `renameat2(RENAME_E
 entries of the folder that fanpin does not write (a user's own files, the sample county's
 history) are carried into the new folder first as hard links. Where the exchange is not
 available the files are moved one by one, each atomically, summary.json last.
+
+The staging folder and the lock sit beside the output folder, on its file system. Where the
+output folder is a drive's root or a mount point (its parent is another file system, or none),
+or a file cannot be moved from beside it into it (a bind mount), the staging folder goes inside
+it and the files are moved one by one (`inside`, `staging_folder`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import ctypes
 import errno
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -93,6 +99,49 @@ def remove_leftovers(out: Path) -> list[Path]:
     return removed
 
 
+def inside(out: Path) -> bool:
+    """Whether the staging folder and the lock go inside the (resolved) folder `out` rather than
+    beside it: `out` is a drive's root, or a mount point (its parent is on another file system,
+    where the finished folder could not be moved in)."""
+    if out.parent == out:
+        return True
+    try:
+        return os.stat(out.parent).st_dev != os.stat(out).st_dev
+    except OSError:
+        return False
+
+
+def lock_file(out: Path) -> Path:
+    """The lock of output folder `out`: beside the folder its path leads to (a symbolic link
+    and its target share one lock), or inside it (`inside`).
+
+    >>> lock_file(Path("/data/2026-11")).name
+    '.2026-11.fanpin-lock'
+    """
+    real = out.resolve()
+    return real / LOCK_SUFFIX if inside(real) else real.parent / f".{real.name}{LOCK_SUFFIX}"
+
+
+def _try_lock(fd: int) -> bool:
+    """Take the exclusive lock on open file `fd` without waiting (released when it is closed,
+    also when the process is killed); False if another process holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
 @contextmanager
 def output_folder(out: Path) -> Iterator[Path]:
     """Check `out`, take its lock (a second run on the same folder stops with a clear message),
@@ -100,22 +149,18 @@ def output_folder(out: Path) -> Iterator[Path]:
     this call created is removed again if the run leaves it empty (it failed before its outputs
     went in): no empty output folder is left where there was none (the hidden lock file beside
     it, and parent folders made for it, stay)."""
-    import fcntl
-
     created = not (out.exists() or out.is_symlink())
     out = check_output_folder(out)
-    lock_path = out.parent / f".{out.resolve().name}{LOCK_SUFFIX}"
+    lock_path = lock_file(out)
     try:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise OutputError(f"无法创建锁文件：{describe_os_error(exc)}", file=str(lock_path)) from None
     locked = False
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if not _try_lock(fd):
             raise OutputError("另一个 fanpin 正在写入这个输出文件夹，请等它结束后再运行，或换一个 --out",
-                              file=str(out)) from None
+                              file=str(out))
         locked = True
         remove_leftovers(out)
         remove_stale_stages(out)
@@ -131,22 +176,37 @@ def output_folder(out: Path) -> Iterator[Path]:
 
 def _stages(out: Path) -> list[Path]:
     out = out.resolve()  # a symbolic link to the folder: the stage sits beside its target
-    return sorted(out.parent.glob(f".{out.name}{STAGE_MARK}*"))
+    found = list(out.parent.glob(f".{out.name}{STAGE_MARK}*")) if out.parent != out else []
+    return sorted(found + list(out.glob(f"{STAGE_MARK}*")))  # (inside it: `inside`)
 
 
 def remove_stale_stages(out: Path) -> list[Path]:
     """Staging folders of killed runs beside `out` (call only while holding its lock)."""
     removed = []
     for stage in _stages(out):
-        shutil.rmtree(stage, ignore_errors=True)
+        if stage.is_dir() and not stage.is_symlink():
+            shutil.rmtree(stage, ignore_errors=True)
+        else:  # a probe left by a killed run (`_moves_into`)
+            with contextlib.suppress(OSError):
+                stage.unlink()
         removed.append(stage)
     return removed
 
 
 def staging_folder(out: Path) -> Path:
-    """A new, empty folder beside `out` (same file system) that a run writes all its outputs into."""
+    """A new, empty folder that a run writes all its outputs into: beside `out` (same file
+    system: swapped in at once), else inside it (`inside`, or a file made beside it cannot be
+    moved into it: `_moves_into`)."""
     out = out.resolve()
-    stage = out.parent / f".{out.name}{STAGE_MARK}{os.getpid()}"
+    if not inside(out):
+        stage = _new_folder(out.parent / f".{out.name}{STAGE_MARK}{os.getpid()}")
+        if _moves_into(stage, out):
+            return stage
+        discard_stage(stage)
+    return _new_folder(out / f"{STAGE_MARK}{os.getpid()}")
+
+
+def _new_folder(stage: Path) -> Path:
     try:
         if stage.exists():
             shutil.rmtree(stage)
@@ -154,6 +214,22 @@ def staging_folder(out: Path) -> Path:
     except OSError as exc:
         raise OutputError(f"无法创建临时输出文件夹：{describe_os_error(exc)}", file=str(stage)) from None
     return stage
+
+
+def _moves_into(stage: Path, out: Path) -> bool:
+    """Whether a file of `stage` can be moved (renamed, not copied) into `out`: False where the
+    system says they are on different file systems (EXDEV). Leaves nothing behind."""
+    probe, target = stage / f"{STAGE_MARK}probe", out / f"{STAGE_MARK}probe-{os.getpid()}"
+    try:
+        probe.touch()
+        os.rename(probe, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+        return exc.errno != errno.EXDEV  # another error: said where the outputs are written
+    with contextlib.suppress(OSError):
+        target.unlink()
+    return True
 
 
 def discard_stage(stage: Path) -> None:
@@ -199,9 +275,11 @@ def _link_tree(src: Path, dst: Path) -> None:
 
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    if not sys.platform.startswith("linux"):  # (Windows: `CDLL(None)` is not even the C library)
+        return False
     try:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):
         return False
     renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
     at_fdcwd, rename_exchange = -100, 2
@@ -213,11 +291,14 @@ def commit_folder(stage: Path, out: Path) -> None:
     write and fanpin does not own are kept. `stage` is gone afterwards."""
     owned = owned_names()
     out = out.resolve()
+    within = stage.resolve().parent == out  # (`inside`: moved in file by file, nothing carried)
     try:
-        for entry in out.iterdir():
+        if not within and not _moves_into(stage, out):  # refused before anything in `out` changes
+            raise OutputError("临时输出文件夹与输出文件夹不在同一个磁盘上，无法放入结果；输出文件夹保持原样", file=str(out))
+        for entry in [] if within else out.iterdir():
             if entry.name not in owned and not (stage / entry.name).exists() and not entry.name.endswith(".tmp"):
                 _link_tree(entry, stage / entry.name)
-        if _exchange(stage, out):
+        if not within and _exchange(stage, out):
             shutil.rmtree(stage, ignore_errors=True)  # now the previous run's folder
             return
         # One by one: outputs this run did not write go first, and the old summary.json; the

@@ -9,6 +9,7 @@ CSV files are UTF-8 with a BOM so that Excel and WPS open the Chinese text corre
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -405,8 +406,11 @@ def write_outputs(
                     written[name].result()
                 else:
                     write_table_csv(name, getattr(artifacts, name), out_dir, full_ids=full_ids, known=known)
-        finally:
-            summary.report_process_peak_mb = workbook.result()
+        except BaseException:  # (Ctrl-C too) the workbook's end waited for, its own error not said over this one
+            with contextlib.suppress(BaseException):
+                workbook.result()
+            raise
+        summary.report_process_peak_mb = workbook.result()
     from fanpin_cli.artifacts import Stage
 
     summary.stages = [s for s in summary.stages if s.name != "写出结果"] + [Stage("写出结果", time.perf_counter() - clock)]

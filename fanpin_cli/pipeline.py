@@ -1039,13 +1039,14 @@ def write_beside_history(write: Callable[[], list[Path]], past: Any, config: Run
     """`write()` (a run's outputs, into its staging folder) with the month's history rows staged
     beside it on a second thread (`past.stage`: reduced, written into the history file, not yet
     counted): the written files and the staged run (`PendingRun`; None without a history, or
-    when staging failed: `record` after the swap then makes it again and says why). A failed
-    writing rolls the staged rows back and is said as `fanpin run` says it: an OSError (or a
-    failed workbook process) as an OutputError naming `out_dir`, anything else unexpected as an
-    InternalError of 写出结果. `fanpin run` and the province's county jobs. `beside`: the caller's
+    when staging failed: `history.runner.swapped_in` stages it again before the swap, or stops
+    the run with the output folder as it was). A failed
+    writing rolls the staged rows back and is said as `fanpin run` says it: an OSError (the
+    workbook process's too) as an OutputError naming `out_dir`, anything else unexpected (a
+    failed workbook process: `report.background.failure_of`) as an InternalError of 写出结果. `fanpin run` and the province's county jobs. `beside`: the caller's
     one-thread executor to stage them on (else one of its own). `links`: the run's links staged
     before (`HistoryRun.stage_links`, on `beside`): the rest is added to them; if staging them
-    failed, the month's staging fails with that error (`record` writes it after the swap, or says why)."""
+    failed, the month's staging fails with that error (staged again before the swap, as above)."""
     from fanpin_cli.outdir import OutputError, describe_os_error
 
     written = None
@@ -1053,11 +1054,8 @@ def write_beside_history(write: Callable[[], list[Path]], past: Any, config: Run
         record = thread.submit(_stage, past, config, artifacts, out_dir, links) if past is not None else None
         try:
             written = write()
-        except OSError as exc:
+        except OSError as exc:  # (the workbook process's too: `report.background.failure_of`)
             raise OutputError(f"写出结果失败：{describe_os_error(exc)}", file=str(out_dir)) from None
-        except RuntimeError as exc:  # the workbook process failed (e.g. the disk filled up)
-            raise OutputError(f"生成报表失败：{describe_os_error(OSError(0, str(exc)))}",
-                              file=str(out_dir)) from None
         except (FanpinError, *INTERRUPTIONS):
             raise
         except BaseException as exc:  # a library's error, a panic in Rust code or a bug while writing
@@ -1072,7 +1070,7 @@ def write_beside_history(write: Callable[[], list[Path]], past: Any, config: Run
 def _stage(past: Any, config: RunConfig, artifacts: RunArtifacts, out_dir: Path, links: Future | None) -> Any:
     """`past.stage(...)`, added to the run's links staged before (`links`, done on this same
     thread); a failure drops them too. Staging the links failed (e.g. the history busy): that is
-    the staging's error, not tried a second time here (`record` tries once more after the swap)."""
+    the staging's error, not tried a second time here (`swapped_in` tries once more before the swap)."""
     if links is None:
         return past.stage(config, artifacts, out_dir)
     failed = links.exception()

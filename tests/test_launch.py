@@ -199,6 +199,40 @@ def test_the_process_started_ahead_ignores_ctrl_c_and_ends_when_told() -> None:
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.skipif(not LINUX, reason="fork and /proc are Linux's")
+def test_the_process_started_ahead_still_ignores_ctrl_c_once_it_has_imported_polars() -> None:
+    """polars installs a SIGINT handler of its own when it is imported: the report process keeps
+    Ctrl-C blocked in every thread (a Ctrl-C while it writes a workbook would otherwise end it as
+    a crash, and the run with a wrong error instead of 已中断)."""
+    done = _python("""
+        import os, signal, sys, time
+        from fanpin_cli.launch import start_ahead, take_ahead
+        start_ahead(["run", "fanpin.toml"])
+        ahead = take_ahead()
+        pid = ahead._process.pid
+        deadline = time.monotonic() + 60
+        def has_polars():
+            return "_polars_runtime" in open(f"/proc/{pid}/maps").read()
+        while not has_polars() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)  # (its import done, its handler set)
+        def held(status):  # SIGINT blocked in that thread, or ignored
+            bits = {line.split(":")[0]: int(line.split()[1], 16) for line in open(status)
+                    if line.startswith(("SigBlk:", "SigIgn:"))}
+            return bool((bits["SigBlk"] | bits["SigIgn"]) >> (signal.SIGINT - 1) & 1)
+        threads = os.listdir(f"/proc/{pid}/task")
+        every = all(held(f"/proc/{pid}/task/{t}/status") for t in threads)
+        os.kill(pid, signal.SIGINT)
+        time.sleep(0.5)
+        print(has_polars(), len(threads) > 1 and every, ahead.alive(), flush=True)
+        ahead.abort()
+        print(ahead._process.exitcode)
+    """)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True", "True", "0"]
+    assert "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr
+
+
 def test_a_process_that_has_imported_polars_is_never_forked() -> None:
     done = _python("""
         import sys
@@ -249,3 +283,14 @@ def test_ordering_a_small_countys_reads_imports_nothing_heavy() -> None:
     heavy, ordered = done.stdout.split("\n")[0].rsplit(" ", 1)
     assert heavy == "[]"
     assert int(ordered) > 0  # the sample county is small: its reads were ordered
+
+
+def test_a_config_path_the_system_cannot_look_up_orders_nothing() -> None:
+    # (a name too long: `Path.is_file` raises): the command reads the config itself and says why
+    from fanpin_cli.launch import order_reads
+
+    class Process:
+        def read_ahead(self, specs: object) -> None:
+            raise AssertionError("no order for a config that cannot be read")
+
+    order_reads(Path("a" * 300 + ".toml"), Process())

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from test_report import _data
 
-from fanpin_cli.errors import FanpinError
+from fanpin_cli.errors import FanpinError, InternalError
 from fanpin_cli.report import write_report
 from fanpin_cli.report.background import BackgroundReport
 
@@ -335,10 +335,40 @@ def test_a_report_process_killed_after_its_data_fails_the_run_at_once(tmp_path):
     report._process.kill()
     report._process.join(timeout=30)
     started = time.monotonic()
-    with pytest.raises(FanpinError, match="子进程"):
+    with pytest.raises(InternalError, match="子进程意外结束（被系统终止，常见原因是内存不足）") as failed:
         report.finish(**rest)
+    assert failed.value.exit_code == 3 and failed.value.stage == "写出结果"  # not a fault of the data
     assert time.monotonic() - started < 60  # not _TIMEOUT (1800 s)
     assert not (tmp_path / "report.xlsx").exists()
+
+
+def test_a_bug_in_the_report_process_is_an_internal_error_with_its_traceback(tmp_path):
+    """A workbook the report process fails on (a bug, a library's error) fails the run as the same
+    failure in the run's own process would: an InternalError of 写出结果 (exit code 3, a crash
+    report), whose cause holds the process's traceback (masked there: `crash_details`); never
+    a fault of the data."""
+    from fanpin_cli.report.background import ReportProcessCrash
+
+    data = _data()
+    first, rest = _split(data)
+    report = BackgroundReport(tmp_path / "report.xlsx", first)
+    with pytest.raises(InternalError) as failed:
+        report.finish(**{**rest, "scorecard": 42})  # (not a frame: the writer fails on it)
+    error = failed.value
+    assert error.exit_code == 3 and error.file == "report.xlsx" and error.stage == "写出结果"
+    assert str(error).startswith("report.xlsx（写出结果）：程序内部错误（")
+    assert isinstance(error.__cause__, ReportProcessCrash) and "Traceback" in str(error.__cause__)
+    assert "report/writer.py" in str(error.__cause__)  # where it failed, in that process
+    assert not (tmp_path / "report.xlsx").exists()
+
+
+def test_the_report_processs_own_os_error_is_said_as_the_runs_writing(tmp_path, monkeypatch):
+    """The disk filling up under report.xlsx's process: an OSError in the run (which says it as
+    it says its own writing's, `pipeline.write_beside_history`: 写出结果失败：磁盘空间已满)."""
+    from fanpin_cli.report.background import failure_of
+
+    error = failure_of("oserror", (28, "No space left on device"), "report.xlsx")
+    assert isinstance(error, OSError) and error.errno == 28
 
 
 @pytest.mark.parametrize(("given", "threads"), [(None, "1"), ("2", "2")])
@@ -381,3 +411,31 @@ def test_finish_returns_on_the_last_message_without_waiting_for_the_process_to_e
     report._outbox.put(("ok", "42"))
     assert report.finish(**{**rest, "split": "none"}) == 42
     assert report._inbox.get_nowait()["rest"]["split"] == "none"  # what the child was sent
+
+
+def test_on_windows_the_report_process_watches_its_parents_handle(monkeypatch):
+    """On Windows a process keeps its dead parent's id (`os.getppid` never changes): the report
+    process waits on the parent's process handle instead (`parent_gone`) — here a pipe stands
+    for the handle, closed as the parent ending would signal it."""
+    import multiprocessing.connection  # noqa: F401 - imported as here, not as on Windows
+    import os
+    import sys
+    import threading
+    import types
+
+    from fanpin_cli.report import background
+
+    read, write = os.pipe()
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(background.mp, "parent_process", lambda: types.SimpleNamespace(sentinel=read))
+    gone = background.parent_gone()
+    assert gone is not None
+    ended = threading.Event()
+    watcher = threading.Thread(target=lambda: (gone(), ended.set()), daemon=True)
+    watcher.start()
+    assert not ended.wait(0.3)  # the parent still there
+    os.close(write)  # the parent gone
+    assert ended.wait(10)
+    os.close(read)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert background.parent_gone() is None  # elsewhere `os.getppid` says it

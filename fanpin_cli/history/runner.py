@@ -21,7 +21,7 @@ from fanpin_cli.tables import C
 
 from .reduce import history_tables
 from .settings import HistorySettings, history_settings
-from .store import PendingRun, RunRecord, record_run
+from .store import HistoryError, PendingRun, RunRecord, record_run
 from .view import HistoryView, load_view
 
 STATUS_COUNTS = {"新增": "new", "持续": "ongoing", "复发": "recurring"}
@@ -85,8 +85,11 @@ def swapped_in(out_dir: Path, past: HistoryRun | None, config: Any) -> Iterator[
     """A staging folder for a run's outputs, swapped in as `out_dir` when the block ends, and the
     month's history record around the swap (`fanpin run` and the province's county jobs): the
     rows the block staged are marked ready just before the swap (`PendingRun.ready`: killed after
-    it, the month still counts), committed after it (`record` writes them then if staging
-    failed), rolled back if anything fails before it. Call while holding `out_dir`'s lock."""
+    it, the month still counts), committed after it, rolled back if anything fails before it.
+    Rows the block could not stage (`write_beside_history`: e.g. the history was busy) are
+    staged here, before the swap; if that fails too, or the run cannot be marked ready, the run
+    stops with the output folder and the history as they were — never a month in place that the
+    history does not count. Call while holding `out_dir`'s lock."""
     from fanpin_cli.outdir import staged_folder
 
     placing = None
@@ -94,8 +97,11 @@ def swapped_in(out_dir: Path, past: HistoryRun | None, config: Any) -> Iterator[
         with staged_folder(out_dir) as stage:
             placing = Placing(stage)
             yield placing
-            if placing.pending is not None:
-                placing.pending.ready(stage / "summary.json", out_dir)
+            if past is not None and placing.pending is None:
+                placing.pending = past.stage(config, placing.artifacts, out_dir)  # raises: no swap
+            if placing.pending is not None and not placing.pending.ready(stage / "summary.json", out_dir):
+                raise HistoryError("无法在历史记录中登记本次运行，输出文件夹保持原样；请检查历史记录文件所在磁盘的"
+                                   "空间和写入权限后重新运行", file=str(past.settings.path if past else ""))
         if past is not None:
             committing, placing.pending = placing.pending, None
             past.record(config, placing.artifacts, out_dir, pending=committing)

@@ -283,8 +283,8 @@ class PendingRun:
         there is another run's and the rows are removed. Once said and swapped in, the outputs
         are the run's: an error or Ctrl-C after the swap (in `commit`, or `rollback` called for
         it) leaves the staged run for `settle` to count. False if it could not be said (`summary`
-        unreadable, the history not writable: the outputs still go in place; `commit` then says
-        what fails)."""
+        unreadable, the history not writable): the run then stops before its swap
+        (`runner.swapped_in`), the output folder and the history as they were."""
         if self._con is None:
             return False
         sha256 = _digest(summary)

@@ -78,13 +78,66 @@ def _peak_mb() -> int:
 
 def _watch_parent(parent: int) -> None:
     """End this process as soon as its parent is gone (killed): a workbook must never be
-    written after the run that started it died."""
-    import os
+    written after the run that started it died. On Windows, where a process keeps its dead
+    parent's id, by waiting on the parent's process handle (`parent_gone`)."""
     import time
 
+    gone = parent_gone()
+    if gone is not None:
+        gone()
+        os._exit(1)
     while os.getppid() == parent:
         time.sleep(0.2)
     os._exit(1)
+
+
+def parent_gone() -> Callable[[], None] | None:
+    """On Windows, a function that returns once this (spawned) process's parent has ended: it
+    waits on the parent's process handle (`multiprocessing.parent_process().sentinel`). None
+    elsewhere: there a process whose parent ended is given another (`os.getppid` changes).
+
+    >>> parent_gone() is None or sys.platform == "win32"
+    True
+    """
+    if sys.platform != "win32":
+        return None
+    from multiprocessing.connection import wait
+
+    process = mp.parent_process()
+    sentinel = getattr(process, "sentinel", None)
+    if sentinel is None:
+        return None
+    return lambda: wait([sentinel])
+
+
+def _ignore_ctrl_c() -> None:
+    """Ctrl-C reaches every process of the terminal's group: the parent says 已中断 and ends this
+    one (`abort`, or it sees its parent gone); here it would only end the workbook as a crash.
+    Ignored — and blocked where the system can (POSIX), in this thread and every thread started
+    after: polars installs a handler of its own when it is imported, which would take it again
+    (called again after that import, for Windows)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """While a child process is started: Ctrl-C held back in this thread (POSIX), so that the
+    child starts with it blocked (it ignores it from its first step: `_ignore_ctrl_c`); one that
+    comes meanwhile is delivered here once the child is started, never lost."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 @contextlib.contextmanager
@@ -133,13 +186,9 @@ def _child(path: str | None, first: ReportData | None, inbox: Any, outbox: Any, 
     object-by-object teardown (`process.leave`: its queue's last message is flushed by the exit
     handlers first); Python's cyclic collector runs rarely in it (`process.collect_rarely`). The parent waits for the child's end after its last message: that teardown
     (0.26–0.39 s after a 3,000-household run, measured) was the end of every run's writing."""
-    import signal
-
     from fanpin_cli.process import collect_rarely, leave
 
-    # Ctrl-C reaches every process of the terminal's group: the parent says 已中断 and ends this
-    # one (`abort`, or it sees its parent gone); here it would only print a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _ignore_ctrl_c()
     one_polars_thread()
     # Spawned, or forked from a process that had imported only the standard library (see
     # `start_method`): the exit handlers `leave` runs are this process's own or the standard
@@ -172,6 +221,7 @@ def _write(path: str | None, first: ReportData | None, inbox: Any, outbox: Any, 
         given = _answer_reads(inbox, reads) if first is None and reads is not None else _NO_ORDER
         from fanpin_cli.report.writer import ReportWriter
 
+        _ignore_ctrl_c()  # (polars' own handler replaced)
         if first is None or first.split != "none":  # ready to write areas before the data come
             import fanpin_cli.flagging.households  # noqa: F401
             import fanpin_cli.report.split  # noqa: F401
@@ -197,8 +247,67 @@ def _write(path: str | None, first: ReportData | None, inbox: Any, outbox: Any, 
         outbox.put(("ok", str(_peak_mb())))
     except FanpinError as exc:
         outbox.put(("error", str(exc)))
+    except OSError as exc:  # the disk full, a folder gone: said as the run says its own writing's
+        outbox.put(("oserror", (exc.errno, exc.strerror)))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
-        outbox.put(("crash", f"{type(exc).__name__}: {exc}"))
+        outbox.put(("crash", crash_details(exc)))
+
+
+WRITING = "写出结果"  # the stage a workbook's failure is said in (`pipeline.STAGES`)
+
+
+class ReportProcessCrash(Exception):
+    """What failed in the report process, as it said it (`crash_details`): its traceback,
+    masked there; the cause of the run's InternalError, written into its crash report."""
+
+
+def crash_details(error: BaseException) -> tuple[str, str]:
+    """`error` of the report process said for the run: the one Chinese line an InternalError
+    makes of it (its type, never its text) and its traceback, masked as a crash report is.
+
+    >>> crash_details(KeyError("433127199001011238"))[0]
+    '程序内部错误（KeyError）'
+    >>> "199001011238" in crash_details(KeyError("433127199001011238"))[1]
+    False
+    """
+    import traceback
+
+    from fanpin_cli.errors import InternalError
+    from fanpin_cli.privacy import mask_thoroughly
+
+    return InternalError.of(error).message, mask_thoroughly("".join(traceback.format_exception(error)))
+
+
+def failure_of(status: str, message: Any, workbook: str, exitcode: int | None = None) -> BaseException:
+    """The run's error for the report process's last message `status`/`message` (anything but
+    "ok"), or for no message at all (`status` ""; the process's `exitcode`): its FanpinError as
+    it said it; an OSError as the run's own writing's would be said; anything else — a bug, a
+    library's error, memory run out, the process gone — an InternalError of 写出结果 naming
+    `workbook` (exit code 3, with a crash report), never an error of the data.
+
+    >>> str(failure_of("crash", ("程序内部错误（KeyError）", "Traceback ..."), "report.xlsx"))
+    'report.xlsx（写出结果）：程序内部错误（KeyError）'
+    >>> str(failure_of("", None, "report.xlsx", -9))
+    'report.xlsx（写出结果）：生成报表的子进程意外结束（被系统终止，常见原因是内存不足）'
+    >>> type(failure_of("oserror", (28, "No space left on device"), "report.xlsx")).__name__
+    'OSError'
+    """
+    from fanpin_cli.errors import InternalError
+
+    if status == "error":
+        return FanpinError(message)
+    if status == "oserror":
+        return OSError(*message)
+    if status == "crash":
+        said, details = message
+        error = InternalError(said, stage=WRITING, file=workbook)
+        error.__cause__ = ReportProcessCrash(details)
+        return error
+    if status:  # ("aborted": it was told the job failed, which it has not)
+        return InternalError(f"生成报表的子进程中止了（{status}）", stage=WRITING, file=workbook)
+    why = ("被系统终止，常见原因是内存不足" if exitcode in (-9, 137) else
+           f"退出码 {exitcode}" if exitcode is not None else "没有响应")
+    return InternalError(f"生成报表的子进程意外结束（{why}）", stage=WRITING, file=workbook)
 
 
 _READ = "read"  # the order to read input files: {_READ: [specs]} (`BackgroundReport.read_ahead`)
@@ -251,6 +360,7 @@ def _answer_reads(inbox: Any, reads: Any) -> Any:
     Any other order (a run that sent none) is returned."""
     import fanpin_cli.loaders  # noqa: F401 - polars too
 
+    _ignore_ctrl_c()  # (polars' own handler replaced)
     _import_while_waiting(inbox, _WORKBOOK_MODULES)
     given = inbox.get()
     if not (isinstance(given, dict) and _READ in given):
@@ -288,7 +398,7 @@ class BackgroundReport:
                                  self._next_area, reads),
             daemon=True,
         )
-        with _main_module_hidden():
+        with _main_module_hidden(), _ctrl_c_held():
             self._process.start()
         if reads is not None:
             reads.close()  # the child's end
@@ -391,20 +501,19 @@ class BackgroundReport:
         try:
             status, message = self._reply()
         except Exception as exc:  # noqa: BLE001 - queue.Empty or a dead child
+            exitcode = self._process.exitcode
             self._stop()
             if areas is not None:
                 areas.discard()
-            raise FanpinError("生成报表的子进程没有响应", file=self.path.name) from exc
+            raise failure_of("", None, self.path.name, exitcode) from exc
         # Not waited for: its last message said every workbook is written, and it ends on its own
         # (`process.leave`) while this process puts them in place; it is reaped when the command
         # ends (`abort`) or at exit (multiprocessing joins its children), long ended by then.
         self._close_reads()
         if status != "ok" and areas is not None:
             areas.discard()
-        if status == "error":
-            raise FanpinError(message)
         if status != "ok":
-            raise RuntimeError(f"report.xlsx writer failed: {message}")
+            raise failure_of(status, message, self.path.name)
         if areas is not None:
             areas.publish()
         return int(message)

@@ -197,6 +197,33 @@ def test_ctrl_c_of_a_real_run(county, tmp_path):
     assert not list(tmp_path.glob("fanpin-error-*"))
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="POSIX signals")
+def test_ctrl_c_while_the_outputs_are_written(county, tmp_path):
+    """Ctrl-C reaches the whole process group as the outputs are written, report.xlsx's process
+    busy with the workbook (its polars queries would take the signal): the run stops with
+    已中断, exit 130 — never as a failed workbook — and the output folder stays as it was."""
+    script = (
+        "import os, signal, threading, time\n"
+        "import fanpin_cli.report.background as background\n"
+        "real = background.BackgroundReport.finish\n"
+        "def finish(self, **rest):\n"
+        "    threading.Timer(0.05, lambda: os.killpg(0, signal.SIGINT)).start()\n"
+        "    return real(self, **rest)\n"
+        "background.BackgroundReport.finish = finish\n"
+        "from fanpin_cli.cli import main\n"
+        "main()\n"
+    )
+    out = tmp_path / "out"
+    for _attempt in range(3):  # the signal lands somewhere else in the writing each time
+        run = subprocess.run([sys.executable, "-c", script, "run", str(county), "--out", str(out), "--no-history",
+                              "--quiet"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                             start_new_session=True)
+        assert run.returncode == 130, run.stderr
+        assert run.stderr.strip() == "已中断" and run.stdout == ""
+        assert not out.exists() or not any(out.iterdir())
+    assert not list(tmp_path.glob("fanpin-error-*"))
+
+
 def test_main_ends_whatever_escapes_the_commands_in_one_line(tmp_path, monkeypatch, capsys):
     """The console script's last resort (an error outside every command): one line, exit 3,
     a crash report in the current folder. (Ctrl-C there: `test_ctrl_c_of_a_real_run`.)"""

@@ -57,7 +57,7 @@ def _months(county: Path, root: Path, staged_early: bool, monkeypatch: pytest.Mo
 
     def stage_links(self, config, links, persons):
         if not staged_early:
-            raise RuntimeError("links not staged early")  # the run then recorded in one piece, after the swap
+            raise RuntimeError("links not staged early")  # the run then staged in one piece, before the swap
         staged = real(self, config, links, persons)
         early.append(links.height)
         return staged
@@ -65,15 +65,16 @@ def _months(county: Path, root: Path, staged_early: bool, monkeypatch: pytest.Mo
     recorded: list[bool] = []
 
     def record(self, config, artifacts, out_dir, *, pending=None):
-        recorded.append(pending is not None)  # staged beside the outputs (else written only now)
+        recorded.append(pending is not None)  # staged before the swap (never written only after it)
         return real_record(self, config, artifacts, out_dir, pending=pending)
 
     monkeypatch.setattr(HistoryRun, "stage_links", stage_links)
     monkeypatch.setattr(HistoryRun, "record", record)
     for period in PERIODS:
         _run(county / f"fanpin-{period}.toml", root / "out" / period)
-    # staged in two parts: every month's rows were staged, links first; else: recorded after the swap
-    assert recorded == [staged_early] * len(PERIODS)
+    # every month's rows staged before its outputs were swapped in: in two parts, links first, or
+    # (the links' staging failed) in one piece
+    assert recorded == [True] * len(PERIODS)
     db = next(county.glob("*.duckdb"))
     return _tables(db), early
 
@@ -140,3 +141,65 @@ def test_a_first_month_failing_after_its_links_were_staged_leaves_no_history_fil
     monkeypatch.undo()
     _run(config, tmp_path / "again")  # the next run makes the history anew: its first month
     assert _tables(next(county.glob("*.duckdb")))["runs"]
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("fails", ["staging", "ready"])
+def test_a_month_the_history_cannot_take_leaves_outputs_and_history_as_they_were(county, tmp_path, monkeypatch,
+                                                                                 fails: str) -> None:
+    # The history cannot take the month (busy, full, not writable): staging it beside the outputs
+    # fails, and again before the swap (or the run cannot be marked ready): the run stops with a
+    # Chinese message; the output folder keeps the month before, the history counts only it.
+    from fanpin_cli.history.store import HistoryBusyError, PendingRun
+
+    county = Path(shutil.copytree(county, tmp_path / "county"))
+    out = tmp_path / "out"
+    _run(county / f"fanpin-{PERIODS[0]}.toml", out)
+    db = next(county.glob("*.duckdb"))
+    before, outputs = _tables(db), _outputs(out)
+
+    if fails == "staging":
+        def stage(self, config, artifacts, out_dir, *, links=None):
+            if links is not None:
+                links.rollback()
+            raise HistoryBusyError("历史记录文件正被另一个 fanpin 进程使用", file=str(db))
+
+        monkeypatch.setattr(HistoryRun, "stage", stage)
+    else:
+        monkeypatch.setattr(PendingRun, "ready", lambda self, summary, out_dir: False)
+    result = runner.invoke(app, ["run", str(county / f"fanpin-{PERIODS[1]}.toml"), "--out", str(out), "-q",
+                                 "--split", "none"])
+    assert result.exit_code == 1, result.output
+    assert ("正被另一个 fanpin 进程使用" if fails == "staging" else "无法在历史记录中登记本次运行") in result.output
+    assert _outputs(out) == outputs
+    monkeypatch.undo()
+    assert _tables(db) == before
+
+
+def test_a_month_staged_only_before_the_swap_counts_once(county, tmp_path, monkeypatch) -> None:
+    # Staging beside the outputs failed once (the history was busy then): the month is staged
+    # again before the swap and counted once, as a month staged beside them.
+    from fanpin_cli.history.store import HistoryBusyError
+
+    real_stage = HistoryRun.stage
+    calls: list[bool] = []
+
+    def stage(self, config, artifacts, out_dir, *, links=None):
+        calls.append(links is not None)
+        if len(calls) == 1:
+            if links is not None:
+                links.rollback()
+            raise HistoryBusyError("历史记录文件正被另一个 fanpin 进程使用")
+        return real_stage(self, config, artifacts, out_dir, links=links)
+
+    whole = Path(shutil.copytree(county, tmp_path / "whole"))
+    _run(whole / f"fanpin-{PERIODS[0]}.toml", tmp_path / "out-whole")
+    county = Path(shutil.copytree(county, tmp_path / "county"))
+    monkeypatch.setattr(HistoryRun, "stage", stage)
+    _run(county / f"fanpin-{PERIODS[0]}.toml", tmp_path / "out")
+    assert len(calls) == 2 and calls[1] is False  # the second time in one piece, before the swap
+    assert (tmp_path / "out" / "summary.json").exists()
+    assert _tables(next(county.glob("*.duckdb"))) == _tables(next(whole.glob("*.duckdb")))

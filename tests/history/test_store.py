@@ -232,10 +232,10 @@ def test_second_table_on_a_sheet_is_read_by_its_own_headings(tmp_path: Path) -> 
     assert sorted(got) == [("F1", "属实", "已上报"), ("F2", "不属实", "等待核实")]
 
 
-def test_history_reduced_beside_the_outputs_failing_still_puts_them_in_place(tmp_path, monkeypatch) -> None:
-    # The run's record is reduced while the outputs are written; should that fail, the outputs
-    # are in place anyway and the error comes where the history is recorded, as it did when
-    # the reduction ran after them.
+def test_history_reduced_beside_the_outputs_failing_leaves_no_outputs_in_place(tmp_path, monkeypatch) -> None:
+    # The run's record is reduced while the outputs are written; should that fail, it is tried
+    # once more before the outputs are swapped in, and failing again the run stops there: no
+    # month in place that the history does not count (`runner.swapped_in`).
     from fanpin_cli.config import load_config
     from fanpin_cli.history.runner import HistoryRun
     from fanpin_cli.pipeline import run_job
@@ -252,8 +252,8 @@ def test_history_reduced_beside_the_outputs_failing_still_puts_them_in_place(tmp
     with pytest.raises(RuntimeError, match="reduction failed"):
         run_job(load_config(resource_dir("sample_data") / "fanpin.toml"), out, split="none",
                 history_path=tmp_path / "h.duckdb")
-    assert len(calls) == 2  # beside the outputs, then again when recording
-    assert (out / "links.csv").is_file() and (out / "report.xlsx").is_file()
+    assert len(calls) == 2  # beside the outputs, then again before the swap
+    assert not out.exists()  # the folder the run made is removed again: the outputs never went in
     db = tmp_path / "h.duckdb"  # nothing recorded (the links staged during the rules were dropped)
     if db.exists():
         with duckdb.connect(str(db), read_only=True) as con:
