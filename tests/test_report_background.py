@@ -439,3 +439,28 @@ def test_on_windows_the_report_process_watches_its_parents_handle(monkeypatch):
     os.close(read)
     monkeypatch.setattr(sys, "platform", "linux")
     assert background.parent_gone() is None  # elsewhere `os.getppid` says it
+
+
+def test_a_file_read_ahead_that_the_run_never_takes_does_not_hold_up_the_workbook(tmp_path):
+    """The process started ahead reads files for the run; one the run never takes (here: none is)
+    would leave it blocked sending it — more than its pipe holds — and the run waiting for its
+    workbook until the half-hour timeout. Handed its data (`begin`), it goes on at once."""
+    import time
+
+    from fanpin_cli.config import InputSpec
+    from fanpin_cli.report.background import prestart_report, start_report
+
+    big = tmp_path / "公安_户籍注销.csv"
+    rows = "".join(f"张{i:06d},43312719900101{i % 10000:04d},死亡,2026-01-05\n" for i in range(120_000))
+    big.write_text("姓名,身份证号码,注销原因,注销日期\n" + rows, encoding="utf-8")
+    data = _data()
+    write_report(tmp_path / "direct.xlsx", data)
+    first, rest = _split(data)
+    ahead = prestart_report(tmp_path / "report.xlsx")
+    ahead.read_ahead([InputSpec("police", big, big.name)])  # never taken
+    time.sleep(1.0)  # (read meanwhile: blocked sending it)
+    started = time.monotonic()
+    report = start_report(tmp_path / "report.xlsx", first, ahead)
+    report.finish(**rest)
+    assert time.monotonic() - started < 60  # not _TIMEOUT (1800 s)
+    assert _cells(tmp_path / "report.xlsx") == _cells(tmp_path / "direct.xlsx")

@@ -411,11 +411,14 @@ class BackgroundReport:
     def begin(self, first: ReportData, path: Path | None = None) -> None:
         """Hand a process started without its first data (`prestart_report`) the flags and
         review queue, and the workbook's `path` if it was not known at the start: it starts
-        the workbook."""
+        the workbook. The files it read for the run are all taken by then (the rules come after
+        every file is linked): one it would still be sending is not waited for (`_close_reads`),
+        so the process goes on to the workbook whatever the run did not take."""
         if path is not None:
             self.path = Path(path)
         if self.path is None:
             raise ValueError("the workbook's path was given neither at the start nor now")
+        self._close_reads()
         self._first = first
         self._inbox.put((str(self.path), first))
 
