@@ -49,11 +49,15 @@ RECORD_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def load_or_create_key(folder: Path) -> bytes:
+def load_or_create_key(folder: Path, *, kept: bool = False) -> bytes:
     """The county's secret key from `folder/fanpin.key`, created (0600) when missing.
 
-    The bundled sample county, and a folder that cannot be written, get a key derived from the
-    folder's name instead: stable there, but not secret.
+    The bundled sample county gets a key derived from the folder's name instead: stable, not
+    secret (its data are made up). Where the file cannot be made (a read-only folder): a key for
+    this run alone (`random_key`: the outputs' keys as unguessable as ever, but not the same next
+    month), or, when the key must be kept (`kept`: a run with a history, whose months are matched
+    by their keys), a FanpinError saying so. Never a key derived from something an output shows
+    (the folder's name): keyed hashes of IDs could then be reversed by trying every ID.
     """
     from fanpin_cli.resources import resource_dir
 
@@ -74,8 +78,25 @@ def load_or_create_key(folder: Path) -> bytes:
         return key
     except FileExistsError:
         return path.read_bytes()[:KEY_BYTES]
-    except OSError:
-        return derived_key(folder.resolve().name)
+    except OSError as exc:
+        if kept:
+            from fanpin_cli.errors import FanpinError
+            from fanpin_cli.outdir import describe_os_error
+
+            raise FanpinError(f"无法创建密钥文件 {KEY_FILE}（{describe_os_error(exc)}）：历史记录靠它把每个月的记录对上；"
+                              f"请让这个文件夹可写，或放入本县已有的 {KEY_FILE}，或加 --no-history 运行",
+                              file=str(path)) from None
+        return random_key()
+
+
+def random_key() -> bytes:
+    """A key for one run or one check alone, where no county key can be read or kept: its keys
+    cannot be reversed, and match nothing of another run.
+
+    >>> random_key() != random_key()
+    True
+    """
+    return secrets.token_bytes(KEY_BYTES)
 
 
 def derived_key(text: str) -> bytes:
@@ -83,15 +104,17 @@ def derived_key(text: str) -> bytes:
     return hashlib.sha256(("fanpin-key:" + text).encode("utf-8")).digest()
 
 
-def read_key(folder: Path, fallback: str) -> bytes:
-    """The key in `folder/fanpin.key` if there is one, else `derived_key(fallback)`; writes nothing."""
+def read_key(folder: Path, fallback: str | None) -> bytes:
+    """The key in `folder/fanpin.key` if there is one, else `derived_key(fallback)` (`fallback`
+    None: `random_key()`, for keys that an output shows beside what `fallback` would be derived
+    from); writes nothing."""
     try:
         data = (folder / KEY_FILE).read_bytes()
         if len(data) >= KEY_BYTES:
             return data[:KEY_BYTES]
     except OSError:
         pass
-    return derived_key(fallback)
+    return random_key() if fallback is None else derived_key(fallback)
 
 
 HASH_BATCH = 1 << 17  # values hashed per batch: their Python texts and digests are made batch by batch

@@ -155,18 +155,48 @@ def find_header(rows: list[list[str | None]], lookup: dict[str, str]) -> int | N
     return best
 
 
+# Column names a file's own heading cannot take: the loader's (a heading "source_row" gets a suffix).
+_RESERVED = ("source_row", "source_file")
+
+
 def _unique_headings(cells: list[str | None]) -> list[str]:
-    seen: dict[str, int] = {}
+    """One column name per heading: a repeated heading gets `_2`, `_3`, … — a suffix no other
+    heading holds already (`备注, 备注_2, 备注`: the third is 备注_3).
+
+    >>> _unique_headings(["备注", "备注_2", "备注", None, "source_row"])
+    ['备注', '备注_2', '备注_3', '未命名列4', 'source_row_2']
+    """
+    taken = set(_RESERVED)
     names = []
     for i, cell in enumerate(cells):
-        name = (cell or "").strip() or f"{UNNAMED}{i + 1}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}_{seen[name]}"
-        else:
-            seen[name] = 1
+        base = (cell or "").strip() or f"{UNNAMED}{i + 1}"
+        name, n = base, 1
+        while name in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name)
         names.append(name)
     return names
+
+
+def _clear_of(mapping: dict[str, str], columns: list[str]) -> dict[str, str]:
+    """New names for the unmapped columns whose heading is the name a mapped column takes (a file
+    with 姓名 and an English `name` beside it): `name_2`, …, free of every other name.
+
+    >>> _clear_of({"姓名": "name"}, ["姓名", "name", "name_2"])
+    {'name': 'name_3'}
+    """
+    targets = set(mapping.values())
+    taken = set(columns) | targets | set(_RESERVED)
+    renamed = {}
+    for column in columns:
+        if column not in mapping and column in targets:
+            n = 2
+            while f"{column}_{n}" in taken:
+                n += 1
+            renamed[column] = f"{column}_{n}"
+            taken.add(renamed[column])
+    return renamed
 
 
 def _sniff_separator(line: str) -> str:
@@ -500,16 +530,22 @@ def _sheet_candidates(names: list[str], sheet: str | int | None, name: str) -> l
 def _pick_sheet(
     names: list[str],
     candidates: list[int],
-    load: Callable[[int], tuple[pl.DataFrame, int]],
+    load: Callable[[int], tuple[pl.DataFrame, int] | tuple[pl.DataFrame, int, bool]],
     lookup: dict[str, str],
     header_row: int | None,
     name: str,
+    accept: Callable[[list[str | None]], bool] | None = None,
 ) -> tuple[list[str | None], pl.DataFrame, int, int]:
     """Header cells, data rows (positional columns + source_row), header row and sheet index
-    of the first candidate sheet with a header. `load(idx)` gives a sheet's cells as text and
-    the row number of its first row."""
+    of the sheet read: of several candidates, the first visible one with a header that `accept`s
+    it (it maps the sector's required fields: a 汇总 or 填表说明 sheet in front of the data, a
+    hidden sheet of last month's or of drop-down lists, are passed over), else the first visible
+    sheet with a header, else the first with one. `load(idx)` gives a sheet's cells as text, the
+    row number of its first row and (optionally) whether the sheet is visible."""
+    fallback: dict[bool, tuple[list[str | None], pl.DataFrame, int, int]] = {}
     for idx in candidates:
-        raw, first = load(idx)
+        raw, first, *shown = load(idx)
+        visible = shown[0] if shown else True
         if raw.height == 0:
             continue
         if header_row is not None:
@@ -525,7 +561,12 @@ def _pick_sheet(
         frame.columns = [f"c{i}" for i in range(frame.width)]
         header_line = first + hidx
         rows = pl.int_range(header_line + 1, header_line + 1 + frame.height, dtype=pl.Int64, eager=True)
-        return header, frame.with_columns(rows.alias("source_row")), header_line, idx
+        picked = header, frame.with_columns(rows.alias("source_row")), header_line, idx
+        if len(candidates) == 1 or (visible and (accept is None or accept(header))):
+            return picked
+        fallback.setdefault(visible, picked)
+    if fallback:
+        return fallback.get(True) or fallback[False]
     where = names[candidates[0]] if len(candidates) == 1 else None
     raise InputFileError(
         "前 30 行中找不到表头（没有可识别的列名，如“姓名”“身份证号码”），请用 sheet / header_row 指定",
@@ -561,10 +602,11 @@ def check_xlsx_size(
 
 def _read_excel(
     path: Path, data: bytes, kind: Kind, name: str, lookup: dict[str, str], sheet: str | int | None,
-    header_row: int | None,
+    header_row: int | None, accept: Callable[[list[str | None]], bool] | None = None,
 ) -> tuple[list[str | None], pl.DataFrame, int, str, int, pl.DataFrame | None]:
     """Return header cells, data rows (all text), header row (1-based), sheet name and index,
-    and (.xlsx) the long number cells found while checking the sheet's size."""
+    and (.xlsx) the long number cells found while checking the sheet's size. Of several sheets,
+    the one `_pick_sheet` takes (`accept`: a header that maps the required fields)."""
     import fastexcel
 
     named_right = path.suffix.lower() in ((".xls",) if kind == "xls" else (".xlsx", ".xlsm"))
@@ -575,20 +617,21 @@ def _read_excel(
     names = list(reader.sheet_names)
     numbers: dict[int, pl.DataFrame] = {}
 
-    def load(idx: int) -> tuple[pl.DataFrame, int]:
+    def load(idx: int) -> tuple[pl.DataFrame, int, bool]:
         if kind == "xlsx":  # one pass over the sheet XML: its size, and its long number cells
             collector = LongNumbers()
             check_xlsx_size(path, idx, name, names[idx], also=collector)
             numbers[idx] = collector.frame()
         try:
-            raw = reader.load_sheet(idx, header_row=None, dtypes="string").to_polars()
+            loaded = reader.load_sheet(idx, header_row=None, dtypes="string")
+            raw = loaded.to_polars()
         except Exception as exc:  # noqa: BLE001
             raise InputFileError(f"无法读取：{str(exc).splitlines()[0][:120]}", file=name, sheet=names[idx]) from exc
         first = _xls_first_row(path, idx) if kind == "xls" else _xlsx_first_row(path, idx)
-        return raw, first
+        return raw, first, getattr(loaded, "visible", "visible") == "visible"
 
     header, frame, header_line, idx = _pick_sheet(
-        names, _sheet_candidates(names, sheet, name), load, lookup, header_row, name
+        names, _sheet_candidates(names, sheet, name), load, lookup, header_row, name, accept
     )
     return header, frame, header_line, names[idx], idx, numbers.get(idx)
 
@@ -813,7 +856,12 @@ def load_file(
     used_encoding: str | None = None
     numbers: pl.DataFrame | None = None
     if kind in ("xlsx", "xls"):
-        header, raw, header_line, sheet_name, index, scanned = _read_excel(path, data, kind, name, lookup, sheet, header_row)
+        def accept(cells: list[str | None]) -> bool:  # a sheet's header that maps every required field
+            mapped = set(map_headings(_unique_headings(cells), sector, columns).values())
+            return all(f in mapped for f in (required or REQUIRED_COLUMNS[sector]))
+
+        header, raw, header_line, sheet_name, index, scanned = _read_excel(path, data, kind, name, lookup, sheet,
+                                                                           header_row, accept)
         if kind == "xlsx":
             numbers = scanned if scanned is not None else xlsx_long_number_cells(path, index)
         elif kind == "xls":
@@ -839,6 +887,9 @@ def load_file(
             sheet=sheet_name,
             column=titles,
         )
+    clear = _clear_of(mapping, [c for c in frame.columns if c != "source_row"])
+    if clear:
+        frame = frame.rename(clear)
     text_cols = [c for c in frame.columns if c != "source_row"]
     frame = frame.rename(mapping).with_columns(
         [

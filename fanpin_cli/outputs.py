@@ -238,11 +238,12 @@ def _report_first(config: Any, flags: pl.DataFrame, review: pl.DataFrame, rule_c
         rules=rules,
         flags=mask_table("flags", flags, full_ids=full_ids),
         rule_counts=rule_counts,
-        area_counts=area_counts,
+        # (乡镇/村 names: a workbook's name, 汇总 and summary.html; an ID typed there masked as in the flags)
+        area_counts=area_counts if full_ids else mask_frame(area_counts),
         quality=pl.DataFrame(),
         review=mask_table("review", review, full_ids=full_ids),
         quality_detail=quality_detail if full_ids or quality_detail is None else mask_frame(quality_detail),
-        members=members,
+        members=members if full_ids or members is None else mask_frame(members),
         split=split,
         html=True,
         check_titles=check_titles(),  # the report process then never imports the quality checks

@@ -891,7 +891,7 @@ def _run_locked(config: RunConfig, out_dir: Path, *, full_ids: bool, progress: P
         from fanpin_cli.history.runner import open_for_run
 
         past = open_for_run(config, path=history_path, out_dir=out_dir)
-    key = load_or_create_key(config.config_path.parent)
+    key = load_or_create_key(config.config_path.parent, kept=history)
     report: list[Any] = []
 
     # Every output is written into a staging folder beside out_dir and swapped in as a whole, the
@@ -1272,7 +1272,7 @@ def validate_file(
         issues = check_file(frame, sector, headings=loaded.headings, reference_date=ref)
     if loaded.issues is not None and loaded.issues.height:  # found while reading the file
         issues = pl.concat([loaded.issues, issues], how="diagonal_relaxed").sort("source_row", maintain_order=True)
-    key = read_key(path.parent, path.name)
+    key = read_key(path.parent, None)  # no county key there: one for this check alone (the file's name is shown)
     row_index = pl.DataFrame({"source_file": frame["source_file"].cast(pl.String),
                               "source_row": frame["source_row"].cast(pl.Int64),
                               "record_key": row_keys(frame, sector, key)})

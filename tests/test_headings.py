@@ -205,3 +205,55 @@ def test_csv_heading_with_a_quoted_line_break(tmp_path: Path) -> None:
     assert loaded.frame.select("source_row", "id_number", "labor_skill").rows() == [
         (5, "433127199001011238", "普通劳动力")  # the header takes lines 2–4; the person is on line 5
     ]
+
+
+@pytest.mark.parametrize(("header", "kept"), [
+    ("姓名,name,身份证号码,注销原因,注销日期", ["name_2"]),  # an English heading, the name its neighbour takes
+    ("姓名,身份证号码,注销原因,备注,备注_2,备注,source_row", ["备注", "备注_2", "备注_3", "source_row_2"]),
+])
+def test_headings_that_collide_with_each_other_or_with_fields_are_kept_apart(tmp_path, header, kept):
+    # (they crashed the run with polars' DuplicateError: exit 3 instead of reading the file)
+    from fanpin_cli.loaders import load_file
+
+    path = tmp_path / "公安_户籍注销.csv"
+    cells = header.split(",")
+    row = ["张三" if c == "姓名" else "433127199001011238" if c == "身份证号码" else "死亡" if c == "注销原因" else "x"
+           for c in cells]
+    path.write_text(header + "\n" + ",".join(row) + "\n", encoding="utf-8")
+    loaded = load_file(path, "police")
+    assert loaded.frame.height == 1 and loaded.frame["name"].to_list() == ["张三"]
+    assert all(c in loaded.frame.columns for c in kept)
+
+
+@pytest.mark.parametrize("before", ["hidden last month", "summary", "instructions"])
+def test_the_data_sheet_is_read_past_a_hidden_or_summary_sheet_in_front(tmp_path, before):
+    # A workbook's first sheet is often not the data: last month's sheet hidden, a 汇总 of
+    # counts, 填表说明. Without `sheet =`, the first visible sheet whose header maps the required
+    # fields is read (it used to be the first with any known heading: last month's rows read
+    # silently, or 缺少必需的列 for a data sheet right there).
+    import openpyxl
+
+    from fanpin_cli.loaders import load_file
+
+    book = openpyxl.Workbook()
+    front = book.active
+    if before == "hidden last month":
+        front.title = "10月"
+        front.append(["姓名", "身份证号码", "救助类型"])
+        front.append(["王五", "433127199001011238", "农村低保"])
+        front.sheet_state = "hidden"
+    elif before == "summary":
+        front.title = "汇总"
+        front.append(["乡镇", "户数", "人数"])
+        front.append(["灵溪镇", 3, 9])
+    else:
+        front.title = "填表说明"
+        front.append(["姓名：填写本人姓名"])
+        front.append(["身份证号码：18位"])
+    data = book.create_sheet("11月")
+    data.append(["姓名", "身份证号码", "救助类型", "纳入时间"])
+    for name, number in (("张三", "433127199002021233"), ("李四", "433127199003031239"), ("赵六", "433127199004041236")):
+        data.append([name, number, "农村低保", "2026-01-05"])
+    book.save(tmp_path / "民政_救助名单.xlsx")
+    loaded = load_file(tmp_path / "民政_救助名单.xlsx", "civil_affairs")
+    assert loaded.sheet == "11月" and loaded.frame["name"].to_list() == ["张三", "李四", "赵六"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import polars as pl
 
 from fanpin_cli.keys import KEY_FILE, load_or_create_key, person_key, read_key, row_keys
+from fanpin_cli.loaders import load_file
 from fanpin_cli.prepare import prepare
 
 K1, K2 = b"1" * 32, b"2" * 32
@@ -114,3 +116,58 @@ def test_a_blank_looking_id_cell_keys_the_row_by_name_and_birth_and_padding_chan
     who = _identity(frame).to_list()
     assert set(who[: len(cells)]) == {"nb:李四\x1f1990-01-01"}  # every blank-looking cell: name and birth
     assert who[-2:] == [f"id:{ID}", f"id:{ID}"]  # the padded ID is the ID itself
+
+
+def test_a_folder_that_cannot_keep_a_key_gets_one_for_the_run_alone(tmp_path, monkeypatch):
+    # A read-only folder: never a key derived from its name (an output shows the name: every
+    # keyed hash of an ID could be reversed by trying IDs); a run with a history stops instead,
+    # its months could never be matched.
+    import errno
+
+    import pytest
+
+    from fanpin_cli.errors import FanpinError
+    from fanpin_cli.keys import KEY_FILE, derived_key
+
+    real_open = os.open
+
+    def refused(path, flags, *args):
+        if str(path).endswith(KEY_FILE) and flags & os.O_CREAT:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", refused)
+    first, second = load_or_create_key(tmp_path), load_or_create_key(tmp_path)
+    assert first != second and derived_key(tmp_path.resolve().name) not in (first, second)
+    with pytest.raises(FanpinError, match="无法创建密钥文件 fanpin.key（没有写入权限）"):
+        load_or_create_key(tmp_path, kept=True)
+    assert read_key(tmp_path, None) != read_key(tmp_path, None)  # no key there: one per check
+
+
+def test_validate_without_a_county_key_never_derives_one_from_the_files_name(tmp_path):
+    # `fanpin validate` of a file with no fanpin.key beside it: its record keys (quality_issues.csv,
+    # beside the file's name) come from a key of that check alone, not one derived from the name.
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from fanpin_cli.cli import app
+    from fanpin_cli.keys import derived_key
+    from fanpin_cli.synth import generate_county
+
+    county = tmp_path / "county"
+    generate_county(30, 3, county)
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(county / "监测对象信息.xlsx", alone / "监测对象信息.xlsx")
+    keys = []
+    for n in (1, 2):
+        out = tmp_path / f"out{n}"
+        result = CliRunner().invoke(app, ["validate", str(alone / "监测对象信息.xlsx"), "--sector", "roster",
+                                          "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        keys.append(pl.read_csv(out / "quality_issues.csv", infer_schema=False)["record_key"].drop_nulls().to_list())
+    assert keys[0] and keys[0] != keys[1]  # a new key each check
+    frame = prepare(load_file(alone / "监测对象信息.xlsx", "roster").frame, date(2026, 11, 30))
+    derived = set(row_keys(frame, "roster", derived_key("监测对象信息.xlsx")).to_list())
+    assert not derived & set(keys[0])

@@ -107,3 +107,35 @@ def test_a_file_digest_holding_an_id_like_run_is_not_altered():
     assert masked["inputs"][0]["sha256"] == digest
     assert masked["inputs"][0]["file"] == mask_text(digest)
     assert masked["record_key"] == "433127199001011238"
+
+
+@pytest.mark.parametrize("split", ["township", "village"])
+def test_an_id_typed_as_a_township_or_village_name_is_masked_everywhere(tmp_path, split):
+    # 乡镇 and 村 names make the 乡镇/村 workbooks' names, their titles and 汇总, summary.html:
+    # an ID typed there is masked as it is in the flags (and the two agree on the area).
+    import openpyxl
+
+    from fanpin_cli.synth import generate_county
+
+    folder = tmp_path / "county"
+    generate_county(40, 5, folder)
+    book = openpyxl.load_workbook(folder / "监测对象信息.xlsx")
+    sheet = book.active
+    header = [c.value for c in sheet[3]]
+    town, village, household = (header.index(h) + 1 for h in ("乡(镇)", "行政村", "户编号"))
+    first = sheet.cell(4, household).value
+    ids = {"433127195007075218", "433127195107085288"}
+    for row in range(4, sheet.max_row + 1):
+        if sheet.cell(row, household).value == first:
+            sheet.cell(row, town).value = "433127195007075218"
+            sheet.cell(row, village).value = "433127195107085288"
+    book.save(folder / "监测对象信息.xlsx")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(folder / "fanpin.toml"), "--out", str(out), "-q", "--split", split,
+                                 "--no-history"])
+    assert result.exit_code == 0, result.output
+    names = "\n".join(str(p.relative_to(out)) for p in out.rglob("*"))
+    assert not full_ids_in(names, ids)
+    for path, text in output_texts(out).items():
+        assert not full_ids_in(text, ids), path
+    assert any("_433127___________8_" in name for name in names.splitlines())  # that area's own workbook ("*": "_")
