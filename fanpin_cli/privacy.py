@@ -39,12 +39,28 @@ MIN_DIGITS = 14  # an ID's region + birth date: fewer digits identify nobody
 KEEP_HEAD = 6
 _DIGITS = "0-9\uff10-\uff19"
 _DIGIT = re.compile(f"[{_DIGITS}]")
-# Digits, single separators between them, maybe a final x/X (also full-width).
-_RUN = re.compile(f"[{_DIGITS}](?:[ .\\-\u00a0\u3000]?[{_DIGITS}])*(?:[ \u00a0\u3000]?[xXｘＸ])?")
+# What may stand between two digits of one number as it was typed or pasted: spaces of every
+# width, a tab or line break (cells pasted from a spreadsheet, Alt+Enter), dots, hyphens and
+# dashes of every width, invisible characters (zero-width, soft hyphen) — up to two of them.
+_SEP = "[ \t\r\n.\\-\u00a0\u00ad\u2000-\u2015\u2060\u202f\u205f\u2212\u3000\ufeff\uff0d\uff0e]"
+_WIDTH_SEP = "[ \t\r\n\u00a0\u2000-\u200a\u202f\u205f\u3000]"  # (before a final x)
+# Digits, a few separators between them, maybe a final x/X (also full-width).
+_RUN = re.compile(f"[{_DIGITS}](?:{_SEP}{{0,2}}[{_DIGITS}])*(?:{_WIDTH_SEP}?[xXｘＸ])?")
 # The same runs, only those of at least MIN_DIGITS digits (a shorter run is never masked, so
 # `mask_text` need not look at it).
 _LONG_RUN = re.compile(
-    f"[{_DIGITS}](?:[ .\\-\u00a0\u3000]?[{_DIGITS}]){{{MIN_DIGITS - 1},}}(?:[ \u00a0\u3000]?[xXｘＸ])?"
+    f"[{_DIGITS}](?:{_SEP}{{0,2}}[{_DIGITS}]){{{MIN_DIGITS - 1},}}(?:{_WIDTH_SEP}?[xXｘＸ])?"
+)
+# An ID without its region code (the county's, shown beside it anyway): a birth date, three
+# digits and the check character, standing alone.
+BARE_LEN = 12
+_BARE = re.compile(
+    "(?<![0-9\uff10-\uff19])(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9xX]"
+    "(?![0-9\uff10-\uff19])"
+)
+_BARE_PATTERN = (  # the same for polars (no look-around): a prefilter (`_may_change`)
+    "(?:^|[^0-9\uff10-\uff19])(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9xX]"
+    "(?:$|[^0-9\uff10-\uff19])"
 )
 # Columns that hold keys (hex digests), never IDs: left alone.
 KEY_COLUMNS: tuple[str, ...] = (C.record_key, C.person_key)
@@ -67,13 +83,17 @@ def looks_like_id(digits: str) -> bool:
 
 
 _DATE = re.compile(r"[0-9]{4}[-.][0-9]{1,2}[-.][0-9]{1,2}(?![0-9])")
-_SPACE = re.compile("([ \u00a0\u3000])")
+# A date standing between spaces (or at an end) of a run: its own token, never part of an ID.
+_DATE_TOKEN = re.compile(r"((?:^|(?<=\s))[0-9]{4}[-.][0-9]{1,2}[-.][0-9]{1,2}(?=\s|$))")
+_SPACE = re.compile("\\s")
 
 
 def _mask_run(match: re.Match[str]) -> str:
     run = match.group(0)
-    if _DATE.search(run) and _SPACE.search(run):  # dates in a row ("2026-05-01 2026-06-01")
-        return "".join(_RUN.sub(_mask_run, part) if part.strip() else part for part in _SPACE.split(run))
+    if _DATE.search(run) and _SPACE.search(run):  # dates in a row ("2026-05-01 2026-06-01", "2026-11-30 4331…")
+        parts = _DATE_TOKEN.split(run)
+        if len(parts) > 1:
+            return "".join(part if _DATE_TOKEN.fullmatch(part) else _LONG_RUN.sub(_mask_run, part) for part in parts)
     positions = [i for i, ch in enumerate(run) if _DIGIT.match(ch)]
     if len(positions) < MIN_DIGITS:
         return run
@@ -85,10 +105,24 @@ def _mask_run(match: re.Match[str]) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Every ID-like run of digits in `text` masked (see module docstring)."""
-    if not isinstance(text, str) or len(text) < MIN_DIGITS:
+    """Every ID-like run of digits in `text` masked (see module docstring); an ID without its
+    region code (a birth date, three digits, the check character: `BARE_LEN` characters standing
+    alone) keeps only its last character.
+
+    >>> mask_text("433127" + chr(9) + "195002111718") == "433127" + chr(9) + "***********8"  # a tab
+    True
+    >>> mask_text("433127－195102121788"), mask_text("彭195208196040")
+    ('433127－***********8', '彭***********0')
+    >>> mask_text("2026-11-30 433127 19510322 2476")
+    '2026-11-30 433127 ******** ***6'
+    """
+    if not isinstance(text, str) or len(text) < BARE_LEN:
         return text
-    return _LONG_RUN.sub(_mask_run, text)
+    return _BARE.sub(_bare_masked, _LONG_RUN.sub(_mask_run, text))
+
+
+def _bare_masked(match: re.Match[str]) -> str:
+    return "*" * (len(match.group(0)) - 1) + match.group(0)[-1]
 
 
 # `mask_thoroughly`: what hides an ID's digits from `mask_text` in text nobody shaped for a
@@ -276,13 +310,13 @@ def mask_frame(frame: Any, *, skip: tuple[str, ...] = KEY_COLUMNS) -> Any:
     # written on it must not evaluate it a second time.
     found = (
         frame.lazy()
-        .select([pl.col(c).filter(pl.col(c).str.len_bytes() >= MIN_DIGITS).unique().implode() for c in cols])
+        .select([pl.col(c).filter(pl.col(c).str.len_bytes() >= BARE_LEN).unique().implode() for c in cols])
         .select([pl.col(c).list.eval(pl.element().filter(_may_change(pl.element()))) for c in cols])
         .collect().row(0)
     )
     replace = []
     for c, values in zip(cols, found, strict=True):
-        masked = [(v, _plain_masked(v) if _PLAIN.fullmatch(v) else mask_text(v)) for v in values or ()]
+        masked = [(v, _plain_masked(v) if _PLAIN.fullmatch(v) and len(v) > BARE_LEN else mask_text(v)) for v in values or ()]
         changed = [(old, new) for old, new in masked if old != new]
         if changed:
             replace.append(pl.col(c).replace([old for old, _ in changed], [new for _, new in changed]))
@@ -294,4 +328,4 @@ def _may_change(values: Any) -> Any:
     MIN_DIGITS digits and is not digits alone that are no ID (户编号)."""
     digits = values.str.contains(_DIGITS_ONLY)
     plain = digits & (values.str.len_chars().is_in([15, 18]) | values.str.contains(_BIRTH_WINDOW))
-    return values.str.contains(_LONG_RUN.pattern) & (plain | ~digits)
+    return (values.str.contains(_LONG_RUN.pattern) & (plain | ~digits)) | values.str.contains(_BARE_PATTERN)

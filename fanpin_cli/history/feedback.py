@@ -125,7 +125,11 @@ def read_answers(path: Path) -> pl.DataFrame:
                              "record_key": _clean(cell("key")), "verdict": verdict, "remark": remark})
     finally:
         wb.close()
-    return pl.DataFrame(rows, schema=ROW_SCHEMA)
+    # What a village typed (整改情况, 核实结果, a 记录编号 mistyped) masked as it is read: an ID in
+    # it is never stored in the history, nor shown in the problems list
+    from fanpin_cli.privacy import mask_frame
+
+    return mask_frame(pl.DataFrame(rows, schema=ROW_SCHEMA), skip=())  # (a 记录编号 too: a real one holds no ID)
 
 
 def _known_records(con, county: str) -> pl.DataFrame:  # noqa: ANN001

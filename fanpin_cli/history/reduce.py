@@ -148,4 +148,12 @@ def history_tables(
         out["review"] = scrub_text(f, ["reason"])
     if resolved is not None and "record_key" in resolved.columns:
         out["resolved"] = resolved
-    return {k: v.drop([c for c in v.columns if c.startswith("_r_")]) for k, v in out.items()}
+    return {k: _masked(v.drop([c for c in v.columns if c.startswith("_r_")])) for k, v in out.items()}
+
+
+def _masked(table: pl.DataFrame) -> pl.DataFrame:
+    """Every text of a history table masked as the outputs mask theirs (`privacy.mask_frame`: an
+    ID typed as a name, a 乡镇, a file's name), its keys (hex digests) left alone."""
+    from fanpin_cli.privacy import KEY_COLUMNS, mask_frame
+
+    return mask_frame(table, skip=(*KEY_COLUMNS, *(c for c in table.columns if c.endswith("_key"))))

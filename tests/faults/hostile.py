@@ -42,9 +42,10 @@ def hostile_county(folder: Path, households: int = 40, seed: int = 5) -> tuple[P
 
 
 def normalised_digits(text: str) -> str:
-    """Full-width folded, single spaces/hyphens between digits removed."""
+    """Full-width folded; up to two spaces (any width), tabs, line breaks, dots, hyphens, dashes or
+    invisible characters between digits removed (`privacy._SEP`: how IDs are typed and pasted)."""
     text = unicodedata.normalize("NFKC", text)
-    return re.sub(r"(?<=[0-9])[ \-\u00a0.](?=[0-9Xx])", "", text)
+    return re.sub(r"(?<=[0-9])[\s\-.\u00a0\u00ad\u2000-\u2015\u2060\u202f\u2212\ufeff]{1,2}(?=[0-9Xx])", "", text)
 
 
 def full_ids_in(text: str, ids: set[str]) -> set[str]:

@@ -139,3 +139,31 @@ def test_an_id_typed_as_a_township_or_village_name_is_masked_everywhere(tmp_path
     for path, text in output_texts(out).items():
         assert not full_ids_in(text, ids), path
     assert any("_433127___________8_" in name for name in names.splitlines())  # that area's own workbook ("*": "_")
+
+
+@pytest.mark.parametrize("text", [
+    "433127\t195002111718",                # cells pasted from a spreadsheet
+    "433127\n195008175907",                # Alt+Enter inside a cell
+    "4331 2719  5108 1859 77",             # a double space
+    "433127－195102121788",                # a full-width hyphen
+    "433127—195102121788",                 # a dash
+    "433127\u200b195102121788",            # a zero-width space
+    "433127\u2009195102121788",            # a thin space
+    "2026-11-30 433127 19510322 2476",     # a date, then a spaced ID
+    "彭195208196040",                      # no region code (the county's, shown beside it)
+])
+def test_ids_split_or_shortened_as_typed_are_masked_in_text_and_frames(text):
+    import polars as pl
+
+    from fanpin_cli.privacy import mask_frame
+
+    digits = "".join(ch for ch in text if ch.isdigit())[-12:]  # the birth date on
+    assert digits[:-1] not in "".join(ch for ch in mask_text(text) if ch.isdigit())
+    masked = mask_frame(pl.DataFrame({"name": [text, "张三"]}))["name"].to_list()
+    assert masked == [mask_text(text), "张三"]
+
+
+@pytest.mark.parametrize("text", ["结算 2026-11-30 2026-12-01，金额 9342.50 元，户编号 4331270400200004",
+                                  "电话 13912345678", "1200 3400 5600 7800", "2026-05-01 2026-06-01 2026-07-01"])
+def test_numbers_that_are_no_id_stay_as_they_are(text):
+    assert mask_text(text) == text

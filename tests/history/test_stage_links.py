@@ -203,3 +203,35 @@ def test_a_month_staged_only_before_the_swap_counts_once(county, tmp_path, monke
     assert len(calls) == 2 and calls[1] is False  # the second time in one piece, before the swap
     assert (tmp_path / "out" / "summary.json").exists()
     assert _tables(next(county.glob("*.duckdb"))) == _tables(next(whole.glob("*.duckdb")))
+
+
+def test_ids_typed_into_names_or_feedback_never_reach_the_history_or_its_reports(county, tmp_path, monkeypatch):
+    # An ID typed as a name (roster), and in a village's 整改情况 / 核实结果 / 记录编号: the history
+    # stores them masked, as the outputs show them, and `feedback` lists them masked.
+    import openpyxl
+
+    from fanpin_cli.synth import generate_county
+
+    folder = tmp_path / "c"
+    generate_county(40, 5, folder)
+    book = openpyxl.load_workbook(folder / "监测对象信息.xlsx")
+    sheet = book.active
+    header = [c.value for c in sheet[3]]
+    sheet.cell(4, header.index("姓名") + 1).value = "433127195101021072"
+    book.save(folder / "监测对象信息.xlsx")
+    _run(folder / "fanpin.toml", tmp_path / "out")
+    returned = openpyxl.load_workbook(tmp_path / "out" / "report.xlsx")
+    ws = next(ws for ws in returned.worksheets if any("记录编号" == (c.value or "") for c in ws[2] + ws[1]))
+    head = next(r for r in (1, 2) if any(c.value == "记录编号" for c in ws[r]))
+    titles = [c.value for c in ws[head]]
+    ws.cell(head + 1, titles.index("整改情况") + 1).value = "身份证433127196002021238已核实"
+    ws.cell(head + 2, titles.index("记录编号") + 1).value = "433127196003031233"
+    returned.save(tmp_path / "返回.xlsx")
+    result = runner.invoke(app, ["feedback", str(folder / "fanpin.toml"), str(tmp_path / "返回.xlsx")])
+    assert result.exit_code == 0, result.output
+    shown = result.output + (folder / "feedback-report.csv").read_text(encoding="utf-8")
+    db = next(folder.glob("*.duckdb"))
+    stored = "\n".join("\n".join(rows) for rows in _tables(db).values())
+    for full in ("433127195101021072", "433127196002021238", "433127196003031233"):
+        assert full not in stored and full not in shown
+    assert "433127***********2" in stored  # the name, masked, kept
