@@ -453,6 +453,39 @@ def xls_long_number_cells(path: Path, sheet_index: int) -> pl.DataFrame:
     ).select(list(_NUMBER_CELLS)).unique(maintain_order=True)
 
 
+# A 户编号 written as a number: Excel and LibreOffice keep 15 significant digits, so every
+# 16-digit number ends in 0 and the households of a village that differ in the last digit become
+# one. Written as text in a CSV file it reads `4.33127E+15`.
+_E_NOTATION = r"^[0-9](?:\.[0-9]+)?[eE][+]?[0-9]+$"
+
+
+def household_numbers_lost(frame: pl.DataFrame, numbers: pl.DataFrame | None) -> tuple[int, int | None, str | None]:
+    """How many 户编号 cells of `frame` lost digits by being stored as numbers — 16-digit number
+    cells (`numbers`: the sheet's long number cells) that all end in 0, or texts in E-notation —
+    and the first one's row and text (0, None, None where none did). Numbers stored whole (one of
+    them not ending in 0: written by a program, not by a spreadsheet) lost nothing.
+
+    >>> f = pl.DataFrame({"source_row": [5, 6], "household_id": ["4331270100100000", "4.33127E+15"]})
+    >>> household_numbers_lost(f, pl.DataFrame({"source_row": [5], "value": [4331270100100000.0],
+    ...                                         "written": ["4.3312701001E+15"]}))
+    (2, 5, '4331270100100000')
+    """
+    if "household_id" not in frame.columns or frame.height == 0:
+        return 0, None, None
+    text = pl.col("household_id").str.strip_chars()
+    lost = text.str.contains(_E_NOTATION).fill_null(False)
+    if numbers is not None and numbers.height:
+        cells = frame.select("source_row", text.alias("text"), text.cast(pl.Float64, strict=False).alias("value")).join(
+            numbers.select("source_row", "value").unique(), on=["source_row", "value"], how="semi")
+        cells = cells.filter(pl.col("text").str.contains(r"^[0-9]{16,}$"))
+        if cells.height and cells["text"].str.ends_with("0").all():
+            lost = lost | pl.col("source_row").is_in(cells["source_row"].implode())
+    hits = frame.filter(lost).select("source_row", "household_id")
+    if hits.height == 0:
+        return 0, None, None
+    return hits.height, int(hits["source_row"][0]), str(hits["household_id"][0])
+
+
 def _mark_number_ids(frame: pl.DataFrame, numbers: pl.DataFrame | None) -> pl.DataFrame:
     """Add `id_number_cell`: "number" where the ID cell was a long number cell (its text then
     becomes the number as the file writes it), "text" for the other cells, "unknown" when the
@@ -907,6 +940,14 @@ def load_file(
     named_width = max((i + 1 for i, c in enumerate(header) if (c or "").strip()), default=0)
     issues = _reading_issues(name, header_line, found, _ragged(raw, header, kind), named_width, kind)
     frame = frame.with_columns(pl.lit(name).alias("source_file"))
+    if sector == "roster":  # households are told apart by their 户编号 alone
+        lost, row, text = household_numbers_lost(frame, numbers if kind in ("xlsx", "xls") else None)
+        if lost:
+            heading = next((h for h, f in mapping.items() if f == "household_id"), "户编号")
+            raise InputFileError(
+                f"「{heading}」列有 {lost} 个单元格被存成了数字（如第{row}行的「{text}」）：超过15位的数字末位已丢失，"
+                "不同的户会被当成同一户；请在原系统或 Excel 中把这一列设为文本格式后重新导出",
+                file=name, sheet=sheet_name, row=row, column=heading)
     if kind == "xlsx" or kind == "xls":
         frame = _mark_number_ids(frame, numbers)
     ordered = ["source_file", "source_row"] + [c for c in frame.columns if c not in ("source_file", "source_row")]

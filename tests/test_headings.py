@@ -257,3 +257,36 @@ def test_the_data_sheet_is_read_past_a_hidden_or_summary_sheet_in_front(tmp_path
     book.save(tmp_path / "民政_救助名单.xlsx")
     loaded = load_file(tmp_path / "民政_救助名单.xlsx", "civil_affairs")
     assert loaded.sheet == "11月" and loaded.frame["name"].to_list() == ["张三", "李四", "赵六"]
+
+
+@pytest.mark.parametrize("how", ["spreadsheet numbers", "E-notation text", "numbers stored whole"])
+def test_a_roster_whose_household_numbers_lost_their_last_digit_is_refused(tmp_path, how):
+    # 户编号 has 16 digits: stored as a number, Excel and LibreOffice keep 15 significant digits —
+    # the households of a village that differ in the last digit would silently become one (wrong
+    # household flags, 家庭人数 mismatches blamed on the villages). Said, with the row, and refused.
+    import openpyxl
+
+    from fanpin_cli.errors import InputFileError
+    from fanpin_cli.loaders import load_file
+
+    households = ["4331270100100003", "4331270100100004", "4331270100100011"]
+    if how == "E-notation text":
+        path = tmp_path / "监测对象信息.csv"
+        lines = ["户编号,姓名,证件号码,与户主关系"] + [f"4.33127E+15,张{i},43312719900101{i:03d}8,户主"
+                                                  for i, _ in enumerate(households)]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    else:
+        path = tmp_path / "监测对象信息.xlsx"
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.append(["户编号", "姓名", "证件号码", "与户主关系"])
+        for i, number in enumerate(households):
+            value = int(number) if how == "numbers stored whole" else int(number[:15] + "0")
+            sheet.append([value, f"张{i}", f"43312719900101{i:03d}8", "户主"])
+        book.save(path)
+    if how == "numbers stored whole":  # nothing lost (a program wrote them): read as they are
+        assert load_file(path, "roster").frame["household_id"].to_list() == households
+        return
+    with pytest.raises(InputFileError) as refused:
+        load_file(path, "roster")
+    assert "户编号" in str(refused.value) and "末位已丢失" in str(refused.value) and refused.value.row == 2
