@@ -383,7 +383,7 @@ def compute(
 
     `executor` runs the per-file work and the rules (default: one after another on this
     thread). `key` is the county's secret for record/person keys (default: `fanpin.key`
-    beside the config if there is one, else derived from the config). `on_flags` is called
+    beside the config if there is one, else a key for this run alone: `keys.read_key`). `on_flags` is called
     with the flags once the quality checks are done (e.g. to start the workbook then); `on_rules`
     with the same result as soon as the rules are evaluated, in the thread that evaluated them,
     while the quality checks may still run (its `quality_detail` is not known yet). `history` is a
@@ -470,7 +470,7 @@ def _compute(
         clock[0] = now
 
     if key is None:
-        key = read_key(config.config_path.parent, config.config_path.parent.resolve().name)
+        key = read_key(config.config_path.parent, None)  # none there: one for this run alone (`keys.random_key`)
     rules = load_rules()  # a bad rule file stops the run before any work
     ref = config.reference_date
 

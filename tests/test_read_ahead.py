@@ -25,6 +25,8 @@ from fanpin_cli.report import background, write_report
 from fanpin_cli.report.background import prestart_report, start_report
 from fanpin_cli.resources import resource_dir
 
+KEY = b"k" * 32  # both runs compared hash under one key (without one each run draws its own)
+
 OFFICE = Path(__file__).parent / "fixtures" / "office"
 SAMPLE = resource_dir("sample_data")
 
@@ -87,7 +89,7 @@ def test_a_process_that_has_ended_answers_none(process) -> None:
 
 def test_a_run_taking_its_small_files_from_the_process_has_the_same_results(process, monkeypatch) -> None:
     config = load_config(SAMPLE / "fanpin.toml")
-    here = pipeline.compute(config)
+    here = pipeline.compute(config, key=KEY)
     read_here: list[str] = []
 
     def recorded(spec: InputSpec) -> LoadedFile:
@@ -101,7 +103,7 @@ def test_a_run_taking_its_small_files_from_the_process_has_the_same_results(proc
     assert big and len(big) < len(config.extracts)
     ahead = pipeline._reads_ahead(config, process)
     assert ahead is not None
-    there = pipeline.compute(config, read_ahead=ahead)
+    there = pipeline.compute(config, read_ahead=ahead, key=KEY)
     assert sorted(read_here) == sorted(big)  # the roster and the small extracts: read by the process
     for name in ("links", "flags", "issues", "review"):
         assert getattr(there, name).equals(getattr(here, name), null_equal=True), name
@@ -111,14 +113,14 @@ def test_a_run_taking_its_small_files_from_the_process_has_the_same_results(proc
 def test_a_run_takes_the_files_its_commands_first_step_ordered_and_orders_nothing_more(process, monkeypatch) -> None:
     # `fanpin run` orders them before it has parsed its command line (`launch.order_reads`)
     config = load_config(SAMPLE / "fanpin.toml")
-    here = pipeline.compute(config)
+    here = pipeline.compute(config, key=KEY)
     order_reads(SAMPLE / "fanpin.toml", process)
     ordered = process.ordered
     read_here: list[str] = []
     monkeypatch.setattr(pipeline, "load_input", lambda spec: read_here.append(spec.source_file) or load_input(spec))
     ahead = pipeline._reads_ahead(config, process)
     assert process.ordered is ordered  # no second order: a process answers one
-    there = pipeline.compute(config, read_ahead=ahead)
+    there = pipeline.compute(config, read_ahead=ahead, key=KEY)
     assert read_here == []  # the sample's roster and extracts: all read by the process
     for name in ("links", "flags", "issues", "review"):
         assert getattr(there, name).equals(getattr(here, name), null_equal=True), name
