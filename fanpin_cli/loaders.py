@@ -880,11 +880,20 @@ def load_file(
         raise InputFileError("文件是空的（0 字节或只有空白）", file=name)
     lookup = dict(alias_lookup(sector))
     lookup.update({heading_key(k): v for k, v in (columns or {}).items()})
+    digest = hashlib.sha256(data).hexdigest()  # (of the file as it is, before any re-encoding)
     kind = sniff(data)
+    utf16 = kind == "unknown" and data[:2] in (b"\xff\xfe", b"\xfe\xff")
+    if utf16:  # Excel's "Unicode 文本" (tab-separated): read as the same text in UTF-8
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise InputFileError("文件是 UTF-16（Unicode 文本）编码但内容已损坏，请另存为 .xlsx 或 UTF-8 编码的 CSV",
+                                 file=name) from None
+        kind, encoding = sniff(data), "utf-8"
     if kind == "unknown":
-        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            raise InputFileError("文件是 UTF-16（Unicode 文本）编码，请另存为 UTF-8 或 GBK 编码的 CSV，或另存为 .xlsx", file=name)
         raise InputFileError(NOT_EXCEL, file=name)
+    if kind == "xls" and "EncryptedPackage".encode("utf-16-le") in data[:1 << 20]:
+        raise InputFileError("文件设置了打开密码，无法读取；请在 Excel 或 WPS 中取消密码后另存为 .xlsx", file=name)
     sheet_name: str | None = None
     used_encoding: str | None = None
     numbers: pl.DataFrame | None = None
@@ -959,9 +968,9 @@ def load_file(
         headings={v: k for k, v in mapping.items()},
         header_row=header_line,
         sheet=sheet_name,
-        encoding=used_encoding,
+        encoding="utf-16" if utf16 else used_encoding,
         blank_rows=blank_rows,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=digest,
         non_data_rows=[{"row": r, "reason": why} for r, why in non_data.iter_rows()],
         issues=issues,
         kind=kind,

@@ -290,3 +290,20 @@ def test_a_roster_whose_household_numbers_lost_their_last_digit_is_refused(tmp_p
     with pytest.raises(InputFileError) as refused:
         load_file(path, "roster")
     assert "户编号" in str(refused.value) and "末位已丢失" in str(refused.value) and refused.value.row == 2
+
+
+def test_excels_unicode_text_is_read_and_an_encrypted_workbook_is_said(tmp_path):
+    # Excel's "Unicode 文本" is UTF-16 with tabs: read (it was refused); an .xlsx with an opening
+    # password (an OLE2 file holding an EncryptedPackage) is said in Chinese (calamine's English).
+    from fanpin_cli.errors import InputFileError
+    from fanpin_cli.loaders import load_file
+
+    text = "姓名\t身份证号码\t注销原因\t注销日期\n张三\t433127199001011238\t死亡\t2026-01-05\n"
+    path = tmp_path / "公安_户籍注销.txt"
+    path.write_bytes(text.encode("utf-16"))  # (with its byte-order mark, as Excel writes it)
+    loaded = load_file(path, "police")
+    assert loaded.frame["name"].to_list() == ["张三"] and loaded.encoding == "utf-16"
+    locked = tmp_path / "公安_加密.xlsx"
+    locked.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + "EncryptedPackage".encode("utf-16-le") + bytes(512))
+    with pytest.raises(InputFileError, match="打开密码"):
+        load_file(locked, "police")
