@@ -174,7 +174,10 @@ def test_the_command_writes_the_same_workbooks_with_its_process_started_ahead(tm
 @pytest.mark.skipif(not LINUX, reason="fork and /proc are Linux's")
 def test_the_process_started_ahead_ignores_ctrl_c_and_ends_when_told() -> None:
     """Ctrl-C reaches every process of the terminal's group: the report process leaves it to the
-    command (which says 已中断 and ends it) instead of printing a traceback of its own."""
+    command (which says 已中断 and ends it) instead of printing a traceback of its own — from its
+    first step, and still once it has imported polars, which installs a SIGINT handler of its
+    own (a Ctrl-C while it writes a workbook would end it as a crash, the run with a wrong error):
+    blocked in every thread."""
     done = _python("""
         import os, signal, sys, time
         from fanpin_cli.launch import start_ahead, take_ahead
@@ -182,47 +185,21 @@ def test_the_process_started_ahead_ignores_ctrl_c_and_ends_when_told() -> None:
         ahead = take_ahead()
         pid = ahead._process.pid
         deadline = time.monotonic() + 60
-        def ignored():
-            for line in open(f"/proc/{pid}/status"):
-                if line.startswith("SigIgn:"):
-                    return int(line.split()[1], 16) >> (signal.SIGINT - 1) & 1
-        while not ignored() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        os.kill(pid, signal.SIGINT)
-        time.sleep(0.5)
-        print(ahead.alive(), flush=True)
-        ahead.abort()
-        print(ahead._process.exitcode)
-    """)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["True", "0"]
-    assert "Traceback" not in done.stderr
-
-
-@pytest.mark.skipif(not LINUX, reason="fork and /proc are Linux's")
-def test_the_process_started_ahead_still_ignores_ctrl_c_once_it_has_imported_polars() -> None:
-    """polars installs a SIGINT handler of its own when it is imported: the report process keeps
-    Ctrl-C blocked in every thread (a Ctrl-C while it writes a workbook would otherwise end it as
-    a crash, and the run with a wrong error instead of 已中断)."""
-    done = _python("""
-        import os, signal, sys, time
-        from fanpin_cli.launch import start_ahead, take_ahead
-        start_ahead(["run", "fanpin.toml"])
-        ahead = take_ahead()
-        pid = ahead._process.pid
-        deadline = time.monotonic() + 60
-        def has_polars():
-            return "_polars_runtime" in open(f"/proc/{pid}/maps").read()
-        while not has_polars() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(0.5)  # (its import done, its handler set)
         def held(status):  # SIGINT blocked in that thread, or ignored
             bits = {line.split(":")[0]: int(line.split()[1], 16) for line in open(status)
                     if line.startswith(("SigBlk:", "SigIgn:"))}
             return bool((bits["SigBlk"] | bits["SigIgn"]) >> (signal.SIGINT - 1) & 1)
+        def has_polars():
+            return "_polars_runtime" in open(f"/proc/{pid}/maps").read()
+        while not held(f"/proc/{pid}/status") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(pid, signal.SIGINT)  # at its first step
+        while not has_polars() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)  # (its import done, its handler set)
         threads = os.listdir(f"/proc/{pid}/task")
         every = all(held(f"/proc/{pid}/task/{t}/status") for t in threads)
-        os.kill(pid, signal.SIGINT)
+        os.kill(pid, signal.SIGINT)  # once polars is imported
         time.sleep(0.5)
         print(has_polars(), len(threads) > 1 and every, ahead.alive(), flush=True)
         ahead.abort()
