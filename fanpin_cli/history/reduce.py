@@ -151,9 +151,19 @@ def history_tables(
     return {k: _masked(v.drop([c for c in v.columns if c.startswith("_r_")])) for k, v in out.items()}
 
 
-def _masked(table: pl.DataFrame) -> pl.DataFrame:
-    """Every text of a history table masked as the outputs mask theirs (`privacy.mask_frame`: an
-    ID typed as a name, a 乡镇, a file's name), its keys (hex digests) left alone."""
-    from fanpin_cli.privacy import KEY_COLUMNS, mask_frame
+# The texts of a history table that come from the files (a name, a place, a file's name, a reason
+# that quotes them): masked as the outputs mask them. The others are fanpin's own words and codes,
+# keys (hex digests) and masked IDs; detail, message and the review's reason are scrubbed above.
+FILE_TEXTS = ("person_name", "extract_name", "roster_name", "household_id", "township", "village",
+              "source_file", "reason")
 
-    return mask_frame(table, skip=(*KEY_COLUMNS, *(c for c in table.columns if c.endswith("_key"))))
+
+def _masked(table: pl.DataFrame) -> pl.DataFrame:
+    """The file texts (`FILE_TEXTS`) of a history table masked as the outputs mask theirs
+    (`privacy.mask_frame`: an ID typed as a name, a 乡镇, a file's name)."""
+    from fanpin_cli.privacy import mask_frame
+
+    texts = [c for c in FILE_TEXTS if c in table.columns]
+    if not texts or table.height == 0:
+        return table
+    return table.with_columns(mask_frame(table.select(texts), skip=()))
