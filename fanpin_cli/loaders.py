@@ -264,7 +264,11 @@ def _read_csv(
             # rows longer than the header: read them whole (reported as ROW_RAGGED, never cut)
             frame = read(max(map(len, csv.reader(io.StringIO(text[offset:]), delimiter=separator))))
     except pl.exceptions.PolarsError as exc:
-        raise InputFileError(f"CSV 格式无法解析：{str(exc).splitlines()[0]}", file=name) from exc
+        # a quote inside a field that is not quoted (`普通居民"`): a spreadsheet reads it as a
+        # character, polars as a field's start. Read as Python's csv (and Excel) reads it.
+        frame = _csv_as_spreadsheets_read_it(text[offset:], separator)
+        if frame is None:
+            raise InputFileError(f"CSV 格式无法解析：{str(exc).splitlines()[0]}", file=name) from exc
     if frame.height == 0:
         raise InputFileError(f"第{header_line}行之后没有内容", file=name)
     header = list(frame.row(0))
@@ -295,6 +299,22 @@ def _line_offset(text: str, skip: int) -> int:
             return len(text)
         pos = nxt + 1
     return pos
+
+
+def _csv_as_spreadsheets_read_it(body: str, separator: str) -> pl.DataFrame | None:
+    """`body` (the header line on) read by Python's csv module: every field text (empty: null),
+    positional columns as wide as the widest row; None where it cannot be read either.
+
+    >>> _csv_as_spreadsheets_read_it('姓名,类型' + chr(10) + '张三,普通居民"' + chr(10), ",").rows()
+    [('姓名', '类型'), ('张三', '普通居民"')]
+    """
+    try:
+        rows = list(csv.reader(io.StringIO(body), delimiter=separator))
+    except csv.Error:
+        return None
+    width = max(map(len, rows), default=0)
+    columns = {f"c{i}": [row[i] if i < len(row) and row[i] != "" else None for row in rows] for i in range(width)}
+    return pl.DataFrame(columns, schema={c: pl.String for c in columns})
 
 
 def _csv_row_numbers(buf: bytes, start: int, body: Callable[[], str], n_rows: int, header_line: int, separator: str,

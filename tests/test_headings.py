@@ -307,3 +307,18 @@ def test_excels_unicode_text_is_read_and_an_encrypted_workbook_is_said(tmp_path)
     locked.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + "EncryptedPackage".encode("utf-16-le") + bytes(512))
     with pytest.raises(InputFileError, match="打开密码"):
         load_file(locked, "police")
+
+
+def test_a_quote_inside_a_field_that_is_not_quoted_is_read_as_a_character(tmp_path):
+    # (`普通居民"` in one row: polars took it for a field's start and the whole file was refused
+    # with its English message; Excel and Python's csv read it as the character it is)
+    from fanpin_cli.loaders import load_file
+
+    rows = [f"张{i},43312719900101{i % 1000:03d}8,普通居民,2026,正常参保" for i in range(3000)]
+    rows[100] = '邵"芳,433127199001011008,普通居民",2026,正常参保"'  # (the last field's end: polars failed)
+    path = tmp_path / "医保_参保登记.csv"
+    path.write_text("姓名,身份证号码,参保类型,参保年度,参保状态\n" + "\n".join(rows) + "\n", encoding="gbk")
+    loaded = load_file(path, "medical_enrollment")
+    assert loaded.frame.height == 3000
+    row = loaded.frame.filter(pl.col("source_row") == 102).row(0, named=True)
+    assert row["name"] == '邵"芳' and row["参保类型"] == '普通居民"' and row["enroll_status"] == '正常参保"'
