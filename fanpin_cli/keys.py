@@ -104,17 +104,16 @@ def derived_key(text: str) -> bytes:
     return hashlib.sha256(("fanpin-key:" + text).encode("utf-8")).digest()
 
 
-def read_key(folder: Path, fallback: str | None) -> bytes:
-    """The key in `folder/fanpin.key` if there is one, else `derived_key(fallback)` (`fallback`
-    None: `random_key()`, for keys that an output shows beside what `fallback` would be derived
-    from); writes nothing."""
+def read_key(folder: Path) -> bytes:
+    """The key in `folder/fanpin.key` if there is one, else `random_key()` (never one derived
+    from a name an output shows beside the keys); writes nothing."""
     try:
         data = (folder / KEY_FILE).read_bytes()
         if len(data) >= KEY_BYTES:
             return data[:KEY_BYTES]
     except OSError:
         pass
-    return random_key() if fallback is None else derived_key(fallback)
+    return random_key()
 
 
 HASH_BATCH = 1 << 17  # values hashed per batch: their Python texts and digests are made batch by batch

@@ -169,14 +169,23 @@ def _unique_headings(cells: list[str | None]) -> list[str]:
     taken = set(_RESERVED)
     names = []
     for i, cell in enumerate(cells):
-        base = (cell or "").strip() or f"{UNNAMED}{i + 1}"
-        name, n = base, 1
-        while name in taken:
-            n += 1
-            name = f"{base}_{n}"
+        name = _free_name((cell or "").strip() or f"{UNNAMED}{i + 1}", taken)
         taken.add(name)
         names.append(name)
     return names
+
+
+def _free_name(base: str, taken: set[str]) -> str:
+    """`base`, else `base_2`, `base_3`, … — the first that `taken` does not hold.
+
+    >>> _free_name("备注", {"备注", "备注_2"})
+    '备注_3'
+    """
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}_{n}"
+    return name
 
 
 def _clear_of(mapping: dict[str, str], columns: list[str]) -> dict[str, str]:
@@ -191,10 +200,7 @@ def _clear_of(mapping: dict[str, str], columns: list[str]) -> dict[str, str]:
     renamed = {}
     for column in columns:
         if column not in mapping and column in targets:
-            n = 2
-            while f"{column}_{n}" in taken:
-                n += 1
-            renamed[column] = f"{column}_{n}"
+            renamed[column] = _free_name(column, taken)
             taken.add(renamed[column])
     return renamed
 

@@ -293,14 +293,14 @@ def commit_folder(stage: Path, out: Path) -> None:
     out = out.resolve()
     within = stage.resolve().parent == out  # (`inside`: moved in file by file, nothing carried)
     try:
-        if not within and not _moves_into(stage, out):  # refused before anything in `out` changes
-            raise OutputError("临时输出文件夹与输出文件夹不在同一个磁盘上，无法放入结果；输出文件夹保持原样", file=str(out))
         for entry in [] if within else out.iterdir():
             if entry.name not in owned and not (stage / entry.name).exists() and not entry.name.endswith(".tmp"):
                 _link_tree(entry, stage / entry.name)
         if not within and _exchange(stage, out):
             shutil.rmtree(stage, ignore_errors=True)  # now the previous run's folder
             return
+        if not within and not _moves_into(stage, out):  # refused before anything in `out` changes
+            raise OutputError("临时输出文件夹与输出文件夹不在同一个磁盘上，无法放入结果；输出文件夹保持原样", file=str(out))
         # One by one: outputs this run did not write go first, and the old summary.json; the
         # new one comes last, so that the folder holds a summary.json only once every other
         # file is in place (the history counts a run killed after its swap by finding it:

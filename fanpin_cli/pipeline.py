@@ -470,7 +470,7 @@ def _compute(
         clock[0] = now
 
     if key is None:
-        key = read_key(config.config_path.parent, None)  # none there: one for this run alone (`keys.random_key`)
+        key = read_key(config.config_path.parent)  # none there: one for this run alone (`keys.random_key`)
     rules = load_rules()  # a bad rule file stops the run before any work
     ref = config.reference_date
 
@@ -1272,7 +1272,7 @@ def validate_file(
         issues = check_file(frame, sector, headings=loaded.headings, reference_date=ref)
     if loaded.issues is not None and loaded.issues.height:  # found while reading the file
         issues = pl.concat([loaded.issues, issues], how="diagonal_relaxed").sort("source_row", maintain_order=True)
-    key = read_key(path.parent, None)  # no county key there: one for this check alone (the file's name is shown)
+    key = read_key(path.parent)  # no county key there: one for this check alone (the file's name is shown)
     row_index = pl.DataFrame({"source_file": frame["source_file"].cast(pl.String),
                               "source_row": frame["source_row"].cast(pl.Int64),
                               "record_key": row_keys(frame, sector, key)})

@@ -54,20 +54,16 @@ _LONG_RUN = re.compile(
 # An ID without its region code (the county's, shown beside it anyway): a birth date, three
 # digits and the check character, standing alone.
 BARE_LEN = 12
-_BARE = re.compile(
-    "(?<![0-9\uff10-\uff19])(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9xX]"
-    "(?![0-9\uff10-\uff19])"
-)
-_BARE_PATTERN = (  # the same for polars (no look-around): a prefilter (`_may_change`)
-    "(?:^|[^0-9\uff10-\uff19])(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9xX]"
-    "(?:$|[^0-9\uff10-\uff19])"
-)
+_BIRTH_DATE = r"(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"  # YYYYMMDD
+_BARE_ID = _BIRTH_DATE + "[0-9]{3}[0-9xX]"
+_BARE = re.compile(f"(?<![{_DIGITS}]){_BARE_ID}(?![{_DIGITS}])")
+_BARE_PATTERN = f"(?:^|[^{_DIGITS}]){_BARE_ID}(?:$|[^{_DIGITS}])"  # the same for polars (no look-around)
 # Columns that hold keys (hex digests), never IDs: left alone.
 KEY_COLUMNS: tuple[str, ...] = (C.record_key, C.person_key)
 
 
 # A region code followed by a birth date (YYYYMMDD): the core of an 18-digit ID, wherever it sits.
-_BIRTH_WINDOW = r"[0-9]{6}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+_BIRTH_WINDOW = "[0-9]{6}" + _BIRTH_DATE
 _ID_CORE = re.compile(_BIRTH_WINDOW)
 _WIDE = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789xX")
 
@@ -325,7 +321,8 @@ def mask_frame(frame: Any, *, skip: tuple[str, ...] = KEY_COLUMNS) -> Any:
 
 def _may_change(values: Any) -> Any:
     """Whether `mask_text` could change each of `values` (texts): it holds a run of
-    MIN_DIGITS digits and is not digits alone that are no ID (户编号)."""
+    MIN_DIGITS digits and is not digits alone that are no ID (户编号), or an ID without its
+    region code (`_BARE`)."""
     digits = values.str.contains(_DIGITS_ONLY)
     plain = digits & (values.str.len_chars().is_in([15, 18]) | values.str.contains(_BIRTH_WINDOW))
     return (values.str.contains(_LONG_RUN.pattern) & (plain | ~digits)) | values.str.contains(_BARE_PATTERN)

@@ -58,11 +58,11 @@ def test_person_key_is_keyed_and_hides_the_id():
 
 
 def test_key_file_is_created_once_private_and_reused(tmp_path):
-    assert read_key(tmp_path, "x") == read_key(tmp_path, "x")  # derived, nothing written
+    assert read_key(tmp_path) != read_key(tmp_path)  # no key there: one per call, nothing written
     assert not (tmp_path / KEY_FILE).exists()
     key = load_or_create_key(tmp_path)
     assert (tmp_path / KEY_FILE).stat().st_mode & 0o077 == 0
-    assert load_or_create_key(tmp_path) == key == read_key(tmp_path, "x")
+    assert load_or_create_key(tmp_path) == key == read_key(tmp_path)
 
 
 def test_duplicates_found_through_hashes_are_exactly_the_duplicates():
@@ -141,7 +141,7 @@ def test_a_folder_that_cannot_keep_a_key_gets_one_for_the_run_alone(tmp_path, mo
     assert first != second and derived_key(tmp_path.resolve().name) not in (first, second)
     with pytest.raises(FanpinError, match="无法创建密钥文件 fanpin.key（没有写入权限）"):
         load_or_create_key(tmp_path, kept=True)
-    assert read_key(tmp_path, None) != read_key(tmp_path, None)  # no key there: one per check
+    assert read_key(tmp_path) != read_key(tmp_path)  # no key there: one per check
 
 
 def test_validate_without_a_county_key_never_derives_one_from_the_files_name(tmp_path):

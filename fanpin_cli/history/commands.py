@@ -68,7 +68,7 @@ def _person_key(id_number: str, config_dir: Path) -> str:
     id18 = with_id_columns(pl.DataFrame({"id_number": [id_number]}), reference_date=date.today())["id18"]
     if id18.null_count():
         raise HistoryError("证件号码不正确（应为有效的18位号码，或15位旧号码）")
-    key = read_key(config_dir, None)  # (no county key: nothing in a history could match)
+    key = read_key(config_dir)  # (no county key: nothing in a history could match)
     return person_key(id18, key).item()
 
 

@@ -97,11 +97,12 @@ def swapped_in(out_dir: Path, past: HistoryRun | None, config: Any) -> Iterator[
         with staged_folder(out_dir) as stage:
             placing = Placing(stage)
             yield placing
-            if past is not None and placing.pending is None:
-                placing.pending = past.stage(config, placing.artifacts, out_dir)  # raises: no swap
-            if placing.pending is not None and not placing.pending.ready(stage / "summary.json", out_dir):
-                raise HistoryError("无法在历史记录中登记本次运行，输出文件夹保持原样；请检查历史记录文件所在磁盘的"
-                                   "空间和写入权限后重新运行", file=str(past.settings.path if past else ""))
+            if past is not None:
+                if placing.pending is None:
+                    placing.pending = past.stage(config, placing.artifacts, out_dir)  # raises: no swap
+                if not placing.pending.ready(stage / "summary.json", out_dir):
+                    raise HistoryError("无法在历史记录中登记本次运行，输出文件夹保持原样；请检查历史记录文件所在磁盘的"
+                                       "空间和写入权限后重新运行", file=str(past.settings.path))
         if past is not None:
             committing, placing.pending = placing.pending, None
             past.record(config, placing.artifacts, out_dir, pending=committing)

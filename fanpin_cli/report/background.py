@@ -253,9 +253,6 @@ def _write(path: str | None, first: ReportData | None, inbox: Any, outbox: Any, 
         outbox.put(("crash", crash_details(exc)))
 
 
-WRITING = "写出结果"  # the stage a workbook's failure is said in (`pipeline.STAGES`)
-
-
 class ReportProcessCrash(Exception):
     """What failed in the report process, as it said it (`crash_details`): its traceback,
     masked there; the cause of the run's InternalError, written into its crash report."""
@@ -293,21 +290,23 @@ def failure_of(status: str, message: Any, workbook: str, exitcode: int | None = 
     'OSError'
     """
     from fanpin_cli.errors import InternalError
+    from fanpin_cli.pipeline import STAGES  # (imported by the run that asks)
 
+    writing = STAGES[-1]  # 写出结果
     if status == "error":
         return FanpinError(message)
     if status == "oserror":
         return OSError(*message)
     if status == "crash":
         said, details = message
-        error = InternalError(said, stage=WRITING, file=workbook)
+        error = InternalError(said, stage=writing, file=workbook)
         error.__cause__ = ReportProcessCrash(details)
         return error
     if status:  # ("aborted": it was told the job failed, which it has not)
-        return InternalError(f"生成报表的子进程中止了（{status}）", stage=WRITING, file=workbook)
-    why = ("被系统终止，常见原因是内存不足" if exitcode in (-9, 137) else
+        return InternalError(f"生成报表的子进程中止了（{status}）", stage=writing, file=workbook)
+    why = ("被系统终止，常见原因是内存不足" if exitcode == -9 else
            f"退出码 {exitcode}" if exitcode is not None else "没有响应")
-    return InternalError(f"生成报表的子进程意外结束（{why}）", stage=WRITING, file=workbook)
+    return InternalError(f"生成报表的子进程意外结束（{why}）", stage=writing, file=workbook)
 
 
 _READ = "read"  # the order to read input files: {_READ: [specs]} (`BackgroundReport.read_ahead`)
