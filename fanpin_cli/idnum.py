@@ -249,7 +249,7 @@ def sex_from_digits(digits: pl.Expr) -> pl.Expr:
 
 def mask_id(value: pl.Expr) -> pl.Expr:
     """Mask an ID column's value for output: `433127***********8` (first 6 and the last
-    character kept: the sequence digits stay hidden, so a birth date shown beside it does not
+    character kept; 15 characters, a first-generation ID, the first 6 only: the sequence digits stay hidden, so a birth date shown beside it does not
     rebuild the ID; see `privacy.py`). Values of 7–13 characters keep 3 + 1; shorter ones are
     left as they are.
 
@@ -261,6 +261,8 @@ def mask_id(value: pl.Expr) -> pl.Expr:
     '433127***********8'
     >>> pl.select(mask_id(pl.lit("4.33127199001011E+17"))).item()
     '4.33127…E+17'
+    >>> pl.select(mask_id(pl.lit("433127900101123"))).item()  # 15 digits: no sequence digit shown
+    '433127*********'
     """
     text = value.cast(pl.String)
     sci = text.str.extract_groups(r"^\s*([0-9])\.([0-9]+)[eE]\+?([0-9]{1,2})\s*$")
@@ -276,7 +278,11 @@ def mask_id(value: pl.Expr) -> pl.Expr:
     # length clipped: a value too short to mask, which keeps its text, asks for no negative one).
     keep = pl.when(n >= 14).then(pl.lit(6, dtype=pl.Int64)).otherwise(pl.lit(3, dtype=pl.Int64))
     masked = text.str.slice(0, keep).str.pad_end((n - 1).clip(lower_bound=0), "*") + text.str.slice(-1, 1)
-    return pl.when(mantissa.is_not_null()).then(shown_sci).when(n >= 7).then(masked).otherwise(text)
+    # A 15-digit ID's last digit is a sequence digit, not a check character (privacy.hidden_last).
+    first_generation = text.str.slice(0, 6).str.pad_end(15, "*")
+    return (pl.when(mantissa.is_not_null()).then(shown_sci)
+            .when(n == 15).then(first_generation)
+            .when(n >= 7).then(masked).otherwise(text))
 
 
 _FORM18 = r"^[0-9]{17}[0-9X]$"  # 17 digits and a check character: a clean 18-character ID

@@ -6,11 +6,14 @@ hyphens inside, inside a longer run of digits, ending in x/X. A run of digits (s
 hyphens between digits allowed) that holds at least `MIN_DIGITS` digits and looks like an ID
 (`looks_like_id`: 15 or 18 characters, or a region code followed by a birth date anywhere in
 it; a 16-digit 户编号 does not) keeps its first 6 digits (the region code, which the county and village beside it tell anyway) and its last
-character; every other digit becomes `*`.
+character; every other digit becomes `*`. A run of exactly 15 digits (a first-generation ID,
+whose last digit is a sequence digit, not a check character) keeps its region code only.
 
 Why so much: the birth date (digits 7–14) is often shown beside a masked ID (待核实匹配, `fanpin
 ids`), so the sequence digits (15–17) must stay hidden too. With region, birth date, sex and the
-check character all known, about 45 IDs remain possible: none can be rebuilt.
+check character all known, about 45 IDs remain possible: none can be rebuilt. A 15-digit ID
+shows no sequence digit (`hidden_last`): beside its 18-digit form, whose check character is
+shown, about 90 remain (with its last digit shown, only about 9 would).
 
 Shorter values of an ID column (damaged IDs, 7–13 characters) keep 3 + 1 (`mask_id`).
 
@@ -22,6 +25,8 @@ Shorter values of an ID column (damaged IDs, 7–13 characters) keep 3 + 1 (`mas
 '４３３１２７***********８'
 >>> mask_text("4331 2719 9001 0112 3X")
 '4331 27** **** **** *X'
+>>> mask_text("15位身份证433127900101123")
+'15位身份证433127*********'
 >>> mask_text("结算 2026-11-30 2026-12-01，金额 9342.50 元，户编号 4331270400200004")
 '结算 2026-11-30 2026-12-01，金额 9342.50 元，户编号 4331270400200004'
 
@@ -68,6 +73,16 @@ _ID_CORE = re.compile(_BIRTH_WINDOW)
 _WIDE = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789xX")
 
 
+def hidden_last(digit_count: int) -> bool:
+    """Whether a masked ID of `digit_count` digits hides its last character too: a 15-digit
+    ID's last digit is its third sequence digit (its sex), not a check character.
+
+    >>> hidden_last(15), hidden_last(18), hidden_last(20)
+    (True, False, False)
+    """
+    return digit_count == 15
+
+
 def looks_like_id(digits: str) -> bool:
     """Whether a run of digits (ASCII, maybe a final X) is or holds an ID: 15 or 18 characters,
     or any length holding a region code + birth date. Codes such as the 16-digit 户编号 are not.
@@ -96,7 +111,7 @@ def _mask_run(match: re.Match[str]) -> str:
     if not looks_like_id("".join(run[i] for i in positions).translate(_WIDE) + run[-1].translate(_WIDE).strip("0123456789")):
         return run
     last = len(run) - 1
-    hide = set(positions[KEEP_HEAD:]) - {last}
+    hide = set(positions[KEEP_HEAD:]) - (set() if hidden_last(len(positions)) else {last})
     return "".join("*" if i in hide else ch for i, ch in enumerate(run))
 
 
@@ -192,7 +207,7 @@ def _mask_loose_run(match: re.Match[str]) -> str:
     last = run[-1].translate(_WIDE)
     if not looks_like_id("".join(run[i] for i in positions).translate(_WIDE) + (last if last in "xX" else "")):
         return run
-    hide = set(positions[KEEP_HEAD:]) - {len(run) - 1}
+    hide = set(positions[KEEP_HEAD:]) - (set() if hidden_last(len(positions)) else {len(run) - 1})
     return "".join("*" if i in hide else ch for i, ch in enumerate(run))
 
 
@@ -270,11 +285,13 @@ _PLAIN = re.compile("[0-9]+[0-9Xx]")  # the same test, for `re.fullmatch`
 
 def _plain_masked(value: str) -> str:
     """An ID written as digits alone (maybe a final X): its first KEEP_HEAD digits and its last
-    character, the others `*` (at most 64).
+    character, the others `*` (at most 64); 15 digits keep the first KEEP_HEAD only.
 
-    >>> _plain_masked("433127199001011238"), _plain_masked("43312719900101123812")
-    ('433127***********8', '433127*************2')
+    >>> _plain_masked("433127199001011238"), _plain_masked("43312719900101123812"), _plain_masked("433127900101123")
+    ('433127***********8', '433127*************2', '433127*********')
     """
+    if hidden_last(len(value)):
+        return value[:KEEP_HEAD] + "*" * (len(value) - KEEP_HEAD)
     return value[:KEEP_HEAD] + "*" * max(0, min(len(value) - KEEP_HEAD - 1, 64)) + value[-1:]
 
 

@@ -39,7 +39,7 @@ def test_ids_prints_masked_ids_and_verdicts() -> None:
     assert lines[0].startswith("433127***********8  有效")
     assert "1990-01-01" in lines[0] and "男" in lines[0] and "年龄36" in lines[0] and "湖南省永顺县" in lines[0]
     assert lines[1].startswith("110105***********X  有效") and "女" in lines[1]
-    assert lines[3].startswith("433127********3  15位旧号码") and "18位：433127***********8" in lines[3]
+    assert lines[3].startswith("433127*********  15位旧号码") and "18位：433127***********8" in lines[3]  # no sequence digit
     assert "校验位错误" in lines[4] and "第18位校验位应为 8" in lines[4]
     assert "科学计数法" in lines[5] and "仅前5位可信" in lines[5]  # the 6th may be rounded
     assert "存为数字" in lines[6] and "15位有效数字" in lines[6]

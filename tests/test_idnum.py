@@ -356,7 +356,7 @@ def test_many_rows_keep_their_order_and_prefix() -> None:
     [
         pytest.param("433127199001011238", "433127***********8", id="18"),
         pytest.param("11010519491231002X", "110105***********X", id="18-with-X"),
-        pytest.param("433127900101123", "433127********3", id="15"),
+        pytest.param("433127900101123", "433127*********", id="15"),  # no sequence digit shown
         pytest.param("43312719900101123812", "433127*************2", id="20-disability"),
         pytest.param("4.33127E+17", "4.33127E+17", id="sci-11-chars"),  # readable, 6 digits as a masked ID
         pytest.param("4331271", "433***1", id="7-chars"),

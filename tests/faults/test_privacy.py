@@ -95,6 +95,40 @@ def test_ids_command_cannot_be_rebuilt_from_what_it_shows():
     assert "433127***********8" in line and "1238" not in line  # … so the sequence digits are not
 
 
+def _ids_left(shown: tuple[str, ...], mask, birth_digits: str = "19900101") -> list[str]:
+    """Every ID of region 433127 born on `birth_digits` (the birth date and sex shown beside the
+    masks) whose 18-digit and 15-digit forms `mask` as `shown`."""
+    from stdnum.cn import ric
+
+    left = []
+    for seq in range(1000):
+        first17 = f"433127{birth_digits}{seq:03d}"
+        id18 = first17 + ric.calc_check_digit(first17)
+        if seq % 2 == 1 and (mask(id18[:6] + id18[8:17]), mask(id18)) == shown:  # 男: odd
+            left.append(id18)
+    return left
+
+
+@pytest.mark.parametrize("mask", [mask_text, lambda v: pl_mask_id(v)], ids=["text", "id column"])
+def test_a_15_digit_id_beside_its_18_digit_form_cannot_be_narrowed_down(mask):
+    """review.csv shows an extract's 15-digit ID beside the roster's 18-digit form, the birth
+    date and sex beside them: a 15-digit ID's last digit is a sequence digit, so showing it
+    would leave ~9 IDs possible. Hidden, as many remain as for an 18-digit ID alone (~45)."""
+    id18 = "433127199001011232"
+    shown = (mask(id18[:6] + id18[8:17]), mask(id18))
+    left = _ids_left(shown, mask)
+    assert id18 in left
+    assert len(left) >= 30, (shown, len(left))
+
+
+def pl_mask_id(value: str) -> str:
+    import polars as pl
+
+    from fanpin_cli.idnum import mask_id
+
+    return pl.select(mask_id(pl.lit(value))).item()
+
+
 def test_a_file_digest_holding_an_id_like_run_is_not_altered():
     """A sha256 is hex: by chance it can hold a run of 18 decimal digits that looks like an ID.
     summary.json keeps digests as they are (they identify the file, nobody), and masks the same
