@@ -28,6 +28,9 @@ class InputSummary:
     # Rows that are not records (合计, 填表人, notes, repeated headers): {"row", "reason"}.
     rows_non_data: int = 0
     non_data_rows: list[dict[str, Any]] = field(default_factory=list)
+    # Merged ranges in the data rows, filled with the value shown (`merged`), per column:
+    # {column, ranges, cells, first_row, last_row}.
+    merged_cells: list[dict[str, Any]] = field(default_factory=list)
     header_row: int | None = None
     sheet: str | None = None
     encoding: str | None = None

@@ -40,6 +40,7 @@ from fanpin_cli import fields as _fields
 from fanpin_cli.errors import InputFileError
 from fanpin_cli.fields import FIELD_TITLES, REQUIRED_COLUMNS, SECTORS, alias_lookup, heading_key
 from fanpin_cli.filekind import NOT_EXCEL, Kind, sniff
+from fanpin_cli.merged import Span, fill_merged, merged_message, span_of_ref
 from fanpin_cli.nondata import find_non_data
 from fanpin_cli.sheetsize import MAX_CELLS, ChunkScan, column_name, xlsx_sheet_size
 
@@ -73,6 +74,9 @@ class LoadedFile:
     non_data_rows: list[dict[str, int | str]] = field(default_factory=list)
     issues: pl.DataFrame | None = None
     kind: str = ""
+    # Merged ranges in the data rows, filled with their shown value (`merged`): per column
+    # {column, ranges, cells, first_row, last_row}.
+    merged_cells: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:
@@ -430,6 +434,34 @@ class LongNumbers:
         return frame.select(list(_NUMBER_CELLS)).unique(maintain_order=True)  # the 512-byte overlap
 
 
+_MERGE_CELL = re.compile(rb'<mergeCell\b[^>]*?\bref="([^"]+)"')
+
+
+class SheetScan:
+    """The scans done in the sheet XML's one pass (`check_xlsx_size`): its long number cells
+    (`LongNumbers`) and its merged ranges (`<mergeCell ref="A5:A8"/>`, see `merged`).
+
+    >>> scan = SheetScan(); scan.feed(b'<v>4.33127201309269E+017</v><mergeCells><mergeCell ref="A5:A8"/>')
+    >>> scan.merged, scan.numbers.rows
+    (['A5:A8'], [])
+    """
+
+    pattern = re.compile(_LONG_NUMBER.pattern + rb"|<mergeCell\b")
+
+    def __init__(self) -> None:
+        self.numbers = LongNumbers()
+        self.merged: list[str] = []
+
+    def feed(self, data: bytes, may: bool = True) -> None:
+        if not may:
+            return
+        self.numbers.feed(data)
+        for match in _MERGE_CELL.finditer(data):
+            ref = match.group(1).decode("ascii", errors="replace")
+            if ref not in self.merged[-64:]:  # (consecutive chunks overlap by 512 bytes)
+                self.merged.append(ref)
+
+
 def xlsx_long_number_cells(path: Path, sheet_index: int) -> pl.DataFrame:
     """Number cells of 16+ digits: row number, value as a double and the number as the file
     writes it (its significant digits tell how much of an ID survived, see `idnum`).
@@ -558,6 +590,19 @@ def _xlsx_sheet_part(zf: zipfile.ZipFile, sheet_index: int) -> str | None:
     return None
 
 
+def _xls_merged_refs(path: Path, sheet_index: int) -> list[str]:
+    """An .xls sheet's merged ranges as .xlsx writes them (`A5:A8`); none when xlrd cannot
+    read them (best effort: fastexcel reports a broken file itself)."""
+    try:
+        import xlrd
+
+        book = xlrd.open_workbook(str(path), on_demand=True, formatting_info=True)
+        ranges = book.sheet_by_index(sheet_index).merged_cells  # (row_lo, row_hi, col_lo, col_hi), hi excluded
+    except Exception:  # noqa: BLE001
+        return []
+    return [f"{column_name(c1 + 1)}{r1 + 1}:{column_name(c2)}{r2}" for r1, r2, c1, c2 in ranges if r2 > r1 and c2 > c1]
+
+
 def _xls_first_row(path: Path, sheet_index: int) -> int:
     try:
         import xlrd
@@ -675,41 +720,51 @@ def _read_excel(
         raise InputFileError(f"无法打开 Excel 文件：{str(exc).splitlines()[0][:120]}", file=name) from exc
     names = list(reader.sheet_names)
     numbers: dict[int, pl.DataFrame] = {}
+    merged: dict[int, list[str]] = {}
+    spans: dict[int, list[Span]] = {}
 
     def load(idx: int) -> tuple[pl.DataFrame, int, bool]:
-        if kind == "xlsx":  # one pass over the sheet XML: its size, and its long number cells
-            collector = LongNumbers()
+        if kind == "xlsx":  # one pass over the sheet XML: its size, long number cells, merged ranges
+            collector = SheetScan()
             check_xlsx_size(path, idx, name, names[idx], also=collector)
-            numbers[idx] = collector.frame()
+            numbers[idx], merged[idx] = collector.numbers.frame(), collector.merged
         try:
             loaded = reader.load_sheet(idx, header_row=None, dtypes="string")
             raw = loaded.to_polars()
         except Exception as exc:  # noqa: BLE001
             raise InputFileError(f"无法读取：{str(exc).splitlines()[0][:120]}", file=name, sheet=names[idx]) from exc
         first = _xls_first_row(path, idx) if kind == "xls" else _xlsx_first_row(path, idx)
+        refs = merged.get(idx) if kind == "xlsx" else _xls_merged_refs(path, idx)
+        if refs:  # the grid starts at the first column holding a value
+            columns = loaded.available_columns()
+            first_col = columns[0].absolute_index if columns else 0
+            spans[idx] = [s for s in (span_of_ref(ref, first_col) for ref in refs) if s is not None]
         return raw, first, getattr(loaded, "visible", "visible") == "visible"
 
     header, frame, header_line, idx = _pick_sheet(
         names, _sheet_candidates(names, sheet, name), load, lookup, header_row, name, accept
     )
-    return header, frame, header_line, names[idx], idx, numbers.get(idx)
+    return header, frame, header_line, names[idx], idx, numbers.get(idx), spans.get(idx, [])
 
 
 def _read_markup(
     data: bytes, kind: Kind, name: str, lookup: dict[str, str], sheet: str | int | None,
     header_row: int | None, encoding: str | None,
-) -> tuple[list[str | None], pl.DataFrame, int, str | None]:
+) -> tuple[list[str | None], pl.DataFrame, int, str | None, list[Span]]:
     """An HTML table or an XML Spreadsheet 2003 file: header cells, data rows, header row,
-    sheet name (None for HTML)."""
+    sheet name (None for HTML), merged ranges (rowspan/colspan, ss:MergeDown/MergeAcross)."""
     from fanpin_cli.markup import read_html, read_spreadsheetml
 
+    spans: dict[int, list[Span]] = {}
     try:
         if kind == "html":
+            spans[0] = []
             grids: list[tuple[str, list[list[str | None]]]] = [
-                ("", read_html(data, lambda b: _decode(b, encoding, name) if encoding else decode_text(b, name)[1], max_cells=MAX_CELLS))
+                ("", read_html(data, lambda b: _decode(b, encoding, name) if encoding else decode_text(b, name)[1],
+                               max_cells=MAX_CELLS, spans=spans[0]))
             ]
         else:
-            grids = read_spreadsheetml(data, max_cells=MAX_CELLS)
+            grids = read_spreadsheetml(data, max_cells=MAX_CELLS, spans=spans)
     except InputFileError as exc:
         raise InputFileError(exc.message, file=name) from exc
     names = [g[0] for g in grids]
@@ -722,7 +777,7 @@ def _read_markup(
 
     candidates = [0] if kind == "html" else _sheet_candidates(names, sheet, name)
     header, frame, header_line, idx = _pick_sheet(names, candidates, load, lookup, header_row, name)
-    return header, frame, header_line, names[idx] or None
+    return header, frame, header_line, names[idx] or None, spans.get(idx, [])
 
 
 def _column_letters(indexes: list[int]) -> str:
@@ -923,19 +978,20 @@ def load_file(
     sheet_name: str | None = None
     used_encoding: str | None = None
     numbers: pl.DataFrame | None = None
+    spans: list[Span] = []
     if kind in ("xlsx", "xls"):
         def accept(cells: list[str | None]) -> bool:  # a sheet's header that maps every required field
             mapped = set(map_headings(_unique_headings(cells), sector, columns).values())
             return all(f in mapped for f in (required or REQUIRED_COLUMNS[sector]))
 
-        header, raw, header_line, sheet_name, index, scanned = _read_excel(path, data, kind, name, lookup, sheet,
-                                                                           header_row, accept)
+        header, raw, header_line, sheet_name, index, scanned, spans = _read_excel(
+            path, data, kind, name, lookup, sheet, header_row, accept)
         if kind == "xlsx":
             numbers = scanned if scanned is not None else xlsx_long_number_cells(path, index)
         elif kind == "xls":
             numbers = xls_long_number_cells(path, index)
     elif kind in ("html", "spreadsheetml"):
-        header, raw, header_line, sheet_name = _read_markup(data, kind, name, lookup, sheet, header_row, encoding)
+        header, raw, header_line, sheet_name, spans = _read_markup(data, kind, name, lookup, sheet, header_row, encoding)
     else:
         try:
             header, raw, header_line, used_encoding = _read_csv(data, name, lookup, encoding, header_row)
@@ -943,7 +999,10 @@ def load_file(
             if path.suffix.lower() in EXCEL_SUFFIXES and encoding is None and "编码" in exc.message:
                 raise InputFileError(NOT_EXCEL, file=name) from exc
             raise
+    raw, merged = fill_merged(raw, spans, header_line)
     headings, frame, found = name_columns(header, raw, lookup)
+    merged_cells = [_merged_entry(m, header, headings) for m in merged]
+    found += [(e["first_row"], "CELL_MERGED", e["column"], e.pop("message")) for e in merged_cells]
     mapping = map_headings(headings, sector, columns)
     missing = [f for f in (required or REQUIRED_COLUMNS[sector]) if f not in mapping.values()]
     if missing:
@@ -1000,4 +1059,14 @@ def load_file(
         non_data_rows=[{"row": r, "reason": why} for r, why in non_data.iter_rows()],
         issues=issues,
         kind=kind,
+        merged_cells=merged_cells,
     )
+
+
+def _merged_entry(found: Any, header: list[str | None], headings: list[str]) -> dict[str, Any]:
+    """summary.json's `merged_cells` entry of one column (`merged.MergedColumn`), its
+    CELL_MERGED message under "message" (taken out by the caller)."""
+    text = (header[found.column] or "").strip() if found.column < len(header) else ""
+    heading = text or (headings[found.column] if found.column < len(headings) else f"第{found.column + 1}列")
+    return {"column": heading, "ranges": found.ranges, "cells": found.cells, "first_row": found.first_row,
+            "last_row": found.last_row, "message": merged_message(found, heading)}

@@ -2,7 +2,9 @@
 
 Both are parsed with lxml (no network, no external entities, no DTD loading) into a grid of
 text cells, one list per row as a person sees it when the file is opened in a spreadsheet
-program: row 1 is the first row shown. Merged cells hold their value in the top-left cell.
+program: row 1 is the first row shown. Merged cells hold their value in the top-left cell;
+the merged ranges are given to the caller (`spans`: `merged.Span`s, rows 1-based as shown,
+columns 0-based), which fills them (`merged.fill_merged`).
 
 HTML: every `<tr>` is a row and an empty row follows each table; text outside tables (a title
 in `<h1>`, `<p>`, `<div>`) is a row of its own followed by an empty row, and a `<br>` inside a cell starts a new line there that
@@ -21,6 +23,7 @@ from collections.abc import Callable
 from lxml import etree
 
 from fanpin_cli.errors import InputFileError
+from fanpin_cli.merged import Span
 
 SS = "urn:schemas-microsoft-com:office:spreadsheet"
 _BLOCKS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "div", "caption", "pre", "center", "span", "font", "b", "strong"}
@@ -59,9 +62,11 @@ def _cell_lines(cell: etree._Element) -> list[str]:
 
 
 def _place(grid: dict[int, dict[int, str]], taken: set[tuple[int, int]], row: int, col: int,
-           value: str | None, rowspan: int, colspan: int) -> None:
+           value: str | None, rowspan: int, colspan: int, spans: list[Span] | None = None) -> None:
     if value:
         grid.setdefault(row, {})[col] = value
+    if spans is not None and (rowspan > 1 or colspan > 1):
+        spans.append(Span(row + 1, row + rowspan, col, col + colspan - 1))
     for r in range(row + 1, row + rowspan):  # only cells below are reserved: this row moves on by colspan
         for c in range(col, col + colspan):
             taken.add((r, c))
@@ -76,10 +81,18 @@ def _span(value: str | None) -> int:
         return 1
 
 
-def read_html(data: bytes, decode: Callable[[bytes], str] | None = None, *, max_cells: int = 0) -> Grid:
+def read_html(data: bytes, decode: Callable[[bytes], str] | None = None, *, max_cells: int = 0,
+              spans: list[Span] | None = None) -> Grid:
     """Rows of an HTML file's tables (and the text lines around them), as text cells.
 
-    `decode` turns the bytes into text when the file declares no charset (default UTF-8).
+    `decode` turns the bytes into text when the file declares no charset (default UTF-8);
+    `spans`, when given, receives the merged ranges (`rowspan`, `colspan`).
+
+    >>> found = []
+    >>> read_html(b'<table><tr><td rowspan="2">H1</td><td>a</td></tr><tr><td>b</td></tr></table>', spans=found)
+    [['H1', 'a'], [None, 'b']]
+    >>> found
+    [Span(first_row=1, last_row=2, first_col=0, last_col=0)]
     """
     text = _html_text(data, decode or (lambda b: b.decode("utf-8", errors="replace")))
     try:
@@ -101,7 +114,7 @@ def read_html(data: bytes, decode: Callable[[bytes], str] | None = None, *, max_
                 continue
             tag = child.tag.lower()
             if tag == "table":
-                row = _table(child, row, grid, taken) + 1  # an empty row after a table
+                row = _table(child, row, grid, taken, spans) + 1  # an empty row after a table
             elif tag in _BLOCKS and not child.xpath(".//table"):
                 line = " ".join(" ".join(_cell_lines(child)).split())
                 if line:
@@ -121,7 +134,8 @@ def read_html(data: bytes, decode: Callable[[bytes], str] | None = None, *, max_
     return [[grid.get(r, {}).get(c) for c in range(width)] for r in range(height)]
 
 
-def _table(table: etree._Element, start: int, grid: dict[int, dict[int, str]], taken: set[tuple[int, int]]) -> int:
+def _table(table: etree._Element, start: int, grid: dict[int, dict[int, str]], taken: set[tuple[int, int]],
+           spans: list[Span] | None = None) -> int:
     """Place one table's rows from row `start`; return the next free row."""
     row = start
     nested = bool(table.xpath(".//table"))
@@ -136,7 +150,7 @@ def _table(table: etree._Element, start: int, grid: dict[int, dict[int, str]], t
                 col += 1
             lines = _cell_lines(cell)
             rowspan, colspan = _span(cell.get("rowspan")), _span(cell.get("colspan"))
-            _place(grid, taken, row, col, lines[0] if lines else None, rowspan, colspan)
+            _place(grid, taken, row, col, lines[0] if lines else None, rowspan, colspan, spans)
             for k, line in enumerate(lines[1:], start=1):
                 if line:
                     grid.setdefault(row + k, {})[col] = line
@@ -146,10 +160,13 @@ def _table(table: etree._Element, start: int, grid: dict[int, dict[int, str]], t
     return row
 
 
-def read_spreadsheetml(data: bytes, *, max_cells: int = 0) -> list[tuple[str, Grid]]:
+def read_spreadsheetml(data: bytes, *, max_cells: int = 0,
+                       spans: dict[int, list[Span]] | None = None) -> list[tuple[str, Grid]]:
     """Each worksheet of an XML Spreadsheet 2003 file: (name, rows of text cells).
 
-    `ss:Index` on a row or cell skips to that row or column, as Excel does.
+    `ss:Index` on a row or cell skips to that row or column, as Excel does. `spans`, when
+    given, receives each worksheet's merged ranges (`ss:MergeDown`, `ss:MergeAcross`) under
+    its index.
 
     >>> xml = (b'<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
     ...        b'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet ss:Name="S1"><Table>'
@@ -169,6 +186,7 @@ def read_spreadsheetml(data: bytes, *, max_cells: int = 0) -> list[tuple[str, Gr
     for ws in root.iter(f"{q}Worksheet"):
         name = ws.get(f"{q}Name") or f"Sheet{len(sheets) + 1}"
         cells: dict[int, dict[int, str]] = {}
+        merged = spans.setdefault(len(sheets), []) if spans is not None else None
         r = 0
         for row in ws.iter(f"{q}Row"):
             r = _index(row, q, r + 1)
@@ -181,7 +199,10 @@ def read_spreadsheetml(data: bytes, *, max_cells: int = 0) -> list[tuple[str, Gr
                 value = "".join(data_el.itertext()).strip() if data_el is not None else ""
                 if value:
                     cells.setdefault(r, {})[c] = value
-                c += _int(cell.get(f"{q}MergeAcross"), 0)
+                across, down = _int(cell.get(f"{q}MergeAcross"), 0), _int(cell.get(f"{q}MergeDown"), 0)
+                if merged is not None and (across > 0 or down > 0):
+                    merged.append(Span(r, r + max(down, 0), c - 1, c - 1 + max(across, 0)))
+                c += across
             r += _int(row.get(f"{q}Span"), 0)
         if not cells:
             sheets.append((name, []))

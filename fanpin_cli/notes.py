@@ -12,10 +12,22 @@ from typing import Any
 
 def file_notes(inputs: list[dict[str, Any]]) -> list[str]:
     """One line per input whose ID column was held as spreadsheet numbers (summary.json
-    `inputs[].id_column_numeric`)."""
+    `inputs[].id_column_numeric`), and one per input with merged cells in its data rows
+    (`inputs[].merged_cells`).
+
+    >>> file_notes([{"file": "花名册.xlsx", "merged_cells": [{"column": "户编号", "ranges": 2, "cells": 5},
+    ...             {"column": "村", "ranges": 2, "cells": 5}]}])
+    ['花名册.xlsx 有合并单元格（「户编号」「村」列共 4 处）：已按表格显示的值填入合并区域的每一行（10 个单元格），请核对']
+    """
     notes = []
     for e in inputs:
         numeric = e.get("id_column_numeric")
         if numeric:
             notes.append(f"{e['file']}「{numeric['column']}」列：{numeric['message']}（{numeric['rows']:,} 行受影响）")
+        merged = e.get("merged_cells") or []
+        if merged:
+            columns = "".join(f"「{m['column']}」" for m in merged[:6]) + ("等" if len(merged) > 6 else "")
+            ranges, cells = sum(m["ranges"] for m in merged), sum(m["cells"] for m in merged)
+            notes.append(f"{e['file']} 有合并单元格（{columns}列共 {ranges:,} 处）：已按表格显示的值填入合并区域的每一行"
+                         f"（{cells:,} 个单元格），请核对")
     return notes

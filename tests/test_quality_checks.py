@@ -315,6 +315,7 @@ def test_every_catalogued_check_is_exercised():
         "NAME_ID_CONFLICT", "HEALTH_DISABILITY_CONFLICT", "SCHOOL_STATUS_CONFLICT",
     } | {c.check_id for c in NATIONAL_CHECKS}  # tests/test_quality_national.py, one case each at least
     tested |= {"HEADING_DUPLICATE", "ROW_RAGGED"}  # found while reading: tests/faults/test_readers.py
+    tested |= {"CELL_MERGED"}  # found while reading: tests/test_merged.py
     assert {c.check_id for c in CHECKS} - tested == set()
 
 

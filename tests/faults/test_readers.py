@@ -447,10 +447,11 @@ def test_html_table_named_xls(tmp_path: Path) -> None:
     assert loaded.header_row == 3  # the <h1> title on row 1, an empty row 2, as Calc shows it
     assert loaded.frame.select("source_row", "township", "name", "id_number", "aid_type").rows() == [
         (4, "灵溪镇", person(0)[2], make_id(0), "农村低保"),
-        (5, None, person(1)[2], make_id(1), "特困供养"),  # under a rowspan: empty, as in a merged cell
+        (5, "灵溪镇", person(1)[2], make_id(1), "特困供养"),  # under a rowspan: the value shown (tests/test_merged.py)
         (6, "首车镇", person(2)[2], make_id(2), "农村低保"),
     ]
-    assert loaded.frame["aid_status"].to_list() == ["在保", None, "在保"]
+    assert loaded.frame["aid_status"].to_list() == ["在保", None, "在保"]  # colspan: the value names its first field
+    assert [m["column"] for m in loaded.merged_cells] == ["乡镇"]
     assert loaded.non_data_rows == [
         {"row": 7, "reason": "合计行"},
         {"row": 9, "reason": "表尾（填表人、审核人、日期等）"},
