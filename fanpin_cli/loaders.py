@@ -40,7 +40,7 @@ from fanpin_cli import fields as _fields
 from fanpin_cli.errors import InputFileError
 from fanpin_cli.fields import FIELD_TITLES, REQUIRED_COLUMNS, SECTORS, alias_lookup, heading_key
 from fanpin_cli.filekind import NOT_EXCEL, Kind, sniff
-from fanpin_cli.merged import Span, fill_merged, merged_message, span_of_ref
+from fanpin_cli.merged import Span, fill_merged, merged_columns, merged_message, span_of_ref
 from fanpin_cli.nondata import find_non_data
 from fanpin_cli.sheetsize import MAX_CELLS, ChunkScan, column_name, xlsx_sheet_size
 
@@ -739,6 +739,7 @@ def _read_excel(
             columns = loaded.available_columns()
             first_col = columns[0].absolute_index if columns else 0
             spans[idx] = [s for s in (span_of_ref(ref, first_col) for ref in refs) if s is not None]
+            raw = fill_merged(raw, spans[idx], first)
         return raw, first, getattr(loaded, "visible", "visible") == "visible"
 
     header, frame, header_line, idx = _pick_sheet(
@@ -773,7 +774,7 @@ def _read_markup(
         grid = grids[idx][1]
         width = max((len(r) for r in grid), default=0)
         schema = {f"c{i}": pl.String for i in range(width)}
-        return pl.DataFrame(grid, schema=schema, orient="row"), 1
+        return fill_merged(pl.DataFrame(grid, schema=schema, orient="row"), spans.get(idx, []), 1), 1
 
     candidates = [0] if kind == "html" else _sheet_candidates(names, sheet, name)
     header, frame, header_line, idx = _pick_sheet(names, candidates, load, lookup, header_row, name)
@@ -999,7 +1000,7 @@ def load_file(
             if path.suffix.lower() in EXCEL_SUFFIXES and encoding is None and "编码" in exc.message:
                 raise InputFileError(NOT_EXCEL, file=name) from exc
             raise
-    raw, merged = fill_merged(raw, spans, header_line)
+    merged = merged_columns(spans, header_line, header_line + raw.height, raw.width - 1)
     headings, frame, found = name_columns(header, raw, lookup)
     merged_cells = [_merged_entry(m, header, headings) for m in merged]
     found += [(e["first_row"], "CELL_MERGED", e["column"], e.pop("message")) for e in merged_cells]

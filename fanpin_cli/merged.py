@@ -12,16 +12,18 @@ fields (特困供养 over 救助类型 and 保障状态) names the first, not th
 header row (titles, two-row headings) are left to the header search.
 
 Each reader gives its ranges as `Span`s: sheet rows numbered as `source_row` numbers them,
-columns 0-based in the grid it read. `fill_merged` fills them and says, per column, how many
-ranges and cells it filled (`MergedColumn`): a `CELL_MERGED` quality issue, summary.json's
-`merged_cells`, a note on the console and in 汇总.
+columns 0-based in the grid it read. `fill_merged` fills them in the grid before its header is
+looked for (a heading merged down over two header rows names its column in the lower one);
+`merged_columns` says, per column, how many ranges and cells were filled in the data rows
+(`MergedColumn`): a `CELL_MERGED` quality issue, summary.json's `merged_cells`, a note on the
+console and in 汇总.
 
 >>> import polars as pl
->>> frame = pl.DataFrame({"c0": ["H1", None, None, "H2"], "c1": ["张三", "李四", "王五", "赵六"],
-...                       "source_row": [3, 4, 5, 6]})
->>> filled, found = fill_merged(frame, [Span(3, 5, 0, 0), Span(1, 1, 0, 1)], header_line=2)
->>> filled["c0"].to_list(), [(m.column, m.ranges, m.cells, m.first_row) for m in found]
-(['H1', 'H1', 'H1', 'H2'], [(0, 1, 2, 3)])
+>>> frame = pl.DataFrame({"c0": ["户编号", "H1", None, None, "H2"], "c1": ["姓名", "张三", "李四", "王五", "赵六"]})
+>>> fill_merged(frame, [Span(3, 5, 0, 0), Span(1, 1, 0, 1)], first_row=2)["c0"].to_list()
+['户编号', 'H1', 'H1', 'H1', 'H2']
+>>> [(m.column, m.ranges, m.cells, m.first_row) for m in merged_columns([Span(3, 5, 0, 0), Span(1, 1, 0, 1)], 2, 6, 2)]
+[(0, 1, 2, 3)]
 """
 
 from __future__ import annotations
@@ -86,43 +88,58 @@ def span_of_ref(ref: str, first_col: int = 0) -> Span | None:
     return Span(min(r1, r2), max(r1, r2), min(c1, c2) - first_col, max(c1, c2) - first_col)
 
 
-def fill_merged(frame: pl.DataFrame, spans: list[Span], header_line: int) -> tuple[pl.DataFrame, list[MergedColumn]]:
-    """`frame` (positional columns c0, c1, … and source_row, its rows the sheet's rows after
-    `header_line` in order) with each merged range that starts below the header given its
-    top-left value in every cell; and what was filled, per column (see module docstring).
-    Ranges reaching past the frame's rows or columns are cut to them."""
-    base = header_line + 1
-    last = base + frame.height - 1
-    width = sum(1 for c in frame.columns if c != "source_row")
-    if not spans or frame.height == 0 or frame["source_row"].len() == 0:
-        return frame, []
-    rows_known = frame["source_row"]
-    if rows_known[0] != base or rows_known[-1] != last:  # not the sheet's rows in order: leave it
-        return frame, []
+def fill_merged(frame: pl.DataFrame, spans: list[Span], first_row: int) -> pl.DataFrame:
+    """`frame` (a sheet's cells as read: positional text columns, its row k the sheet's row
+    `first_row` + k; a `source_row` column is left alone) with each merged range's first
+    column given the range's top-left value in every row. Ranges reaching past the frame are
+    cut to it.
+
+    Done before the header is looked for, so that a heading merged down over two header rows
+    (姓名 over 姓名 and the row of 证件类型, 证件号码 under a merged 证件信息) names its column in
+    the lower row too.
+
+    >>> import polars as pl
+    >>> frame = pl.DataFrame({"a": ["姓名", None, "张伟"], "b": ["证件信息", "证件号码", "4331…"]})
+    >>> fill_merged(frame, [Span(1, 2, 0, 0), Span(1, 1, 1, 2)], first_row=1).rows()
+    [('姓名', '证件信息'), ('姓名', '证件号码'), ('张伟', '4331…')]
+    """
+    columns = [c for c in frame.columns if c != "source_row"]
+    last = first_row + frame.height - 1
     targets: dict[int, tuple[list[int], list[str | None]]] = {}
-    counts: dict[int, list[int]] = {}
     for span in sorted(set(spans)):
-        if span.first_row < base or span.first_row > last or span.first_col < 0 or span.first_col >= width:
+        if not first_row <= span.first_row <= last or not 0 <= span.first_col < len(columns):
             continue
-        r2 = min(span.last_row, last)
-        col = span.first_col
-        value = frame[f"c{col}"][span.first_row - base]
-        rows = list(range(span.first_row + 1 - base, r2 + 1 - base))
+        col = columns[span.first_col]
+        rows = list(range(span.first_row + 1 - first_row, min(span.last_row, last) + 1 - first_row))
         if not rows:
             continue
-        indexes, values = targets.setdefault(col, ([], []))
+        indexes, values = targets.setdefault(span.first_col, ([], []))
         indexes.extend(rows)
-        values.extend([value] * len(rows))
-        seen = counts.setdefault(col, [0, 0, span.first_row, r2])
-        seen[0] += 1
-        seen[1] += len(rows)
+        values.extend([frame[col][span.first_row - first_row]] * len(rows))
     if not targets:
-        return frame, []
-    filled = frame.with_columns(
-        frame[f"c{col}"].clone().scatter(indexes, pl.Series(values, dtype=pl.String)) for col, (indexes, values) in targets.items()
+        return frame
+    return frame.with_columns(
+        frame[columns[k]].cast(pl.String).clone().scatter(indexes, pl.Series(values, dtype=pl.String))
+        for k, (indexes, values) in targets.items()
     )
-    found = [MergedColumn(col, n, cells, r1, r2) for col, (n, cells, r1, r2) in sorted(counts.items())]
-    return filled, found
+
+
+def merged_columns(spans: list[Span], header_line: int, last_row: int, width: int) -> list[MergedColumn]:
+    """What `fill_merged` filled in the data rows — the ranges starting below `header_line`,
+    cut at `last_row` and to `width` columns — per column: the CELL_MERGED report.
+
+    >>> [(m.column, m.ranges, m.cells) for m in merged_columns([Span(3, 5, 0, 0), Span(1, 2, 1, 1), Span(6, 6, 0, 3)], 2, 9, 4)]
+    [(0, 1, 2)]
+    """
+    counts: dict[int, list[int]] = {}
+    for span in sorted(set(spans)):
+        end = min(span.last_row, last_row)
+        if span.first_row <= header_line or end <= span.first_row or not 0 <= span.first_col < width:
+            continue
+        seen = counts.setdefault(span.first_col, [0, 0, span.first_row, end])
+        seen[0] += 1
+        seen[1] += end - span.first_row
+    return [MergedColumn(col, n, cells, r1, r2) for col, (n, cells, r1, r2) in sorted(counts.items())]
 
 
 def merged_message(found: MergedColumn, heading: str) -> str:

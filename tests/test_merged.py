@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from fanpin_cli.cli import app
 from fanpin_cli.loaders import load_file
 from fanpin_cli.markup import read_spreadsheetml
-from fanpin_cli.merged import Span, fill_merged
+from fanpin_cli.merged import Span, fill_merged, merged_columns
 
 HERE = Path(__file__).parent / "fixtures" / "merged"
 FLAT = "监测对象_平铺.csv"
@@ -54,11 +54,11 @@ HOUSE = ["A", None, None, "B"]  # a merged range's value is in its first cell on
 ])
 def test_fill_merged_gives_each_cell_of_a_data_range_its_shown_value(c0, spans, after_c0, after_c1, filled):
     frame = _frame(c0=c0, c1=["x", "y", "z", "w"])
-    out, found = fill_merged(frame, spans, header_line=2)
+    out = fill_merged(frame, [s for s in spans if s.first_row >= 3], first_row=3)
     assert out["c0"].to_list() == after_c0
     assert out["c1"].to_list() == after_c1
-    assert {m.column: m.cells for m in found} == filled
     assert out["source_row"].to_list() == frame["source_row"].to_list()
+    assert {m.column: m.cells for m in merged_columns(spans, header_line=2, last_row=6, width=2)} == filled
 
 
 @pytest.mark.parametrize("name", MERGED)
@@ -74,6 +74,19 @@ def test_a_merged_roster_reads_as_its_flat_twin(name):
     assert issues.height == len(HOUSEHOLD)
     assert issues["source_row"].to_list() == [3] * len(HOUSEHOLD)
     assert all("合并单元格" in m and "5 个单元格" in m for m in issues["message"])
+
+
+@pytest.mark.parametrize("name", ["监测对象_双行表头.xlsx", "监测对象_双行表头.xls", "监测对象_双行表头_网页.xls"])
+def test_a_two_row_header_with_headings_merged_down_is_read(name):
+    """Government forms draw two header rows: 户编号, 行政村 … merged down over both, 成员信息
+    merged across 姓名, 证件号码 … below it. The lower row then names every column."""
+    flat = load_file(HERE / FLAT, "roster")
+    merged = load_file(HERE / name, "roster")
+    assert merged.header_row == 3
+    assert merged.frame.select(FIELDS).rows() == flat.frame.select(FIELDS).rows()
+    assert merged.headings["household_id"] == "户编号" and merged.headings["name"] == "姓名"
+    # the headings' merges are not reported as filled data; the households' are
+    assert [(m["column"], m["first_row"]) for m in merged.merged_cells][:1] == [("乡(镇)", 4)]
 
 
 def test_a_flat_file_reports_no_merged_cells():
