@@ -590,6 +590,66 @@ def _xlsx_sheet_part(zf: zipfile.ZipFile, sheet_index: int) -> str | None:
     return None
 
 
+_ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_ODS_VALUE_TYPE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}value-type"
+
+
+def ods_layout(path: Path, sheet_index: int) -> tuple[int, list[str]] | None:
+    """An OpenDocument spreadsheet's (.ods: LibreOffice's own format, also WPS's) sheet at
+    `sheet_index`: the number of its first row holding a value (the reader starts there) and
+    its merged ranges as .xlsx writes them (`A5:A8`); None when `path` is no .ods.
+
+    The sheet's rows are walked in content.xml (repeated rows and cells counted, as the
+    format writes long runs of empty ones).
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if "content.xml" not in names or "xl/workbook.xml" in names:
+                return None
+            with zf.open("content.xml") as fh:
+                return _ods_walk(fh, sheet_index)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, zlib.error):
+        return None
+
+
+def _ods_walk(fh: Any, sheet_index: int) -> tuple[int, list[str]]:
+    from lxml import etree
+
+    t = _ODS_TABLE
+    tags = (f"{t}table", f"{t}table-row", f"{t}table-cell", f"{t}covered-table-cell")
+    table, row, col, first = -1, 0, 0, None
+    refs: list[str] = []
+    try:
+        for event, el in etree.iterparse(fh, events=("start", "end"), tag=tags, resolve_entities=False, no_network=True):
+            if el.tag == tags[0]:
+                if event == "start":
+                    table += 1
+                elif table == sheet_index:
+                    break
+                continue
+            if table != sheet_index:
+                if event == "end" and el.tag == tags[1]:
+                    el.clear()
+                continue
+            if el.tag == tags[1]:
+                if event == "start":
+                    col = 0
+                else:
+                    row += max(1, int(el.get(f"{t}number-rows-repeated", "1")))
+                    el.clear()
+            elif event == "end":
+                if el.tag == tags[2] and el.get(_ODS_VALUE_TYPE) is not None:
+                    first = first or row + 1
+                    down, across = int(el.get(f"{t}number-rows-spanned", "1")), int(el.get(f"{t}number-columns-spanned", "1"))
+                    if down > 1 or across > 1:
+                        refs.append(f"{column_name(col + 1)}{row + 1}:{column_name(col + across)}{row + down}")
+                col += max(1, int(el.get(f"{t}number-columns-repeated", "1")))
+    except etree.XMLSyntaxError:
+        return first or 1, refs
+    return first or 1, refs
+
+
 def _xls_merged_refs(path: Path, sheet_index: int) -> list[str]:
     """An .xls sheet's merged ranges as .xlsx writes them (`A5:A8`); none when xlrd cannot
     read them (best effort: fastexcel reports a broken file itself)."""
@@ -735,6 +795,9 @@ def _read_excel(
             raise InputFileError(f"无法读取：{str(exc).splitlines()[0][:120]}", file=name, sheet=names[idx]) from exc
         first = _xls_first_row(path, idx) if kind == "xls" else _xlsx_first_row(path, idx)
         refs = merged.get(idx) if kind == "xlsx" else _xls_merged_refs(path, idx)
+        ods = ods_layout(path, idx) if kind == "xlsx" and not refs else None
+        if ods is not None:  # an .ods (the reader takes those too): its rows and merges from content.xml
+            first, refs = ods
         if refs:  # the grid starts at the first column holding a value
             columns = loaded.available_columns()
             first_col = columns[0].absolute_index if columns else 0

@@ -2,7 +2,7 @@
 programs show them (every row gets the value), and said (CELL_MERGED, summary.json, console).
 
 The workbooks under tests/fixtures/merged/ were written by LibreOffice Calc (see
-`make_fixtures.py` there); the HTML one is the shape of web-page "Excel" exports.
+`make_merged_fixtures.py` there); the HTML one is the shape of web-page "Excel" exports.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from fanpin_cli.merged import Span, fill_merged, merged_columns
 
 HERE = Path(__file__).parent / "fixtures" / "merged"
 FLAT = "监测对象_平铺.csv"
-MERGED = ("监测对象_合并.xlsx", "监测对象_合并.xls", "监测对象_网页.xls")
+MERGED = ("监测对象_合并.xlsx", "监测对象_合并.xls", "监测对象_合并.ods", "监测对象_网页.xls")
 HOUSEHOLD = ["township", "village", "household_id", "household_size", "object_type", "income_per_capita"]
 FIELDS = [*HOUSEHOLD, "name", "id_number", "sex", "relation"]
 runner = CliRunner()
@@ -76,7 +76,8 @@ def test_a_merged_roster_reads_as_its_flat_twin(name):
     assert all("合并单元格" in m and "5 个单元格" in m for m in issues["message"])
 
 
-@pytest.mark.parametrize("name", ["监测对象_双行表头.xlsx", "监测对象_双行表头.xls", "监测对象_双行表头_网页.xls"])
+@pytest.mark.parametrize("name", ["监测对象_双行表头.xlsx", "监测对象_双行表头.xls", "监测对象_双行表头.ods",
+                                  "监测对象_双行表头_网页.xls"])
 def test_a_two_row_header_with_headings_merged_down_is_read(name):
     """Government forms draw two header rows: 户编号, 行政村 … merged down over both, 成员信息
     merged across 姓名, 证件号码 … below it. The lower row then names every column."""
@@ -87,6 +88,16 @@ def test_a_two_row_header_with_headings_merged_down_is_read(name):
     assert merged.headings["household_id"] == "户编号" and merged.headings["name"] == "姓名"
     # the headings' merges are not reported as filled data; the households' are
     assert [(m["column"], m["first_row"]) for m in merged.merged_cells][:1] == [("乡(镇)", 4)]
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "xls", "ods"])
+def test_row_numbers_are_the_sheets_when_it_starts_below_row_1(suffix):
+    """花名册_B3起: rows 1–2 and column A empty; the reader starts at B3. Row numbers stay the
+    sheet's (an .ods was read as if its header were on row 1)."""
+    loaded = load_file(HERE / f"花名册_B3起.{suffix}", "roster")
+    assert loaded.header_row == 3
+    assert loaded.frame["source_row"].to_list() == [4, 5]
+    assert loaded.frame["name"].to_list() == ["张伟", "李秀英"]
 
 
 def test_a_flat_file_reports_no_merged_cells():
