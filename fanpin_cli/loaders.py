@@ -592,12 +592,15 @@ def _xlsx_sheet_part(zf: zipfile.ZipFile, sheet_index: int) -> str | None:
 
 _ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 _ODS_VALUE_TYPE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}value-type"
+_ODS_VALUE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}value"
 
 
-def ods_layout(path: Path, sheet_index: int) -> tuple[int, list[str]] | None:
+def ods_layout(path: Path, sheet_index: int) -> tuple[int, list[str], pl.DataFrame] | None:
     """An OpenDocument spreadsheet's (.ods: LibreOffice's own format, also WPS's) sheet at
-    `sheet_index`: the number of its first row holding a value (the reader starts there) and
-    its merged ranges as .xlsx writes them (`A5:A8`); None when `path` is no .ods.
+    `sheet_index`: the number of its first row holding a value (the reader starts there), its
+    merged ranges as .xlsx writes them (`A5:A8`) and its long number cells (as
+    `xlsx_long_number_cells`: an ID stored as a number, `office:value="4.3312719730316E+017"`);
+    None when `path` is no .ods.
 
     The sheet's rows are walked in content.xml (repeated rows and cells counted, as the
     format writes long runs of empty ones).
@@ -613,13 +616,14 @@ def ods_layout(path: Path, sheet_index: int) -> tuple[int, list[str]] | None:
         return None
 
 
-def _ods_walk(fh: Any, sheet_index: int) -> tuple[int, list[str]]:
+def _ods_walk(fh: Any, sheet_index: int) -> tuple[int, list[str], pl.DataFrame]:
     from lxml import etree
 
     t = _ODS_TABLE
     tags = (f"{t}table", f"{t}table-row", f"{t}table-cell", f"{t}covered-table-cell")
     table, row, col, first = -1, 0, 0, None
     refs: list[str] = []
+    numbers = LongNumbers()
     try:
         for event, el in etree.iterparse(fh, events=("start", "end"), tag=tags, resolve_entities=False, no_network=True):
             if el.tag == tags[0]:
@@ -639,15 +643,19 @@ def _ods_walk(fh: Any, sheet_index: int) -> tuple[int, list[str]]:
                     row += max(1, int(el.get(f"{t}number-rows-repeated", "1")))
                     el.clear()
             elif event == "end":
-                if el.tag == tags[2] and el.get(_ODS_VALUE_TYPE) is not None:
+                kind = el.get(_ODS_VALUE_TYPE) if el.tag == tags[2] else None
+                if kind is not None:
                     first = first or row + 1
+                    if kind == "float" and _LONG_NUMBER.fullmatch(b"<v>" + el.get(_ODS_VALUE, "").encode() + b"</v>"):
+                        numbers.rows.append(row + 1)
+                        numbers.written.append(el.get(_ODS_VALUE, ""))
                     down, across = int(el.get(f"{t}number-rows-spanned", "1")), int(el.get(f"{t}number-columns-spanned", "1"))
                     if down > 1 or across > 1:
                         refs.append(f"{column_name(col + 1)}{row + 1}:{column_name(col + across)}{row + down}")
                 col += max(1, int(el.get(f"{t}number-columns-repeated", "1")))
     except etree.XMLSyntaxError:
-        return first or 1, refs
-    return first or 1, refs
+        pass
+    return first or 1, refs, numbers.frame()
 
 
 def _xls_merged_refs(path: Path, sheet_index: int) -> list[str]:
@@ -796,8 +804,8 @@ def _read_excel(
         first = _xls_first_row(path, idx) if kind == "xls" else _xlsx_first_row(path, idx)
         refs = merged.get(idx) if kind == "xlsx" else _xls_merged_refs(path, idx)
         ods = ods_layout(path, idx) if kind == "xlsx" and not refs else None
-        if ods is not None:  # an .ods (the reader takes those too): its rows and merges from content.xml
-            first, refs = ods
+        if ods is not None:  # an .ods (the reader takes those too): its rows, merges, number cells from content.xml
+            first, refs, numbers[idx] = ods
         if refs:  # the grid starts at the first column holding a value
             columns = loaded.available_columns()
             first_col = columns[0].absolute_index if columns else 0
