@@ -47,8 +47,8 @@ class _Commands(TyperGroup):
             raise  # exit codes, usage errors
         except FanpinError as error:
             _fail(error)
-        except KeyboardInterrupt:
-            raise typer.Exit(code=_say_interrupted()) from None
+        except KeyboardInterrupt as interrupted:
+            raise typer.Exit(code=_say_interrupted(interrupted)) from None
         except INTERRUPTIONS:
             raise
         except BaseException as error:  # a library's error, a panic in Rust code, a bug: one line + crash report
@@ -160,8 +160,14 @@ def _crash_reports_into(*folders: Path | None) -> None:
 _CRASH_REPORTS: dict[str, Any] = {"folders": []}
 
 
-def _say_interrupted() -> int:
-    """Ctrl-C: one short line; exit code 130."""
+def _say_interrupted(interrupted: BaseException | None = None) -> int:
+    """Ctrl-C: one short line, exit code 130; SIGTERM (`process.Terminated`): the same line
+    naming it, exit code 143."""
+    from fanpin_cli.process import Terminated, interrupted_status
+
+    if isinstance(interrupted, Terminated):
+        err_console.print("已中断（收到终止信号 SIGTERM，输出和历史记录保持运行前的状态）", highlight=False)
+        return interrupted_status(interrupted)
     err_console.print("已中断", highlight=False)
     return EXIT_INTERRUPTED
 
@@ -536,8 +542,8 @@ def main() -> None:
         app()
     except FanpinError as error:  # a library error that escaped a command
         sys.exit(_say_failure(error))
-    except KeyboardInterrupt:
-        sys.exit(_say_interrupted())
+    except KeyboardInterrupt as interrupted:
+        sys.exit(_say_interrupted(interrupted))
     except INTERRUPTIONS:
         raise
     except BaseException as error:  # a library's error, a panic in Rust code, a bug: one line + crash report

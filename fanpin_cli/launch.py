@@ -100,13 +100,15 @@ def begin(args: list[str]) -> None:
     """The `fanpin` command's first steps, before anything heavy is imported: the cyclic
     collector run rarely (`process.collect_rarely`: the imports that follow made most of its
     passes), OpenBLAS sized (`process.one_blas_thread`, while no thread exists yet), then
-    report.xlsx's process started (`start_ahead`), which inherits both. `python -m
-    fanpin_cli.cli` takes them too."""
-    from fanpin_cli.process import collect_rarely, one_blas_thread
+    report.xlsx's process started (`start_ahead`), which inherits both; then SIGTERM made to end
+    the command as Ctrl-C does (`process.end_on_sigterm`). `python -m fanpin_cli.cli` takes them
+    too."""
+    from fanpin_cli.process import collect_rarely, end_on_sigterm, one_blas_thread
 
     collect_rarely()
     one_blas_thread()
     start_ahead(args)
+    end_on_sigterm()  # (after the report process is forked: it keeps the default)
 
 
 def take_ahead() -> Any:
@@ -128,9 +130,9 @@ def console() -> NoReturn:
     try:
         begin(sys.argv[1:])
         from fanpin_cli.cli import console as run_command
-    except KeyboardInterrupt:
-        from fanpin_cli.process import INTERRUPTED
+    except KeyboardInterrupt as interrupted:  # (or SIGTERM: exit code 143)
+        from fanpin_cli.process import interrupted_status
 
         print("已中断", file=sys.stderr)
-        sys.exit(INTERRUPTED)
+        sys.exit(interrupted_status(interrupted))
     run_command()

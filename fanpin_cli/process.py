@@ -37,11 +37,49 @@ from __future__ import annotations
 import atexit
 import gc
 import os
+import signal
 import sys
 import threading
 from typing import Any, NoReturn
 
 INTERRUPTED = 130       # the exit status of a process ended by Ctrl-C: 128 + SIGINT (`fanpin` says 已中断)
+TERMINATED = 143        # ended by SIGTERM (cron's `timeout`, systemd, `kill`): 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received (`end_on_sigterm`): the run ends as Ctrl-C ends it — its outputs and
+    history as they were, temp files removed, the report process ended — with exit status
+    TERMINATED."""
+
+
+def end_on_sigterm() -> None:
+    """Have SIGTERM end the command as Ctrl-C does (`Terminated`, a KeyboardInterrupt), not
+    kill it where it stands (its staging folder left for the next run to remove, no word said).
+    From the main thread only (where Python runs signal handlers); processes started before
+    keep the default.
+
+    >>> import signal
+    >>> before = signal.getsignal(signal.SIGTERM)
+    >>> end_on_sigterm(); signal.getsignal(signal.SIGTERM) is _terminated
+    True
+    >>> _ = signal.signal(signal.SIGTERM, before)
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+def interrupted_status(error: BaseException) -> int:
+    """The exit status of a command ended by `error` (a KeyboardInterrupt): TERMINATED for
+    SIGTERM, else INTERRUPTED.
+
+    >>> interrupted_status(Terminated()), interrupted_status(KeyboardInterrupt())
+    (143, 130)
+    """
+    return TERMINATED if isinstance(error, Terminated) else INTERRUPTED
 COLLECT_EVERY = 1_000_000  # new container objects between two passes of the youngest generation
 
 
@@ -94,8 +132,8 @@ def leave(code: Any) -> NoReturn:
     try:
         shutdown()        # as Python's own exit: non-daemon threads joined, thread pools shut down
         run_handlers()    # then the atexit handlers, in their order
-    except KeyboardInterrupt:  # Ctrl-C while waiting at the end: ended as interrupted, no traceback
-        status = INTERRUPTED
+    except KeyboardInterrupt as interrupted:  # Ctrl-C (or SIGTERM) while waiting at the end: no traceback
+        status = interrupted_status(interrupted)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -130,3 +130,42 @@ def test_killed_second_run_leaves_first_or_second_never_a_mix(tmp_path):
     assert not list(tmp_path.glob(".out.fanpin-new-*"))
     assert (out / "mine.txt").is_file()
     assert outcomes  # at least one kill landed (which side depends on the machine's speed)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
+def test_sigterm_ends_a_run_as_ctrl_c_does(tmp_path):
+    """cron's `timeout` and systemd stop a job with SIGTERM: the run says so (已中断, exit 143,
+    no traceback), leaves the output folder as it was (here: the previous month's), no staging
+    folder or temp file, no report process; the next run completes. Signalled at several
+    moments; at least one must find the run still running."""
+    config, _ = hostile_county(tmp_path / "county", households=300)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "fanpin_cli.cli", "run", str(config), "--out", str(out), "--no-history"]
+    _completed(cmd + ["-q"], tmp_path)
+    before = _state(out)
+    stopped = 0
+    for delay in (1.0, 2.0, 3.0):
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        seen: set[int] = set()
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline and proc.poll() is None:
+            seen.update(_children(proc.pid))
+            time.sleep(0.05)
+        if proc.poll() is not None:
+            continue  # done before the signal: nothing to see at this moment
+        os.kill(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+        if proc.returncode == 0:
+            continue  # the signal came as it ended
+        stopped += 1
+        assert proc.returncode == 143, err
+        assert "已中断" in err and "SIGTERM" in err and "Traceback" not in err, err
+        assert _state(out) == before
+        assert not [p for p in tmp_path.iterdir() if ".fanpin-new-" in p.name]
+        assert not list(out.rglob("*.tmp"))
+        end = time.monotonic() + 10
+        while time.monotonic() < end and any(_alive(p) for p in seen):
+            time.sleep(0.1)
+        assert not [p for p in seen if _alive(p)], "a child of the stopped run is still running"
+    assert stopped, "every run ended before its signal: signal sooner"
+    _completed(cmd + ["-q"], tmp_path)
