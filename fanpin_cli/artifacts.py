@@ -31,6 +31,8 @@ class InputSummary:
     # Merged ranges in the data rows, filled with the value shown (`merged`), per column:
     # {column, ranges, cells, first_row, last_row}.
     merged_cells: list[dict[str, Any]] = field(default_factory=list)
+    # Amount columns in another unit than 元 by their heading, converted: {column, field, unit, factor}.
+    amount_units: list[dict[str, Any]] = field(default_factory=list)
     header_row: int | None = None
     sheet: str | None = None
     encoding: str | None = None

@@ -43,6 +43,7 @@ from fanpin_cli.filekind import NOT_EXCEL, Kind, sniff
 from fanpin_cli.merged import Span, fill_merged, merged_columns, merged_message, span_of_ref
 from fanpin_cli.nondata import find_non_data
 from fanpin_cli.sheetsize import MAX_CELLS, ChunkScan, column_name, xlsx_sheet_size
+from fanpin_cli.values import AMOUNT_FIELDS, amounts_in_yuan, heading_unit
 
 HEADER_SCAN_ROWS = 30
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
@@ -77,6 +78,9 @@ class LoadedFile:
     # Merged ranges in the data rows, filled with their shown value (`merged`): per column
     # {column, ranges, cells, first_row, last_row}.
     merged_cells: list[dict[str, Any]] = field(default_factory=list)
+    # Amount columns whose heading names another unit than 元 (人均纯收入（万元）), converted to 元:
+    # {column, field, unit, factor}.
+    amount_units: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:
@@ -1096,6 +1100,10 @@ def load_file(
             for c in text_cols
         ]
     )
+    units = [{"column": h, "field": f, "unit": u[0], "factor": u[1]}
+             for h, f in mapping.items() if f in AMOUNT_FIELDS and (u := heading_unit(h)) is not None]
+    if units:  # amounts in 万元 (the heading says so) compared with lines in 元: converted
+        frame = frame.with_columns(amounts_in_yuan(u["field"], u["factor"]) for u in units)
     data_cols = [mapping.get(c, c) for c in text_cols]
     blank = pl.all_horizontal([pl.col(c).is_null() for c in data_cols])
     blank_rows = frame.filter(blank)["source_row"].to_list()
@@ -1132,6 +1140,7 @@ def load_file(
         issues=issues,
         kind=kind,
         merged_cells=merged_cells,
+        amount_units=units,
     )
 
 

@@ -12,9 +12,12 @@ from typing import Any
 
 def file_notes(inputs: list[dict[str, Any]]) -> list[str]:
     """One line per input whose ID column was held as spreadsheet numbers (summary.json
-    `inputs[].id_column_numeric`), and one per input with merged cells in its data rows
+    `inputs[].id_column_numeric`), one per amount column converted from another unit to 元
+    (`inputs[].amount_units`), and one per input with merged cells in its data rows
     (`inputs[].merged_cells`).
 
+    >>> file_notes([{"file": "花名册.xlsx", "amount_units": [{"column": "人均纯收入（万元）", "unit": "万元", "factor": 10000}]}])
+    ['花名册.xlsx「人均纯收入（万元）」列按表头以万元为单位，已换算为元（×10,000）']
     >>> file_notes([{"file": "花名册.xlsx", "merged_cells": [{"column": "户编号", "ranges": 2, "cells": 5},
     ...             {"column": "村", "ranges": 2, "cells": 5}]}])
     ['花名册.xlsx 有合并单元格（「户编号」「村」列共 4 处）：已按表格显示的值填入合并区域的每一行（10 个单元格），请核对']
@@ -24,6 +27,8 @@ def file_notes(inputs: list[dict[str, Any]]) -> list[str]:
         numeric = e.get("id_column_numeric")
         if numeric:
             notes.append(f"{e['file']}「{numeric['column']}」列：{numeric['message']}（{numeric['rows']:,} 行受影响）")
+        for unit in e.get("amount_units") or []:
+            notes.append(f"{e['file']}「{unit['column']}」列按表头以{unit['unit']}为单位，已换算为元（×{unit['factor']:,}）")
         merged = e.get("merged_cells") or []
         if merged:
             columns = "".join(f"「{m['column']}」" for m in merged[:6]) + ("等" if len(merged) > 6 else "")

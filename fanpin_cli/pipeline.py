@@ -154,6 +154,7 @@ def _input_summary(loaded: LoadedFile, links: pl.DataFrame | None, frame: pl.Dat
         rows_non_data=len(loaded.non_data_rows),
         non_data_rows=loaded.non_data_rows[:100],
         merged_cells=loaded.merged_cells,
+        amount_units=loaded.amount_units,
         header_row=loaded.header_row,
         sheet=loaded.sheet,
         encoding=loaded.encoding,

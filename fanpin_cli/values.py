@@ -14,6 +14,7 @@ written, so that VALUE_NOT_ALLOWED reports it.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import polars as pl
@@ -276,17 +277,51 @@ def text_date(text: pl.Expr) -> pl.Expr:
 
 
 def parse_amount(raw: pl.Expr) -> pl.Expr:
-    """A number from `12,480.50`, `12480.5元`, ` ¥12480 `, `１２３`; null if none.
+    """A number of 元 from `12,480.50`, `12480.5元`, ` ¥12480 `, `１２３`, `1.2万` / `1.2万元`
+    (×10,000); null if none.
 
-    >>> pl.DataFrame({"a": ["12,480.50", "12480.5元", "¥9342", "无"]}).select(parse_amount(pl.col("a"))).to_series().to_list()
-    [12480.5, 12480.5, 9342.0, None]
+    >>> pl.DataFrame({"a": ["12,480.50", "12480.5元", "¥9342", "无", "1.2万元", "0.65万"]}).select(
+    ...     parse_amount(pl.col("a"))).to_series().to_list()
+    [12480.5, 12480.5, 9342.0, None, 12000.0, 6500.0]
     """
     text = (
         raw.cast(pl.String)
         .str.normalize("NFKC")
         .str.replace_all(r"[,\s元¥￥]", "")
     )
-    return text.cast(pl.Float64, strict=False)
+    wan = text.str.ends_with("万")
+    number = pl.when(wan).then(text.str.strip_suffix("万")).otherwise(text).cast(pl.Float64, strict=False)
+    return pl.when(wan).then((number * 10_000).round(2)).otherwise(number)
+
+
+_HEADING_UNIT = re.compile(r"(?:[（(]\s*(万|千|百)?元\s*[)）]|(万|千|百)元)\s*$")
+_UNIT_FACTOR = {"万": 10_000, "千": 1_000, "百": 100}
+
+
+def heading_unit(heading: str) -> tuple[str, int] | None:
+    """The unit an amount column's heading names, when it is not 元: (unit, factor to 元).
+
+    >>> heading_unit("人均纯收入（万元）"), heading_unit("医疗总费用(千元)"), heading_unit("年收入万元")
+    (('万元', 10000), ('千元', 1000), ('万元', 10000))
+    >>> heading_unit("人均纯收入（元）"), heading_unit("个人自付"), heading_unit("万元户编号") is None
+    (None, None, True)
+    """
+    m = _HEADING_UNIT.search(heading.strip())
+    prefix = m and (m.group(1) or m.group(2))
+    return (f"{prefix}元", _UNIT_FACTOR[prefix]) if prefix else None
+
+
+def amounts_in_yuan(column: str, factor: int) -> pl.Expr:
+    """`column`'s amounts (text) as 元 (text), multiplied by `factor`; a value that is no amount
+    stays as written (AMOUNT_INVALID says it).
+
+    >>> pl.DataFrame({"a": ["0.62", "1.25", "无", None, "0.0001"]}).select(amounts_in_yuan("a", 10_000)).to_series().to_list()
+    ['6200', '12500', '无', None, '1']
+    """
+    number = (parse_amount(pl.col(column)) * factor).round(2)
+    whole = number == number.round(0)
+    text = pl.when(whole).then(number.cast(pl.Int64).cast(pl.String)).otherwise(number.cast(pl.String))
+    return pl.when(number.is_not_null()).then(text).otherwise(pl.col(column)).alias(column)
 
 
 
