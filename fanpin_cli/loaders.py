@@ -32,7 +32,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import polars as pl
 
@@ -719,10 +719,13 @@ def _pick_sheet(
     sheet with a header, else the first with one. `load(idx)` gives a sheet's cells as text, the
     row number of its first row and (optionally) whether the sheet is visible."""
     fallback: dict[bool, tuple[list[str | None], pl.DataFrame, int, int]] = {}
+    chosen: tuple[list[str | None], pl.DataFrame, int, int] | None = None
     for idx in candidates:
         raw, first, *shown = load(idx)
         visible = shown[0] if shown else True
         if raw.height == 0:
+            continue
+        if chosen is not None and not visible:
             continue
         if header_row is not None:
             hidx = header_row - first
@@ -738,9 +741,18 @@ def _pick_sheet(
         header_line = first + hidx
         rows = pl.int_range(header_line + 1, header_line + 1 + frame.height, dtype=pl.Int64, eager=True)
         picked = header, frame.with_columns(rows.alias("source_row")), header_line, idx
-        if len(candidates) == 1 or (visible and (accept is None or accept(header))):
+        if len(candidates) == 1 or (visible and accept is None):
             return picked
-        fallback.setdefault(visible, picked)
+        if visible and accept(header):
+            if chosen is None:
+                chosen = picked
+            elif _has_data(frame):  # two visible data sheets: which one is meant is not for fanpin to guess
+                _two_data_sheets(names, chosen, picked, name)
+            continue
+        if chosen is None:
+            fallback.setdefault(visible, picked)
+    if chosen is not None:
+        return chosen
     if fallback:
         return fallback.get(True) or fallback[False]
     where = names[candidates[0]] if len(candidates) == 1 else None
@@ -748,6 +760,25 @@ def _pick_sheet(
         "前 30 行中找不到表头（没有可识别的列名，如“姓名”“身份证号码”），请用 sheet / header_row 指定",
         file=name,
         sheet=where or None,
+    )
+
+
+def _has_data(frame: pl.DataFrame) -> bool:
+    """Whether a sheet's rows below its header hold a value (source_row aside)."""
+    cols = [c for c in frame.columns if c != "source_row"]
+    return bool(cols) and frame.select(pl.any_horizontal(pl.col(cols).str.strip_chars().ne("")).any()).item() is True
+
+
+def _two_data_sheets(names: list[str], first: tuple[Any, pl.DataFrame, int, int], other: tuple[Any, pl.DataFrame, int, int],
+                     name: str) -> NoReturn:
+    """Refuse a workbook in which two visible sheets hold the sector's data (每月一个工作表, 各乡镇分表):
+    reading the first alone would silently leave the other out."""
+    said = "和".join(f"「{names[idx]}」（表头在第{line}行，{frame.height:,}行）" for _, frame, line, idx in (first, other))
+    raise InputFileError(
+        f"至少有两个工作表是这类数据：{said}。只读其中一个会漏掉其余工作表的人员，fanpin 不替您选择："
+        f"请在配置文件中为此文件加上 sheet = \"{names[other[3]]}\"（fanpin validate 用 --sheet）指定要读取的工作表；"
+        "如各乡镇或各月分在不同工作表，请合并为一个工作表",
+        file=name,
     )
 
 

@@ -383,7 +383,6 @@ def _two_sheet_workbook(path: Path) -> None:
 @pytest.mark.parametrize(
     ("sheet", "expected_sheet", "who"),
     [
-        (None, "2026年10月", "张伟"),
         ("2026年11月", "2026年11月", "李娜"),
         (2, "2026年11月", "李娜"),
         ("2", "2026年11月", "李娜"),
@@ -398,6 +397,35 @@ def test_choose_sheet_by_name_and_1_based_number(
     loaded = load_file(path, "civil_affairs", sheet=sheet)
     assert loaded.sheet == expected_sheet
     assert loaded.frame["name"].to_list() == [who]
+
+
+def test_two_data_sheets_and_no_sheet_chosen_is_refused_naming_both(tmp_path: Path) -> None:
+    """每月一个工作表 (or 各乡镇分表): reading the first (last month's) alone left the others out
+    without a word. Refused with both sheets named and the config line that chooses one."""
+    path = tmp_path / "民政.xlsx"
+    _two_sheet_workbook(path)
+    with pytest.raises(InputFileError) as err:
+        load_file(path, "civil_affairs")
+    text = str(err.value)
+    assert text.startswith("民政.xlsx：") and "「2026年10月」" in text and "「2026年11月」" in text
+    assert 'sheet = "2026年11月"' in text and "\n" not in text
+
+
+def test_a_second_data_sheet_without_rows_or_hidden_is_not_a_choice(tmp_path: Path) -> None:
+    """A template sheet (header, no rows) or a hidden copy beside the data sheet: the data sheet is read."""
+    path = tmp_path / "民政.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    for sheet, rows, hidden in (("11月", [["张伟", "433127199001011238", "农村低保"]], False), ("模板", [], False),
+                                ("10月", [["李娜", "433127199001011238", "农村低保"]], True)):
+        ws = wb.add_worksheet(sheet)
+        ws.write_row(0, 0, ["姓名", "身份证号码", "救助类型"])
+        for k, row in enumerate(rows, start=1):
+            ws.write_row(k, 0, row)
+        if hidden:
+            ws.hide()
+    wb.close()
+    loaded = load_file(path, "civil_affairs")
+    assert loaded.sheet == "11月" and loaded.frame["name"].to_list() == ["张伟"]
 
 
 @pytest.mark.parametrize("sheet", ["2026年12月", 3, 0])
