@@ -34,6 +34,8 @@ from typing import NamedTuple
 
 import polars as pl
 
+from fanpin_cli.tables import C
+
 
 class Span(NamedTuple):
     """One merged range: rows `first_row`..`last_row` (as source_row numbers them), columns
@@ -103,7 +105,7 @@ def fill_merged(frame: pl.DataFrame, spans: list[Span], first_row: int) -> pl.Da
     >>> fill_merged(frame, [Span(1, 2, 0, 0), Span(1, 1, 1, 2)], first_row=1).rows()
     [('姓名', '证件信息'), ('姓名', '证件号码'), ('张伟', '4331…')]
     """
-    columns = [c for c in frame.columns if c != "source_row"]
+    columns = [c for c in frame.columns if c != C.source_row]
     last = first_row + frame.height - 1
     targets: dict[int, tuple[list[int], list[str | None]]] = {}
     for span in sorted(set(spans)):
