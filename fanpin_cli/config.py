@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -223,7 +224,47 @@ def load_inputs(path: Path, data: dict[str, Any] | None = None) -> tuple[InputSp
         _input(t, f"第{i}个 [[extracts]]", base, name, default_sector=None)
         for i, t in enumerate(extracts_raw, start=1)
     ]
+    roster, *extracts = distinct_labels([roster, *extracts], name)
     return roster, extracts
+
+
+def _where(i: int) -> str:
+    return "[roster]" if i == 0 else f"第{i}个 [[extracts]]"
+
+
+def distinct_labels(specs: list[InputSpec], name: str) -> list[InputSpec]:
+    """`specs` (roster first) each with a `source_file` of its own: every output row names its
+    input by (source_file, source_row), so one workbook listed once per sheet (各乡镇分表, 每月一个
+    工作表) must not give two sheets' row 5 the same name — their flags and issues would be joined
+    to each other's rows. A label written twice gets its sheet (`教育.xlsx「城关镇」`), then its
+    sector's title; the same sheet of the same file for the same sector twice would count its
+    persons twice and is refused (ConfigError naming both entries).
+
+    >>> from pathlib import Path
+    >>> e = lambda sheet, sector="education": InputSpec(sector, Path("/d/教育.xlsx"), "教育.xlsx", sheet=sheet)
+    >>> r = InputSpec("roster", Path("/d/r.xlsx"), "r.xlsx")
+    >>> [s.source_file for s in distinct_labels([r, e("城关镇"), e("石堤镇")], "fanpin.toml")]
+    ['r.xlsx', '教育.xlsx「城关镇」', '教育.xlsx「石堤镇」']
+    >>> [s.source_file for s in distinct_labels([r, e(None), e(None, "police")], "fanpin.toml")]
+    ['r.xlsx', '教育.xlsx（教育学籍资助）', '教育.xlsx（公安户籍注销）']
+    >>> distinct_labels([r, e(2), e("2")], "fanpin.toml")
+    Traceback (most recent call last):
+    ...
+    fanpin_cli.errors.ConfigError: fanpin.toml：第1个 [[extracts]] 和第2个 [[extracts]] 是同一文件（教育.xlsx）的同一工作表、同一类数据：其中每个人会被算两次，请删去一个
+    """
+    seen: dict[tuple[str, str | None, str], int] = {}
+    for i, spec in enumerate(specs):
+        sheet = None if spec.sheet is None else str(spec.sheet)
+        first = seen.setdefault((str(spec.path), sheet, spec.sector), i)
+        if first != i:
+            raise ConfigError(f"{_where(first)} 和{_where(i)} 是同一文件（{spec.source_file}）"
+                              "的同一工作表、同一类数据：其中每个人会被算两次，请删去一个", file=name)
+    labelled = list(specs)
+    for part in (lambda s: None if s.sheet is None else f"「{s.sheet}」", lambda s: f"（{SECTOR_TITLES[s.sector]}）"):
+        counts = Counter(s.source_file for s in labelled)
+        labelled = [replace(s, source_file=s.source_file + (part(s) or "")) if counts[s.source_file] > 1 else s
+                    for s in labelled]
+    return labelled
 
 
 def check_reference_date(value: date, key: str, *, file: str | None = None, today: date | None = None) -> date:

@@ -777,7 +777,7 @@ def _two_data_sheets(names: list[str], first: tuple[Any, pl.DataFrame, int, int]
     raise InputFileError(
         f"至少有两个工作表是这类数据：{said}。只读其中一个会漏掉其余工作表的人员，fanpin 不替您选择："
         f"请在配置文件中为此文件加上 sheet = \"{names[other[3]]}\"（fanpin validate 用 --sheet）指定要读取的工作表；"
-        "如各乡镇或各月分在不同工作表，请合并为一个工作表",
+        "每月一个工作表时请指定本月的；各乡镇分表时请把此文件在配置中列多次，每个 [[extracts]] 各用一个 sheet",
         file=name,
     )
 

@@ -409,6 +409,7 @@ def test_two_data_sheets_and_no_sheet_chosen_is_refused_naming_both(tmp_path: Pa
     text = str(err.value)
     assert text.startswith("民政.xlsx：") and "「2026年10月」" in text and "「2026年11月」" in text
     assert 'sheet = "2026年11月"' in text and "\n" not in text
+    assert "列多次" in text  # a workbook split by 乡镇: each sheet its own [[extracts]] (test_sheets_listed.py)
 
 
 def test_a_second_data_sheet_without_rows_or_hidden_is_not_a_choice(tmp_path: Path) -> None:
