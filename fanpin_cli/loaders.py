@@ -285,7 +285,10 @@ def _read_csv(
             raise InputFileError(f"CSV 格式无法解析：{str(exc).splitlines()[0]}", file=name) from exc
     if frame.height == 0:
         raise InputFileError(f"第{header_line}行之后没有内容", file=name)
-    header = list(frame.row(0))
+    # the header line's own fields, an empty one as "" (its column untitled), the fields only
+    # longer rows have as None
+    own = len(next(csv.reader(io.StringIO(text[offset:offset + 1 << 16]), delimiter=separator), []))
+    header = [("" if c is None else c) if i < own else c for i, c in enumerate(frame.row(0))]
     frame = frame.slice(1)
     frame.columns = [f"c{i}" for i in range(frame.width)]
     rows = _csv_row_numbers(buf, start, lambda: text[offset:], frame.height, header_line, separator, name)
@@ -948,18 +951,22 @@ def _ragged(frame: pl.DataFrame, header: list[str | None], kind: Kind) -> pl.Dat
 
 def _reading_issues(
     name: str, header_line: int, found: list[tuple[int | None, str, str, str]], ragged: pl.DataFrame,
-    header_width: int, kind: Kind,
+    header_width: int, kind: Kind, header_fields: int | None = None,
 ) -> pl.DataFrame:
-    """Quality-issue rows for what reading found (columns of quality.ISSUE_COLUMNS)."""
+    """Quality-issue rows for what reading found (columns of quality.ISSUE_COLUMNS); `header_width`
+    the header's fields up to its last heading, `header_fields` a CSV header line's fields."""
+    header_fields = header_width if header_fields is None else header_fields
     from fanpin_cli.quality import CHECK_INDEX, ISSUE_COLUMNS, empty_issues
 
     records = [(row or header_line, check, heading, message) for row, check, heading, message in found]
     if ragged.height:
-        if kind == "text":
-            text = (pl.lit("本行有") + pl.col("fields").cast(pl.String) + pl.lit(f"个字段，表头只有{header_width}个；多出的内容未用于比对。"
-                    "常见原因是内容里有未加引号的逗号，本行各列可能错位，请核对"))
+        untitled = pl.lit(f"本行在表头右侧没有列名的位置（第{column_name(header_width + 1)}列起）有内容，未用于比对；请核对是否错位或补上列名")
+        if kind == "text":  # beyond the header line's own fields (a CSV's header may end in empty ones)
+            text = pl.when(pl.col("fields") > header_fields).then(
+                pl.lit("本行有") + pl.col("fields").cast(pl.String) + pl.lit(f"个字段，表头只有{header_fields}个；多出的内容未用于比对。"
+                "常见原因是内容里有未加引号的逗号，本行各列可能错位，请核对")).otherwise(untitled)
         else:
-            text = pl.lit(f"本行在表头右侧没有列名的位置（第{column_name(header_width + 1)}列起）有内容，未用于比对；请核对是否错位或补上列名")
+            text = untitled
         records += ragged.select(
             "source_row", pl.lit("ROW_RAGGED").alias("check"), pl.lit("（表头以外）").alias("column"), text.alias("message")
         ).rows()
@@ -1125,9 +1132,11 @@ def load_file(
     if clear:
         frame = frame.rename(clear)
     text_cols = [c for c in frame.columns if c != "source_row"]
+    formulas = text_formula_columns(frame, text_cols)
     frame = frame.rename(mapping).with_columns(
         [
-            pl.col(mapping.get(c, c)).str.strip_chars().replace("", None)
+            unwrap_text_formula(pl.col(mapping.get(c, c)).str.strip_chars()).str.strip_chars().replace("", None)
+            if c in formulas else pl.col(mapping.get(c, c)).str.strip_chars().replace("", None)
             for c in text_cols
         ]
     )
@@ -1143,7 +1152,8 @@ def load_file(
     if non_data.height:
         frame = frame.filter(~pl.col("source_row").is_in(non_data["source_row"].implode()))
     named_width = max((i + 1 for i, c in enumerate(header) if (c or "").strip()), default=0)
-    issues = _reading_issues(name, header_line, found, _ragged(raw, header, kind), named_width, kind)
+    issues = _reading_issues(name, header_line, found, _ragged(raw, header, kind), named_width, kind,
+                             max((i + 1 for i, c in enumerate(header) if c is not None), default=0))
     frame = frame.with_columns(pl.lit(name).alias("source_file"))
     if sector == "roster":  # households are told apart by their 户编号 alone
         lost, row, text = household_numbers_lost(frame, numbers if kind in ("xlsx", "xls") else None)
@@ -1173,6 +1183,32 @@ def load_file(
         merged_cells=merged_cells,
         amount_units=units,
     )
+
+
+def text_formula_columns(frame: pl.DataFrame, columns: list[str]) -> set[str]:
+    """The columns of `frame` with a cell written as Excel's text formula `="433127…"` (web
+    systems export IDs and 户编号 so, that Excel keep all their digits): one pass over the first
+    characters.
+
+    >>> text_formula_columns(pl.DataFrame({"a": ['="433127199001011238"', "x"], "b": ["=1", None]}), ["a", "b"])
+    {'a'}
+    """
+    if not columns:
+        return set()
+    found = frame.select(pl.col(columns).str.strip_chars_start().str.starts_with('="').any()).row(0)
+    return {c for c, yes in zip(columns, found, strict=True) if yes}
+
+
+def unwrap_text_formula(cell: pl.Expr) -> pl.Expr:
+    """`="433127…"` as Excel shows it, `433127…` (the formula's quoted text, `""` in it a quote).
+
+    >>> pl.select(unwrap_text_formula(pl.lit('="43312719900101123X"'))).item()
+    '43312719900101123X'
+    >>> pl.select(unwrap_text_formula(pl.lit('=A1+1'))).item()
+    '=A1+1'
+    """
+    inner = cell.str.extract(r'^\s*=\s*"(.*)"\s*$', 1)
+    return pl.when(inner.is_not_null()).then(inner.str.replace_all('""', '"', literal=True)).otherwise(cell)
 
 
 def _merged_entry(found: Any, header: list[str | None], headings: list[str]) -> dict[str, Any]:

@@ -6,9 +6,9 @@ the name column. A row that identifies nobody is not a record when it also reads
 - a **repeated header** (pages pasted together): at least two cells equal their own column's
   heading, and they are at least half of the row's filled cells (checked first: a repeated
   header carries no ID either);
-- a **total** (合计/小计/总计/共计/累计, also 本页合计, 全村合计 …): its first filled cell, or its
-  name cell, *is* that word (alone or followed by punctuation, a number or a space — never a
-  longer name: 王合计 and 合计明 are names);
+- a **total** (合计/小计/总计/共计/累计, also 本页合计, 全村合计, a place's 两岔乡小计 …): its first
+  filled cell, or its name cell, *is* that word (alone or followed by punctuation, a number or a
+  space — never a longer name: 王合计 and 合计明 are names);
 - a **footer** (填表人：…, 审核人, 制表日期, 联系电话, 单位负责人 …) or a **note** (说明：, 注：,
   备注：): its first filled cell starts with such a label word followed by a colon, a space, a
   digit or the end of the cell;
@@ -19,11 +19,11 @@ ID-like value (15+ digits, or a long number in E-notation) is always a record (a
 named 合计 keeps their row), and a row whose only filled cell is its ID cell is not a title.
 
 >>> import polars as pl
->>> frame = pl.DataFrame({"source_row": [3, 4, 5, 6], "序号": ["1", "合计", None, "2"],
-...     "name": ["张伟", None, None, "王合计"], "id_number": ["433127199001011238", "385", None, None],
-...     "备注": [None, None, "填表人：李娜", None]})
+>>> frame = pl.DataFrame({"source_row": [3, 4, 5, 6, 7], "序号": ["1", "合计", None, "2", "两岔乡小计"],
+...     "name": ["张伟", None, None, "王合计", None], "id_number": ["433127199001011238", "385", None, None, None],
+...     "备注": [None, None, "填表人：李娜", None, "12"]})
 >>> find_non_data(frame, {"序号": "序号", "name": "姓名", "id_number": "身份证号", "备注": "备注"}).rows()
-[(4, '合计行'), (5, '表尾（填表人、审核人、日期等）')]
+[(4, '合计行'), (5, '表尾（填表人、审核人、日期等）'), (7, '合计行')]
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ import re
 
 import polars as pl
 
-SUMMARY = r"(?:本页|本表|本月|本村|本组|本乡|本镇|全县|全乡|全镇|全村|全组|总)?[合小总共累]计"
+# a total's label: 合计 …, 本页合计, 全村合计, or a place's (两岔乡小计, 第一组合计, 灵溪镇社区合计)
+_PLACE = r"[\u4e00-\u9fff0-9]{1,12}?(?:乡|镇|村|组|街道|社区|居委会|村委会|县|区|市|片区|办事处|学校)"
+SUMMARY = rf"(?:本页|本表|本月|本村|本组|本乡|本镇|全县|全乡|全镇|全村|全组|总|{_PLACE})?[合小总共累]计"
 FOOTER = (
     r"(?:填表|填报|制表|编制|审核|审批|复核|核对|统计|经办|联系|分管|单位|负责|主管|报送|打印|导出)"
     r"(?:人|单位|日期|时间|电话|领导|负责人|签字|签名|盖章)?|联系电话|电话|签字|签名|盖章|日期"

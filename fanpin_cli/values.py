@@ -119,6 +119,24 @@ CODES: dict[str, dict[str, str | None]] = {
         "突发严重困难户": "突发严重困难户", "边缘户": "边缘易致贫户", "不稳定户": "脱贫不稳定户",
         "严重困难户": "突发严重困难户", "一般农户": "一般农户",
     },
+    # 民政: the names of 社会救助暂行办法 and of older lists beside the short ones the rules use.
+    "aid_type": {
+        "农村低保": "农村低保", "农村最低生活保障": "农村低保", "农村居民最低生活保障": "农村低保",
+        "城市低保": "城市低保", "城镇低保": "城市低保", "城市最低生活保障": "城市低保", "城镇最低生活保障": "城市低保",
+        "城市居民最低生活保障": "城市低保", "城镇居民最低生活保障": "城市低保",
+        "特困供养": "特困供养", "特困人员救助供养": "特困供养", "特困人员供养": "特困供养", "特困供养人员": "特困供养",
+        "农村特困供养": "特困供养", "城市特困供养": "特困供养", "农村特困人员救助供养": "特困供养",
+        "城市特困人员救助供养": "特困供养", "五保": "特困供养", "农村五保": "特困供养", "农村五保供养": "特困供养",
+        "临时救助": "临时救助", "临时性救助": "临时救助",
+    },
+    "aid_status": {
+        "在保": "在保", "正常": "在保", "正常保障": "在保", "保障中": "在保", "享受中": "在保", "在册": "在保",
+        "停保": "停保", "已停保": "停保", "暂停": "停保", "停发": "停保", "终止": "停保", "已终止": "停保",
+        "退出": "停保", "已退出": "停保",
+        "已发放": "已发放", "发放": "已发放", "已救助": "已发放",
+    },
+    "safety_grade": {g: f"{g[0]}级" for g in ("A", "B", "C", "D", "A级", "B级", "C级", "D级",
+                                             "A级危房", "B级危房", "C级危房", "D级危房")},
     "relation": {
         "本人": "户主", "户主本人": "户主", "本人(户主)": "户主", "户主(本人)": "户主",
         "妻": "配偶", "妻子": "配偶", "夫": "配偶", "丈夫": "配偶", "爱人": "配偶",
@@ -187,7 +205,12 @@ def _relation_code(key: pl.Expr) -> pl.Expr:
 
 def parse_date(raw: pl.Expr) -> pl.Expr:
     """A date from `2012-03-05`, `2012/3/5`, `2012.3.5`, `20120305`, `2012年3月5日`,
-    `2012-03-05 00:00:00` or an Excel serial number (`40973`); null if none fits.
+    `2012-03-05 00:00:00`, `20120305083000` or an Excel serial number (`40973`, `40973.35`);
+    null if none fits.
+
+    >>> pl.DataFrame({"d": ["20120305083000", "40973.35", "2012.3", "20121305"]}).select(
+    ...     parse_date(pl.col("d"))).to_series().to_list()
+    [datetime.date(2012, 3, 5), datetime.date(2012, 3, 5), None, None]
     """
     return text_date(date_text(raw))
 
@@ -248,12 +271,22 @@ def date_values(frame: pl.DataFrame, field: str) -> pl.Series:
 
 def date_text(raw: pl.Expr) -> pl.Expr:
     """The text `parse_date` reads a date from: NFKC, stripped, the time of day removed (many
-    rows share one: `text_date` of each distinct text is the whole parse)."""
+    rows share one: `text_date` of each distinct text is the whole parse) — also from a compact
+    timestamp (`20241201155907`, `202412011559`) and from an Excel serial date-time (`45627.666`:
+    a cell whose date format the reader did not know, such as Chinese Excel's yyyy年m月d日,
+    comes as its serial number).
+
+    >>> pl.DataFrame({"d": ["2024-12-01 15:59:07", "20241201155907", "45627.666053241", "2012.3"]}).select(
+    ...     date_text(pl.col("d"))).to_series().to_list()
+    ['2024-12-01', '20241201', '45627', '2012.3']
+    """
     return (
         raw.cast(pl.String)
         .str.normalize("NFKC")
         .str.strip_chars()
         .str.replace(r"[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$", "")
+        .str.replace(r"^([0-9]{8})(?:[0-9]{4}|[0-9]{6})$", "$1")
+        .str.replace(r"^([1-7][0-9]{4})\.[0-9]+$", "$1")  # a serial of 1927–2119 and its time of day
     )
 
 

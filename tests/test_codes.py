@@ -33,6 +33,11 @@ REF = date(2026, 11, 30)
         ("household_type", "一般户", "一般农户"), ("household_type", "已脱贫户", "脱贫户"),
         ("household_type", "监测对象", "监测户"),
         ("relation", "本人", "户主"), ("relation", "妻子", "配偶"), ("relation", "之子", "之子"),
+        # 民政's names as 社会救助暂行办法 writes them, beside the short ones the rules use
+        ("aid_type", "农村最低生活保障", "农村低保"), ("aid_type", "特困人员救助供养", "特困供养"),
+        ("aid_type", "城镇低保", "城市低保"), ("aid_type", "农村五保", "特困供养"), ("aid_type", "低保", "低保"),
+        ("aid_status", "正常", "在保"), ("aid_status", "终止", "停保"), ("safety_grade", "C级危房", "C级"),
+        ("safety_grade", "d", "D级"),
         ("name", "1", "1"),  # only code fields are rewritten
     ],
 )

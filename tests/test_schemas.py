@@ -107,3 +107,19 @@ def test_schemas_validate_the_same_without_pandas_loaded():
     assert {r[2] for r in here} >= {"not_nullable", "HH_SIZE_INVALID", "AMOUNT_INVALID", "VALUE_NOT_ALLOWED"}
     assert out["pandas"] is False
     assert out["hypothesis"] is False  # pandera's data synthesis (the test extra) not loaded either
+
+
+@pytest.mark.parametrize("sector", SECTORS)
+def test_an_inherited_check_keeps_its_id_after_other_models_are_built(sector):
+    """出生日期's DATE_INVALID is declared once, on the base model: once pandera had built one
+    sector's model, the others reported it as `date_check` and `fanpin run` dropped every case
+    (`fanpin validate`, one model, kept them)."""
+    from fanpin_cli.quality.schema import schema_issues
+
+    for other in SECTORS:  # every model built first, the sector's own too
+        failure_cases(pl.DataFrame({"name": ["张伟"], "id_number": ["1"]}), other)
+    frame = pl.DataFrame({"source_file": ["a.csv"] * 2, "source_row": [2, 3], "name": ["张伟", "李娜"],
+                          "id_number": ["1", "2"], "birth_date": ["2007-13-45", "2007-01-02"]})
+    issues = pl.concat([lf.collect() for lf in schema_issues(frame, sector, {"birth_date": "出生日期"})])
+    dates = issues.filter(pl.col("column") == "出生日期")
+    assert dates.select("source_row", "check_id").rows() == [(2, "DATE_INVALID")]

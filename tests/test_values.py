@@ -38,6 +38,13 @@ DATE_FORMS = [
     pytest.param(" 2012-03-05 ", date(2012, 3, 5), id="surrounding-spaces"),
     pytest.param("40973", date(2012, 3, 5), id="excel-serial"),
     pytest.param("46356", date(2026, 11, 30), id="excel-serial-reference-date"),
+    # a cell whose date format the reader does not know (Chinese Excel's yyyy年m月d日, numFmtId 31)
+    # comes as its serial number with the time of day
+    pytest.param("45627.666053241", date(2024, 12, 1), id="excel-serial-datetime"),
+    pytest.param("20241201155907", date(2024, 12, 1), id="compact-timestamp"),
+    pytest.param("202412011559", date(2024, 12, 1), id="compact-timestamp-minutes"),
+    pytest.param("20241301155907", None, id="compact-timestamp-month-13"),
+    pytest.param("2012.3", None, id="year-dot-month-not-a-serial"),
     pytest.param("2016-02-29", date(2016, 2, 29), id="leap-day"),
     pytest.param("2012-02-30", None, id="impossible-feb-30"),
     pytest.param("2015-02-29", None, id="not-a-leap-year"),

@@ -233,6 +233,34 @@ def test_trailing_empty_fields_are_not_ragged(tmp_path: Path) -> None:
     assert loaded.issues.height == 0
 
 
+def test_values_under_an_empty_heading_at_the_header_lines_end_are_not_said_as_a_field_too_many(tmp_path: Path) -> None:
+    """`姓名,身份证号码,救助类型,` (the last heading empty, its title in a merged cell above it):
+    every row has the header line's four fields. Its values are reported as having no heading
+    — not as a row longer than the header (a false "各列可能错位" on every row)."""
+    path = tmp_path / "民政.csv"
+    lines = ["姓名,身份证号码,救助类型,"] + [f"{p[2]},{p[3]},农村低保,{i}" for i, p in enumerate(map(person, range(3)))]
+    lines.append(f"{person(3)[2]},{person(3)[3]},农村低保,3,多")  # one field more than the header line
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    loaded = load_file(path, "civil_affairs")
+    ragged = loaded.issues.filter(pl.col("check_id") == "ROW_RAGGED").sort("source_row")
+    assert ragged["source_row"].to_list() == [2, 3, 4, 5]
+    assert all("没有列名的位置" in m for m in ragged["message"][:3])
+    assert "本行有5个字段，表头只有4个" in ragged["message"][3]
+
+
+def test_text_formula_cells_are_read_as_excel_shows_them(tmp_path: Path) -> None:
+    """Web systems export IDs as `="433127…"` so that Excel keeps all 18 digits; Excel shows the
+    ID. Read as the ID (it was a 19-character bad ID on every row: nothing linked by ID)."""
+    path = tmp_path / "医保.csv"
+    people = [person(i) for i in range(3)]
+    lines = ["姓名,公民身份号码,参保状态"] + [f'{p[2]},="{p[3]}",正常参保' for p in people[:2]]
+    lines.append(f'{people[2][2]},"=""{people[2][3]}""",正常参保')  # the same, quoted by a CSV writer
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    loaded = load_file(path, "medical_enrollment")
+    assert loaded.frame["id_number"].to_list() == [p[3] for p in people]
+    assert loaded.frame["name"].to_list() == [p[2] for p in people]
+
+
 def test_xlsx_value_beyond_the_header_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "民政.xlsx"
     wb = xlsxwriter.Workbook(path)
@@ -630,6 +658,19 @@ def test_non_data_rows_are_listed_with_a_reason(tmp_path: Path) -> None:
     issues = pl.read_csv(tmp_path / "out" / "quality_issues.csv", infer_schema=False)
     assert not set(issues["source_row"].to_list()) & {str(r["row"]) for r in NON_DATA}
     assert sha256(path) == before
+
+
+def test_a_places_subtotal_row_is_a_total(tmp_path: Path) -> None:
+    """`两岔乡小计` after each 乡镇's block: a total, not a record with no name and no ID (it
+    was counted as a row and reported as ID_MISSING, NAME_MISSING and REQUIRED_MISSING)."""
+    path = tmp_path / "民政.csv"
+    lines = ["乡镇,姓名,身份证号码,救助类型,月保障金额"]
+    lines += [f"两岔乡,{p[2]},{p[3]},农村低保,300" for p in map(person, range(2))] + ["两岔乡小计,,,,600"]
+    lines += [f"灵溪镇,{p[2]},{p[3]},农村低保,300" for p in map(person, range(2, 3))] + ["灵溪镇 合计：,,,,300"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    loaded = load_file(path, "civil_affairs")
+    assert loaded.non_data_rows == [{"row": 4, "reason": "合计行"}, {"row": 6, "reason": "合计行"}]
+    assert loaded.rows_read == 3
 
 
 def test_xlsx_total_and_footer_rows(tmp_path: Path) -> None:
