@@ -37,6 +37,9 @@ class Available:
     file: str
     rows: int
     fields: frozenset[str]
+    # date columns that hold values none of which reads as a date: a rule's window over them
+    # would find nothing ("0户0人"), so the rule is not evaluated (see `unreadable_dates`)
+    unreadable: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -64,9 +67,34 @@ class Status:
 Requirement = tuple[str, ...]
 
 
-def available(loaded: Any) -> Available:
-    """`Available` of a `loaders.LoadedFile`."""
-    return Available(loaded.sector, loaded.source_file, loaded.rows_read, frozenset(loaded.frame.columns))
+def available(loaded: Any, prepared: Any = None) -> Available:
+    """`Available` of a `loaders.LoadedFile`; with its `prepared` frame (dates parsed), the date
+    columns none of whose values could be read are known too."""
+    return Available(loaded.sector, loaded.source_file, loaded.rows_read, frozenset(loaded.frame.columns),
+                     unreadable_dates(prepared) if prepared is not None else frozenset())
+
+
+def unreadable_dates(frame: Any) -> frozenset[str]:
+    """The date fields of a prepared frame that hold values but not one readable date (every
+    cell a format no parser knows: a rule's date window over them would find no one).
+
+    >>> import polars as pl
+    >>> f = pl.DataFrame({"settle_date": ["x", "y"], "settle_date_parsed": [None, None],
+    ...                   "aid_date": ["2026-01-02", None]}).with_columns(
+    ...     pl.col("settle_date_parsed").cast(pl.Date), pl.col("aid_date").str.to_date().alias("aid_date_parsed"))
+    >>> sorted(unreadable_dates(f))
+    ['settle_date']
+    """
+    import polars as pl
+
+    from fanpin_cli.values import DATE_FIELDS, parsed_date_name
+
+    pairs = [(f, parsed_date_name(f)) for f in DATE_FIELDS if f in frame.columns and parsed_date_name(f) in frame.columns]
+    if not pairs or frame.height == 0:
+        return frozenset()
+    counts = frame.select([pl.col(c).is_not_null().any().alias(f"{i}{k}") for i, pair in enumerate(pairs)
+                           for k, c in enumerate(pair)]).row(0)
+    return frozenset(f for i, (f, _) in enumerate(pairs) if counts[2 * i] and not counts[2 * i + 1])
 
 
 def available_frames(roster: Any, evidence: dict[str, Any]) -> list[Available]:
@@ -123,6 +151,11 @@ def judge(sector: str, reqs: list[Requirement], inputs: list[Available], *, opti
     lacking = _missing(reqs, fields)
     if lacking:
         return Status(NOT_EVALUATED, f"{'花名册' if sector == 'roster' else where}缺少{missing_text(lacking)}列")
+    readable = frozenset().union(*(a.fields - a.unreadable for a in files))
+    unread = _missing(reqs, readable)
+    if unread:
+        return Status(NOT_EVALUATED, f"{'花名册' if sector == 'roster' else where}的{missing_text(unread)}列"
+                      "没有一个能识别的日期（见数据质量 DATE_INVALID）")
     return Status()
 
 

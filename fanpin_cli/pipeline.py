@@ -626,7 +626,8 @@ def _compute(
     prepared = [(lf, frame.drop(LINKING_ONLY, strict=False)) for lf, frame, _ in extracts_done]
     links_each = [lk for _, _, lk in extracts_done]
     del extracts_done
-    statuses = rule_statuses(rules, [available(lf) for lf in loaded], config.rules)
+    statuses = rule_statuses(rules, [available(lf, frame) for lf, frame in zip(loaded, frames, strict=True)],
+                             config.rules)
     rule_infos = [RuleInfo(r.rule_id, r.title, r.level, _reason(statuses, r.rule_id)) for r in rules]
     stages.extend(Stage(name, seconds[name]) for name in STAGES[:3])
     clock[0] = time.perf_counter()

@@ -114,3 +114,27 @@ def test_sector_not_supplied_is_not_evaluated_and_exemption_noted(tmp_path: Path
     assert med["status"] == "evaluated" and "未提供公安户籍注销文件" in med["note"]
     assert summary["quality"]["by_check"]["DECEASED_LISTED"]["status"] == "not_evaluated"
     assert "未评估（未提供公安户籍注销文件）" in summary_sheet_text(out)
+
+
+def test_a_date_column_with_no_readable_date_leaves_its_rule_not_evaluated(tmp_path: Path) -> None:
+    """结算日期 written 01/12/2024 15:59:07 on every row (a form no parser may guess: day or month
+    first?): MED_HIGH_OOP's window found no claim and said "0户0人" as if it had looked. Now
+    not evaluated, the column named; each cell is still a DATE_INVALID issue."""
+    import re
+
+    folder = county(tmp_path)
+    path = folder / "医保_结算明细.csv"
+    raw = path.read_bytes()
+    encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "gbk"
+    text = raw.decode(encoding)
+    changed, n = re.subn(r",(\d{4})-(\d{2})-(\d{2})( \d{2}:\d{2}:\d{2})?,", r",\3/\2/\1\4,", text)
+    assert n > 100
+    path.write_bytes(changed.encode(encoding))
+    result, summary, out = run(folder)
+    oop = rule(summary, "MED_HIGH_OOP")
+    assert oop["status"] == "not_evaluated" and oop["households"] is None
+    assert oop["reason"] == "医保结算明细文件（医保_结算明细.csv）的「结算日期」列没有一个能识别的日期（见数据质量 DATE_INVALID）"
+    assert "MED_HIGH_OOP" in result.output and "没有一个能识别的日期" in result.output
+    issues = pl.read_csv(out / "quality_issues.csv", infer_schema=False)
+    assert issues.filter(pl.col("check_id") == "DATE_INVALID", pl.col("source_file") == "医保_结算明细.csv").height == n
+    assert rule(summary, "MED_UNINSURED")["status"] == "evaluated"
