@@ -33,6 +33,9 @@ class InputSummary:
     merged_cells: list[dict[str, Any]] = field(default_factory=list)
     # Amount columns in another unit than 元 by their heading, converted: {column, field, unit, factor}.
     amount_units: list[dict[str, Any]] = field(default_factory=list)
+    # A roster's member rows whose blank 户编号 (乡镇, 村) was filled from their head's row
+    # (`filldown`), per column: {column, field, cells, first_row, last_row}.
+    filled_down: list[dict[str, Any]] = field(default_factory=list)
     header_row: int | None = None
     sheet: str | None = None
     encoding: str | None = None

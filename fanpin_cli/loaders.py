@@ -40,6 +40,7 @@ from fanpin_cli import fields as _fields
 from fanpin_cli.errors import InputFileError
 from fanpin_cli.fields import FIELD_TITLES, REQUIRED_COLUMNS, SECTORS, alias_lookup, heading_key
 from fanpin_cli.filekind import NOT_EXCEL, Kind, sniff
+from fanpin_cli.filldown import fill_down, filled_message
 from fanpin_cli.merged import Span, fill_merged, merged_columns, merged_message, span_of_ref
 from fanpin_cli.nondata import find_non_data
 from fanpin_cli.sheetsize import MAX_CELLS, ChunkScan, column_name, xlsx_sheet_size
@@ -81,6 +82,9 @@ class LoadedFile:
     # Amount columns whose heading names another unit than 元 (人均纯收入（万元）), converted to 元:
     # {column, field, unit, factor}.
     amount_units: list[dict[str, Any]] = field(default_factory=list)
+    # A roster's member rows whose 户编号 (乡镇, 村) was blank under their head's row, filled
+    # (`filldown`): per column {column, field, cells, first_row, last_row}.
+    filled_down: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:
@@ -1151,6 +1155,14 @@ def load_file(
     non_data = find_non_data(frame, {mapping.get(c, c): ("" if c.startswith(UNNAMED) else c) for c in text_cols})
     if non_data.height:
         frame = frame.filter(~pl.col("source_row").is_in(non_data["source_row"].implode()))
+    filled_down: list[dict[str, Any]] = []
+    if sector == "roster":  # 户编号 on the head's row only: the members' blank cells filled from it
+        frame, filled = fill_down(frame)
+        for col in filled:
+            heading = next((h for h, f in mapping.items() if f == col.field), FIELD_TITLES.get(col.field, col.field))
+            filled_down.append({"column": heading, "field": col.field, "cells": col.cells,
+                                "first_row": col.first_row, "last_row": col.last_row})
+            found.append((col.first_row, "FILLED_DOWN", heading, filled_message(col, heading)))
     named_width = max((i + 1 for i, c in enumerate(header) if (c or "").strip()), default=0)
     issues = _reading_issues(name, header_line, found, _ragged(raw, header, kind), named_width, kind,
                              max((i + 1 for i, c in enumerate(header) if c is not None), default=0))
@@ -1182,6 +1194,7 @@ def load_file(
         kind=kind,
         merged_cells=merged_cells,
         amount_units=units,
+        filled_down=filled_down,
     )
 
 

@@ -14,7 +14,11 @@ def file_notes(inputs: list[dict[str, Any]]) -> list[str]:
     """One line per input whose ID column was held as spreadsheet numbers (summary.json
     `inputs[].id_column_numeric`), one per amount column converted from another unit to 元
     (`inputs[].amount_units`), and one per input with merged cells in its data rows
-    (`inputs[].merged_cells`).
+    (`inputs[].merged_cells`), one per roster column whose members' blank cells were filled from
+    their head's row (`inputs[].filled_down`).
+
+    >>> file_notes([{"file": "花名册.xlsx", "filled_down": [{"column": "户编号", "cells": 3, "first_row": 5, "last_row": 9}]}])
+    ['花名册.xlsx「户编号」列有 3 个成员行为空（第5–9行）：已按本户第一行（户主行）的值补齐，请核对']
 
     >>> file_notes([{"file": "花名册.xlsx", "amount_units": [{"column": "人均纯收入（万元）", "unit": "万元", "factor": 10000}]}])
     ['花名册.xlsx「人均纯收入（万元）」列按表头以万元为单位，已换算为元（×10,000）']
@@ -35,4 +39,7 @@ def file_notes(inputs: list[dict[str, Any]]) -> list[str]:
             ranges, cells = sum(m["ranges"] for m in merged), sum(m["cells"] for m in merged)
             notes.append(f"{e['file']} 有合并单元格（{columns}列共 {ranges:,} 处）：已按表格显示的值填入合并区域的每一行"
                          f"（{cells:,} 个单元格），请核对")
+        for f in e.get("filled_down") or []:
+            where = f"第{f['first_row']}行" if f["first_row"] == f["last_row"] else f"第{f['first_row']}–{f['last_row']}行"
+            notes.append(f"{e['file']}「{f['column']}」列有 {f['cells']:,} 个成员行为空（{where}）：已按本户第一行（户主行）的值补齐，请核对")
     return notes

@@ -155,6 +155,7 @@ def _input_summary(loaded: LoadedFile, links: pl.DataFrame | None, frame: pl.Dat
         non_data_rows=loaded.non_data_rows[:100],
         merged_cells=loaded.merged_cells,
         amount_units=loaded.amount_units,
+        filled_down=loaded.filled_down,
         header_row=loaded.header_row,
         sheet=loaded.sheet,
         encoding=loaded.encoding,

@@ -316,6 +316,7 @@ def test_every_catalogued_check_is_exercised():
     } | {c.check_id for c in NATIONAL_CHECKS}  # tests/test_quality_national.py, one case each at least
     tested |= {"HEADING_DUPLICATE", "ROW_RAGGED"}  # found while reading: tests/faults/test_readers.py
     tested |= {"CELL_MERGED"}  # found while reading: tests/test_merged.py
+    tested |= {"FILLED_DOWN"}  # found while reading: tests/test_filldown.py
     assert {c.check_id for c in CHECKS} - tested == set()
 
 

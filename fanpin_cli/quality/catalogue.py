@@ -100,6 +100,8 @@ CHECKS: tuple[Check, ...] = (
           "GB/T 36344-2018 规范性"),
     Check("CELL_MERGED", "规范性", "warning", "合并单元格（已按显示的值填入合并区域的每一格）", "all",
           "Microsoft Excel 文档 Range.Merge（合并区域的值存于左上角单元格）；GB/T 36344-2018 规范性"),
+    Check("FILLED_DOWN", "完整性", "warning", "成员行的户编号（乡镇、村）为空（已按本户第一行补齐）", "roster",
+          "GB/T 36344-2018 完整性"),
     Check("ROW_RAGGED", "规范性", "error", "本行内容超出表头（CSV字段比表头多，可能错位）", "all",
           "RFC 4180（每行字段数相同）；GB/T 36344-2018 规范性"),
     Check("SCHOOL_STATUS_CONFLICT", "一致性", "warning", "教育学籍在读但系统在校生状况为空或非在校生", "cross", "001 学籍比对"),
