@@ -16,6 +16,7 @@ import polars as pl
 from fanpin_cli.errors import ConfigError
 from fanpin_cli.idnum import mask_id
 from fanpin_cli.outputs import write_csv, write_json
+from fanpin_cli.privacy import mask_frame
 from fanpin_cli.province.config import load_province
 from fanpin_cli.province.cross import present
 from fanpin_cli.province.plan import make_plan, read_histories
@@ -63,7 +64,10 @@ def run_province(config_path: Path, out_dir: Path, *, engine: str = "local", mas
     cross = present(result.cross, full_ids=full_ids)
     write_csv(cross, out_dir / "cross_county.csv")
     if result.unassigned is not None and result.unassigned.height:
-        shown = result.unassigned if full_ids else result.unassigned.with_columns(mask_id(pl.col("id_number")).alias("id_number"))
+        # every text masked, not the ID column alone: an extract's columns shifted by one put
+        # IDs under 姓名 or 乡镇 (as `outputs.mask_table` masks a county's tables)
+        shown = result.unassigned if full_ids else mask_frame(
+            result.unassigned.with_columns(mask_id(pl.col("id_number")).alias("id_number")))
         write_csv(shown, out_dir / "unassigned.csv")
     write_province_workbook(out_dir / "province.xlsx", summary, cross)
     summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)

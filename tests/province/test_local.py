@@ -191,6 +191,27 @@ def test_unassigned_province_rows_are_listed_not_lost(built, local_split):
     assert "全省数据分县" in wb.sheetnames
 
 
+def test_unassigned_rows_are_masked_in_every_column(built, tmp_path: Path):
+    """A province-wide extract whose columns shifted put IDs under 姓名 and 乡镇: those rows
+    reach no county and are listed in unassigned.csv — every text masked there, not the ID
+    column alone (they were written in full)."""
+    import shutil
+
+    for name in GOOD:
+        shutil.copytree(built["folders"][name], tmp_path / name, ignore=shutil.ignore_patterns("fanpin-history*"))
+    pl.DataFrame({"姓名": ["433127198212278173", "张三", "李四433127198310290408"],
+                  "身份证号码": [None, None, None], "乡镇": [None, "110105199003078835", "不存在乡"],
+                  "参保状态": ["参保缴费"] * 3, "险种类型": ["城乡居民基本医疗保险"] * 3}).write_csv(tmp_path / "全省.csv")
+    config = write_province(tmp_path, GOOD, [("medical_enrollment", "全省.csv")])
+    run_province(config, tmp_path / "out", history=False)
+    text = (tmp_path / "out" / "unassigned.csv").read_text(encoding="utf-8-sig")
+    lost = pl.read_csv(tmp_path / "out" / "unassigned.csv", infer_schema=False)
+    assert lost.height == 3
+    for full in ("433127198212278173", "110105199003078835", "433127198310290408"):
+        assert full not in text
+        assert pl.select(mask_id(pl.lit(full))).item() in text
+
+
 def test_monthly_history_is_kept_as_fanpin_run_keeps_it(built, tmp_path: Path):
     """Province (history on) and `fanpin run` (history on) on two copies of one county, twice:
     the same outputs, statuses included, and each county's history file beside its config."""
