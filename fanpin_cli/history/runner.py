@@ -17,10 +17,11 @@ from typing import Any
 
 import polars as pl
 
+from fanpin_cli.privacy import mask_text
 from fanpin_cli.tables import C
 
 from .reduce import history_tables
-from .settings import HistorySettings, history_settings
+from .settings import HistorySettings, history_settings, stored_county
 from .store import HistoryError, PendingRun, RunRecord, record_run
 from .view import HistoryView, load_view
 
@@ -64,7 +65,7 @@ class HistoryRun:
         evaluated: its reduction, its rows and their compressed checkpoint — most of the
         history's month — are then not written beside the outputs, where both cores are busy.
         `stage(..., links=)` adds the rest of the run; a run that fails drops it (`rollback`)."""
-        record = RunRecord(county=config.county, period=config.period, reference_date=config.reference_date,
+        record = RunRecord(county=stored_county(config), period=config.period, reference_date=config.reference_date,
                            version="", tables=history_tables(roster=persons, links=links))
         return PendingRun(self.settings.path, record)  # (its `runs` row is the one `add` is given last)
 
@@ -123,7 +124,7 @@ def open_for_run(config: Any, *, path: Path | None = None, out_dir: Path | None 
         path = out_dir.resolve() / settings.path.name
     if path is not None:
         settings = replace(settings, path=path)
-    return HistoryRun(settings, load_view(settings.path, config.county, config.period))
+    return HistoryRun(settings, load_view(settings.path, stored_county(config), config.period))
 
 
 def history_counts(artifacts: Any) -> dict[str, int]:
@@ -155,7 +156,7 @@ def run_record(config: Any, artifacts: Any, out_dir: Path, settings: HistorySett
     `links_staged`: without the links table (`HistoryRun.stage_links` wrote it)."""
     summary = artifacts.summary
     inputs = pl.DataFrame(
-        [{"file": i.file, "sector": i.sector, "sha256": i.sha256, C.rows_read: i.rows_read} for i in summary.inputs],
+        [{"file": mask_text(i.file), "sector": i.sector, "sha256": i.sha256, C.rows_read: i.rows_read} for i in summary.inputs],
         schema={"file": pl.String, "sector": pl.String, "sha256": pl.String, C.rows_read: pl.Int64},
     )
     persons = getattr(artifacts, "persons", None)
@@ -180,12 +181,12 @@ def run_record(config: Any, artifacts: Any, out_dir: Path, settings: HistorySett
             params.setdefault("rule_params", {})[rule.rule_id] = values
     counts = {"flags": artifacts.flags.height, "review": artifacts.review.height, **history_counts(artifacts)}
     return RunRecord(
-        county=config.county,
+        county=stored_county(config),
         period=config.period,
         reference_date=config.reference_date,
         version=summary.version,
-        config_file=str(config.config_path.name),
-        out_dir=str(out_dir),
+        config_file=mask_text(str(config.config_path.name)),
+        out_dir=mask_text(str(out_dir)),
         params=params,
         counts=counts,
         inputs=inputs,

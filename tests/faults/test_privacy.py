@@ -201,3 +201,32 @@ def test_ids_split_or_shortened_as_typed_are_masked_in_text_and_frames(text):
                                   "电话 13912345678", "1200 3400 5600 7800", "2026-05-01 2026-06-01 2026-07-01"])
 def test_numbers_that_are_no_id_stay_as_they_are(text):
     assert mask_text(text) == text
+
+
+def test_an_id_in_the_county_name_or_a_file_name_reaches_no_history_or_history_console(tmp_path):
+    """The history kept the county, the input file names, the config's name and the output
+    folder as written (its links masked them): an ID typed into any reached the file and
+    `fanpin history`'s title. Stored masked; its runs are looked up by the same masked name."""
+    import duckdb
+
+    from fanpin_cli.synth import generate_county
+
+    folder = tmp_path / "county"
+    generate_county(30, 5, folder)
+    ids = {"433127198212278173", "433127199509300479"}
+    (folder / "公安_户籍注销.csv").rename(folder / "公安_433127199509300479.csv")
+    config = folder / "fanpin.toml"
+    text = config.read_text(encoding="utf-8").replace("公安_户籍注销.csv", "公安_433127199509300479.csv")
+    config.write_text(re.sub(r'county = "[^"]*"', 'county = "永顺县433127198212278173"', text), encoding="utf-8")
+    for month in (1, 2):
+        out = tmp_path / f"out{month}"
+        result = runner.invoke(app, ["run", str(config), "--out", str(out), "-q"])
+        assert result.exit_code == 0, result.output
+    with duckdb.connect(str(folder / "fanpin-history.duckdb"), read_only=True) as con:
+        for table, in con.execute("SELECT table_name FROM information_schema.tables").fetchall():
+            rows = con.execute(f'SELECT * FROM "{table}"').fetchall()
+            assert not full_ids_in("\n".join(map(str, rows)), ids), table
+        assert con.execute("SELECT count(*) FROM runs").fetchone() == (1,)  # the same county and month: replaced
+    shown = runner.invoke(app, ["history", str(config)])
+    assert shown.exit_code == 0, shown.output
+    assert not full_ids_in(shown.output, ids) and "永顺县433127" in shown.output
