@@ -43,8 +43,14 @@ class _Commands(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except CLICK_OWN:
-            raise  # exit codes, usage errors
+        except CLICK_OWN as own:  # exit codes, usage errors
+            # a usage error quotes what was typed: an ID typed by mistake (`history x.toml 4331…`
+            # without --id) is masked
+            if isinstance(own, CLICK_OWN[2]):
+                from fanpin_cli.privacy import console_text
+
+                own.message = console_text(own.message)
+            raise
         except FanpinError as error:
             _fail(error)
         except KeyboardInterrupt as interrupted:
@@ -395,7 +401,9 @@ def _print_columns(entry: dict) -> None:
 
 def _usage(message: str) -> None:
     """A usage error: one Chinese line, exit code 2."""
-    err_console.print(f"[bold red]错误：[/bold red]{escape(message)}", highlight=False, soft_wrap=True)
+    from fanpin_cli.privacy import console_text
+
+    err_console.print(f"[bold red]错误：[/bold red]{escape(console_text(message))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 

@@ -230,3 +230,23 @@ def test_an_id_in_the_county_name_or_a_file_name_reaches_no_history_or_history_c
     shown = runner.invoke(app, ["history", str(config)])
     assert shown.exit_code == 0, shown.output
     assert not full_ids_in(shown.output, ids) and "永顺县433127" in shown.output
+
+
+@pytest.mark.parametrize("args", [
+    ["history", "{config}", "{id}"],                     # --id forgotten
+    ["run", "{config}", "{id}"],
+    ["{id}"],                                            # no such command
+    ["run", "{config}", "--split", "{id}"],
+    ["validate", "{csv}", "--sector", "{id}"],
+    ["feedback", "{config}", "{csv}", "--date", "{id}"],
+])
+def test_an_id_typed_on_the_command_line_is_not_echoed(args, tmp_path):
+    """Usage errors quote what was typed (click's `Got unexpected extra argument(s) (…)`,
+    `No such command`, fanpin's own `--sector「…」`): an ID typed by mistake was printed in full."""
+    from fanpin_cli.resources import resource_dir
+
+    sample = resource_dir("sample_data")
+    full = "433127198212278173"
+    typed = [a.format(config=sample / "fanpin.toml", csv=sample / "公安_户籍注销.csv", id=full) for a in args]
+    result = runner.invoke(app, typed)
+    assert full not in result.output and "433127" in result.output, result.output
