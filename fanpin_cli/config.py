@@ -167,7 +167,7 @@ def load_config(path: Path) -> RunConfig:
     if not isinstance(run, dict):
         raise ConfigError("缺少 [run] 表（county、period、reference_date）", file=name)
     check_keys(run, _RUN_KEYS, "[run]", name)
-    county = str(run.get("county", "")).strip()
+    county = shown_name(str(run.get("county", "")).strip())
     if not county:
         raise ConfigError("[run] 缺少 county（县名）", file=name)
     ref = run.get("reference_date")
@@ -194,6 +194,21 @@ def load_config(path: Path) -> RunConfig:
 
     parse_settings(history, path)  # checked now, before any file is read
     return RunConfig(path.resolve(), county, period, ref, roster, extracts, rules, history)
+
+
+def shown_name(text: str) -> str:
+    """A county's or province's name as fanpin keeps it: an ID typed into it masked (the name
+    reaches every output, folder name and history). A name without six digits in a row is
+    returned as it is, without loading the masker.
+
+    >>> shown_name("永顺县"), shown_name("永顺县433127198212278173")
+    ('永顺县', '永顺县433127***********3')
+    """
+    if not re.search(r"[0-9０-９]{6}", text):
+        return text
+    from fanpin_cli.privacy import mask_text
+
+    return mask_text(text)
 
 
 def load_inputs(path: Path, data: dict[str, Any] | None = None) -> tuple[InputSpec, list[InputSpec]]:

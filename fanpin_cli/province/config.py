@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fanpin_cli.config import check_keys, input_fields, read_toml
+from fanpin_cli.config import check_keys, input_fields, read_toml, shown_name
 from fanpin_cli.errors import ConfigError
 
 _TOP_KEYS = ("province", "counties", "extracts")
@@ -98,7 +98,7 @@ def load_province(path: Path) -> ProvinceConfig:
     if not isinstance(head, dict):
         raise ConfigError("缺少 [province] 表（name = \"州/市/省名\"）", file=name)
     check_keys(head, _PROVINCE_KEYS, "[province]", name)
-    title = str(head.get("name", "")).strip()
+    title = shown_name(str(head.get("name", "")).strip())
     if not title:
         raise ConfigError("[province] 缺少 name", file=name)
     raw_counties = data.get("counties")

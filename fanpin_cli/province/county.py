@@ -106,13 +106,22 @@ class CountyOutcome:
 
 
 def county_dir(out_root: Path, county: str) -> Path:
-    """`DIR/<县>/`."""
-    return out_root / county
+    """`DIR/<县>/` (no path or reserved characters in the folder's name: a masked ID's `*` is `_`,
+    as in the 乡镇 workbooks' names).
+
+    >>> county_dir(Path("out"), "永顺县"), county_dir(Path("out"), "县433127***********8")
+    (PosixPath('out/永顺县'), PosixPath('out/县433127___________8'))
+    """
+    from fanpin_cli.report.split import safe_name
+
+    return out_root / safe_name(county)
 
 
 def table_dir(out_root: Path, table: str, county: str) -> Path:
     """`DIR/tables/<table>/county=<县>/` (Hive-style partition for Spark, Hive, DuckDB)."""
-    return out_root / "tables" / table / f"county={county}"
+    from fanpin_cli.report.split import safe_name
+
+    return out_root / "tables" / table / f"county={safe_name(county)}"
 
 
 def key_fingerprint(key: bytes) -> str:

@@ -20,7 +20,13 @@ from typing import Any
 from fanpin_cli.config import check_outputs_apart, load_config
 from fanpin_cli.errors import FanpinError
 from fanpin_cli.province.config import ProvinceConfig
-from fanpin_cli.province.county import CountyJob, county_key, key_fingerprint, with_history
+from fanpin_cli.province.county import (
+    CountyJob,
+    county_dir,
+    county_key,
+    key_fingerprint,
+    with_history,
+)
 
 
 @dataclass
@@ -53,7 +59,7 @@ def make_plan(province: ProvinceConfig, out_dir: Path) -> Plan:
             continue
         taken[county] = i
         try:
-            check_outputs_apart(config, out_dir / county)
+            check_outputs_apart(config, county_dir(out_dir, county))
         except FanpinError as error:
             jobs.append(CountyJob(county, entry.given, None, str(error)))
             continue

@@ -77,13 +77,16 @@ def _rule_totals(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def province_summary(name: str, config_file: str, engine: str, master: str | None, result: EngineResult,
                      elapsed: float) -> dict[str, Any]:
-    """province_summary.json's content. Holds no ID number."""
-    entries = [county_entry(o) for o in result.outcomes]
+    """province_summary.json's content. Holds no ID number: every text masked (`privacy.mask_data`:
+    county names, input file names, error messages), as a county's summary.json is."""
+    from fanpin_cli.privacy import mask_data
+
+    entries = mask_data([county_entry(o) for o in result.outcomes])
     ok = [e for e in entries if e["status"] == "ok"]
     levels = {lvl: sum(int(e["households_flagged"].get(lvl, 0)) for e in ok) for lvl in ("red", "yellow", "blue")}
     cross = result.cross
     by_kind = {k: int(cross.filter(pl.col("kind") == k).height) for k in KIND_TITLES}
-    return {
+    return mask_data({
         "version": __version__,
         "province": name,
         "config": config_file,
@@ -98,4 +101,4 @@ def province_summary(name: str, config_file: str, engine: str, master: str | Non
         "unassigned_rows": int(result.unassigned.height) if result.unassigned is not None else 0,
         "cross_county": {"matches": int(cross.height), "by_kind": by_kind},
         "elapsed_seconds": round(elapsed, 3),
-    }
+    })

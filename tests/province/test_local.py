@@ -212,6 +212,35 @@ def test_unassigned_rows_are_masked_in_every_column(built, tmp_path: Path):
         assert pl.select(mask_id(pl.lit(full))).item() in text
 
 
+def test_ids_in_province_county_and_file_names_are_masked_everywhere(built, tmp_path: Path):
+    """A province's name, a county's name and an input file's name holding IDs: they were in
+    full in province_summary.json, province.xlsx, cross_county.csv, the console and the county's
+    folder name. Masked everywhere; the county's folder named with `_` for the mask's `*`."""
+    import shutil
+
+    from faults.hostile import full_ids_in, output_texts
+
+    ids = {"433127198212278173", "433127198310290408", "433127199509300479"}
+    for name in GOOD:
+        shutil.copytree(built["folders"][name], tmp_path / name, ignore=shutil.ignore_patterns("fanpin-history*"))
+    first = tmp_path / GOOD[0]
+    (first / "公安_户籍注销.csv").rename(first / "公安_433127199509300479.csv")
+    text = (first / "fanpin.toml").read_text(encoding="utf-8").replace("公安_户籍注销.csv", "公安_433127199509300479.csv")
+    (first / "fanpin.toml").write_text(re.sub(r'county = "[^"]*"', 'county = "永顺县433127198212278173"', text),
+                                       encoding="utf-8")
+    config = write_province(tmp_path, GOOD)
+    config.write_text(config.read_text(encoding="utf-8").replace('name = "湘西州"', 'name = "湘西州433127198310290408"'),
+                      encoding="utf-8")
+    result = CliRunner().invoke(app, ["province", str(config), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert not full_ids_in(result.output, ids)
+    out = tmp_path / "out"
+    assert (out / "永顺县433127___________3" / "summary.json").is_file()
+    assert not full_ids_in("\n".join(str(p.relative_to(out)) for p in out.rglob("*")), ids)
+    for path, text in output_texts(out).items():
+        assert not full_ids_in(text, ids), path
+
+
 def test_monthly_history_is_kept_as_fanpin_run_keeps_it(built, tmp_path: Path):
     """Province (history on) and `fanpin run` (history on) on two copies of one county, twice:
     the same outputs, statuses included, and each county's history file beside its config."""
