@@ -31,7 +31,7 @@ from fanpin_cli.tables import C
 from fanpin_cli.values import normalize_codes
 
 # The columns a household's members share with its head's row, filled where blank.
-FILLED = ("household_id", "township", "village")
+FILLED = (C.household_id, C.township, C.village)
 
 
 class FilledColumn(NamedTuple):
@@ -46,17 +46,17 @@ class FilledColumn(NamedTuple):
 def fill_down(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[FilledColumn]]:
     """`frame` (a loaded roster: canonical columns, `source_row`, file order) with each member
     row's blank 户编号, 乡镇 and 村 taken from its household's first row (see module doc)."""
-    if "household_id" not in frame.columns or "relation" not in frame.columns or frame.height == 0:
+    if C.household_id not in frame.columns or C.relation not in frame.columns or frame.height == 0:
         return frame, []
-    if frame.get_column("household_id").null_count() == 0:
+    if frame.get_column(C.household_id).null_count() == 0:
         return frame, []
-    relation = normalize_codes(frame.select("relation")).get_column("relation")
+    relation = normalize_codes(frame.select(C.relation)).get_column(C.relation)
     head = (relation == "户主").fill_null(False)
     marked = frame.with_columns(
         head.alias("_head"), relation.is_not_null().alias("_named"),
-        (pl.col("household_id").is_not_null() | head).cum_sum().alias("_block"),
+        (pl.col(C.household_id).is_not_null() | head).cum_sum().alias("_block"),
     )
-    member = pl.col("_named") & ~pl.col("_head") & pl.col("household_id").first().over("_block").is_not_null()
+    member = pl.col("_named") & ~pl.col("_head") & pl.col(C.household_id).first().over("_block").is_not_null()
     fields = [f for f in FILLED if f in frame.columns]
     wanted = marked.select(
         C.source_row, *[(member & pl.col(f).is_null()).alias(f"_fill_{f}") for f in fields],

@@ -33,6 +33,10 @@ PROBLEM_NO_KEY = "缺少记录编号"
 PROBLEM_CONFLICT = "同一记录的核实结果不一致"
 PROBLEM_VOCABULARY = "核实结果不在下拉选项内（已保存，请确认）"
 PROBLEM_KIND = "核实结果与工作表类型不符（未保存）"
+PROBLEM_REMARK_ONLY = "只填写了整改情况或备注、未填写核实结果（未保存，请填写核实结果）"
+PROBLEM_NO_KEY_COLUMN = "没有找到「记录编号」列（本文件未导入：请用 fanpin 生成的工作簿填写，不要删除或改名此列）"
+PROBLEM_NO_VERDICT_COLUMN = "没有找到「核实结果」列（本工作表未导入：请不要删除或改名此列）"
+KEY_LENGTH = 16  # a record key: 16 hex characters
 
 ROW_SCHEMA = {"file": pl.String, "sheet": pl.String, "row_number": pl.Int64, "record_key": pl.String,
               "verdict": pl.String, "remark": pl.String}
@@ -62,6 +66,19 @@ def _clean(value: object) -> str | None:
     return text or None
 
 
+def _key(value: object) -> str | None:
+    """A 记录编号 cell as text; one a spreadsheet made a number (all its characters digits) gets
+    the leading zeros it lost back (`0123…` typed or pasted as a number is `123…`).
+
+    >>> _key(123456789012345), _key(123456789012345.0), _key("0a1b2c3d4e5f6a7b"), _key(None)
+    ('0123456789012345', '0123456789012345', '0a1b2c3d4e5f6a7b', None)
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer() \
+            and 0 <= value < 10 ** KEY_LENGTH:
+        return f"{int(value):0{KEY_LENGTH}d}"
+    return _clean(value)
+
+
 def _verdict(value: object) -> str | None:
     text = _clean(value)
     return None if text is None else "".join(text.split())
@@ -82,8 +99,10 @@ def _file_date(path: Path) -> date:
     return date.fromtimestamp(path.stat().st_mtime)
 
 
-def read_answers(path: Path) -> pl.DataFrame:
-    """Every answered row of every sheet with a 记录编号 heading in `path` (.xlsx/.xlsm)."""
+def read_answers(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every answered row of every sheet with a 记录编号 heading in `path` (.xlsx/.xlsm), and the
+    problems of the file itself (no sheet with a 记录编号 column; a sheet with one but no
+    核实结果 column): rows of ROW_SCHEMA with `problem`."""
     from openpyxl import load_workbook
 
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
@@ -93,8 +112,12 @@ def read_answers(path: Path) -> pl.DataFrame:
     except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the user's file problem
         raise HistoryError(f"无法读取工作簿：{exc}", file=path.name) from exc
     rows: list[dict[str, object]] = []
+    trouble: list[dict[str, object]] = []
+    keyed_sheets = 0
     try:
         for ws in wb.worksheets:
+            if hasattr(ws, "reset_dimensions"):  # a sheet whose stated size is wrong (<dimension ref="A1"/>,
+                ws.reset_dimensions()              # some exporters) is read to its last row, not cut there
             header: dict[str, int] | None = None
             for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
                 # A heading row: within the first rows, or a further table on the same sheet.
@@ -106,6 +129,10 @@ def read_answers(path: Path) -> pl.DataFrame:
                             hit = [i for i, t in enumerate(texts) if t.startswith(headings)]
                             if hit:
                                 header[name] = hit[0]
+                        keyed_sheets += 1
+                        if "verdict" not in header:
+                            trouble.append({"file": path.name, "sheet": ws.title, "row_number": number,
+                                            "problem": PROBLEM_NO_VERDICT_COLUMN})
                         continue
                 if header is None:
                     if number > HEADER_SEARCH_ROWS:
@@ -122,14 +149,17 @@ def read_answers(path: Path) -> pl.DataFrame:
                 if verdict is None and remark is None:
                     continue
                 rows.append({"file": path.name, "sheet": ws.title, "row_number": number,
-                             "record_key": _clean(cell("key")), "verdict": verdict, "remark": remark})
+                             "record_key": _key(cell("key")), "verdict": verdict, "remark": remark})
     finally:
         wb.close()
+    if not keyed_sheets:
+        trouble.append({"file": path.name, "sheet": None, "row_number": None, "problem": PROBLEM_NO_KEY_COLUMN})
     # What a village typed (整改情况, 核实结果, a 记录编号 mistyped) masked as it is read: an ID in
     # it is never stored in the history, nor shown in the problems list
     from fanpin_cli.privacy import mask_frame
 
-    return mask_frame(pl.DataFrame(rows, schema=ROW_SCHEMA), skip=())  # (a 记录编号 too: a real one holds no ID)
+    problems = pl.DataFrame(trouble, schema={**ROW_SCHEMA, "problem": pl.String})
+    return mask_frame(pl.DataFrame(rows, schema=ROW_SCHEMA), skip=()), mask_frame(problems, skip=())  # (a 记录编号 too)
 
 
 def _known_records(con, county: str) -> pl.DataFrame:  # noqa: ANN001
@@ -164,17 +194,19 @@ def import_feedback(
         raise HistoryError("历史记录文件不存在：请先运行一次月度比对（fanpin run），再导入反馈", file=str(history_path))
     result = FeedbackResult()
     frames = []
+    file_problems: list[pl.DataFrame] = []
     for path in files:
         if not path.is_file():
             raise HistoryError("找不到反馈文件", file=str(path))
-        answers = read_answers(path)
+        answers, trouble = read_answers(path)
+        file_problems.append(trouble)
         sha = hashlib.sha256(path.read_bytes()).hexdigest()
         when = verdict_date or _file_date(path)
         frames.append(answers.with_columns(pl.lit(sha).alias("file_sha256"), pl.lit(when).alias("verdict_date")))
         result.sheets += sorted(set(answers["sheet"].to_list()))
     rows = pl.concat(frames) if frames else pl.DataFrame(schema=ROW_SCHEMA)
     result.rows_read = rows.height
-    problems: list[pl.DataFrame] = []
+    problems: list[pl.DataFrame] = [p for p in file_problems if p.height]
 
     def problem(frame: pl.DataFrame, text: str) -> None:
         if frame.height:
@@ -184,7 +216,9 @@ def import_feedback(
         settle_open(con, history_path)  # a run that died once its lists were in place counts
         known = _known_records(con, county)
         problem(rows.filter(pl.col("record_key").is_null()), PROBLEM_NO_KEY)
-        keyed = rows.filter(pl.col("record_key").is_not_null())
+        # 整改情况 without 核实结果: no answer to keep (never dropped unsaid)
+        problem(rows.filter(pl.col("record_key").is_not_null() & pl.col("verdict").is_null()), PROBLEM_REMARK_ONLY)
+        keyed = rows.filter(pl.col("record_key").is_not_null() & pl.col("verdict").is_not_null())
         all_kinds = {kind: list(words) for kind, words in VOCABULARY.items()}
         matched = keyed.join(known, on="record_key", how="inner")
         problem(keyed.join(known, on="record_key", how="anti"), PROBLEM_UNMATCHED)
@@ -215,8 +249,14 @@ def import_feedback(
             SELECT record_key, kind, verdict AS _old_verdict, remark AS _old_remark FROM verdicts WHERE county = ?
             QUALIFY row_number() OVER (PARTITION BY record_key, kind ORDER BY verdict_date DESC, imported_at DESC) = 1
         """, [county])
-        chosen = chosen.join(latest, on=["record_key", "kind"], how="left")
-        same = (pl.col("_old_verdict").eq_missing(pl.col("verdict")) & pl.col("_old_remark").eq_missing(pl.col("remark")))
+        # an answer a file gave that is stored already (that file imported before, maybe after a
+        # later file changed it): importing it again changes nothing
+        before = query(con, "SELECT DISTINCT record_key, kind, file_sha256 AS _before_sha FROM verdicts WHERE county = ?",
+                       [county]).with_columns(pl.lit(True).alias("_imported"))
+        chosen = chosen.join(latest, on=["record_key", "kind"], how="left").join(
+            before, left_on=["record_key", "kind", "file_sha256"], right_on=["record_key", "kind", "_before_sha"], how="left")
+        same = ((pl.col("_old_verdict").eq_missing(pl.col("verdict")) & pl.col("_old_remark").eq_missing(pl.col("remark")))
+                | pl.col("_imported").fill_null(False))
         result.unchanged = chosen.filter(same).height
         new = chosen.filter(~same).with_columns(
             pl.lit(datetime.now()).alias("imported_at"), pl.lit(county).alias("county"),

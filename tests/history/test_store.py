@@ -22,6 +22,9 @@ from fanpin_cli.history.feedback import (
     PROBLEM_CONFLICT,
     PROBLEM_KIND,
     PROBLEM_NO_KEY,
+    PROBLEM_NO_KEY_COLUMN,
+    PROBLEM_NO_VERDICT_COLUMN,
+    PROBLEM_REMARK_ONLY,
     PROBLEM_UNMATCHED,
     PROBLEM_VOCABULARY,
     import_feedback,
@@ -210,6 +213,83 @@ def test_feedback_from_libreoffice_resaved_workbook(tmp_path: Path) -> None:
     assert dict(view.verdicts.select("record_key", "verdict").iter_rows()) == {"F1": "已整改", "F2": "属实", "R1": "不是同一人"}
     assert view.rejected_pairs.select("record_key", "person_key").rows() == [("row-R1", "pkB")]
     assert import_feedback(db, "永顺县", [src]).stored == 0  # the original and its re-save agree
+
+
+def test_an_older_file_imported_again_does_not_undo_a_later_answer(tmp_path: Path) -> None:
+    """v1 (不属实), then v2 (属实, the village's correction, the same day), then v1 again (a
+    folder imported once more): v1's answer was stored again as the newest and the flag left."""
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-11", [("F1", "MED_UNINSURED", 3, "无参保")]))
+    v1 = _workbook(tmp_path / "v1.xlsx", [("F1", "不属实", "第一次")])
+    v2 = _workbook(tmp_path / "v2.xlsx", [("F1", "属实", "更正")])
+    day = date(2026, 12, 5)
+    assert import_feedback(db, "永顺县", [v1], verdict_date=day).stored == 1
+    assert import_feedback(db, "永顺县", [v2], verdict_date=day).stored == 1
+    again = import_feedback(db, "永顺县", [v1], verdict_date=day)
+    assert again.stored == 0 and again.unchanged == 1
+    view = load_view(db, "永顺县", "2026-12")
+    assert view.verdicts.select("record_key", "verdict").rows() == [("F1", "属实")]
+    assert view.exemptions.height == 0
+
+
+def test_what_cannot_be_imported_is_said_never_dropped(tmp_path: Path) -> None:
+    """A remark without an answer, a sheet whose 核实结果 heading was renamed, a file without a
+    记录编号 column: each was read as nothing, silently ("问题 0 行")."""
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-11", [("F1", "MED_UNINSURED", 3, "无参保"), ("F2", "DIS_SEVERE", 4, "一级")]))
+    remark = _workbook(tmp_path / "remark.xlsx", [("F1", None, "已入户，正在核实"), ("F2", "属实", None)])
+    renamed = _workbook(tmp_path / "renamed.xlsx", [("F1", "属实", None)])
+    book = openpyxl.load_workbook(renamed)
+    book["MED_UNINSURED"]["D3"] = "核查结果"
+    book.save(renamed)
+    keyless = tmp_path / "keyless.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(["姓名", "核实结果"])
+    book.active.append(["张三", "属实"])
+    book.save(keyless)
+    result = import_feedback(db, "永顺县", [remark, renamed, keyless], verdict_date=date(2026, 12, 5))
+    assert result.stored == 1  # F2
+    said = sorted(result.problems.select("file", "sheet", "row_number", "record_key", "problem").rows(),
+                  key=lambda r: (r[0], r[2] or 0))
+    assert said == [
+        ("keyless.xlsx", None, None, None, PROBLEM_NO_KEY_COLUMN),
+        ("remark.xlsx", "MED_UNINSURED", 4, "F1", PROBLEM_REMARK_ONLY),
+        ("renamed.xlsx", "MED_UNINSURED", 3, None, PROBLEM_NO_VERDICT_COLUMN),
+    ]
+
+
+def test_a_key_a_spreadsheet_made_a_number_gets_its_leading_zero_back(tmp_path: Path) -> None:
+    """记录编号 are 16 hex characters; an all-digit one typed or pasted into a number cell loses its
+    leading zero (0123… → 123…): it was 记录编号未找到, and masked as if an ID."""
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-11", [("0123456789012345", "MED_UNINSURED", 3, "无参保")]))
+    book = _workbook(tmp_path / "n.xlsx", [(None, "不属实", None)])
+    wb = openpyxl.load_workbook(book)
+    wb["MED_UNINSURED"]["F4"] = 123456789012345  # a number cell
+    wb.save(book)
+    result = import_feedback(db, "永顺县", [book], verdict_date=date(2026, 12, 5))
+    assert result.stored == 1 and result.problems.height == 0
+    assert load_view(db, "永顺县", "2026-12").verdicts["record_key"].to_list() == ["0123456789012345"]
+
+
+def test_a_sheet_whose_stated_size_is_wrong_is_read_whole(tmp_path: Path) -> None:
+    """Some exporters write `<dimension ref="A1"/>` whatever the sheet holds; read-only openpyxl
+    trusted it and stopped after row 1: every answer lost, "0 个工作表"."""
+    import zipfile
+
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-11", [("F1", "MED_UNINSURED", 3, "无参保"), ("F2", "DIS_SEVERE", 4, "一级")]))
+    src = _workbook(tmp_path / "src.xlsx", [("F1", "属实", None), ("F2", "不属实", None)])
+    bad = tmp_path / "bad.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(bad, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.startswith("xl/worksheets/sheet"):
+                data = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1"/>', data)
+            zout.writestr(item, data)
+    assert b'<dimension ref="A1"/>' in zipfile.ZipFile(bad).read("xl/worksheets/sheet1.xml")
+    result = import_feedback(db, "永顺县", [bad], verdict_date=date(2026, 12, 5))
+    assert result.stored == 2 and result.problems.height == 0
 
 
 def test_second_table_on_a_sheet_is_read_by_its_own_headings(tmp_path: Path) -> None:
