@@ -1199,16 +1199,16 @@ def load_file(
 
 
 def text_formula_columns(frame: pl.DataFrame, columns: list[str]) -> set[str]:
-    """The columns of `frame` with a cell written as Excel's text formula `="433127…"` (web
-    systems export IDs and 户编号 so, that Excel keep all their digits): one pass over the first
-    characters.
+    """The columns of `frame` with a cell that may be Excel's text formula `="433127…"` (web
+    systems export IDs and 户编号 so, that Excel keep all their digits): a cell starting with `=`
+    (one pass over the first characters; `unwrap_text_formula` then keeps what is no such formula).
 
-    >>> text_formula_columns(pl.DataFrame({"a": ['="433127199001011238"', "x"], "b": ["=1", None]}), ["a", "b"])
+    >>> text_formula_columns(pl.DataFrame({"a": ['="433127199001011238"', "x"], "b": ["1", None]}), ["a", "b"])
     {'a'}
     """
     if not columns:
         return set()
-    found = frame.select(pl.col(columns).str.strip_chars_start().str.starts_with('="').any()).row(0)
+    found = frame.select(pl.col(columns).str.starts_with("=").any()).row(0)  # (a prefix test: no copy of the cells)
     return {c for c, yes in zip(columns, found, strict=True) if yes}
 
 
