@@ -9,7 +9,7 @@ Only rows that 与户主关系 names as a member (not 户主) are filled, and on
 starts with a row holding a 户编号: a 户主 row without one starts a block that stays blank (its
 REQUIRED_MISSING stands). Without a 与户主关系 column nothing is filled — where a household starts
 cannot be told. What was filled is reported per column (`FILLED_DOWN`, summary.json
-`inputs[].filled_down`, a note).
+`inputs[].filled_down`, a note: `notes.filled_down_text`).
 
 >>> import polars as pl
 >>> f = pl.DataFrame({"source_row": [2, 3, 4, 5, 6], "household_id": ["H1", None, None, None, None],
@@ -75,12 +75,3 @@ def fill_down(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[FilledColumn]]:
     )
     return filled, report
 
-
-def filled_message(column: FilledColumn, heading: str) -> str:
-    """The FILLED_DOWN message of one column (Chinese).
-
-    >>> filled_message(FilledColumn("household_id", 3, 5, 9), "户编号")
-    '「户编号」列有 3 个成员行为空（第5–9行）：已按本户第一行（户主行）的值补齐，请核对'
-    """
-    where = f"第{column.first_row}行" if column.first_row == column.last_row else f"第{column.first_row}–{column.last_row}行"
-    return f"「{heading}」列有 {column.cells:,} 个成员行为空（{where}）：已按本户第一行（户主行）的值补齐，请核对"

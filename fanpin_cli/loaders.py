@@ -40,9 +40,10 @@ from fanpin_cli import fields as _fields
 from fanpin_cli.errors import InputFileError
 from fanpin_cli.fields import FIELD_TITLES, REQUIRED_COLUMNS, SECTORS, alias_lookup, heading_key
 from fanpin_cli.filekind import NOT_EXCEL, Kind, sniff
-from fanpin_cli.filldown import fill_down, filled_message
+from fanpin_cli.filldown import fill_down
 from fanpin_cli.merged import Span, fill_merged, merged_columns, merged_message, span_of_ref
 from fanpin_cli.nondata import find_non_data
+from fanpin_cli.notes import filled_down_text
 from fanpin_cli.sheetsize import MAX_CELLS, ChunkScan, column_name, xlsx_sheet_size
 from fanpin_cli.values import AMOUNT_FIELDS, amounts_in_yuan, heading_unit
 
@@ -291,7 +292,7 @@ def _read_csv(
         raise InputFileError(f"第{header_line}行之后没有内容", file=name)
     # the header line's own fields, an empty one as "" (its column untitled), the fields only
     # longer rows have as None
-    own = len(next(csv.reader(io.StringIO(text[offset:offset + 1 << 16]), delimiter=separator), []))
+    own = len(next(csv.reader(io.StringIO(text[offset:offset + (1 << 16)]), delimiter=separator), []))
     header = [("" if c is None else c) if i < own else c for i, c in enumerate(frame.row(0))]
     frame = frame.slice(1)
     frame.columns = [f"c{i}" for i in range(frame.width)]
@@ -1162,7 +1163,7 @@ def load_file(
             heading = next((h for h, f in mapping.items() if f == col.field), FIELD_TITLES.get(col.field, col.field))
             filled_down.append({"column": heading, "field": col.field, "cells": col.cells,
                                 "first_row": col.first_row, "last_row": col.last_row})
-            found.append((col.first_row, "FILLED_DOWN", heading, filled_message(col, heading)))
+            found.append((col.first_row, "FILLED_DOWN", heading, filled_down_text(filled_down[-1])))
     named_width = max((i + 1 for i, c in enumerate(header) if (c or "").strip()), default=0)
     issues = _reading_issues(name, header_line, found, _ragged(raw, header, kind), named_width, kind,
                              max((i + 1 for i, c in enumerate(header) if c is not None), default=0))

@@ -39,7 +39,17 @@ def file_notes(inputs: list[dict[str, Any]]) -> list[str]:
             ranges, cells = sum(m["ranges"] for m in merged), sum(m["cells"] for m in merged)
             notes.append(f"{e['file']} 有合并单元格（{columns}列共 {ranges:,} 处）：已按表格显示的值填入合并区域的每一行"
                          f"（{cells:,} 个单元格），请核对")
-        for f in e.get("filled_down") or []:
-            where = f"第{f['first_row']}行" if f["first_row"] == f["last_row"] else f"第{f['first_row']}–{f['last_row']}行"
-            notes.append(f"{e['file']}「{f['column']}」列有 {f['cells']:,} 个成员行为空（{where}）：已按本户第一行（户主行）的值补齐，请核对")
+        notes += [f"{e['file']}{filled_down_text(f)}" for f in e.get("filled_down") or []]
     return notes
+
+
+def filled_down_text(entry: dict[str, Any]) -> str:
+    """One roster column's FILLED_DOWN sentence (summary.json `inputs[].filled_down` entry): the
+    quality issue's message, and the file's note after its name.
+
+    >>> filled_down_text({"column": "户编号", "cells": 1, "first_row": 5, "last_row": 5})
+    '「户编号」列有 1 个成员行为空（第5行）：已按本户第一行（户主行）的值补齐，请核对'
+    """
+    first, last = entry["first_row"], entry["last_row"]
+    where = f"第{first}行" if first == last else f"第{first}–{last}行"
+    return f"「{entry['column']}」列有 {entry['cells']:,} 个成员行为空（{where}）：已按本户第一行（户主行）的值补齐，请核对"

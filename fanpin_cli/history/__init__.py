@@ -1,7 +1,7 @@
 """The monthly loop's memory: an embedded DuckDB history of every run, the villages' answers
 read back from returned workbooks, and what the next run does with them.
 
-    view = load_view(settings.path, stored_county(config), config.period)   # before compute
+    view = load_view(settings.path, config.county, config.period)   # before compute
     ...compute(config, history=view)...                              # pure
     record_run(settings.path, run)                                   # after the outputs
 """

@@ -19,7 +19,7 @@ from fanpin_cli.outputs import write_csv
 from fanpin_cli.privacy import mask_text
 
 from .feedback import import_feedback
-from .settings import history_settings, stored_county
+from .settings import history_settings
 from .store import HistoryBusyError, HistoryError, connect, settle
 from .timeline import EVENT_TITLES, RUN_TITLES, list_runs, timeline, write_timeline_workbook
 
@@ -40,7 +40,7 @@ def run_feedback(
 
     config = load_config(config_path)
     settings = history_settings(config)
-    result = import_feedback(settings.path, stored_county(config), files, verdict_date=verdict_date)
+    result = import_feedback(settings.path, config.county, files, verdict_date=verdict_date)
     console.print(
         f"读取反馈 {len(files)} 个文件、{len(set(result.sheets))} 个工作表、已填写 {result.rows_read} 行："
         f"新保存核实结果 {result.stored} 条，已导入过（未变化） {result.unchanged} 条，问题 {result.problems.height} 行",
@@ -108,7 +108,7 @@ def run_history(
     config = load_config(config_path)
     settings = history_settings(config)
     _settle_if_staged(settings.path)
-    county = stored_county(config)  # (as the history holds it: masked)
+    county = config.county  # (masked where the config is read: config.shown_name)
     runs = list_runs(settings.path, county)
     if household is None and id_number is None and name is None:
         frame, titles, title = runs, RUN_TITLES, f"{county} 运行记录（{mask_text(settings.path.name)}）"

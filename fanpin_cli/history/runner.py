@@ -21,7 +21,7 @@ from fanpin_cli.privacy import mask_text
 from fanpin_cli.tables import C
 
 from .reduce import history_tables
-from .settings import HistorySettings, history_settings, stored_county
+from .settings import HistorySettings, history_settings
 from .store import HistoryError, PendingRun, RunRecord, record_run
 from .view import HistoryView, load_view
 
@@ -65,7 +65,7 @@ class HistoryRun:
         evaluated: its reduction, its rows and their compressed checkpoint — most of the
         history's month — are then not written beside the outputs, where both cores are busy.
         `stage(..., links=)` adds the rest of the run; a run that fails drops it (`rollback`)."""
-        record = RunRecord(county=stored_county(config), period=config.period, reference_date=config.reference_date,
+        record = RunRecord(county=config.county, period=config.period, reference_date=config.reference_date,
                            version="", tables=history_tables(roster=persons, links=links))
         return PendingRun(self.settings.path, record)  # (its `runs` row is the one `add` is given last)
 
@@ -124,7 +124,7 @@ def open_for_run(config: Any, *, path: Path | None = None, out_dir: Path | None 
         path = out_dir.resolve() / settings.path.name
     if path is not None:
         settings = replace(settings, path=path)
-    return HistoryRun(settings, load_view(settings.path, stored_county(config), config.period))
+    return HistoryRun(settings, load_view(settings.path, config.county, config.period))
 
 
 def history_counts(artifacts: Any) -> dict[str, int]:
@@ -181,7 +181,7 @@ def run_record(config: Any, artifacts: Any, out_dir: Path, settings: HistorySett
             params.setdefault("rule_params", {})[rule.rule_id] = values
     counts = {"flags": artifacts.flags.height, "review": artifacts.review.height, **history_counts(artifacts)}
     return RunRecord(
-        county=stored_county(config),
+        county=config.county,
         period=config.period,
         reference_date=config.reference_date,
         version=summary.version,

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from fanpin_cli.errors import ConfigError
-from fanpin_cli.privacy import mask_text
 
 from .apply import DEFAULT_EXEMPT_MONTHS, DEFAULT_VERIFY_DAYS
 
@@ -74,14 +73,3 @@ def history_settings(config: Any) -> HistorySettings:
     """The settings of a loaded RunConfig."""
     return parse_settings(getattr(config, "history", {}) or {}, config.config_path)
 
-
-def stored_county(config: Any) -> str:
-    """The county as the history holds it, and as its runs are looked up by: the config's name
-    masked (`privacy.mask_text`; a real county's name is unchanged, and an ID typed into it
-    reaches no history file).
-
-    >>> from types import SimpleNamespace
-    >>> stored_county(SimpleNamespace(county="永顺县")), stored_county(SimpleNamespace(county="县433127199001011238"))
-    ('永顺县', '县433127***********8')
-    """
-    return mask_text(config.county)

@@ -85,7 +85,7 @@ def _county(table: Any, where: str, base: Path, name: str) -> CountyEntry:
         raise ConfigError(f"{where} 的 name 应为县名", file=name)
     # A missing county config is that county's failure (reported in the province summary),
     # not the province's: the other counties still run.
-    return CountyEntry((base / raw).resolve(), raw, county.strip() if county else None)
+    return CountyEntry((base / raw).resolve(), raw, shown_name(county.strip()) if county else None)
 
 
 def load_province(path: Path) -> ProvinceConfig:
