@@ -110,6 +110,20 @@ def _against_lines(runs: list[dict], against: list[dict], python: str, other: st
             f"{wall:+.2f} s wall, {cpu:+.2f} s CPU")
 
 
+def round_ratios(floors: list[dict], runs: list[dict]) -> str:
+    """Each round's own ratio fanpin / floor (the two measured minutes apart at most): its
+    median and range. On a host whose speed drifts, the best-of ratio pairs fanpin's best round
+    with the floor's luckiest one; the rounds' own ratios do not.
+
+    >>> round_ratios([{"wall": 0.5}, {"wall": 0.4}, {"wall": 0.5}], [{"wall": 2.0}, {"wall": 1.8}, {"wall": 2.2}])
+    'median 4.40×, 4.00–4.50×'
+    """
+    ratios = sorted(r["wall"] / f["wall"] for f, r in zip(floors, runs, strict=False))
+    mid = len(ratios) // 2
+    median = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+    return f"median {median:.2f}×, {ratios[0]:.2f}–{ratios[-1]:.2f}×"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=50_000)
@@ -214,6 +228,7 @@ def main() -> int:
         f"together; largest single process {run_single:,.0f} MB"
         f"{f', report process {report_mb:,} MB' if report_mb else ''})\n"
         f"ratio fanpin / floor: {run_best / floor_best:.2f}×\n"
+        f"each round's own ratio: {round_ratios(floors, runs)}\n"
         f"CPU seconds (all processes, best of {args.repeat}): floor {floor_cpu:.2f} s, fanpin {run_cpu:.2f} s, "
         f"ratio {run_cpu / floor_cpu:.2f}×\n"
         f"load average (1 min) during the runs: {min(loads):.1f}–{max(loads):.1f}"
