@@ -470,7 +470,7 @@ def ids(
 @app.command()
 def feedback(
     config: Annotated[Path, typer.Argument(help="运行配置文件 fanpin.toml")],
-    files: Annotated[list[Path], typer.Argument(help="村（社区）填好返回的工作簿（县级或乡镇工作簿，.xlsx）")],
+    files: Annotated[list[Path], typer.Argument(help="村（社区）填好返回的工作簿（县级或乡镇工作簿：.xlsx，或另存的 .xls、.ods）")],
     verdict_date: Annotated[str | None, typer.Option("--date", help="核实日期 YYYY-MM-DD（默认取工作簿的保存日期）")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="问题清单 CSV（默认写在历史记录文件旁）")] = None,
 ) -> None:

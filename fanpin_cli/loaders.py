@@ -388,6 +388,21 @@ def _xlsx_first_row(path: Path, sheet_index: int) -> int:
     return _first_filled_row(chunk) or 1
 
 
+def first_filled_row(path: Path, kind: Kind, sheet_index: int) -> int:
+    """1-based number of the first row of sheet `sheet_index` holding a value: where
+    fastexcel (calamine) starts the rows it gives, in an .xlsx (`kind` "xlsx"), an .ods (a zip
+    too: its content.xml walked, `ods_layout`) or an .xls (`kind` "xls"); 1 when it cannot tell.
+
+    >>> import tempfile
+    >>> first_filled_row(Path(tempfile.mkdtemp()) / "none.xls", "xls", 0)
+    1
+    """
+    if kind == "xls":
+        return _xls_first_row(path, sheet_index)
+    ods = ods_layout(path, sheet_index)
+    return ods[0] if ods is not None else _xlsx_first_row(path, sheet_index)
+
+
 def _first_filled_row(xml: str) -> int | None:
     """The number of the first whole `<row>` of `xml` (the start of a sheet's XML) holding a
     value; None when none does. A row cut at the end of `xml` is not read (so the first rows of

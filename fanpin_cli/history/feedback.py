@@ -15,9 +15,12 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -72,11 +75,18 @@ def _key(value: object) -> str | None:
 
     >>> _key(123456789012345), _key(123456789012345.0), _key("0a1b2c3d4e5f6a7b"), _key(None)
     ('0123456789012345', '0123456789012345', '0a1b2c3d4e5f6a7b', None)
+    >>> _key("123456789012345"), _key("12345678901234567")  # (the second: not a key, left as typed)
+    ('0123456789012345', '12345678901234567')
     """
     if isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer() \
             and 0 <= value < 10 ** KEY_LENGTH:
         return f"{int(value):0{KEY_LENGTH}d}"
-    return _clean(value)
+    text = _clean(value)
+    # a number a reader gave as text (.xls, .ods: `123456789012345`): every key has KEY_LENGTH
+    # characters, so a shorter one of digits alone lost its leading zeros
+    if text is not None and text.isascii() and text.isdigit() and len(text) < KEY_LENGTH:
+        return text.zfill(KEY_LENGTH)
+    return text
 
 
 def _verdict(value: object) -> str | None:
@@ -99,27 +109,75 @@ def _file_date(path: Path) -> date:
     return date.fromtimestamp(path.stat().st_mtime)
 
 
-def read_answers(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Every answered row of every sheet with a 记录编号 heading in `path` (.xlsx/.xlsm), and the
-    problems of the file itself (no sheet with a 记录编号 column; a sheet with one but no
-    核实结果 column): rows of ROW_SCHEMA with `problem`."""
+# Returned workbooks: Excel 2007-365 (.xlsx/.xlsm, read with openpyxl: each cell as typed), and
+# what an office program saves when asked for its own or an older format (LibreOffice's .ods,
+# Excel 97-2003's .xls; read with calamine, every cell as text).
+OPENPYXL_SUFFIXES = (".xlsx", ".xlsm")
+CALAMINE_SUFFIXES = (".xls", ".ods")
+
+
+@contextmanager
+def _sheets(path: Path) -> Iterator[Iterator[tuple[str, Iterator[tuple[int, tuple]]]]]:
+    """The sheets of workbook `path`: (title, its rows as (1-based row number, cell values))."""
+    suffix = path.suffix.lower()
+    if suffix not in OPENPYXL_SUFFIXES + CALAMINE_SUFFIXES:
+        raise HistoryError("反馈文件应为 Excel 工作簿（.xlsx，或 .xls、.ods）：请用 fanpin 生成的工作簿填写后原样保存",
+                           file=path.name)
+    if suffix in CALAMINE_SUFFIXES:
+        yield _calamine_sheets(path)
+        return
     from openpyxl import load_workbook
 
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise HistoryError("反馈文件应为 .xlsx 工作簿（WPS/LibreOffice 请另存为 Excel 2007-365 格式）", file=path.name)
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the user's file problem
         raise HistoryError(f"无法读取工作簿：{exc}", file=path.name) from exc
+    try:
+        yield ((ws.title, enumerate(_all_rows(ws), start=1)) for ws in wb.worksheets)
+    finally:
+        wb.close()
+
+
+def _all_rows(ws: Any) -> Iterator[tuple]:
+    """An openpyxl sheet's rows as values; a sheet whose stated size is wrong (<dimension
+    ref="A1"/>, some exporters) read to its last row, not cut there."""
+    if hasattr(ws, "reset_dimensions"):
+        ws.reset_dimensions()
+    return ws.iter_rows(values_only=True)
+
+
+def _calamine_sheets(path: Path) -> Iterator[tuple[str, Iterator[tuple[int, tuple]]]]:
+    """The sheets of an .xls or .ods file through fastexcel, every cell as text; the rows
+    numbered from the sheet's first row holding a value (where the reader starts)."""
+    import fastexcel
+
+    from fanpin_cli.loaders import first_filled_row
+
+    try:
+        reader = fastexcel.read_excel(str(path))
+        names = list(reader.sheet_names)
+    except Exception as exc:  # noqa: BLE001 - fastexcel raises several of its own types
+        raise HistoryError(f"无法读取工作簿：{str(exc).splitlines()[0][:120]}", file=path.name) from exc
+    for index, name in enumerate(names):
+        try:
+            frame = reader.load_sheet(index, header_row=None, dtypes="string").to_polars()
+        except Exception as exc:  # noqa: BLE001
+            raise HistoryError(f"无法读取工作表：{str(exc).splitlines()[0][:120]}", file=path.name) from exc
+        first = first_filled_row(path, "xls" if path.suffix.lower() == ".xls" else "xlsx", index)
+        yield name, enumerate(frame.iter_rows(), start=first)
+
+
+def read_answers(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every answered row of every sheet with a 记录编号 heading in `path` (.xlsx/.xlsm, .xls,
+    .ods), and the problems of the file itself (no sheet with a 记录编号 column; a sheet with one
+    but no 核实结果 column): rows of ROW_SCHEMA with `problem`."""
     rows: list[dict[str, object]] = []
     trouble: list[dict[str, object]] = []
     keyed_sheets = 0
-    try:
-        for ws in wb.worksheets:
-            if hasattr(ws, "reset_dimensions"):  # a sheet whose stated size is wrong (<dimension ref="A1"/>,
-                ws.reset_dimensions()              # some exporters) is read to its last row, not cut there
+    with _sheets(path) as sheets:
+        for title, numbered in sheets:
             header: dict[str, int] | None = None
-            for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            for number, values in numbered:
                 # A heading row: within the first rows, or a further table on the same sheet.
                 if KEY_HEADING in values or (header is None and number <= HEADER_SEARCH_ROWS):
                     texts = [_clean(v) or "" for v in values]
@@ -131,7 +189,7 @@ def read_answers(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
                                 header[name] = hit[0]
                         keyed_sheets += 1
                         if "verdict" not in header:
-                            trouble.append({"file": path.name, "sheet": ws.title, "row_number": number,
+                            trouble.append({"file": path.name, "sheet": title, "row_number": number,
                                             "problem": PROBLEM_NO_VERDICT_COLUMN})
                         continue
                 if header is None:
@@ -148,10 +206,8 @@ def read_answers(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
                 verdict, remark = _verdict(cell("verdict")), _clean(cell("remark"))
                 if verdict is None and remark is None:
                     continue
-                rows.append({"file": path.name, "sheet": ws.title, "row_number": number,
+                rows.append({"file": path.name, "sheet": title, "row_number": number,
                              "record_key": _key(cell("key")), "verdict": verdict, "remark": remark})
-    finally:
-        wb.close()
     if not keyed_sheets:
         trouble.append({"file": path.name, "sheet": None, "row_number": None, "problem": PROBLEM_NO_KEY_COLUMN})
     # What a village typed (整改情况, 核实结果, a 记录编号 mistyped) masked as it is read: an ID in

@@ -30,6 +30,7 @@ from fanpin_cli.history.feedback import (
     import_feedback,
 )
 from fanpin_cli.history.reduce import history_tables
+from fanpin_cli.history.store import HistoryError
 
 ID_A = "433127199001011238"
 ID_B = "43312719851203002X"
@@ -213,6 +214,56 @@ def test_feedback_from_libreoffice_resaved_workbook(tmp_path: Path) -> None:
     assert dict(view.verdicts.select("record_key", "verdict").iter_rows()) == {"F1": "已整改", "F2": "属实", "R1": "不是同一人"}
     assert view.rejected_pairs.select("record_key", "person_key").rows() == [("row-R1", "pkB")]
     assert import_feedback(db, "永顺县", [src]).stored == 0  # the original and its re-save agree
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
+@pytest.mark.parametrize("office_format", ["ods", "xls"])
+def test_feedback_saved_by_libreoffice_in_another_format(tmp_path: Path, office_format: str) -> None:
+    """A village that saved the workbook as LibreOffice's own .ods or as Excel 97-2003 .xls
+    (LibreOffice's "keep the format?" question): read as the .xlsx is — the same answers, the
+    same row numbers in the problems (the sheet starting with an empty row), a 记录编号 the
+    office program made a number given its leading zero back."""
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-11", [("F1", "MED_UNINSURED", 3, "无参保"), ("0123456789012345", "DIS_SEVERE", 4, "一级")],
+                        review_keys=["R1"]))
+    src = tmp_path / "src"
+    src.mkdir()
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "MED_UNINSURED"
+    sheet.append([])  # the sheet's first row empty: the reader starts at the second
+    sheet.append(["永顺县 未参保预警名单"])
+    sheet.append(["序号", "姓名", "核实结果", "整改情况", "记录编号"])
+    sheet.append([1, "张三", "不属实", "已参保，系统未同步", "F1"])
+    sheet.append([2, "李四", "属实", None, 123456789012345])  # the key typed over as a number
+    sheet.append([3, "张三", None, "已入户，正在核实", "F1"])  # a remark without an answer
+    review = book.create_sheet("待核实匹配")
+    review.append(["记录编号", "部门记录姓名", "名单姓名", "核实结果"])
+    review.append(["R1", "李四", "李四", "不是同一人"])
+    book.save(src / "大坝乡.xlsx")
+    out = tmp_path / "saved"
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", office_format,
+                    "--outdir", str(out), str(src / "大坝乡.xlsx")], check=True, capture_output=True, timeout=180)
+    saved = out / f"大坝乡.{office_format}"
+    result = import_feedback(db, "永顺县", [saved], verdict_date=date(2026, 12, 5))
+    assert result.stored == 3
+    assert result.problems.select("file", "sheet", "row_number", "record_key", "problem").rows() == [
+        (saved.name, "MED_UNINSURED", 6, "F1", PROBLEM_REMARK_ONLY)]
+    view = load_view(db, "永顺县", "2026-12")
+    assert dict(view.verdicts.select("record_key", "verdict").iter_rows()) == {
+        "F1": "不属实", "0123456789012345": "属实", "R1": "不是同一人"}
+    original = import_feedback(db, "永顺县", [src / "大坝乡.xlsx"], verdict_date=date(2026, 12, 5))
+    assert original.stored == 0 and original.unchanged == 3  # the .xlsx it was saved from agrees
+
+
+def test_feedback_in_a_format_no_office_program_saves_is_refused_by_name(tmp_path: Path) -> None:
+    db = tmp_path / "h.duckdb"
+    record_run(db, _run("2026-11", [("F1", "MED_UNINSURED", 3, "无参保")]))
+    text = tmp_path / "大坝乡.csv"
+    text.write_text("记录编号,核实结果\nF1,属实\n", encoding="utf-8")
+    with pytest.raises(HistoryError, match="反馈文件应为 Excel 工作簿") as refused:
+        import_feedback(db, "永顺县", [text])
+    assert refused.value.file == "大坝乡.csv"
 
 
 def test_an_older_file_imported_again_does_not_undo_a_later_answer(tmp_path: Path) -> None:
