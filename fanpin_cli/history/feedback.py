@@ -69,22 +69,22 @@ def _clean(value: object) -> str | None:
     return text or None
 
 
-def _key(value: object) -> str | None:
+def _key(value: object, *, as_text: bool = False) -> str | None:
     """A 记录编号 cell as text; one a spreadsheet made a number (all its characters digits) gets
-    the leading zeros it lost back (`0123…` typed or pasted as a number is `123…`).
+    the leading zeros it lost back (`0123…` typed or pasted as a number is `123…`). `as_text`:
+    the reader gave every cell as text (.xls, .ods), numbers too — there a text of digits alone
+    shorter than a key is taken for such a number (every key has KEY_LENGTH characters).
 
     >>> _key(123456789012345), _key(123456789012345.0), _key("0a1b2c3d4e5f6a7b"), _key(None)
     ('0123456789012345', '0123456789012345', '0a1b2c3d4e5f6a7b', None)
-    >>> _key("123456789012345"), _key("12345678901234567")  # (the second: not a key, left as typed)
-    ('0123456789012345', '12345678901234567')
+    >>> _key("123456789012345"), _key("123456789012345", as_text=True)
+    ('123456789012345', '0123456789012345')
     """
     if isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer() \
             and 0 <= value < 10 ** KEY_LENGTH:
         return f"{int(value):0{KEY_LENGTH}d}"
     text = _clean(value)
-    # a number a reader gave as text (.xls, .ods: `123456789012345`): every key has KEY_LENGTH
-    # characters, so a shorter one of digits alone lost its leading zeros
-    if text is not None and text.isascii() and text.isdigit() and len(text) < KEY_LENGTH:
+    if as_text and text is not None and text.isascii() and text.isdigit() and len(text) < KEY_LENGTH:
         return text.zfill(KEY_LENGTH)
     return text
 
@@ -117,14 +117,15 @@ CALAMINE_SUFFIXES = (".xls", ".ods")
 
 
 @contextmanager
-def _sheets(path: Path) -> Iterator[Iterator[tuple[str, Iterator[tuple[int, tuple]]]]]:
-    """The sheets of workbook `path`: (title, its rows as (1-based row number, cell values))."""
+def _sheets(path: Path) -> Iterator[tuple[bool, Iterator[tuple[str, Iterator[tuple[int, tuple]]]]]]:
+    """The sheets of workbook `path`: whether its reader gives every cell as text, and each sheet
+    as (title, its rows as (1-based row number, cell values))."""
     suffix = path.suffix.lower()
     if suffix not in OPENPYXL_SUFFIXES + CALAMINE_SUFFIXES:
         raise HistoryError("反馈文件应为 Excel 工作簿（.xlsx，或 .xls、.ods）：请用 fanpin 生成的工作簿填写后原样保存",
                            file=path.name)
     if suffix in CALAMINE_SUFFIXES:
-        yield _calamine_sheets(path)
+        yield True, _calamine_sheets(path)
         return
     from openpyxl import load_workbook
 
@@ -133,7 +134,7 @@ def _sheets(path: Path) -> Iterator[Iterator[tuple[str, Iterator[tuple[int, tupl
     except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the user's file problem
         raise HistoryError(f"无法读取工作簿：{exc}", file=path.name) from exc
     try:
-        yield ((ws.title, enumerate(_all_rows(ws), start=1)) for ws in wb.worksheets)
+        yield False, ((ws.title, enumerate(_all_rows(ws), start=1)) for ws in wb.worksheets)
     finally:
         wb.close()
 
@@ -174,7 +175,7 @@ def read_answers(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     rows: list[dict[str, object]] = []
     trouble: list[dict[str, object]] = []
     keyed_sheets = 0
-    with _sheets(path) as sheets:
+    with _sheets(path) as (as_text, sheets):
         for title, numbered in sheets:
             header: dict[str, int] | None = None
             for number, values in numbered:
@@ -207,7 +208,7 @@ def read_answers(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
                 if verdict is None and remark is None:
                     continue
                 rows.append({"file": path.name, "sheet": title, "row_number": number,
-                             "record_key": _key(cell("key")), "verdict": verdict, "remark": remark})
+                             "record_key": _key(cell("key"), as_text=as_text), "verdict": verdict, "remark": remark})
     if not keyed_sheets:
         trouble.append({"file": path.name, "sheet": None, "row_number": None, "problem": PROBLEM_NO_KEY_COLUMN})
     # What a village typed (整改情况, 核实结果, a 记录编号 mistyped) masked as it is read: an ID in
