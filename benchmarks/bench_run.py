@@ -118,7 +118,7 @@ def round_ratios(floors: list[dict], runs: list[dict]) -> str:
     >>> round_ratios([{"wall": 0.5}, {"wall": 0.4}, {"wall": 0.5}], [{"wall": 2.0}, {"wall": 1.8}, {"wall": 2.2}])
     'median 4.40×, 4.00–4.50×'
     """
-    ratios = sorted(r["wall"] / f["wall"] for f, r in zip(floors, runs, strict=False))
+    ratios = sorted(r["wall"] / f["wall"] for f, r in zip(floors, runs, strict=True))
     mid = len(ratios) // 2
     median = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
     return f"median {median:.2f}×, {ratios[0]:.2f}–{ratios[-1]:.2f}×"

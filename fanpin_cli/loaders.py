@@ -388,19 +388,22 @@ def _xlsx_first_row(path: Path, sheet_index: int) -> int:
     return _first_filled_row(chunk) or 1
 
 
-def first_filled_row(path: Path, kind: Kind, sheet_index: int) -> int:
-    """1-based number of the first row of sheet `sheet_index` holding a value: where
-    fastexcel (calamine) starts the rows it gives, in an .xlsx (`kind` "xlsx"), an .ods (a zip
-    too: its content.xml walked, `ods_layout`) or an .xls (`kind` "xls"); 1 when it cannot tell.
+def first_filled_rows(path: Path, kind: Kind, count: int) -> list[int]:
+    """For each of the `count` sheets, the 1-based number of its first row holding a value:
+    where fastexcel (calamine) starts the rows it gives, in an .xlsx (`kind` "xlsx"), an .ods (a
+    zip too: its content.xml walked once for every sheet, `ods_first_rows`) or an .xls (`kind`
+    "xls"); 1 where it cannot tell.
 
     >>> import tempfile
-    >>> first_filled_row(Path(tempfile.mkdtemp()) / "none.xls", "xls", 0)
-    1
+    >>> first_filled_rows(Path(tempfile.mkdtemp()) / "none.xls", "xls", 2)
+    [1, 1]
     """
     if kind == "xls":
-        return _xls_first_row(path, sheet_index)
-    ods = ods_layout(path, sheet_index)
-    return ods[0] if ods is not None else _xlsx_first_row(path, sheet_index)
+        return _xls_first_rows(path, list(range(count)))
+    ods = ods_first_rows(path)
+    if ods is not None:
+        return (ods + [1] * count)[:count]
+    return [_xlsx_first_row(path, i) for i in range(count)]
 
 
 def _first_filled_row(xml: str) -> int | None:
@@ -643,6 +646,45 @@ def ods_layout(path: Path, sheet_index: int) -> tuple[int, list[str], pl.DataFra
         return None
 
 
+def ods_first_rows(path: Path) -> list[int] | None:
+    """The number of the first row holding a value of each sheet of an OpenDocument
+    spreadsheet, in one walk of its content.xml (`ods_layout` walks it for one sheet, with its
+    merged ranges and number cells); None when `path` is no .ods."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if "content.xml" not in names or "xl/workbook.xml" in names:
+                return None
+            with zf.open("content.xml") as fh:
+                return _ods_first_rows(fh)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, zlib.error):
+        return None
+
+
+def _ods_first_rows(fh: Any) -> list[int]:
+    from lxml import etree
+
+    t = _ODS_TABLE
+    tags = (f"{t}table", f"{t}table-row", f"{t}table-cell")
+    firsts: list[int | None] = []
+    row = 0
+    try:
+        for event, el in etree.iterparse(fh, events=("start", "end"), tag=tags, resolve_entities=False, no_network=True):
+            if el.tag == tags[0]:
+                if event == "start":
+                    firsts.append(None)
+                    row = 0
+            elif el.tag == tags[1]:
+                if event == "end":
+                    row += max(1, int(el.get(f"{t}number-rows-repeated", "1")))
+                    el.clear()
+            elif event == "end" and firsts and firsts[-1] is None and el.get(_ODS_VALUE_TYPE) is not None:
+                firsts[-1] = row + 1
+    except etree.XMLSyntaxError:
+        pass
+    return [first or 1 for first in firsts]
+
+
 def _ods_walk(fh: Any, sheet_index: int) -> tuple[int, list[str], pl.DataFrame]:
     from lxml import etree
 
@@ -699,17 +741,23 @@ def _xls_merged_refs(path: Path, sheet_index: int) -> list[str]:
 
 
 def _xls_first_row(path: Path, sheet_index: int) -> int:
+    return _xls_first_rows(path, [sheet_index])[0]
+
+
+def _xls_first_rows(path: Path, sheet_indexes: list[int]) -> list[int]:
+    """`_xls_first_row` of each of `sheet_indexes`, the workbook opened once."""
+    firsts = [1] * len(sheet_indexes)
     try:
         import xlrd
 
         book = xlrd.open_workbook(str(path), on_demand=True)
-        sheet = book.sheet_by_index(sheet_index)
-        for r in range(sheet.nrows):
-            if any(str(v).strip() for v in sheet.row_values(r)):
-                return r + 1
+        for n, index in enumerate(sheet_indexes):
+            sheet = book.sheet_by_index(index)
+            firsts[n] = next((r + 1 for r in range(sheet.nrows)
+                              if any(str(v).strip() for v in sheet.row_values(r))), 1)
     except Exception:  # noqa: BLE001 - offset is best effort; fastexcel reports real errors
-        return 1
-    return 1
+        pass
+    return firsts
 
 
 def _sheet_candidates(names: list[str], sheet: str | int | None, name: str) -> list[int]:

@@ -668,3 +668,13 @@ def test_empty_file_or_folder_is_a_clear_error(tmp_path, make, words):
     with pytest.raises(InputFileError) as err:
         load_file(path, "police")
     assert words in str(err.value) and "公安_户籍注销.csv" in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["花名册_B3起.ods", "花名册_B3起.xls"])
+def test_first_filled_rows_of_a_sheet_that_starts_at_b3(name: str) -> None:
+    """LibreOffice's files (tests/fixtures/merged): the reader's rows start at the sheet's row 3,
+    which is what the rows are numbered from (.ods: its content.xml walked once for all sheets)."""
+    from fanpin_cli.loaders import first_filled_rows
+
+    path = Path(__file__).parent / "fixtures" / "merged" / name
+    assert first_filled_rows(path, "xls" if name.endswith(".xls") else "xlsx", 1) == [3]

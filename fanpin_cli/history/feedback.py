@@ -152,19 +152,19 @@ def _calamine_sheets(path: Path) -> Iterator[tuple[str, Iterator[tuple[int, tupl
     numbered from the sheet's first row holding a value (where the reader starts)."""
     import fastexcel
 
-    from fanpin_cli.loaders import first_filled_row
+    from fanpin_cli.loaders import first_filled_rows
 
     try:
         reader = fastexcel.read_excel(str(path))
         names = list(reader.sheet_names)
     except Exception as exc:  # noqa: BLE001 - fastexcel raises several of its own types
         raise HistoryError(f"无法读取工作簿：{str(exc).splitlines()[0][:120]}", file=path.name) from exc
-    for index, name in enumerate(names):
+    firsts = first_filled_rows(path, "xls" if path.suffix.lower() == ".xls" else "xlsx", len(names))
+    for index, (name, first) in enumerate(zip(names, firsts, strict=True)):
         try:
             frame = reader.load_sheet(index, header_row=None, dtypes="string").to_polars()
         except Exception as exc:  # noqa: BLE001
             raise HistoryError(f"无法读取工作表：{str(exc).splitlines()[0][:120]}", file=path.name) from exc
-        first = first_filled_row(path, "xls" if path.suffix.lower() == ".xls" else "xlsx", index)
         yield name, enumerate(frame.iter_rows(), start=first)
 
 
