@@ -635,28 +635,26 @@ def ods_layout(path: Path, sheet_index: int) -> tuple[int, list[str], pl.DataFra
     The sheet's rows are walked in content.xml (repeated rows and cells counted, as the
     format writes long runs of empty ones).
     """
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            if "content.xml" not in names or "xl/workbook.xml" in names:
-                return None
-            with zf.open("content.xml") as fh:
-                return _ods_walk(fh, sheet_index)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError, zlib.error):
-        return None
+    return _ods_content(path, lambda fh: _ods_walk(fh, sheet_index))
 
 
 def ods_first_rows(path: Path) -> list[int] | None:
     """The number of the first row holding a value of each sheet of an OpenDocument
     spreadsheet, in one walk of its content.xml (`ods_layout` walks it for one sheet, with its
     merged ranges and number cells); None when `path` is no .ods."""
+    return _ods_content(path, _ods_first_rows)
+
+
+def _ods_content(path: Path, walk: Callable[[Any], Any]) -> Any:
+    """`walk` of the content.xml of `path`, an .ods (a zip without an .xlsx's workbook part);
+    None when it is none, or cannot be read."""
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
             if "content.xml" not in names or "xl/workbook.xml" in names:
                 return None
             with zf.open("content.xml") as fh:
-                return _ods_first_rows(fh)
+                return walk(fh)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, zlib.error):
         return None
 
